@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from domain.shared.errors import DomainError, ErrorKind, InvalidArgument, NotFound, PermissionDenied
+
+
+class MeetingNotFound(NotFound):
+    pass
+
+
+class InvalidMeetingData(InvalidArgument):
+    """A title, time, duration, capacity or setting breaks the rules; ``field`` says which."""
+
+
+class MeetingEnded(DomainError):
+    kind = ErrorKind.FAILED_PRECONDITION
+
+
+class MeetingCancelled(DomainError):
+    kind = ErrorKind.FAILED_PRECONDITION
+
+
+class MeetingFull(DomainError):
+    kind = ErrorKind.FAILED_PRECONDITION
+
+
+class MeetingLocked(PermissionDenied):
+    pass
+
+
+class InvitationRequired(PermissionDenied):
+    pass
+
+
+class PasswordRequired(PermissionDenied):
+    pass
+
+
+class WrongMeetingPassword(PermissionDenied):
+    pass
+
+
+class KickedFromMeeting(PermissionDenied):
+    pass
+
+
+class NotMeetingHost(PermissionDenied):
+    """The action needs the host (or a co-host where the rule allows it)."""
+
+
+class NotAParticipant(DomainError):
+    kind = ErrorKind.FAILED_PRECONDITION
+
+
+class InvalidMeetingAction(DomainError):
+    """The action makes no sense on this target (kick the host, promote oneself, ...)."""
+
+    kind = ErrorKind.FAILED_PRECONDITION
+
+
+class MeetingHidden(PermissionDenied):
+    """An invite-only meeting viewed by someone it does not concern."""

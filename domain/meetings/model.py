@@ -1,0 +1,400 @@
+"""The Meeting aggregate: schedule, settings, who may join, who is in, and the host's powers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from attrs import define, evolve, field, frozen
+
+from domain.meetings import errors as e
+from domain.meetings import events as ev
+from domain.shared.actor import Actor
+from domain.shared.events import DomainEvent
+from domain.shared.ids import MeetingId, UserId
+
+DEFAULT_CAPACITY = 100
+MAX_CAPACITY = 1000
+DEFAULT_DURATION_MINUTES = 60
+MAX_DURATION_MINUTES = 24 * 60
+TITLE_MAX = 200
+DESCRIPTION_MAX = 2000
+MEETING_PASSWORD_MIN, MEETING_PASSWORD_MAX = 4, 64
+
+
+class MeetingStatus(enum.Enum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (MeetingStatus.SCHEDULED, MeetingStatus.LIVE)
+
+
+class MeetingRole(enum.Enum):
+    HOST = "host"
+    CO_HOST = "co_host"
+    PARTICIPANT = "participant"
+
+
+@frozen(kw_only=True)
+class MeetingSettings:
+    mute_on_join: bool = False
+    allow_recording: bool = True
+    invite_only: bool = False
+
+
+@frozen(kw_only=True)
+class Participant:
+    user_id: UserId
+    joined_at: dt.datetime
+
+
+def check_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not 1 <= len(title) <= TITLE_MAX:
+        raise e.InvalidMeetingData(f"title must be 1-{TITLE_MAX} characters", field="title")
+    return title
+
+
+def check_description(text: str) -> str:
+    if len(text) > DESCRIPTION_MAX:
+        raise e.InvalidMeetingData(f"description must be at most {DESCRIPTION_MAX} characters",
+                                   field="description")
+    return text
+
+
+def check_duration(minutes: int) -> int:
+    if not 1 <= minutes <= MAX_DURATION_MINUTES:
+        raise e.InvalidMeetingData(f"duration must be 1-{MAX_DURATION_MINUTES} minutes", field="duration_minutes")
+    return minutes
+
+
+def check_capacity(capacity: int) -> int:
+    if not 2 <= capacity <= MAX_CAPACITY:
+        raise e.InvalidMeetingData(f"capacity must be 2-{MAX_CAPACITY}", field="capacity")
+    return capacity
+
+
+def check_meeting_password(password: str) -> str:
+    if not MEETING_PASSWORD_MIN <= len(password) <= MEETING_PASSWORD_MAX:
+        raise e.InvalidMeetingData(
+            f"meeting password must be {MEETING_PASSWORD_MIN}-{MEETING_PASSWORD_MAX} characters", field="password")
+    return password
+
+
+@define(kw_only=True)
+class Meeting:
+    """A scheduled or running meeting.
+
+    Invariants (checked by tests/unit/test_meeting_state_machine.py):
+    - at most ``capacity`` participants at any time, the host included once joined;
+    - exactly one host; the host is never a co-host and never kicked;
+    - an ended or cancelled meeting has no participants and admits nobody;
+    - a kicked user is never a participant, a co-host or invited, and can never join again;
+    - status only moves scheduled -> live -> ended, or scheduled -> cancelled.
+    Join rules for non-privileged users (privileged = host or co-host): not locked; invited when
+    invite-only; the password unless invited.
+    """
+
+    id: MeetingId
+    host_id: UserId
+    title: str
+    description: str = ""
+    start_time: dt.datetime
+    duration_minutes: int = DEFAULT_DURATION_MINUTES
+    capacity: int = DEFAULT_CAPACITY
+    password_hash: str | None = field(default=None, repr=False)
+    settings: MeetingSettings = MeetingSettings()
+    status: MeetingStatus = MeetingStatus.SCHEDULED
+    locked: bool = False
+    co_hosts: set[UserId] = field(factory=set)
+    invited_users: set[UserId] = field(factory=set)
+    invited_emails: set[str] = field(factory=set)
+    kicked: set[UserId] = field(factory=set)
+    participants: dict[UserId, Participant] = field(factory=dict)
+    attendees: set[UserId] = field(factory=set)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    version: int = 0
+    _events: list[DomainEvent] = field(factory=list, eq=False, repr=False, alias="_events")
+
+    @classmethod
+    def schedule(cls, *, meeting_id: MeetingId, host_id: UserId, title: str, description: str = "",
+                 start_time: dt.datetime, duration_minutes: int = DEFAULT_DURATION_MINUTES,
+                 capacity: int = DEFAULT_CAPACITY, password_hash: str | None = None,
+                 settings: MeetingSettings = MeetingSettings(), now: dt.datetime) -> Meeting:
+        meeting = cls(
+            id=meeting_id, host_id=host_id, title=check_title(title), description=check_description(description),
+            start_time=start_time, duration_minutes=check_duration(duration_minutes),
+            capacity=check_capacity(capacity), password_hash=password_hash, settings=settings,
+            created_at=now, updated_at=now,
+        )
+        meeting._record(ev.MeetingCreated(occurred_at=now, meeting_id=meeting_id, host_id=host_id))
+        return meeting
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    def role_of(self, user_id: UserId) -> MeetingRole | None:
+        if user_id == self.host_id:
+            return MeetingRole.HOST
+        if user_id in self.co_hosts:
+            return MeetingRole.CO_HOST
+        if user_id in self.participants or user_id in self.attendees or self.is_invited(user_id, None):
+            return MeetingRole.PARTICIPANT
+        return None
+
+    def is_privileged(self, user_id: UserId) -> bool:
+        return user_id == self.host_id or user_id in self.co_hosts
+
+    def is_invited(self, user_id: UserId, email: str | None) -> bool:
+        return user_id in self.invited_users or (email is not None and email in self.invited_emails)
+
+    def password_needed_for(self, user_id: UserId, email: str | None) -> bool:
+        return self.password_hash is not None and not (
+            self.is_privileged(user_id) or self.is_invited(user_id, email))
+
+    def can_manage(self, actor: Actor) -> bool:
+        """Host, co-hosts and administrators see the meeting's private lists."""
+        return actor.is_admin or self.is_privileged(actor.user_id)
+
+    def can_view(self, actor: Actor, email: str | None) -> bool:
+        """Open meetings are visible to anyone signed in (to join by link); invite-only meetings only
+        to the people they concern."""
+        return (not self.settings.invite_only or self.can_manage(actor) or actor.user_id in self.attendees
+                or self.is_invited(actor.user_id, email))
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return self.start_time + dt.timedelta(minutes=self.duration_minutes)
+
+    # -- joining and leaving -----------------------------------------------------------------------
+
+    def join(self, user_id: UserId, *, email: str | None, password_ok: bool | None, now: dt.datetime) -> bool:
+        """Adds the user; returns False when already in (idempotent).  ``password_ok`` is None when
+        no password was given, else whether it matched ``password_hash``."""
+        self._require_open()
+        if user_id in self.kicked:
+            raise e.KickedFromMeeting("you were removed from this meeting")
+        if user_id in self.participants:
+            return False
+        privileged = self.is_privileged(user_id)
+        invited = self.is_invited(user_id, email)
+        if self.locked and not privileged:
+            raise e.MeetingLocked("the meeting is locked")
+        if self.settings.invite_only and not (privileged or invited):
+            raise e.InvitationRequired("this meeting is for invited people only")
+        if self.password_needed_for(user_id, email):
+            if password_ok is None:
+                raise e.PasswordRequired("this meeting needs a password")
+            if not password_ok:
+                raise e.WrongMeetingPassword("wrong meeting password")
+        if len(self.participants) >= self.capacity:
+            raise e.MeetingFull("the meeting is full", capacity=self.capacity)
+        self.participants[user_id] = Participant(user_id=user_id, joined_at=now)
+        self.attendees.add(user_id)
+        if self.status is MeetingStatus.SCHEDULED:
+            self.status = MeetingStatus.LIVE
+            self.started_at = now
+            self._record(ev.MeetingStarted(occurred_at=now, meeting_id=self.id))
+        role = self.role_of(user_id)
+        self._record(ev.ParticipantJoined(occurred_at=now, meeting_id=self.id, user_id=user_id,
+                                          role=role.value if role else MeetingRole.PARTICIPANT.value))
+        self.updated_at = now
+        return True
+
+    def leave(self, user_id: UserId, *, now: dt.datetime) -> None:
+        if user_id not in self.participants:
+            raise e.NotAParticipant("you are not in this meeting")
+        del self.participants[user_id]
+        self.updated_at = now
+        self._record(ev.ParticipantLeft(occurred_at=now, meeting_id=self.id, user_id=user_id))
+
+    # -- host actions ------------------------------------------------------------------------------
+
+    def update(self, actor: Actor, *, now: dt.datetime, title: str | None = None,
+               description: str | None = None, start_time: dt.datetime | None = None,
+               duration_minutes: int | None = None, capacity: int | None = None,
+               password_hash: str | None = None, clear_password: bool = False,
+               settings: MeetingSettings | None = None) -> None:
+        self._require_host(actor)
+        self._require_open()
+        changes: dict[str, object] = {}
+        if title is not None:
+            changes["title"] = check_title(title)
+        if description is not None:
+            changes["description"] = check_description(description)
+        if start_time is not None:
+            if self.status is MeetingStatus.LIVE:
+                raise e.InvalidMeetingAction("a live meeting cannot be rescheduled")
+            changes["start_time"] = start_time
+        if duration_minutes is not None:
+            changes["duration_minutes"] = check_duration(duration_minutes)
+        if capacity is not None:
+            check_capacity(capacity)
+            if capacity < len(self.participants):
+                raise e.InvalidMeetingData("capacity is below the number of people in the meeting",
+                                           field="capacity")
+            changes["capacity"] = capacity
+        if clear_password:
+            changes["password_hash"] = None
+        elif password_hash is not None:
+            changes["password_hash"] = password_hash
+        if settings is not None:
+            changes["settings"] = settings
+        changed = tuple(sorted(k for k, v in changes.items() if getattr(self, k) != v or k == "password_hash"))
+        for k, v in changes.items():
+            setattr(self, k, v)
+        if changed:
+            self.updated_at = now
+            self._record(ev.MeetingUpdated(occurred_at=now, meeting_id=self.id,
+                                           fields=tuple("password" if f == "password_hash" else f for f in changed)))
+
+    def invite(self, actor: Actor, *, now: dt.datetime, user_id: UserId | None = None,
+               email: str | None = None) -> None:
+        self._require_privileged(actor)
+        self._require_open()
+        if user_id is not None:
+            if user_id in self.kicked:
+                raise e.InvalidMeetingAction("that user was removed from this meeting")
+            if user_id == self.host_id or user_id in self.invited_users:
+                return
+            self.invited_users.add(user_id)
+        elif email is not None:
+            if email in self.invited_emails:
+                return
+            self.invited_emails.add(email)
+        else:
+            raise e.InvalidMeetingData("invite a user id or an email", field="user_id")
+        self.updated_at = now
+        self._record(ev.UserInvited(occurred_at=now, meeting_id=self.id, by=actor.user_id, user_id=user_id,
+                                    email=email))
+
+    def kick(self, actor: Actor, target: UserId, *, now: dt.datetime) -> None:
+        """Host and co-hosts remove someone for good; co-hosts cannot remove the host or co-hosts."""
+        self._require_privileged(actor)
+        self._require_open()
+        if target == actor.user_id:
+            raise e.InvalidMeetingAction("you cannot remove yourself; leave instead")
+        if target == self.host_id:
+            raise e.InvalidMeetingAction("the host cannot be removed")
+        if target in self.co_hosts and actor.user_id != self.host_id and not actor.is_admin:
+            raise e.NotMeetingHost("only the host can remove a co-host")
+        if target in self.kicked:
+            return
+        self.participants.pop(target, None)
+        self.co_hosts.discard(target)
+        self.invited_users.discard(target)
+        self.kicked.add(target)
+        self.updated_at = now
+        self._record(ev.ParticipantKicked(occurred_at=now, meeting_id=self.id, user_id=target, by=actor.user_id))
+
+    def promote(self, actor: Actor, target: UserId, *, now: dt.datetime) -> None:
+        self._require_host(actor)
+        self._require_open()
+        if target == self.host_id:
+            raise e.InvalidMeetingAction("the host is already in charge")
+        if target in self.kicked:
+            raise e.InvalidMeetingAction("that user was removed from this meeting")
+        if target in self.co_hosts:
+            return
+        self.co_hosts.add(target)
+        self.updated_at = now
+        self._record(ev.CoHostPromoted(occurred_at=now, meeting_id=self.id, user_id=target, by=actor.user_id))
+
+    def demote(self, actor: Actor, target: UserId, *, now: dt.datetime) -> None:
+        self._require_host(actor)
+        self._require_open()
+        if target not in self.co_hosts:
+            raise e.InvalidMeetingAction("that user is not a co-host")
+        self.co_hosts.discard(target)
+        self.updated_at = now
+        self._record(ev.CoHostDemoted(occurred_at=now, meeting_id=self.id, user_id=target, by=actor.user_id))
+
+    def transfer_host(self, actor: Actor, target: UserId, *, now: dt.datetime) -> None:
+        """The old host stays on as a co-host."""
+        self._require_host(actor)
+        self._require_open()
+        if target == self.host_id:
+            raise e.InvalidMeetingAction("that user is already the host")
+        if target in self.kicked:
+            raise e.InvalidMeetingAction("that user was removed from this meeting")
+        old = self.host_id
+        self.host_id = target
+        self.co_hosts.discard(target)
+        self.co_hosts.add(old)
+        self.updated_at = now
+        self._record(ev.HostTransferred(occurred_at=now, meeting_id=self.id, from_user_id=old, to_user_id=target))
+
+    def lock(self, actor: Actor, *, now: dt.datetime) -> None:
+        self._require_privileged(actor)
+        self._require_open()
+        if not self.locked:
+            self.locked = True
+            self.updated_at = now
+            self._record(ev.MeetingLocked(occurred_at=now, meeting_id=self.id, by=actor.user_id))
+
+    def unlock(self, actor: Actor, *, now: dt.datetime) -> None:
+        self._require_privileged(actor)
+        self._require_open()
+        if self.locked:
+            self.locked = False
+            self.updated_at = now
+            self._record(ev.MeetingUnlocked(occurred_at=now, meeting_id=self.id, by=actor.user_id))
+
+    def end(self, actor: Actor, *, now: dt.datetime) -> None:
+        """Host (or an administrator) ends the meeting for everyone."""
+        self._require_host(actor)
+        self._require_open()
+        self.participants.clear()
+        self.status = MeetingStatus.ENDED
+        self.ended_at = now
+        self.updated_at = now
+        self._record(ev.MeetingEnded(occurred_at=now, meeting_id=self.id, by=actor.user_id))
+
+    def cancel(self, actor: Actor, *, now: dt.datetime) -> None:
+        self._require_host(actor)
+        if self.status is not MeetingStatus.SCHEDULED:
+            raise e.InvalidMeetingAction("only a meeting that has not started can be cancelled; end it instead")
+        self.status = MeetingStatus.CANCELLED
+        self.ended_at = now
+        self.updated_at = now
+        self._record(ev.MeetingCancelled(occurred_at=now, meeting_id=self.id, by=actor.user_id))
+
+    def delete(self, actor: Actor, *, now: dt.datetime) -> None:
+        """Marks the deletion (the repository removes the row); everyone in it is out."""
+        self._require_host(actor)
+        self.participants.clear()
+        self._record(ev.MeetingDeleted(occurred_at=now, meeting_id=self.id, by=actor.user_id))
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def pull_events(self) -> list[DomainEvent]:
+        out, self._events = self._events, []
+        return out
+
+    def copy(self) -> Meeting:
+        return evolve(self, co_hosts=set(self.co_hosts), invited_users=set(self.invited_users),
+                      invited_emails=set(self.invited_emails), kicked=set(self.kicked),
+                      participants=dict(self.participants), attendees=set(self.attendees), _events=[])
+
+    def _record(self, event: DomainEvent) -> None:
+        self._events.append(event)
+
+    def _require_open(self) -> None:
+        if self.status is MeetingStatus.ENDED:
+            raise e.MeetingEnded("the meeting has ended")
+        if self.status is MeetingStatus.CANCELLED:
+            raise e.MeetingCancelled("the meeting was cancelled")
+
+    def _require_host(self, actor: Actor) -> None:
+        if not (actor.is_admin or actor.user_id == self.host_id):
+            raise e.NotMeetingHost("only the host can do that")
+
+    def _require_privileged(self, actor: Actor) -> None:
+        if not (actor.is_admin or self.is_privileged(actor.user_id)):
+            raise e.NotMeetingHost("only the host or a co-host can do that")

@@ -1,0 +1,170 @@
+"""Meeting use cases: load the aggregate, ask it, save (retrying on a concurrent change), publish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from attrs import define
+
+from domain.meetings import commands as c
+from domain.meetings.errors import MeetingHidden, NotAParticipant
+from domain.meetings.model import Meeting, MeetingSettings, Participant, check_meeting_password
+from domain.shared.actor import Actor
+from domain.shared.errors import ConcurrentModification
+from domain.shared.ids import MeetingId, UserId, new_id
+from domain.shared.pagination import Page, PageRequest
+from domain.users.errors import UserNotFound
+from domain.users.model import normalize_email
+from ports.clock import Clock
+from ports.events import EventPublisher
+from ports.meetings import MeetingRepository
+from ports.users import PasswordHasher, UserRepository
+
+SAVE_ATTEMPTS = 8
+
+
+@define(kw_only=True)
+class MeetingService:
+    meetings: MeetingRepository
+    users: UserRepository
+    hasher: PasswordHasher
+    events: EventPublisher
+    clock: Clock
+
+    async def schedule(self, actor: Actor, cmd: c.ScheduleMeeting) -> Meeting:
+        """Rules: title 1-200 characters, duration 1-1440 minutes, capacity 2-1000 (default 100),
+        optional password 4-64 characters stored hashed; the creator is the host."""
+        now = self.clock.now()
+        password_hash = None
+        if cmd.password is not None:
+            password_hash = await self.hasher.hash(check_meeting_password(cmd.password))
+        meeting = Meeting.schedule(
+            meeting_id=MeetingId(new_id()), host_id=actor.user_id, title=cmd.title, description=cmd.description,
+            start_time=cmd.start_time or now, duration_minutes=cmd.duration_minutes, capacity=cmd.capacity,
+            password_hash=password_hash, settings=cmd.settings, now=now,
+        )
+        await self.meetings.add(meeting)
+        await self.events.publish(*meeting.pull_events())
+        return meeting
+
+    async def get(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
+        meeting = await self.meetings.get(meeting_id)
+        if not meeting.can_view(actor, await self._email_of(actor.user_id)):
+            raise MeetingHidden("this meeting is for invited people only")
+        return meeting
+
+    async def participants(self, actor: Actor, meeting_id: MeetingId) -> tuple[Meeting, list[Participant]]:
+        """Rules: visible to the people in the meeting, its host and co-hosts, and administrators."""
+        meeting = await self.meetings.get(meeting_id)
+        if not (meeting.can_manage(actor) or actor.user_id in meeting.participants):
+            raise NotAParticipant("only people in the meeting can see who is in it")
+        return meeting, sorted(meeting.participants.values(), key=lambda p: (p.joined_at, p.user_id))
+
+    async def list_mine(self, actor: Actor, relation: c.Relation, when: c.When, page: PageRequest) -> Page[Meeting]:
+        return await self.meetings.list_for_user(actor.user_id, await self._email_of(actor.user_id),
+                                                 relation, when, page)
+
+    async def update(self, actor: Actor, cmd: c.UpdateMeeting) -> Meeting:
+        password_hash = None
+        if cmd.password is not None and not cmd.clear_password:
+            password_hash = await self.hasher.hash(check_meeting_password(cmd.password))
+
+        def apply(m: Meeting) -> None:
+            settings = None
+            if (cmd.mute_on_join, cmd.allow_recording, cmd.invite_only) != (None, None, None):
+                s = m.settings
+                settings = MeetingSettings(
+                    mute_on_join=s.mute_on_join if cmd.mute_on_join is None else cmd.mute_on_join,
+                    allow_recording=s.allow_recording if cmd.allow_recording is None else cmd.allow_recording,
+                    invite_only=s.invite_only if cmd.invite_only is None else cmd.invite_only)
+            m.update(actor, now=self.clock.now(), title=cmd.title, description=cmd.description,
+                     start_time=cmd.start_time, duration_minutes=cmd.duration_minutes, capacity=cmd.capacity,
+                     password_hash=password_hash, clear_password=cmd.clear_password, settings=settings)
+
+        return await self._change(cmd.meeting_id, apply)
+
+    async def delete(self, actor: Actor, meeting_id: MeetingId) -> None:
+        meeting = await self.meetings.get(meeting_id)
+        meeting.delete(actor, now=self.clock.now())
+        await self.meetings.delete(meeting_id)
+        await self.events.publish(*meeting.pull_events())
+
+    async def join(self, actor: Actor, cmd: c.JoinMeeting) -> Meeting:
+        """Rules live in Meeting.join; the password is verified here because hashing is a port."""
+        email = await self._email_of(actor.user_id)
+        verified: dict[str, bool] = {}
+
+        async def check_password(m: Meeting) -> bool | None:
+            if cmd.password is None or not m.password_needed_for(actor.user_id, email):
+                return None
+            assert m.password_hash is not None
+            if m.password_hash not in verified:  # verify once, even across retries
+                verified[m.password_hash] = await self.hasher.verify(m.password_hash, cmd.password)
+            return verified[m.password_hash]
+
+        for _ in range(SAVE_ATTEMPTS):
+            meeting = await self.meetings.get(cmd.meeting_id)
+            password_ok = await check_password(meeting)
+            if not meeting.join(actor.user_id, email=email, password_ok=password_ok, now=self.clock.now()):
+                return meeting
+            if await self._try_save(meeting):
+                return meeting
+        raise ConcurrentModification("the meeting is busy; try again")
+
+    async def leave(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
+        return await self._change(meeting_id, lambda m: m.leave(actor.user_id, now=self.clock.now()))
+
+    async def invite(self, actor: Actor, cmd: c.Invite) -> Meeting:
+        """Rules: host or co-host; by user id (the user must exist) or by email (an unknown address is
+        kept, so that whoever registers with it later is invited)."""
+        user_id, email = cmd.user_id, None
+        if cmd.email is not None:
+            email = normalize_email(cmd.email)
+            known = await self.users.find_by_email(email)
+            if known is not None:
+                user_id, email = known.id, None
+        elif user_id is not None:
+            await self.users.get(user_id)
+        return await self._change(cmd.meeting_id, lambda m: m.invite(actor, now=self.clock.now(),
+                                                                     user_id=user_id, email=email))
+
+    async def host_action(self, actor: Actor, meeting_id: MeetingId, action: c.HostAction,
+                          target: UserId) -> Meeting:
+        if action in (c.HostAction.PROMOTE, c.HostAction.TRANSFER_HOST):
+            try:
+                await self.users.get(target)
+            except UserNotFound:
+                raise UserNotFound("no such user", user_id=target) from None
+        method = {c.HostAction.KICK: Meeting.kick, c.HostAction.PROMOTE: Meeting.promote,
+                  c.HostAction.DEMOTE: Meeting.demote, c.HostAction.TRANSFER_HOST: Meeting.transfer_host}[action]
+        return await self._change(meeting_id, lambda m: method(m, actor, target, now=self.clock.now()))
+
+    async def meeting_action(self, actor: Actor, meeting_id: MeetingId, action: c.MeetingAction) -> Meeting:
+        method = {c.MeetingAction.LOCK: Meeting.lock, c.MeetingAction.UNLOCK: Meeting.unlock,
+                  c.MeetingAction.END: Meeting.end, c.MeetingAction.CANCEL: Meeting.cancel}[action]
+        return await self._change(meeting_id, lambda m: method(m, actor, now=self.clock.now()))
+
+    async def _change(self, meeting_id: MeetingId, apply: Callable[[Meeting], None]) -> Meeting:
+        for _ in range(SAVE_ATTEMPTS):
+            meeting = await self.meetings.get(meeting_id)
+            apply(meeting)
+            if await self._try_save(meeting):
+                return meeting
+        raise ConcurrentModification("the meeting is busy; try again")
+
+    async def _try_save(self, meeting: Meeting) -> bool:
+        pending = meeting.pull_events()
+        if not pending:
+            return True
+        try:
+            await self.meetings.save(meeting)
+        except ConcurrentModification:
+            return False
+        await self.events.publish(*pending)
+        return True
+
+    async def _email_of(self, user_id: UserId) -> str | None:
+        try:
+            return (await self.users.get(user_id)).email
+        except UserNotFound:
+            return None

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from attrs import frozen
+
+from domain.shared.events import DomainEvent
+
+
+@frozen(kw_only=True)
+class UserRegistered(DomainEvent):
+    name: ClassVar[str] = "user.registered"
+    user_id: str
+    username: str
+    email: str
+
+
+@frozen(kw_only=True)
+class UserUpdated(DomainEvent):
+    name: ClassVar[str] = "user.updated"
+    user_id: str
+    fields: tuple[str, ...]
+
+
+@frozen(kw_only=True)
+class UserBanned(DomainEvent):
+    name: ClassVar[str] = "user.banned"
+    user_id: str
+    by: str
+
+
+@frozen(kw_only=True)
+class UserUnbanned(DomainEvent):
+    name: ClassVar[str] = "user.unbanned"
+    user_id: str
+    by: str
+
+
+@frozen(kw_only=True)
+class UserLoggedIn(DomainEvent):
+    name: ClassVar[str] = "user.logged_in"
+    user_id: str
+    session_id: str
+
+
+@frozen(kw_only=True)
+class UserLoggedOut(DomainEvent):
+    name: ClassVar[str] = "user.logged_out"
+    user_id: str
+    session_id: str

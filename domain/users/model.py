@@ -1,0 +1,151 @@
+"""The User aggregate and the rules for its fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+
+from attrs import define, evolve, field, frozen
+
+from domain.shared.events import DomainEvent
+from domain.shared.ids import UserId
+from domain.users import events
+from domain.users.errors import InvalidUserData, WeakPassword
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
+# Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is the mailer's job.
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+DISPLAY_NAME_MAX = 64
+COMMON_PASSWORDS = frozenset(
+    {"password", "password1", "12345678", "123456789", "1234567890", "qwertyuiop", "iloveyou",
+     "11111111", "00000000", "abcdefgh", "qwerty123", "letmein1", "welcome1", "admin123",
+     "passw0rd", "football", "baseball", "sunshine", "princess", "trustno1"}
+)
+
+
+class Role(enum.Enum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+def normalize_username(raw: str) -> str:
+    name = raw.strip()
+    if not USERNAME_RE.fullmatch(name):
+        raise InvalidUserData(
+            "username must be 3-32 characters: letters, digits, '_', '.', '-', starting with a letter or digit",
+            field="username",
+        )
+    return name
+
+
+def normalize_email(raw: str) -> str:
+    email = raw.strip().lower()
+    if len(email) > 254 or not EMAIL_RE.fullmatch(email):
+        raise InvalidUserData("email is not a valid address", field="email")
+    return email
+
+
+def normalize_display_name(raw: str) -> str:
+    name = " ".join(raw.split())
+    if not 1 <= len(name) <= DISPLAY_NAME_MAX:
+        raise InvalidUserData(f"display name must be 1-{DISPLAY_NAME_MAX} characters", field="display_name")
+    return name
+
+
+def check_password_policy(password: str, *, username: str, email: str) -> None:
+    """Length over complexity (NIST SP 800-63B): 8-128 characters, not common, not the identity."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise WeakPassword(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters", field="password")
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
+        raise WeakPassword("password is too common or repetitive", field="password")
+    if lowered in (username.lower(), email.lower(), email.split("@")[0].lower()):
+        raise WeakPassword("password must not be your username or email", field="password")
+
+
+@frozen
+class Credentials:
+    """What login needs besides the public profile."""
+
+    password_hash: str
+
+
+@define(kw_only=True)
+class User:
+    """A registered account.
+
+    Invariants: ``username`` matches USERNAME_RE and ``email`` is lower-case; both are unique across
+    users (case-insensitively for usernames, enforced by the repository).  A banned user cannot log in
+    and all of its sessions are revoked at the moment of the ban.
+    """
+
+    id: UserId
+    username: str
+    email: str
+    password_hash: str = field(repr=False)
+    display_name: str
+    role: Role = Role.USER
+    banned: bool = False
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int = 0
+    _events: list[DomainEvent] = field(factory=list, eq=False, repr=False, alias="_events")
+
+    @classmethod
+    def register(
+        cls, *, user_id: UserId, username: str, email: str, password_hash: str, display_name: str | None,
+        now: dt.datetime, role: Role = Role.USER,
+    ) -> User:
+        user = cls(
+            id=user_id, username=username, email=email, password_hash=password_hash,
+            display_name=display_name or username, role=role, created_at=now, updated_at=now,
+        )
+        user._events.append(events.UserRegistered(occurred_at=now, user_id=user_id, username=username, email=email))
+        return user
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def update_profile(self, *, now: dt.datetime, username: str | None = None, email: str | None = None,
+                       display_name: str | None = None) -> None:
+        changed = []
+        for name, value in (("username", username), ("email", email), ("display_name", display_name)):
+            if value is not None and getattr(self, name) != value:
+                setattr(self, name, value)
+                changed.append(name)
+        if changed:
+            self.updated_at = now
+            self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=tuple(changed)))
+
+    def change_password(self, password_hash: str, *, now: dt.datetime) -> None:
+        self.password_hash = password_hash
+        self.updated_at = now
+        self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=("password",)))
+
+    def set_role(self, role: Role, *, now: dt.datetime) -> None:
+        if role is not self.role:
+            self.role = role
+            self.updated_at = now
+            self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=("role",)))
+
+    def ban(self, *, by: UserId, now: dt.datetime) -> None:
+        if not self.banned:
+            self.banned = True
+            self.updated_at = now
+            self._events.append(events.UserBanned(occurred_at=now, user_id=self.id, by=by))
+
+    def unban(self, *, by: UserId, now: dt.datetime) -> None:
+        if self.banned:
+            self.banned = False
+            self.updated_at = now
+            self._events.append(events.UserUnbanned(occurred_at=now, user_id=self.id, by=by))
+
+    def pull_events(self) -> list[DomainEvent]:
+        out, self._events = self._events, []
+        return out
+
+    def copy(self) -> User:
+        return evolve(self, _events=[])

@@ -1,0 +1,260 @@
+"""User use cases: registration, login and sessions, profiles, administration."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from attrs import define
+
+from domain.shared.errors import ConcurrentModification
+from domain.shared.ids import UserId, new_id
+from domain.shared.pagination import Page, PageRequest
+from domain.users import commands as c
+from domain.users.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidToken,
+    NotAllowed,
+    TooManyLoginAttempts,
+    UserBanned,
+    UsernameTaken,
+)
+from domain.users.events import UserLoggedIn, UserLoggedOut
+from domain.users.model import (
+    Role,
+    User,
+    check_password_policy,
+    normalize_display_name,
+    normalize_email,
+    normalize_username,
+)
+from domain.users.tokens import AccessClaims, Principal, RefreshClaims, Session, TokenPair
+from ports.clock import Clock
+from ports.events import EventPublisher
+from ports.users import (
+    LoginThrottle,
+    PasswordHasher,
+    SessionStore,
+    TokenCodec,
+    TokenDenylist,
+    UserRepository,
+)
+
+SAVE_ATTEMPTS = 5
+
+
+@define(kw_only=True)
+class TokenPolicy:
+    access_ttl: dt.timedelta = dt.timedelta(minutes=15)
+    refresh_ttl: dt.timedelta = dt.timedelta(days=7)
+
+
+@define(kw_only=True)
+class UserService:
+    users: UserRepository
+    hasher: PasswordHasher
+    codec: TokenCodec
+    sessions: SessionStore
+    denylist: TokenDenylist
+    throttle: LoginThrottle
+    events: EventPublisher
+    clock: Clock
+    policy: TokenPolicy = TokenPolicy()
+
+    # -- registration and login -------------------------------------------------------------------
+
+    async def register(self, cmd: c.RegisterUser, *, role: Role = Role.USER) -> User:
+        """Rules: valid username/email/display name; password policy; username and email unique."""
+        username = normalize_username(cmd.username)
+        email = normalize_email(cmd.email)
+        display = normalize_display_name(cmd.display_name) if cmd.display_name is not None else None
+        check_password_policy(cmd.password, username=username, email=email)
+        # Checked before hashing so a clash costs no hash; the repository re-checks atomically.
+        if await self.users.find_by_login(username) is not None:
+            raise UsernameTaken(field="username")
+        if await self.users.find_by_email(email) is not None:
+            raise EmailTaken(field="email")
+        now = self.clock.now()
+        user = User.register(
+            user_id=UserId(new_id()), username=username, email=email,
+            password_hash=await self.hasher.hash(cmd.password), display_name=display, now=now, role=role,
+        )
+        await self.users.add(user)
+        await self.events.publish(*user.pull_events())
+        return user
+
+    async def login(self, cmd: c.LogIn) -> tuple[TokenPair, User]:
+        """Rules: throttled per account and per client address; one error for unknown user and wrong
+        password; banned users are refused after the password checks out."""
+        now = self.clock.now()
+        account_key = "login:" + cmd.login.strip().lower()
+        keys = [account_key] + (["addr:" + cmd.client_address] if cmd.client_address else [])
+        wait = await self.throttle.check(keys, now)
+        if wait:
+            raise TooManyLoginAttempts(retry_after=wait)
+        user = await self.users.find_by_login(cmd.login.strip())
+        if user is None or not await self.hasher.verify(user.password_hash, cmd.password):
+            await self.throttle.record_failure(keys, now)
+            raise InvalidCredentials("invalid username or password")
+        await self.throttle.reset(account_key)
+        if user.banned:
+            raise UserBanned("this account is banned")
+        session = Session(id=new_id(), user_id=user.id, refresh_token_id=new_id(), created_at=now,
+                          expires_at=now + self.policy.refresh_ttl)
+        await self.sessions.create(session)
+        await self.events.publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id))
+        return self._tokens(user, session.id, session.refresh_token_id, now), user
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotation: the presented token must be its session's current one.  An older token of the
+        session means the family leaked: the whole session is revoked."""
+        now = self.clock.now()
+        claims = self.codec.decode_refresh(refresh_token, now)
+        session = await self.sessions.get(claims.session_id, now)
+        if session is None or session.user_id != claims.user_id:
+            raise InvalidToken("session is not active")
+        if session.refresh_token_id != claims.token_id:
+            await self.sessions.revoke(session.id)
+            raise InvalidToken("refresh token was already used; the session is revoked")
+        user = await self.users.get(claims.user_id)
+        if user.banned:
+            await self.sessions.revoke(session.id)
+            raise UserBanned("this account is banned")
+        new_refresh_id = new_id()
+        if not await self.sessions.rotate(session.id, claims.token_id, new_refresh_id,
+                                          now + self.policy.refresh_ttl, now):
+            await self.sessions.revoke(session.id)
+            raise InvalidToken("refresh token was already used; the session is revoked")
+        return self._tokens(user, session.id, new_refresh_id, now)
+
+    async def authenticate(self, access_token: str) -> Principal:
+        now = self.clock.now()
+        claims = self.codec.decode_access(access_token, now)
+        if await self.denylist.is_denied(claims.token_id, now):
+            raise InvalidToken("token has been revoked")
+        session = await self.sessions.get(claims.session_id, now)
+        if session is None or session.user_id != claims.user_id:
+            raise InvalidToken("session is not active")
+        return Principal(user_id=claims.user_id, role=claims.role, session_id=claims.session_id,
+                         token_id=claims.token_id, expires_at=claims.expires_at)
+
+    async def logout(self, principal: Principal, refresh_token: str | None = None) -> None:
+        """Denylists the access token and revokes its session, and the refresh token's session when it
+        is another session of the same user.  A refresh token of someone else is refused up front."""
+        now = self.clock.now()
+        other_session = None
+        if refresh_token is not None:
+            claims = self.codec.decode_refresh(refresh_token, now)
+            if claims.user_id != principal.user_id:
+                raise InvalidToken("refresh token belongs to another user")
+            other_session = claims.session_id
+        await self.denylist.deny(principal.token_id, principal.expires_at, now)
+        await self.sessions.revoke(principal.session_id)
+        if other_session and other_session != principal.session_id:
+            await self.sessions.revoke(other_session)
+        await self.events.publish(UserLoggedOut(occurred_at=now, user_id=principal.user_id,
+                                                session_id=principal.session_id))
+
+    def _tokens(self, user: User, session_id: str, refresh_id: str, now: dt.datetime) -> TokenPair:
+        access = AccessClaims(user_id=user.id, role=user.role, session_id=session_id, token_id=new_id(),
+                              issued_at=now, expires_at=now + self.policy.access_ttl)
+        refresh = RefreshClaims(user_id=user.id, session_id=session_id, token_id=refresh_id,
+                                issued_at=now, expires_at=now + self.policy.refresh_ttl)
+        return TokenPair(access_token=self.codec.encode_access(access),
+                         refresh_token=self.codec.encode_refresh(refresh),
+                         expires_in=int(self.policy.access_ttl.total_seconds()), user_id=user.id)
+
+    # -- profiles ----------------------------------------------------------------------------------
+
+    async def get_user(self, actor: Principal, user_id: UserId) -> tuple[User, bool]:
+        """Anyone signed in sees a public profile; self and admins also see private fields.
+        Returns the user and whether the private view is allowed."""
+        user = await self.users.get(user_id)
+        return user, actor.is_admin or actor.user_id == user_id
+
+    async def update_profile(self, actor: Principal, cmd: c.UpdateProfile) -> User:
+        """Rules: self or admin; unique username and email; a password change needs the current
+        password (admins cannot set other people's passwords) and revokes every session."""
+        if not (actor.is_admin or actor.user_id == cmd.user_id):
+            raise NotAllowed("you may only change your own profile")
+        if cmd.password is not None and actor.user_id != cmd.user_id:
+            raise NotAllowed("only the account owner can change its password")
+        username = normalize_username(cmd.username) if cmd.username is not None else None
+        email = normalize_email(cmd.email) if cmd.email is not None else None
+        display = normalize_display_name(cmd.display_name) if cmd.display_name is not None else None
+        for _ in range(SAVE_ATTEMPTS):
+            user = await self.users.get(cmd.user_id)
+            now = self.clock.now()
+            if cmd.password is not None:
+                if cmd.current_password is None or not await self.hasher.verify(user.password_hash,
+                                                                                  cmd.current_password):
+                    raise InvalidCredentials("current password is wrong", field="current_password")
+                check_password_policy(cmd.password, username=username or user.username,
+                                      email=email or user.email)
+                user.change_password(await self.hasher.hash(cmd.password), now=now)
+            user.update_profile(now=now, username=username, email=email, display_name=display)
+            try:
+                await self.users.save(user)
+            except ConcurrentModification:
+                continue
+            if cmd.password is not None:
+                await self.sessions.revoke_user(user.id)
+            await self.events.publish(*user.pull_events())
+            return user
+        raise ConcurrentModification("the user kept changing; try again")
+
+    # -- administration ----------------------------------------------------------------------------
+
+    async def list_users(self, actor: Principal, query: str, page: PageRequest) -> Page[User]:
+        self._require_admin(actor)
+        return await self.users.search(query.strip(), page)
+
+    async def ban(self, actor: Principal, user_id: UserId) -> User:
+        """Rules: admins only, not oneself; every session of the banned user is revoked at once."""
+        self._require_admin(actor)
+        if actor.user_id == user_id:
+            raise NotAllowed("you cannot ban yourself")
+        user = await self._change(user_id, lambda u, now: u.ban(by=actor.user_id, now=now))
+        await self.sessions.revoke_user(user_id)
+        return user
+
+    async def unban(self, actor: Principal, user_id: UserId) -> User:
+        self._require_admin(actor)
+        return await self._change(user_id, lambda u, now: u.unban(by=actor.user_id, now=now))
+
+    async def set_role(self, actor: Principal, cmd: c.SetRole) -> User:
+        """Rules: admins only, not on themselves (so the last admin cannot demote itself away); the
+        user's sessions are revoked so the new role is in every token they hold from now on."""
+        self._require_admin(actor)
+        if actor.user_id == cmd.user_id:
+            raise NotAllowed("you cannot change your own role")
+        user = await self._change(cmd.user_id, lambda u, now: u.set_role(cmd.role, now=now))
+        await self.sessions.revoke_user(cmd.user_id)
+        return user
+
+    async def ensure_admin(self, username: str, email: str, password: str) -> User:
+        """Start-up bootstrap: create the configured admin if no user has that username."""
+        existing = await self.users.find_by_login(username)
+        if existing is not None:
+            if not existing.is_admin:
+                return await self._change(existing.id, lambda u, now: u.set_role(Role.ADMIN, now=now))
+            return existing
+        return await self.register(c.RegisterUser(username=username, email=email, password=password),
+                                   role=Role.ADMIN)
+
+    async def _change(self, user_id: UserId, mutate) -> User:  # type: ignore[no-untyped-def]
+        for _ in range(SAVE_ATTEMPTS):
+            user = await self.users.get(user_id)
+            mutate(user, self.clock.now())
+            try:
+                await self.users.save(user)
+            except ConcurrentModification:
+                continue
+            await self.events.publish(*user.pull_events())
+            return user
+        raise ConcurrentModification("the user kept changing; try again")
+
+    @staticmethod
+    def _require_admin(actor: Principal) -> None:
+        if not actor.is_admin:
+            raise NotAllowed("administrators only")

@@ -1,0 +1,49 @@
+"""Real servers for integration tests.
+
+CI (``make test``) starts or finds the servers and passes them in environment variables:
+``TEST_POSTGRES_DSN`` (a database the tests may create databases from) and ``TEST_REDIS_URL``.
+Where those are unset and a Docker engine exists, testcontainers starts throw-away servers.
+Otherwise the tests FAIL: a missing server must never look like a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+
+def _docker_available() -> bool:
+    return shutil.which("docker") is not None and os.path.exists("/var/run/docker.sock")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_dsn() -> Iterator[str]:
+    dsn = os.environ.get("TEST_POSTGRES_DSN")
+    if dsn:
+        yield dsn
+        return
+    if _docker_available():
+        from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+
+        with PostgresContainer("postgres:15", driver=None) as pg:
+            yield pg.get_connection_url()
+        return
+    pytest.fail("TEST_POSTGRES_DSN is not set and no Docker engine is available: run `make test`")
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    if _docker_available():
+        from testcontainers.redis import RedisContainer  # type: ignore[import-not-found]
+
+        with RedisContainer("redis:7") as r:
+            yield f"redis://{r.get_container_host_ip()}:{r.get_exposed_port(6379)}/0"
+        return
+    pytest.fail("TEST_REDIS_URL is not set and no Docker engine is available: run `make test`")
