@@ -1,0 +1,1 @@
+"""PostgreSQL adapters (asyncpg): repositories, the pool resource and schema migrations."""

@@ -1,0 +1,49 @@
+"""The asyncpg pool as an async context manager (a DI Resource), and a translated acquire."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+
+import asyncpg
+
+from adapters.postgres.errors import translated
+from domain.shared.errors import DomainError
+
+CLOSE_TIMEOUT = 10.0
+
+
+@contextlib.asynccontextmanager
+async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, connect_timeout: float = 5.0,
+                    command_timeout: float = 10.0) -> AsyncIterator[asyncpg.Pool]:
+    """Raises Unavailable when the server cannot be reached within ``connect_timeout``.
+
+    ``command_timeout`` bounds every statement so a stuck server turns into Unavailable, not a hang.
+    """
+    with translated():
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, timeout=connect_timeout, command_timeout=command_timeout,
+            server_settings={"application_name": "confero"},
+        )
+    try:
+        yield pool
+    finally:
+        try:
+            await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
+        except TimeoutError:  # a connection never came back: do not hang shutdown on it
+            pool.terminate()
+
+
+@contextlib.asynccontextmanager
+async def acquire(pool: asyncpg.Pool, timeout: float,
+                  unique: Mapping[str, Callable[[], DomainError]] | None = None) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection whose driver errors (in the ``async with`` body too) become domain errors."""
+    with translated(unique):
+        async with pool.acquire(timeout=timeout) as conn:
+            yield conn
+
+
+def affected(status: str) -> int:
+    """Row count from a command tag such as ``UPDATE 1``."""
+    return int(status.rsplit(" ", 1)[-1])

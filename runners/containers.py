@@ -1,0 +1,87 @@
+"""The composition root: adapter families with the same provider names, and the services on top.
+
+``MemoryAdapters`` is the embedded default; ``ProductionAdapters`` (PostgreSQL + Redis) has the same
+provider names, so the application container never knows which one it got.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from adapters.crypto.argon2 import Argon2PasswordHasher
+from adapters.crypto.jwt import JwtTokenCodec
+from adapters.memory.events import InMemoryEventBus
+from adapters.memory.meetings import InMemoryMeetingRepository
+from adapters.memory.throttle import InMemoryLoginThrottle
+from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
+from adapters.memory.users import InMemoryUserRepository
+from adapters.system.clock import SystemClock
+from domain.meetings.service import MeetingService
+from domain.users.service import TokenPolicy, UserService
+from runners.settings import AdapterFamily, Settings
+
+
+def _hasher(settings: Settings) -> Argon2PasswordHasher:
+    return Argon2PasswordHasher.fast() if settings.fast_password_hashing else Argon2PasswordHasher()
+
+
+def _window(settings: Settings) -> dt.timedelta:
+    return dt.timedelta(seconds=settings.login_window_seconds)
+
+
+class MemoryAdapters(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    users = providers.Singleton(InMemoryUserRepository)
+    meetings = providers.Singleton(InMemoryMeetingRepository)
+    sessions = providers.Singleton(InMemorySessionStore)
+    denylist = providers.Singleton(InMemoryTokenDenylist)
+    throttle = providers.Singleton(InMemoryLoginThrottle, limit=settings.provided.login_max_failures,
+                                   window=providers.Callable(_window, settings))
+    events = providers.Singleton(InMemoryEventBus)
+
+
+class Application(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    adapters = providers.DependenciesContainer()
+
+    clock = providers.Singleton(SystemClock)
+    hasher = providers.Singleton(_hasher, settings)
+    codec = providers.Singleton(JwtTokenCodec, secret=settings.provided.jwt_secret)
+    token_policy = providers.Singleton(
+        TokenPolicy,
+        access_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.access_token_ttl), settings),
+        refresh_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.refresh_token_ttl), settings),
+    )
+    user_service = providers.Singleton(
+        UserService, users=adapters.users, hasher=hasher, codec=codec, sessions=adapters.sessions,
+        denylist=adapters.denylist, throttle=adapters.throttle, events=adapters.events, clock=clock,
+        policy=token_policy,
+    )
+    meeting_service = providers.Singleton(
+        MeetingService, meetings=adapters.meetings, users=adapters.users, hasher=hasher,
+        events=adapters.events, clock=clock,
+    )
+
+
+def adapter_family(settings: Settings) -> containers.DeclarativeContainer:
+    if settings.adapters is AdapterFamily.PRODUCTION:
+        from runners.production import ProductionAdapters
+
+        return ProductionAdapters(settings=settings)
+    return MemoryAdapters(settings=settings)
+
+
+def build(settings: Settings) -> tuple[Application, containers.DeclarativeContainer]:
+    family = adapter_family(settings)
+    return Application(settings=settings, adapters=family), family
+
+
+async def resolve(provider: Any) -> Any:
+    """Async resources make their dependants awaitable; this hides which family we are on."""
+    value = provider()
+    return await value if inspect.isawaitable(value) else value

@@ -1,0 +1,5 @@
+import sys
+
+from runners.migrate import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""Process lifecycle shared by every runner: settings -> container -> services -> aiohttp site."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from runners.containers import Application, build, resolve
+from runners.settings import Settings
+from runners.web.app import create_app
+from runners.web.context import Services
+from runners.web.logs import configure
+
+log = logging.getLogger("runners")
+
+
+@asynccontextmanager
+async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Services]]:
+    """Initialises the container's resources (pools, clients) and shuts them down afterwards."""
+    container, family = build(settings)
+    init = family.init_resources()
+    if init is not None:
+        await init
+    try:
+        services = Services(users=await resolve(container.user_service),
+                            meetings=await resolve(container.meeting_service))
+        if settings.admin_username:
+            await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
+        yield container, services
+    finally:
+        shutdown = family.shutdown_resources()
+        if shutdown is not None:
+            await shutdown
+
+
+async def serve(settings: Settings) -> None:
+    async with composed(settings) as (_, services):
+        app = create_app(services, settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        log.info("listening", extra={"host": settings.host, "port": settings.port,
+                                     "adapters": settings.adapters.value})
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+
+def main() -> None:
+    settings = Settings.from_env(os.environ)
+    configure(settings.log_level, settings.log_format)
+    asyncio.run(serve(settings))

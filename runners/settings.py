@@ -1,0 +1,119 @@
+"""Process configuration from ``APP_*`` environment variables (documented in the README).
+
+Embedded (``APP_ADAPTERS=memory``, the default) needs nothing.  Production refuses to start without its
+secrets and servers: a missing value is a start-up error, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Mapping
+
+from attrs import field, frozen
+
+
+class ConfigError(Exception):
+    pass
+
+
+class AdapterFamily(enum.Enum):
+    MEMORY = "memory"
+    PRODUCTION = "production"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@frozen(kw_only=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8800
+    adapters: AdapterFamily = AdapterFamily.MEMORY
+    jwt_secret: str = field(repr=False)
+    postgres_dsn: str = field(default="", repr=False)
+    redis_url: str = field(default="", repr=False)
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 7 * 24 * 3600
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    log_format: str = "json"
+    fast_password_hashing: bool = False
+    trust_forwarded_for: bool = False
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    admin_username: str = ""
+    admin_email: str = ""
+    admin_password: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        try:
+            family = AdapterFamily(env.get("APP_ADAPTERS", "memory").strip().lower() or "memory")
+        except ValueError:
+            raise ConfigError("APP_ADAPTERS must be 'memory' or 'production'") from None
+        production = family is AdapterFamily.PRODUCTION
+        secret = env.get("APP_JWT_SECRET", "")
+        if not secret:
+            if production:
+                raise ConfigError("APP_JWT_SECRET is required in production (at least 32 bytes)")
+            secret = secrets.token_urlsafe(48)  # embedded: a fresh key per process
+        if len(secret.encode()) < 32:
+            raise ConfigError("APP_JWT_SECRET must be at least 32 bytes")
+        fast = _bool(env, "APP_FAST_PASSWORD_HASHING", False)
+        if production:
+            for name in ("APP_POSTGRES_DSN", "APP_REDIS_URL"):
+                if not env.get(name):
+                    raise ConfigError(f"{name} is required when APP_ADAPTERS=production")
+            if fast:
+                raise ConfigError("APP_FAST_PASSWORD_HASHING is for tests and is refused in production")
+        log_format = env.get("APP_LOG_FORMAT", "json").strip().lower()
+        if log_format not in ("json", "text"):
+            raise ConfigError("APP_LOG_FORMAT must be 'json' or 'text'")
+        admin = (env.get("APP_ADMIN_USERNAME", ""), env.get("APP_ADMIN_EMAIL", ""), env.get("APP_ADMIN_PASSWORD", ""))
+        if any(admin) and not all(admin):
+            raise ConfigError("APP_ADMIN_USERNAME, APP_ADMIN_EMAIL and APP_ADMIN_PASSWORD go together")
+        origins = tuple(o.strip() for o in env.get("APP_CORS_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            host=env.get("APP_HOST", "127.0.0.1"),
+            port=_int(env, "APP_PORT", 8800, 0, 65535),
+            adapters=family,
+            jwt_secret=secret,
+            postgres_dsn=env.get("APP_POSTGRES_DSN", ""),
+            redis_url=env.get("APP_REDIS_URL", ""),
+            access_token_ttl=_int(env, "APP_ACCESS_TOKEN_TTL", 900, 30, 24 * 3600),
+            refresh_token_ttl=_int(env, "APP_REFRESH_TOKEN_TTL", 7 * 24 * 3600, 300, 90 * 24 * 3600),
+            cors_origins=origins,
+            max_body_bytes=_int(env, "APP_MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+            log_level=env.get("APP_LOG_LEVEL", "INFO").upper(),
+            log_format=log_format,
+            fast_password_hashing=fast,
+            trust_forwarded_for=_bool(env, "APP_TRUST_FORWARDED_FOR", False),
+            login_max_failures=_int(env, "APP_LOGIN_MAX_FAILURES", 5, 1, 1000),
+            login_window_seconds=_int(env, "APP_LOGIN_WINDOW_SECONDS", 900, 1, 24 * 3600),
+            admin_username=admin[0],
+            admin_email=admin[1],
+            admin_password=admin[2],
+        )

@@ -1,0 +1,21 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from runners.settings import Settings
+from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
+from runners.web.handlers import auth, meetings, meta, users  # noqa: F401  (they register their routes)
+from runners.web.middleware import MIDDLEWARES
+from runners.web.openapi import build_document
+from runners.web.routing import routes
+
+
+def create_app(services: Services, settings: Settings) -> web.Application:
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
+    app[SERVICES] = services
+    app[SETTINGS] = settings
+    app[OPENAPI] = build_document(routes)
+    routes.install(app)
+    return app

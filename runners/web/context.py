@@ -1,0 +1,45 @@
+"""Typed application and request state shared by the middlewares and the handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from attrs import frozen
+
+from domain.meetings.service import MeetingService
+from domain.shared.actor import Actor
+from domain.users.service import UserService
+from domain.users.tokens import Principal
+from runners.settings import Settings
+
+
+@frozen
+class Services:
+    users: UserService
+    meetings: MeetingService
+
+
+SERVICES = web.AppKey("services", Services)
+SETTINGS = web.AppKey("settings", Settings)
+OPENAPI = web.AppKey("openapi", dict)
+PRINCIPAL = "principal"
+REQUEST_ID = "request_id"
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def principal(request: web.Request) -> Principal:
+    return request[PRINCIPAL]
+
+
+def actor(request: web.Request) -> Actor:
+    return principal(request).actor
+
+
+def client_address(request: web.Request) -> str:
+    if request.app[SETTINGS].trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.remote or ""

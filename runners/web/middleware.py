@@ -1,0 +1,91 @@
+"""Cross-cutting HTTP concerns: CORS, request ids with access logs, error mapping, authentication."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from aiohttp import web
+
+from domain.shared.errors import DomainError
+from domain.users.errors import InvalidToken
+from runners.web import errors
+from runners.web.context import PRINCIPAL, REQUEST_ID, SERVICES, SETTINGS
+from runners.web.logs import request_id_var
+from runners.web.routing import endpoint_of
+
+log = logging.getLogger("runners.web.access")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, X-Request-Id"
+
+
+@web.middleware
+async def cors(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    # A 12-line policy is simpler to audit than aiohttp-cors's per-route resource wiring.
+    allowed = request.app[SETTINGS].cors_origins
+    origin = request.headers.get("Origin")
+    ok = origin is not None and (origin in allowed or "*" in allowed)
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        response: web.StreamResponse = web.Response(status=204 if ok else 403)
+    else:
+        response = await handler(request)
+    if ok:
+        response.headers["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After"
+        response.headers["Access-Control-Max-Age"] = "600"
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    incoming = request.headers.get("X-Request-Id", "")
+    rid = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
+    request[REQUEST_ID] = rid
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+        response.headers["X-Request-Id"] = rid
+        log.info("request", extra={"method": request.method, "path": request.path, "status": response.status,
+                                   "ms": round((time.perf_counter() - started) * 1000, 2)})
+        return response
+    finally:
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def error_mapping(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    rid = request.get(REQUEST_ID)
+    try:
+        return await handler(request)
+    except DomainError as err:
+        return errors.from_domain(err, rid)
+    except errors.RequestError as err:
+        return errors.error_response(err.status, err.code, err.message, rid, err.details)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return errors.from_http(exc, rid)
+    except Exception:
+        log.exception("unhandled error", extra={"method": request.method, "path": request.path})
+        return errors.internal(rid)
+
+
+@web.middleware
+async def authentication(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    endpoint = endpoint_of(request.match_info.handler)
+    if endpoint is not None and endpoint.auth:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("send 'Authorization: Bearer <access token>'")
+        request[PRINCIPAL] = await request.app[SERVICES].users.authenticate(token.strip())
+    return await handler(request)
+
+
+MIDDLEWARES = [cors, request_ids, error_mapping, authentication]
