@@ -1,0 +1,38 @@
+# Two commands for a newcomer: `make run` and `make test`.  Everything else here serves those two.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
+
+.PHONY: run test install lint unit integration bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	# Unrelated PyPI distributions named like our top-level packages would shadow them.
+	for p in adapters proto; do ! $(BIN)/pip show -q $$p 2>/dev/null || exit 1; done
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python -m runners.allinone
+
+lint: install
+	$(BIN)/lint-imports
+
+test: install lint
+	eval "$$(scripts/servers.sh)" && $(BIN)/python -m pytest -q -p no:cacheprovider
+
+unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: install
+	eval "$$(scripts/servers.sh)" && $(BIN)/python -m pytest -q tests/integration
+
+bench: install
+	eval "$$(scripts/servers.sh)" && $(BIN)/python bench/api.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
