@@ -1,0 +1,59 @@
+"""The production adapter family: PostgreSQL for aggregates, Redis for sessions, caches and events.
+
+Same provider names as ``runners.containers.MemoryAdapters``.  The pool and the client are async
+Resources, so every provider that depends on them is awaitable (``runners.containers.resolve``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+
+import asyncpg
+from dependency_injector import containers, providers
+from redis.asyncio import Redis
+
+from adapters.postgres.meetings import PostgresMeetingRepository
+from adapters.postgres.migrate import migrate
+from adapters.postgres.pool import open_pool
+from adapters.postgres.users import PostgresUserRepository
+from adapters.redis.client import open_redis
+from adapters.redis.denylist import RedisTokenDenylist
+from adapters.redis.events import RedisStreamEventPublisher
+from adapters.redis.meeting_cache import CachedMeetingRepository
+from adapters.redis.sessions import RedisSessionStore
+from adapters.redis.throttle import RedisLoginThrottle
+from runners.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def postgres_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    async with open_pool(settings.postgres_dsn) as pool:
+        applied = await migrate(pool)
+        if applied:
+            log.info("migrations applied", extra={"migrations": applied})
+        yield pool
+
+
+async def redis_client(settings: Settings) -> AsyncIterator[Redis]:
+    async with open_redis(settings.redis_url) as client:
+        yield client
+
+
+class ProductionAdapters(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    pool = providers.Resource(postgres_pool, settings)
+    redis = providers.Resource(redis_client, settings)
+
+    users = providers.Singleton(PostgresUserRepository, pool)
+    meetings = providers.Singleton(CachedMeetingRepository, providers.Singleton(PostgresMeetingRepository, pool),
+                                   redis)
+    sessions = providers.Singleton(RedisSessionStore, redis)
+    denylist = providers.Singleton(RedisTokenDenylist, redis)
+    throttle = providers.Singleton(
+        RedisLoginThrottle, redis, limit=settings.provided.login_max_failures,
+        window=providers.Callable(lambda s: dt.timedelta(seconds=s.login_window_seconds), settings))
+    events = providers.Singleton(RedisStreamEventPublisher, redis)
