@@ -1,0 +1,55 @@
+"""Start the real all-in-one process on a free port and wait for /health."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def allinone(env: dict[str, str], log_path: Path, timeout: float = 20.0) -> Iterator[str]:
+    """Yields the base URL; stops the process with SIGTERM (then SIGKILL) afterwards."""
+    port = free_port()
+    full_env = {**os.environ, "APP_HOST": "127.0.0.1", "APP_PORT": str(port), **env}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "runners.allinone"], cwd=ROOT, env=full_env,
+                                stdout=log, stderr=log)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"all-in-one exited with {proc.returncode}; see {log_path}")
+                try:
+                    with urllib.request.urlopen(base + "/health", timeout=1) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"all-in-one did not answer /health in {timeout}s; see {log_path}")
+                time.sleep(0.1)
+            yield base
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
