@@ -21,8 +21,8 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 SETTINGS = web.AppKey("settings", Settings)
 OPENAPI = web.AppKey("openapi", dict)
-PRINCIPAL = "principal"
-REQUEST_ID = "request_id"
+PRINCIPAL = web.RequestKey("principal", Principal)
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 def services(request: web.Request) -> Services:
