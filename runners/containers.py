@@ -15,6 +15,7 @@ from dependency_injector import containers, providers
 from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
+from adapters.memory.locks import InProcessKeyedLocks
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
@@ -64,7 +65,7 @@ class Application(containers.DeclarativeContainer):
     )
     meeting_service = providers.Singleton(
         MeetingService, meetings=adapters.meetings, users=adapters.users, hasher=hasher,
-        events=adapters.events, clock=clock,
+        events=adapters.events, clock=clock, locks=providers.Singleton(InProcessKeyedLocks),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from attrs import define
 
@@ -17,6 +19,7 @@ from domain.users.errors import UserNotFound
 from domain.users.model import normalize_email
 from ports.clock import Clock
 from ports.events import EventPublisher
+from ports.locks import KeyedLocks
 from ports.meetings import MeetingRepository
 from ports.users import PasswordHasher, UserRepository
 
@@ -30,6 +33,7 @@ class MeetingService:
     hasher: PasswordHasher
     events: EventPublisher
     clock: Clock
+    locks: KeyedLocks | None = None
 
     async def schedule(self, actor: Actor, cmd: c.ScheduleMeeting) -> Meeting:
         """Rules: title 1-200 characters, duration 1-1440 minutes, capacity 2-1000 (default 100),
@@ -102,13 +106,15 @@ class MeetingService:
                 verified[m.password_hash] = await self.hasher.verify(m.password_hash, cmd.password)
             return verified[m.password_hash]
 
+        await check_password(await self.meetings.get(cmd.meeting_id))  # argon2 is slow: verify outside the lock
         for _ in range(SAVE_ATTEMPTS):
-            meeting = await self.meetings.get(cmd.meeting_id)
-            password_ok = await check_password(meeting)
-            if not meeting.join(actor.user_id, email=email, password_ok=password_ok, now=self.clock.now()):
-                return meeting
-            if await self._try_save(meeting):
-                return meeting
+            async with self._hold(cmd.meeting_id):
+                meeting = await self.meetings.get(cmd.meeting_id)
+                if not meeting.join(actor.user_id, email=email, password_ok=await check_password(meeting),
+                                    now=self.clock.now()):
+                    return meeting
+                if await self._try_save(meeting):
+                    return meeting
         raise ConcurrentModification("the meeting is busy; try again")
 
     async def leave(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
@@ -146,11 +152,15 @@ class MeetingService:
 
     async def _change(self, meeting_id: MeetingId, apply: Callable[[Meeting], None]) -> Meeting:
         for _ in range(SAVE_ATTEMPTS):
-            meeting = await self.meetings.get(meeting_id)
-            apply(meeting)
-            if await self._try_save(meeting):
-                return meeting
+            async with self._hold(meeting_id):
+                meeting = await self.meetings.get(meeting_id)
+                apply(meeting)
+                if await self._try_save(meeting):
+                    return meeting
         raise ConcurrentModification("the meeting is busy; try again")
+
+    def _hold(self, meeting_id: MeetingId) -> AbstractAsyncContextManager[None]:
+        return self.locks.hold(meeting_id) if self.locks is not None else contextlib.nullcontext()
 
     async def _try_save(self, meeting: Meeting) -> bool:
         pending = meeting.pull_events()
