@@ -59,7 +59,7 @@ class SessionStore(Protocol):
       session is live, extending expiry to ``expires_at``; returns whether it did (exactly one of two
       racing rotations of one id wins).
     - ``revoke`` is idempotent; ``revoke_user`` revokes every session of the user and returns how many
-      were live.
+      it removed (an expired session not yet collected may be counted).
     Any method may raise Unavailable.
     """
 

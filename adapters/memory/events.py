@@ -11,24 +11,32 @@ log = logging.getLogger(__name__)
 
 
 class InMemoryEventBus:
-    """In-process EventPublisher: calls subscribers in order and keeps a bounded history.
+    """In-process EventPublisher with at-least-once, in-order delivery per subscriber.
 
-    A failing subscriber is logged and does not stop the others or the publisher: the change that
-    raised the event is already saved.
+    Each subscriber has its own queue; an event leaves it only after the subscriber handled it.  A
+    failing subscriber is logged and keeps its event at the front (retried on the next ``publish`` or
+    ``deliver``) without stopping the others or the publisher: the change that raised it is saved.
     """
 
     def __init__(self, history: int = 10_000) -> None:
         self.history: collections.deque[DomainEvent] = collections.deque(maxlen=history)
-        self._subscribers: list[Subscriber] = []
+        self._queues: list[tuple[Subscriber, collections.deque[DomainEvent]]] = []
 
     def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
+        self._queues.append((subscriber, collections.deque()))
 
     async def publish(self, *events: DomainEvent) -> None:
-        for event in events:
-            self.history.append(event)
-            for subscriber in self._subscribers:
+        self.history.extend(events)
+        for _, queue in self._queues:
+            queue.extend(events)
+        await self.deliver()
+
+    async def deliver(self) -> None:
+        for subscriber, queue in self._queues:
+            while queue:
                 try:
-                    await subscriber(event)
+                    await subscriber(queue[0])
                 except Exception:
-                    log.exception("event subscriber failed", extra={"event": event.name})
+                    log.exception("event subscriber failed; will retry", extra={"event": queue[0].name})
+                    break
+                queue.popleft()

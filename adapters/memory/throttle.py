@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import bisect
 import collections
 import datetime as dt
 import math
@@ -29,13 +30,20 @@ class InMemoryLoginThrottle:
 
     async def record_failure(self, keys: list[str], now: dt.datetime) -> None:
         for key in keys:
-            self._live(key, now).append(now)
+            self._live(key, now)
+            bisect.insort(self._failures.setdefault(key, collections.deque()), now)
 
     async def reset(self, key: str) -> None:
         self._failures.pop(key, None)
 
     def _live(self, key: str, now: dt.datetime) -> collections.deque[dt.datetime]:
-        hits = self._failures.setdefault(key, collections.deque())
+        # Keys are only created by record_failure and dropped once empty, so probing unknown logins
+        # (credential stuffing) cannot grow this dict.
+        hits = self._failures.get(key)
+        if hits is None:
+            return collections.deque()
         while hits and hits[0] <= now - self.window:
             hits.popleft()
+        if not hits:
+            del self._failures[key]
         return hits

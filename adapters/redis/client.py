@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 @asynccontextmanager
@@ -13,13 +14,15 @@ async def open_redis(url: str, *, socket_timeout: float = 1.0, connect_timeout: 
                      max_connections: int = 50) -> AsyncIterator[Redis]:
     """A pooled redis.asyncio client, closed on exit; the DI Resource for every Redis adapter.
 
-    Short timeouts and a single immediate retry: a retry is what lets a pooled connection that died
-    with a restarted server be replaced transparently, while an outage still fails in about
-    ``2 * connect_timeout`` instead of hanging a request.
+    Short timeouts and one immediate retry on connection errors only: the retry is what replaces a
+    pooled connection that died with a restarted server, transparently; a timeout is not retried
+    because a hung server would just double the wait.  So a dead server fails in about
+    ``2 * connect_timeout`` and a frozen one in ``socket_timeout``, instead of hanging a request.
     """
     client = Redis.from_url(
         url, decode_responses=True, socket_timeout=socket_timeout, socket_connect_timeout=connect_timeout,
-        retry=Retry(NoBackoff(), retries=1), max_connections=max_connections,
+        retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+        max_connections=max_connections,
     )
     try:
         yield client

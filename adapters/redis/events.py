@@ -72,10 +72,12 @@ class RedisStreamSubscriber:
     """Reads a stream as ``consumer`` of ``group`` and acknowledges an entry only after ``handler``
     returned.  A failing handler stops the batch, so the entry (and those after it) come again in
     order on the next poll; entries left pending by a consumer idle for ``claim_idle`` (it crashed)
-    are claimed with XAUTOCLAIM and handled here.  Handlers must be idempotent (``event_id``)."""
+    are claimed with XAUTOCLAIM and handled here.  Handlers must be idempotent (``event_id``).
+
+    ``block`` must stay below the client's socket timeout, or an idle stream reads as an outage."""
 
     def __init__(self, redis: Redis, stream: str, group: str, consumer: str, *, batch: int = 100,
-                 block: dt.timedelta = dt.timedelta(seconds=1),
+                 block: dt.timedelta = dt.timedelta(milliseconds=500),
                  claim_idle: dt.timedelta = dt.timedelta(seconds=30)) -> None:
         self._redis = redis
         self.stream, self.group, self.consumer = stream, group, consumer
@@ -100,11 +102,17 @@ class RedisStreamSubscriber:
         """Handles what is due: own pending entries, then abandoned ones, then new ones.  Returns how
         many were handled; a handler's exception propagates after nothing further is acknowledged."""
         await self.ensure_group()
-        handled = 0
-        for entries in (await self._own_pending(), await self._claim_abandoned()):
-            handled += await self._handle(entries, handler)
-        handled += await self._handle(await self._read_new(block), handler)
-        return handled
+        try:
+            handled = 0
+            for entries in (await self._own_pending(), await self._claim_abandoned()):
+                handled += await self._handle(entries, handler)
+            handled += await self._handle(await self._read_new(block), handler)
+            return handled
+        except Unavailable as exc:
+            if "NOGROUP" in str(exc.__cause__):
+                # The server lost the group (restart without persistence): recreate it next time.
+                self._group_ready = False
+            raise
 
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
         """Polls until ``stop`` is set; a failing handler or an outage is logged and retried."""

@@ -25,12 +25,17 @@ redis.call('SADD', KEYS[2], ARGV[6])
 """ + _EXTEND_INDEX
 
 # Compare-and-set in one script: Redis runs it atomically, so of two racing rotations exactly one
-# sees the expected id.  Expiry is judged against the caller's `now`, not the key's TTL.
+# sees the expected id.  Expiry is judged against the caller's `now`, not the key's TTL; an expired
+# session is dropped on the spot, as `get` does, so revoke_user never counts it afterwards.
 _ROTATE = """
 local cur = redis.call('HMGET', KEYS[1], 'user_id', 'refresh_token_id', 'expires_us')
-if not cur[1] or cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] or tonumber(cur[3]) <= tonumber(ARGV[6]) then
+if not cur[1] or cur[1] ~= ARGV[2] then return 0 end
+if tonumber(cur[3]) <= tonumber(ARGV[6]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], ARGV[7])
   return 0
 end
+if cur[2] ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'refresh_token_id', ARGV[4], 'expires_us', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 """ + _EXTEND_INDEX + "return 1"
@@ -82,7 +87,7 @@ class RedisSessionStore:
         done = await self._rotate(
             keys=[self._key(session_id), self._index(user_id)],
             args=[ttl_ms(expires_at, now), user_id, expected_refresh_id, new_refresh_id, to_us(expires_at),
-                  to_us(now)],
+                  to_us(now), session_id],
         )
         return bool(done)
 

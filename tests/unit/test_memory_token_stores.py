@@ -1,0 +1,51 @@
+"""The in-memory adapters against the shared contracts: they are the oracle for the real ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory.events import InMemoryEventBus
+from adapters.memory.throttle import InMemoryLoginThrottle
+from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
+from tests.contracts.denylist import TokenDenylistContract
+from tests.contracts.events import EventPublisherContract, Handler
+from tests.contracts.sessions import SessionStoreContract
+from tests.contracts.throttle import LoginThrottleContract
+
+
+class TestInMemorySessionStore(SessionStoreContract):
+    @pytest.fixture
+    async def store(self):
+        return InMemorySessionStore()
+
+
+class TestInMemoryTokenDenylist(TokenDenylistContract):
+    @pytest.fixture
+    async def denylist(self):
+        return InMemoryTokenDenylist()
+
+
+class TestInMemoryLoginThrottle(LoginThrottleContract):
+    @pytest.fixture
+    async def throttle(self):
+        return InMemoryLoginThrottle(limit=self.LIMIT, window=self.WINDOW, address_limit=self.ADDRESS_LIMIT)
+
+
+class InMemoryHarness:
+    """Subscribers run inside ``publish``; ``deliver`` retries what a failing subscriber left queued."""
+
+    def __init__(self) -> None:
+        self.publisher = InMemoryEventBus()
+
+    async def subscribe(self, handler: Handler) -> None:
+        self.publisher.subscribe(handler)
+
+    async def deliver(self) -> None:
+        await self.publisher.deliver()
+
+
+class TestInMemoryEventBus(EventPublisherContract):
+    @pytest.fixture
+    async def harness(self):
+        return InMemoryHarness()
+
