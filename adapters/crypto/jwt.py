@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import jwt
@@ -77,4 +78,10 @@ def _stamp(t: dt.datetime) -> float:
 
 
 def _time(stamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(stamp, tz=dt.timezone.utc)
+    # A well-signed token can still carry an absurd time (1e20, NaN): malformed, not a crash.
+    if not math.isfinite(stamp):
+        raise InvalidToken("token is malformed")
+    try:
+        return dt.datetime.fromtimestamp(stamp, tz=dt.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise InvalidToken("token is malformed") from None

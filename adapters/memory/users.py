@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.shared.errors import ConcurrentModification
+from domain.shared.errors import AlreadyExists, ConcurrentModification
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page, PageRequest
 from domain.users.errors import EmailTaken, UserNotFound, UsernameTaken
@@ -14,6 +14,8 @@ class InMemoryUserRepository:
         self._by_id: dict[UserId, User] = {}
 
     async def add(self, user: User) -> None:
+        if user.id in self._by_id:
+            raise AlreadyExists("user exists", user_id=user.id)
         self._check_unique(user)
         stored = user.copy()
         self._by_id[user.id] = stored

@@ -94,7 +94,8 @@ class Meeting:
     - exactly one host; the host is never a co-host and never kicked;
     - an ended or cancelled meeting has no participants and admits nobody;
     - a kicked user is never a participant, a co-host or invited, and can never join again;
-    - status only moves scheduled -> live -> ended, or scheduled -> cancelled.
+    - status only moves forward: scheduled -> live -> ended, scheduled -> ended (nobody came), or
+      scheduled -> cancelled.
     Join rules for non-privileged users (privileged = host or co-host): not locked; invited when
     invite-only; the password unless invited.
     """
@@ -152,7 +153,9 @@ class Meeting:
         return user_id == self.host_id or user_id in self.co_hosts
 
     def is_invited(self, user_id: UserId, email: str | None) -> bool:
-        return user_id in self.invited_users or (email is not None and email in self.invited_emails)
+        """A kicked user is never invited, even when their email still is."""
+        return user_id not in self.kicked and (
+            user_id in self.invited_users or (email is not None and email in self.invited_emails))
 
     def password_needed_for(self, user_id: UserId, email: str | None) -> bool:
         return self.password_hash is not None and not (

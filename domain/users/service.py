@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from attrs import define
+from attrs import define, field
 
 from domain.shared.errors import ConcurrentModification
 from domain.shared.ids import UserId, new_id
@@ -60,6 +60,7 @@ class UserService:
     events: EventPublisher
     clock: Clock
     policy: TokenPolicy = TokenPolicy()
+    _dummy: str | None = field(default=None, init=False, repr=False)
 
     # -- registration and login -------------------------------------------------------------------
 
@@ -87,13 +88,17 @@ class UserService:
         """Rules: throttled per account and per client address; one error for unknown user and wrong
         password; banned users are refused after the password checks out."""
         now = self.clock.now()
-        account_key = "login:" + cmd.login.strip().lower()
+        user = await self.users.find_by_login(cmd.login.strip())
+        # Per account, whichever spelling (username or email) is used to guess.
+        account_key = "login:" + (user.id if user is not None else cmd.login.strip().lower())
         keys = [account_key] + (["addr:" + cmd.client_address] if cmd.client_address else [])
         wait = await self.throttle.check(keys, now)
         if wait:
             raise TooManyLoginAttempts(retry_after=wait)
-        user = await self.users.find_by_login(cmd.login.strip())
-        if user is None or not await self.hasher.verify(user.password_hash, cmd.password):
+        # An unknown user costs a hash check too, so timing does not tell which accounts exist.
+        password_ok = await self.hasher.verify(user.password_hash if user else await self._dummy_hash(),
+                                               cmd.password)
+        if user is None or not password_ok:
             await self.throttle.record_failure(keys, now)
             raise InvalidCredentials("invalid username or password")
         await self.throttle.reset(account_key)
@@ -154,6 +159,11 @@ class UserService:
             await self.sessions.revoke(other_session)
         await self.events.publish(UserLoggedOut(occurred_at=now, user_id=principal.user_id,
                                                 session_id=principal.session_id))
+
+    async def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = await self.hasher.hash(new_id())
+        return self._dummy
 
     def _tokens(self, user: User, session_id: str, refresh_id: str, now: dt.datetime) -> TokenPair:
         access = AccessClaims(user_id=user.id, role=user.role, session_id=session_id, token_id=new_id(),

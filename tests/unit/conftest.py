@@ -1,0 +1,76 @@
+"""Shared builders for the domain unit tests: services composed on memory adapters, never mocks.
+
+Fixture names start with ``domain_`` (or name the service) so that other test modules in this folder
+can define their own fixtures without clashing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from adapters.crypto.argon2 import Argon2PasswordHasher
+from adapters.crypto.jwt import JwtTokenCodec
+from adapters.memory.events import InMemoryEventBus
+from adapters.memory.meetings import InMemoryMeetingRepository
+from adapters.memory.throttle import InMemoryLoginThrottle
+from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
+from adapters.memory.users import InMemoryUserRepository
+from adapters.system.clock import FrozenClock
+from domain.meetings.service import MeetingService
+from domain.users import commands as uc
+from domain.users.model import Role, User
+from domain.users.service import UserService
+
+START = dt.datetime(2030, 1, 7, 9, 0, tzinfo=dt.timezone.utc)
+JWT_SECRET = "unit-test-secret-that-is-long-enough-0123456789"
+GOOD_PASSWORD = "correct horse battery staple"
+
+
+def build_user_service(*, users: InMemoryUserRepository, clock: FrozenClock, bus: InMemoryEventBus,
+                       hasher: Argon2PasswordHasher) -> UserService:
+    return UserService(users=users, hasher=hasher, codec=JwtTokenCodec(JWT_SECRET),
+                       sessions=InMemorySessionStore(), denylist=InMemoryTokenDenylist(),
+                       throttle=InMemoryLoginThrottle(), events=bus, clock=clock)
+
+
+async def register(service: UserService, name: str, *, password: str = GOOD_PASSWORD, admin: bool = False) -> User:
+    return await service.register(uc.RegisterUser(username=name, email=f"{name}@example.com", password=password),
+                                  role=Role.ADMIN if admin else Role.USER)
+
+
+@pytest.fixture(scope="session")
+def domain_hasher() -> Argon2PasswordHasher:
+    return Argon2PasswordHasher.fast()
+
+
+@pytest.fixture
+def domain_clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def domain_bus() -> InMemoryEventBus:
+    return InMemoryEventBus()
+
+
+@pytest.fixture
+def domain_users() -> InMemoryUserRepository:
+    return InMemoryUserRepository()
+
+
+@pytest.fixture
+def user_service(domain_users, domain_clock, domain_bus, domain_hasher) -> UserService:
+    return build_user_service(users=domain_users, clock=domain_clock, bus=domain_bus, hasher=domain_hasher)
+
+
+@pytest.fixture
+def domain_meetings() -> InMemoryMeetingRepository:
+    return InMemoryMeetingRepository()
+
+
+@pytest.fixture
+def meeting_service(domain_meetings, domain_users, domain_clock, domain_bus, domain_hasher) -> MeetingService:
+    return MeetingService(meetings=domain_meetings, users=domain_users, hasher=domain_hasher, events=domain_bus,
+                          clock=domain_clock)
