@@ -59,3 +59,9 @@ class InvalidMeetingAction(DomainError):
 
 class MeetingHidden(PermissionDenied):
     """An invite-only meeting viewed by someone it does not concern."""
+
+
+class ParticipantsHidden(PermissionDenied):
+    """Only the people in a meeting (and its host, co-hosts, admins) see who is in it."""
+
+    code = "not_a_participant"

@@ -72,6 +72,17 @@ def check_duration(minutes: int) -> int:
     return minutes
 
 
+EARLIEST_START = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+LATEST_START = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def check_start_time(start: dt.datetime) -> dt.datetime:
+    # Bounds keep every derived time (ends_at) representable; nobody schedules outside them.
+    if not EARLIEST_START <= start < LATEST_START:
+        raise e.InvalidMeetingData("start time must be between the years 2000 and 9000", field="start_time")
+    return start
+
+
 def check_capacity(capacity: int) -> int:
     if not 2 <= capacity <= MAX_CAPACITY:
         raise e.InvalidMeetingData(f"capacity must be 2-{MAX_CAPACITY}", field="capacity")
@@ -131,7 +142,7 @@ class Meeting:
                  settings: MeetingSettings = MeetingSettings(), now: dt.datetime) -> Meeting:
         meeting = cls(
             id=meeting_id, host_id=host_id, title=check_title(title), description=check_description(description),
-            start_time=start_time, duration_minutes=check_duration(duration_minutes),
+            start_time=check_start_time(start_time), duration_minutes=check_duration(duration_minutes),
             capacity=check_capacity(capacity), password_hash=password_hash, settings=settings,
             created_at=now, updated_at=now,
         )
@@ -140,12 +151,12 @@ class Meeting:
 
     # -- queries -----------------------------------------------------------------------------------
 
-    def role_of(self, user_id: UserId) -> MeetingRole | None:
+    def role_of(self, user_id: UserId, email: str | None = None) -> MeetingRole | None:
         if user_id == self.host_id:
             return MeetingRole.HOST
         if user_id in self.co_hosts:
             return MeetingRole.CO_HOST
-        if user_id in self.participants or user_id in self.attendees or self.is_invited(user_id, None):
+        if user_id in self.participants or user_id in self.attendees or self.is_invited(user_id, email):
             return MeetingRole.PARTICIPANT
         return None
 
@@ -234,7 +245,7 @@ class Meeting:
         if start_time is not None:
             if self.status is MeetingStatus.LIVE:
                 raise e.InvalidMeetingAction("a live meeting cannot be rescheduled")
-            changes["start_time"] = start_time
+            changes["start_time"] = check_start_time(start_time)
         if duration_minutes is not None:
             changes["duration_minutes"] = check_duration(duration_minutes)
         if capacity is not None:

@@ -9,8 +9,8 @@ from contextlib import AbstractAsyncContextManager
 from attrs import define
 
 from domain.meetings import commands as c
-from domain.meetings.errors import MeetingHidden, NotAParticipant
-from domain.meetings.model import Meeting, MeetingSettings, Participant, check_meeting_password
+from domain.meetings.errors import MeetingHidden, ParticipantsHidden
+from domain.meetings.model import Meeting, MeetingRole, MeetingSettings, Participant, check_meeting_password
 from domain.shared.actor import Actor
 from domain.shared.errors import ConcurrentModification
 from domain.shared.ids import MeetingId, UserId, new_id
@@ -57,11 +57,18 @@ class MeetingService:
             raise MeetingHidden("this meeting is for invited people only")
         return meeting
 
+    async def role_of(self, actor: Actor, meeting: Meeting) -> MeetingRole | None:
+        """The caller's role, looking their email up only when an email invitation could decide it."""
+        role = meeting.role_of(actor.user_id)
+        if role is None and meeting.invited_emails:
+            role = meeting.role_of(actor.user_id, await self._email_of(actor.user_id))
+        return role
+
     async def participants(self, actor: Actor, meeting_id: MeetingId) -> tuple[Meeting, list[Participant]]:
         """Rules: visible to the people in the meeting, its host and co-hosts, and administrators."""
         meeting = await self.meetings.get(meeting_id)
         if not (meeting.can_manage(actor) or actor.user_id in meeting.participants):
-            raise NotAParticipant("only people in the meeting can see who is in it")
+            raise ParticipantsHidden("only people in the meeting can see who is in it")
         return meeting, sorted(meeting.participants.values(), key=lambda p: (p.joined_at, p.user_id))
 
     async def list_mine(self, actor: Actor, relation: c.Relation, when: c.When, page: PageRequest) -> Page[Meeting]:
@@ -136,7 +143,7 @@ class MeetingService:
 
     async def host_action(self, actor: Actor, meeting_id: MeetingId, action: c.HostAction,
                           target: UserId) -> Meeting:
-        if action in (c.HostAction.PROMOTE, c.HostAction.TRANSFER_HOST):
+        if action in (c.HostAction.KICK, c.HostAction.PROMOTE, c.HostAction.TRANSFER_HOST):
             try:
                 await self.users.get(target)
             except UserNotFound:

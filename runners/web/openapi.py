@@ -33,7 +33,16 @@ def _operation(e: Any) -> dict[str, Any]:
     if e.response:
         ok["content"] = {"application/json": {"schema": ref(e.response)}}
     responses = {str(e.status): ok}
-    for status in sorted({*e.errors, 503} if e.auth or e.body else {*e.errors}):
+    always = {503} if e.auth or e.body else set()
+    if e.body:
+        always |= {400, 413, 415, 422}
+    if e.auth:
+        always.add(401)
+    if PATH_PARAM.search(e.path):
+        always.add(404)
+    if e.query:
+        always.add(422)
+    for status in sorted({*e.errors, *always}):
         responses[str(status)] = {"description": STATUS_TEXT[status],
                                   "content": {"application/json": {"schema": ref("Error")}}}
     op["responses"] = responses

@@ -48,7 +48,7 @@ async def json_body(request: web.Request, schema: str, required: bool = True) ->
             raise RequestError(415, "unsupported_media_type", "send the body as application/json")
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise RequestError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
     validate(schema, data)
     return data
@@ -68,7 +68,15 @@ def parse_time(value: str, field: str) -> dt.datetime:
         raise RequestError(422, "invalid_request", f"{field}: not an ISO 8601 date-time", field=field) from None
     if parsed.tzinfo is None:
         raise RequestError(422, "invalid_request", f"{field}: a time zone is required", field=field)
-    return parsed.astimezone(dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise RequestError(422, "invalid_request", f"{field}: out of range", field=field) from None
+
+
+def whole(value: object) -> int | None:
+    """JSON Schema counts 10.0 as an integer; the domain stores ints."""
+    return None if value is None else int(value)  # type: ignore[call-overload]
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

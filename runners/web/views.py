@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from domain.meetings.model import Meeting, Participant
+from domain.meetings.model import Meeting, MeetingRole, Participant
 from domain.shared.actor import Actor
 from domain.shared.pagination import Page
 from domain.users.model import User
@@ -33,8 +33,7 @@ def tokens(pair: TokenPair, user: User | None = None) -> dict[str, Any]:
     return out
 
 
-def meeting(m: Meeting, actor: Actor) -> dict[str, Any]:
-    role = m.role_of(actor.user_id)
+def meeting(m: Meeting, actor: Actor, role: MeetingRole | None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": m.id, "host_id": m.host_id, "title": m.title, "description": m.description,
         "start_time": iso(m.start_time), "duration_minutes": m.duration_minutes, "ends_at": iso(m.ends_at),

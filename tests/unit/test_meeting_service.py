@@ -285,7 +285,7 @@ async def test_participants_are_visible_to_people_in_it_hosts_and_admins_in_join
     for who in ("host", "alice", "root"):
         _, listed = await meeting_service.participants(people[who], meeting.id)
         assert [p.user_id for p in listed] == [people["bob"].user_id, people["alice"].user_id]
-    with pytest.raises(e.NotAParticipant):
+    with pytest.raises(e.ParticipantsHidden):
         await meeting_service.participants(people["carol"], meeting.id)
 
 

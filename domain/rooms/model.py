@@ -1,0 +1,66 @@
+"""Rooms: the live side of a meeting.  Who is connected, their media state, and what they say.
+
+A room's id is its meeting's id.  Membership is presence: a member stays while some process keeps
+renewing its deadline (heartbeat); a member whose process crashed, or whose socket closed and did not
+come back within the grace period, is reaped and everyone is told it left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from attrs import frozen
+
+from domain.shared.ids import MeetingId, UserId
+
+CHAT_MAX = 2000
+SDP_MAX = 32_000
+CANDIDATE_MAX = 2_000
+
+
+class LeaveReason(enum.Enum):
+    LEFT = "left"
+    DISCONNECTED = "disconnected"
+    KICKED = "kicked"
+    ENDED = "ended"
+
+
+@frozen(kw_only=True)
+class MediaState:
+    audio: bool = True   # True = sending (unmuted)
+    video: bool = True
+    screen: bool = False
+
+
+@frozen(kw_only=True)
+class Member:
+    user_id: UserId
+    connection_id: str
+    display_name: str
+    role: str
+    media: MediaState
+    joined_at: dt.datetime
+
+
+@frozen(kw_only=True)
+class RoomMessage:
+    """Something to deliver to the sockets of a room: everyone, or one member (``to``), never back
+    to ``exclude``.  ``kind`` and ``data`` are the server message of docs/signaling.md."""
+
+    room_id: MeetingId
+    kind: str
+    data: dict[str, object]
+    to: UserId | None = None
+    connection_id: str | None = None  # only this connection of ``to``
+    exclude: UserId | None = None
+    close: str | None = None  # after delivery, close the receiving sockets with this reason
+
+
+@frozen(kw_only=True)
+class Admission:
+    """What the meeting domain says about someone entering the room now."""
+
+    role: str
+    display_name: str
+    mute_on_join: bool

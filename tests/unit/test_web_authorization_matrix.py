@@ -1,0 +1,158 @@
+"""Who may call what: every route x every kind of caller, each case on a freshly built world.
+
+The world: an administrator; a *live* open meeting hosted by ``host`` with ``cohost`` (promoted) and
+``participant`` joined; a *scheduled* meeting of the same host where ``cohost`` is co-host and
+``participant`` is invited; ``other`` is signed in and unrelated to both.  User routes act on
+``participant``'s account, so there ``participant`` is "self".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from attrs import frozen
+
+from runners.web.routing import routes
+from tests.unit.web_support import API, PASSWORD, Caller, WebApi, web, web_factory  # noqa: F401  (fixtures)
+
+ANON, OTHER, PART, COHOST, HOST, ADMIN_ = "anonymous", "other", "participant", "cohost", "host", "admin"
+ACTORS = (ANON, OTHER, PART, COHOST, HOST, ADMIN_)
+Expected = tuple[int, str | None]
+
+
+def expect(default: int | Expected, **per_actor: int | Expected) -> dict[str, Expected]:
+    """Expectations for every actor; anonymous defaults to 401 invalid_token on protected routes."""
+    def norm(v: int | Expected) -> Expected:
+        return v if isinstance(v, tuple) else (v, None)
+    return {a: norm(default) for a in ACTORS} | {a: norm(v) for a, v in per_actor.items()}
+
+
+def protected(signed_in: int | Expected, **per_actor: int | Expected) -> dict[str, Expected]:
+    return expect(signed_in, anonymous=(401, "invalid_token"), **per_actor)
+
+
+NOT_HOST = (403, "not_meeting_host")
+NOT_ALLOWED = (403, "not_allowed")
+
+
+def host_only(ok: int = 200) -> dict[str, Expected]:
+    return protected(NOT_HOST, host=ok, admin=ok)
+
+
+def privileged(ok: int = 200) -> dict[str, Expected]:
+    return protected(NOT_HOST, cohost=ok, host=ok, admin=ok)
+
+
+def admin_only() -> dict[str, Expected]:
+    return protected(NOT_ALLOWED, admin=200)
+
+
+@frozen
+class Case:
+    name: str
+    method: str
+    path: str  # the documented template
+    expected: dict[str, Expected]
+    fill: dict[str, str] = {}  # template parameter -> a name in the world
+    body: Any = None
+
+
+CASES = [
+    Case("health", "GET", "/health", expect(200)),
+    Case("openapi", "GET", f"{API}/openapi.json", expect(200)),
+    Case("register", "POST", f"{API}/auth/register", expect(201),
+         body={"username": "newcomer", "email": "newcomer@example.com", "password": PASSWORD}),
+    Case("login", "POST", f"{API}/auth/login", expect(200), body={"username": "participant", "password": PASSWORD}),
+    Case("refresh", "POST", f"{API}/auth/refresh", expect(200), body={"refresh_token": "<participant refresh>"}),
+    Case("logout", "POST", f"{API}/auth/logout", protected(204)),
+
+    Case("me", "GET", f"{API}/users/me", protected(200)),
+    Case("get user", "GET", f"{API}/users/{{id}}", protected(200), {"id": PART}),
+    Case("update user", "PUT", f"{API}/users/{{id}}", protected(NOT_ALLOWED, participant=200, admin=200),
+         {"id": PART}, {"display_name": "Renamed"}),
+    Case("admin list", "GET", f"{API}/admin/users", admin_only()),
+    Case("ban", "POST", f"{API}/admin/users/{{id}}/ban", admin_only(), {"id": PART}),
+    Case("unban", "POST", f"{API}/admin/users/{{id}}/unban", admin_only(), {"id": PART}),
+    Case("set role", "PUT", f"{API}/admin/users/{{id}}/role", admin_only(), {"id": PART}, {"role": "admin"}),
+
+    Case("create meeting", "POST", f"{API}/meetings", protected(201), body={"title": "Mine"}),
+    Case("list meetings", "GET", f"{API}/meetings", protected(200)),
+    Case("get meeting", "GET", f"{API}/meetings/{{id}}", protected(200), {"id": "live"}),
+    Case("update meeting", "PUT", f"{API}/meetings/{{id}}", host_only(), {"id": "live"}, {"title": "Renamed"}),
+    Case("delete meeting", "DELETE", f"{API}/meetings/{{id}}", host_only(204), {"id": "live"}),
+    Case("join", "POST", f"{API}/meetings/{{id}}/join", protected(200), {"id": "live"}),
+    Case("leave", "POST", f"{API}/meetings/{{id}}/leave",
+         protected(200, other=(409, "not_a_participant"), admin=(409, "not_a_participant")), {"id": "live"}),
+    Case("participants", "GET", f"{API}/meetings/{{id}}/participants",
+         protected(200, other=(403, "not_a_participant")), {"id": "live"}),
+    Case("invite", "POST", f"{API}/meetings/{{id}}/invitations", privileged(), {"id": "live"},
+         {"email": "guest@example.com"}),
+    Case("kick participant", "POST", f"{API}/meetings/{{id}}/participants/{{user_id}}/kick", privileged(),
+         {"id": "live", "user_id": PART}),
+    Case("kick co-host", "POST", f"{API}/meetings/{{id}}/participants/{{user_id}}/kick",
+         host_only() | {COHOST: (409, "invalid_meeting_action")}, {"id": "live", "user_id": COHOST}),
+    Case("promote", "POST", f"{API}/meetings/{{id}}/cohosts/{{user_id}}", host_only(),
+         {"id": "live", "user_id": PART}),
+    Case("demote", "DELETE", f"{API}/meetings/{{id}}/cohosts/{{user_id}}", host_only(),
+         {"id": "live", "user_id": COHOST}),
+    Case("transfer host", "POST", f"{API}/meetings/{{id}}/transfer-host", host_only(), {"id": "live"},
+         {"user_id": "<participant id>"}),
+    Case("lock", "POST", f"{API}/meetings/{{id}}/lock", privileged(), {"id": "live"}),
+    Case("unlock", "POST", f"{API}/meetings/{{id}}/unlock", privileged(), {"id": "live"}),
+    Case("end", "POST", f"{API}/meetings/{{id}}/end", host_only(), {"id": "live"}),
+    Case("cancel", "POST", f"{API}/meetings/{{id}}/cancel", host_only(), {"id": "scheduled"}),
+]
+
+
+@frozen
+class World:
+    callers: dict[str, Caller]
+    ids: dict[str, str]
+
+
+async def build_world(web: WebApi) -> World:
+    callers = {ADMIN_: await web.admin()}
+    for name in (HOST, COHOST, PART, OTHER):
+        callers[name] = await web.user(name)
+    host, cohost, part = callers[HOST], callers[COHOST], callers[PART]
+    live = (await web.meeting(host, title="Live"))["id"]
+    await web.ok("POST", f"{API}/meetings/{live}/cohosts/{cohost.id}", who=host)
+    for who in (host, cohost, part):
+        await web.join(who, live)
+    scheduled = (await web.meeting(host, title="Later", start_time="2035-01-01T09:00:00Z"))["id"]
+    await web.ok("POST", f"{API}/meetings/{scheduled}/cohosts/{cohost.id}", who=host)
+    await web.ok("POST", f"{API}/meetings/{scheduled}/invitations", who=host, json={"user_id": part.id})
+    ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
+    return World(callers, ids)
+
+
+def _body(case: Case, world: World) -> Any:
+    part = world.callers[PART]
+    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id}
+    return None if case.body is None else {k: replace.get(v, v) for k, v in case.body.items()}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name.replace(" ", "_"))
+async def test_each_route_answers_each_kind_of_caller_as_the_rules_say(web: WebApi, case: Case, actor: str) -> None:
+    world = await build_world(web)
+    path = case.path.format(**{param: world.ids[name] for param, name in case.fill.items()})
+    who = world.callers.get(actor)
+    reply = await web.call(case.method, path, who=who, **({} if case.body is None else {"json": _body(case, world)}))
+    status, code = case.expected[actor]
+    assert reply.status == status, f"{case.name} as {actor}: {reply.status} {reply.body}"
+    if status >= 400:
+        assert reply.code == code, f"{case.name} as {actor}: {reply.body}"
+    if case.name == "get user" and status == 200:
+        assert ("email" in reply.body) is (actor in (PART, ADMIN_)), f"{actor} saw {reply.body}"
+
+
+def test_the_matrix_covers_every_route_and_names_every_error_code() -> None:
+    served = {(e.method, e.path) for e in routes.endpoints}
+    assert {(c.method, c.path) for c in CASES} == served
+    for case in CASES:
+        assert set(case.expected) == set(ACTORS)
+        for actor, (status, code) in case.expected.items():
+            assert (status >= 400) is (code is not None), f"{case.name} as {actor}: say which error code"
+
