@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from domain.rooms.model import Admission, MediaState, Member, RoomMessage
+from domain.shared.actor import Actor
+from domain.shared.ids import MeetingId, UserId
+
+
+class RoomPresence(Protocol):
+    """Who is in which room, shared by every signaling process.  Each member has a deadline; a
+    member whose deadline passed is gone (``members`` never returns it) and is handed out once by
+    ``reap``.
+
+    - ``enter`` stores the member (replacing any earlier connection of the same user) and returns the
+      member it replaced, or None when the user was not in the room.
+    - ``renew`` moves the deadline of the member if ``connection_id`` is still its connection; returns
+      False otherwise (replaced or gone).
+    - ``set_media`` updates the media state of the user's current connection; None if not present.
+    - ``remove`` removes the user (only if ``connection_id`` matches, when given) and returns the removed
+      member, or None; of two racing removals exactly one gets the member.
+    - ``reap`` removes members whose deadline is at or before ``now`` and returns them with their room;
+      each expired member is returned by exactly one call, across processes.
+    - ``clear`` removes every member of a room and returns them.
+    Any method may raise Unavailable.
+    """
+
+    async def enter(self, room_id: MeetingId, member: Member, deadline: dt.datetime) -> Member | None: ...
+    async def renew(self, room_id: MeetingId, user_id: UserId, connection_id: str, deadline: dt.datetime) -> bool: ...
+    async def set_media(self, room_id: MeetingId, user_id: UserId, connection_id: str,
+                        media: MediaState) -> Member | None: ...
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection_id: str | None = None) -> Member | None: ...
+    async def members(self, room_id: MeetingId, now: dt.datetime) -> list[Member]: ...
+    async def reap(self, now: dt.datetime, limit: int = 100) -> list[tuple[MeetingId, Member]]: ...
+    async def clear(self, room_id: MeetingId) -> list[Member]: ...
+
+
+RoomHandler = Callable[[RoomMessage], Awaitable[None]]
+
+
+class SignalBus(Protocol):
+    """Fans room messages out to every signaling process.  At-most-once and ordered per room per
+    publisher (signals are ephemeral: a client that misses one renegotiates).
+
+    ``listen(room_id, handler)`` is an async context manager: while inside, ``handler`` gets every
+    message published to that room, including this process's own.  Any method may raise Unavailable.
+    """
+
+    async def publish(self, message: RoomMessage) -> None: ...
+    def listen(self, room_id: MeetingId, handler: RoomHandler) -> AbstractAsyncContextManager[None]: ...
+
+
+class MeetingAccess(Protocol):
+    """The meeting domain as signaling sees it (in-process today, gRPC when the services split).
+
+    - ``admit`` joins the meeting if needed (all of Meeting.join's rules) and returns the admission;
+      raises the meeting domain's errors (MeetingNotFound, KickedFromMeeting, MeetingFull, ...).
+    - ``depart`` leaves the meeting; does nothing if the user already left or the meeting is over.
+    """
+
+    async def admit(self, actor: Actor, meeting_id: MeetingId, password: str | None) -> Admission: ...
+    async def depart(self, actor: Actor, meeting_id: MeetingId) -> None: ...
