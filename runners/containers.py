@@ -16,14 +16,18 @@ from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
 from adapters.memory.locks import InProcessKeyedLocks
+from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.memory.meetings import InMemoryMeetingRepository
+from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import SystemClock
 from domain.meetings.service import MeetingService
+from domain.rooms.service import RoomService
 from domain.users.service import TokenPolicy, UserService
 from runners.settings import AdapterFamily, Settings
+from runners.signaling.feeds import in_memory_feed
 
 
 def _hasher(settings: Settings) -> Argon2PasswordHasher:
@@ -44,6 +48,9 @@ class MemoryAdapters(containers.DeclarativeContainer):
     throttle = providers.Singleton(InMemoryLoginThrottle, limit=settings.provided.login_max_failures,
                                    window=providers.Callable(_window, settings))
     events = providers.Singleton(InMemoryEventBus)
+    presence = providers.Singleton(InMemoryRoomPresence)
+    signal_bus = providers.Singleton(InMemorySignalBus)
+    event_feed = providers.Callable(in_memory_feed, events)
 
 
 class Application(containers.DeclarativeContainer):
@@ -66,6 +73,12 @@ class Application(containers.DeclarativeContainer):
     meeting_service = providers.Singleton(
         MeetingService, meetings=adapters.meetings, users=adapters.users, hasher=hasher,
         events=adapters.events, clock=clock, locks=providers.Singleton(InProcessKeyedLocks),
+    )
+    meeting_access = providers.Singleton(InProcessMeetingAccess, meeting_service, adapters.users)
+    room_service = providers.Singleton(
+        RoomService, presence=adapters.presence, bus=adapters.signal_bus, meetings=meeting_access, clock=clock,
+        member_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.member_ttl_seconds), settings),
+        grace=providers.Callable(lambda s: dt.timedelta(seconds=s.reconnect_grace_seconds), settings),
     )
 
 

@@ -20,13 +20,16 @@ from adapters.postgres.pool import open_pool
 from adapters.postgres.users import PostgresUserRepository
 from adapters.redis.client import open_redis
 from adapters.redis.denylist import RedisTokenDenylist
-from adapters.redis.events import RedisStreamEventPublisher
+from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
 from adapters.redis.meeting_cache import CachedMeetingRepository
+from adapters.redis.rooms import RedisRoomPresence, RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
 from runners.settings import Settings
+from runners.signaling.feeds import stream_feed
 
 log = logging.getLogger(__name__)
+EVENT_STREAM = "confero:events"
 
 
 async def postgres_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
@@ -56,4 +59,10 @@ class ProductionAdapters(containers.DeclarativeContainer):
     throttle = providers.Singleton(
         RedisLoginThrottle, redis, limit=settings.provided.login_max_failures,
         window=providers.Callable(lambda s: dt.timedelta(seconds=s.login_window_seconds), settings))
-    events = providers.Singleton(RedisStreamEventPublisher, redis)
+    events = providers.Singleton(RedisStreamEventPublisher, redis, stream=EVENT_STREAM)
+    presence = providers.Singleton(RedisRoomPresence, redis)
+    signal_bus = providers.Singleton(RedisSignalBus, redis)
+    # One consumer group for all signaling processes: each meeting event is turned into room messages
+    # once, and the signal bus fans those out to every process.
+    event_feed = providers.Callable(stream_feed, providers.Singleton(
+        RedisStreamSubscriber, redis, EVENT_STREAM, "signaling", settings.provided.instance_id, start="$"))

@@ -29,7 +29,10 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
         await init
     try:
         services = Services(users=await resolve(container.user_service),
-                            meetings=await resolve(container.meeting_service))
+                            meetings=await resolve(container.meeting_service),
+                            rooms=await resolve(container.room_service),
+                            signal_bus=await resolve(container.adapters.signal_bus),
+                            event_feed=await resolve(container.adapters.event_feed))
         if settings.admin_username:
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services
@@ -39,9 +42,9 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
             await shutdown
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, tags: set[str] | None = None) -> None:
     async with composed(settings) as (_, services):
-        app = create_app(services, settings)
+        app = create_app(services, settings, tags)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port)
@@ -58,7 +61,7 @@ async def serve(settings: Settings) -> None:
             await runner.cleanup()
 
 
-def main() -> None:
+def main(tags: set[str] | None = None) -> None:
     settings = Settings.from_env(os.environ)
     configure(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, tags))

@@ -7,6 +7,7 @@ secrets and servers: a missing value is a start-up error, never a silent fallbac
 from __future__ import annotations
 
 import enum
+import json
 import secrets
 from collections.abc import Mapping
 
@@ -67,6 +68,15 @@ class Settings:
     admin_username: str = ""
     admin_email: str = ""
     admin_password: str = field(default="", repr=False)
+    ws_origins: tuple[str, ...] = ()
+    ws_auth_timeout: int = 5
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_rate_per_second: int = 20
+    ws_burst: int = 60
+    member_ttl_seconds: int = 15
+    reconnect_grace_seconds: int = 10
+    ice_servers: tuple[dict, ...] = ()  # type: ignore[type-arg]
+    instance_id: str = field(factory=lambda: secrets.token_hex(4))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -96,6 +106,13 @@ class Settings:
         if any(admin) and not all(admin):
             raise ConfigError("APP_ADMIN_USERNAME, APP_ADMIN_EMAIL and APP_ADMIN_PASSWORD go together")
         origins = tuple(o.strip() for o in env.get("APP_CORS_ORIGINS", "").split(",") if o.strip())
+        ws_origins = tuple(o.strip() for o in env.get("APP_WS_ORIGINS", "").split(",") if o.strip()) or origins
+        try:
+            ice = json.loads(env.get("APP_ICE_SERVERS", "") or "[]")
+        except ValueError:
+            raise ConfigError("APP_ICE_SERVERS must be a JSON list of RTCIceServer objects") from None
+        if not isinstance(ice, list) or not all(isinstance(i, dict) and "urls" in i for i in ice):
+            raise ConfigError("APP_ICE_SERVERS must be a JSON list of objects with 'urls'")
         return cls(
             host=env.get("APP_HOST", "127.0.0.1"),
             port=_int(env, "APP_PORT", 8800, 0, 65535),
@@ -116,4 +133,13 @@ class Settings:
             admin_username=admin[0],
             admin_email=admin[1],
             admin_password=admin[2],
+            ws_origins=ws_origins,
+            ws_auth_timeout=_int(env, "APP_WS_AUTH_TIMEOUT", 5, 1, 60),
+            ws_max_frame_bytes=_int(env, "APP_WS_MAX_FRAME_BYTES", 64 * 1024, 1024, 1024 * 1024),
+            ws_rate_per_second=_int(env, "APP_WS_RATE", 20, 1, 10_000),
+            ws_burst=_int(env, "APP_WS_BURST", 60, 1, 100_000),
+            member_ttl_seconds=_int(env, "APP_SIGNALING_MEMBER_TTL", 15, 3, 600),
+            reconnect_grace_seconds=_int(env, "APP_SIGNALING_GRACE", 10, 0, 600),
+            ice_servers=tuple(ice),
+            instance_id=env.get("APP_INSTANCE_ID") or secrets.token_hex(4),
         )

@@ -78,21 +78,22 @@ class RedisStreamSubscriber:
 
     def __init__(self, redis: Redis, stream: str, group: str, consumer: str, *, batch: int = 100,
                  block: dt.timedelta = dt.timedelta(milliseconds=500),
-                 claim_idle: dt.timedelta = dt.timedelta(seconds=30)) -> None:
+                 claim_idle: dt.timedelta = dt.timedelta(seconds=30), start: str = "0") -> None:
         self._redis = redis
         self.stream, self.group, self.consumer = stream, group, consumer
         self._batch = batch
         self._block_ms = int(block.total_seconds() * 1000)
         self._claim_idle_ms = int(claim_idle.total_seconds() * 1000)
         self._group_ready = False
+        self._start = start  # where a new group begins: "0" = the whole stream, "$" = from now on
 
     @translate_errors
     async def ensure_group(self) -> None:
-        """Creates the group at the stream's start (so events published before anyone listened count)."""
+        """Creates the group at ``start`` ("0" by default, so events published before anyone listened count)."""
         if self._group_ready:
             return
         try:
-            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+            await self._redis.xgroup_create(self.stream, self.group, id=self._start, mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise

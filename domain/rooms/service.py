@@ -49,7 +49,8 @@ class RoomService:
                         role=admission.role, media=MediaState(audio=not admission.mute_on_join), joined_at=now)
         replaced = await self.presence.enter(room_id, member, now + self.member_ttl)
         if replaced is None:
-            await self.bus.publish(RoomMessage(room_id=room_id, kind="member_joined", data=member_view(member),
+            await self.bus.publish(RoomMessage(room_id=room_id, kind="member_joined",
+                                               data={"room_id": room_id, **member_view(member)},
                                                exclude=actor.user_id))
         else:
             member = evolve(member, media=replaced.media, joined_at=replaced.joined_at)

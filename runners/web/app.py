@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from runners.settings import Settings
+from runners.signaling.setup import install_signaling
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
 from runners.web.handlers import auth, meetings, meta, users  # noqa: F401  (they register their routes)
 from runners.web.middleware import MIDDLEWARES
@@ -12,10 +13,12 @@ from runners.web.openapi import build_document
 from runners.web.routing import routes
 
 
-def create_app(services: Services, settings: Settings) -> web.Application:
+def create_app(services: Services, settings: Settings, tags: set[str] | None = None) -> web.Application:
+    """``tags`` limits the routes (a signaling-only process serves {"signaling", "meta"})."""
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[SERVICES] = services
     app[SETTINGS] = settings
-    app[OPENAPI] = build_document(routes)
-    routes.install(app)
+    app[OPENAPI] = build_document(routes.document_for(tags))
+    routes.install(app, tags)
+    install_signaling(app, services.rooms, services.signal_bus, services.event_feed)
     return app

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from attrs import frozen
 
 from domain.meetings.service import MeetingService
+from domain.rooms.service import RoomService
 from domain.shared.actor import Actor
 from domain.users.service import UserService
 from domain.users.tokens import Principal
+from ports.rooms import SignalBus
 from runners.settings import Settings
 
 
 @frozen
 class Services:
+    """What the web app is given by the composition root."""
+
     users: UserService
     meetings: MeetingService
+    rooms: RoomService
+    signal_bus: SignalBus
+    event_feed: Any  # runners.signaling.tasks.EventFeed
 
 
 SERVICES = web.AppKey("services", Services)

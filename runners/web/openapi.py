@@ -8,7 +8,7 @@ from typing import Any
 from runners.web.routing import RouteTable
 from runners.web.schemas import SCHEMAS, ref
 
-STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content", 400: "Malformed request",
+STATUS_TEXT = {101: "Switching to the WebSocket protocol", 200: "OK", 201: "Created", 204: "No content", 400: "Malformed request",
                401: "Missing, invalid, expired or revoked access token", 403: "Not allowed",
                404: "No such resource (or a malformed id)", 405: "Method not allowed",
                409: "Conflicts with the current state", 413: "Body too large", 415: "Body is not JSON",
@@ -33,10 +33,10 @@ def _operation(e: Any) -> dict[str, Any]:
     if e.response:
         ok["content"] = {"application/json": {"schema": ref(e.response)}}
     responses = {str(e.status): ok}
-    always = {503} if e.auth or e.body else set()
+    always = {503} if e.documented_auth or e.body else set()
     if e.body:
         always |= {400, 413, 415, 422}
-    if e.auth:
+    if e.documented_auth:
         always.add(401)
     if PATH_PARAM.search(e.path):
         always.add(404)
@@ -46,7 +46,7 @@ def _operation(e: Any) -> dict[str, Any]:
         responses[str(status)] = {"description": STATUS_TEXT[status],
                                   "content": {"application/json": {"schema": ref("Error")}}}
     op["responses"] = responses
-    if e.auth:
+    if e.documented_auth:
         op["security"] = [{"bearer": []}]
     else:
         op["security"] = []

@@ -24,12 +24,19 @@ class QueryParam:
 
 @frozen(kw_only=True)
 class Endpoint:
+    @property
+    def documented_auth(self) -> bool:
+        return self.auth or self.self_authenticating
+
     method: str
     path: str
     handler: Handler
     summary: str
     tag: str
     auth: bool = True
+    # Documented as bearer-protected though the middleware lets it through (the WebSocket upgrade
+    # authenticates by header or by its first frame).
+    self_authenticating: bool = False
     body: str | None = None
     body_required: bool = True
     query: tuple[QueryParam, ...] = ()
@@ -63,9 +70,15 @@ class RouteTable:
     def delete(self, path: str, **spec: Any) -> Callable[[Handler], Handler]:
         return self.add("DELETE", path, **spec)
 
-    def install(self, app: web.Application) -> None:
+    def install(self, app: web.Application, tags: set[str] | None = None) -> None:
         for e in self.endpoints:
-            app.router.add_route(e.method, e.path, e.handler)
+            if tags is None or e.tag in tags:
+                app.router.add_route(e.method, e.path, e.handler)
+
+    def document_for(self, tags: set[str] | None) -> RouteTable:
+        table = RouteTable()
+        table.endpoints = [e for e in self.endpoints if tags is None or e.tag in tags]
+        return table
 
 
 def endpoint_of(handler: Any) -> Endpoint | None:

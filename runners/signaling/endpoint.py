@@ -1,0 +1,195 @@
+"""GET /ws/signaling: upgrade, authenticate, then translate frames into room commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from domain.rooms.model import MediaState
+from domain.rooms.service import member_view
+from domain.shared.errors import DomainError
+from domain.shared.ids import MeetingId, UserId
+from domain.users.errors import InvalidToken
+from domain.users.tokens import Principal
+from runners.signaling.connection import Connection, TokenBucket
+from runners.signaling.context import HUB, ROOMS
+from runners.signaling.protocol import VERSION, ProtocolError, parse
+from runners.web.context import SERVICES, SETTINGS
+from runners.web.errors import error_response
+from runners.web.routing import routes
+
+log = logging.getLogger(__name__)
+Command = Callable[[web.Application, Connection, str | None, dict[str, Any]], Awaitable[None]]
+HEARTBEAT_SECONDS = 5
+
+
+def origin_allowed(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: nothing to forge
+    allowed = request.app[SETTINGS].ws_origins
+    same_origin = origin in (f"http://{request.host}", f"https://{request.host}")
+    return same_origin or origin in allowed or "*" in allowed
+
+
+async def authenticate_frame(ws: web.WebSocketResponse, app: web.Application) -> tuple[Principal, str] | None:
+    """Waits for the first frame, which must be {"v":1,"type":"auth","data":{"token":...}}."""
+    try:
+        msg = await asyncio.wait_for(ws.receive(), app[SETTINGS].ws_auth_timeout)
+    except TimeoutError:
+        return None
+    if msg.type != WSMsgType.TEXT:
+        return None
+    try:
+        kind, _, data = parse(msg.data)
+    except ProtocolError:
+        return None
+    if kind != "auth":
+        return None
+    try:
+        return await app[SERVICES].users.authenticate(data["token"]), data["token"]
+    except DomainError:
+        return None
+
+
+@routes.get("/ws/signaling", summary="WebSocket signaling (protocol in docs/signaling.md)", tag="signaling",
+            auth=False, self_authenticating=True, status=101, errors=(400, 401, 403))
+async def signaling(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    settings = app[SETTINGS]
+    if not origin_allowed(request):
+        return error_response(403, "origin_not_allowed", "this origin may not open signaling sockets", None)
+    credentials = None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        try:
+            credentials = (await app[SERVICES].users.authenticate(token.strip()), token.strip())
+        except InvalidToken as err:
+            return error_response(401, err.code, err.message, None)
+    ws = web.WebSocketResponse(max_msg_size=settings.ws_max_frame_bytes, heartbeat=20, autoping=True)
+    await ws.prepare(request)
+    if credentials is None:
+        credentials = await authenticate_frame(ws, app)
+        if credentials is None:
+            await ws.close(code=1008, message=b"authenticate first: send an auth frame with a valid token")
+            return ws
+    principal, token = credentials
+    conn = Connection(uuid.uuid4().hex, ws, principal, token,
+                      TokenBucket(settings.ws_rate_per_second, settings.ws_burst))
+    hub = app[HUB]
+    hub.register(conn)
+    conn.send("welcome", {"user_id": principal.user_id, "connection_id": conn.id, "protocol": VERSION,
+                          "heartbeat_seconds": HEARTBEAT_SECONDS})
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await handle(app, conn, msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                conn.error("unsupported_frame", "binary frames are not part of the protocol")
+            if conn.closing:
+                break
+    finally:
+        rooms = list(conn.rooms)
+        await hub.unregister(conn)
+        for room_id in rooms:
+            try:
+                await app[ROOMS].disconnected(conn.principal.user_id, room_id, conn.id)
+            except DomainError:
+                log.warning("could not start the reconnect grace period", extra={"room_id": room_id})
+        await conn.finish()
+    return ws
+
+
+async def handle(app: web.Application, conn: Connection, frame: str) -> None:
+    settings = app[SETTINGS]
+    if not conn.bucket.take():
+        conn.violations += 1
+        if conn.violations > settings.ws_burst:
+            conn.close("flood", "too many messages")
+        else:
+            conn.error("rate_limited", f"at most {settings.ws_rate_per_second} messages per second")
+        return
+    try:
+        kind, re, data = parse(frame)
+    except ProtocolError as err:
+        conn.error(err.code, err.message, err.request_id)
+        return
+    room = data.get("room_id")
+    if room is not None and kind != "join_room" and room not in conn.rooms:
+        conn.error("not_in_room", "join the room first", re, {"room_id": room})
+        return
+    try:
+        await COMMANDS[kind](app, conn, re, data)
+    except DomainError as err:
+        conn.error(err.code, err.message, re, dict(err.details))
+    except Exception:
+        log.exception("signaling command failed", extra={"type": kind})
+        conn.error("internal", "internal error", re)
+
+
+async def join_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    room_id = MeetingId(data["room_id"])
+    attached_here = room_id not in conn.rooms
+    await app[HUB].attach(conn, room_id)  # listen first so nothing published after the join is missed
+    try:
+        me, others = await app[ROOMS].join(conn.principal.actor, room_id, conn.id, data.get("password"))
+    except BaseException:
+        if attached_here:
+            await app[HUB].detach(conn, room_id)
+        raise
+    conn.send("room_state", {"room_id": room_id, "self": member_view(me),
+                             "members": [member_view(m) for m in others],
+                             "ice_servers": list(app[SETTINGS].ice_servers)}, re)
+
+
+async def leave_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    room_id = MeetingId(data["room_id"])
+    try:
+        await app[ROOMS].leave(conn.principal.actor, room_id, conn.id)
+    finally:
+        await app[HUB].detach(conn, room_id)
+    conn.send("ack", {}, re)
+
+
+async def relay(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any], kind: str) -> None:
+    payload = {k: v for k, v in data.items() if k not in ("room_id", "to")}
+    await app[ROOMS].relay(conn.principal.actor, MeetingId(data["room_id"]), conn.id, kind, UserId(data["to"]), payload)
+    conn.send("ack", {}, re)
+
+
+async def media_state(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    media = MediaState(audio=data["audio"], video=data["video"], screen=data["screen"])
+    await app[ROOMS].set_media(conn.principal.actor, MeetingId(data["room_id"]), conn.id, media)
+    conn.send("ack", {}, re)
+
+
+async def chat(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    sent = await app[ROOMS].chat(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["text"])
+    conn.send("ack", {"message_id": sent["message_id"], "sent_at": sent["sent_at"]}, re)
+
+
+async def ping(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    conn.send("pong", {}, re)
+
+
+async def reauth(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    """A fresh access token keeps a long meeting's socket alive past the old token's expiry."""
+    principal = await app[SERVICES].users.authenticate(data["token"])
+    if principal.user_id != conn.principal.user_id:
+        raise InvalidToken("the token belongs to another user")
+    conn.principal, conn.token = principal, data["token"]
+    conn.send("ack", {}, re)
+
+
+COMMANDS: dict[str, Command] = {
+    "auth": reauth, "join_room": join_room, "leave_room": leave_room, "media_state": media_state,
+    "chat": chat, "ping": ping,
+    "offer": lambda a, c, r, d: relay(a, c, r, d, "offer"),
+    "answer": lambda a, c, r, d: relay(a, c, r, d, "answer"),
+    "ice_candidate": lambda a, c, r, d: relay(a, c, r, d, "ice_candidate"),
+}

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from aiohttp import web
+
+from domain.rooms.service import RoomService
+from ports.rooms import SignalBus
+from runners.signaling import endpoint  # noqa: F401  (registers /ws/signaling)
+from runners.signaling.context import HUB, ROOMS
+from runners.signaling.hub import Hub
+from runners.signaling.tasks import EVENT_FEED, EventFeed, background
+
+
+def install_signaling(app: web.Application, rooms: RoomService, bus: SignalBus, feed: EventFeed) -> None:
+    app[HUB] = Hub(bus)
+    app[ROOMS] = rooms
+    app[EVENT_FEED] = feed
+    app.cleanup_ctx.append(background)

@@ -1,0 +1,74 @@
+"""Background work of a signaling process: heartbeats, reaping, meeting events, token checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from domain.shared.errors import DomainError
+from domain.users.errors import InvalidToken
+from runners.signaling.context import HUB, ROOMS
+from runners.signaling.endpoint import HEARTBEAT_SECONDS
+from runners.web.context import SERVICES
+
+log = logging.getLogger(__name__)
+REAP_SECONDS = 1.0
+TOKEN_CHECK_EVERY = 6  # heartbeats: a revoked session's sockets close within ~30 s
+
+# Runs the meeting-event feed until the event is set; calls the handler with (name, payload).
+EventFeed = Callable[[Callable[[str, dict[str, Any]], Awaitable[None]], asyncio.Event], Awaitable[None]]
+EVENT_FEED = web.AppKey("meeting_event_feed", object)
+
+
+async def heartbeats(app: web.Application, stop: asyncio.Event) -> None:
+    beat = 0
+    while not stop.is_set():
+        beat += 1
+        for conn in list(app[HUB].connections.values()):
+            if beat % TOKEN_CHECK_EVERY == 0:
+                try:
+                    await app[SERVICES].users.authenticate(conn.token)
+                except InvalidToken:
+                    conn.error("unauthenticated", "the session ended or the token expired; reconnect")
+                    conn.close("unauthenticated")
+                    continue
+                except DomainError:
+                    pass  # an outage is no reason to drop people
+        for conn, room_id in app[HUB].local_members():
+            try:
+                if not await app[ROOMS].heartbeat(conn.user_id, room_id, conn.id):
+                    conn.send("removed", {"room_id": room_id, "reason": "expired"})
+                    await app[HUB].detach(conn, room_id)
+            except DomainError:
+                log.warning("heartbeat failed", extra={"room_id": room_id})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
+
+
+async def reaper(app: web.Application, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await app[ROOMS].reap()
+        except DomainError:
+            log.warning("reaping failed; will retry")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REAP_SECONDS)
+
+
+async def background(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: start the loops with the app, stop them (and close sockets) with it."""
+    stop = asyncio.Event()
+    feed: EventFeed = app[EVENT_FEED]  # type: ignore[assignment]
+    tasks = [asyncio.create_task(heartbeats(app, stop), name="signaling-heartbeats"),
+             asyncio.create_task(reaper(app, stop), name="signaling-reaper"),
+             asyncio.create_task(feed(app[ROOMS].on_meeting_event, stop), name="signaling-meeting-events")]
+    yield
+    stop.set()
+    for conn in list(app[HUB].connections.values()):
+        conn.close("shutdown", "server shutting down")
+    await asyncio.gather(*tasks, return_exceptions=True)
