@@ -65,8 +65,9 @@ class RoomService:
         removed = await self.presence.remove(room_id, actor.user_id, connection_id)
         if removed is None:
             raise NotInRoom("you are not in this room", room_id=room_id)
-        await self._announce_left(room_id, actor.user_id, LeaveReason.LEFT)
+        # The meeting first: whoever hears member_left may look at the participants right away.
         await self.meetings.depart(actor, room_id)
+        await self._announce_left(room_id, actor.user_id, LeaveReason.LEFT)
 
     async def disconnected(self, user_id: UserId, room_id: MeetingId, connection_id: str) -> None:
         """The socket is gone: keep the membership for the grace period, so a reconnect resumes it."""
@@ -111,8 +112,8 @@ class RoomService:
         """Members whose process died or whose socket did not come back: gone, and everyone is told."""
         expired = await self.presence.reap(self.clock.now())
         for room_id, member in expired:
-            await self._announce_left(room_id, member.user_id, LeaveReason.DISCONNECTED)
             await self.meetings.depart(Actor(member.user_id), room_id)
+            await self._announce_left(room_id, member.user_id, LeaveReason.DISCONNECTED)
         return len(expired)
 
     async def on_meeting_event(self, name: str, data: Mapping[str, Any]) -> None:

@@ -23,19 +23,28 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def allinone(env: dict[str, str], log_path: Path, timeout: float = 20.0) -> Iterator[str]:
+def allinone(env: dict[str, str], log_path: Path, timeout: float = 20.0,
+             module: str = "runners.allinone") -> Iterator[str]:
     """Yields the base URL; stops the process with SIGTERM (then SIGKILL) afterwards."""
+    with process(env, log_path, timeout, module) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def process(env: dict[str, str], log_path: Path, timeout: float = 20.0,
+            module: str = "runners.allinone") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like allinone, and yields the Popen too (for tests that crash it)."""
     port = free_port()
     full_env = {**os.environ, "APP_HOST": "127.0.0.1", "APP_PORT": str(port), **env}
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "runners.allinone"], cwd=ROOT, env=full_env,
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=full_env,
                                 stdout=log, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"all-in-one exited with {proc.returncode}; see {log_path}")
+                    raise RuntimeError(f"{module} exited with {proc.returncode}; see {log_path}")
                 try:
                     with urllib.request.urlopen(base + "/health", timeout=1) as r:
                         if r.status == 200:
@@ -43,11 +52,12 @@ def allinone(env: dict[str, str], log_path: Path, timeout: float = 20.0) -> Iter
                 except OSError:
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"all-in-one did not answer /health in {timeout}s; see {log_path}")
+                    raise RuntimeError(f"{module} did not answer /health in {timeout}s; see {log_path}")
                 time.sleep(0.1)
-            yield base
+            yield base, proc
         finally:
-            proc.send_signal(signal.SIGTERM)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:

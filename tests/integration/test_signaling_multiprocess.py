@@ -1,0 +1,130 @@
+"""Two signaling processes on one Redis serve one room; members on either see each other."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import signal
+import uuid
+
+import aiohttp
+import asyncpg
+import pytest
+
+from runners.signaling.protocol import check_server
+from tests.support.process import process
+from tests.support.scripted import Api
+from tests.support.signaling_client import SignalingClient
+
+
+@pytest.fixture
+async def database(postgres_server_dsn):
+    name = f"confero_sig_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_server_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_server_dsn.rsplit("/", 1)[0] + "/" + name
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
+def cluster(tmp_path, database, redis_server_url):
+    """An all-in-one for the HTTP API and two signaling-only processes, all on the same servers."""
+    env = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_POSTGRES_DSN": database,
+           "APP_REDIS_URL": redis_server_url, "APP_SIGNALING_MEMBER_TTL": "3", "APP_SIGNALING_GRACE": "2",
+           "APP_LOG_LEVEL": "WARNING"}
+    with contextlib.ExitStack() as stack:
+        api, _ = stack.enter_context(process(env, tmp_path / "api.log"))
+        one = stack.enter_context(process(env | {"APP_INSTANCE_ID": "sig-1"}, tmp_path / "sig1.log",
+                                          module="runners.signaling"))
+        two = stack.enter_context(process(env | {"APP_INSTANCE_ID": "sig-2"}, tmp_path / "sig2.log",
+                                          module="runners.signaling"))
+        yield api, one, two
+
+
+async def _user(api: Api, name: str) -> str:
+    body = {"username": f"{name}{uuid.uuid4().hex[:6]}", "password": "correct horse battery"}
+    status, _ = await api.call("POST", "/api/v1/auth/register", json=body | {"email": f"{body['username']}@example.com"})
+    assert status == 201
+    status, tokens = await api.call("POST", "/api/v1/auth/login", json=body)
+    return tokens["access_token"]
+
+
+def _valid(message: dict) -> dict:
+    assert check_server(message) == [], message
+    return message
+
+
+async def test_members_on_two_signaling_processes_share_one_room(cluster):
+    api_base, (one, _), (two, _) = cluster
+    async with aiohttp.ClientSession() as s:
+        api = Api(s, api_base)
+        ann, bob = await _user(api, "ann"), await _user(api, "bob")
+        status, meeting = await api.call("POST", "/api/v1/meetings", ann, {"title": "Two processes"})
+        room = meeting["id"]
+        a = await SignalingClient.connect(s, one + "/ws/signaling", ann)
+        b = await SignalingClient.connect(s, two + "/ws/signaling", bob)
+        assert _valid(await a.request("join_room", {"room_id": room}))["type"] == "room_state"
+        state = _valid(await b.request("join_room", {"room_id": room}))
+        assert [m["user_id"] for m in state["data"]["members"]] == [a.user_id]
+        assert _valid(await a.next("member_joined"))["data"]["user_id"] == b.user_id
+
+        await a.request("offer", {"room_id": room, "to": b.user_id, "sdp": "v=0 offer"})
+        assert _valid(await b.next("offer"))["data"] == {"room_id": room, "from": a.user_id, "sdp": "v=0 offer"}
+        await b.request("answer", {"room_id": room, "to": a.user_id, "sdp": "v=0 answer"})
+        assert _valid(await a.next("answer"))["data"]["sdp"] == "v=0 answer"
+        candidate = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host", "sdpMid": "0",
+                     "sdpMLineIndex": 0}
+        await a.request("ice_candidate", {"room_id": room, "to": b.user_id, "candidate": candidate})
+        assert _valid(await b.next("ice_candidate"))["data"]["candidate"] == candidate
+
+        await b.request("chat", {"room_id": room, "text": "hello from process two"})
+        assert _valid(await a.next("chat"))["data"]["text"] == "hello from process two"
+        await a.request("media_state", {"room_id": room, "audio": False, "video": True, "screen": False})
+        assert _valid(await b.next("media_state"))["data"]["audio"] is False
+
+        assert (await b.request("leave_room", {"room_id": room}))["type"] == "ack"
+        left = _valid(await a.next("member_left"))
+        assert left["data"] == {"room_id": room, "user_id": b.user_id, "reason": "left"}
+        await a.close()
+        await b.close()
+
+
+async def test_a_kick_through_the_api_reaches_a_socket_on_another_process(cluster):
+    api_base, (one, _), (two, _) = cluster
+    async with aiohttp.ClientSession() as s:
+        api = Api(s, api_base)
+        ann, bob = await _user(api, "ann"), await _user(api, "bob")
+        _, meeting = await api.call("POST", "/api/v1/meetings", ann, {"title": "Kick across processes"})
+        room = meeting["id"]
+        a = await SignalingClient.connect(s, one + "/ws/signaling", ann)
+        b = await SignalingClient.connect(s, two + "/ws/signaling", bob)
+        await a.request("join_room", {"room_id": room})
+        await b.request("join_room", {"room_id": room})
+        status, _ = await api.call("POST", f"/api/v1/meetings/{room}/participants/{b.user_id}/kick", ann)
+        assert status == 200
+        assert _valid(await b.next("kicked", timeout=10))["data"]["room_id"] == room
+        closed = await b.ws.receive(timeout=5)
+        assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4001
+        assert _valid(await a.next("member_left", timeout=10))["data"]["reason"] == "kicked"
+        await a.close()
+
+
+async def test_members_of_a_crashed_process_leave_their_room_within_the_ttl(cluster):
+    api_base, (one, _), (two, two_proc) = cluster
+    async with aiohttp.ClientSession() as s:
+        api = Api(s, api_base)
+        ann, bob = await _user(api, "ann"), await _user(api, "bob")
+        _, meeting = await api.call("POST", "/api/v1/meetings", ann, {"title": "Crash"})
+        room = meeting["id"]
+        a = await SignalingClient.connect(s, one + "/ws/signaling", ann)
+        b = await SignalingClient.connect(s, two + "/ws/signaling", bob)
+        await a.request("join_room", {"room_id": room})
+        await b.request("join_room", {"room_id": room})
+        two_proc.send_signal(signal.SIGKILL)
+        two_proc.wait()
+        left = _valid(await a.next("member_left", timeout=15))
+        assert left["data"] == {"room_id": room, "user_id": b.user_id, "reason": "disconnected"}
+        status, people = await api.call("GET", f"/api/v1/meetings/{room}/participants", ann)
+        assert [p["user_id"] for p in people["items"]] == [a.user_id]
+        await a.close()
