@@ -25,7 +25,7 @@ CLOSING_EVENTS = {"meeting.ended": "ended", "meeting.cancelled": "cancelled", "m
 def member_view(m: Member) -> dict[str, Any]:
     return {"user_id": m.user_id, "display_name": m.display_name, "role": m.role,
             "media": {"audio": m.media.audio, "video": m.media.video, "screen": m.media.screen},
-            "joined_at": m.joined_at.isoformat().replace("+00:00", "Z")}
+            "joined_at": m.joined_at.isoformat(timespec="microseconds").replace("+00:00", "Z")}
 
 
 @define(kw_only=True)
@@ -41,7 +41,8 @@ class RoomService:
                    password: str | None = None) -> tuple[Member, list[Member]]:
         """Rules: the meeting domain admits the user (joining the meeting if needed).  Re-joining with
         a new connection (a reconnect, another tab) takes the membership over without member_left /
-        member_joined for the others, keeping media state; the old connection is told and closed."""
+        member_joined for the others (they get member_resumed), keeping media state; the old connection
+        is told and closed."""
         admission = await self.meetings.admit(actor, room_id, password)
         now = self.clock.now()
         others = [m for m in await self.presence.members(room_id, now) if m.user_id != actor.user_id]
@@ -59,6 +60,9 @@ class RoomService:
                 await self.bus.publish(RoomMessage(
                     room_id=room_id, kind="session_replaced", data={"room_id": room_id}, to=actor.user_id,
                     connection_id=replaced.connection_id, close="replaced"))
+                # The others keep the member but must expect a fresh offer from its new connection.
+                await self.bus.publish(RoomMessage(room_id=room_id, kind="member_resumed", exclude=actor.user_id,
+                                                   data={"room_id": room_id, "user_id": actor.user_id}))
         return member, others
 
     async def leave(self, actor: Actor, room_id: MeetingId, connection_id: str) -> None:
@@ -104,7 +108,7 @@ class RoomService:
         sender = next(m for m in members if m.user_id == actor.user_id)
         data = {"room_id": room_id, "message_id": new_id(), "from": actor.user_id,
                 "display_name": sender.display_name, "text": text,
-                "sent_at": self.clock.now().isoformat().replace("+00:00", "Z")}
+                "sent_at": self.clock.now().isoformat(timespec="microseconds").replace("+00:00", "Z")}
         await self.bus.publish(RoomMessage(room_id=room_id, kind="chat", data=data))
         return data
 

@@ -4,6 +4,7 @@ limit.  Senders never await a slow client: a full outbox closes the socket inste
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -19,6 +20,13 @@ log = logging.getLogger(__name__)
 OUTBOX = 512
 CLOSE_CODES = {"kicked": 4001, "replaced": 4002, "unauthenticated": 4401, "flood": 1008, "policy": 1008,
                "slow": 1013, "shutdown": 1001}
+
+
+def frame(kind: str, data: dict[str, Any], re: str | None = None) -> str:
+    body: dict[str, Any] = {"v": VERSION, "type": kind, "data": data}
+    if re is not None:
+        body["re"] = re
+    return json.dumps(body)
 
 
 class TokenBucket:
@@ -56,13 +64,14 @@ class Connection:
         return self.principal.user_id
 
     def send(self, kind: str, data: dict[str, Any], re: str | None = None) -> None:
+        self.send_frame(frame(kind, data, re))
+
+    def send_frame(self, text: str) -> None:
+        """A frame already serialised (fan-out serialises once for every receiver)."""
         if self.closing:
             return
-        frame: dict[str, Any] = {"v": VERSION, "type": kind, "data": data}
-        if re is not None:
-            frame["re"] = re
         try:
-            self._outbox.put_nowait(json.dumps(frame))
+            self._outbox.put_nowait(text)
         except asyncio.QueueFull:
             log.warning("slow client: closing", extra={"connection_id": self.id})
             self.close("slow", "too slow to receive")
@@ -82,6 +91,9 @@ class Connection:
             asyncio.get_running_loop().create_task(self.ws.close(code=CLOSE_CODES.get(reason, 1000)))
 
     async def finish(self) -> None:
+        if self.closing:  # let the queued frames and the close frame go out first
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer), 2)
         self._writer.cancel()
         try:
             await self._writer

@@ -16,7 +16,7 @@ from domain.shared.errors import DomainError
 from domain.shared.ids import MeetingId, UserId
 from domain.users.errors import InvalidToken
 from domain.users.tokens import Principal
-from runners.signaling.connection import Connection, TokenBucket
+from runners.signaling.connection import CLOSE_CODES, Connection, TokenBucket, frame
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.protocol import VERSION, ProtocolError, parse
 from runners.web.context import SERVICES, SETTINGS
@@ -26,6 +26,11 @@ from runners.web.routing import routes
 log = logging.getLogger(__name__)
 Command = Callable[[web.Application, Connection, str | None, dict[str, Any]], Awaitable[None]]
 HEARTBEAT_SECONDS = 5
+
+
+def heartbeat_seconds(settings: Any) -> int:
+    """Renew membership at least three times per member TTL, so a live member is never reaped."""
+    return max(1, min(HEARTBEAT_SECONDS, settings.member_ttl_seconds // 3))
 
 
 def origin_allowed(request: web.Request) -> bool:
@@ -38,22 +43,25 @@ def origin_allowed(request: web.Request) -> bool:
 
 
 async def authenticate_frame(ws: web.WebSocketResponse, app: web.Application) -> tuple[Principal, str] | None:
-    """Waits for the first frame, which must be {"v":1,"type":"auth","data":{"token":...}}."""
+    """Waits for the first frame, which must be {"v":1,"type":"auth","data":{"token":...}}.  On failure
+    the socket is closed: 4401 with an error frame for a refused token, 1008 for anything else."""
     try:
         msg = await asyncio.wait_for(ws.receive(), app[SETTINGS].ws_auth_timeout)
     except TimeoutError:
-        return None
-    if msg.type != WSMsgType.TEXT:
+        await ws.close(code=1008, message=b"authenticate first: send an auth frame within the timeout")
         return None
     try:
-        kind, _, data = parse(msg.data)
+        kind, re, data = parse(msg.data) if msg.type == WSMsgType.TEXT else ("", None, {})
     except ProtocolError:
-        return None
+        kind = ""
     if kind != "auth":
+        await ws.close(code=1008, message=b"the first frame must be an auth frame")
         return None
     try:
         return await app[SERVICES].users.authenticate(data["token"]), data["token"]
-    except DomainError:
+    except DomainError as err:
+        await ws.send_str(frame("error", {"code": err.code, "message": err.message, "details": {}}, re))
+        await ws.close(code=CLOSE_CODES["unauthenticated"], message=b"token refused")
         return None
 
 
@@ -76,7 +84,6 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     if credentials is None:
         credentials = await authenticate_frame(ws, app)
         if credentials is None:
-            await ws.close(code=1008, message=b"authenticate first: send an auth frame with a valid token")
             return ws
     principal, token = credentials
     conn = Connection(uuid.uuid4().hex, ws, principal, token,
@@ -84,7 +91,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     hub = app[HUB]
     hub.register(conn)
     conn.send("welcome", {"user_id": principal.user_id, "connection_id": conn.id, "protocol": VERSION,
-                          "heartbeat_seconds": HEARTBEAT_SECONDS})
+                          "heartbeat_seconds": heartbeat_seconds(settings)})
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -108,12 +115,15 @@ async def signaling(request: web.Request) -> web.StreamResponse:
 async def handle(app: web.Application, conn: Connection, frame: str) -> None:
     settings = app[SETTINGS]
     if not conn.bucket.take():
+        # Violations count within one flood: a sender that keeps going after a burst of errors is cut off.
         conn.violations += 1
         if conn.violations > settings.ws_burst:
             conn.close("flood", "too many messages")
         else:
-            conn.error("rate_limited", f"at most {settings.ws_rate_per_second} messages per second")
+            conn.error("rate_limited", f"at most {settings.ws_rate_per_second} messages per second",
+                       details={"retry_after": round(1 / settings.ws_rate_per_second, 3)})
         return
+    conn.violations = 0
     try:
         kind, re, data = parse(frame)
     except ProtocolError as err:

@@ -13,7 +13,7 @@ import logging
 from domain.rooms.model import RoomMessage
 from domain.shared.ids import MeetingId
 from ports.rooms import SignalBus
-from runners.signaling.connection import Connection
+from runners.signaling.connection import Connection, frame
 
 log = logging.getLogger(__name__)
 # Messages after which the receiving socket is no longer in the room.
@@ -60,6 +60,7 @@ class Hub:
         return [(c, r) for r, conns in self._rooms.items() for c in conns.values()]
 
     async def _deliver(self, room_id: MeetingId, message: RoomMessage) -> None:
+        text: str | None = None
         for conn in list(self._rooms.get(room_id, {}).values()):
             if message.to is not None and conn.user_id != message.to:
                 continue
@@ -67,7 +68,9 @@ class Hub:
                 continue
             if message.exclude is not None and conn.user_id == message.exclude:
                 continue
-            conn.send(message.kind, dict(message.data))
+            if text is None:
+                text = frame(message.kind, dict(message.data))
+            conn.send_frame(text)
             if message.kind in LEAVING:
                 # Not awaited here: detaching may unsubscribe the very listener delivering this.
                 asyncio.get_running_loop().create_task(self.detach(conn, room_id))

@@ -75,6 +75,7 @@ SERVER: dict[str, dict[str, Any]] = {
     "role_changed": obj({"room_id": ID, "user_id": ID, "role": {"enum": ["host", "co_host", "participant"]}},
                         "room_id", "user_id", "role"),
     "session_replaced": obj({"room_id": ID}, "room_id"),
+    "member_resumed": obj({"room_id": ID, "user_id": ID}, "room_id", "user_id"),
     "error": obj({"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
                  "code", "message", "details"),
 }
@@ -124,7 +125,9 @@ def parse(frame: str) -> tuple[str, str | None, dict[str, Any]]:
         request_id = None
     problem = _first_error(_envelope, message)
     if problem is not None:
-        code = "unknown_type" if isinstance(message, dict) and "type" in problem.split(":")[0] else "invalid_message"
+        kind = message.get("type") if isinstance(message, dict) else None
+        code = ("unknown_type" if isinstance(message, dict) and not (isinstance(kind, str) and kind in CLIENT)
+                else "invalid_message")
         raise ProtocolError(code, problem, request_id)
     data = message.get("data", {})
     problem = _first_error(_client[message["type"]], data)

@@ -13,8 +13,8 @@ from aiohttp import web
 from domain.shared.errors import DomainError
 from domain.users.errors import InvalidToken
 from runners.signaling.context import HUB, ROOMS
-from runners.signaling.endpoint import HEARTBEAT_SECONDS
-from runners.web.context import SERVICES
+from runners.signaling.endpoint import heartbeat_seconds
+from runners.web.context import SERVICES, SETTINGS
 
 log = logging.getLogger(__name__)
 REAP_SECONDS = 1.0
@@ -47,7 +47,7 @@ async def heartbeats(app: web.Application, stop: asyncio.Event) -> None:
             except DomainError:
                 log.warning("heartbeat failed", extra={"room_id": room_id})
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
+            await asyncio.wait_for(stop.wait(), heartbeat_seconds(app[SETTINGS]))
 
 
 async def reaper(app: web.Application, stop: asyncio.Event) -> None:

@@ -13,7 +13,7 @@ from domain.users.tokens import TokenPair
 
 
 def iso(t: dt.datetime | None) -> str | None:
-    return t.isoformat().replace("+00:00", "Z") if t is not None else None
+    return t.isoformat(timespec="microseconds").replace("+00:00", "Z") if t is not None else None
 
 
 def user_private(u: User) -> dict[str, Any]:
