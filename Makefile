@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint unit integration bench clean
+.PHONY: run test install lint unit integration bench bench-signaling clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ integration: install
 
 bench: install
 	eval "$$(scripts/servers.sh)" && $(BIN)/python bench/api.py
+
+bench-signaling: install
+	$(BIN)/python bench/signaling.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
