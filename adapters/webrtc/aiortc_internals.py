@@ -1,0 +1,158 @@
+"""Every place where the forwarding code reaches below aiortc's public API, named and checked.
+
+aiortc (verified against 1.16.0) has no public hook for encoded media, so the SFU core uses the
+private names below -- and only through the accessor functions of this module. At import, each
+name is checked against the installed aiortc (attribute present, or the name used by the code
+that must keep using it); a mismatch raises ``AiortcInternalsChanged`` listing every broken
+reach, so an aiortc upgrade fails at start-up instead of silently decoding media again.
+
+| reach | why |
+|---|---|
+| ``RTCRtpReceiver.__jitter_buffer`` (replaced before ``receive()``) | take complete encoded frames (released on the RTP marker bit) instead of letting them reach the decoder thread |
+| ``RTCRtpReceiver.__started`` | refuse to tap a receiver that is already running |
+| ``RTCRtpReceiver.__codecs`` | payload type -> negotiated codec of the published track |
+| ``RTCRtpReceiver._send_rtcp_pli`` | ask the publisher for a keyframe |
+| ``RtpPacket._data`` (set by ``_handle_rtp_packet``) | the depayloaded bytes of each packet |
+| ``RTCRtpSender.__encoder`` (set before the first frame) | install a packetizer, so ``get_encoder`` is never called |
+| ``RTCRtpSender._send_keyframe`` (replaced per instance) | a subscriber's PLI/FIR goes to the publisher instead of a (non-existent) encoder |
+| ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import aiortc
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs.base import Encoder
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+VERIFIED_AIORTC_VERSIONS = ("1.16.0",)
+
+RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+RECEIVER_STARTED = "_RTCRtpReceiver__started"
+RECEIVER_CODECS = "_RTCRtpReceiver__codecs"
+RECEIVER_SEND_PLI = "_send_rtcp_pli"
+PACKET_DEPAYLOADED = "_data"
+SENDER_ENCODER = "_RTCRtpSender__encoder"
+SENDER_SEND_KEYFRAME = "_send_keyframe"
+
+
+class AiortcInternalsChanged(ImportError):
+    """The installed aiortc no longer has a private name the forwarding core relies on."""
+
+    def __init__(self, version: str, problems: list[str]) -> None:
+        super().__init__(
+            f"aiortc {version} breaks adapters.webrtc (verified with {', '.join(VERIFIED_AIORTC_VERSIONS)}): "
+            + "; ".join(problems)
+        )
+        self.problems = problems
+
+
+def _code_names(func: Callable[..., Any]) -> set[str]:
+    return set(getattr(inspect.unwrap(func), "__code__").co_names)
+
+
+def _params(func: Callable[..., Any]) -> list[str]:
+    return list(inspect.signature(func).parameters)
+
+
+def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtpSender,
+                  vp8_cls: type = Vp8Encoder, h264_cls: type = H264Encoder) -> list[str]:
+    """Each reach that does not hold for the given classes (defaults: the installed aiortc)."""
+    problems: list[str] = []
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
+    def names(cls: type, method: str) -> set[str]:
+        func = getattr(cls, method, None)
+        return _code_names(func) if callable(func) else set()
+
+    init_r, rtp_r = names(receiver_cls, "__init__"), names(receiver_cls, "_handle_rtp_packet")
+    receive_r = names(receiver_cls, "receive")
+    need(RECEIVER_JITTER_BUFFER in init_r, f"RTCRtpReceiver.__init__ no longer sets {RECEIVER_JITTER_BUFFER}")
+    need({RECEIVER_JITTER_BUFFER, "add", RECEIVER_SEND_PLI, PACKET_DEPAYLOADED} <= rtp_r,
+         "RTCRtpReceiver._handle_rtp_packet no longer depayloads into packet._data, feeds "
+         "__jitter_buffer.add() and sends PLI with _send_rtcp_pli")
+    need({RECEIVER_STARTED, RECEIVER_CODECS} <= receive_r & init_r,
+         f"RTCRtpReceiver no longer keeps {RECEIVER_STARTED} / {RECEIVER_CODECS}")
+    pli = getattr(receiver_cls, RECEIVER_SEND_PLI, None)
+    need(callable(pli) and inspect.iscoroutinefunction(pli) and _params(pli) == ["self", "media_ssrc"],
+         "RTCRtpReceiver._send_rtcp_pli(self, media_ssrc) coroutine is gone or changed")
+
+    init_s, next_s = names(sender_cls, "__init__"), names(sender_cls, "_next_encoded_frame")
+    need(SENDER_ENCODER in init_s and {SENDER_ENCODER, "pack", "get_encoder"} <= next_s,
+         f"RTCRtpSender._next_encoded_frame no longer uses a pre-set {SENDER_ENCODER} and its pack()")
+    need(SENDER_SEND_KEYFRAME in names(sender_cls, "_handle_rtcp_packet"),
+         "RTCRtpSender._handle_rtcp_packet no longer calls self._send_keyframe() on PLI/FIR")
+    need(callable(getattr(sender_cls, SENDER_SEND_KEYFRAME, None)), "RTCRtpSender._send_keyframe is gone")
+
+    need(callable(getattr(vp8_cls, "_packetize", None)) and _params(vp8_cls._packetize) == ["buffer", "picture_id"],
+         "Vp8Encoder._packetize(buffer, picture_id) is gone or changed")
+    need(callable(getattr(h264_cls, "_packetize", None)) and callable(getattr(h264_cls, "_split_bitstream", None)),
+         "H264Encoder._packetize / _split_bitstream are gone")
+    return problems
+
+
+def check(version: str = aiortc.__version__, **classes: type) -> None:
+    problems = find_problems(**classes)
+    if problems:
+        raise AiortcInternalsChanged(version, problems)
+
+
+check()
+
+
+# --- accessors: the only code that touches the names above ------------------------------------
+
+def receiver_started(receiver: RTCRtpReceiver) -> bool:
+    return bool(getattr(receiver, RECEIVER_STARTED))
+
+
+def replace_jitter_buffer(receiver: RTCRtpReceiver, buffer: Any) -> None:
+    """``buffer.add(packet) -> (pli_wanted, None)``; packets carry ``depayloaded(packet)``."""
+    setattr(receiver, RECEIVER_JITTER_BUFFER, buffer)
+
+
+def receiver_codec(receiver: RTCRtpReceiver, payload_type: int) -> RTCRtpCodecParameters | None:
+    return getattr(receiver, RECEIVER_CODECS).get(payload_type)
+
+
+def receiver_codecs(receiver: RTCRtpReceiver) -> Iterable[RTCRtpCodecParameters]:
+    return list(getattr(receiver, RECEIVER_CODECS).values())
+
+
+async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    await getattr(receiver, RECEIVER_SEND_PLI)(media_ssrc)
+
+
+def depayloaded(packet: Any) -> bytes:
+    return getattr(packet, PACKET_DEPAYLOADED)
+
+
+def install_packetizer(sender: RTCRtpSender, packetizer: Encoder) -> None:
+    if getattr(sender, SENDER_ENCODER) is not None:
+        raise RuntimeError("the sender already has an encoder: install the packetizer before it starts")
+    setattr(sender, SENDER_ENCODER, packetizer)
+
+
+def sender_encoder(sender: RTCRtpSender) -> Encoder | None:
+    return getattr(sender, SENDER_ENCODER)
+
+
+def route_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
+    setattr(sender, SENDER_SEND_KEYFRAME, request)
+
+
+def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:
+    return Vp8Encoder._packetize(frame, picture_id)
+
+
+def h264_payloads(access_unit: bytes) -> list[bytes]:
+    return H264Encoder._packetize(H264Encoder._split_bitstream(access_unit))
