@@ -24,7 +24,9 @@ UPDATE = ("UPDATE meetings SET " + ", ".join(f"{name} = ${i}" for i, name in enu
           + ", version = version + 1 WHERE id = $1 AND version = $2")
 
 # $1 is the user id, $2 the email (only where used: asyncpg cannot type an unreferenced parameter).
-INVITED = "(invited_users @> ARRAY[$1::text] OR invited_emails @> ARRAY[$2::text])"
+# A kicked user is never invited, even when their email still is (Meeting.is_invited).
+INVITED = ("(NOT kicked @> ARRAY[$1::text]"
+           " AND (invited_users @> ARRAY[$1::text] OR invited_emails @> ARRAY[$2::text]))")
 RELATION: dict[Relation, tuple[str, bool]] = {
     Relation.HOSTED: ("host_id = $1", False),
     Relation.INVITED: (INVITED, True),
