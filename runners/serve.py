@@ -6,13 +6,15 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 
 from runners.containers import Application, build, resolve
-from runners.settings import Settings
+from domain.shared.errors import DomainError
+from runners.settings import ConfigError, Settings
 from runners.web.app import create_app
 from runners.web.context import Services
 from runners.web.logs import configure
@@ -61,7 +63,17 @@ async def serve(settings: Settings, tags: set[str] | None = None) -> None:
             await runner.cleanup()
 
 
-def main(tags: set[str] | None = None) -> None:
-    settings = Settings.from_env(os.environ)
+def main(tags: set[str] | None = None) -> int:
+    """Exit codes: 0 stopped by a signal, 2 bad configuration, 3 a backing server unusable at start."""
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
     configure(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings, tags))
+    try:
+        asyncio.run(serve(settings, tags))
+    except DomainError as err:
+        print(f"cannot start: {err.message} {err.details}", file=sys.stderr)
+        return 3
+    return 0

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import asyncpg
 
+from adapters.postgres.errors import translated
+
 from adapters.postgres.errors import UNREACHABLE
 from domain.shared.errors import Unavailable
 
@@ -28,7 +30,8 @@ async def _connection(dsn_or_pool: str | asyncpg.Pool) -> AsyncIterator[asyncpg.
         async with dsn_or_pool.acquire() as conn:
             yield conn
         return
-    conn = await asyncpg.connect(dsn_or_pool, timeout=10)
+    with translated():  # a wrong database name is as fatal here as an unreachable server
+        conn = await asyncpg.connect(dsn_or_pool, timeout=10)
     try:
         yield conn
     finally:

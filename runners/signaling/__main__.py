@@ -8,11 +8,6 @@ split, that port gets a gRPC adapter and this process stops touching PostgreSQL.
 import sys
 
 from runners.serve import main
-from runners.settings import ConfigError
 
 if __name__ == "__main__":
-    try:
-        main(tags={"signaling", "meta"})
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(main(tags={"signaling", "meta"}))
