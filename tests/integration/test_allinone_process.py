@@ -59,3 +59,18 @@ async def test_production_mode_refuses_to_start_without_its_secret(tmp_path):
                             env={"PATH": "/usr/bin:/bin", "APP_ADAPTERS": "production"}, timeout=30)
     assert result.returncode == 2
     assert "APP_JWT_SECRET is required" in result.stderr
+
+
+async def test_production_mode_exits_with_a_clear_line_when_its_database_is_unreachable():
+    import subprocess
+    import sys
+
+    from tests.support.process import ROOT, free_port
+
+    env = {"PATH": "/usr/bin:/bin", "APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40),
+           "APP_POSTGRES_DSN": f"postgresql://postgres@127.0.0.1:{free_port()}/x",
+           "APP_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    result = subprocess.run([sys.executable, "-m", "runners.allinone"], cwd=ROOT, capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 3
+    assert "cannot start: the database is unavailable" in result.stderr
