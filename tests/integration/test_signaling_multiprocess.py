@@ -50,6 +50,20 @@ async def _user(api: Api, name: str) -> str:
     return tokens["access_token"]
 
 
+async def _pair_in_room(s: aiohttp.ClientSession, api_base: str, one: str, two: str,
+                        title: str) -> tuple[Api, str, str, SignalingClient, SignalingClient]:
+    """Ann on process one, Bob on process two, both in Ann's new meeting's room."""
+    api = Api(s, api_base)
+    ann, bob = await _user(api, "ann"), await _user(api, "bob")
+    _, meeting = await api.call("POST", "/api/v1/meetings", ann, {"title": title})
+    room = meeting["id"]
+    a = await SignalingClient.connect(s, one + "/ws/signaling", ann)
+    b = await SignalingClient.connect(s, two + "/ws/signaling", bob)
+    await a.request("join_room", {"room_id": room})
+    await b.request("join_room", {"room_id": room})
+    return api, ann, room, a, b
+
+
 def _valid(message: dict) -> dict:
     assert check_server(message) == [], message
     return message
@@ -93,14 +107,7 @@ async def test_members_on_two_signaling_processes_share_one_room(cluster):
 async def test_a_kick_through_the_api_reaches_a_socket_on_another_process(cluster):
     api_base, (one, _), (two, _) = cluster
     async with aiohttp.ClientSession() as s:
-        api = Api(s, api_base)
-        ann, bob = await _user(api, "ann"), await _user(api, "bob")
-        _, meeting = await api.call("POST", "/api/v1/meetings", ann, {"title": "Kick across processes"})
-        room = meeting["id"]
-        a = await SignalingClient.connect(s, one + "/ws/signaling", ann)
-        b = await SignalingClient.connect(s, two + "/ws/signaling", bob)
-        await a.request("join_room", {"room_id": room})
-        await b.request("join_room", {"room_id": room})
+        api, ann, room, a, b = await _pair_in_room(s, api_base, one, two, "Kick across processes")
         status, _ = await api.call("POST", f"/api/v1/meetings/{room}/participants/{b.user_id}/kick", ann)
         assert status == 200
         assert _valid(await b.next("kicked", timeout=10))["data"]["room_id"] == room
@@ -113,14 +120,7 @@ async def test_a_kick_through_the_api_reaches_a_socket_on_another_process(cluste
 async def test_members_of_a_crashed_process_leave_their_room_within_the_ttl(cluster):
     api_base, (one, _), (two, two_proc) = cluster
     async with aiohttp.ClientSession() as s:
-        api = Api(s, api_base)
-        ann, bob = await _user(api, "ann"), await _user(api, "bob")
-        _, meeting = await api.call("POST", "/api/v1/meetings", ann, {"title": "Crash"})
-        room = meeting["id"]
-        a = await SignalingClient.connect(s, one + "/ws/signaling", ann)
-        b = await SignalingClient.connect(s, two + "/ws/signaling", bob)
-        await a.request("join_room", {"room_id": room})
-        await b.request("join_room", {"room_id": room})
+        api, ann, room, a, b = await _pair_in_room(s, api_base, one, two, "Crash")
         two_proc.send_signal(signal.SIGKILL)
         two_proc.wait()
         left = _valid(await a.next("member_left", timeout=15))
