@@ -59,10 +59,9 @@ class InMemoryUserRepository:
         return Page(items=tuple(u.copy() for u in window), total=len(hits), offset=page.offset, limit=page.limit)
 
     def _check_unique(self, user: User) -> None:
-        for other in self._by_id.values():
-            if other.id == user.id:
-                continue
-            if other.username.lower() == user.username.lower():
-                raise UsernameTaken("username is taken", field="username")
-            if other.email == user.email:
-                raise EmailTaken("email is taken", field="email")
+        others = [o for o in self._by_id.values() if o.id != user.id]
+        # Username first, whatever the insertion order (as the PostgreSQL adapter answers).
+        if any(o.username.lower() == user.username.lower() for o in others):
+            raise UsernameTaken("username is taken", field="username")
+        if any(o.email == user.email for o in others):
+            raise EmailTaken("email is taken", field="email")

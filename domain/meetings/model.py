@@ -52,7 +52,13 @@ class Participant:
     joined_at: dt.datetime
 
 
+def _no_control(text: str, field: str, allowed: str = "") -> None:
+    if any(ord(ch) < 32 and ch not in allowed or ch == "\x7f" for ch in text):
+        raise e.InvalidMeetingData(f"{field} must not contain control characters", field=field)
+
+
 def check_title(title: str) -> str:
+    _no_control(title, "title", allowed="\n\t\r")  # whitespace is collapsed below
     title = " ".join(title.split())
     if not 1 <= len(title) <= TITLE_MAX:
         raise e.InvalidMeetingData(f"title must be 1-{TITLE_MAX} characters", field="title")
@@ -60,6 +66,7 @@ def check_title(title: str) -> str:
 
 
 def check_description(text: str) -> str:
+    _no_control(text, "description", allowed="\n\t\r")
     if len(text) > DESCRIPTION_MAX:
         raise e.InvalidMeetingData(f"description must be at most {DESCRIPTION_MAX} characters",
                                    field="description")

@@ -15,7 +15,7 @@ from domain.users.errors import InvalidUserData, WeakPassword
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is the mailer's job.
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX = 64
 COMMON_PASSWORDS = frozenset(
@@ -48,6 +48,8 @@ def normalize_email(raw: str) -> str:
 
 
 def normalize_display_name(raw: str) -> str:
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in raw):
+        raise InvalidUserData("display name must not contain control characters", field="display_name")
     name = " ".join(raw.split())
     if not 1 <= len(name) <= DISPLAY_NAME_MAX:
         raise InvalidUserData(f"display name must be 1-{DISPLAY_NAME_MAX} characters", field="display_name")
