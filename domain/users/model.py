@@ -48,7 +48,7 @@ def normalize_email(raw: str) -> str:
 
 
 def normalize_display_name(raw: str) -> str:
-    if any(ord(ch) < 32 or ch == "\x7f" for ch in raw):
+    if any((ord(ch) < 32 and ch not in "\n\t\r") or ch == "\x7f" for ch in raw):  # whitespace collapses
         raise InvalidUserData("display name must not contain control characters", field="display_name")
     name = " ".join(raw.split())
     if not 1 <= len(name) <= DISPLAY_NAME_MAX:
