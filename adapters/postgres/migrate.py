@@ -9,9 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
-from adapters.postgres.errors import translated
-
-from adapters.postgres.errors import UNREACHABLE
+from adapters.postgres.errors import UNREACHABLE, translated
 from domain.shared.errors import Unavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")

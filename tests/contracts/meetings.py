@@ -235,6 +235,13 @@ class MeetingRepositoryContract:
             seen.extend(m.id for m in page.items)
         assert seen == [m.id for m in want]
 
+    async def test_a_kicked_user_is_not_listed_as_invited_even_when_their_email_still_is(self, repo):
+        me, host = a_user_id(), a_user_id()
+        await repo.add(a_meeting(host_id=host, kicked={me}, invited_emails={ME_EMAIL}))
+        for relation in (Relation.INVITED, Relation.ALL):
+            page = await repo.list_for_user(me, ME_EMAIL, relation, When.ALL, PageRequest())
+            assert page.total == 0, relation
+
     async def test_list_for_a_user_related_to_nothing_is_empty(self, repo, world):
         page = await repo.list_for_user(a_user_id(), "stranger@example.com", Relation.ALL, When.ALL, PageRequest())
         assert (page.items, page.total) == ((), 0)

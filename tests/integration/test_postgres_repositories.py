@@ -11,7 +11,7 @@ from adapters.postgres.errors import translated
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.pool import open_pool
 from adapters.postgres.users import PostgresUserRepository
-from domain.shared.errors import AlreadyExists, Unavailable
+from domain.shared.errors import AlreadyExists, InvalidArgument, Unavailable
 from tests.contracts.meetings import MeetingRepositoryContract
 from tests.contracts.factories import a_user, a_user_id
 from tests.contracts.users import UserRepositoryContract
@@ -86,6 +86,11 @@ async def test_a_statement_whose_connection_the_server_kills_raises_unavailable(
                 await saving
         assert await repo.get(user.id) == user  # the pool replaced the dead connection
         await truncate_all(pool)
+
+
+async def test_text_with_a_nul_character_raises_invalid_argument(pg_pool):  # noqa: F811
+    with pytest.raises(InvalidArgument):
+        await PostgresUserRepository(pg_pool).add(a_user(display_name="nul\x00byte"))
 
 
 @pytest.mark.parametrize("error", [

@@ -1,7 +1,7 @@
 -- One row per meeting, its sets as arrays: a load is one row read and a save one UPDATE guarded by
 -- ``version`` (no child rows to diff or lock).  list_for_user stays indexable: host_id has a btree
 -- index and each membership array a GIN index, so "host = $u OR invited_users @> {$u} OR ..." becomes
--- a BitmapOr of index scans instead of a sequential scan.
+-- a BitmapOr of index scans (checked with EXPLAIN on 5k rows) once the table outgrows a seq scan.
 CREATE TABLE meetings (
     id                     text COLLATE "C" PRIMARY KEY,
     host_id                text COLLATE "C" NOT NULL,
