@@ -16,13 +16,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Browser tests drive Debian's Chromium with Playwright (never `playwright install`: it downloads a
+# browser); WebRTC tests need `unshare` and `ip` for their private network namespaces.
+$(VENV)/.system-deps:
+	command -v chromium >/dev/null && command -v unshare >/dev/null && command -v ip >/dev/null || { \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium util-linux iproute2; }
+	touch $@
+
 run: install
 	$(BIN)/python -m runners.allinone
 
 lint: install
 	$(BIN)/lint-imports
 
-test: install lint
+test: install $(VENV)/.system-deps lint
 	eval "$$(scripts/servers.sh)" && $(BIN)/python -m pytest -q -p no:cacheprovider
 
 unit: install

@@ -59,7 +59,10 @@ class MeetingAccess(Protocol):
     - ``admit`` joins the meeting if needed (all of Meeting.join's rules) and returns the admission;
       raises the meeting domain's errors (MeetingNotFound, KickedFromMeeting, MeetingFull, ...).
     - ``depart`` leaves the meeting; does nothing if the user already left or the meeting is over.
+    - ``require_manager`` returns if the actor is the meeting's host, a co-host or an administrator;
+      raises NotMeetingHost otherwise, MeetingNotFound for an unknown meeting.
     """
 
     async def admit(self, actor: Actor, meeting_id: MeetingId, password: str | None) -> Admission: ...
     async def depart(self, actor: Actor, meeting_id: MeetingId) -> None: ...
+    async def require_manager(self, actor: Actor, meeting_id: MeetingId) -> None: ...

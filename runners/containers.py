@@ -26,6 +26,7 @@ from adapters.system.clock import SystemClock
 from domain.meetings.service import MeetingService
 from domain.rooms.service import RoomService
 from domain.users.service import TokenPolicy, UserService
+from runners.media import aiortc_media_server
 from runners.settings import AdapterFamily, Settings
 from runners.signaling.feeds import in_memory_feed
 
@@ -51,6 +52,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     presence = providers.Singleton(InMemoryRoomPresence)
     signal_bus = providers.Singleton(InMemorySignalBus)
     event_feed = providers.Callable(in_memory_feed, events)
+    media = providers.Singleton(aiortc_media_server, signal_bus, settings)
 
 
 class Application(containers.DeclarativeContainer):
@@ -79,6 +81,7 @@ class Application(containers.DeclarativeContainer):
         RoomService, presence=adapters.presence, bus=adapters.signal_bus, meetings=meeting_access, clock=clock,
         member_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.member_ttl_seconds), settings),
         grace=providers.Callable(lambda s: dt.timedelta(seconds=s.reconnect_grace_seconds), settings),
+        media=adapters.media,
     )
 
 

@@ -25,6 +25,7 @@ from adapters.redis.meeting_cache import CachedMeetingRepository
 from adapters.redis.rooms import RedisRoomPresence, RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
+from runners.media import aiortc_media_server
 from runners.settings import Settings
 from runners.signaling.feeds import stream_feed
 
@@ -62,6 +63,8 @@ class ProductionAdapters(containers.DeclarativeContainer):
     events = providers.Singleton(RedisStreamEventPublisher, redis, stream=EVENT_STREAM)
     presence = providers.Singleton(RedisRoomPresence, redis)
     signal_bus = providers.Singleton(RedisSignalBus, redis)
+    # The SFU lives in the process that holds the participant's socket (docs/signaling.md, section 13).
+    media = providers.Singleton(aiortc_media_server, signal_bus, settings)
     # One consumer group for all signaling processes: each meeting event is turned into room messages
     # once, and the signal bus fans those out to every process.
     event_feed = providers.Callable(stream_feed, providers.Singleton(

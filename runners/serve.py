@@ -34,7 +34,8 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                             meetings=await resolve(container.meeting_service),
                             rooms=await resolve(container.room_service),
                             signal_bus=await resolve(container.adapters.signal_bus),
-                            event_feed=await resolve(container.adapters.event_feed))
+                            event_feed=await resolve(container.adapters.event_feed),
+                            media=await resolve(container.adapters.media))
         if settings.admin_username:
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services

@@ -76,6 +76,10 @@ class Settings:
     member_ttl_seconds: int = 15
     reconnect_grace_seconds: int = 10
     ice_servers: tuple[dict, ...] = ()  # type: ignore[type-arg]
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = field(default="", repr=False)
+    turn_ttl: int = 3600
+    media_host_addresses: tuple[str, ...] = ()
     instance_id: str = field(factory=lambda: secrets.token_hex(4))
 
     @classmethod
@@ -113,6 +117,10 @@ class Settings:
             raise ConfigError("APP_ICE_SERVERS must be a JSON list of RTCIceServer objects") from None
         if not isinstance(ice, list) or not all(isinstance(i, dict) and "urls" in i for i in ice):
             raise ConfigError("APP_ICE_SERVERS must be a JSON list of objects with 'urls'")
+        media_hosts = tuple(a.strip() for a in env.get("APP_MEDIA_HOST_ADDRESSES", "").split(",") if a.strip())
+        turn_urls = tuple(u.strip() for u in env.get("APP_TURN_URLS", "").split(",") if u.strip())
+        if turn_urls and not env.get("APP_TURN_SECRET"):
+            raise ConfigError("APP_TURN_SECRET is required when APP_TURN_URLS is set")
         return cls(
             host=env.get("APP_HOST", "127.0.0.1"),
             port=_int(env, "APP_PORT", 8800, 0, 65535),
@@ -141,5 +149,9 @@ class Settings:
             member_ttl_seconds=_int(env, "APP_SIGNALING_MEMBER_TTL", 15, 3, 600),
             reconnect_grace_seconds=_int(env, "APP_SIGNALING_GRACE", 10, 0, 600),
             ice_servers=tuple(ice),
+            media_host_addresses=media_hosts,
+            turn_urls=turn_urls,
+            turn_secret=env.get("APP_TURN_SECRET", ""),
+            turn_ttl=_int(env, "APP_TURN_TTL", 3600, 60, 7 * 24 * 3600),
             instance_id=env.get("APP_INSTANCE_ID") or secrets.token_hex(4),
         )

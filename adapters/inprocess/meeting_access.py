@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from domain.meetings.commands import JoinMeeting
-from domain.meetings.errors import MeetingCancelled, MeetingEnded, MeetingNotFound, NotAParticipant
+from domain.meetings.errors import MeetingCancelled, MeetingEnded, MeetingNotFound, NotAParticipant, NotMeetingHost
 from domain.meetings.service import MeetingService
 from domain.rooms.model import Admission
 from domain.shared.actor import Actor
@@ -33,3 +33,8 @@ class InProcessMeetingAccess:
             await self._meetings.leave(actor, meeting_id)
         except (NotAParticipant, MeetingNotFound, MeetingEnded, MeetingCancelled):
             pass
+
+    async def require_manager(self, actor: Actor, meeting_id: MeetingId) -> None:
+        meeting = await self._meetings.get(actor, meeting_id)
+        if not meeting.can_manage(actor):
+            raise NotMeetingHost("only the host, co-hosts and administrators can do that")

@@ -156,3 +156,18 @@ def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:
 
 def h264_payloads(access_unit: bytes) -> list[bytes]:
     return H264Encoder._packetize(H264Encoder._split_bitstream(access_unit))
+
+
+def use_host_addresses(addresses: Iterable[str]) -> None:
+    """Makes ICE gather host candidates on exactly these addresses (aioice would skip 127.0.0.1).
+
+    Process-wide, like aioice's own lookup: for a media server pinned to known interfaces, and for
+    tests that run inside a private network namespace where loopback is the only interface.
+    """
+    import aioice.ice
+
+    chosen = [a for a in addresses]
+    if not callable(getattr(aioice.ice, "get_host_addresses", None)):
+        raise AiortcInternalsChanged(aiortc.__version__, ["aioice.ice.get_host_addresses is gone"])
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [
+        a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]

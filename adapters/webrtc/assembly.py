@@ -9,7 +9,8 @@ complete frame to ``sink`` at once:
   so there is no extra frame of delay;
 - a hole that NACK/RTX did not fill within ``loss_timeout`` is skipped: frames are then dropped
   until a keyframe, and a PLI is asked for (at most every ``pli_interval``);
-- audio: each packet is a frame, released at once; late or duplicate packets are dropped.
+- audio: each packet is a frame, released at once (with its ssrc-audio-level, when the extension was
+  negotiated); late or duplicate packets are dropped.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class EncodedFrame:
     keyframe: bool
     payload_type: int
     ssrc: int
+    audio_level: int | None = None  # RFC 6464 level in -dBov (0 loudest, 127 silence) when negotiated
 
 
 def vp8_starts_frame(payload: bytes) -> bool:
@@ -191,5 +193,7 @@ class AudioFrameAssembler:
             return False, None
         self._last = seq
         self.frames_released += 1
-        self._sink(EncodedFrame(depayloaded(packet), packet.timestamp, True, packet.payload_type, packet.ssrc))
+        level = getattr(packet.extensions, "audio_level", None)
+        self._sink(EncodedFrame(depayloaded(packet), packet.timestamp, True, packet.payload_type, packet.ssrc,
+                                level[1] if level is not None else None))
         return False, None

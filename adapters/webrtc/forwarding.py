@@ -20,6 +20,7 @@ import asyncio
 import fractions
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import av
@@ -84,7 +85,9 @@ class PublishedTrack:
         self._closed = False
         self._pli_tasks: set[asyncio.Task[None]] = set()
         self.frames_in = 0
+        self.bytes_in = 0
         self.keyframe_requests = 0
+        self.observers: list[Callable[[EncodedFrame], None]] = []  # see every frame (e.g. audio levels)
         self.assembler: VideoFrameAssembler | AudioFrameAssembler
         if self.kind == "video":
             self.assembler = VideoFrameAssembler(self._on_frame, self._codec_name)
@@ -155,6 +158,9 @@ class PublishedTrack:
             return
         self.codec, self._ssrc = codec, frame.ssrc
         self.frames_in += 1
+        self.bytes_in += len(frame.data)
+        for observe in self.observers:
+            observe(frame)
         if self._rtp_last is not None:  # unwrap the 32-bit RTP clock into a growing pts
             self._pts += (frame.rtp_timestamp - self._rtp_last + (1 << 31)) % (1 << 32) - (1 << 31)
         self._rtp_last = frame.rtp_timestamp
@@ -214,6 +220,21 @@ class ForwardedTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self.source._unsubscribe(self)
+
+    def end(self) -> None:
+        """Stop forwarding: the sender sending this track finishes its RTP loop."""
+        self.source._unsubscribe(self)
+        self._end()
+
+    def restart(self) -> None:
+        """The subscriber is (again) ready to decode: drop what is queued and start at a fresh keyframe."""
+        while not self._queue.empty():
+            if self._queue.get_nowait() is None:
+                self._queue.put_nowait(None)
+                return
+        if self.kind == "video":
+            self._need_keyframe, self._waiting_since = True, time.monotonic()
+            self.source.request_keyframe()
 
     def _offer(self, frame: ForwardedFrame) -> None:
         if self._need_keyframe:

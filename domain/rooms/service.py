@@ -11,10 +11,12 @@ from typing import Any
 from attrs import define, evolve
 
 from domain.rooms.errors import InvalidSignal, NotInRoom, PeerNotInRoom
+from domain.rooms.media import SFU_PEER_ID, ParticipantMediaStats
 from domain.rooms.model import CHAT_MAX, LeaveReason, MediaState, Member, RoomMessage
 from domain.shared.actor import Actor
 from domain.shared.ids import MeetingId, UserId, new_id
 from ports.clock import Clock
+from ports.media import MediaServer
 from ports.rooms import MeetingAccess, RoomPresence, SignalBus
 
 RELAYED = ("offer", "answer", "ice_candidate")
@@ -36,6 +38,7 @@ class RoomService:
     clock: Clock
     member_ttl: dt.timedelta = dt.timedelta(seconds=15)
     grace: dt.timedelta = dt.timedelta(seconds=10)
+    media: MediaServer | None = None  # the SFU (SFU_PEER_ID); without it, signals to it are refused
 
     async def join(self, actor: Actor, room_id: MeetingId, connection_id: str,
                    password: str | None = None) -> tuple[Member, list[Member]]:
@@ -60,7 +63,9 @@ class RoomService:
                 await self.bus.publish(RoomMessage(
                     room_id=room_id, kind="session_replaced", data={"room_id": room_id}, to=actor.user_id,
                     connection_id=replaced.connection_id, close="replaced"))
-                # The others keep the member but must expect a fresh offer from its new connection.
+                # The others keep the member but must expect a fresh offer from its new connection;
+                # so does the SFU: the old connection's media goes now.
+                await self._media_remove(room_id, actor.user_id)
                 await self.bus.publish(RoomMessage(room_id=room_id, kind="member_resumed", exclude=actor.user_id,
                                                    data={"room_id": room_id, "user_id": actor.user_id}))
         return member, others
@@ -83,10 +88,14 @@ class RoomService:
 
     async def relay(self, actor: Actor, room_id: MeetingId, connection_id: str, kind: str, to: UserId,
                     payload: Mapping[str, Any]) -> None:
-        """offer / answer / ice_candidate go to one member only; to anyone else it is an error."""
+        """offer / answer / ice_candidate go to one member only, or to the SFU (SFU_PEER_ID) when there
+        is one; to anyone else it is an error."""
         if kind not in RELAYED:
             raise InvalidSignal(f"cannot relay {kind}")
         members = await self._require_member(actor.user_id, room_id, connection_id)
+        if to == SFU_PEER_ID and self.media is not None:
+            await self.media.signal(room_id, actor.user_id, kind, payload)
+            return
         if to == actor.user_id or not any(m.user_id == to for m in members):
             raise PeerNotInRoom("that peer is not in this room", room_id=room_id, peer=to)
         await self.bus.publish(RoomMessage(room_id=room_id, kind=kind, to=to,
@@ -139,6 +148,8 @@ class RoomService:
                 await self._announce_left(room_id, user, LeaveReason.LEFT)
         elif name in CLOSING_EVENTS:
             await self.presence.clear(room_id)
+            if self.media is not None:
+                await self.media.close_room(room_id)
             await self.bus.publish(RoomMessage(room_id=room_id, kind="room_closed",
                                                data={"room_id": room_id, "reason": CLOSING_EVENTS[name]}))
         elif name in ("meeting.locked", "meeting.unlocked"):
@@ -158,6 +169,16 @@ class RoomService:
             raise NotInRoom("you are not in this room", room_id=room_id)
         return members
 
+    async def media_stats(self, actor: Actor, room_id: MeetingId) -> list[ParticipantMediaStats]:
+        """Rules: only the meeting's host, co-hosts and administrators see them (NotMeetingHost)."""
+        await self.meetings.require_manager(actor, room_id)
+        return [] if self.media is None else await self.media.stats(room_id)
+
+    async def _media_remove(self, room_id: MeetingId, user_id: UserId) -> None:
+        if self.media is not None:
+            await self.media.remove(room_id, user_id)
+
     async def _announce_left(self, room_id: MeetingId, user_id: UserId, reason: LeaveReason) -> None:
+        await self._media_remove(room_id, user_id)
         await self.bus.publish(RoomMessage(room_id=room_id, kind="member_left", exclude=user_id,
                                            data={"room_id": room_id, "user_id": user_id, "reason": reason.value}))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from domain.rooms.media import SFU_PEER_ID
 from domain.rooms.model import MediaState
 from domain.rooms.service import member_view
 from domain.shared.errors import DomainError
@@ -18,6 +20,7 @@ from domain.users.errors import InvalidToken
 from domain.users.tokens import Principal
 from runners.signaling.connection import CLOSE_CODES, Connection, TokenBucket, frame
 from runners.signaling.context import HUB, ROOMS
+from runners.signaling.ice import ice_servers_for
 from runners.signaling.protocol import VERSION, ProtocolError, parse
 from runners.web.context import SERVICES, SETTINGS
 from runners.web.errors import error_response
@@ -154,7 +157,8 @@ async def join_room(app: web.Application, conn: Connection, re: str | None, data
         raise
     conn.send("room_state", {"room_id": room_id, "self": member_view(me),
                              "members": [member_view(m) for m in others],
-                             "ice_servers": list(app[SETTINGS].ice_servers)}, re)
+                             "ice_servers": ice_servers_for(app[SETTINGS], conn.user_id, int(time.time())),
+                             "sfu_peer_id": SFU_PEER_ID}, re)
 
 
 async def leave_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:

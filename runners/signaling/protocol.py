@@ -55,8 +55,8 @@ SERVER: dict[str, dict[str, Any]] = {
     "ack": obj({"message_id": ID, "sent_at": TIME}),
     "pong": obj({}),
     "room_state": obj({"room_id": ID, "self": MEMBER, "members": {"type": "array", "items": MEMBER},
-                       "ice_servers": {"type": "array", "items": {"type": "object"}}},
-                      "room_id", "self", "members", "ice_servers"),
+                       "ice_servers": {"type": "array", "items": {"type": "object"}}, "sfu_peer_id": ID},
+                      "room_id", "self", "members", "ice_servers", "sfu_peer_id"),
     "member_joined": MEMBER | {"properties": MEMBER["properties"] | {"room_id": ID},
                                "required": [*MEMBER["required"], "room_id"]},
     "member_left": obj({"room_id": ID, "user_id": ID, "reason": {"enum": ["left", "disconnected", "kicked", "ended"]}},
@@ -76,6 +76,7 @@ SERVER: dict[str, dict[str, Any]] = {
                         "room_id", "user_id", "role"),
     "session_replaced": obj({"room_id": ID}, "room_id"),
     "member_resumed": obj({"room_id": ID, "user_id": ID}, "room_id", "user_id"),
+    "active_speaker": obj({"room_id": ID, "user_id": ID}, "room_id", "user_id"),
     "error": obj({"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
                  "code", "message", "details"),
 }

@@ -12,6 +12,7 @@ from domain.rooms.service import RoomService
 from domain.shared.actor import Actor
 from domain.users.service import UserService
 from domain.users.tokens import Principal
+from ports.media import MediaServer
 from ports.rooms import SignalBus
 from runners.settings import Settings
 
@@ -25,6 +26,7 @@ class Services:
     rooms: RoomService
     signal_bus: SignalBus
     event_feed: Any  # runners.signaling.tasks.EventFeed
+    media: MediaServer
 
 
 SERVICES = web.AppKey("services", Services)

@@ -101,6 +101,22 @@ RESPONSES: dict[str, dict[str, Any]] = {
                             "items": {"type": "array", "items": ref("Participant")}},
                            ("meeting_id", "capacity", "items")),
     "Health": obj({"status": STR, "adapters": STR}, ("status", "adapters")),
+    "MediaTrackStats": obj({
+        "publisher_id": UUID, "kind": {"type": "string", "enum": ["audio", "video"]},
+        "direction": {"type": "string", "enum": ["inbound", "outbound"],
+                      "description": "inbound: published by the participant; outbound: forwarded to it"},
+        "active": {"type": "boolean"}, "bitrate_bps": {"type": "integer", "description": "since the last call"},
+        "packets": {"type": "integer"}, "packets_lost": {"type": "integer"},
+        "rtt_ms": {"type": ["number", "null"]}, "frames_forwarded": {"type": "integer"},
+    }, ("publisher_id", "kind", "direction", "active", "bitrate_bps", "packets", "packets_lost", "rtt_ms",
+        "frames_forwarded")),
+    "MediaParticipantStats": obj({"user_id": UUID, "connection_state": STR,
+                                  "tracks": {"type": "array", "items": ref("MediaTrackStats")}},
+                                 ("user_id", "connection_state", "tracks")),
+    "MediaStats": obj({"room_id": UUID, "participants": {"type": "array", "items": ref("MediaParticipantStats")}},
+                      ("room_id", "participants"),
+                      description="Only the connections held by the process that answers (the SFU of a member "
+                                  "lives in the process holding its signaling socket)."),
 }
 
 SCHEMAS = REQUESTS | RESPONSES

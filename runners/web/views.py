@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from domain.meetings.model import Meeting, MeetingRole, Participant
+from domain.rooms.media import ParticipantMediaStats
 from domain.shared.actor import Actor
 from domain.shared.pagination import Page
 from domain.users.model import User
@@ -59,3 +60,12 @@ def participant(m: Meeting, p: Participant) -> dict[str, Any]:
 
 def page(p: Page[Any], render: Any) -> dict[str, Any]:
     return {"items": [render(x) for x in p.items], "total": p.total, "offset": p.offset, "limit": p.limit}
+
+
+def media_stats(room_id: str, participants: list[ParticipantMediaStats]) -> dict[str, Any]:
+    return {"room_id": room_id, "participants": [
+        {"user_id": p.user_id, "connection_state": p.connection_state, "tracks": [
+            {"publisher_id": t.publisher_id, "kind": t.kind, "direction": t.direction, "active": t.active,
+             "bitrate_bps": t.bitrate_bps, "packets": t.packets, "packets_lost": t.packets_lost,
+             "rtt_ms": t.rtt_ms, "frames_forwarded": t.frames_forwarded} for t in p.tracks]}
+        for p in participants]}

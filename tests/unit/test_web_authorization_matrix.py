@@ -56,6 +56,7 @@ class Case:
     expected: dict[str, Expected]
     fill: dict[str, str] = {}  # template parameter -> a name in the world
     body: Any = None
+    query: dict[str, str] = {}  # query parameter -> a name in the world
 
 
 CASES = [
@@ -102,6 +103,8 @@ CASES = [
     Case("unlock", "POST", f"{API}/meetings/{{id}}/unlock", privileged(), {"id": "live"}),
     Case("end", "POST", f"{API}/meetings/{{id}}/end", host_only(), {"id": "live"}),
     Case("cancel", "POST", f"{API}/meetings/{{id}}/cancel", host_only(), {"id": "scheduled"}),
+
+    Case("media stats", "GET", f"{API}/media/stats", privileged(), query={"room_id": "live"}),
 ]
 
 
@@ -139,7 +142,9 @@ async def test_each_route_answers_each_kind_of_caller_as_the_rules_say(web: WebA
     world = await build_world(web)
     path = case.path.format(**{param: world.ids[name] for param, name in case.fill.items()})
     who = world.callers.get(actor)
-    reply = await web.call(case.method, path, who=who, **({} if case.body is None else {"json": _body(case, world)}))
+    params = {name: world.ids[value] for name, value in case.query.items()} if case.query else None
+    reply = await web.call(case.method, path, who=who, params=params,
+                           **({} if case.body is None else {"json": _body(case, world)}))
     status, code = case.expected[actor]
     assert reply.status == status, f"{case.name} as {actor}: {reply.status} {reply.body}"
     if status >= 400:

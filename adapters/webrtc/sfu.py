@@ -1,0 +1,181 @@
+"""``AiortcMediaServer``: the MediaServer port on aiortc, forwarding encoded media (no transcoding).
+
+Rooms hold one ``SfuPeer`` per participant. When the set of published tracks in a room changes (a
+participant's offer was applied, a participant left or its connection failed), every other
+participant renegotiates to receive exactly the tracks of the others. Each room also runs an active
+speaker loop over its publishers' audio (the ssrc-audio-level extension when negotiated, else the
+Opus frame size). Everything lives in this process: a participant's media goes to the SFU of the
+process that holds its signaling socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc.rtcconfiguration import RTCBundlePolicy
+
+from adapters.webrtc.assembly import EncodedFrame
+from adapters.webrtc.forwarding import PublishedTrack
+from adapters.webrtc.sfu_peer import SfuPeer
+from domain.rooms.errors import InvalidSignal
+from domain.rooms.media import ParticipantMediaStats
+from domain.rooms.speaker import ActiveSpeakerDetector, loudness_from_level, loudness_from_size
+from domain.shared.ids import MeetingId, UserId
+from ports.media import MediaSignals
+
+log = logging.getLogger(__name__)
+SPEAKER_TICK = 0.25
+
+
+def rtc_configuration(ice_servers: Sequence[Mapping[str, Any]]) -> RTCConfiguration:
+    """APP_ICE_SERVERS entries ({"urls", "username"?, "credential"?}); an empty list means host
+    candidates only (aiortc would otherwise add a public STUN server)."""
+    servers = [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+               for s in ice_servers]
+    return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+class SfuRoom:
+    def __init__(self, server: AiortcMediaServer, room_id: MeetingId) -> None:
+        self.server = server
+        self.room_id = room_id
+        self.peers: dict[UserId, SfuPeer] = {}
+        self.speaker = ActiveSpeakerDetector(hold=server.speaker_hold)
+        self.announced: UserId | None = None
+        self._speaker_task = asyncio.create_task(self._announce_speakers(), name=f"sfu-speaker-{room_id}")
+
+    async def offer(self, user_id: UserId, sdp: str) -> None:
+        if user_id in self.peers:  # a participant offers once per connection: this is a new one
+            await self.remove(user_id)
+        pc = RTCPeerConnection(self.server.configuration)
+        peer = SfuPeer(f"{self.room_id}/{user_id}", user_id, pc, self._send, self._on_audio,
+                       self.server.resend_after)
+        self.peers[user_id] = peer
+        pc.on("connectionstatechange", lambda: self._connection_changed(peer))
+        try:
+            await peer.accept_offer(sdp)
+        except BaseException:
+            await self.remove(user_id)
+            raise
+        self.tracks_changed()
+
+    def tracks_changed(self) -> None:
+        for peer in self.peers.values():
+            peer.want_renegotiation(self._desired_for(peer.user_id))
+
+    def _desired_for(self, user_id: UserId) -> dict[tuple[UserId, str], PublishedTrack]:
+        return {(other.user_id, key): track for other in self.peers.values() if other.user_id != user_id
+                for key, track in other.published.items()}
+
+    async def remove(self, user_id: UserId) -> None:
+        peer = self.peers.pop(user_id, None)
+        if peer is None:
+            return
+        self.speaker.forget(user_id)
+        await peer.close()
+        self.tracks_changed()
+
+    async def close(self) -> None:
+        self._speaker_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._speaker_task
+        for user_id in list(self.peers):
+            peer = self.peers.pop(user_id)
+            await peer.close()
+
+    def _connection_changed(self, peer: SfuPeer) -> None:
+        if peer.pc.connectionState == "failed" and self.peers.get(peer.user_id) is peer:
+            log.info("SFU connection failed: removing the participant", extra={"peer": peer.name})
+            self.server.spawn(self.server.remove(self.room_id, peer.user_id), f"sfu-remove-{peer.name}")
+
+    async def _send(self, user_id: UserId, kind: str, payload: dict[str, Any]) -> None:
+        await self.server.signals.to_member(self.room_id, user_id, kind, payload)
+
+    def _on_audio(self, user_id: UserId, frame: EncodedFrame) -> None:
+        loudness = (loudness_from_level(frame.audio_level) if frame.audio_level is not None
+                    else loudness_from_size(len(frame.data)))
+        self.speaker.observe(user_id, loudness, time.monotonic())
+
+    async def _announce_speakers(self) -> None:
+        while True:
+            await asyncio.sleep(SPEAKER_TICK)
+            speaker = self.speaker.decide(time.monotonic())
+            if speaker is not None and speaker != self.announced and speaker in self.peers:
+                self.announced = speaker
+                try:
+                    await self.server.signals.active_speaker(self.room_id, speaker)
+                except Exception:
+                    log.warning("could not announce the active speaker", extra={"room_id": self.room_id})
+
+
+class AiortcMediaServer:
+    """MediaServer on aiortc (see ports/media.py). Tasks it starts are named ``sfu-*``."""
+
+    def __init__(self, signals: MediaSignals, ice_servers: Sequence[Mapping[str, Any]] = (), *,
+                 speaker_hold: float = 1.5, resend_after: float = 10.0) -> None:
+        self.signals = signals
+        self.configuration = rtc_configuration(ice_servers)
+        self.speaker_hold = speaker_hold
+        self.resend_after = resend_after
+        self.rooms: dict[MeetingId, SfuRoom] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def signal(self, room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "offer":
+            room = self.rooms.get(room_id)
+            if room is None:
+                room = self.rooms[room_id] = SfuRoom(self, room_id)
+            try:
+                await room.offer(user_id, str(payload["sdp"]))
+            finally:
+                if not room.peers and self.rooms.get(room_id) is room:
+                    del self.rooms[room_id]
+                    await room.close()
+            return
+        room = self.rooms.get(room_id)
+        peer = room.peers.get(user_id) if room is not None else None
+        if kind == "answer":
+            if peer is None:
+                raise InvalidSignal("the SFU is not waiting for an answer from you", field="sdp")
+            await peer.accept_answer(str(payload["sdp"]))
+        elif kind == "ice_candidate" and peer is not None:
+            await peer.add_candidate(payload["candidate"])
+
+    async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
+        room = self.rooms.get(room_id)
+        if room is None:
+            return
+        await room.remove(user_id)
+        if not room.peers and self.rooms.get(room_id) is room:
+            del self.rooms[room_id]
+            await room.close()
+
+    async def close_room(self, room_id: MeetingId) -> None:
+        room = self.rooms.pop(room_id, None)
+        if room is not None:
+            await room.close()
+
+    async def stats(self, room_id: MeetingId) -> list[ParticipantMediaStats]:
+        room = self.rooms.get(room_id)
+        return [] if room is None else [await peer.stats() for peer in list(room.peers.values())]
+
+    async def close(self) -> None:
+        for room_id in list(self.rooms):
+            await self.close_room(room_id)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def connection_count(self) -> int:
+        return sum(len(room.peers) for room in self.rooms.values())

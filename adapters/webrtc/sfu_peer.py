@@ -1,0 +1,270 @@
+"""One participant's single peer connection with the SFU (max-bundle), and its negotiations.
+
+- The participant offers once (its microphone and camera, sendrecv). The SFU answers receiving only
+  (its transceivers are created recvonly, with opus / VP8+RTX preferred, before the offer is applied).
+- Every other member's track comes in an SFU offer as a new sendonly m-line whose msid is
+  ``<publisher> <publisher>-<kind>``; a departed publisher's m-lines become ``inactive`` and stay
+  (never renumbered, never removed; not recycled in v1).
+- At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
+  unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
+- Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+from attrs import define
+
+from adapters.webrtc.assembly import EncodedFrame
+from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach, tap
+from adapters.webrtc.sdp import Numbering, kind_of, pin, sections
+from domain.rooms.errors import InvalidSignal
+from domain.rooms.media import ParticipantMediaStats, TrackStats
+from domain.shared.ids import UserId
+
+log = logging.getLogger(__name__)
+PUBLISHED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
+RESEND_AFTER = 10.0
+RESENDS = 3
+Send = Callable[[UserId, str, dict[str, Any]], Awaitable[None]]
+
+
+@define
+class Subscription:
+    """Another member's track forwarded to this participant on one sendonly m-line."""
+
+    publisher_id: UserId
+    source: PublishedTrack
+    track: ForwardedTrack
+    transceiver: RTCRtpTransceiver
+    active: bool = True
+    started: float = 0.0
+
+
+def _preferences(kind: str, mimes: tuple[str, ...]) -> list[Any]:
+    caps = RTCRtpSender.getCapabilities(kind).codecs
+    return [c for mime in mimes for c in caps if c.mimeType.lower() == mime.lower()]
+
+
+class SfuPeer:
+    def __init__(self, name: str, user_id: UserId, pc: RTCPeerConnection, send: Send,
+                 on_audio: Callable[[UserId, EncodedFrame], None], resend_after: float = RESEND_AFTER) -> None:
+        self.name = name  # "<room>/<user>", for task names and logs
+        self.user_id = user_id
+        self.pc = pc
+        self._send = send
+        self._on_audio = on_audio
+        self._resend_after = resend_after
+        self.published: dict[str, PublishedTrack] = {}  # "audio", "video", "video-2", ...
+        self.published_at: dict[str, float] = {}
+        self.subscriptions: dict[tuple[UserId, str], Subscription] = {}
+        self.numbering: Numbering | None = None
+        self.offers_sent = 0
+        self._lock = asyncio.Lock()
+        self._dirty = False
+        self._desired: dict[tuple[UserId, str], PublishedTrack] = {}
+        self._pending_offer: str | None = None
+        self._awaiting_keyframe: list[Subscription] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._negotiator: asyncio.Task[None] | None = None
+        self._resender: asyncio.Task[None] | None = None
+        self._bytes_seen: dict[object, tuple[float, int]] = {}
+        self.closed = False
+        self._connected = asyncio.Event()
+        pc.on("track", self._on_track)
+        pc.on("connectionstatechange", self._on_state)
+
+    def _on_state(self) -> None:
+        if self.pc.connectionState == "connected":
+            self._connected.set()
+
+    # -- the participant's offer -------------------------------------------------------------------
+
+    async def accept_offer(self, sdp: str) -> None:
+        async with self._lock:
+            try:
+                for section in sections(sdp)[1]:
+                    kind = kind_of(section)
+                    if kind in PUBLISHED_CODECS:
+                        transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+                        transceiver.setCodecPreferences(_preferences(kind, PUBLISHED_CODECS[kind]))
+                self.numbering = Numbering.from_sdp(sdp)
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+                await self.pc.setLocalDescription(await self.pc.createAnswer())
+            except InvalidSignal:
+                raise
+            except Exception as exc:  # aiortc raises many types for a bad or unsupported SDP
+                raise InvalidSignal(f"the SFU cannot accept this offer: {exc}", field="sdp") from None
+            answer = self.pc.localDescription.sdp
+        await self._send(self.user_id, "answer", {"sdp": answer})
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        published = tap(self.pc, track)
+        key = track.kind if track.kind not in self.published else f"{track.kind}-{len(self.published) + 1}"
+        self.published[key] = published
+        self.published_at[key] = time.monotonic()
+        if track.kind == "audio":
+            published.observers.append(lambda frame: self._on_audio(self.user_id, frame))
+
+    async def add_candidate(self, candidate: Mapping[str, Any]) -> None:
+        text = str(candidate.get("candidate", ""))
+        if not text:
+            return  # end of candidates: aiortc needs no notice
+        try:
+            parsed = candidate_from_sdp(text.removeprefix("candidate:"))
+            parsed.sdpMid = candidate.get("sdpMid")
+            parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+            await self.pc.addIceCandidate(parsed)
+        except Exception as exc:
+            raise InvalidSignal(f"the SFU cannot use this candidate: {exc}", field="candidate") from None
+
+    # -- the SFU's offers --------------------------------------------------------------------------
+
+    def want_renegotiation(self, desired: Mapping[tuple[UserId, str], PublishedTrack]) -> None:
+        """Make the participant's received tracks ``desired`` (coalesced, one offer at a time)."""
+        self._desired = dict(desired)
+        self._dirty = True
+        if not self.closed and (self._negotiator is None or self._negotiator.done()):
+            self._negotiator = self._spawn(self._negotiate(), f"sfu-negotiate-{self.name}")
+
+    async def _negotiate(self) -> None:
+        # aiortc starts the senders of new m-lines only if DTLS is up when the answer is applied: an
+        # offer made while it still connects would leave them silent for good.
+        await self._connected.wait()
+        async with self._lock:
+            if (self.closed or not self._dirty or self._pending_offer is not None or self.numbering is None
+                    or self.pc.signalingState != "stable"):
+                return
+            self._dirty = False
+            if not self._apply(self._desired):
+                return
+            offer = await self.pc.createOffer()
+            sdp = pin(offer.sdp, self.numbering, self._msids())
+            await self.pc.setLocalDescription(RTCSessionDescription(sdp, "offer"))
+            self._pending_offer = self.pc.localDescription.sdp
+            self.offers_sent += 1
+        await self._send(self.user_id, "offer", {"sdp": self._pending_offer})
+        self._resender = self._spawn(self._resend(self._pending_offer), f"sfu-resend-{self.name}")
+
+    def _apply(self, desired: Mapping[tuple[UserId, str], PublishedTrack]) -> bool:
+        changed = False
+        for key, sub in self.subscriptions.items():
+            if sub.active and (key not in desired or desired[key] is not sub.source):
+                sub.active = False
+                sub.transceiver.direction = "inactive"
+                sub.track.end()
+                changed = True
+        for key, source in desired.items():
+            current = self.subscriptions.get(key)
+            if current is not None and current.active:
+                continue
+            if current is not None:  # the publisher came back: its old m-line stays inactive
+                self.subscriptions[(key[0], f"{key[1]}@{id(current)}")] = self.subscriptions.pop(key)
+            track = source.subscribe()
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            attach(transceiver.sender, track)
+            mime = source.mime_type() or ("video/VP8" if source.kind == "video" else "audio/opus")
+            transceiver.setCodecPreferences(_preferences(source.kind, (mime, "video/rtx") if source.kind == "video"
+                                                         else (mime,)))
+            sub = Subscription(key[0], source, track, transceiver, started=time.monotonic())
+            self.subscriptions[key] = sub
+            self._awaiting_keyframe.append(sub)
+            changed = True
+        return changed
+
+    def _msids(self) -> dict[str, tuple[str, str]]:
+        return {s.track.id: (s.publisher_id, f"{s.publisher_id}-{s.source.kind}") for s in self.subscriptions.values()}
+
+    async def accept_answer(self, sdp: str) -> None:
+        async with self._lock:
+            if self._pending_offer is None:
+                raise InvalidSignal("the SFU is not waiting for an answer", field="sdp")
+            try:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+            except Exception as exc:
+                raise InvalidSignal(f"the SFU cannot accept this answer: {exc}", field="sdp") from None
+            self._pending_offer = None
+            if self._resender is not None:
+                self._resender.cancel()
+            for sub in self._awaiting_keyframe:  # the m-line is live now: start it at a fresh keyframe
+                if sub.active:
+                    sub.track.restart()
+            self._awaiting_keyframe.clear()
+        if self._dirty:
+            self.want_renegotiation(self._desired)
+
+    async def _resend(self, sdp: str) -> None:
+        for _ in range(RESENDS):
+            await asyncio.sleep(self._resend_after)
+            if self._pending_offer != sdp or self.closed:
+                return
+            log.info("SFU offer unanswered: sending it again", extra={"peer": self.name})
+            await self._send(self.user_id, "offer", {"sdp": sdp})
+
+    # -- teardown and statistics -------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("SFU negotiation failed", exc_info=task.exception(), extra={"peer": self.name})
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        for sub in self.subscriptions.values():
+            sub.track.end()
+        for published in self.published.values():
+            published.close()
+        await self.pc.close()
+
+    def _bitrate(self, key: object, total_bytes: int, since: float) -> int:
+        now = time.monotonic()
+        then, before = self._bytes_seen.get(key, (since, 0))
+        self._bytes_seen[key] = (now, total_bytes)
+        return int((total_bytes - before) * 8 / (now - then)) if now > then else 0
+
+    async def stats(self) -> ParticipantMediaStats:
+        tracks = []
+        for key, published in self.published.items():
+            report = await published.receiver.getStats()
+            inbound = [s for s in report.values() if s.type == "inbound-rtp"]
+            tracks.append(TrackStats(
+                publisher_id=self.user_id, kind=published.kind, direction="inbound", active=not self.closed,
+                bitrate_bps=self._bitrate(("in", key), published.bytes_in, self.published_at[key]),
+                packets=sum(s.packetsReceived for s in inbound), packets_lost=sum(s.packetsLost for s in inbound),
+                rtt_ms=None, frames_forwarded=published.frames_in))
+        for key, sub in self.subscriptions.items():
+            report = await sub.transceiver.sender.getStats()
+            outbound = [s for s in report.values() if s.type == "outbound-rtp"]
+            remote = [s for s in report.values() if s.type == "remote-inbound-rtp"]
+            rtt = [s.roundTripTime for s in remote if s.roundTripTime is not None]
+            tracks.append(TrackStats(
+                publisher_id=sub.publisher_id, kind=sub.source.kind, direction="outbound", active=sub.active,
+                bitrate_bps=self._bitrate(("out", key), sum(s.bytesSent for s in outbound), sub.started),
+                packets=sum(s.packetsSent for s in outbound), packets_lost=sum(s.packetsLost for s in remote),
+                rtt_ms=round(rtt[0] * 1000, 1) if rtt else None, frames_forwarded=sub.track.frames_sent))
+        return ParticipantMediaStats(user_id=self.user_id, connection_state=self.pc.connectionState,
+                                     tracks=tuple(tracks))

@@ -1,0 +1,37 @@
+"""The room's media server (SFU) as the room sees it: its fixed peer id and what it reports.
+
+Members negotiate media with the SFU over the same offer / answer / ice_candidate signals they use
+between themselves, addressed to ``SFU_PEER_ID`` (a valid UUID, so the protocol's schemas hold).
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from domain.shared.ids import UserId
+
+SFU_PEER_ID = UserId("00000000-0000-4000-8000-00000000f00d")
+MEDIA_SIGNALS = ("offer", "answer", "ice_candidate")
+
+
+@frozen(kw_only=True)
+class TrackStats:
+    """One RTP stream at the SFU: ``inbound`` = published by the participant, ``outbound`` = another
+    member's track forwarded to the participant (``publisher_id`` says whose)."""
+
+    publisher_id: UserId
+    kind: str
+    direction: str
+    active: bool
+    bitrate_bps: int
+    packets: int
+    packets_lost: int
+    rtt_ms: float | None
+    frames_forwarded: int
+
+
+@frozen(kw_only=True)
+class ParticipantMediaStats:
+    user_id: UserId
+    connection_state: str
+    tracks: tuple[TrackStats, ...]
