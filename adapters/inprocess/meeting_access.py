@@ -25,8 +25,9 @@ class InProcessMeetingAccess:
             name = (await self._users.get(actor.user_id)).display_name
         except UserNotFound:
             name = "unknown"
+        roles = {meeting.host_id: "host"} | {u: "co_host" for u in meeting.co_hosts}
         return Admission(role=role.value if role else "participant", display_name=name,
-                         mute_on_join=meeting.settings.mute_on_join)
+                         mute_on_join=meeting.settings.mute_on_join, roles=roles)
 
     async def depart(self, actor: Actor, meeting_id: MeetingId) -> None:
         try:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 
-from attrs import frozen
+from attrs import field, frozen
 
 from domain.shared.ids import MeetingId, UserId
 
@@ -64,3 +65,6 @@ class Admission:
     role: str
     display_name: str
     mute_on_join: bool
+    # The meeting's roles now (host and co-hosts; everyone else is a participant), so room_state
+    # never shows a role from before a promotion or a host transfer.
+    roles: Mapping[str, str] = field(factory=dict)

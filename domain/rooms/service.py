@@ -48,7 +48,8 @@ class RoomService:
         is told and closed."""
         admission = await self.meetings.admit(actor, room_id, password)
         now = self.clock.now()
-        others = [m for m in await self.presence.members(room_id, now) if m.user_id != actor.user_id]
+        others = [evolve(m, role=admission.roles.get(m.user_id, "participant"))
+                  for m in await self.presence.members(room_id, now) if m.user_id != actor.user_id]
         member = Member(user_id=actor.user_id, connection_id=connection_id, display_name=admission.display_name,
                         role=admission.role, media=MediaState(audio=not admission.mute_on_join), joined_at=now)
         replaced = await self.presence.enter(room_id, member, now + self.member_ttl)

@@ -287,6 +287,9 @@ async def test_transferring_the_host_changes_both_roles(signaling: Signaling) ->
             change = (await c.next("role_changed"))["data"]
             roles[change["user_id"]] = change["role"]
         assert roles == {ann.id: "co_host", bob.id: "host"}
+    carol = await s.web.user("carol")
+    _, state = await s.member(carol, mid)
+    assert {m["user_id"]: m["role"] for m in state["members"]} == {ann.id: "co_host", bob.id: "host"}
 
 
 async def test_leaving_through_the_api_removes_the_socket_from_the_room(signaling: Signaling) -> None:
