@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint unit integration bench bench-signaling clean
+.PHONY: run test install lint unit integration bench bench-signaling bench-sfu clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ bench: install
 
 bench-signaling: install
 	$(BIN)/python bench/signaling.py
+
+# Janus's package would start the daemon on every interface at install: a temporary policy-rc.d
+# (exit 101 = "do not start services") keeps it stopped; the benchmark runs its own inside a netns.
+bench-sfu: install $(VENV)/.system-deps
+	command -v janus >/dev/null || { \
+	  made=0; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	    chmod +x /usr/sbin/policy-rc.d; made=1; }; \
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq janus; rc=$$?; \
+	  [ $$made = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; }
+	$(BIN)/python bench/sfu.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
