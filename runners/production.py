@@ -22,7 +22,8 @@ from adapters.redis.client import open_redis
 from adapters.redis.denylist import RedisTokenDenylist
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
 from adapters.redis.meeting_cache import CachedMeetingRepository
-from adapters.redis.rooms import RedisRoomPresence, RedisSignalBus
+from adapters.redis.presence import RedisRoomPresence
+from adapters.redis.signal_bus import RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
 from runners.media import aiortc_media_server

@@ -9,7 +9,8 @@ import logging
 import pytest
 
 from adapters.redis.client import open_redis
-from adapters.redis.rooms import RedisRoomPresence, RedisSignalBus
+from adapters.redis.presence import RedisRoomPresence
+from adapters.redis.signal_bus import RedisSignalBus
 from domain.shared.errors import Unavailable
 from tests.contracts.factories import T0
 from tests.contracts.rooms import (TTL, Inbox, RoomPresenceContract, SignalBusContract, a_member, a_message,
@@ -61,7 +62,7 @@ class TestRedisSignalBus(SignalBusContract):
 
     async def test_a_failing_handler_is_logged(self, bus, caplog):
         room, healthy = a_room(), Inbox()
-        with caplog.at_level(logging.ERROR, logger="adapters.redis.rooms"):
+        with caplog.at_level(logging.ERROR, logger="adapters.redis.signal_bus"):
             async with bus.listen(room, Inbox(fail=True)), bus.listen(room, healthy):
                 await bus.publish(a_message(room))
                 await eventually(lambda: healthy.seen)
