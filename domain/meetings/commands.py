@@ -5,7 +5,8 @@ import enum
 
 from attrs import frozen
 
-from domain.meetings.model import DEFAULT_CAPACITY, DEFAULT_DURATION_MINUTES, MeetingSettings
+from domain.meetings.model import MeetingSettings
+from domain.meetings.rules import DEFAULT_CAPACITY, DEFAULT_DURATION_MINUTES
 from domain.shared.ids import MeetingId, UserId
 
 

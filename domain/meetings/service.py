@@ -10,7 +10,8 @@ from attrs import define
 
 from domain.meetings import commands as c
 from domain.meetings.errors import MeetingHidden, ParticipantsHidden
-from domain.meetings.model import Meeting, MeetingRole, MeetingSettings, Participant, check_meeting_password
+from domain.meetings.model import Meeting, MeetingRole, MeetingSettings, Participant
+from domain.meetings.rules import check_meeting_password
 from domain.shared.actor import Actor
 from domain.shared.errors import ConcurrentModification
 from domain.shared.ids import MeetingId, UserId, new_id

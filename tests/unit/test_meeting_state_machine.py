@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.meetings import errors as e
-from domain.meetings.model import MAX_CAPACITY, Meeting, MeetingSettings, MeetingStatus
+from domain.meetings.model import Meeting, MeetingSettings, MeetingStatus
+from domain.meetings.rules import MAX_CAPACITY
 from domain.shared.actor import Actor
 from domain.shared.errors import DomainError
 from domain.shared.ids import MeetingId, UserId
