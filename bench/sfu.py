@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fractions
 import json
 import os
 import subprocess
@@ -104,59 +103,19 @@ def _textures(width: int, rows: int) -> list[bytes]:
 
 
 def marked_frame(counter: int, sent_ms: int, width: int, height: int, content: str = "noise") -> Any:
-    """webrtc_rig.marked_frame at width x height (marks in the top-left 320x48, read by read_marks);
-    below the marks flat grey (``static``, as webrtc_rig) or changing random blocks (``noise``)."""
-    import av
+    """webrtc_rig.marked_frame at width x height; below the marks flat grey (``static``) or changing
+    random blocks (``noise``)."""
+    from tests.support.webrtc_rig import BLOCK
+    from tests.support.webrtc_rig import marked_frame as rig_frame
 
-    from tests.support.webrtc_rig import BLOCK, _block_row
-
-    frame = av.VideoFrame(width, height, "yuv420p")
-    pad = b"\x10" * (width - MARK_WIDTH)
-    rows = (_block_row(counter), _block_row(sent_ms & 0xFFFFF), _block_row(sent_ms >> 20 & 0xFFFFF))
-    marks = b"".join(row[i * MARK_WIDTH:(i + 1) * MARK_WIDTH] + pad for row in rows for i in range(BLOCK))
-    below = height - 3 * BLOCK
-    if content == "noise":
-        luma = marks + _textures(width, below)[counter % TEXTURE_CYCLE]
-    else:
-        luma = marks + b"\x80" * (width * below)
-    chroma = b"\x80" * (width * height // 4)
-    for index, (plane, data) in enumerate(zip(frame.planes, (luma, chroma, chroma))):
-        stride, w = plane.line_size, (width if index == 0 else width // 2)
-        if stride == w:
-            plane.update(data)
-        else:
-            plane.update(b"".join(data[r * w:(r + 1) * w] + bytes(stride - w) for r in range(len(data) // w)))
-    return frame
+    below = _textures(width, height - 3 * BLOCK)[counter % TEXTURE_CYCLE] if content == "noise" else None
+    return rig_frame(counter, sent_ms, width, height, below)
 
 
 def marked_track(width: int, height: int, fps: int, content: str) -> Any:
-    from aiortc import MediaStreamTrack
-    from aiortc.mediastreams import MediaStreamError
+    from tests.support.webrtc_rig import MarkedVideoTrack
 
-    from tests.support.webrtc_rig import VIDEO_CLOCK, now_ms
-
-    class MarkedTrack(MediaStreamTrack):
-        kind = "video"
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.counter = 0
-            self._start: float | None = None
-
-        async def recv(self) -> Any:
-            if self.readyState != "live":
-                raise MediaStreamError
-            if self._start is None:
-                self._start = time.monotonic()
-            else:
-                await asyncio.sleep(max(0.0, self._start + self.counter / fps - time.monotonic()))
-            frame = marked_frame(self.counter, now_ms(), width, height, content)
-            frame.pts = self.counter * VIDEO_CLOCK // fps
-            frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-            self.counter += 1
-            return frame
-
-    return MarkedTrack()
+    return MarkedVideoTrack(fps, make_frame=lambda n, t: marked_frame(n, t, width, height, content))
 
 
 # --- the two targets -----------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fractions
 import json
 import statistics
 import subprocess
@@ -38,9 +37,6 @@ from tests.support.netns import (  # noqa: E402
     in_private_netns,
 )
 
-BLOCK, BITS = 16, 20  # must match tests/support/webrtc_rig.read_marks
-VIDEO_CLOCK = 90000
-
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -54,55 +50,10 @@ def parse_size(text: str) -> tuple[int, int, int]:
 
 
 def make_marked_track(width: int, height: int, fps: int) -> Any:
-    """Like webrtc_rig.MarkedVideoTrack, at any size >= 320x48 (marks in the top-left 320x48 px)."""
-    import av
-    from aiortc import MediaStreamTrack
-    from aiortc.mediastreams import MediaStreamError
+    """webrtc_rig's marked track at any size (marks top-left, flat grey below)."""
+    from tests.support.webrtc_rig import MarkedVideoTrack, marked_frame
 
-    from tests.support.webrtc_rig import now_ms
-
-    assert width >= BLOCK * BITS and height >= 3 * BLOCK
-
-    def block_row(value: int) -> bytes:
-        line = b"".join((b"\xeb" if value >> bit & 1 else b"\x10") * BLOCK for bit in range(BITS))
-        return (line + b"\x80" * (width - len(line))) * BLOCK
-
-    gray_luma = b"\x80" * (width * (height - 3 * BLOCK))
-    chroma = b"\x80" * (width * height // 4)
-
-    def marked_frame(counter: int, sent_ms: int) -> av.VideoFrame:
-        frame = av.VideoFrame(width, height, "yuv420p")
-        luma = block_row(counter) + block_row(sent_ms & 0xFFFFF) + block_row(sent_ms >> 20 & 0xFFFFF) + gray_luma
-        for index, (plane, data) in enumerate(zip(frame.planes, (luma, chroma, chroma))):
-            stride, w = plane.line_size, width if index == 0 else width // 2
-            if stride == w:
-                plane.update(data)
-            else:
-                plane.update(b"".join(data[r * w:(r + 1) * w] + bytes(stride - w) for r in range(len(data) // w)))
-        return frame
-
-    class SizedMarkedTrack(MediaStreamTrack):
-        kind = "video"
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.counter = 0
-            self._start: float | None = None
-
-        async def recv(self) -> av.VideoFrame:
-            if self.readyState != "live":
-                raise MediaStreamError
-            if self._start is None:
-                self._start = time.monotonic()
-            else:
-                await asyncio.sleep(max(0.0, self._start + self.counter / fps - time.monotonic()))
-            frame = marked_frame(self.counter, now_ms())
-            frame.pts = self.counter * VIDEO_CLOCK // fps
-            frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-            self.counter += 1
-            return frame
-
-    return SizedMarkedTrack()
+    return MarkedVideoTrack(fps, make_frame=lambda n, t: marked_frame(n, t, width, height))
 
 
 async def outbound(pc: Any) -> tuple[int, int]:

@@ -44,19 +44,28 @@ def _block_row(value: int) -> bytes:
     return line * BLOCK
 
 
-def marked_frame(counter: int, sent_ms: int) -> av.VideoFrame:
-    frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-    rows = [_block_row(counter), _block_row(sent_ms & 0xFFFFF), _block_row(sent_ms >> 20 & 0xFFFFF)]
-    luma = b"".join(rows) + b"\x80" * (WIDTH * (HEIGHT - 3 * BLOCK))
-    chroma = b"\x80" * (WIDTH * HEIGHT // 4)
+def fill_planes(frame: av.VideoFrame, luma: bytes, chroma: bytes) -> None:
+    """Writes packed yuv420p planes into a frame whose rows may be padded to a stride."""
     for index, (plane, data) in enumerate(zip(frame.planes, (luma, chroma, chroma))):
         stride = plane.line_size
-        width = WIDTH if index == 0 else WIDTH // 2
+        width = frame.width if index == 0 else frame.width // 2
         if stride == width:
             plane.update(data)
         else:
             plane.update(b"".join(data[r * width:(r + 1) * width] + bytes(stride - width)
                                   for r in range(len(data) // width)))
+
+
+def marked_frame(counter: int, sent_ms: int, width: int = WIDTH, height: int = HEIGHT,
+                 below: bytes | None = None) -> av.VideoFrame:
+    """The marks in the top-left 320x48 (what read_marks reads); ``below`` is the luma under them
+    (flat grey when None), so benchmarks can choose how hard the picture is to encode."""
+    frame = av.VideoFrame(width, height, "yuv420p")
+    pad = b"\x80" * (width - WIDTH)
+    rows = (_block_row(counter), _block_row(sent_ms & 0xFFFFF), _block_row(sent_ms >> 20 & 0xFFFFF))
+    marks = b"".join(row[i * WIDTH:(i + 1) * WIDTH] + pad for row in rows for i in range(BLOCK))
+    rest = below if below is not None else b"\x80" * (width * (height - 3 * BLOCK))
+    fill_planes(frame, marks + rest, b"\x80" * (width * height // 4))
     return frame
 
 
@@ -75,10 +84,11 @@ def read_marks(frame: av.VideoFrame) -> tuple[int, int]:
 class MarkedVideoTrack(MediaStreamTrack):
     kind = "video"
 
-    def __init__(self, fps: int = 15) -> None:
+    def __init__(self, fps: int = 15, make_frame: Any = marked_frame) -> None:
         super().__init__()
         self.fps = fps
         self.counter = 0
+        self._make_frame = make_frame  # (counter, sent_ms) -> av.VideoFrame
         self._start: float | None = None
 
     async def recv(self) -> av.VideoFrame:
@@ -88,7 +98,7 @@ class MarkedVideoTrack(MediaStreamTrack):
             self._start = time.monotonic()
         else:
             await asyncio.sleep(max(0.0, self._start + self.counter / self.fps - time.monotonic()))
-        frame = marked_frame(self.counter, now_ms())
+        frame = self._make_frame(self.counter, now_ms())
         frame.pts = self.counter * VIDEO_CLOCK // self.fps
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         self.counter += 1
