@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.netns import allow_loopback_candidates, emit_result, run_module, unshare_available
+from tests.support.netns import allow_loopback_candidates, emit_result, require_unshare, run_module
 
 MODULE = "tests.integration.test_sfu_meeting"
 FPS = 15
@@ -34,7 +34,12 @@ CHROMIUM_PTS = {"audio": {("opus", 48000, 2): 111},
                 "video": {("vp8", 90000, 1): 96, ("rtx", 90000, ("vp8", 90000, 1)): 97}}
 CHROMIUM_EXTS = {"audio": {AUDIO_LEVEL: 1, MID: 4}, "video": {ABS_SEND_TIME: 2, MID: 4}}
 
-needs_netns = pytest.mark.skipif(not unshare_available(), reason="needs root, unshare and ip (iproute2)")
+@pytest.fixture
+def netns_capable() -> None:
+    require_unshare()
+
+
+needs_netns = pytest.mark.usefixtures("netns_capable")
 
 
 # --- the app, as a child of the scenario (inside the namespace) ----------------------------------
@@ -312,10 +317,6 @@ def inactive_mids(sdp: str, user_id: str) -> set[str]:
 
 
 async def scenario_meeting() -> dict[str, Any]:
-    import aiohttp
-
-    from tests.support.webrtc_rig import MarkedVideoTrack
-
     app = App(18800)
     await app.start()
     try:

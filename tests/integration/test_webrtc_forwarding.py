@@ -16,12 +16,17 @@ from typing import Any
 
 import pytest
 
-from tests.support.netns import ROOT, allow_loopback_candidates, emit_result, run_module, unshare_available
+from tests.support.netns import ROOT, allow_loopback_candidates, emit_result, require_unshare, run_module
 
 MODULE = "tests.integration.test_webrtc_forwarding"
 FPS = 15
 
-needs_netns = pytest.mark.skipif(not unshare_available(), reason="needs root, unshare and ip (iproute2)")
+@pytest.fixture
+def netns_capable() -> None:
+    require_unshare()
+
+
+needs_netns = pytest.mark.usefixtures("netns_capable")
 
 
 # --- scenarios: run only inside the private namespace ---------------------------------------------

@@ -60,25 +60,47 @@ def unshare_available() -> bool:
     return os.geteuid() == 0 and shutil.which("unshare") is not None and shutil.which("ip") is not None
 
 
+def require_unshare() -> None:
+    """For pytest: a machine that cannot make namespaces fails the WebRTC tests, never skips them
+    (``make test`` installs util-linux and iproute2 and CI runs as root)."""
+    if not unshare_available():
+        import pytest
+
+        pytest.fail("WebRTC tests need root, unshare and ip (iproute2) to make a private network namespace")
+
+
 def environment() -> dict[str, str]:
     """For a child started under ``command()`` by other means than ``run_module``."""
     return {**os.environ, "PYTHONPATH": str(ROOT), PARENT_NETNS: current_netns()}
 
 
+LOOPBACK_ONLY = "ip link set lo up"
+
+
 def command(module: str, *args: str) -> list[str]:
-    return ["unshare", "-n", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-            sys.executable, "-m", module, *args]
+    return _unshared(LOOPBACK_ONLY, ["-m", module, *args])
 
 
-def run_module(module: str, *args: str, timeout: float = 90.0) -> tuple[dict[str, Any], str]:
-    """Run the module in a fresh namespace; returns (its RESULT, its whole output) or raises."""
-    proc = subprocess.run(command(module, *args), cwd=ROOT, capture_output=True, text=True,
+def _unshared(setup: str, python_args: list[str]) -> list[str]:
+    # ``setup`` runs as root inside the new namespace, then the shell becomes the Python child.
+    return ["unshare", "-n", "--", "sh", "-c", f'{setup} && exec "$0" "$@"', sys.executable, *python_args]
+
+
+def run_in_netns(python_args: list[str], *, setup: str = LOOPBACK_ONLY,
+                 timeout: float | None = None) -> tuple[dict[str, Any], str]:
+    """Runs ``python ARGS`` in a fresh namespace; returns (its last RESULT, its whole output) or
+    raises AssertionError with the tail of the output."""
+    proc = subprocess.run(_unshared(setup, python_args), cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=environment())
     output = proc.stdout + proc.stderr
     results = [line[len(RESULT_PREFIX):] for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not results:
-        raise AssertionError(f"{module} {' '.join(args)} exited {proc.returncode}:\n{output[-6000:]}")
+        raise AssertionError(f"{' '.join(python_args)} exited {proc.returncode}:\n{output[-6000:]}")
     return json.loads(results[-1]), output
+
+
+def run_module(module: str, *args: str, timeout: float = 90.0) -> tuple[dict[str, Any], str]:
+    return run_in_netns(["-m", module, *args], timeout=timeout)
 
 
 def emit_result(result: dict[str, Any]) -> None:
