@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ THIS = Path(__file__).resolve()
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(THIS.parent))
 from tests.support import netns  # noqa: E402
-from tests.support.netns import RESULT_PREFIX, emit_result, environment  # noqa: E402
+from tests.support.netns import emit_result, run_in_netns  # noqa: E402
 
 JANUS_IF, CLIENT_IF = "jb0", "jb1"
 JANUS_IP, CLIENT_IP = "10.203.0.1", "10.203.0.2"
@@ -48,7 +47,7 @@ NETNS_SETUP = (f"set -e; ip link set lo up; ip link add {JANUS_IF} type veth pee
                # libnice sends out of jb0 itself: accept the packets arriving on jb1/jb0 from an address
                # local to this namespace (these sysctls belong to the new namespace only)
                f"for i in all {JANUS_IF} {CLIENT_IF}; do echo 1 > /proc/sys/net/ipv4/conf/$i/accept_local; "
-               f"echo 0 > /proc/sys/net/ipv4/conf/$i/rp_filter; done; exec \"$0\" \"$@\"")
+               f"echo 0 > /proc/sys/net/ipv4/conf/$i/rp_filter; done")
 MARK_WIDTH = 320  # tests.support.webrtc_rig draws its marks in the first 320 columns
 CONTENT = "noise"  # set from --content
 IDLE_SECONDS = 3.0  # SFU process CPU measured with no peer before each run
@@ -392,13 +391,12 @@ def main() -> None:
         raise SystemExit("needs root (unshare -n and ip link add veth inside the new namespace)")
     for p in args.profiles.split(","):
         parse_profile(p)
-    proc = subprocess.run(["unshare", "-n", "--", "sh", "-c", NETNS_SETUP, sys.executable, str(THIS),
-                           *sys.argv[1:], "--inside"], cwd=ROOT, env=environment(), capture_output=True, text=True,
-                          timeout=args.rounds * len(args.profiles.split(",")) * 2 * (args.seconds + args.warmup + 90))
-    results = [line[len(RESULT_PREFIX):] for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if proc.returncode != 0 or not results:
-        raise SystemExit(f"benchmark failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    result = json.loads(results[-1])
+    try:
+        result, _ = run_in_netns(
+            [str(THIS), *sys.argv[1:], "--inside"], setup=NETNS_SETUP,
+            timeout=args.rounds * len(args.profiles.split(",")) * 2 * (args.seconds + args.warmup + 90))
+    except AssertionError as failure:
+        raise SystemExit(f"benchmark failed: {failure}") from None
     print(f"{args.publishers} publishers x {args.subscribers} subscribers, VP8 ({args.content} content, fixed "
           f"publisher bitrate), {args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up per target, "
           f"median of {args.rounds} round(s) (order alternates); CPU in % of one core (SFU process only)")

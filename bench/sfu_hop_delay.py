@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,11 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.support.netns import (  # noqa: E402
-    RESULT_PREFIX,
     allow_loopback_candidates,
     emit_result,
-    environment,
     in_private_netns,
+    run_in_netns,
 )
 
 
@@ -185,14 +183,11 @@ def main() -> None:
         return
     if in_private_netns():
         raise SystemExit("run without --inside: the script makes its own namespace")
-    argv = [a for a in sys.argv[1:]] + ["--inside"]
-    proc = subprocess.run(["unshare", "-n", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-                           sys.executable, str(Path(__file__).resolve()), *argv],
-                          cwd=ROOT, env=environment(), stdout=subprocess.PIPE, text=True)
-    results = [line[len(RESULT_PREFIX):] for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if proc.returncode != 0 or not results:
-        raise SystemExit(f"benchmark failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
-    rows = json.loads(results[-1])["rows"]
+    try:
+        result, _ = run_in_netns([str(Path(__file__).resolve()), *sys.argv[1:], "--inside"])
+    except AssertionError as failure:
+        raise SystemExit(f"benchmark failed: {failure}") from None
+    rows = result["rows"]
     print(f"SFU hop delay: capture(send time in frame) -> decoded at subscriber; {args.rounds} rounds, "
           f"paths alternating (order swapped each round), {args.seconds:.0f} s measured after "
           f"{args.warmup:.0f} s warm-up, loopback in a private netns")
