@@ -59,11 +59,16 @@ class MeetingService:
         return meeting
 
     async def role_of(self, actor: Actor, meeting: Meeting) -> MeetingRole | None:
-        """The caller's role, looking their email up only when an email invitation could decide it."""
-        role = meeting.role_of(actor.user_id)
-        if role is None and meeting.invited_emails:
-            role = meeting.role_of(actor.user_id, await self._email_of(actor.user_id))
-        return role
+        return (await self.roles_of(actor, [meeting]))[0]
+
+    async def roles_of(self, actor: Actor, meetings: list[Meeting]) -> list[MeetingRole | None]:
+        """The caller's role in each meeting, looking their email up at most once, and only when an
+        email invitation could decide a role."""
+        roles = [m.role_of(actor.user_id) for m in meetings]
+        if any(r is None and m.invited_emails for r, m in zip(roles, meetings)):
+            email = await self._email_of(actor.user_id)
+            roles = [r if r is not None else m.role_of(actor.user_id, email) for r, m in zip(roles, meetings)]
+        return roles
 
     async def participants(self, actor: Actor, meeting_id: MeetingId) -> tuple[Meeting, list[Participant]]:
         """Rules: visible to the people in the meeting, its host and co-hosts, and administrators."""

@@ -49,7 +49,8 @@ async def list_mine(request: web.Request) -> web.Response:
     relation = query_enum(request, "relation", c.Relation, c.Relation.ALL)
     when = query_enum(request, "when", c.When, c.When.UPCOMING)
     found = await services(request).meetings.list_mine(actor(request), relation, when, page_request(request))
-    items = [await _view(request, m) for m in found.items]
+    roles = await services(request).meetings.roles_of(actor(request), list(found.items))
+    items = [views.meeting(m, actor(request), role) for m, role in zip(found.items, roles)]
     return web.json_response({"items": items, "total": found.total, "offset": found.offset, "limit": found.limit})
 
 
