@@ -18,6 +18,7 @@ from adapters.memory.events import InMemoryEventBus
 from adapters.memory.locks import InProcessKeyedLocks
 from adapters.inprocess.commit_signal import CommitSignal
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
+from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
@@ -49,6 +50,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
 
     users = providers.Singleton(InMemoryUserRepository)
     meetings = providers.Singleton(InMemoryMeetingRepository)
+    meeting_queries = providers.Singleton(InMemoryMeetingQueries, meetings)
     sessions = providers.Singleton(InMemorySessionStore)
     denylist = providers.Singleton(InMemoryTokenDenylist)
     throttle = providers.Singleton(InMemoryLoginThrottle, limit=settings.provided.login_max_failures,
@@ -83,7 +85,8 @@ class Application(containers.DeclarativeContainer):
         policy=token_policy,
     )
     meeting_service = providers.Singleton(
-        MeetingService, uow=adapters.uow, meetings=adapters.meetings, users=adapters.users, hasher=hasher,
+        MeetingService, uow=adapters.uow, meetings=adapters.meetings, queries=adapters.meeting_queries,
+        users=adapters.users, hasher=hasher,
         clock=clock, locks=providers.Singleton(InProcessKeyedLocks),
     )
     relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
