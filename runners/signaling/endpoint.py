@@ -146,6 +146,8 @@ async def handle(app: web.Application, conn: Connection, frame: str) -> None:
 
 
 async def join_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    """Admission before delivery: the hub holds the room's messages for this socket until the meeting
+    domain admitted it and it is in the room's presence (hub.py); a refusal drops them unread."""
     room_id = MeetingId(data["room_id"])
     attached_here = room_id not in conn.rooms
     await app[HUB].attach(conn, room_id)  # listen first so nothing published after the join is missed
@@ -159,6 +161,7 @@ async def join_room(app: web.Application, conn: Connection, re: str | None, data
                              "members": [member_view(m) for m in others],
                              "ice_servers": ice_servers_for(app[SETTINGS], conn.user_id, int(time.time())),
                              "sfu_peer_id": SFU_PEER_ID}, re)
+    app[HUB].admit(conn, room_id)
 
 
 async def leave_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:

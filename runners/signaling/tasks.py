@@ -25,27 +25,32 @@ EventFeed = Callable[[Callable[[str, dict[str, Any]], Awaitable[None]], asyncio.
 EVENT_FEED = web.AppKey("meeting_event_feed", object)
 
 
-async def heartbeats(app: web.Application, stop: asyncio.Event) -> None:
-    beat = 0
-    while not stop.is_set():
-        beat += 1
+async def beat(app: web.Application, check_tokens: bool) -> None:
+    """One heartbeat: renew every admitted local member (and, every TOKEN_CHECK_EVERY beats, re-check
+    every socket's token)."""
+    if check_tokens:
         for conn in list(app[HUB].connections.values()):
-            if beat % TOKEN_CHECK_EVERY == 0:
-                try:
-                    await app[SERVICES].users.authenticate(conn.token)
-                except InvalidToken:
-                    conn.error("unauthenticated", "the session ended or the token expired; reconnect")
-                    conn.close("unauthenticated")
-                    continue
-                except DomainError:
-                    pass  # an outage is no reason to drop people
-        for conn, room_id in app[HUB].local_members():
             try:
-                if not await app[ROOMS].heartbeat(conn.user_id, room_id, conn.id):
-                    conn.send("removed", {"room_id": room_id, "reason": "expired"})
-                    await app[HUB].detach(conn, room_id)
+                await app[SERVICES].users.authenticate(conn.token)
+            except InvalidToken:
+                conn.error("unauthenticated", "the session ended or the token expired; reconnect")
+                conn.close("unauthenticated")
             except DomainError:
-                log.warning("heartbeat failed", extra={"room_id": room_id})
+                pass  # an outage is no reason to drop people
+    for conn, room_id in app[HUB].local_members():
+        try:
+            if not await app[ROOMS].heartbeat(conn.user_id, room_id, conn.id):
+                conn.send("removed", {"room_id": room_id, "reason": "expired"})
+                await app[HUB].detach(conn, room_id)
+        except DomainError:
+            log.warning("heartbeat failed", extra={"room_id": room_id})
+
+
+async def heartbeats(app: web.Application, stop: asyncio.Event) -> None:
+    count = 0
+    while not stop.is_set():
+        count += 1
+        await beat(app, check_tokens=count % TOKEN_CHECK_EVERY == 0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), heartbeat_seconds(app[SETTINGS]))
 
