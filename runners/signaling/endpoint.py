@@ -12,14 +12,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from domain.rooms.media import SFU_PEER_ID
-from domain.rooms.model import MediaState
-from domain.rooms.service import member_view
+from domain.rooms.model import IceCandidate, MediaState, SignalKind
 from domain.shared.errors import DomainError
 from domain.shared.ids import MeetingId, UserId
 from domain.users.errors import InvalidToken
 from domain.users.tokens import Principal
 from runners.signaling.connection import CLOSE_CODES, Connection, TokenBucket, frame
 from runners.signaling.context import HUB, ROOMS
+from runners.signaling.frames import member_view, timestamp
 from runners.signaling.ice import ice_servers_for
 from runners.signaling.protocol import VERSION, ProtocolError, parse
 from runners.web.context import SERVICES, SETTINGS
@@ -174,8 +174,20 @@ async def leave_room(app: web.Application, conn: Connection, re: str | None, dat
 
 
 async def relay(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any], kind: str) -> None:
-    payload = {k: v for k, v in data.items() if k not in ("room_id", "to")}
-    await app[ROOMS].relay(conn.principal.actor, MeetingId(data["room_id"]), conn.id, kind, UserId(data["to"]), payload)
+    """To a member through the room, or to this process's SFU (which then holds the member's media)."""
+    room_id, to, actor = MeetingId(data["room_id"]), UserId(data["to"]), conn.principal.actor
+    rooms = app[ROOMS]
+    if to == SFU_PEER_ID and rooms.media is not None:
+        await rooms.require_member(actor.user_id, room_id, conn.id)
+        await rooms.media.signal(room_id, actor.user_id, kind, {k: v for k, v in data.items() if k in ("sdp", "candidate")})
+        if kind == "offer":
+            app[HUB].hold_media(conn, room_id)
+    else:
+        raw = data.get("candidate")
+        candidate = None if raw is None else IceCandidate(
+            candidate=raw["candidate"], sdp_mid=raw.get("sdpMid"), sdp_mline_index=raw.get("sdpMLineIndex"),
+            username_fragment=raw.get("usernameFragment"))
+        await rooms.relay(actor, room_id, conn.id, SignalKind(kind), to, sdp=data.get("sdp"), candidate=candidate)
     conn.send("ack", {}, re)
 
 
@@ -186,8 +198,8 @@ async def media_state(app: web.Application, conn: Connection, re: str | None, da
 
 
 async def chat(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
-    sent = await app[ROOMS].chat(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["text"])
-    conn.send("ack", {"message_id": sent["message_id"], "sent_at": sent["sent_at"]}, re)
+    posted = await app[ROOMS].chat(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["text"])
+    conn.send("ack", {"message_id": posted.message_id, "sent_at": timestamp(posted.sent_at)}, re)
 
 
 async def ping(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:

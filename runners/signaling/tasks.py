@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
 from domain.shared.errors import DomainError
+from domain.shared.events import DomainEvent
 from domain.users.errors import InvalidToken
+from domain.rooms.events import AccessRevoked
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.endpoint import heartbeat_seconds
 from runners.web.context import SERVICES, SETTINGS
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 REAP_SECONDS = 1.0
 TOKEN_CHECK_EVERY = 6  # heartbeats: a revoked session's sockets close within ~30 s
 
-# Runs the meeting-event feed until the event is set; calls the handler with (name, payload).
-EventFeed = Callable[[Callable[[str, dict[str, Any]], Awaitable[None]], asyncio.Event], Awaitable[None]]
+# Runs the domain-event feed until the event is set, handing each typed event to the handler.
+EventFeed = Callable[[Callable[[DomainEvent], Awaitable[None]], asyncio.Event], Awaitable[None]]
 EVENT_FEED = web.AppKey("meeting_event_feed", object)
 
 
@@ -66,14 +67,26 @@ async def reaper(app: web.Application, stop: asyncio.Event) -> None:
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: start the loops with the app, stop them (and close sockets) with it."""
+    """cleanup_ctx: start the loops with the app, stop them (and close sockets) with it.  Revoked
+    sessions close their sockets as the notice arrives (the periodic token check is the fallback)."""
     stop = asyncio.Event()
     feed: EventFeed = app[EVENT_FEED]  # type: ignore[assignment]
-    tasks = [asyncio.create_task(heartbeats(app, stop), name="signaling-heartbeats"),
-             asyncio.create_task(reaper(app, stop), name="signaling-reaper"),
-             asyncio.create_task(feed(app[ROOMS].on_meeting_event, stop), name="signaling-meeting-events")]
-    yield
-    stop.set()
-    for conn in list(app[HUB].connections.values()):
-        conn.close("shutdown", "server shutting down")
-    await asyncio.gather(*tasks, return_exceptions=True)
+    hub = app[HUB]
+
+    async def revoked(notice: AccessRevoked) -> None:
+        hub.revoke(notice)
+
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(app[ROOMS].bus.listen_revocations(revoked))
+        except DomainError:
+            log.warning("revocation notices unavailable; the periodic token check still closes sockets")
+        tasks = [asyncio.create_task(heartbeats(app, stop), name="signaling-heartbeats"),
+                 asyncio.create_task(reaper(app, stop), name="signaling-reaper"),
+                 asyncio.create_task(feed(app[ROOMS].on_event, stop), name="signaling-domain-events")]
+        yield
+        stop.set()
+        for conn in list(hub.connections.values()):
+            conn.close("shutdown", "server shutting down")
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await hub.media.drain()
