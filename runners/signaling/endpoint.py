@@ -22,7 +22,7 @@ from runners.signaling.context import HUB, ROOMS
 from runners.signaling.frames import member_view, timestamp
 from runners.signaling.ice import ice_servers_for
 from runners.signaling.protocol import VERSION, ProtocolError, parse
-from runners.web.context import SERVICES, SETTINGS
+from runners.web.context import REQUEST_ID, SERVICES, SETTINGS
 from runners.web.errors import error_response
 from runners.web.routing import routes
 
@@ -74,14 +74,15 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     app = request.app
     settings = app[SETTINGS]
     if not origin_allowed(request):
-        return error_response(403, "origin_not_allowed", "this origin may not open signaling sockets", None)
+        return error_response(403, "origin_not_allowed", "this origin may not open signaling sockets",
+                              request.get(REQUEST_ID))
     credentials = None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         try:
             credentials = (await app[SERVICES].users.authenticate(token.strip()), token.strip())
         except InvalidToken as err:
-            return error_response(401, err.code, err.message, None)
+            return error_response(401, err.code, err.message, request.get(REQUEST_ID))
     ws = web.WebSocketResponse(max_msg_size=settings.ws_max_frame_bytes, heartbeat=20, autoping=True)
     await ws.prepare(request)
     if credentials is None:
@@ -89,9 +90,15 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         if credentials is None:
             return ws
     principal, token = credentials
+    hub = app[HUB]
+    limit = settings.ws_max_sockets_per_user
+    if hub.sockets_of(principal.user_id) >= limit:  # checked and registered with no await between
+        await ws.send_str(frame("error", {"code": "too_many_sockets", "details": {"limit": limit},
+                                          "message": f"at most {limit} signaling sockets per user"}))
+        await ws.close(code=CLOSE_CODES["policy"], message=b"too many sockets")
+        return ws
     conn = Connection(uuid.uuid4().hex, ws, principal, token,
                       TokenBucket(settings.ws_rate_per_second, settings.ws_burst))
-    hub = app[HUB]
     hub.register(conn)
     conn.send("welcome", {"user_id": principal.user_id, "connection_id": conn.id, "protocol": VERSION,
                           "heartbeat_seconds": heartbeat_seconds(settings)})
@@ -150,6 +157,10 @@ async def join_room(app: web.Application, conn: Connection, re: str | None, data
     domain admitted it and it is in the room's presence (hub.py); a refusal drops them unread."""
     room_id = MeetingId(data["room_id"])
     attached_here = room_id not in conn.rooms
+    limit = app[SETTINGS].ws_max_rooms_per_socket
+    if attached_here and len(conn.rooms) >= limit:
+        conn.error("too_many_rooms", f"a socket may be in at most {limit} rooms", re, {"limit": limit})
+        return
     await app[HUB].attach(conn, room_id)  # listen first so nothing published after the join is missed
     try:
         me, others = await app[ROOMS].join(conn.principal.actor, room_id, conn.id, data.get("password"))
