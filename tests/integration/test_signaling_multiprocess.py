@@ -28,11 +28,11 @@ async def database(postgres_server_dsn):
     await admin.close()
 
 
-@pytest.fixture
-def cluster(tmp_path, database, redis_server_url):
+@contextlib.contextmanager
+def _processes(tmp_path, database, redis_server_url, member_ttl: int):
     """An all-in-one for the HTTP API and two signaling-only processes, all on the same servers."""
     env = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_POSTGRES_DSN": database,
-           "APP_REDIS_URL": redis_server_url, "APP_SIGNALING_MEMBER_TTL": "3", "APP_SIGNALING_GRACE": "2",
+           "APP_REDIS_URL": redis_server_url, "APP_SIGNALING_MEMBER_TTL": str(member_ttl), "APP_SIGNALING_GRACE": "2",
            "APP_LOG_LEVEL": "WARNING", "APP_WS_RATE": "10000", "APP_WS_BURST": "10000"}
     with contextlib.ExitStack() as stack:
         api, _ = stack.enter_context(process(env, tmp_path / "api.log"))
@@ -41,6 +41,19 @@ def cluster(tmp_path, database, redis_server_url):
         two = stack.enter_context(process(env | {"APP_INSTANCE_ID": "sig-2"}, tmp_path / "sig2.log",
                                           module="runners.signaling"))
         yield api, one, two
+
+
+@pytest.fixture
+def cluster(tmp_path, database, redis_server_url):
+    with _processes(tmp_path, database, redis_server_url, member_ttl=3) as processes:
+        yield processes
+
+
+@pytest.fixture
+def slow_check_cluster(tmp_path, database, redis_server_url):
+    """The periodic token check comes only every 30 s here (every 6th heartbeat of 5 s)."""
+    with _processes(tmp_path, database, redis_server_url, member_ttl=30) as processes:
+        yield processes
 
 
 async def _user(api: Api, name: str) -> str:
@@ -131,8 +144,8 @@ async def test_members_of_a_crashed_process_leave_their_room_within_the_ttl(clus
         await a.close()
 
 
-async def test_a_logout_closes_the_sessions_socket_on_another_process_at_once(cluster):
-    api_base, (one, _), (two, _) = cluster
+async def test_a_logout_closes_the_sessions_socket_on_another_process_at_once(slow_check_cluster):
+    api_base, (one, _), (two, _) = slow_check_cluster
     async with aiohttp.ClientSession() as s:
         api = Api(s, api_base)
         body = {"username": f"bob{uuid.uuid4().hex[:6]}", "password": "correct horse battery"}
