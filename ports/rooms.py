@@ -5,7 +5,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from domain.rooms.model import Admission, MediaState, Member, RoomMessage
+from domain.rooms.events import AccessRevoked, RoomEvent
+from domain.rooms.model import Admission, MediaState, Member
 from domain.shared.actor import Actor
 from domain.shared.ids import MeetingId, UserId
 
@@ -38,19 +39,25 @@ class RoomPresence(Protocol):
     async def clear(self, room_id: MeetingId) -> list[Member]: ...
 
 
-RoomHandler = Callable[[RoomMessage], Awaitable[None]]
+RoomHandler = Callable[[RoomEvent], Awaitable[None]]
+RevocationHandler = Callable[[AccessRevoked], Awaitable[None]]
 
 
 class SignalBus(Protocol):
-    """Fans room messages out to every signaling process.  At-most-once and ordered per room per
+    """Fans typed room events out to every signaling process.  At-most-once and ordered per room per
     publisher (signals are ephemeral: a client that misses one renegotiates).
 
-    ``listen(room_id, handler)`` is an async context manager: while inside, ``handler`` gets every
-    message published to that room, including this process's own.  Any method may raise Unavailable.
+    - ``listen(room_id, handler)`` is an async context manager: while inside, ``handler`` gets every
+      event published to that room, including this process's own, equal to what was published.
+    - ``broadcast`` / ``listen_revocations``: the same for AccessRevoked notices, which are of no room
+      (every listening process gets every notice).
+    Any method may raise Unavailable.
     """
 
-    async def publish(self, message: RoomMessage) -> None: ...
+    async def publish(self, event: RoomEvent) -> None: ...
     def listen(self, room_id: MeetingId, handler: RoomHandler) -> AbstractAsyncContextManager[None]: ...
+    async def broadcast(self, notice: AccessRevoked) -> None: ...
+    def listen_revocations(self, handler: RevocationHandler) -> AbstractAsyncContextManager[None]: ...
 
 
 class MeetingAccess(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.webrtc.aiortc_internals import use_host_addresses
 from adapters.webrtc.sfu import AiortcMediaServer
-from domain.rooms.media_signals import SignalBusMediaSignals
+from adapters.inprocess.media_signals import SignalBusMediaSignals
 from ports.rooms import SignalBus
 from runners.settings import Settings
 

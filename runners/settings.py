@@ -73,6 +73,8 @@ class Settings:
     ws_max_frame_bytes: int = 64 * 1024
     ws_rate_per_second: int = 20
     ws_burst: int = 60
+    ws_max_sockets_per_user: int = 20
+    ws_max_rooms_per_socket: int = 10
     member_ttl_seconds: int = 15
     event_max_attempts: int = 5
     reconnect_grace_seconds: int = 10
@@ -147,6 +149,8 @@ class Settings:
             ws_max_frame_bytes=_int(env, "APP_WS_MAX_FRAME_BYTES", 64 * 1024, 1024, 1024 * 1024),
             ws_rate_per_second=_int(env, "APP_WS_RATE", 20, 1, 10_000),
             ws_burst=_int(env, "APP_WS_BURST", 60, 1, 100_000),
+            ws_max_sockets_per_user=_int(env, "APP_WS_MAX_SOCKETS_PER_USER", 20, 1, 10_000),
+            ws_max_rooms_per_socket=_int(env, "APP_WS_MAX_ROOMS_PER_SOCKET", 10, 1, 1000),
             member_ttl_seconds=_int(env, "APP_SIGNALING_MEMBER_TTL", 15, 3, 600),
             event_max_attempts=_int(env, "APP_EVENT_MAX_ATTEMPTS", 5, 1, 1000),
             reconnect_grace_seconds=_int(env, "APP_SIGNALING_GRACE", 10, 0, 600),

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 from attrs import evolve
 
-from domain.rooms.model import MediaState, Member, RoomMessage
+from domain.rooms.events import AccessRevoked, RoomEvent
+from domain.rooms.model import MediaState, Member
 from domain.shared.ids import MeetingId, UserId
-from ports.rooms import RoomHandler
+from ports.rooms import RevocationHandler, RoomHandler
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +79,14 @@ class InMemorySignalBus:
 
     def __init__(self) -> None:
         self._handlers: dict[MeetingId, list[RoomHandler]] = {}
+        self._revocations: list[RevocationHandler] = []
 
-    async def publish(self, message: RoomMessage) -> None:
-        for handler in list(self._handlers.get(message.room_id, ())):
+    async def publish(self, event: RoomEvent) -> None:
+        for handler in list(self._handlers.get(event.room_id, ())):
             try:
-                await handler(message)
+                await handler(event)
             except Exception:
-                log.exception("room handler failed", extra={"room_id": message.room_id})
+                log.exception("room handler failed", extra={"room_id": event.room_id})
 
     @contextlib.asynccontextmanager
     async def listen(self, room_id: MeetingId, handler: RoomHandler) -> AsyncIterator[None]:
@@ -96,3 +98,18 @@ class InMemorySignalBus:
             handlers.remove(handler)
             if not handlers:
                 self._handlers.pop(room_id, None)
+
+    async def broadcast(self, notice: AccessRevoked) -> None:
+        for handler in list(self._revocations):
+            try:
+                await handler(notice)
+            except Exception:
+                log.exception("revocation handler failed")
+
+    @contextlib.asynccontextmanager
+    async def listen_revocations(self, handler: RevocationHandler) -> AsyncIterator[None]:
+        self._revocations.append(handler)
+        try:
+            yield
+        finally:
+            self._revocations.remove(handler)

@@ -1,5 +1,6 @@
-"""The signal bus on Redis: plain pub/sub, one channel per room, one subscriber connection per bus
-instance that re-subscribes every listened room after a reconnect (at-most-once)."""
+"""The signal bus on Redis: plain pub/sub, one channel per room (plus one for revocation notices),
+one subscriber connection per bus instance that re-subscribes every listened channel after a
+reconnect (at-most-once).  Events are typed in the domain; their JSON lives in room_codec."""
 
 from __future__ import annotations
 
@@ -14,17 +15,20 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from adapters.redis.errors import translate_errors
-from adapters.redis.room_codec import message_from_json, message_to_json
-from domain.rooms.model import RoomMessage
+from adapters.redis.room_codec import event_from_json, event_to_json
+from domain.rooms.events import AccessRevoked, RoomEvent
 from domain.shared.errors import Unavailable
 from domain.shared.ids import MeetingId
-from ports.rooms import RoomHandler
+from ports.rooms import RevocationHandler, RoomHandler
 
 log = logging.getLogger(__name__)
+# The channel of AccessRevoked notices, kept among the rooms (no room id is "*": ids are UUIDs).
+_REVOCATIONS = MeetingId("*")
+
 
 class _Room:
     def __init__(self) -> None:
-        self.handlers: list[RoomHandler] = []
+        self.handlers: list[Any] = []
         self.ready = asyncio.Event()  # the server confirmed our SUBSCRIBE: nothing published is missed
 
 
@@ -56,8 +60,15 @@ class RedisSignalBus:
         return f"{self._prefix}{room_id}"
 
     @translate_errors
-    async def publish(self, message: RoomMessage) -> None:
-        await self._redis.publish(self._channel(message.room_id), message_to_json(message))
+    async def publish(self, event: RoomEvent) -> None:
+        await self._redis.publish(self._channel(event.room_id), event_to_json(event))
+
+    @translate_errors
+    async def broadcast(self, notice: AccessRevoked) -> None:
+        await self._redis.publish(self._channel(_REVOCATIONS), event_to_json(notice))
+
+    def listen_revocations(self, handler: RevocationHandler) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.listen(_REVOCATIONS, handler)  # type: ignore[arg-type]
 
     @contextlib.asynccontextmanager
     async def listen(self, room_id: MeetingId, handler: RoomHandler) -> AsyncIterator[None]:
@@ -178,12 +189,12 @@ class RedisSignalBus:
                 room.ready.set()
         elif reply["type"] == "message" and room is not None:
             try:
-                message = message_from_json(reply["data"])
+                event = event_from_json(reply["data"])
             except (ValueError, KeyError, TypeError):
-                log.exception("undecodable room message on %s", channel)
+                log.exception("undecodable room event on %s", channel)
                 return
             for handler in list(room.handlers):
                 try:
-                    await handler(message)
+                    await handler(event)
                 except Exception:
-                    log.exception("room handler failed", extra={"room_id": message.room_id})
+                    log.exception("room handler failed", extra={"channel": channel})

@@ -27,6 +27,18 @@ class LeaveReason(enum.Enum):
     ENDED = "ended"
 
 
+class CloseReason(enum.Enum):
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+
+class SignalKind(enum.Enum):
+    OFFER = "offer"
+    ANSWER = "answer"
+    ICE_CANDIDATE = "ice_candidate"
+
+
 @frozen(kw_only=True)
 class MediaState:
     audio: bool = True   # True = sending (unmuted)
@@ -45,17 +57,13 @@ class Member:
 
 
 @frozen(kw_only=True)
-class RoomMessage:
-    """Something to deliver to the sockets of a room: everyone, or one member (``to``), never back
-    to ``exclude``.  ``kind`` and ``data`` are the server message of docs/signaling.md."""
+class IceCandidate:
+    """An ICE candidate as a member trickles it (``candidate`` "" = end of candidates)."""
 
-    room_id: MeetingId
-    kind: str
-    data: dict[str, object]
-    to: UserId | None = None
-    connection_id: str | None = None  # only this connection of ``to``
-    exclude: UserId | None = None
-    close: str | None = None  # after delivery, close the receiving sockets with this reason
+    candidate: str
+    sdp_mid: str | None = None
+    sdp_mline_index: int | None = None
+    username_fragment: str | None = None
 
 
 @frozen(kw_only=True)

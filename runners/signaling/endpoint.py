@@ -12,17 +12,17 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from domain.rooms.media import SFU_PEER_ID
-from domain.rooms.model import MediaState
-from domain.rooms.service import member_view
+from domain.rooms.model import IceCandidate, MediaState, SignalKind
 from domain.shared.errors import DomainError
 from domain.shared.ids import MeetingId, UserId
 from domain.users.errors import InvalidToken
 from domain.users.tokens import Principal
 from runners.signaling.connection import CLOSE_CODES, Connection, TokenBucket, frame
 from runners.signaling.context import HUB, ROOMS
+from runners.signaling.frames import member_view, timestamp
 from runners.signaling.ice import ice_servers_for
 from runners.signaling.protocol import VERSION, ProtocolError, parse
-from runners.web.context import SERVICES, SETTINGS
+from runners.web.context import REQUEST_ID, SERVICES, SETTINGS
 from runners.web.errors import error_response
 from runners.web.routing import routes
 
@@ -74,14 +74,15 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     app = request.app
     settings = app[SETTINGS]
     if not origin_allowed(request):
-        return error_response(403, "origin_not_allowed", "this origin may not open signaling sockets", None)
+        return error_response(403, "origin_not_allowed", "this origin may not open signaling sockets",
+                              request.get(REQUEST_ID))
     credentials = None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         try:
             credentials = (await app[SERVICES].users.authenticate(token.strip()), token.strip())
         except InvalidToken as err:
-            return error_response(401, err.code, err.message, None)
+            return error_response(401, err.code, err.message, request.get(REQUEST_ID))
     ws = web.WebSocketResponse(max_msg_size=settings.ws_max_frame_bytes, heartbeat=20, autoping=True)
     await ws.prepare(request)
     if credentials is None:
@@ -89,9 +90,15 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         if credentials is None:
             return ws
     principal, token = credentials
+    hub = app[HUB]
+    limit = settings.ws_max_sockets_per_user
+    if hub.sockets_of(principal.user_id) >= limit:  # checked and registered with no await between
+        await ws.send_str(frame("error", {"code": "too_many_sockets", "details": {"limit": limit},
+                                          "message": f"at most {limit} signaling sockets per user"}))
+        await ws.close(code=CLOSE_CODES["policy"], message=b"too many sockets")
+        return ws
     conn = Connection(uuid.uuid4().hex, ws, principal, token,
                       TokenBucket(settings.ws_rate_per_second, settings.ws_burst))
-    hub = app[HUB]
     hub.register(conn)
     conn.send("welcome", {"user_id": principal.user_id, "connection_id": conn.id, "protocol": VERSION,
                           "heartbeat_seconds": heartbeat_seconds(settings)})
@@ -146,8 +153,14 @@ async def handle(app: web.Application, conn: Connection, frame: str) -> None:
 
 
 async def join_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    """Admission before delivery: the hub holds the room's messages for this socket until the meeting
+    domain admitted it and it is in the room's presence (hub.py); a refusal drops them unread."""
     room_id = MeetingId(data["room_id"])
     attached_here = room_id not in conn.rooms
+    limit = app[SETTINGS].ws_max_rooms_per_socket
+    if attached_here and len(conn.rooms) >= limit:
+        conn.error("too_many_rooms", f"a socket may be in at most {limit} rooms", re, {"limit": limit})
+        return
     await app[HUB].attach(conn, room_id)  # listen first so nothing published after the join is missed
     try:
         me, others = await app[ROOMS].join(conn.principal.actor, room_id, conn.id, data.get("password"))
@@ -159,6 +172,7 @@ async def join_room(app: web.Application, conn: Connection, re: str | None, data
                              "members": [member_view(m) for m in others],
                              "ice_servers": ice_servers_for(app[SETTINGS], conn.user_id, int(time.time())),
                              "sfu_peer_id": SFU_PEER_ID}, re)
+    app[HUB].admit(conn, room_id)
 
 
 async def leave_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
@@ -171,8 +185,20 @@ async def leave_room(app: web.Application, conn: Connection, re: str | None, dat
 
 
 async def relay(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any], kind: str) -> None:
-    payload = {k: v for k, v in data.items() if k not in ("room_id", "to")}
-    await app[ROOMS].relay(conn.principal.actor, MeetingId(data["room_id"]), conn.id, kind, UserId(data["to"]), payload)
+    """To a member through the room, or to this process's SFU (which then holds the member's media)."""
+    room_id, to, actor = MeetingId(data["room_id"]), UserId(data["to"]), conn.principal.actor
+    rooms = app[ROOMS]
+    if to == SFU_PEER_ID and rooms.media is not None:
+        await rooms.require_member(actor.user_id, room_id, conn.id)
+        await rooms.media.signal(room_id, actor.user_id, kind, {k: v for k, v in data.items() if k in ("sdp", "candidate")})
+        if kind == "offer":
+            app[HUB].hold_media(conn, room_id)
+    else:
+        raw = data.get("candidate")
+        candidate = None if raw is None else IceCandidate(
+            candidate=raw["candidate"], sdp_mid=raw.get("sdpMid"), sdp_mline_index=raw.get("sdpMLineIndex"),
+            username_fragment=raw.get("usernameFragment"))
+        await rooms.relay(actor, room_id, conn.id, SignalKind(kind), to, sdp=data.get("sdp"), candidate=candidate)
     conn.send("ack", {}, re)
 
 
@@ -183,8 +209,8 @@ async def media_state(app: web.Application, conn: Connection, re: str | None, da
 
 
 async def chat(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
-    sent = await app[ROOMS].chat(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["text"])
-    conn.send("ack", {"message_id": sent["message_id"], "sent_at": sent["sent_at"]}, re)
+    posted = await app[ROOMS].chat(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["text"])
+    conn.send("ack", {"message_id": posted.message_id, "sent_at": timestamp(posted.sent_at)}, re)
 
 
 async def ping(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:

@@ -1,7 +1,15 @@
 """This process's sockets, by room, fed from the SignalBus.
 
-The hub listens to a room on the bus while at least one local socket is in it, and delivers each
-room message to the local sockets it is addressed to.
+The hub listens to a room on the bus while at least one local socket is in it (or this process's
+SFU still holds media of the room, local_media.py), turns each typed room event into its frame
+once (frames.py), and delivers it to the local sockets it is addressed to.
+
+A socket enters a room in two steps.  ``attach`` (before the meeting domain admits it) starts
+listening and holds what the room publishes in the seat's buffer, delivering nothing; ``admit``
+(after the admission and the presence entry succeeded, and the ``room_state`` reply was queued)
+releases the buffer in order.  A refused socket is detached and its buffer dropped unread: nothing
+of a room reaches a socket that was not admitted, and nothing published after the admission is
+missed.  Heartbeats renew admitted seats only, so a renewal cannot race an admission in progress.
 """
 
 from __future__ import annotations
@@ -9,70 +17,152 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
-from domain.rooms.model import RoomMessage
+from attrs import define, field
+
+from domain.rooms.events import AccessRevoked, RoomEvent
 from domain.shared.ids import MeetingId
+from ports.media import MediaServer
 from ports.rooms import SignalBus
-from runners.signaling.connection import Connection, frame
+from runners.signaling.connection import OUTBOX, Connection, frame
+from runners.signaling.frames import Delivery, delivery
+from runners.signaling.local_media import LocalMedia
 
 log = logging.getLogger(__name__)
-# Messages after which the receiving socket is no longer in the room.
-LEAVING = {"kicked", "removed", "room_closed", "session_replaced"}
+
+
+@define
+class Seat:
+    conn: Connection
+    held: list[RoomEvent] | None = field(factory=list)  # None once admitted
+
+    @property
+    def admitted(self) -> bool:
+        return self.held is None
 
 
 class Hub:
-    def __init__(self, bus: SignalBus) -> None:
+    def __init__(self, bus: SignalBus, media: MediaServer | None = None) -> None:
         self._bus = bus
+        self.media = LocalMedia(media)
         self.connections: dict[str, Connection] = {}
-        self._rooms: dict[MeetingId, dict[str, Connection]] = {}
+        self._by_user: dict[str, set[Connection]] = {}
+        self._rooms: dict[MeetingId, dict[str, Seat]] = {}
         self._listeners: dict[MeetingId, contextlib.AsyncExitStack] = {}
         self._lock = asyncio.Lock()  # attach/detach change bus subscriptions: one at a time
 
     def register(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
+        self._by_user.setdefault(conn.user_id, set()).add(conn)
+
+    def sockets_of(self, user_id: str) -> int:
+        return len(self._by_user.get(user_id, ()))
 
     async def unregister(self, conn: Connection) -> None:
         self.connections.pop(conn.id, None)
+        mine = self._by_user.get(conn.user_id, set())
+        mine.discard(conn)
+        if not mine:
+            self._by_user.pop(conn.user_id, None)
         for room_id in list(conn.rooms):
             await self.detach(conn, room_id)
 
+    def revoke(self, notice: AccessRevoked) -> int:
+        """Closes the sockets that authenticated with a revoked session; returns how many."""
+        hit = [c for c in self._by_user.get(notice.user_id, ())
+               if notice.session_id is None or c.principal.session_id == notice.session_id]
+        for conn in hit:
+            conn.error("unauthenticated", "the session ended; log in again and reconnect")
+            conn.close("unauthenticated")
+        return len(hit)
+
     async def attach(self, conn: Connection, room_id: MeetingId) -> None:
+        """Listens to the room for ``conn``, holding its events until ``admit`` (a seat that is
+        already admitted stays admitted: joining again on the same socket)."""
         async with self._lock:
-            if room_id not in self._listeners:
-                stack = contextlib.AsyncExitStack()
-                await stack.enter_async_context(self._bus.listen(room_id, lambda m: self._deliver(room_id, m)))
-                self._listeners[room_id] = stack
-            self._rooms.setdefault(room_id, {})[conn.id] = conn
+            await self._listen(room_id)
+            self._rooms.setdefault(room_id, {}).setdefault(conn.id, Seat(conn))
             conn.rooms.add(room_id)
+
+    def admit(self, conn: Connection, room_id: MeetingId) -> None:
+        """The socket is in the room: what was held for it goes out now, in order."""
+        seat = self._rooms.get(room_id, {}).get(conn.id)
+        if seat is None or seat.held is None:
+            return
+        held, seat.held = seat.held, None
+        for event in held:
+            self._send(seat, room_id, delivery(event), lambda d: frame(d.kind, d.data))
 
     async def detach(self, conn: Connection, room_id: MeetingId) -> None:
         async with self._lock:
             conn.rooms.discard(room_id)
             local = self._rooms.get(room_id, {})
             local.pop(conn.id, None)
-            if not local:
-                self._rooms.pop(room_id, None)
-                stack = self._listeners.pop(room_id, None)
-                if stack is not None:
-                    await stack.aclose()
+            await self._unlisten_if_idle(room_id)
+
+    def hold_media(self, conn: Connection, room_id: MeetingId) -> None:
+        """``conn`` negotiated media with this process's SFU in the room."""
+        self.media.hold(room_id, conn.principal.user_id, conn.id)
 
     def local_members(self) -> list[tuple[Connection, MeetingId]]:
-        return [(c, r) for r, conns in self._rooms.items() for c in conns.values()]
+        """Admitted seats only: a socket whose admission is in progress is not a member yet."""
+        return [(s.conn, r) for r, seats in self._rooms.items() for s in seats.values() if s.admitted]
 
-    async def _deliver(self, room_id: MeetingId, message: RoomMessage) -> None:
+    async def _listen(self, room_id: MeetingId) -> None:
+        if room_id not in self._listeners:
+            stack = contextlib.AsyncExitStack()
+            await stack.enter_async_context(self._bus.listen(room_id, lambda e: self._deliver(room_id, e)))
+            self._listeners[room_id] = stack
+
+    async def _unlisten_if_idle(self, room_id: MeetingId) -> None:
+        if self._rooms.get(room_id) or self.media.holds(room_id):
+            return
+        self._rooms.pop(room_id, None)
+        stack = self._listeners.pop(room_id, None)
+        if stack is not None:
+            await stack.aclose()
+
+    async def _release(self, room_id: MeetingId) -> None:
+        async with self._lock:
+            await self._unlisten_if_idle(room_id)
+
+    async def _deliver(self, room_id: MeetingId, event: RoomEvent) -> None:
+        if self.media.on_event(event) and not self.media.holds(room_id):
+            # Not awaited here: unsubscribing waits for the very listener delivering this.
+            asyncio.get_running_loop().create_task(self._release(room_id))
+        seats = list(self._rooms.get(room_id, {}).values())
+        if not seats:
+            return
+        d = delivery(event)
         text: str | None = None
-        for conn in list(self._rooms.get(room_id, {}).values()):
-            if message.to is not None and conn.user_id != message.to:
-                continue
-            if message.connection_id is not None and conn.id != message.connection_id:
-                continue
-            if message.exclude is not None and conn.user_id == message.exclude:
-                continue
+
+        def render(d: Delivery) -> str:
+            nonlocal text
             if text is None:
-                text = frame(message.kind, dict(message.data))
-            conn.send_frame(text)
-            if message.kind in LEAVING:
-                # Not awaited here: detaching may unsubscribe the very listener delivering this.
-                asyncio.get_running_loop().create_task(self.detach(conn, room_id))
-            if message.close:
-                conn.close(message.close, message.kind)
+                text = frame(d.kind, d.data)  # once for every receiver
+            return text
+
+        for seat in seats:
+            if seat.held is not None:
+                if len(seat.held) >= OUTBOX:
+                    seat.conn.close("slow", "too slow to receive")
+                else:
+                    seat.held.append(event)
+                continue
+            self._send(seat, room_id, d, render)
+
+    def _send(self, seat: Seat, room_id: MeetingId, d: Delivery, render: Callable[[Delivery], str]) -> None:
+        conn = seat.conn
+        if d.to is not None and conn.user_id != d.to:
+            return
+        if d.connection_id is not None and conn.id != d.connection_id:
+            return
+        if d.exclude is not None and conn.user_id == d.exclude:
+            return
+        conn.send_frame(render(d))
+        if d.leaving:
+            # Not awaited here: detaching may unsubscribe the very listener delivering this.
+            asyncio.get_running_loop().create_task(self.detach(conn, room_id))
+        if d.close:
+            conn.close(d.close, d.kind)

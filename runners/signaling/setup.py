@@ -11,7 +11,7 @@ from runners.signaling.tasks import EVENT_FEED, EventFeed, background
 
 
 def install_signaling(app: web.Application, rooms: RoomService, bus: SignalBus, feed: EventFeed) -> None:
-    app[HUB] = Hub(bus)
+    app[HUB] = Hub(bus, rooms.media)
     app[ROOMS] = rooms
     app[EVENT_FEED] = feed
     app.cleanup_ctx.append(background)

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
 from domain.shared.errors import DomainError
+from domain.shared.events import DomainEvent
 from domain.users.errors import InvalidToken
+from domain.rooms.events import AccessRevoked
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.endpoint import heartbeat_seconds
 from runners.web.context import SERVICES, SETTINGS
@@ -20,32 +21,37 @@ log = logging.getLogger(__name__)
 REAP_SECONDS = 1.0
 TOKEN_CHECK_EVERY = 6  # heartbeats: a revoked session's sockets close within ~30 s
 
-# Runs the meeting-event feed until the event is set; calls the handler with (name, payload).
-EventFeed = Callable[[Callable[[str, dict[str, Any]], Awaitable[None]], asyncio.Event], Awaitable[None]]
+# Runs the domain-event feed until the event is set, handing each typed event to the handler.
+EventFeed = Callable[[Callable[[DomainEvent], Awaitable[None]], asyncio.Event], Awaitable[None]]
 EVENT_FEED = web.AppKey("meeting_event_feed", object)
 
 
-async def heartbeats(app: web.Application, stop: asyncio.Event) -> None:
-    beat = 0
-    while not stop.is_set():
-        beat += 1
+async def beat(app: web.Application, check_tokens: bool) -> None:
+    """One heartbeat: renew every admitted local member (and, every TOKEN_CHECK_EVERY beats, re-check
+    every socket's token)."""
+    if check_tokens:
         for conn in list(app[HUB].connections.values()):
-            if beat % TOKEN_CHECK_EVERY == 0:
-                try:
-                    await app[SERVICES].users.authenticate(conn.token)
-                except InvalidToken:
-                    conn.error("unauthenticated", "the session ended or the token expired; reconnect")
-                    conn.close("unauthenticated")
-                    continue
-                except DomainError:
-                    pass  # an outage is no reason to drop people
-        for conn, room_id in app[HUB].local_members():
             try:
-                if not await app[ROOMS].heartbeat(conn.user_id, room_id, conn.id):
-                    conn.send("removed", {"room_id": room_id, "reason": "expired"})
-                    await app[HUB].detach(conn, room_id)
+                await app[SERVICES].users.authenticate(conn.token)
+            except InvalidToken:
+                conn.error("unauthenticated", "the session ended or the token expired; reconnect")
+                conn.close("unauthenticated")
             except DomainError:
-                log.warning("heartbeat failed", extra={"room_id": room_id})
+                pass  # an outage is no reason to drop people
+    for conn, room_id in app[HUB].local_members():
+        try:
+            if not await app[ROOMS].heartbeat(conn.user_id, room_id, conn.id):
+                conn.send("removed", {"room_id": room_id, "reason": "expired"})
+                await app[HUB].detach(conn, room_id)
+        except DomainError:
+            log.warning("heartbeat failed", extra={"room_id": room_id})
+
+
+async def heartbeats(app: web.Application, stop: asyncio.Event) -> None:
+    count = 0
+    while not stop.is_set():
+        count += 1
+        await beat(app, check_tokens=count % TOKEN_CHECK_EVERY == 0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), heartbeat_seconds(app[SETTINGS]))
 
@@ -61,14 +67,26 @@ async def reaper(app: web.Application, stop: asyncio.Event) -> None:
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: start the loops with the app, stop them (and close sockets) with it."""
+    """cleanup_ctx: start the loops with the app, stop them (and close sockets) with it.  Revoked
+    sessions close their sockets as the notice arrives (the periodic token check is the fallback)."""
     stop = asyncio.Event()
     feed: EventFeed = app[EVENT_FEED]  # type: ignore[assignment]
-    tasks = [asyncio.create_task(heartbeats(app, stop), name="signaling-heartbeats"),
-             asyncio.create_task(reaper(app, stop), name="signaling-reaper"),
-             asyncio.create_task(feed(app[ROOMS].on_meeting_event, stop), name="signaling-meeting-events")]
-    yield
-    stop.set()
-    for conn in list(app[HUB].connections.values()):
-        conn.close("shutdown", "server shutting down")
-    await asyncio.gather(*tasks, return_exceptions=True)
+    hub = app[HUB]
+
+    async def revoked(notice: AccessRevoked) -> None:
+        hub.revoke(notice)
+
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(app[ROOMS].bus.listen_revocations(revoked))
+        except DomainError:
+            log.warning("revocation notices unavailable; the periodic token check still closes sockets")
+        tasks = [asyncio.create_task(heartbeats(app, stop), name="signaling-heartbeats"),
+                 asyncio.create_task(reaper(app, stop), name="signaling-reaper"),
+                 asyncio.create_task(feed(app[ROOMS].on_event, stop), name="signaling-domain-events")]
+        yield
+        stop.set()
+        for conn in list(hub.connections.values()):
+            conn.close("shutdown", "server shutting down")
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await hub.media.drain()

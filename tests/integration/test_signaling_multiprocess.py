@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import signal
@@ -27,12 +28,12 @@ async def database(postgres_server_dsn):
     await admin.close()
 
 
-@pytest.fixture
-def cluster(tmp_path, database, redis_server_url):
+@contextlib.contextmanager
+def _processes(tmp_path, database, redis_server_url, member_ttl: int):
     """An all-in-one for the HTTP API and two signaling-only processes, all on the same servers."""
     env = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_POSTGRES_DSN": database,
-           "APP_REDIS_URL": redis_server_url, "APP_SIGNALING_MEMBER_TTL": "3", "APP_SIGNALING_GRACE": "2",
-           "APP_LOG_LEVEL": "WARNING"}
+           "APP_REDIS_URL": redis_server_url, "APP_SIGNALING_MEMBER_TTL": str(member_ttl), "APP_SIGNALING_GRACE": "2",
+           "APP_LOG_LEVEL": "WARNING", "APP_WS_RATE": "10000", "APP_WS_BURST": "10000"}
     with contextlib.ExitStack() as stack:
         api, _ = stack.enter_context(process(env, tmp_path / "api.log"))
         one = stack.enter_context(process(env | {"APP_INSTANCE_ID": "sig-1"}, tmp_path / "sig1.log",
@@ -40,6 +41,19 @@ def cluster(tmp_path, database, redis_server_url):
         two = stack.enter_context(process(env | {"APP_INSTANCE_ID": "sig-2"}, tmp_path / "sig2.log",
                                           module="runners.signaling"))
         yield api, one, two
+
+
+@pytest.fixture
+def cluster(tmp_path, database, redis_server_url):
+    with _processes(tmp_path, database, redis_server_url, member_ttl=3) as processes:
+        yield processes
+
+
+@pytest.fixture
+def slow_check_cluster(tmp_path, database, redis_server_url):
+    """The periodic token check comes only every 30 s here (every 6th heartbeat of 5 s)."""
+    with _processes(tmp_path, database, redis_server_url, member_ttl=30) as processes:
+        yield processes
 
 
 async def _user(api: Api, name: str) -> str:
@@ -127,4 +141,93 @@ async def test_members_of_a_crashed_process_leave_their_room_within_the_ttl(clus
         assert left["data"] == {"room_id": room, "user_id": b.user_id, "reason": "disconnected"}
         status, people = await api.call("GET", f"/api/v1/meetings/{room}/participants", ann)
         assert [p["user_id"] for p in people["items"]] == [a.user_id]
+        await a.close()
+
+
+async def test_a_logout_closes_the_sessions_socket_on_another_process_at_once(slow_check_cluster):
+    api_base, (one, _), (two, _) = slow_check_cluster
+    async with aiohttp.ClientSession() as s:
+        api = Api(s, api_base)
+        body = {"username": f"bob{uuid.uuid4().hex[:6]}", "password": "correct horse battery"}
+        await api.call("POST", "/api/v1/auth/register", json=body | {"email": f"{body['username']}@example.com"})
+        _, first = await api.call("POST", "/api/v1/auth/login", json=body)
+        _, second = await api.call("POST", "/api/v1/auth/login", json=body)
+        on_one = await SignalingClient.connect(s, one + "/ws/signaling", first["access_token"])
+        on_two = await SignalingClient.connect(s, two + "/ws/signaling", first["access_token"])
+        other_session = await SignalingClient.connect(s, two + "/ws/signaling", second["access_token"])
+
+        status, _ = await api.call("POST", "/api/v1/auth/logout", first["access_token"],
+                                   {"refresh_token": first["refresh_token"]})
+        assert status == 204
+        for client in (on_one, on_two):  # long before the ~30 s periodic token check
+            told = _valid(await client.next("error", timeout=10))
+            assert told["data"]["code"] == "unauthenticated"
+            closed = await client.ws.receive(timeout=5)
+            assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
+        assert (await other_session.request("ping", {}))["type"] == "pong"
+        await other_session.close()
+
+
+async def test_strangers_joining_in_a_loop_on_another_process_read_nothing_of_an_invite_only_room(cluster):
+    api_base, (one, _), (two, _) = cluster
+    async with aiohttp.ClientSession() as s:
+        api = Api(s, api_base)
+        ann, bob, eve = await _user(api, "ann"), await _user(api, "bob"), await _user(api, "eve")
+        _, meeting = await api.call("POST", "/api/v1/meetings", ann, {"title": "Invite only",
+                                                                      "settings": {"invite_only": True}})
+        room = meeting["id"]
+        a = await SignalingClient.connect(s, one + "/ws/signaling", ann)
+        b = await SignalingClient.connect(s, two + "/ws/signaling", bob)
+        e = await SignalingClient.connect(s, two + "/ws/signaling", eve)
+        status, _ = await api.call("POST", f"/api/v1/meetings/{room}/invitations", ann, {"user_id": b.user_id})
+        assert status in (200, 201)
+        assert (await a.request("join_room", {"room_id": room}))["type"] == "room_state"
+        assert (await b.request("join_room", {"room_id": room}))["type"] == "room_state"
+        done = False
+
+        async def stranger() -> None:
+            nonlocal done
+            for _ in range(40):
+                reply = await e.request("join_room", {"room_id": room}, timeout=10)
+                assert reply["type"] == "error" and reply["data"]["code"] == "invitation_required", reply
+            done = True
+
+        async def members() -> int:
+            said = 0
+            while not done:
+                for who in (a, b):
+                    assert (await who.request("chat", {"room_id": room, "text": f"private {said}"}))["type"] == "ack"
+                    said += 1
+            return said
+
+        _, said = await asyncio.gather(stranger(), members())
+        assert said > 0
+        assert (await e.request("ping", {}))["type"] == "pong"
+        leaked = [m for m in e.inbox if m["type"] not in ("error", "pong")]
+        assert leaked == []
+        for client in (a, b, e):
+            await client.close()
+
+
+async def test_honest_joins_on_two_processes_under_heartbeats_are_never_half_joined(cluster):
+    api_base, (one, _), (two, _) = cluster
+    async with aiohttp.ClientSession() as s:
+        api = Api(s, api_base)
+        ann = await _user(api, "ann")
+        guests = [await _user(api, f"guest{n}") for n in range(4)]
+        _, meeting = await api.call("POST", "/api/v1/meetings", ann, {"title": "Busy door"})
+        room = meeting["id"]
+        a = await SignalingClient.connect(s, one + "/ws/signaling", ann)
+        assert (await a.request("join_room", {"room_id": room}))["type"] == "room_state"
+        for n in range(12):  # with a 3 s TTL the processes renew every second, across these rounds
+            clients = [await SignalingClient.connect(s, (one, two)[i % 2] + "/ws/signaling", g)
+                       for i, g in enumerate(guests)]
+            replies = await asyncio.gather(*(c.request("join_room", {"room_id": room}, timeout=10)
+                                             for c in clients))
+            assert all(r["type"] == "room_state" for r in replies), replies
+            for c in clients:
+                assert (await c.request("chat", {"room_id": room, "text": f"round {n}"}))["type"] == "ack"
+                assert [m for m in c.inbox if m["type"] == "removed"] == []
+                assert (await c.request("leave_room", {"room_id": room}))["type"] == "ack"
+                await c.close()
         await a.close()

@@ -1,22 +1,35 @@
-"""Signals addressed to the SFU go to the MediaServer port; the SFU's own signals go out on the bus."""
+"""Media routing outside the domain: signals to the SFU go to the MediaServer of the process holding
+the socket, the SFU's own signals go out on the bus as typed events, and every process removes the
+media of the members it holds when a room event ends their membership, whichever process consumed
+the meeting event (two hubs on one bus stand for two processes)."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
+from adapters.inprocess.media_signals import SignalBusMediaSignals
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
 from adapters.system.clock import FrozenClock
+from domain.meetings import events as me
 from domain.meetings.errors import NotMeetingHost
+from domain.rooms import events as ev
 from domain.rooms.media import SFU_PEER_ID, ParticipantMediaStats
-from domain.rooms.media_signals import SignalBusMediaSignals
-from domain.rooms.model import Admission, RoomMessage
+from domain.rooms.model import Admission, IceCandidate, SignalKind
 from domain.rooms.service import RoomService
 from domain.shared.actor import Actor
 from domain.shared.ids import MeetingId, UserId
+from domain.users.model import Role
+from domain.users.tokens import Principal
+from runners.signaling.connection import Connection, TokenBucket
+from runners.signaling.context import HUB, ROOMS
+from runners.signaling.hub import Hub
 from tests.unit.conftest import START
+from tests.unit.signaling_support import Signaling, signaling, signaling_factory, web_factory  # noqa: F401
 
 ROOM = MeetingId("cccccccc-0000-4000-8000-000000000003")
 ANN, BOB = Actor(UserId("aaaaaaaa-0000-4000-8000-000000000001")), Actor(UserId("bbbbbbbb-0000-4000-8000-000000000002"))
@@ -56,49 +69,130 @@ class HostOnlyMeetings:
             raise NotMeetingHost("only the host")
 
 
+class QuietSocket:
+    """Just enough of a WebSocketResponse for a Connection whose frames nobody reads."""
+
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+
+    async def send_str(self, text: str) -> None:
+        self.frames.append(text)
+
+    async def close(self, **_: Any) -> None:
+        pass
+
+
+def a_connection(actor: Actor, connection_id: str) -> Connection:
+    principal = Principal(user_id=actor.user_id, role=Role.USER, session_id="s", token_id="t",
+                          expires_at=START + dt.timedelta(hours=1))
+    return Connection(connection_id, QuietSocket(), principal, "token", TokenBucket(100, 100))  # type: ignore[arg-type]
+
+
 @pytest.fixture
-async def room() -> tuple[RoomService, RecordingMediaServer, list[RoomMessage]]:
-    bus, media, heard = InMemorySignalBus(), RecordingMediaServer(), []
+def bus() -> InMemorySignalBus:
+    return InMemorySignalBus()
 
-    async def hear(message: RoomMessage) -> None:
-        heard.append(message)
 
-    service = RoomService(presence=InMemoryRoomPresence(), bus=bus, meetings=HostOnlyMeetings(),
-                          clock=FrozenClock(START), media=media)
+@pytest.fixture
+def service(bus: InMemorySignalBus) -> RoomService:
+    """The room service of "the other process": it consumes the meeting events."""
+    return RoomService(presence=InMemoryRoomPresence(), bus=bus, meetings=HostOnlyMeetings(),
+                       clock=FrozenClock(START), media=RecordingMediaServer())
+
+
+async def holding_hub(bus: InMemorySignalBus, service: RoomService) -> tuple[Hub, RecordingMediaServer, Connection]:
+    """A process whose SFU holds Bob's media, and whose socket of Bob has already closed (grace)."""
+    sfu = RecordingMediaServer()
+    hub = Hub(bus, sfu)
+    bob = a_connection(BOB, "c-bob")
+    await hub.attach(bob, ROOM)
+    await service.join(BOB, ROOM, "c-bob")
+    hub.admit(bob, ROOM)
+    hub.hold_media(bob, ROOM)
+    await hub.unregister(bob)
+    return hub, sfu, bob
+
+
+@pytest.mark.parametrize("ending", ["kick", "end", "reaped"])
+async def test_the_process_holding_the_media_removes_it_whichever_process_consumed_the_event(
+        bus: InMemorySignalBus, service: RoomService, ending: str) -> None:
+    hub, sfu, _ = await holding_hub(bus, service)
+    if ending == "kick":
+        await service.on_event(me.ParticipantKicked(occurred_at=START, meeting_id=ROOM, user_id=BOB.user_id,
+                                                    by=ANN.user_id))
+        expected = [("remove", BOB.user_id)]
+    elif ending == "end":
+        await service.on_event(me.MeetingEnded(occurred_at=START, meeting_id=ROOM, by=ANN.user_id))
+        expected = [("close_room", ROOM)]
+    else:
+        service.clock.advance(service.member_ttl)  # type: ignore[attr-defined]
+        assert await service.reap() == 1
+        expected = [("remove", BOB.user_id)]
+    await hub.media.drain()
+    assert sfu.calls == expected
+    await asyncio.sleep(0)  # the hub lets go of the room once nothing of it is held
+    assert not hub.media.holds(ROOM)
+
+
+async def test_an_event_about_an_older_connection_leaves_the_newer_connections_media(
+        bus: InMemorySignalBus, service: RoomService) -> None:
+    sfu = RecordingMediaServer()
+    hub = Hub(bus, sfu)
+    old, new = a_connection(BOB, "c-old"), a_connection(BOB, "c-new")
+    await hub.attach(old, ROOM)
+    await service.join(BOB, ROOM, "c-old")
+    hub.admit(old, ROOM)
+    hub.hold_media(old, ROOM)
+    await hub.attach(new, ROOM)
+    hub.hold_media(new, ROOM)  # the new connection's offer reached the SFU first...
+    await service.join(BOB, ROOM, "c-new")  # ...before the takeover's SessionReplaced came round
+    hub.admit(new, ROOM)
+    await hub.media.drain()
+    assert sfu.calls == []
+
+    await service.leave(BOB, ROOM, "c-new")
+    await hub.media.drain()
+    assert sfu.calls == [("remove", BOB.user_id)]
+
+
+async def test_the_sfus_signals_reach_one_member_and_its_speaker_everyone(bus: InMemorySignalBus) -> None:
+    heard: list[ev.RoomEvent] = []
+
+    async def hear(event: ev.RoomEvent) -> None:
+        heard.append(event)
+
+    signals = SignalBusMediaSignals(bus)
     async with bus.listen(ROOM, hear):
-        await service.join(ANN, ROOM, "c-ann")
-        await service.join(BOB, ROOM, "c-bob")
-        heard.clear()
-        yield service, media, heard
+        await signals.to_member(ROOM, BOB.user_id, "offer", {"sdp": "v=0"})
+        await signals.to_member(ROOM, BOB.user_id, "ice_candidate", {"candidate": {"candidate": "", "sdpMid": "0"}})
+        await signals.active_speaker(ROOM, ANN.user_id)
+    assert heard == [
+        ev.SignalSent(room_id=ROOM, kind=SignalKind.OFFER, sender=SFU_PEER_ID, to=BOB.user_id, sdp="v=0"),
+        ev.SignalSent(room_id=ROOM, kind=SignalKind.ICE_CANDIDATE, sender=SFU_PEER_ID, to=BOB.user_id,
+                      candidate=IceCandidate(candidate="", sdp_mid="0")),
+        ev.ActiveSpeakerChanged(room_id=ROOM, user_id=ANN.user_id)]
 
 
-async def test_an_offer_to_the_sfu_goes_to_the_media_server_and_not_to_the_room(room: Any) -> None:
-    service, media, heard = room
-    await service.relay(ANN, ROOM, "c-ann", "offer", SFU_PEER_ID, {"sdp": "v=0"})
-    assert media.calls == [("signal", ANN.user_id, "offer", {"sdp": "v=0"})]
-    assert heard == []
-
-
-async def test_leaving_removes_the_member_from_the_sfu(room: Any) -> None:
-    service, media, _ = room
-    await service.leave(BOB, ROOM, "c-bob")
-    assert media.calls == [("remove", BOB.user_id)]
-    await service.on_meeting_event("meeting.ended", {"meeting_id": ROOM})
-    assert media.calls[-1] == ("close_room", ROOM)
-
-
-async def test_the_sfus_signals_reach_one_member_and_its_speaker_everyone(room: Any) -> None:
-    service, _, heard = room
-    signals = SignalBusMediaSignals(service.bus)
-    await signals.to_member(ROOM, BOB.user_id, "offer", {"sdp": "v=0"})
-    await signals.active_speaker(ROOM, ANN.user_id)
-    assert [(m.kind, m.to, m.data) for m in heard] == [
-        ("offer", BOB.user_id, {"room_id": ROOM, "from": SFU_PEER_ID, "sdp": "v=0"}),
-        ("active_speaker", None, {"room_id": ROOM, "user_id": ANN.user_id})]
-
-
-async def test_only_managers_see_media_stats(room: Any) -> None:
-    service, _, _ = room
+async def test_only_managers_see_media_stats(service: RoomService) -> None:
     assert await service.media_stats(ANN, ROOM) == []
     with pytest.raises(NotMeetingHost):
         await service.media_stats(BOB, ROOM)
+
+
+async def test_an_offer_to_the_sfu_goes_to_this_processs_media_server_and_not_to_the_room(
+        signaling: Signaling) -> None:
+    s = signaling
+    sfu = RecordingMediaServer()
+    s.web.app[ROOMS].media = sfu
+    s.web.app[HUB].media.media = sfu
+    ann, bob = await s.web.user("ann"), await s.web.user("bob")
+    mid = await s.meeting(ann)
+    a, _ = await s.member(ann, mid)
+    b, _ = await s.member(bob, mid)
+
+    assert (await b.request("offer", {"room_id": mid, "to": SFU_PEER_ID, "sdp": "v=0"}))["type"] == "ack"
+    assert sfu.calls == [("signal", bob.id, "offer", {"sdp": "v=0"})]
+    await a.never("offer")
+    assert (await b.request("leave_room", {"room_id": mid}))["type"] == "ack"
+    await s.web.app[HUB].media.drain()
+    assert sfu.calls[-1] == ("remove", bob.id)

@@ -70,3 +70,47 @@ def test_every_error_code_a_client_can_receive_is_in_a_table() -> None:
 
 def test_the_doc_links_the_schema() -> None:
     assert "signaling.schema.json" in doc_text()
+
+
+def section(number: str) -> str:
+    """The text of one numbered section (up to the next heading of the same or a higher level)."""
+    text = doc_text()
+    start = re.search(rf"^(#+) {re.escape(number)}\.? ", text, re.M)
+    assert start, f"no section {number}"
+    level = len(start.group(1))
+    end = re.compile(rf"^#{{1,{level}}} ", re.M).search(text, start.end())
+    return text[start.start():end.start() if end else len(text)]
+
+
+def error_rows() -> dict[str, str]:
+    rows = re.findall(r"^\| `([a-z_]+)` \|(.*)\|\s*$", section("5"), re.M)
+    return {code: rest for code, rest in rows}
+
+
+def test_a_resume_and_a_takeover_are_described_with_the_member_resumed_the_server_sends() -> None:
+    for where in (section("3"), section("9.3")):
+        assert "member_resumed" in where
+        assert "told nothing" not in where and "**no** event" not in where
+
+
+def test_the_error_table_names_the_details_the_server_sends() -> None:
+    sent = {"rate_limited": {"retry_after"}, "not_in_room": {"room_id"}, "peer_not_in_room": {"room_id", "peer"},
+            "meeting_full": {"capacity"}, "too_many_rooms": {"limit"}, "too_many_sockets": {"limit"}}
+    rows = error_rows()
+    for code, keys in sent.items():
+        details = rows[code].rsplit("|", 1)[-1]
+        missing = {k for k in keys if k not in details}
+        assert not missing, f"{code}: details {missing} not documented"
+
+
+def test_the_renewal_interval_is_stated_once_with_its_rounding() -> None:
+    formula = "max(1, min(5, ⌊"
+    assert formula in section("9.2") and formula in section("14")
+    assert "**5 s** (`welcome.data.heartbeat_seconds`)" not in doc_text()
+
+
+def test_the_signaling_process_routes_and_the_aiortc_caveats_are_documented() -> None:
+    text = doc_text()
+    assert "python -m runners.signaling" in section("1") and "GET /health" in section("1")
+    assert "a=msid" in section("13.2") and "aiortc" in section("13")
+    assert "127.0.0.1" in section("13.1")

@@ -295,3 +295,16 @@ async def test_a_banned_users_socket_is_closed_by_the_token_check(
     again = await s.raw()
     await again.send("auth", {"token": bob.access}, request_id=None)
     assert await again.closed() == TOKEN_REFUSED
+
+
+async def test_a_refused_upgrade_carries_its_request_id_in_the_body(signaling: Signaling) -> None:
+    s = signaling
+    bob = await s.web.user("bob")
+    for headers, who in (({"Origin": "https://evil.example"}, bob), ({"Authorization": "Bearer not-a-token"}, None)):
+        for sent in ("client-chosen-id-0001", None):
+            extra = {"X-Request-Id": sent} if sent else {}
+            reply = await s.web.call("GET", "/ws/signaling", headers=headers | extra, who=who)
+            assert reply.status in (401, 403)
+            assert reply.body["error"]["request_id"] == reply.headers["X-Request-Id"]
+            if sent:
+                assert reply.headers["X-Request-Id"] == sent

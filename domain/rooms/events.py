@@ -1,0 +1,129 @@
+"""What a room says: typed facts the room service publishes on the SignalBus.
+
+Each event names the room and what happened; who receives it follows from its class (the signaling
+runner turns it into a protocol frame and, where the event ends a membership, a close code).  They
+are ephemeral (at-most-once), unlike the meeting domain's events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from attrs import frozen
+
+from domain.rooms.model import CloseReason, IceCandidate, LeaveReason, MediaState, Member, SignalKind
+from domain.shared.ids import MeetingId, UserId
+
+
+@frozen(kw_only=True)
+class RoomEvent:
+    room_id: MeetingId
+
+
+@frozen(kw_only=True)
+class MemberJoined(RoomEvent):
+    """For everyone but the member."""
+
+    member: Member
+
+
+@frozen(kw_only=True)
+class MemberLeft(RoomEvent):
+    """For everyone but the member; ``connection_id`` is the connection whose membership ended."""
+
+    user_id: UserId
+    connection_id: str
+    reason: LeaveReason
+
+
+@frozen(kw_only=True)
+class MemberResumed(RoomEvent):
+    """The member came back on a new connection (keeps its place): for everyone but the member."""
+
+    user_id: UserId
+
+
+@frozen(kw_only=True)
+class SessionReplaced(RoomEvent):
+    """For the member's replaced connection only, which is no longer in the room."""
+
+    user_id: UserId
+    connection_id: str
+
+
+@frozen(kw_only=True)
+class MemberKicked(RoomEvent):
+    """For the kicked user's connections, which leave the room and are closed."""
+
+    user_id: UserId
+    by: UserId | None
+
+
+@frozen(kw_only=True)
+class MemberRemoved(RoomEvent):
+    """The user left the meeting elsewhere (HTTP): for the user's connections, which leave the room."""
+
+    user_id: UserId
+
+
+@frozen(kw_only=True)
+class RoomClosed(RoomEvent):
+    """For everyone; nobody is in the room any more."""
+
+    reason: CloseReason
+
+
+@frozen(kw_only=True)
+class LockChanged(RoomEvent):
+    locked: bool
+
+
+@frozen(kw_only=True)
+class RoleChanged(RoomEvent):
+    user_id: UserId
+    role: str
+
+
+@frozen(kw_only=True)
+class ChatPosted(RoomEvent):
+    """For everyone, the sender included (one order for all)."""
+
+    message_id: str
+    sender: UserId
+    display_name: str
+    text: str
+    sent_at: dt.datetime
+
+
+@frozen(kw_only=True)
+class MediaChanged(RoomEvent):
+    """For everyone but the member."""
+
+    user_id: UserId
+    media: MediaState
+
+
+@frozen(kw_only=True)
+class SignalSent(RoomEvent):
+    """A WebRTC signal for one member (``to``) only: ``sdp`` for offers and answers, ``candidate`` for
+    ICE candidates."""
+
+    kind: SignalKind
+    sender: UserId
+    to: UserId
+    sdp: str | None = None
+    candidate: IceCandidate | None = None
+
+
+@frozen(kw_only=True)
+class ActiveSpeakerChanged(RoomEvent):
+    user_id: UserId
+
+
+@frozen(kw_only=True)
+class AccessRevoked:
+    """Not of one room: every process closes the user's sockets of that session (all sessions when
+    ``session_id`` is None)."""
+
+    user_id: UserId
+    session_id: str | None = None
