@@ -81,7 +81,7 @@ class Application(containers.DeclarativeContainer):
     )
     user_service = providers.Singleton(
         UserService, users=adapters.users, hasher=hasher, codec=codec, sessions=adapters.sessions,
-        denylist=adapters.denylist, throttle=adapters.throttle, events=adapters.events, clock=clock,
+        denylist=adapters.denylist, throttle=adapters.throttle, uow=adapters.uow, clock=clock,
         policy=token_policy,
     )
     meeting_service = providers.Singleton(
