@@ -15,11 +15,8 @@ class MeetingRepository(Protocol):
       wins); on success it increments ``meeting.version``.
     - ``delete`` raises MeetingNotFound.
     Any method may raise Unavailable.  Lists of meetings are the read side's (ports/meeting_queries.py).
-
-    Bound to a unit of work (ports/uow.py), a repository that locks what it loads may leave the version
-    alone when only attendance changed (PostgreSQL does: a join or a leave writes one row, and the row
-    lock taken at ``get`` keeps concurrent changes out until the unit ends).  A change of the meeting's
-    own fields always increments it.
+    Through a unit of work (ports/uow.py) a repository may defer the version check to ``commit``
+    (which then raises ConcurrentModification or MeetingNotFound instead of ``save``).
     """
 
     async def add(self, meeting: Meeting) -> None: ...

@@ -11,18 +11,23 @@ from ports.users import UserRepository
 
 
 class UnitOfWork(Protocol):
-    """One transaction.  ``async with factory() as uow:`` opens it; the repositories hanging off the
-    unit (``uow.meetings``, ``uow.users``) read and write inside it, with the semantics of their ports.
+    """One atomic change.  ``async with factory() as uow:`` opens it; the repositories hanging off the
+    unit (``uow.meetings``, ``uow.users``) read and write with the semantics of their ports.
 
-    - ``commit()`` makes every change of the unit durable at once together with its events: every
-      event pulled from the aggregates added or saved through the unit's repositories (pulled at
-      ``add``/``save`` time, when that call succeeded) and every event given to ``collect``, in the order
-      they were added, is written to the outbox in the same transaction.  Nothing is visible to other
-      units before ``commit`` returns; after it returns the relay is woken.  ``commit`` may raise
-      ConcurrentModification (another unit committed a conflicting change first), the repositories'
-      uniqueness errors, or Unavailable; in every case nothing of the unit was written.
-    - Leaving the ``async with`` block without ``commit()`` (normally or by an exception) rolls back:
-      no change and no event of the unit is kept.  A unit is used once; ``commit`` twice raises
+    - Reads see the unit's own writes first, then committed state.  A unit need not hold a snapshot
+      or locks while the use case runs (PostgreSQL does not: it reads as it goes and defers every
+      write to ``commit``); what a unit decided on data that changed meanwhile is refused at
+      ``commit`` by the aggregates' optimistic versions, so the caller retries on a fresh load.
+    - ``commit()`` makes every write of the unit durable at once together with its events: every
+      event pulled from the aggregates added or saved through the unit's repositories (pulled when
+      that call succeeded) and every event given to ``collect``, in the order they were added, is
+      written to the outbox in the same transaction.  Nothing is visible to other units before
+      ``commit`` returns; after it returns the relay of this process is woken.  ``commit`` may raise
+      ConcurrentModification (another unit committed a conflicting change first; adapters may also
+      raise it from ``save`` already), the repositories' not-found and uniqueness errors, or
+      Unavailable; in every case nothing of the unit was written.
+    - Leaving the ``async with`` block without ``commit()`` (normally or by an exception) keeps
+      nothing: no write and no event of the unit.  A unit is used once; ``commit`` twice raises
       RuntimeError.
     - Entering may raise Unavailable.
     """

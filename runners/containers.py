@@ -15,7 +15,7 @@ from dependency_injector import containers, providers
 from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
-from adapters.memory.locks import InProcessKeyedLocks
+from adapters.memory.combiner import InProcessCombiner
 from adapters.inprocess.commit_signal import CommitSignal
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.memory.meeting_queries import InMemoryMeetingQueries
@@ -81,13 +81,13 @@ class Application(containers.DeclarativeContainer):
     )
     user_service = providers.Singleton(
         UserService, users=adapters.users, hasher=hasher, codec=codec, sessions=adapters.sessions,
-        denylist=adapters.denylist, throttle=adapters.throttle, events=adapters.events, clock=clock,
+        denylist=adapters.denylist, throttle=adapters.throttle, uow=adapters.uow, clock=clock,
         policy=token_policy,
     )
     meeting_service = providers.Singleton(
         MeetingService, uow=adapters.uow, meetings=adapters.meetings, queries=adapters.meeting_queries,
         users=adapters.users, hasher=hasher,
-        clock=clock, locks=providers.Singleton(InProcessKeyedLocks),
+        clock=clock, combiner=providers.Singleton(InProcessCombiner),
     )
     relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
     dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)

@@ -1,12 +1,9 @@
 """MeetingRepository on PostgreSQL: the meeting row (scalars and the small, rarely changing sets as
 arrays) plus one ``meeting_attendance`` row per person who ever joined (migrations 0002 and 0004).
 
-Bound to a unit of work (``lock=True``), ``get`` locks the meeting row (SELECT ... FOR UPDATE) and
-remembers what it loaded, and ``save`` writes only what changed: a join or a leave is one attendance
-row, with no rewrite of the meeting row and no version bump (the lock already keeps concurrent
-changes out, capacity included).  A change of the meeting's own fields still bumps ``version``
-under an optimistic check, which is what protects a meeting loaded without the lock (the plain
-repository, whose ``save`` is version-checked and rewrites the attendance in one transaction).
+A load is one SELECT.  Units of work do not save through this class: they compile their writes into
+one statement (adapters/postgres/meeting_writes.py) that writes only the attendance rows that changed.
+This class's own ``save`` is for callers without a unit: version-checked, in one transaction.
 """
 
 from __future__ import annotations
@@ -36,7 +33,6 @@ SELECT = (f"SELECT {', '.join('m.' + c for c in ('id', *FIELDS, 'version'))},"
 UPSERT_ATTENDANCE = ("INSERT INTO meeting_attendance (meeting_id, user_id, joined_at)"
                      " SELECT $1, u, t FROM unnest($2::text[], $3::timestamptz[]) AS x(u, t)"
                      " ON CONFLICT (meeting_id, user_id) DO UPDATE SET joined_at = EXCLUDED.joined_at")
-DELETE_ATTENDANCE = "DELETE FROM meeting_attendance WHERE meeting_id = $1 AND user_id = ANY($2::text[])"
 KEEP_ONLY_ATTENDANCE = "DELETE FROM meeting_attendance WHERE meeting_id = $1 AND user_id <> ALL($2::text[])"
 
 
@@ -72,87 +68,42 @@ def meeting_from_row(r: asyncpg.Record) -> Meeting:
 
 
 class PostgresMeetingRepository:
-    def __init__(self, pool: Any, *, acquire_timeout: float = 5.0, lock: bool = False) -> None:
+    def __init__(self, pool: Any, *, acquire_timeout: float = 5.0) -> None:
         self._pool = pool
         self._timeout = acquire_timeout
-        self._lock = lock  # only inside a unit of work's transaction
-        self._loaded: dict[str, tuple[list[Any], dict[str, Any]]] = {}  # id -> (row values, attendance)
 
     async def add(self, meeting: Meeting) -> None:
         exists = {"meetings_pkey": lambda: AlreadyExists("meeting exists", meeting_id=meeting.id)}
-        async with acquire(self._pool, self._timeout, exists) as conn:
-            rows = attendance(meeting)
+        rows = attendance(meeting)
+        async with acquire(self._pool, self._timeout, exists) as conn, conn.transaction():
+            await conn.execute(INSERT, meeting.id, *meeting_values(meeting), meeting.version)
             if rows:
-                async with conn.transaction():
-                    await conn.execute(INSERT, meeting.id, *meeting_values(meeting), meeting.version)
-                    await conn.execute(UPSERT_ATTENDANCE, meeting.id, list(rows), list(rows.values()))
-            else:
-                await conn.execute(INSERT, meeting.id, *meeting_values(meeting), meeting.version)
-        self._remember(meeting)
+                await conn.execute(UPSERT_ATTENDANCE, meeting.id, list(rows), list(rows.values()))
 
     async def get(self, meeting_id: MeetingId) -> Meeting:
         async with acquire(self._pool, self._timeout) as conn:
-            if self._lock:
-                # Lock first, read after, in two statements: under READ COMMITTED a statement that
-                # waited for the lock still reads the other tables as of its own start, so a read in the
-                # locking statement would miss the attendance rows the previous holder just committed.
-                if await conn.fetchval("SELECT 1 FROM meetings WHERE id = $1 FOR UPDATE", meeting_id) is None:
-                    raise MeetingNotFound("no such meeting", meeting_id=meeting_id)
             row = await conn.fetchrow(f"{SELECT} WHERE m.id = $1", meeting_id)
         if row is None:
             raise MeetingNotFound("no such meeting", meeting_id=meeting_id)
-        meeting = meeting_from_row(row)
-        self._remember(meeting)
-        return meeting
+        return meeting_from_row(row)
 
     async def save(self, meeting: Meeting) -> None:
-        loaded = self._loaded.get(meeting.id) if self._lock else None
-        async with acquire(self._pool, self._timeout) as conn:
-            if loaded is None:
-                await self._save_checked(conn, meeting)
-            else:
-                await self._save_changes(conn, meeting, *loaded)
-        self._remember(meeting)
+        rows = attendance(meeting)
+        async with acquire(self._pool, self._timeout) as conn, conn.transaction():
+            # Under READ COMMITTED a racing UPDATE waits for the winner, re-reads the row and then no
+            # longer matches the old version: exactly one of two saves of one version succeeds.
+            status = await conn.execute(UPDATE, meeting.id, meeting.version, *meeting_values(meeting))
+            if not affected(status):
+                if await conn.fetchval("SELECT 1 FROM meetings WHERE id = $1", meeting.id) is None:
+                    raise MeetingNotFound("no such meeting", meeting_id=meeting.id)
+                raise ConcurrentModification("the meeting was changed by someone else")
+            await conn.execute(KEEP_ONLY_ATTENDANCE, meeting.id, list(rows))
+            if rows:
+                await conn.execute(UPSERT_ATTENDANCE, meeting.id, list(rows), list(rows.values()))
+        meeting.version += 1
 
     async def delete(self, meeting_id: MeetingId) -> None:
         async with acquire(self._pool, self._timeout) as conn:
             status = await conn.execute("DELETE FROM meetings WHERE id = $1", meeting_id)
         if not affected(status):
             raise MeetingNotFound("no such meeting", meeting_id=meeting_id)
-        self._loaded.pop(meeting_id, None)
-
-    async def _save_checked(self, conn: asyncpg.Connection, meeting: Meeting) -> None:
-        rows = attendance(meeting)
-        async with conn.transaction():
-            # Under READ COMMITTED a racing UPDATE waits for the winner, re-reads the row and then no
-            # longer matches the old version: exactly one of two saves of one version succeeds.
-            await self._update_row(conn, meeting)
-            await conn.execute(KEEP_ONLY_ATTENDANCE, meeting.id, list(rows))
-            if rows:
-                await conn.execute(UPSERT_ATTENDANCE, meeting.id, list(rows), list(rows.values()))
-        meeting.version += 1
-
-    async def _save_changes(self, conn: asyncpg.Connection, meeting: Meeting, values: list[Any],
-                            rows: dict[str, Any]) -> None:
-        now_values, now_rows = meeting_values(meeting), attendance(meeting)
-        if now_values != values:
-            await self._update_row(conn, meeting)
-            meeting.version += 1
-        changed = {u: t for u, t in now_rows.items() if u not in rows or rows[u] != t}
-        if changed:
-            await conn.execute(UPSERT_ATTENDANCE, meeting.id, list(changed), list(changed.values()))
-        gone = [u for u in rows if u not in now_rows]
-        if gone:
-            await conn.execute(DELETE_ATTENDANCE, meeting.id, gone)
-
-    @staticmethod
-    async def _update_row(conn: asyncpg.Connection, meeting: Meeting) -> None:
-        status = await conn.execute(UPDATE, meeting.id, meeting.version, *meeting_values(meeting))
-        if not affected(status):
-            if await conn.fetchval("SELECT 1 FROM meetings WHERE id = $1", meeting.id) is None:
-                raise MeetingNotFound("no such meeting", meeting_id=meeting.id)
-            raise ConcurrentModification("the meeting was changed by someone else")
-
-    def _remember(self, meeting: Meeting) -> None:
-        if self._lock:
-            self._loaded[meeting.id] = (meeting_values(meeting), attendance(meeting))

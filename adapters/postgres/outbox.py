@@ -55,13 +55,12 @@ class PostgresOutbox:
     @contextlib.asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[PostgresOutboxBatch]:
         async with acquire(self._pool, self._timeout) as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
-                yield PostgresOutboxBatch([], None)
-                return
+            # The lock is a one-time filter of the same statement: no rows when another relay holds it.
             rows = await conn.fetch(
-                "SELECT position, event_id, name, occurred_at, payload FROM outbox WHERE sent_at IS NULL"
-                " ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
-            yield PostgresOutboxBatch(_readable_prefix(rows), conn)
+                "SELECT position, event_id, name, occurred_at, payload FROM outbox"
+                " WHERE sent_at IS NULL AND (SELECT pg_try_advisory_xact_lock($2))"
+                " ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED", limit, RELAY_LOCK)
+            yield PostgresOutboxBatch(_readable_prefix(rows), conn if rows else None)
 
     async def purge_sent(self, before: dt.datetime) -> int:
         async with acquire(self._pool, self._timeout) as conn:

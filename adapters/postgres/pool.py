@@ -14,6 +14,16 @@ from domain.shared.errors import DomainError
 CLOSE_TIMEOUT = 10.0
 
 
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """Skips the reset query asyncpg sends whenever a connection goes back to the pool (one round trip
+    per acquire).  Nothing here leaves session state behind: no SET, LISTEN or cursors, and the one
+    session advisory lock (migrations) is released in a ``finally``.  An open transaction is still
+    rolled back on release, by asyncpg itself."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 @contextlib.asynccontextmanager
 async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, connect_timeout: float = 5.0,
                     command_timeout: float = 10.0) -> AsyncIterator[asyncpg.Pool]:
@@ -24,6 +34,7 @@ async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, connect_
     with translated():
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, timeout=connect_timeout, command_timeout=command_timeout,
+            connection_class=PooledConnection,
             server_settings={"application_name": "confero"},
         )
     try:

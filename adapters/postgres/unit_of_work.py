@@ -1,21 +1,35 @@
-"""UnitOfWork on PostgreSQL: one pooled connection in one transaction; repositories bound to it; the
-unit's events are inserted into the outbox just before COMMIT."""
+"""UnitOfWork on PostgreSQL.
+
+Reads go to the pool as they come (no transaction is held open while a use case thinks); writes are
+staged and sent at ``commit``.  A unit that writes one meeting (or only collects events) commits with
+ONE statement (adapters/postgres/meeting_writes.py): the row's version guard, the attendance rows and
+the outbox rows together.  Any other unit runs its writes in one transaction on one connection, in the
+order they were made, then its outbox rows.  Either way the change and its events commit together.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
 import asyncpg
 
-from adapters.postgres.errors import translated
-from adapters.postgres.meetings import PostgresMeetingRepository
+from adapters.postgres.meeting_writes import MeetingWrite, Statement
+from adapters.postgres.meetings import PostgresMeetingRepository, attendance
 from adapters.postgres.outbox import write_events
+from adapters.postgres.pool import acquire
 from adapters.postgres.users import PostgresUserRepository
 from adapters.tracking import EventBuffer, Tracked
+from domain.meetings.errors import MeetingNotFound
+from domain.meetings.model import Meeting
+from domain.shared.errors import AlreadyExists, ConcurrentModification
 from domain.shared.events import DomainEvent
+from domain.users.model import User
+
+_GONE = object()
+UserWrite = Callable[[PostgresUserRepository], Awaitable[None]]
 
 
 class BoundConnection:
@@ -29,6 +43,73 @@ class BoundConnection:
         yield self._conn
 
 
+class _Meetings:
+    """Meetings seen through a unit: reads see the unit's own writes first."""
+
+    def __init__(self, reader: PostgresMeetingRepository, writes: list[Any]) -> None:
+        self._reader = reader
+        self._writes = writes
+        self._staged: dict[str, Any] = {}
+        self._loaded: dict[str, dict[str, Any]] = {}  # id -> attendance as loaded
+
+    async def get(self, meeting_id: str) -> Meeting:
+        staged = self._staged.get(meeting_id)
+        if staged is _GONE:
+            raise MeetingNotFound("no such meeting", meeting_id=meeting_id)
+        if staged is not None:
+            return staged.copy()
+        meeting = await self._reader.get(meeting_id)
+        self._loaded[meeting_id] = attendance(meeting)
+        return meeting
+
+    async def add(self, meeting: Meeting) -> None:
+        self._stage(meeting.id, meeting.copy(), MeetingWrite("add", meeting.id, meeting.copy(), {}))
+        self._loaded[meeting.id] = attendance(meeting)
+
+    async def save(self, meeting: Meeting) -> None:
+        if self._staged.get(meeting.id) is _GONE:
+            raise MeetingNotFound("no such meeting", meeting_id=meeting.id)
+        write = MeetingWrite("save", meeting.id, meeting.copy(), self._loaded.get(meeting.id))
+        meeting.version += 1
+        self._stage(meeting.id, meeting.copy(), write)
+        self._loaded[meeting.id] = attendance(meeting)
+
+    async def delete(self, meeting_id: str) -> None:
+        await self.get(meeting_id)
+        self._stage(meeting_id, _GONE, MeetingWrite("delete", meeting_id))
+
+    def _stage(self, key: str, value: Any, write: MeetingWrite) -> None:
+        self._staged[key] = value
+        self._writes.append(write)
+
+
+class _Users:
+    """Users seen through a unit; their writes run through PostgresUserRepository at commit."""
+
+    def __init__(self, reader: PostgresUserRepository, writes: list[Any]) -> None:
+        self._reader = reader
+        self._writes = writes
+        self._staged: dict[str, User] = {}
+
+    async def get(self, user_id: str) -> User:
+        staged = self._staged.get(user_id)
+        return staged.copy() if staged is not None else await self._reader.get(user_id)
+
+    async def add(self, user: User) -> None:
+        copy = user.copy()
+        self._staged[user.id] = user.copy()
+        self._writes.append(lambda repo: repo.add(copy))
+
+    async def save(self, user: User) -> None:
+        copy = user.copy()  # at the loaded version: the repository checks it at commit
+        user.version += 1
+        self._staged[user.id] = user.copy()
+        self._writes.append(lambda repo: repo.save(copy))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)  # queries see committed state
+
+
 class PostgresUnitOfWork:
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0,
                  on_commit: Callable[[], None] | None = None) -> None:
@@ -36,36 +117,19 @@ class PostgresUnitOfWork:
         self._timeout = acquire_timeout
         self._on_commit = on_commit
         self._events = EventBuffer()
-        self._conn: Any = None
-        self._tx: Any = None
+        self._writes: list[Any] = []
         self._done = False
-        self.meetings: Any = None
-        self.users: Any = None
+        self.meetings: Any = Tracked(_Meetings(PostgresMeetingRepository(pool, acquire_timeout=acquire_timeout),
+                                               self._writes), self._events)
+        self.users: Any = Tracked(_Users(PostgresUserRepository(pool, acquire_timeout=acquire_timeout),
+                                         self._writes), self._events)
 
     async def __aenter__(self) -> PostgresUnitOfWork:
-        with translated():
-            self._conn = await self._pool.acquire(timeout=self._timeout)
-            try:
-                self._tx = self._conn.transaction()
-                await self._tx.start()
-            except BaseException:
-                await self._pool.release(self._conn)
-                raise
-        bound: Any = BoundConnection(self._conn)
-        self.meetings = Tracked(PostgresMeetingRepository(bound, acquire_timeout=self._timeout, lock=True),
-                                self._events)
-        self.users = Tracked(PostgresUserRepository(bound, acquire_timeout=self._timeout), self._events)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        try:
-            if not self._done:
-                self._done = True
-                with contextlib.suppress(Exception):  # a broken connection rolled back by itself
-                    await self._tx.rollback()
-        finally:
-            await self._pool.release(self._conn)
+        self._done = True  # nothing was sent: leaving without commit keeps nothing
 
     def collect(self, *events: DomainEvent) -> None:
         self._events(*events)
@@ -74,16 +138,41 @@ class PostgresUnitOfWork:
         if self._done:
             raise RuntimeError("this unit of work is finished")
         self._done = True
-        try:
-            with translated():
-                await write_events(self._conn, self._events.events)
-                await self._tx.commit()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await self._tx.rollback()
-            raise
-        if self._on_commit is not None and self._events.events:
+        events = self._events.events
+        if not self._writes and not events:
+            return
+        async with acquire(self._pool, self._timeout, _unique(self._writes)) as conn:
+            if len(self._writes) <= 1 and all(isinstance(w, MeetingWrite) for w in self._writes):
+                await _execute(conn, self._writes, events)
+            else:
+                async with conn.transaction():
+                    for write in self._writes:
+                        if isinstance(write, MeetingWrite):
+                            await _execute(conn, [write], [])
+                        else:
+                            await write(PostgresUserRepository(BoundConnection(conn), acquire_timeout=self._timeout))
+                    await write_events(conn, events)
+        if self._on_commit is not None and events:
             self._on_commit()
+
+
+async def _execute(conn: asyncpg.Connection, writes: list[MeetingWrite], events: list[DomainEvent]) -> None:
+    statement = Statement()
+    for write in writes:
+        statement.add(write)
+    statement.events(events)
+    counts = await conn.fetchrow(statement.sql(), *statement.args)
+    for (_, write), count in zip(statement.guards, counts, strict=False):
+        if count == 0:
+            if write.kind == "save" and await conn.fetchval("SELECT 1 FROM meetings WHERE id = $1",
+                                                            write.meeting_id) is not None:
+                raise ConcurrentModification("the meeting was changed by someone else")
+            raise MeetingNotFound("no such meeting", meeting_id=write.meeting_id)
+
+
+def _unique(writes: list[Any]) -> dict[str, Callable[[], Any]]:
+    added = [w.meeting_id for w in writes if isinstance(w, MeetingWrite) and w.kind == "add"]
+    return {"meetings_pkey": lambda: AlreadyExists("meeting exists", meeting_id=added[0] if added else None)}
 
 
 class PostgresUnitOfWorkFactory:

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -116,6 +117,8 @@ class RedisStreamSubscriber:
         self._processed_ttl = int(processed_ttl.total_seconds())
         self._failures: dict[str, int] = {}  # entry id -> failed attempts (this consumer's count)
         self._retry_delay = retry_delay
+        self._recheck_own = True
+        self._next_claim = 0.0
 
     @translate_errors
     async def ensure_group(self) -> None:
@@ -135,14 +138,24 @@ class RedisStreamSubscriber:
         await self.ensure_group()
         try:
             handled = 0
-            for entries in (await self._own_pending(), await self._claim_abandoned()):
-                handled += await self._handle(entries, handler)
+            # Own pending entries exist only after a failure (or a restart); abandoned ones only
+            # after claim_idle: looking for them on every poll would triple the calls per event.
+            if self._recheck_own:
+                handled += await self._handle(await self._own_pending(), handler)
+                self._recheck_own = False
+            if time.monotonic() >= self._next_claim:
+                handled += await self._handle(await self._claim_abandoned(), handler)
+                self._next_claim = time.monotonic() + self._claim_idle_ms / 2000
             handled += await self._handle(await self._read_new(block), handler)
             return handled
         except Unavailable as exc:
+            self._recheck_own = True
             if "NOGROUP" in str(exc.__cause__):
                 # The server lost the group (restart without persistence): recreate it next time.
                 self._group_ready = False
+            raise
+        except BaseException:
+            self._recheck_own = True
             raise
 
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
@@ -181,43 +194,49 @@ class RedisStreamSubscriber:
         with redis_unavailable():
             seen = await self._redis.mget([processed_key(self.stream, self.group, f.get("event_id", ""))
                                            for _, f in entries])
-        handled_now: set[str] = set()
-        for (entry_id, fields), done in zip(entries, seen, strict=True):
-            target = fields.get(FOR_GROUP)
-            if done is not None or fields.get("event_id") in handled_now or (
-                    target is not None and target != self.group):
-                await self._ack(entry_id, fields, handled=False)
-                continue
-            try:
-                event = PublishedEvent.from_fields(fields).to_domain()
-            except (UnknownEvent, KeyError, ValueError, TypeError) as exc:
-                log.error("undecodable event; dead-lettered", extra={"entry": entry_id, "error": str(exc)})
-                await self._dead_letter(entry_id, fields, exc, attempts=1)
-                continue
-            try:
-                await handler(event)
-            except Exception as exc:
-                failures = self._failures.get(entry_id, 0) + 1
-                if failures < self._max_attempts:
-                    self._failures[entry_id] = failures
-                    raise
-                log.exception("event handler failed %d times; dead-lettered", failures,
-                              extra={"event": event.name, "event_id": event.event_id})
-                await self._dead_letter(entry_id, fields, exc, attempts=failures)
-                continue
-            await self._ack(entry_id, fields, handled=True)
-            handled_now.add(fields["event_id"])
+        acks: list[str] = []
+        handled: list[str] = []  # event ids
+        try:
+            for (entry_id, fields), done in zip(entries, seen, strict=True):
+                target = fields.get(FOR_GROUP)
+                if done is not None or fields.get("event_id") in handled or (
+                        target is not None and target != self.group):
+                    acks.append(entry_id)
+                    continue
+                try:
+                    event = PublishedEvent.from_fields(fields).to_domain()
+                except (UnknownEvent, KeyError, ValueError, TypeError) as exc:
+                    log.error("undecodable event; dead-lettered", extra={"entry": entry_id, "error": str(exc)})
+                    await self._dead_letter(entry_id, fields, exc, attempts=1)
+                    continue
+                try:
+                    await handler(event)
+                except Exception as exc:
+                    failures = self._failures.get(entry_id, 0) + 1
+                    if failures < self._max_attempts:
+                        self._failures[entry_id] = failures
+                        raise
+                    log.exception("event handler failed %d times; dead-lettered", failures,
+                                  extra={"event": event.name, "event_id": event.event_id})
+                    await self._dead_letter(entry_id, fields, exc, attempts=failures)
+                    continue
+                acks.append(entry_id)
+                handled.append(event.event_id)
+        finally:
+            # One round trip for the batch (or the part handled before a failure), not one per event.
+            if acks:
+                await self._ack(acks, handled)
         return len(entries)
 
-    async def _ack(self, entry_id: str, fields: dict[str, str], *, handled: bool) -> None:
+    async def _ack(self, entry_ids: list[str], event_ids: list[str]) -> None:
         with redis_unavailable():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                if handled:
-                    pipe.set(processed_key(self.stream, self.group, fields["event_id"]), "1",
-                             ex=self._processed_ttl)
-                pipe.xack(self.stream, self.group, entry_id)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for event_id in event_ids:
+                    pipe.set(processed_key(self.stream, self.group, event_id), "1", ex=self._processed_ttl)
+                pipe.xack(self.stream, self.group, *entry_ids)
                 await pipe.execute()
-        self._failures.pop(entry_id, None)
+        for entry_id in entry_ids:
+            self._failures.pop(entry_id, None)
 
     async def _dead_letter(self, entry_id: str, fields: dict[str, str], error: BaseException, attempts: int) -> None:
         letter = {k: v for k, v in fields.items() if k != FOR_GROUP}

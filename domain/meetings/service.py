@@ -1,11 +1,14 @@
 """Meeting use cases: in one unit of work, load the aggregate, ask it, save and commit (retrying on a
-concurrent change); the unit writes the aggregate's events to the outbox with the change."""
+concurrent change); the unit writes the aggregate's events to the outbox with the change.
+
+Changes of one meeting that arrive while another change of it is being committed in this process
+are applied together, in arrival order, in the next unit (``combiner``): one load and one commit for
+all of them, each caller getting its own outcome.  That is what keeps a busy meeting (everyone
+joining at once) from queueing one round trip pair per person."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Sequence
 
 from attrs import define
 
@@ -14,19 +17,29 @@ from domain.meetings.errors import MeetingHidden, ParticipantsHidden
 from domain.meetings.model import Meeting, MeetingRole, MeetingSettings, Participant
 from domain.meetings.rules import check_meeting_password
 from domain.shared.actor import Actor
-from domain.shared.errors import ConcurrentModification
+from domain.shared.errors import ConcurrentModification, DomainError
 from domain.shared.ids import MeetingId, UserId, new_id
 from domain.shared.pagination import Page, PageRequest
 from domain.users.errors import UserNotFound
 from domain.users.model import normalize_email
 from ports.clock import Clock
-from ports.locks import KeyedLocks
+from ports.combining import KeyedCombiner
 from ports.meeting_queries import MeetingQueries
 from ports.meetings import MeetingRepository
-from ports.uow import UnitOfWork, UnitOfWorkFactory
+from ports.uow import UnitOfWorkFactory
 from ports.users import PasswordHasher, UserRepository
 
 SAVE_ATTEMPTS = 8
+Change = Callable[[Meeting], Awaitable[None]]
+
+
+class _VerifyPassword(Exception):
+    """Raised out of a join's change when the password must be checked first: argon2 is slow, so it
+    runs outside the unit and the combined batch, and the join is submitted again."""
+
+    def __init__(self, password_hash: str) -> None:
+        super().__init__(password_hash)
+        self.password_hash = password_hash
 
 
 @define(kw_only=True)
@@ -40,7 +53,7 @@ class MeetingService:
     users: UserRepository
     hasher: PasswordHasher
     clock: Clock
-    locks: KeyedLocks | None = None
+    combiner: KeyedCombiner | None = None
 
     async def schedule(self, actor: Actor, cmd: c.ScheduleMeeting) -> Meeting:
         """Rules: title 1-200 characters, duration 1-1440 minutes, capacity 2-1000 (default 100),
@@ -118,23 +131,23 @@ class MeetingService:
     async def join(self, actor: Actor, cmd: c.JoinMeeting) -> Meeting:
         """Rules live in Meeting.join; the password is verified here because hashing is a port.  The
         meeting is loaded once, unless a password must be verified: argon2 is slow, so that happens
-        outside the lock and the transaction, and the meeting is loaded again after it."""
+        outside the unit of work, and the meeting is loaded again after it."""
         verified: dict[str, bool] = {}
+
+        async def join(m: Meeting) -> None:
+            email = await self._email_if_invitations(actor, m)
+            needed = cmd.password is not None and m.password_needed_for(actor.user_id, email)
+            if needed and m.password_hash is not None and m.password_hash not in verified:
+                raise _VerifyPassword(m.password_hash)
+            password_ok = verified[m.password_hash] if needed and m.password_hash is not None else None
+            m.join(actor.user_id, email=email, password_ok=password_ok, now=self.clock.now())
+
         for _ in range(SAVE_ATTEMPTS):
-            async with self._hold(cmd.meeting_id), self.uow() as uow:
-                meeting = await uow.meetings.get(cmd.meeting_id)
-                email = await self._email_if_invitations(actor, meeting)
-                needed = cmd.password is not None and meeting.password_needed_for(actor.user_id, email)
-                unverified = meeting.password_hash if needed and meeting.password_hash not in verified else None
-                if unverified is None:
-                    password_ok = verified[meeting.password_hash] if needed and meeting.password_hash else None
-                    if not meeting.join(actor.user_id, email=email, password_ok=password_ok, now=self.clock.now()):
-                        return meeting
-                    if await self._commit(uow, meeting):
-                        return meeting
-                    continue
-            assert cmd.password is not None
-            verified[unverified] = await self.hasher.verify(unverified, cmd.password)
+            try:
+                return await self._submit(cmd.meeting_id, join)
+            except _VerifyPassword as need:
+                assert cmd.password is not None
+                verified[need.password_hash] = await self.hasher.verify(need.password_hash, cmd.password)
         raise ConcurrentModification("the meeting is busy; try again")
 
     async def leave(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
@@ -171,31 +184,48 @@ class MeetingService:
         return await self._change(meeting_id, lambda m: method(m, actor, now=self.clock.now()))
 
     async def _change(self, meeting_id: MeetingId, apply: Callable[[Meeting], None]) -> Meeting:
+        async def change(m: Meeting) -> None:
+            apply(m)
+
+        return await self._submit(meeting_id, change)
+
+    async def _submit(self, meeting_id: MeetingId, change: Change) -> Meeting:
+        if self.combiner is not None:
+            outcome = await self.combiner.submit(meeting_id, change, lambda changes: self._apply(meeting_id, changes))
+            return outcome  # type: ignore[no-any-return]
+        [outcome] = await self._apply(meeting_id, [change])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    async def _apply(self, meeting_id: MeetingId, changes: Sequence[Change]) -> list[Meeting | BaseException]:
+        """Applies the changes in order to one load, each on a trial copy (a refused change leaves no
+        trace), and commits what they raised in one unit, retrying the lot on a concurrent change.  A
+        change that raised no event (inviting someone invited already) writes nothing."""
         for _ in range(SAVE_ATTEMPTS):
-            async with self._hold(meeting_id), self.uow() as uow:
-                meeting = await uow.meetings.get(meeting_id)
-                apply(meeting)
-                if await self._commit(uow, meeting):
-                    return meeting
+            async with self.uow() as uow:
+                current = await uow.meetings.get(meeting_id)
+                outcomes: list[BaseException | None] = []
+                events = []
+                for change in changes:
+                    trial = current.copy()
+                    try:
+                        await change(trial)
+                    except (DomainError, _VerifyPassword) as refused:
+                        outcomes.append(refused)
+                        continue
+                    events.extend(trial.pull_events())
+                    current = trial
+                    outcomes.append(None)
+                if events:
+                    try:
+                        await uow.meetings.save(current)
+                        uow.collect(*events)
+                        await uow.commit()
+                    except ConcurrentModification:
+                        continue
+            return [outcome if outcome is not None else current.copy() for outcome in outcomes]
         raise ConcurrentModification("the meeting is busy; try again")
-
-    def _hold(self, meeting_id: MeetingId) -> AbstractAsyncContextManager[None]:
-        return self.locks.hold(meeting_id) if self.locks is not None else contextlib.nullcontext()
-
-    @staticmethod
-    async def _commit(uow: UnitOfWork, meeting: Meeting) -> bool:
-        """False when another change won the race (the caller retries on a fresh load).  A change that
-        raised no event (inviting someone invited already) writes nothing."""
-        pending = meeting.pull_events()
-        if not pending:
-            return True
-        try:
-            await uow.meetings.save(meeting)
-            uow.collect(*pending)
-            await uow.commit()
-        except ConcurrentModification:
-            return False
-        return True
 
     async def _email_if_invitations(self, actor: Actor, meeting: Meeting) -> str | None:
         # The email matters only through email invitations: skip the user lookup on the hot path.

@@ -9,6 +9,7 @@ from attrs import define, field
 from domain.shared.errors import ConcurrentModification
 from domain.shared.ids import UserId, new_id
 from domain.shared.pagination import Page, PageRequest
+from domain.shared.events import DomainEvent
 from domain.users import commands as c
 from domain.users.errors import (
     EmailTaken,
@@ -30,7 +31,7 @@ from domain.users.model import (
 )
 from domain.users.tokens import AccessClaims, Principal, RefreshClaims, Session, TokenPair
 from ports.clock import Clock
-from ports.events import EventPublisher
+from ports.uow import UnitOfWorkFactory
 from ports.users import (
     LoginThrottle,
     PasswordHasher,
@@ -57,7 +58,7 @@ class UserService:
     sessions: SessionStore
     denylist: TokenDenylist
     throttle: LoginThrottle
-    events: EventPublisher
+    uow: UnitOfWorkFactory  # writes, and the events they raise (one transaction each)
     clock: Clock
     policy: TokenPolicy = TokenPolicy()
     _dummy: str | None = field(default=None, init=False, repr=False)
@@ -80,8 +81,7 @@ class UserService:
             user_id=UserId(new_id()), username=username, email=email,
             password_hash=await self.hasher.hash(cmd.password), display_name=display, now=now, role=role,
         )
-        await self.users.add(user)
-        await self.events.publish(*user.pull_events())
+        await self._add(user)
         return user
 
     async def login(self, cmd: c.LogIn) -> tuple[TokenPair, User]:
@@ -107,7 +107,7 @@ class UserService:
         session = Session(id=new_id(), user_id=user.id, refresh_token_id=new_id(), created_at=now,
                           expires_at=now + self.policy.refresh_ttl)
         await self.sessions.create(session)
-        await self.events.publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id))
+        await self._publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id))
         return self._tokens(user, session.id, session.refresh_token_id, now), user
 
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -157,8 +157,8 @@ class UserService:
         await self.sessions.revoke(principal.session_id)
         if other_session and other_session != principal.session_id:
             await self.sessions.revoke(other_session)
-        await self.events.publish(UserLoggedOut(occurred_at=now, user_id=principal.user_id,
-                                                session_id=principal.session_id))
+        await self._publish(UserLoggedOut(occurred_at=now, user_id=principal.user_id,
+                                          session_id=principal.session_id))
 
     async def _dummy_hash(self) -> str:
         if self._dummy is None:
@@ -204,12 +204,11 @@ class UserService:
                 user.change_password(await self.hasher.hash(cmd.password), now=now)
             user.update_profile(now=now, username=username, email=email, display_name=display)
             try:
-                await self.users.save(user)
+                await self._save(user)
             except ConcurrentModification:
                 continue
             if cmd.password is not None:
                 await self.sessions.revoke_user(user.id)
-            await self.events.publish(*user.pull_events())
             return user
         raise ConcurrentModification("the user kept changing; try again")
 
@@ -257,12 +256,27 @@ class UserService:
             user = await self.users.get(user_id)
             mutate(user, self.clock.now())
             try:
-                await self.users.save(user)
+                await self._save(user)
             except ConcurrentModification:
                 continue
-            await self.events.publish(*user.pull_events())
             return user
         raise ConcurrentModification("the user kept changing; try again")
+
+    async def _add(self, user: User) -> None:
+        async with self.uow() as uow:
+            await uow.users.add(user)
+            await uow.commit()
+
+    async def _save(self, user: User) -> None:
+        """As UserRepository.save (ConcurrentModification, ...); the user's events commit with it."""
+        async with self.uow() as uow:
+            await uow.users.save(user)
+            await uow.commit()
+
+    async def _publish(self, *events: DomainEvent) -> None:
+        async with self.uow() as uow:
+            uow.collect(*events)
+            await uow.commit()
 
     @staticmethod
     def _require_admin(actor: Principal) -> None:

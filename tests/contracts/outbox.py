@@ -15,6 +15,7 @@ from adapters.memory.events import InMemoryEventBus
 from domain.messaging.relay import OutboxRelay
 from domain.meetings.events import MeetingUpdated
 from domain.meetings.errors import MeetingNotFound
+from domain.meetings.model import Participant
 from domain.shared.errors import ConcurrentModification, Unavailable
 from domain.shared.events import DomainEvent
 from ports.meetings import MeetingRepository
@@ -22,7 +23,7 @@ from ports.outbox import Outbox
 from ports.uow import UnitOfWorkFactory
 from ports.users import UserRepository
 from tests.contracts.events import Happened, happened
-from tests.contracts.factories import T0, a_meeting, a_user
+from tests.contracts.factories import T0, a_busy_meeting, a_meeting, a_user, a_user_id
 
 
 class UnitFamily(Protocol):
@@ -97,6 +98,24 @@ class UnitOfWorkContract:
             await uow.commit()
         assert await pending(family.outbox) == [event]
 
+    async def test_a_meeting_with_every_field_set_round_trips_through_units(self, family):
+        meeting = a_busy_meeting()
+        async with family.uow() as uow:
+            await uow.meetings.add(meeting)
+            await uow.commit()
+        assert await family.meetings.get(meeting.id) == meeting
+        async with family.uow() as uow:
+            loaded = await uow.meetings.get(meeting.id)
+            gone, stays = sorted(loaded.participants)
+            del loaded.participants[gone]
+            newcomer = a_user_id()
+            loaded.participants[newcomer] = Participant(user_id=newcomer, joined_at=T0)
+            loaded.attendees = {stays, newcomer}
+            loaded.kicked.add(gone)
+            await uow.meetings.save(loaded)
+            await uow.commit()
+        assert await family.meetings.get(meeting.id) == loaded
+
     async def test_leaving_without_commit_keeps_nothing(self, family):
         meeting = scheduled()
         async with family.uow() as uow:
@@ -150,6 +169,26 @@ class UnitOfWorkContract:
                 await uow.commit()
         assert (await family.meetings.get(meeting.id)).title == "First"
         assert [e.payload()["n"] for e in await pending(family.outbox)] == [1]
+
+    async def test_a_unit_that_decided_on_a_meeting_changed_meanwhile_is_refused(self, family):
+        meeting = a_meeting()
+        async with family.uow() as uow:
+            await uow.meetings.add(meeting)
+            await uow.commit()
+        with pytest.raises(ConcurrentModification):
+            async with family.uow() as slow:
+                loaded = await slow.meetings.get(meeting.id)
+                async with family.uow() as fast:
+                    other = await fast.meetings.get(meeting.id)
+                    other.title = "Fast"
+                    await fast.meetings.save(other)
+                    await fast.commit()
+                loaded.title = "Slow"
+                loaded._events.append(happened(1))
+                await slow.meetings.save(loaded)
+                await slow.commit()
+        assert (await family.meetings.get(meeting.id)).title == "Fast"
+        assert await pending(family.outbox) == []
 
     async def test_a_failed_commit_writes_nothing(self, family):
         taken = a_user()

@@ -7,6 +7,7 @@ from attrs import define
 
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.outbox import PostgresOutbox
+from adapters.postgres.pool import open_pool
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
 from domain.messaging.relay import OutboxRelay
@@ -66,3 +67,18 @@ async def test_the_commit_wakes_the_relay(pg_pool):
         unit.collect(happened(1))
         await unit.commit()
     assert woken == [1]
+
+
+async def test_a_connection_released_inside_a_transaction_comes_back_clean(pg_pool, postgres_dsn):
+    """The pool skips asyncpg's reset query (adapters/postgres/pool.py); an open transaction must
+    still end with the release.  One connection, so the second acquire gets the same one."""
+    async with open_pool(postgres_dsn, min_size=1, max_size=1) as pool:
+        conn = await pool.acquire()
+        pid = conn.get_server_pid()
+        await conn.execute("BEGIN")
+        await conn.execute("INSERT INTO outbox (event_id, name, occurred_at, payload) VALUES ('x', 'n', now(), '{}')")
+        await pool.release(conn)
+        async with pool.acquire() as again:
+            assert again.get_server_pid() == pid  # the same server connection
+            assert not again.is_in_transaction()
+            assert await again.fetchval("SELECT count(*) FROM outbox") == 0

@@ -12,7 +12,6 @@ import pytest
 
 from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
-from adapters.memory.events import InMemoryEventBus
 from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
@@ -31,11 +30,12 @@ JWT_SECRET = "unit-test-secret-that-is-long-enough-0123456789"
 GOOD_PASSWORD = "correct horse battery staple"
 
 
-def build_user_service(*, users: InMemoryUserRepository, clock: FrozenClock, bus: InMemoryEventBus,
-                       hasher: Argon2PasswordHasher) -> UserService:
+def build_user_service(*, users: InMemoryUserRepository, clock: FrozenClock, outbox: InMemoryOutbox,
+                       hasher: Argon2PasswordHasher, meetings: InMemoryMeetingRepository | None = None) -> UserService:
+    uow = InMemoryUnitOfWorkFactory(meetings or InMemoryMeetingRepository(), users, outbox)
     return UserService(users=users, hasher=hasher, codec=JwtTokenCodec(JWT_SECRET),
                        sessions=InMemorySessionStore(), denylist=InMemoryTokenDenylist(),
-                       throttle=InMemoryLoginThrottle(), events=bus, clock=clock)
+                       throttle=InMemoryLoginThrottle(), uow=uow, clock=clock)
 
 
 async def register(service: UserService, name: str, *, password: str = GOOD_PASSWORD, admin: bool = False) -> User:
@@ -54,18 +54,14 @@ def domain_clock() -> FrozenClock:
 
 
 @pytest.fixture
-def domain_bus() -> InMemoryEventBus:
-    return InMemoryEventBus()
-
-
-@pytest.fixture
 def domain_users() -> InMemoryUserRepository:
     return InMemoryUserRepository()
 
 
 @pytest.fixture
-def user_service(domain_users, domain_clock, domain_bus, domain_hasher) -> UserService:
-    return build_user_service(users=domain_users, clock=domain_clock, bus=domain_bus, hasher=domain_hasher)
+def user_service(domain_users, domain_meetings, domain_clock, domain_outbox, domain_hasher) -> UserService:
+    return build_user_service(users=domain_users, clock=domain_clock, outbox=domain_outbox, hasher=domain_hasher,
+                              meetings=domain_meetings)
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
 
+from adapters.memory.combiner import InProcessCombiner
 from domain.meetings import commands as mc
 from domain.meetings import errors as e
 from domain.meetings.model import MeetingSettings, MeetingStatus
@@ -546,3 +548,45 @@ async def test_a_kicked_user_is_no_longer_invited_even_by_an_earlier_email_invit
     assert page.total == 0
     with pytest.raises(e.MeetingHidden):
         await meeting_service.get(dave, meeting.id)
+
+
+# -- combining -------------------------------------------------------------------------------------
+
+
+async def test_joins_arriving_while_one_commits_are_applied_together_in_one_unit(meeting_service, people,
+                                                                                 domain_outbox):
+    meeting = await schedule(meeting_service, people["host"], capacity=3)
+    units, commits, first_load, go = meeting_service.uow, [], asyncio.Event(), asyncio.Event()
+
+    def counting_units():
+        """Units whose first load waits until the others have queued up; commits are counted."""
+        unit = units()
+        get, commit = unit.meetings.get, unit.commit
+
+        async def held_get(meeting_id):
+            if not first_load.is_set():
+                first_load.set()
+                await go.wait()
+            return await get(meeting_id)
+
+        async def counted_commit():
+            await commit()
+            commits.append(1)
+
+        unit.meetings.get, unit.commit = held_get, counted_commit
+        return unit
+
+    meeting_service.uow, meeting_service.combiner = counting_units, InProcessCombiner()
+    first = asyncio.create_task(join(meeting_service, people["host"], meeting))
+    await first_load.wait()
+    rest = [asyncio.create_task(join(meeting_service, people[name], meeting))
+            for name in ("alice", "bob", "carol", "root")]
+    await asyncio.sleep(0)
+    go.set()
+    outcomes = await asyncio.gather(first, *rest, return_exceptions=True)
+    assert [type(o).__name__ for o in outcomes] == ["Meeting", "Meeting", "Meeting", "MeetingFull", "MeetingFull"]
+    assert len(commits) == 2  # the host's join alone, then alice's and bob's together
+    stored = await meeting_service.meetings.get(meeting.id)
+    assert set(stored.participants) == {people[n].user_id for n in ("host", "alice", "bob")}
+    joined = [e.user_id for e in domain_outbox.events if e.name == "meeting.participant_joined"]
+    assert joined == [people[n].user_id for n in ("host", "alice", "bob")]

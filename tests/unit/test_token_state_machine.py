@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
 from adapters.crypto.argon2 import Argon2PasswordHasher
-from adapters.memory.events import InMemoryEventBus
+from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import FrozenClock
 from domain.users import commands as uc
@@ -49,7 +49,7 @@ class TokenMachine(RuleBasedStateMachine):
         self.runner = asyncio.Runner()
         self.clock = FrozenClock(START)
         self.service: UserService = build_user_service(
-            users=InMemoryUserRepository(), clock=self.clock, bus=InMemoryEventBus(), hasher=HASHER)
+            users=InMemoryUserRepository(), clock=self.clock, outbox=InMemoryOutbox(), hasher=HASHER)
         self.ids: dict[str, str] = {}
         self.banned: set[str] = set()
         self.all_sessions: list[SessionModel] = []

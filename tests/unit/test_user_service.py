@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 
-from domain.shared.errors import ConcurrentModification
 from domain.shared.pagination import PageRequest
 from domain.users import commands as uc
 from domain.users.errors import (
@@ -20,7 +19,7 @@ from domain.users.errors import (
     WeakPassword,
 )
 from domain.users.model import Role
-from tests.unit.conftest import GOOD_PASSWORD, register
+from tests.unit.conftest import GOOD_PASSWORD, START, register
 
 
 def sign_up(username="alice", email="alice@example.com", password=GOOD_PASSWORD, display_name=None):
@@ -32,19 +31,19 @@ async def log_in(service, login="alice", password=GOOD_PASSWORD, address=""):
     return pair, await service.authenticate(pair.access_token)
 
 
-def event_names(bus) -> list[str]:
-    return [event.name for event in bus.history]
+def event_names(outbox) -> list[str]:
+    return [event.name for event in outbox.events]
 
 
 # -- registration ----------------------------------------------------------------------------------
 
 
 async def test_registration_trims_the_username_lowercases_the_email_and_defaults_the_display_name(
-        user_service, domain_bus):
+        user_service, domain_outbox):
     user = await user_service.register(sign_up(username="  Alice_1 ", email="  Alice@Example.COM "))
     assert (user.username, user.email, user.display_name) == ("Alice_1", "alice@example.com", "Alice_1")
     assert user.role is Role.USER and not user.banned
-    assert event_names(domain_bus) == ["user.registered"]
+    assert event_names(domain_outbox) == ["user.registered"]
 
 
 async def test_registration_collapses_whitespace_in_the_display_name(user_service):
@@ -94,11 +93,11 @@ async def test_a_password_of_8_and_of_128_characters_is_accepted(user_service):
     await user_service.register(sign_up(username="long", email="long@example.com", password="abcdefgh" * 16))
 
 
-async def test_usernames_are_unique_regardless_of_case(user_service, domain_bus):
+async def test_usernames_are_unique_regardless_of_case(user_service, domain_outbox):
     await user_service.register(sign_up(username="Alice"))
     with pytest.raises(UsernameTaken):
         await user_service.register(sign_up(username="aLiCe", email="other@example.com"))
-    assert event_names(domain_bus) == ["user.registered"]
+    assert event_names(domain_outbox) == ["user.registered"]
 
 
 async def test_emails_are_unique_regardless_of_case(user_service):
@@ -119,10 +118,10 @@ async def test_a_user_logs_in_by_username_or_email_in_any_case(user_service, log
     assert principal.role is Role.USER
 
 
-async def test_login_publishes_logged_in_with_the_session(user_service, domain_bus):
+async def test_login_publishes_logged_in_with_the_session(user_service, domain_outbox):
     await register(user_service, "alice")
     _, principal = await log_in(user_service)
-    last = domain_bus.history[-1]
+    last = domain_outbox.events[-1]
     assert (last.name, last.session_id) == ("user.logged_in", principal.session_id)
 
 
@@ -256,7 +255,7 @@ async def test_logout_without_refresh_token_ends_this_session_only(user_service)
     await user_service.refresh(laptop.refresh_token)
 
 
-async def test_logout_with_the_refresh_token_of_another_own_session_ends_both(user_service, domain_bus):
+async def test_logout_with_the_refresh_token_of_another_own_session_ends_both(user_service, domain_outbox):
     await register(user_service, "alice")
     phone, phone_principal = await log_in(user_service)
     laptop, _ = await log_in(user_service)
@@ -266,20 +265,20 @@ async def test_logout_with_the_refresh_token_of_another_own_session_ends_both(us
             await user_service.authenticate(pair.access_token)
         with pytest.raises(InvalidToken):
             await user_service.refresh(pair.refresh_token)
-    assert event_names(domain_bus)[-1] == "user.logged_out"
+    assert event_names(domain_outbox)[-1] == "user.logged_out"
 
 
-async def test_logout_with_someone_elses_refresh_token_is_refused_and_changes_nothing(user_service, domain_bus):
+async def test_logout_with_someone_elses_refresh_token_is_refused_and_changes_nothing(user_service, domain_outbox):
     await register(user_service, "alice")
     await register(user_service, "bob")
     alice, alice_principal = await log_in(user_service)
     bob, _ = await log_in(user_service, login="bob")
-    published = len(domain_bus.history)
+    published = len(domain_outbox.events)
     with pytest.raises(InvalidToken):
         await user_service.logout(alice_principal, bob.refresh_token)
     await user_service.authenticate(alice.access_token)
     await user_service.authenticate(bob.access_token)
-    assert len(domain_bus.history) == published
+    assert len(domain_outbox.events) == published
     await user_service.refresh(alice.refresh_token)
     await user_service.refresh(bob.refresh_token)
 
@@ -315,22 +314,22 @@ async def test_getting_an_unknown_user_is_not_found(user_service):
         await user_service.get_user(principal, "00000000-0000-0000-0000-000000000000")
 
 
-async def test_a_user_updates_their_own_profile_with_normalised_fields(user_service, domain_bus):
+async def test_a_user_updates_their_own_profile_with_normalised_fields(user_service, domain_outbox):
     alice = await register(user_service, "alice")
     _, principal = await log_in(user_service)
     user = await user_service.update_profile(principal, uc.UpdateProfile(
         user_id=alice.id, username=" alice2 ", email="ALICE2@example.com", display_name=" Alice  L "))
     assert (user.username, user.email, user.display_name) == ("alice2", "alice2@example.com", "Alice L")
-    assert domain_bus.history[-1].fields == ("username", "email", "display_name")
+    assert domain_outbox.events[-1].fields == ("username", "email", "display_name")
     await log_in(user_service, login="alice2")
 
 
-async def test_an_update_that_changes_nothing_publishes_nothing(user_service, domain_bus):
+async def test_an_update_that_changes_nothing_publishes_nothing(user_service, domain_outbox):
     alice = await register(user_service, "alice")
     _, principal = await log_in(user_service)
-    published = len(domain_bus.history)
+    published = len(domain_outbox.events)
     await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, username="alice"))
-    assert len(domain_bus.history) == published
+    assert len(domain_outbox.events) == published
 
 
 async def test_a_user_cannot_update_someone_else_but_an_admin_can(user_service):
@@ -400,27 +399,30 @@ async def test_an_admin_cannot_set_someone_elses_password(user_service):
 
 
 async def test_a_profile_update_retries_when_someone_else_saved_first(user_service, domain_users):
-    class FirstSaveLoses:
-        """A fake repository: the first save finds the row changed underneath it."""
-
-        def __init__(self, inner):
-            self.inner, self.lost = inner, False
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        async def save(self, user):
-            if not self.lost:
-                self.lost = True
-                raise ConcurrentModification("the user was changed by someone else")
-            await self.inner.save(user)
-
     alice = await register(user_service, "alice")
     _, principal = await log_in(user_service)
-    user_service.users = FirstSaveLoses(domain_users)
+    units, raced = user_service.uow, []
+
+    def racing_units():
+        """Units whose first user save finds that someone else saved the user meanwhile (for real)."""
+        unit = units()
+        save = unit.users.save
+
+        async def save_after_someone_else(user) -> None:
+            if not raced:
+                other = await domain_users.get(user.id)
+                other.update_profile(now=START, display_name="Someone else")
+                await domain_users.save(other)
+                raced.append(other.version)
+            await save(user)
+
+        unit.users.save = save_after_someone_else
+        return unit
+
+    user_service.uow = racing_units
     user = await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, display_name="Al"))
-    assert user_service.users.lost
-    assert (await domain_users.get(alice.id)).display_name == user.display_name == "Al"
+    stored = await domain_users.get(alice.id)
+    assert raced and stored.display_name == user.display_name == "Al" and stored.version == raced[0] + 1
 
 
 # -- administration --------------------------------------------------------------------------------
@@ -456,14 +458,14 @@ async def test_listing_users_pages_through_them_in_registration_order(user_servi
     assert (pages[1].offset, pages[1].limit) == (2, 2)
 
 
-async def test_a_ban_revokes_sessions_immediately_and_blocks_login_until_unbanned(user_service, domain_bus):
+async def test_a_ban_revokes_sessions_immediately_and_blocks_login_until_unbanned(user_service, domain_outbox):
     alice = await register(user_service, "alice")
     await register(user_service, "root", admin=True)
     pair, _ = await log_in(user_service)
     _, as_root = await log_in(user_service, login="root")
     banned = await user_service.ban(as_root, alice.id)
     assert banned.banned
-    assert "user.banned" in event_names(domain_bus)
+    assert "user.banned" in event_names(domain_outbox)
     with pytest.raises(InvalidToken):
         await user_service.authenticate(pair.access_token)
     with pytest.raises(InvalidToken):
@@ -471,7 +473,7 @@ async def test_a_ban_revokes_sessions_immediately_and_blocks_login_until_unbanne
     with pytest.raises(UserBanned):
         await log_in(user_service)
     await user_service.unban(as_root, alice.id)
-    assert event_names(domain_bus)[-1] == "user.unbanned"
+    assert event_names(domain_outbox)[-1] == "user.unbanned"
     await log_in(user_service)
     with pytest.raises(InvalidToken):
         await user_service.authenticate(pair.access_token)

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory.combiner import InProcessCombiner
+from tests.contracts.combining import KeyedCombinerContract
+
+
+class TestInProcessCombiner(KeyedCombinerContract):
+    @pytest.fixture
+    async def combiner(self):
+        return InProcessCombiner()
