@@ -74,7 +74,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
 
     async def revoked(notice: AccessRevoked) -> None:
-        hub.revoke(notice)
+        hub.revoked(notice)
 
     async with contextlib.AsyncExitStack() as stack:
         try:
