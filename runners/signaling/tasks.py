@@ -19,7 +19,7 @@ from runners.web.context import SERVICES, SETTINGS
 
 log = logging.getLogger(__name__)
 REAP_SECONDS = 1.0
-TOKEN_CHECK_EVERY = 6  # heartbeats: a revoked session's sockets close within ~30 s
+TOKEN_CHECK_EVERY = 6  # heartbeats (~30 s): expired tokens, and revocations whose notice was lost
 
 # Runs the domain-event feed until the event is set, handing each typed event to the handler.
 EventFeed = Callable[[Callable[[DomainEvent], Awaitable[None]], asyncio.Event], Awaitable[None]]
