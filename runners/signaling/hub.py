@@ -119,6 +119,11 @@ class Hub:
         """``conn`` negotiated media with this process's SFU in the room."""
         self.media.hold(room_id, conn.principal.user_id, conn.id)
 
+    def seated(self, conn: Connection, room_id: MeetingId) -> bool:
+        """``conn`` is admitted to the room here."""
+        seat = self._rooms.get(room_id, {}).get(conn.id)
+        return seat is not None and seat.admitted
+
     def local_members(self) -> list[tuple[Connection, MeetingId]]:
         """Admitted seats only: a socket whose admission is in progress is not a member yet."""
         return [(s.conn, r) for r, seats in self._rooms.items() for s in seats.values() if s.admitted]
