@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from domain.rooms.events import AccessRevoked
 from domain.shared.errors import DomainError
 from domain.shared.events import DomainEvent
 from domain.users.errors import InvalidToken
-from domain.rooms.events import AccessRevoked
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.endpoint import heartbeat_seconds
 from runners.web.context import SERVICES, SETTINGS
