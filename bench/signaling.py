@@ -4,7 +4,9 @@ N clients in M rooms (client i is in room i % M).  Every client joins its room, 
 duration sends chat messages at a fixed rate carrying its send time; every OTHER member of the
 room records receive time - send time.  The same clients, rooms and rates then run against
 bench/ws_baseline.py (a bare aiohttp WebSocket broadcast server: no auth, no validation) in the
-same run, and both are printed with their ratio.
+same run, and both are printed with their ratio, with each server's CPU time per delivered message
+(read from /proc over the sending window): on a shared, noisy machine latency percentiles swing with
+the neighbours' load, the CPU cost much less.
 
 The all-in-one runs as a subprocess on the embedded memory adapters, with fast password hashing
 and a rate limit high enough not to throttle.  One client process holds every connection; only
@@ -35,9 +37,15 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.support.process import allinone, free_port  # noqa: E402
+from tests.support.process import free_port, process  # noqa: E402
 
 PASSWORD = "bench password 1"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux /proc): a load-independent cost measure."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(ordered: list[float], p: float) -> float:
@@ -176,7 +184,7 @@ class Signaling(Target):
         return json.dumps({"v": 1, "type": "chat", "data": {"room_id": self.rooms[c.room], "text": text}})
 
 
-async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+async def measure(target: Target, args: argparse.Namespace, pid: int) -> dict[str, Any]:
     stats = Stats()
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=None, connect=60)
@@ -211,8 +219,10 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
                     stats.expected += sizes[c.room] - 1
                 nxt += period
 
+        cpu_before = cpu_seconds(pid)
         await asyncio.gather(*(sender(c) for c in clients))
         await asyncio.sleep(args.drain)  # what has not arrived by now counts as lost
+        cpu = cpu_seconds(pid) - cpu_before
         for c in clients:
             c.reader.cancel()
         await bounded(args.concurrency, [(lambda c=c: c.ws.close()) for c in clients])
@@ -220,13 +230,13 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     return {"name": target.name, "connect_s": connected, "join_s": joined, "sent": stats.sent,
             "delivered": len(lat), "expected": stats.expected, "per_s": len(lat) / args.seconds,
             "p50": pct(lat, 50) * 1000, "p99": pct(lat, 99) * 1000, "max": (lat[-1] * 1000 if lat else float("nan")),
-            "errors": dict(stats.errors)}
+            "errors": dict(stats.errors), "cpu_s": cpu}
 
 
 # -- setup ---------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def baseline_server(log_path: Path) -> Iterator[str]:
+def baseline_server(log_path: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "ws_baseline.py"), str(port)],
@@ -244,7 +254,7 @@ def baseline_server(log_path: Path) -> Iterator[str]:
                     if time.monotonic() > deadline:
                         raise RuntimeError("ws_baseline did not start") from None
                     time.sleep(0.1)
-            yield base
+            yield base, proc.pid
         finally:
             proc.terminate()
             try:
@@ -286,15 +296,15 @@ async def prepare(base: str, args: argparse.Namespace) -> tuple[list[str], list[
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     log = Path(args.log)
     results = []
-    with baseline_server(log) as base:
-        results.append(await measure(Baseline(base), args))
+    with baseline_server(log) as (base, pid):
+        results.append(await measure(Baseline(base), args, pid))
     env = {"APP_FAST_PASSWORD_HASHING": "true", "APP_LOG_LEVEL": "WARNING",
            "APP_WS_RATE": "10000", "APP_WS_BURST": "100000", "APP_ACCESS_TOKEN_TTL": "3600"}
-    with allinone(env, log, timeout=30) as base:
+    with process(env, log, timeout=30) as (base, proc):
         t = time.perf_counter()
         tokens, rooms = await prepare(base, args)
         setup = time.perf_counter() - t
-        results.append(await measure(Signaling(base, tokens, rooms), args))
+        results.append(await measure(Signaling(base, tokens, rooms), args, proc.pid))
         results[-1]["setup_s"] = setup
     return results
 
@@ -304,14 +314,18 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"\n{args.clients} clients in {args.rooms} rooms, {args.rate:g} chat msg/s each, {args.seconds:g} s measured "
           f"(+{args.warmup:g} s warm-up); client and server on one {os.cpu_count()}-core machine")
     print(f"{'target':38} {'sent':>7} {'delivered':>9} {'deliv/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'lost':>6}")
+          f"{'lost':>6} {'µs CPU/deliv':>12}")
     for r in results:
         lost = r["expected"] - r["delivered"]
+        per = r["cpu_s"] / max(1, r["delivered"]) * 1e6
         print(f"{r['name']:38} {r['sent']:7d} {r['delivered']:9d} {r['per_s']:8.0f} {r['p50']:8.2f} {r['p99']:8.2f} "
-              f"{r['max']:8.1f} {lost:6d}")
+              f"{r['max']:8.1f} {lost:6d} {per:12.1f}")
     for r in results[1:]:
         print(f"{'ratio signaling / baseline':38} {'':7} {'':9} {r['per_s'] / base['per_s']:7.2f}x "
-              f"{r['p50'] / base['p50']:7.2f}x {r['p99'] / base['p99']:7.2f}x")
+              f"{r['p50'] / base['p50']:7.2f}x {r['p99'] / base['p99']:7.2f}x {'':8} "
+              f"{r['cpu_s'] / max(1e-9, base['cpu_s']):11.2f}x")
+    print("(µs CPU/deliv: the server process's CPU time over the sending window, per delivered message;"
+          " unlike latency, it hardly depends on what else the machine runs)")
     for r in results:
         extra = f", register+login+meetings {r['setup_s']:.1f} s" if "setup_s" in r else ""
         errors = f", errors {r['errors']}" if r["errors"] else ""

@@ -128,9 +128,16 @@ class RoomService:
         return posted
 
     async def reap(self) -> int:
-        """Members whose process died or whose socket did not come back: gone, and everyone is told."""
+        """Members whose process died or whose socket did not come back: gone, and everyone is told.
+        A user who came back on a new connection between the expiry and now stays in the meeting (and
+        the room hears of it as a takeover, not as a leave)."""
         expired = await self.presence.reap(self.clock.now())
         for room_id, member in expired:
+            members = await self.presence.members(room_id, self.clock.now())
+            if any(m.user_id == member.user_id for m in members):
+                await self.bus.publish(SessionReplaced(room_id=room_id, user_id=member.user_id,
+                                                       connection_id=member.connection_id))
+                continue
             await self.meetings.depart(Actor(member.user_id), room_id)
             await self._left(room_id, member, LeaveReason.DISCONNECTED)
         return len(expired)

@@ -99,7 +99,14 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         return ws
     conn = Connection(uuid.uuid4().hex, ws, principal, token,
                       TokenBucket(settings.ws_rate_per_second, settings.ws_burst))
-    hub.register(conn)
+    if hub.register(conn):
+        try:
+            await app[SERVICES].users.authenticate(token)
+        except InvalidToken:
+            conn.error("unauthenticated", "the session ended; log in again and reconnect")
+            conn.close("unauthenticated")
+        except DomainError:
+            pass  # an outage is no reason to drop people: the periodic check comes later
     conn.send("welcome", {"user_id": principal.user_id, "connection_id": conn.id, "protocol": VERSION,
                           "heartbeat_seconds": heartbeat_seconds(settings)})
     try:

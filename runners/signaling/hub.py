@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from attrs import define, field
@@ -30,6 +31,7 @@ from runners.signaling.frames import Delivery, delivery
 from runners.signaling.local_media import LocalMedia
 
 log = logging.getLogger(__name__)
+RECENT_REVOCATIONS = 60.0  # seconds; longer than any authentication takes
 
 
 @define
@@ -51,10 +53,17 @@ class Hub:
         self._rooms: dict[MeetingId, dict[str, Seat]] = {}
         self._listeners: dict[MeetingId, contextlib.AsyncExitStack] = {}
         self._lock = asyncio.Lock()  # attach/detach change bus subscriptions: one at a time
+        self._recent: list[tuple[float, AccessRevoked]] = []
 
-    def register(self, conn: Connection) -> None:
+    def register(self, conn: Connection) -> bool:
+        """Adds the socket; True when a revocation of its user arrived while it was authenticating
+        (the notice found nothing to close then): the caller must check its token again."""
         self.connections[conn.id] = conn
         self._by_user.setdefault(conn.user_id, set()).add(conn)
+        now = time.monotonic()
+        self._recent = [(t, n) for t, n in self._recent if now - t < RECENT_REVOCATIONS]
+        return any(n.user_id == conn.user_id and n.session_id in (None, conn.principal.session_id)
+                   for _, n in self._recent)
 
     def sockets_of(self, user_id: str) -> int:
         return len(self._by_user.get(user_id, ()))
@@ -68,8 +77,13 @@ class Hub:
         for room_id in list(conn.rooms):
             await self.detach(conn, room_id)
 
+    def revoked(self, notice: AccessRevoked) -> int:
+        """A revocation notice arrived: closes the sockets of that session (and remembers the notice
+        a little while for sockets still authenticating); returns how many were closed."""
+        self._recent.append((time.monotonic(), notice))
+        return self.revoke(notice)
+
     def revoke(self, notice: AccessRevoked) -> int:
-        """Closes the sockets that authenticated with a revoked session; returns how many."""
         hit = [c for c in self._by_user.get(notice.user_id, ())
                if notice.session_id is None or c.principal.session_id == notice.session_id]
         for conn in hit:
@@ -104,6 +118,11 @@ class Hub:
     def hold_media(self, conn: Connection, room_id: MeetingId) -> None:
         """``conn`` negotiated media with this process's SFU in the room."""
         self.media.hold(room_id, conn.principal.user_id, conn.id)
+
+    def seated(self, conn: Connection, room_id: MeetingId) -> bool:
+        """``conn`` is admitted to the room here."""
+        seat = self._rooms.get(room_id, {}).get(conn.id)
+        return seat is not None and seat.admitted
 
     def local_members(self) -> list[tuple[Connection, MeetingId]]:
         """Admitted seats only: a socket whose admission is in progress is not a member yet."""

@@ -9,17 +9,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from domain.rooms.events import AccessRevoked
 from domain.shared.errors import DomainError
 from domain.shared.events import DomainEvent
 from domain.users.errors import InvalidToken
-from domain.rooms.events import AccessRevoked
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.endpoint import heartbeat_seconds
 from runners.web.context import SERVICES, SETTINGS
 
 log = logging.getLogger(__name__)
 REAP_SECONDS = 1.0
-TOKEN_CHECK_EVERY = 6  # heartbeats: a revoked session's sockets close within ~30 s
+YIELD_EVERY = 50
+TOKEN_CHECK_EVERY = 6  # heartbeats (~30 s): expired tokens, and revocations whose notice was lost
 
 # Runs the domain-event feed until the event is set, handing each typed event to the handler.
 EventFeed = Callable[[Callable[[DomainEvent], Awaitable[None]], asyncio.Event], Awaitable[None]]
@@ -28,9 +29,12 @@ EVENT_FEED = web.AppKey("meeting_event_feed", object)
 
 async def beat(app: web.Application, check_tokens: bool) -> None:
     """One heartbeat: renew every admitted local member (and, every TOKEN_CHECK_EVERY beats, re-check
-    every socket's token)."""
+    every socket's token).  Yields to the loop every YIELD_EVERY sockets: with memory adapters nothing
+    here awaits for real, and a thousand sockets in one go would stall the fan-out for milliseconds."""
     if check_tokens:
-        for conn in list(app[HUB].connections.values()):
+        for n, conn in enumerate(list(app[HUB].connections.values())):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
             try:
                 await app[SERVICES].users.authenticate(conn.token)
             except InvalidToken:
@@ -38,9 +42,12 @@ async def beat(app: web.Application, check_tokens: bool) -> None:
                 conn.close("unauthenticated")
             except DomainError:
                 pass  # an outage is no reason to drop people
-    for conn, room_id in app[HUB].local_members():
+    for n, (conn, room_id) in enumerate(app[HUB].local_members()):
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)
         try:
-            if not await app[ROOMS].heartbeat(conn.user_id, room_id, conn.id):
+            # Still seated: a socket that left the room meanwhile is not told it expired.
+            if not await app[ROOMS].heartbeat(conn.user_id, room_id, conn.id) and app[HUB].seated(conn, room_id):
                 conn.send("removed", {"room_id": room_id, "reason": "expired"})
                 await app[HUB].detach(conn, room_id)
         except DomainError:
@@ -74,7 +81,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
 
     async def revoked(notice: AccessRevoked) -> None:
-        hub.revoke(notice)
+        hub.revoked(notice)
 
     async with contextlib.AsyncExitStack() as stack:
         try:

@@ -82,8 +82,9 @@ class QuietSocket:
         pass
 
 
-def a_connection(actor: Actor, connection_id: str) -> Connection:
-    principal = Principal(user_id=actor.user_id, role=Role.USER, session_id="s", token_id="t",
+def a_connection(who: Actor | UserId, connection_id: str, session: str = "s") -> Connection:
+    user_id = who.user_id if isinstance(who, Actor) else who
+    principal = Principal(user_id=user_id, role=Role.USER, session_id=session, token_id="t",
                           expires_at=START + dt.timedelta(hours=1))
     return Connection(connection_id, QuietSocket(), principal, "token", TokenBucket(100, 100))  # type: ignore[arg-type]
 

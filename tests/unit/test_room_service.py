@@ -293,3 +293,24 @@ async def test_both_feeds_hand_over_typed_events_equal_to_the_published_ones() -
     stop.set()
     await running
     assert got[0] == kick and got[-1] == ban and all(isinstance(e, DomainEvent) for e in got)
+
+
+async def test_a_user_back_between_the_expiry_and_the_announcement_stays_in_the_meeting(room: Room) -> None:
+    await room.service.join(BOB, ROOM, "c-old")
+    await room.service.disconnected(BOB.user_id, ROOM, "c-old")
+    room.said()
+    presence, real_reap = room.service.presence, room.service.presence.reap
+
+    async def reap_while_bob_comes_back(now: dt.datetime, limit: int = 100) -> Any:
+        reaped = await real_reap(now, limit)
+        await room.service.join(BOB, ROOM, "c-new")  # lands between the expiry and its announcement
+        return reaped
+
+    presence.reap = reap_while_bob_comes_back  # type: ignore[method-assign]
+    room.clock.advance(GRACE)
+    assert await room.service.reap() == 1
+    assert room.meetings.departed == []
+    said = room.said()
+    assert [type(e) for e in said] == [ev.MemberJoined, ev.SessionReplaced]
+    assert said[1] == ev.SessionReplaced(room_id=ROOM, user_id=BOB.user_id, connection_id="c-old")
+    assert [m.connection_id for m in await presence.members(ROOM, room.clock.now())] == ["c-new"]

@@ -5,8 +5,17 @@ arrives, not at the next periodic token check (which runs every ~30 s and is nev
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
+
+from adapters.memory.rooms import InMemorySignalBus
+from domain.rooms.events import AccessRevoked
+from domain.shared.ids import UserId
 from runners.signaling.context import HUB
+from runners.signaling.hub import Hub
+from domain.users.service import UserService
+from tests.unit.test_room_media_routing import a_connection
 from tests.unit.signaling_support import (  # noqa: F401  (fixtures)
     Signaling,
     SignalingFactory,
@@ -129,3 +138,36 @@ async def test_changing_a_users_role_closes_their_sockets(signaling: Signaling) 
     b = await s.connect(bob)
     await s.web.ok("PUT", f"{API}/admin/users/{bob.id}/role", who=admin, json={"role": "admin"})
     assert await b.closed() == UNAUTHENTICATED
+
+
+async def test_a_revocation_that_arrives_while_a_socket_authenticates_is_checked_again_at_registration() -> None:
+    bus = InMemorySignalBus()
+    hub = Hub(bus)
+    bob, cid = UserId("bbbbbbbb-0000-4000-8000-000000000002"), UserId("cccccccc-0000-4000-8000-000000000003")
+    hub.revoked(AccessRevoked(user_id=bob, session_id="s-old"))
+    assert hub.register(a_connection(bob, "c-1", session="s-other")) is False
+    assert hub.register(a_connection(bob, "c-2", session="s-old")) is True
+    hub.revoked(AccessRevoked(user_id=bob))
+    assert hub.register(a_connection(bob, "c-3", session="s-new")) is True
+    assert hub.register(a_connection(cid, "c-4", session="s-old")) is False
+
+
+async def test_a_socket_authenticated_just_before_a_ban_is_closed_at_registration(
+        signaling: Signaling, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = signaling
+    admin, bob = await s.web.admin(), await s.web.user("bob")
+    real = UserService.authenticate
+    calls = 0
+
+    async def ban_after_the_first_check(self: UserService, token: str) -> Any:
+        nonlocal calls
+        calls += 1
+        principal = await real(self, token)
+        if calls == 1:  # the notice comes while this socket is between its check and its registration
+            await s.web.ok("POST", f"{API}/admin/users/{bob.id}/ban", who=admin)
+        return principal
+
+    monkeypatch.setattr(UserService, "authenticate", ban_after_the_first_check)
+    ws = await s.raw(headers={"Authorization": f"Bearer {bob.access}"})
+    assert await ws.closed() == UNAUTHENTICATED
+    assert [m["data"]["code"] for m in ws.inbox if m["type"] == "error"] == ["unauthenticated"]
