@@ -6,7 +6,6 @@ Resources, so every provider that depends on them is awaitable (``runners.contai
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 
@@ -19,7 +18,6 @@ from adapters.postgres.migrate import migrate
 from adapters.postgres.pool import open_pool
 from adapters.postgres.users import PostgresUserRepository
 from adapters.redis.client import open_redis
-from adapters.redis.denylist import RedisTokenDenylist
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
 from adapters.redis.meeting_cache import CachedMeetingRepository
 from adapters.redis.presence import RedisRoomPresence
@@ -57,10 +55,7 @@ class ProductionAdapters(containers.DeclarativeContainer):
     meetings = providers.Singleton(CachedMeetingRepository, providers.Singleton(PostgresMeetingRepository, pool),
                                    redis)
     sessions = providers.Singleton(RedisSessionStore, redis)
-    denylist = providers.Singleton(RedisTokenDenylist, redis)
-    throttle = providers.Singleton(
-        RedisLoginThrottle, redis, limit=settings.provided.login_max_failures,
-        window=providers.Callable(lambda s: dt.timedelta(seconds=s.login_window_seconds), settings))
+    throttle = providers.Singleton(RedisLoginThrottle, redis)
     events = providers.Singleton(RedisStreamEventPublisher, redis, stream=EVENT_STREAM)
     presence = providers.Singleton(RedisRoomPresence, redis)
     signal_bus = providers.Singleton(RedisSignalBus, redis)
