@@ -390,7 +390,8 @@ async def test_a_user_updates_their_own_profile_with_normalised_fields(user_serv
     alice = await register(user_service, "alice")
     _, principal = await log_in(user_service)
     user = await user_service.update_profile(principal, uc.UpdateProfile(
-        user_id=alice.id, username=" alice2 ", email="ALICE2@example.com", display_name=" Alice  L "))
+        user_id=alice.id, username=" alice2 ", email="ALICE2@example.com", display_name=" Alice  L ",
+        current_password=GOOD_PASSWORD))
     assert (user.username, user.email, user.display_name) == ("alice2", "alice2@example.com", "Alice L")
     assert domain_bus.history[-1].fields == ("username", "email", "display_name")
     await log_in(user_service, login="alice2")
@@ -423,7 +424,8 @@ async def test_an_update_to_a_taken_username_or_email_is_refused_and_stores_noth
     with pytest.raises(UsernameTaken):
         await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, username="BOB"))
     with pytest.raises(EmailTaken):
-        await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, email="bob@example.com"))
+        await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, email="bob@example.com",
+                                                                      current_password=GOOD_PASSWORD))
     assert (await domain_users.get(alice.id)) == alice
 
 
@@ -435,6 +437,51 @@ async def test_a_password_change_needs_the_current_password(user_service):
             await user_service.update_profile(principal, uc.UpdateProfile(
                 user_id=alice.id, password="a brand new secret", current_password=current))
     await log_in(user_service)
+
+
+async def test_changing_ones_email_needs_the_current_password_and_leaves_it_unverified(user_service,
+                                                                                        domain_users):
+    alice = await register(user_service, "alice")
+    assert (alice.email_verified, alice.invitation_email) == (True, "alice@example.com")
+    _, principal = await log_in(user_service)
+    for current in (None, "not the password"):
+        with pytest.raises(InvalidCredentials) as caught:
+            await user_service.update_profile(principal, uc.UpdateProfile(
+                user_id=alice.id, email="invited@example.com", current_password=current))
+        assert caught.value.details == {"field": "current_password"}
+    assert (await domain_users.get(alice.id)).email == "alice@example.com"
+    user = await user_service.update_profile(principal, uc.UpdateProfile(
+        user_id=alice.id, email="invited@example.com", current_password=GOOD_PASSWORD))
+    assert (user.email, user.email_verified, user.invitation_email) == ("invited@example.com", False, None)
+    assert await domain_users.get(alice.id) == user
+
+
+async def test_other_profile_fields_and_the_same_email_need_no_password(user_service):
+    alice = await register(user_service, "alice")
+    _, principal = await log_in(user_service)
+    user = await user_service.update_profile(principal, uc.UpdateProfile(
+        user_id=alice.id, email="ALICE@example.com", display_name="Al", username="alice_l"))
+    assert (user.email_verified, user.display_name) == (True, "Al")
+
+
+async def test_an_admin_changes_someones_email_without_their_password_and_it_stays_unverified(user_service):
+    alice = await register(user_service, "alice")
+    await register(user_service, "root", admin=True)
+    _, as_root = await log_in(user_service, login="root")
+    user = await user_service.update_profile(as_root, uc.UpdateProfile(user_id=alice.id, email="new@example.com"))
+    assert (user.email, user.invitation_email) == ("new@example.com", None)
+
+
+async def test_current_password_guesses_with_a_stolen_token_are_throttled(user_service):
+    alice = await register(user_service, "alice")
+    _, principal = await log_in(user_service)
+    for i in range(5):
+        with pytest.raises(InvalidCredentials):
+            await user_service.update_profile(principal, uc.UpdateProfile(
+                user_id=alice.id, email="thief@example.com", current_password=f"guess {i}"))
+    with pytest.raises(TooManyLoginAttempts):
+        await user_service.update_profile(principal, uc.UpdateProfile(
+            user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
 
 
 async def test_a_new_password_must_meet_the_policy(user_service):

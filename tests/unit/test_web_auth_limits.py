@@ -42,3 +42,13 @@ async def test_registrations_over_the_address_budget_get_429_with_retry_after(we
     assert (refused.status, refused.code) == (429, "too_many_registrations")
     retry_after = int(refused.headers["Retry-After"])
     assert 0 < retry_after <= 3600 and refused.body["error"]["details"]["retry_after"] == retry_after
+
+
+async def test_an_email_change_without_the_current_password_is_refused(web: WebApi) -> None:
+    lena = await web.user("lena")
+    refused = await web.call("PUT", f"{API}/users/{lena.id}", who=lena, json={"email": "invited@example.com"})
+    assert (refused.status, refused.code) == (401, "invalid_credentials")
+    assert refused.body["error"]["details"] == {"field": "current_password"}
+    changed = await web.ok("PUT", f"{API}/users/{lena.id}", who=lena,
+                           json={"email": "invited@example.com", "current_password": PASSWORD})
+    assert changed["email"] == "invited@example.com"
