@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from domain.shared.errors import ConcurrentModification
+from domain.shared.errors import ConcurrentModification, Unavailable
 from domain.shared.pagination import PageRequest
 from domain.users import commands as uc
 from domain.users.errors import (
@@ -508,6 +508,34 @@ async def test_a_password_change_revokes_every_session_and_the_new_password_work
     await log_in(user_service, password="a brand new secret")
 
 
+async def test_a_session_older_than_the_users_security_version_cannot_refresh_even_if_revoking_it_failed(
+        user_service):
+    class RevocationFails:
+        """A session store whose revoke_user is down, as Redis may be just after the user was saved."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        async def revoke_user(self, user_id, security_version):
+            raise Unavailable("redis cannot be reached")
+
+    alice = await register(user_service, "alice")
+    pair, principal = await log_in(user_service)
+    store = user_service.sessions
+    user_service.sessions = RevocationFails(store)
+    with pytest.raises(Unavailable):
+        await user_service.update_profile(principal, uc.UpdateProfile(
+            user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
+    user_service.sessions = store
+    with pytest.raises(InvalidToken):
+        await user_service.refresh(pair.refresh_token)
+    with pytest.raises(InvalidToken):
+        await user_service.authenticate(pair.access_token)  # the refresh attempt ended the session
+
+
 async def test_an_admin_cannot_set_someone_elses_password(user_service):
     alice = await register(user_service, "alice")
     await register(user_service, "root", admin=True)
@@ -646,3 +674,21 @@ async def test_ensure_admin_promotes_an_existing_user_of_that_name(user_service)
     existing = await register(user_service, "root")
     promoted = await user_service.ensure_admin("ROOT", "other@example.com", "another password")
     assert promoted.id == existing.id and promoted.is_admin
+
+
+async def test_every_revocation_announces_which_sessions_ended(user_service, domain_bus):
+    alice = await register(user_service, "alice")
+    await register(user_service, "root", admin=True)
+    _, as_root = await log_in(user_service, login="root")
+    _, as_alice = await log_in(user_service)
+
+    def revoked():
+        return [(e.user_id, e.reason, e.session_id, e.security_version)
+                for e in domain_bus.history if e.name == "user.sessions_revoked"]
+
+    await user_service.update_profile(as_alice, uc.UpdateProfile(
+        user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
+    await user_service.set_role(as_root, uc.SetRole(user_id=alice.id, role=Role.ADMIN))
+    await user_service.ban(as_root, alice.id)
+    assert revoked() == [(alice.id, "password_changed", None, 1), (alice.id, "role_changed", None, 2),
+                         (alice.id, "banned", None, 3)]
