@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from attrs import define, evolve, field
 
-from domain.shared.errors import ConcurrentModification
+from domain.shared.errors import ConcurrentModification, DomainError
 from domain.shared.ids import UserId, new_id
 from domain.shared.pagination import Page, PageRequest
 from domain.users import commands as c
@@ -31,7 +33,7 @@ from domain.users.model import (
     normalize_email,
     normalize_username,
 )
-from domain.users.throttling import AttemptLimits
+from domain.users.throttling import AttemptLimits, Reservation
 from domain.users.tokens import AccessClaims, Principal, RefreshClaims, Session, TokenPair
 from ports.clock import Clock
 from ports.events import EventPublisher
@@ -44,6 +46,7 @@ from ports.users import (
 )
 
 SAVE_ATTEMPTS = 5
+T = TypeVar("T")
 CLIENT_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
@@ -84,9 +87,10 @@ class UserService:
         reservation = await self.throttle.reserve(self.limits.registration_buckets(cmd.client_address), now)
         if not reservation.granted:
             raise TooManyRegistrations(retry_after=reservation.retry_after)
+        password_hash = await self._hash_or_release(self.hasher.hash(cmd.password), reservation)
         user = User.register(
             user_id=UserId(new_id()), username=username, email=email,
-            password_hash=await self.hasher.hash(cmd.password), display_name=display, now=now, role=role,
+            password_hash=password_hash, display_name=display, now=now, role=role,
         )
         await self.users.add(user)
         await self.events.publish(*user.pull_events())
@@ -105,9 +109,7 @@ class UserService:
         reservation = await self.throttle.reserve(self.limits.login_buckets(login, cmd.client_address, known), now)
         if not reservation.granted:
             raise TooManyLoginAttempts(retry_after=reservation.retry_after)
-        # An unknown user costs a hash check too, so timing does not tell which accounts exist.
-        password_ok = await self.hasher.verify(user.password_hash if user else await self._dummy_hash(),
-                                               cmd.password)
+        password_ok = await self._hash_or_release(self._check(user, cmd.password), reservation)
         if user is None or not password_ok:
             raise InvalidCredentials("invalid username or password")  # the reservation stays: a failure
         await self.throttle.release(reservation)
@@ -195,6 +197,18 @@ class UserService:
         await self.events.publish(SessionsRevoked(occurred_at=self.clock.now(), user_id=user.id, reason=reason,
                                                   security_version=user.security_version))
 
+    async def _hash_or_release(self, work: Awaitable[T], reservation: Reservation) -> T:
+        """An attempt the server could not carry out (hashing busy, a store down) is no attempt."""
+        try:
+            return await work
+        except DomainError:
+            await self.throttle.release(reservation)
+            raise
+
+    async def _check(self, user: User | None, password: str) -> bool:
+        # An unknown user costs a hash check too, so timing does not tell which accounts exist.
+        return await self.hasher.verify(user.password_hash if user else await self._dummy_hash(), password)
+
     async def _dummy_hash(self) -> str:
         if self._dummy is None:
             self._dummy = await self.hasher.hash(new_id())
@@ -260,7 +274,7 @@ class UserService:
         reservation = await self.throttle.reserve(self.limits.reauthentication_buckets(user.id), now)
         if not reservation.granted:
             raise TooManyLoginAttempts(retry_after=reservation.retry_after)
-        if not await self.hasher.verify(user.password_hash, current_password):
+        if not await self._hash_or_release(self._check(user, current_password), reservation):
             raise InvalidCredentials("current password is wrong", field="current_password")
         await self.throttle.release(reservation)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 
 from domain.shared.errors import ConcurrentModification, Unavailable
@@ -13,6 +14,7 @@ from domain.users.errors import (
     InvalidToken,
     InvalidUserData,
     NotAllowed,
+    PasswordHashingBusy,
     TooManyLoginAttempts,
     UserBanned,
     UsernameTaken,
@@ -23,8 +25,9 @@ from domain.users.model import Role
 from tests.unit.conftest import GOOD_PASSWORD, register
 
 
-def sign_up(username="alice", email="alice@example.com", password=GOOD_PASSWORD, display_name=None):
-    return uc.RegisterUser(username=username, email=email, password=password, display_name=display_name)
+def sign_up(username="alice", email="alice@example.com", password=GOOD_PASSWORD, display_name=None, address=""):
+    return uc.RegisterUser(username=username, email=email, password=password, display_name=display_name,
+                           client_address=address)
 
 
 async def log_in(service, login="alice", password=GOOD_PASSWORD, address="", client=None):
@@ -264,6 +267,38 @@ async def test_every_login_hands_out_a_client_token_and_keeps_a_valid_one(user_s
     fresh, _ = await log_in(user_service, client="no good")
     assert first.client_token and second.client_token == first.client_token
     assert fresh.client_token not in (None, first.client_token)
+
+
+async def test_attempts_the_server_could_not_carry_out_do_not_count_against_the_client(user_service, domain_hasher):
+    class BusyAtFirst:
+        """The real hasher behind a queue that is full for the first ``busy`` calls."""
+
+        def __init__(self, busy: int) -> None:
+            self.busy = busy
+
+        async def hash(self, password):
+            return await self.check_busy() or await domain_hasher.hash(password)
+
+        async def verify(self, password_hash, password):
+            return await self.check_busy() or await domain_hasher.verify(password_hash, password)
+
+        async def check_busy(self):
+            if self.busy:
+                self.busy -= 1
+                raise PasswordHashingBusy(retry_after=1)
+
+    await register(user_service, "alice")
+    user_service.hasher = BusyAtFirst(busy=10)
+    for _ in range(10):
+        with pytest.raises(PasswordHashingBusy):
+            await log_in(user_service, address="203.0.113.9")
+    await log_in(user_service, address="203.0.113.9")
+    user_service.hasher = BusyAtFirst(busy=5)
+    user_service.limits = attrs.evolve(user_service.limits, registrations_per_address=1)
+    for _ in range(5):
+        with pytest.raises(PasswordHashingBusy):
+            await user_service.register(sign_up("bob", "bob@example.com", address="203.0.113.9"))
+    await user_service.register(sign_up("bob", "bob@example.com", address="203.0.113.9"))
 
 
 # -- tokens ----------------------------------------------------------------------------------------
