@@ -105,7 +105,8 @@ class UserService:
         login = cmd.login.strip()
         user = await self.users.find_by_login(login)
         offered = cmd.client_token if cmd.client_token and CLIENT_TOKEN_RE.fullmatch(cmd.client_token) else None
-        known = offered if offered and user and await self.throttle.knows_client(user.id, offered, now) else None
+        known = offered if offered and user and await self.throttle.knows_client(
+            user.id, self._client_key(user, offered), now) else None
         reservation = await self.throttle.reserve(self.limits.login_buckets(login, cmd.client_address, known), now)
         if not reservation.granted:
             raise TooManyLoginAttempts(retry_after=reservation.retry_after)
@@ -121,7 +122,8 @@ class UserService:
         if not await self.sessions.create(session):
             raise InvalidCredentials("the account changed while logging in; log in again")
         client = offered or secrets.token_urlsafe(32)
-        await self.throttle.remember_client(user.id, client, now + self.limits.known_client_ttl, now)
+        await self.throttle.remember_client(user.id, self._client_key(user, client),
+                                            now + self.limits.known_client_ttl, now)
         await self.events.publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id))
         pair = self._tokens(user, session, session.refresh_token_id, now)
         return evolve(pair, client_token=client), user
@@ -204,6 +206,12 @@ class UserService:
         except DomainError:
             await self.throttle.release(reservation)
             raise
+
+    @staticmethod
+    def _client_key(user: User, client: str) -> str:
+        # Known per security version: clients that logged in before a password change (perhaps with
+        # the stolen password) are strangers again, so they cannot stack per-client budgets.
+        return f"{user.security_version}.{client}"
 
     async def _check(self, user: User | None, password: str) -> bool:
         # An unknown user costs a hash check too, so timing does not tell which accounts exist.

@@ -249,6 +249,19 @@ async def test_a_client_token_is_known_only_to_the_account_that_logged_in_with_i
         await log_in(user_service, address="203.0.113.9", client="made-up-token-0123456789abcdef")
 
 
+async def test_clients_known_before_a_password_change_are_strangers_after_it(user_service):
+    alice = await register(user_service, "alice")
+    before, principal = await log_in(user_service, address="192.0.2.1")
+    await user_service.update_profile(principal, uc.UpdateProfile(
+        user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
+    for i in range(20):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", address=f"203.0.113.{i}")
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, password="a brand new secret", address="192.0.2.1",
+                     client=before.client_token)
+
+
 async def test_a_known_client_has_its_own_limit(user_service):
     await register(user_service, "alice")
     known, _ = await log_in(user_service)
