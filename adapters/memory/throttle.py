@@ -13,11 +13,18 @@ class InMemoryLoginThrottle:
     """LoginThrottle in dicts.  ``reserve`` never awaits between deciding and counting, so it is atomic
     on the event loop, as the Redis adapter's single script is on the server."""
 
+    SWEEP_EVERY = 1024
+
     def __init__(self) -> None:
         self._attempts: dict[str, list[tuple[dt.datetime, str]]] = {}
+        self._windows: dict[str, dt.timedelta] = {}
         self._clients: dict[tuple[str, str], dt.datetime] = {}
+        self._calls = 0
 
     async def reserve(self, buckets: Sequence[Bucket], now: dt.datetime) -> Reservation:
+        self._calls += 1
+        if self._calls % self.SWEEP_EVERY == 0:
+            self._sweep(now)
         wait = 0
         for bucket in buckets:
             hits = self._live(bucket, now)
@@ -29,6 +36,7 @@ class InMemoryLoginThrottle:
         reservation = Reservation(id=new_id(), buckets=tuple(buckets))
         for bucket in buckets:
             bisect.insort(self._attempts.setdefault(bucket.key, []), (now, reservation.id))
+            self._windows[bucket.key] = bucket.window
         return reservation
 
     async def release(self, reservation: Reservation) -> None:
@@ -36,10 +44,10 @@ class InMemoryLoginThrottle:
             hits = self._attempts.get(bucket.key, [])
             hits[:] = [hit for hit in hits if hit[1] != reservation.id]
             if not hits:
-                self._attempts.pop(bucket.key, None)
+                self._forget(bucket.key)
 
     async def reset(self, key: str) -> None:
-        self._attempts.pop(key, None)
+        self._forget(key)
 
     async def remember_client(self, user_id: UserId, client: str, until: dt.datetime, now: dt.datetime) -> None:
         if len(self._clients) > 4096:
@@ -53,12 +61,21 @@ class InMemoryLoginThrottle:
         return until is not None and until > now
 
     def _live(self, bucket: Bucket, now: dt.datetime) -> list[tuple[dt.datetime, str]]:
-        # Keys exist only while they hold attempts, so probing unknown logins cannot grow the dict.
         hits = self._attempts.get(bucket.key)
         if hits is None:
             return []
         cut = bisect.bisect_right(hits, (now - bucket.window, "\U0010ffff"))
         del hits[:cut]
         if not hits:
-            del self._attempts[bucket.key]
+            self._forget(bucket.key)
         return hits
+
+    def _sweep(self, now: dt.datetime) -> None:
+        # Credential stuffing touches each made-up login once: without this, its counters would stay
+        # after their window (Redis expires them with the key's TTL).
+        for key, window in list(self._windows.items()):
+            self._live(Bucket(key, 0, window), now)
+
+    def _forget(self, key: str) -> None:
+        self._attempts.pop(key, None)
+        self._windows.pop(key, None)
