@@ -252,14 +252,14 @@ class UserService:
         username = normalize_username(cmd.username) if cmd.username is not None else None
         email = normalize_email(cmd.email) if cmd.email is not None else None
         display = normalize_display_name(cmd.display_name) if cmd.display_name is not None else None
-        confirmed = False
+        confirmed_against = None  # the hash the current password was checked against
         for _ in range(SAVE_ATTEMPTS):
             user = await self.users.get(cmd.user_id)
             now = self.clock.now()
             own_email_changes = email is not None and email != user.email and actor.user_id == user.id
-            if (cmd.password is not None or own_email_changes) and not confirmed:
+            if (cmd.password is not None or own_email_changes) and confirmed_against != user.password_hash:
                 await self._confirm_password(user, cmd.current_password, now)
-                confirmed = True
+                confirmed_against = user.password_hash
             if cmd.password is not None:
                 check_password_policy(cmd.password, username=username or user.username,
                                       email=email or user.email)
