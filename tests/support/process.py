@@ -35,7 +35,10 @@ def process(env: dict[str, str], log_path: Path, timeout: float = 20.0,
             module: str = "runners.allinone") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Like allinone, and yields the Popen too (for tests that crash it)."""
     port = free_port()
-    full_env = {**os.environ, "APP_HOST": "127.0.0.1", "APP_PORT": str(port), **env}
+    # Every test registers from 127.0.0.1 and the shared Redis keeps counts between runs: the
+    # per-address registration budget is lifted unless a test sets it.
+    full_env = {**os.environ, "APP_HOST": "127.0.0.1", "APP_PORT": str(port),
+                "APP_REGISTRATIONS_PER_ADDRESS": "100000", **env}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=full_env,
                                 stdout=log, stderr=log)

@@ -16,7 +16,7 @@ from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryLoginThrottle
-from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
+from adapters.memory.tokens import InMemorySessionStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import FrozenClock
@@ -34,8 +34,7 @@ def build_user_service(*, users: InMemoryUserRepository, clock: FrozenClock, out
                        hasher: Argon2PasswordHasher, meetings: InMemoryMeetingRepository | None = None) -> UserService:
     uow = InMemoryUnitOfWorkFactory(meetings or InMemoryMeetingRepository(), users, outbox)
     return UserService(users=users, hasher=hasher, codec=JwtTokenCodec(JWT_SECRET),
-                       sessions=InMemorySessionStore(), denylist=InMemoryTokenDenylist(),
-                       throttle=InMemoryLoginThrottle(), uow=uow, clock=clock)
+                       sessions=InMemorySessionStore(), throttle=InMemoryLoginThrottle(), uow=uow, clock=clock)
 
 
 async def register(service: UserService, name: str, *, password: str = GOOD_PASSWORD, admin: bool = False) -> User:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from adapters.memory.events import InMemoryEventBus
 from adapters.memory.throttle import InMemoryLoginThrottle
-from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
-from tests.contracts.denylist import TokenDenylistContract
+from adapters.memory.tokens import InMemorySessionStore
+from domain.users.throttling import Bucket
 from tests.contracts.events import MAX_ATTEMPTS, EventPublisherContract, Handler
 from tests.contracts.sessions import SessionStoreContract
 from tests.contracts.throttle import LoginThrottleContract
@@ -19,16 +21,10 @@ class TestInMemorySessionStore(SessionStoreContract):
         return InMemorySessionStore()
 
 
-class TestInMemoryTokenDenylist(TokenDenylistContract):
-    @pytest.fixture
-    async def denylist(self):
-        return InMemoryTokenDenylist()
-
-
 class TestInMemoryLoginThrottle(LoginThrottleContract):
     @pytest.fixture
     async def throttle(self):
-        return InMemoryLoginThrottle(limit=self.LIMIT, window=self.WINDOW, address_limit=self.ADDRESS_LIMIT)
+        return InMemoryLoginThrottle()
 
 
 class InMemoryHarness:
@@ -51,3 +47,13 @@ class TestInMemoryEventBus(EventPublisherContract):
     async def harness(self):
         return InMemoryHarness()
 
+
+
+async def test_counters_of_logins_never_tried_again_are_swept_after_their_window():
+    throttle = InMemoryLoginThrottle()
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    for n in range(throttle.SWEEP_EVERY - 1):
+        await throttle.reserve([Bucket(f"login:made-up-{n}", 5, dt.timedelta(minutes=15))], now)
+    assert len(throttle._attempts) == throttle.SWEEP_EVERY - 1
+    await throttle.reserve([Bucket("login:one-more", 5, dt.timedelta(minutes=15))], now + dt.timedelta(hours=1))
+    assert list(throttle._attempts) == ["login:one-more"]

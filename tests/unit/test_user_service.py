@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 
+from domain.shared.errors import ConcurrentModification, Unavailable
 from domain.shared.pagination import PageRequest
 from domain.users import commands as uc
 from domain.users.errors import (
@@ -12,6 +14,7 @@ from domain.users.errors import (
     InvalidToken,
     InvalidUserData,
     NotAllowed,
+    PasswordHashingBusy,
     TooManyLoginAttempts,
     UserBanned,
     UsernameTaken,
@@ -22,12 +25,14 @@ from domain.users.model import Role
 from tests.unit.conftest import GOOD_PASSWORD, START, register
 
 
-def sign_up(username="alice", email="alice@example.com", password=GOOD_PASSWORD, display_name=None):
-    return uc.RegisterUser(username=username, email=email, password=password, display_name=display_name)
+def sign_up(username="alice", email="alice@example.com", password=GOOD_PASSWORD, display_name=None, address=""):
+    return uc.RegisterUser(username=username, email=email, password=password, display_name=display_name,
+                           client_address=address)
 
 
-async def log_in(service, login="alice", password=GOOD_PASSWORD, address=""):
-    pair, _ = await service.login(uc.LogIn(login=login, password=password, client_address=address))
+async def log_in(service, login="alice", password=GOOD_PASSWORD, address="", client=None):
+    pair, _ = await service.login(uc.LogIn(login=login, password=password, client_address=address,
+                                           client_token=client))
     return pair, await service.authenticate(pair.access_token)
 
 
@@ -169,14 +174,20 @@ async def test_throttling_one_account_leaves_another_alone(user_service):
     await log_in(user_service, login="bob")
 
 
-async def test_failures_by_username_also_throttle_logins_by_email_of_the_same_account(user_service):
-    """The login docstring promises throttling per account, not per spelling of the login."""
+async def test_failures_by_username_do_not_throttle_the_email_so_a_429_tells_nothing_about_who_owns_it(
+        user_service):
+    """Counted as typed: were failures by username to block the email, an attacker would learn that
+    this email belongs to this username."""
     await register(user_service, "alice")
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            await log_in(user_service, login="alice", password="wrong password")
+            await log_in(user_service, login="alice", password="wrong password", address="203.0.113.9")
     with pytest.raises(TooManyLoginAttempts):
-        await log_in(user_service, login="alice@example.com", password="wrong password")
+        await log_in(user_service, login="alice", address="203.0.113.9")
+    for email in ("alice@example.com", "someone.else@example.com"):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, login=email, password="wrong password", address="203.0.113.9")
+    await log_in(user_service, login="alice@example.com", address="203.0.113.9")
 
 
 async def test_unknown_logins_are_throttled_too(user_service):
@@ -187,14 +198,120 @@ async def test_unknown_logins_are_throttled_too(user_service):
         await log_in(user_service, login="ghost")
 
 
-async def test_many_failures_from_one_address_throttle_that_address(user_service):
+async def test_many_failures_from_one_address_throttle_its_unknown_clients_only(user_service):
     await register(user_service, "alice")
+    known, _ = await log_in(user_service, address="203.0.113.9")
     for i in range(50):
         with pytest.raises(InvalidCredentials):
             await log_in(user_service, login=f"ghost{i}", address="203.0.113.9")
     with pytest.raises(TooManyLoginAttempts):
         await log_in(user_service, address="203.0.113.9")
     await log_in(user_service, address="198.51.100.1")
+    await log_in(user_service, address="203.0.113.9", client=known.client_token)
+
+
+async def test_an_attacker_at_another_address_cannot_lock_the_owner_out(user_service):
+    await register(user_service, "alice")
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", address="203.0.113.9")
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, address="203.0.113.9")
+    await log_in(user_service, address="198.51.100.1")
+
+
+async def test_guesses_from_many_addresses_exhaust_the_accounts_budget_for_new_clients_but_not_known_ones(
+        user_service, domain_clock):
+    await register(user_service, "alice")
+    owner, _ = await log_in(user_service, address="198.51.100.1")
+    for i in range(20):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", address=f"203.0.113.{i}")
+    with pytest.raises(TooManyLoginAttempts) as caught:
+        await log_in(user_service, address="192.0.2.1")  # the right password, from a new client
+    assert 0 < caught.value.details["retry_after"] <= 15 * 60
+    pair, principal = await log_in(user_service, address="192.0.2.77", client=owner.client_token)
+    assert pair.client_token == owner.client_token
+    domain_clock.advance(dt.timedelta(seconds=caught.value.details["retry_after"]))
+    await log_in(user_service, address="192.0.2.1")
+
+
+async def test_a_client_token_is_known_only_to_the_account_that_logged_in_with_it(user_service):
+    await register(user_service, "alice")
+    await register(user_service, "mallory")
+    theirs, _ = await log_in(user_service, login="mallory", address="203.0.113.9")
+    for i in range(20):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", address=f"203.0.113.{i}")
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, address="203.0.113.9", client=theirs.client_token)
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, address="203.0.113.9", client="made-up-token-0123456789abcdef")
+
+
+async def test_clients_known_before_a_password_change_are_strangers_after_it(user_service):
+    alice = await register(user_service, "alice")
+    before, principal = await log_in(user_service, address="192.0.2.1")
+    await user_service.update_profile(principal, uc.UpdateProfile(
+        user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
+    for i in range(20):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", address=f"203.0.113.{i}")
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, password="a brand new secret", address="192.0.2.1",
+                     client=before.client_token)
+
+
+async def test_a_known_client_has_its_own_limit(user_service):
+    await register(user_service, "alice")
+    known, _ = await log_in(user_service)
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", client=known.client_token)
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, client=known.client_token)
+    await log_in(user_service, address="198.51.100.1")
+
+
+async def test_every_login_hands_out_a_client_token_and_keeps_a_valid_one(user_service):
+    await register(user_service, "alice")
+    first, _ = await log_in(user_service)
+    second, _ = await log_in(user_service, client=first.client_token)
+    fresh, _ = await log_in(user_service, client="no good")
+    assert first.client_token and second.client_token == first.client_token
+    assert fresh.client_token not in (None, first.client_token)
+
+
+async def test_attempts_the_server_could_not_carry_out_do_not_count_against_the_client(user_service, domain_hasher):
+    class BusyAtFirst:
+        """The real hasher behind a queue that is full for the first ``busy`` calls."""
+
+        def __init__(self, busy: int) -> None:
+            self.busy = busy
+
+        async def hash(self, password):
+            return await self.check_busy() or await domain_hasher.hash(password)
+
+        async def verify(self, password_hash, password):
+            return await self.check_busy() or await domain_hasher.verify(password_hash, password)
+
+        async def check_busy(self):
+            if self.busy:
+                self.busy -= 1
+                raise PasswordHashingBusy(retry_after=1)
+
+    await register(user_service, "alice")
+    user_service.hasher = BusyAtFirst(busy=10)
+    for _ in range(10):
+        with pytest.raises(PasswordHashingBusy):
+            await log_in(user_service, address="203.0.113.9")
+    await log_in(user_service, address="203.0.113.9")
+    user_service.hasher = BusyAtFirst(busy=5)
+    user_service.limits = attrs.evolve(user_service.limits, registrations_per_address=1)
+    for _ in range(5):
+        with pytest.raises(PasswordHashingBusy):
+            await user_service.register(sign_up("bob", "bob@example.com", address="203.0.113.9"))
+    await user_service.register(sign_up("bob", "bob@example.com", address="203.0.113.9"))
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -258,14 +375,17 @@ async def test_logout_without_refresh_token_ends_this_session_only(user_service)
 async def test_logout_with_the_refresh_token_of_another_own_session_ends_both(user_service, domain_outbox):
     await register(user_service, "alice")
     phone, phone_principal = await log_in(user_service)
-    laptop, _ = await log_in(user_service)
+    laptop, laptop_principal = await log_in(user_service)
     await user_service.logout(phone_principal, laptop.refresh_token)
     for pair in (phone, laptop):
         with pytest.raises(InvalidToken):
             await user_service.authenticate(pair.access_token)
         with pytest.raises(InvalidToken):
             await user_service.refresh(pair.refresh_token)
-    assert event_names(domain_outbox)[-1] == "user.logged_out"
+    last = list(domain_outbox.events)[-3:]
+    assert [e.name for e in last] == ["user.logged_out", "user.sessions_revoked", "user.sessions_revoked"]
+    assert [(e.session_id, e.reason) for e in last[1:]] == [(phone_principal.session_id, "logout"),
+                                                           (laptop_principal.session_id, "logout")]
 
 
 async def test_logout_with_someone_elses_refresh_token_is_refused_and_changes_nothing(user_service, domain_outbox):
@@ -318,7 +438,8 @@ async def test_a_user_updates_their_own_profile_with_normalised_fields(user_serv
     alice = await register(user_service, "alice")
     _, principal = await log_in(user_service)
     user = await user_service.update_profile(principal, uc.UpdateProfile(
-        user_id=alice.id, username=" alice2 ", email="ALICE2@example.com", display_name=" Alice  L "))
+        user_id=alice.id, username=" alice2 ", email="ALICE2@example.com", display_name=" Alice  L ",
+        current_password=GOOD_PASSWORD))
     assert (user.username, user.email, user.display_name) == ("alice2", "alice2@example.com", "Alice L")
     assert domain_outbox.events[-1].fields == ("username", "email", "display_name")
     await log_in(user_service, login="alice2")
@@ -351,7 +472,8 @@ async def test_an_update_to_a_taken_username_or_email_is_refused_and_stores_noth
     with pytest.raises(UsernameTaken):
         await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, username="BOB"))
     with pytest.raises(EmailTaken):
-        await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, email="bob@example.com"))
+        await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, email="bob@example.com",
+                                                                      current_password=GOOD_PASSWORD))
     assert (await domain_users.get(alice.id)) == alice
 
 
@@ -363,6 +485,51 @@ async def test_a_password_change_needs_the_current_password(user_service):
             await user_service.update_profile(principal, uc.UpdateProfile(
                 user_id=alice.id, password="a brand new secret", current_password=current))
     await log_in(user_service)
+
+
+async def test_changing_ones_email_needs_the_current_password_and_leaves_it_unverified(user_service,
+                                                                                        domain_users):
+    alice = await register(user_service, "alice")
+    assert (alice.email_verified, alice.invitation_email) == (True, "alice@example.com")
+    _, principal = await log_in(user_service)
+    for current in (None, "not the password"):
+        with pytest.raises(InvalidCredentials) as caught:
+            await user_service.update_profile(principal, uc.UpdateProfile(
+                user_id=alice.id, email="invited@example.com", current_password=current))
+        assert caught.value.details == {"field": "current_password"}
+    assert (await domain_users.get(alice.id)).email == "alice@example.com"
+    user = await user_service.update_profile(principal, uc.UpdateProfile(
+        user_id=alice.id, email="invited@example.com", current_password=GOOD_PASSWORD))
+    assert (user.email, user.email_verified, user.invitation_email) == ("invited@example.com", False, None)
+    assert await domain_users.get(alice.id) == user
+
+
+async def test_other_profile_fields_and_the_same_email_need_no_password(user_service):
+    alice = await register(user_service, "alice")
+    _, principal = await log_in(user_service)
+    user = await user_service.update_profile(principal, uc.UpdateProfile(
+        user_id=alice.id, email="ALICE@example.com", display_name="Al", username="alice_l"))
+    assert (user.email_verified, user.display_name) == (True, "Al")
+
+
+async def test_an_admin_changes_someones_email_without_their_password_and_it_stays_unverified(user_service):
+    alice = await register(user_service, "alice")
+    await register(user_service, "root", admin=True)
+    _, as_root = await log_in(user_service, login="root")
+    user = await user_service.update_profile(as_root, uc.UpdateProfile(user_id=alice.id, email="new@example.com"))
+    assert (user.email, user.invitation_email) == ("new@example.com", None)
+
+
+async def test_current_password_guesses_with_a_stolen_token_are_throttled(user_service):
+    alice = await register(user_service, "alice")
+    _, principal = await log_in(user_service)
+    for i in range(5):
+        with pytest.raises(InvalidCredentials):
+            await user_service.update_profile(principal, uc.UpdateProfile(
+                user_id=alice.id, email="thief@example.com", current_password=f"guess {i}"))
+    with pytest.raises(TooManyLoginAttempts):
+        await user_service.update_profile(principal, uc.UpdateProfile(
+            user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
 
 
 async def test_a_new_password_must_meet_the_policy(user_service):
@@ -387,6 +554,34 @@ async def test_a_password_change_revokes_every_session_and_the_new_password_work
     with pytest.raises(InvalidCredentials):
         await log_in(user_service)
     await log_in(user_service, password="a brand new secret")
+
+
+async def test_a_session_older_than_the_users_security_version_cannot_refresh_even_if_revoking_it_failed(
+        user_service):
+    class RevocationFails:
+        """A session store whose revoke_user is down, as Redis may be just after the user was saved."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        async def revoke_user(self, user_id, security_version):
+            raise Unavailable("redis cannot be reached")
+
+    alice = await register(user_service, "alice")
+    pair, principal = await log_in(user_service)
+    store = user_service.sessions
+    user_service.sessions = RevocationFails(store)
+    with pytest.raises(Unavailable):
+        await user_service.update_profile(principal, uc.UpdateProfile(
+            user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
+    user_service.sessions = store
+    with pytest.raises(InvalidToken):
+        await user_service.refresh(pair.refresh_token)
+    with pytest.raises(InvalidToken):
+        await user_service.authenticate(pair.access_token)  # the refresh attempt ended the session
 
 
 async def test_an_admin_cannot_set_someone_elses_password(user_service):
@@ -530,3 +725,21 @@ async def test_ensure_admin_promotes_an_existing_user_of_that_name(user_service)
     existing = await register(user_service, "root")
     promoted = await user_service.ensure_admin("ROOT", "other@example.com", "another password")
     assert promoted.id == existing.id and promoted.is_admin
+
+
+async def test_every_revocation_announces_which_sessions_ended(user_service, domain_outbox):
+    alice = await register(user_service, "alice")
+    await register(user_service, "root", admin=True)
+    _, as_root = await log_in(user_service, login="root")
+    _, as_alice = await log_in(user_service)
+
+    def revoked():
+        return [(e.user_id, e.reason, e.session_id, e.security_version)
+                for e in domain_outbox.events if e.name == "user.sessions_revoked"]
+
+    await user_service.update_profile(as_alice, uc.UpdateProfile(
+        user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
+    await user_service.set_role(as_root, uc.SetRole(user_id=alice.id, role=Role.ADMIN))
+    await user_service.ban(as_root, alice.id)
+    assert revoked() == [(alice.id, "password_changed", None, 1), (alice.id, "role_changed", None, 2),
+                         (alice.id, "banned", None, 3)]
