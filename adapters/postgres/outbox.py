@@ -9,9 +9,8 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
-from attrs import define
+from attrs import define, field
 
-from adapters.postgres.errors import translated
 from adapters.postgres.pool import acquire
 from domain.shared.events import DomainEvent, UnknownEvent, event_from_record
 from ports.outbox import OutboxRecord
@@ -36,15 +35,13 @@ async def write_events(conn: asyncpg.Connection, events: Sequence[DomainEvent]) 
 
 @define
 class PostgresOutboxBatch:
+    """Marks are sent with the COMMIT that ends the batch, in the same round trip."""
+
     records: Sequence[OutboxRecord]
-    _conn: asyncpg.Connection | None
+    sent: list[int] = field(factory=list)
 
     async def mark_sent(self, records: Sequence[OutboxRecord]) -> None:
-        if not records or self._conn is None:
-            return
-        with translated():
-            await self._conn.execute("UPDATE outbox SET sent_at = now() WHERE position = ANY($1::bigint[])",
-                                     [r.position for r in records])
+        self.sent.extend(r.position for r in records)
 
 
 class PostgresOutbox:
@@ -54,13 +51,26 @@ class PostgresOutbox:
 
     @contextlib.asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[PostgresOutboxBatch]:
-        async with acquire(self._pool, self._timeout) as conn, conn.transaction():
-            # The lock is a one-time filter of the same statement: no rows when another relay holds it.
-            rows = await conn.fetch(
-                "SELECT position, event_id, name, occurred_at, payload FROM outbox"
-                " WHERE sent_at IS NULL AND (SELECT pg_try_advisory_xact_lock($2))"
-                " ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED", limit, RELAY_LOCK)
-            yield PostgresOutboxBatch(_readable_prefix(rows), conn if rows else None)
+        async with acquire(self._pool, self._timeout) as conn:
+            await conn.execute("BEGIN")
+            try:
+                # The lock is a one-time filter of the same statement: no rows when another relay holds it.
+                rows = await conn.fetch(
+                    "SELECT position, event_id, name, occurred_at, payload FROM outbox"
+                    " WHERE sent_at IS NULL AND (SELECT pg_try_advisory_xact_lock($2))"
+                    " ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED", limit, RELAY_LOCK)
+                batch = PostgresOutboxBatch(_readable_prefix(rows))
+                yield batch
+            except BaseException:
+                with contextlib.suppress(Exception):  # else the pool's release rolls it back
+                    await conn.execute("ROLLBACK")
+                raise
+            # Positions are integers read from the database: inlining them is safe, and lets the marks
+            # and the COMMIT share one round trip (a simple query may hold several statements).
+            positions = ",".join(str(int(p)) for p in batch.sent)
+            mark = f"UPDATE outbox SET sent_at = now() WHERE position = ANY('{{{positions}}}'::bigint[]); " \
+                if positions else ""
+            await conn.execute(mark + "COMMIT")
 
     async def purge_sent(self, before: dt.datetime) -> int:
         async with acquire(self._pool, self._timeout) as conn:
