@@ -15,6 +15,7 @@ from dependency_injector import containers, providers
 from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
+from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.memory.locks import InProcessKeyedLocks
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.memory.meetings import InMemoryMeetingRepository
@@ -23,6 +24,7 @@ from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import SystemClock
+from domain.meetings.rules import MeetingLimits
 from domain.meetings.service import MeetingService
 from domain.rooms.service import RoomService
 from domain.users.service import TokenPolicy, UserService
@@ -39,6 +41,15 @@ def _window(settings: Settings) -> dt.timedelta:
     return dt.timedelta(seconds=settings.login_window_seconds)
 
 
+def _meeting_limits(settings: Settings) -> MeetingLimits:
+    return MeetingLimits(
+        password_guesses_per_user=settings.meeting_password_max_guesses,
+        password_guesses_per_meeting=settings.meeting_password_max_guesses_per_meeting,
+        password_guess_window=dt.timedelta(seconds=settings.meeting_password_window_seconds),
+        open_meetings_per_host=settings.max_open_meetings_per_user,
+        invitations_per_meeting=settings.max_invitations_per_meeting)
+
+
 class MemoryAdapters(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -49,6 +60,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     throttle = providers.Singleton(InMemoryLoginThrottle, limit=settings.provided.login_max_failures,
                                    window=providers.Callable(_window, settings))
     events = providers.Singleton(InMemoryEventBus)
+    attempts = providers.Singleton(InMemoryAttemptLimiter)
     presence = providers.Singleton(InMemoryRoomPresence)
     signal_bus = providers.Singleton(InMemorySignalBus)
     event_feed = providers.Callable(in_memory_feed, events)
@@ -74,7 +86,8 @@ class Application(containers.DeclarativeContainer):
     )
     meeting_service = providers.Singleton(
         MeetingService, meetings=adapters.meetings, users=adapters.users, hasher=hasher,
-        events=adapters.events, clock=clock, locks=providers.Singleton(InProcessKeyedLocks),
+        events=adapters.events, clock=clock, guesses=adapters.attempts,
+        limits=providers.Callable(_meeting_limits, settings), locks=providers.Singleton(InProcessKeyedLocks),
     )
     meeting_access = providers.Singleton(InProcessMeetingAccess, meeting_service, adapters.users)
     room_service = providers.Singleton(

@@ -21,6 +21,7 @@ from adapters.postgres.users import PostgresUserRepository
 from adapters.redis.client import open_redis
 from adapters.redis.denylist import RedisTokenDenylist
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
+from adapters.redis.limits import RedisAttemptLimiter
 from adapters.redis.meeting_cache import CachedMeetingRepository
 from adapters.redis.presence import RedisRoomPresence
 from adapters.redis.signal_bus import RedisSignalBus
@@ -62,6 +63,7 @@ class ProductionAdapters(containers.DeclarativeContainer):
         RedisLoginThrottle, redis, limit=settings.provided.login_max_failures,
         window=providers.Callable(lambda s: dt.timedelta(seconds=s.login_window_seconds), settings))
     events = providers.Singleton(RedisStreamEventPublisher, redis, stream=EVENT_STREAM)
+    attempts = providers.Singleton(RedisAttemptLimiter, redis)
     presence = providers.Singleton(RedisRoomPresence, redis)
     signal_bus = providers.Singleton(RedisSignalBus, redis)
     # The SFU lives in the process that holds the participant's socket (docs/signaling.md, section 13).

@@ -10,8 +10,9 @@ from attrs import define
 
 from domain.meetings import commands as c
 from domain.meetings.errors import MeetingHidden, ParticipantsHidden
+from domain.meetings.guesses import verify_guess
 from domain.meetings.model import Meeting, MeetingRole, MeetingSettings, Participant
-from domain.meetings.rules import check_meeting_password
+from domain.meetings.rules import MeetingLimits, check_meeting_password
 from domain.shared.actor import Actor
 from domain.shared.errors import ConcurrentModification
 from domain.shared.ids import MeetingId, UserId, new_id
@@ -20,6 +21,7 @@ from domain.users.errors import UserNotFound
 from domain.users.model import normalize_email
 from ports.clock import Clock
 from ports.events import EventPublisher
+from ports.limits import AttemptLimiter
 from ports.locks import KeyedLocks
 from ports.meetings import MeetingRepository
 from ports.users import PasswordHasher, UserRepository
@@ -34,6 +36,8 @@ class MeetingService:
     hasher: PasswordHasher
     events: EventPublisher
     clock: Clock
+    guesses: AttemptLimiter
+    limits: MeetingLimits = MeetingLimits()
     locks: KeyedLocks | None = None
 
     async def schedule(self, actor: Actor, cmd: c.ScheduleMeeting) -> Meeting:
@@ -117,7 +121,8 @@ class MeetingService:
                 return None
             assert m.password_hash is not None
             if m.password_hash not in verified:  # verify once, even across retries
-                verified[m.password_hash] = await self.hasher.verify(m.password_hash, cmd.password)
+                verified[m.password_hash] = await verify_guess(self.guesses, self.hasher, self.limits, m,
+                                                               actor.user_id, cmd.password, self.clock.now())
             return verified[m.password_hash]
 
         await check_password(first)  # argon2 is slow: verify outside the lock
@@ -135,14 +140,12 @@ class MeetingService:
         return await self._change(meeting_id, lambda m: m.leave(actor.user_id, now=self.clock.now()))
 
     async def invite(self, actor: Actor, cmd: c.Invite) -> Meeting:
-        """Rules: host or co-host; by user id (the user must exist) or by email (an unknown address is
-        kept, so that whoever registers with it later is invited)."""
+        """Rules: host or co-host; by user id (the user must exist) or by email.  An email stays an
+        email (never looked up: the host must not learn which account owns it) and admits whoever
+        holds it as a verified address (User.invitation_email)."""
         user_id, email = cmd.user_id, None
         if cmd.email is not None:
             email = normalize_email(cmd.email)
-            known = await self.users.find_by_email(email)
-            if known is not None:
-                user_id, email = known.id, None
         elif user_id is not None:
             await self.users.get(user_id)
         return await self._change(cmd.meeting_id, lambda m: m.invite(actor, now=self.clock.now(),
@@ -194,6 +197,6 @@ class MeetingService:
 
     async def _email_of(self, user_id: UserId) -> str | None:
         try:
-            return (await self.users.get(user_id)).email
+            return (await self.users.get(user_id)).invitation_email
         except UserNotFound:
             return None

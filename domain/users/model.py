@@ -90,6 +90,7 @@ class User:
     display_name: str
     role: Role = Role.USER
     banned: bool = False
+    email_verified: bool = True
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = 0
@@ -110,6 +111,11 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def invitation_email(self) -> str | None:
+        """The address invitations (and later notifications) may bind to: only a verified one."""
+        return self.email if self.email_verified else None
 
     def update_profile(self, *, now: dt.datetime, username: str | None = None, email: str | None = None,
                        display_name: str | None = None) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.memory.events import InMemoryEventBus
+from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.users import PostgresUserRepository
 from adapters.system.clock import SystemClock
@@ -60,7 +61,7 @@ async def world(pg_pool):  # noqa: F811
     users = PostgresUserRepository(pg_pool)
     meetings = PostgresMeetingRepository(pg_pool)
     service = MeetingService(meetings=meetings, users=users, hasher=Argon2PasswordHasher.fast(),
-                             events=InMemoryEventBus(), clock=SystemClock())
+                             events=InMemoryEventBus(), clock=SystemClock(), guesses=InMemoryAttemptLimiter())
     return service, meetings, users
 
 

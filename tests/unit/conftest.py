@@ -13,6 +13,7 @@ import pytest
 from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
+from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
@@ -73,4 +74,4 @@ def domain_meetings() -> InMemoryMeetingRepository:
 @pytest.fixture
 def meeting_service(domain_meetings, domain_users, domain_clock, domain_bus, domain_hasher) -> MeetingService:
     return MeetingService(meetings=domain_meetings, users=domain_users, hasher=domain_hasher, events=domain_bus,
-                          clock=domain_clock)
+                          clock=domain_clock, guesses=InMemoryAttemptLimiter())

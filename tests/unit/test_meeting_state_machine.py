@@ -123,6 +123,7 @@ class MeetingMachine(RuleBasedStateMachine):
         assert self.meeting.title == "Weekly sync"
         assert self.events() == ["meeting.created"]
         self.model = Model(host=host, capacity=capacity, has_password=has_password, invite_only=invite_only)
+        self.first_host = host
 
     # -- joining and leaving ---------------------------------------------------------------------
 
@@ -229,7 +230,7 @@ class MeetingMachine(RuleBasedStateMachine):
         assert self.events() == ["meeting.participant_kicked"]
         m.kicked.add(who)
         self.ever_kicked.add(who)
-        for group in (m.participants, m.co_hosts, m.invited_users):
+        for group in (m.participants, m.attendees, m.co_hosts, m.invited_users):
             group.discard(who)
 
     @rule(actor=actors, who=users)
@@ -269,7 +270,7 @@ class MeetingMachine(RuleBasedStateMachine):
             predicted = e.NotMeetingHost
         elif m.closed_error():
             predicted = m.closed_error()
-        elif who == m.host or who in m.kicked:
+        elif who == m.host or who in m.kicked or who not in m.participants:
             predicted = e.InvalidMeetingAction
         if self.expect(predicted, lambda: self.meeting.transfer_host(actor, who, now=self.tick())):
             assert self.events() == ["meeting.host_transferred"]
@@ -364,6 +365,13 @@ class MeetingMachine(RuleBasedStateMachine):
             assert user not in mt.participants
             assert user not in mt.co_hosts
             assert not mt.is_invited(user, email_of(user)), f"{user} was kicked but is still invited"
+            assert user not in mt.attendees
+            assert mt.role_of(user, email_of(user)) is None
+            assert mt.can_view(Actor(user), email_of(user)) is not mt.settings.invite_only
+
+    @invariant()
+    def the_host_was_in_the_meeting_when_it_was_handed_over(self) -> None:
+        assert self.meeting.host_id == self.first_host or self.meeting.host_id in self.meeting.attendees
 
     @invariant()
     def status_moves_only_forward(self) -> None:
