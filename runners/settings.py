@@ -87,6 +87,7 @@ class Settings:
     max_invitations_per_meeting: int = 1000
     media_max_sections_per_offer: int = 8
     media_max_sections_per_member: int = 16
+    media_max_sections_per_connection: int = 24
     media_allow_mdns: bool = False
     instance_id: str = field(factory=lambda: secrets.token_hex(4))
 
@@ -170,5 +171,6 @@ class Settings:
             max_invitations_per_meeting=_int(env, "APP_MAX_INVITATIONS_PER_MEETING", 1000, 1, 1_000_000),
             media_max_sections_per_offer=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_OFFER", 8, 1, 64),
             media_max_sections_per_member=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_MEMBER", 16, 1, 256),
+            media_max_sections_per_connection=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_CONNECTION", 24, 2, 256),
             media_allow_mdns=_bool(env, "APP_MEDIA_ALLOW_MDNS", False),
         )
