@@ -234,7 +234,8 @@ class Meeting:
                                            fields=tuple("password" if f == "password_hash" else f for f in changed)))
 
     def invite(self, actor: Actor, *, now: dt.datetime, user_id: UserId | None = None,
-               email: str | None = None) -> None:
+               email: str | None = None, limit: int | None = None) -> None:
+        """At most ``limit`` invitations (ids and emails together); repeating one is no change."""
         self._require_privileged(actor)
         self._require_open()
         if user_id is not None:
@@ -242,10 +243,12 @@ class Meeting:
                 raise e.InvalidMeetingAction("that user was removed from this meeting")
             if user_id == self.host_id or user_id in self.invited_users:
                 return
+            self._require_room_for_an_invitation(limit)
             self.invited_users.add(user_id)
         elif email is not None:
             if email in self.invited_emails:
                 return
+            self._require_room_for_an_invitation(limit)
             self.invited_emails.add(email)
         else:
             raise e.InvalidMeetingData("invite a user id or an email", field="user_id")
@@ -374,6 +377,10 @@ class Meeting:
             raise e.MeetingEnded("the meeting has ended")
         if self.status is MeetingStatus.CANCELLED:
             raise e.MeetingCancelled("the meeting was cancelled")
+
+    def _require_room_for_an_invitation(self, limit: int | None) -> None:
+        if limit is not None and len(self.invited_users) + len(self.invited_emails) >= limit:
+            raise e.InvitationsLimitReached(f"a meeting can have at most {limit} invitations", limit=limit)
 
     def _require_host(self, actor: Actor) -> None:
         if not (actor.is_admin or actor.user_id == self.host_id):

@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from attrs import define
 
 from domain.meetings import commands as c
+from domain.meetings.caps import require_room_to_host
 from domain.meetings.errors import MeetingHidden, ParticipantsHidden
 from domain.meetings.guesses import verify_guess
 from domain.meetings.model import Meeting, MeetingRole, MeetingSettings, Participant
@@ -52,7 +53,9 @@ class MeetingService:
             start_time=cmd.start_time or now, duration_minutes=cmd.duration_minutes, capacity=cmd.capacity,
             password_hash=password_hash, settings=cmd.settings, now=now,
         )
-        await self.meetings.add(meeting)
+        async with self._hold(f"hosting:{actor.user_id}"):  # the cap holds against parallel schedules
+            await require_room_to_host(self.meetings, actor.user_id, self.limits)
+            await self.meetings.add(meeting)
         await self.events.publish(*meeting.pull_events())
         return meeting
 
@@ -148,8 +151,8 @@ class MeetingService:
             email = normalize_email(cmd.email)
         elif user_id is not None:
             await self.users.get(user_id)
-        return await self._change(cmd.meeting_id, lambda m: m.invite(actor, now=self.clock.now(),
-                                                                     user_id=user_id, email=email))
+        return await self._change(cmd.meeting_id, lambda m: m.invite(
+            actor, now=self.clock.now(), user_id=user_id, email=email, limit=self.limits.invitations_per_meeting))
 
     async def host_action(self, actor: Actor, meeting_id: MeetingId, action: c.HostAction,
                           target: UserId) -> Meeting:
@@ -176,8 +179,8 @@ class MeetingService:
                     return meeting
         raise ConcurrentModification("the meeting is busy; try again")
 
-    def _hold(self, meeting_id: MeetingId) -> AbstractAsyncContextManager[None]:
-        return self.locks.hold(meeting_id) if self.locks is not None else contextlib.nullcontext()
+    def _hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        return self.locks.hold(key) if self.locks is not None else contextlib.nullcontext()
 
     async def _try_save(self, meeting: Meeting) -> bool:
         pending = meeting.pull_events()

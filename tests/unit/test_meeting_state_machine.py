@@ -178,8 +178,8 @@ class MeetingMachine(RuleBasedStateMachine):
 
     # -- host actions ----------------------------------------------------------------------------
 
-    @rule(actor=actors, who=users, by_email=st.booleans())
-    def invite(self, actor: Actor, who: UserId, by_email: bool) -> None:
+    @rule(actor=actors, who=users, by_email=st.booleans(), limit=st.one_of(st.none(), st.integers(0, 4)))
+    def invite(self, actor: Actor, who: UserId, by_email: bool, limit: int | None) -> None:
         m = self.model
         predicted: type[DomainError] | None
         if not m.is_privileged_or_admin(actor):
@@ -188,10 +188,14 @@ class MeetingMachine(RuleBasedStateMachine):
             predicted = m.closed_error()
         if predicted is None and not by_email and who in m.kicked:
             predicted = e.InvalidMeetingAction
+        repeated = email_of(who) in m.invited_emails if by_email else (who == m.host or who in m.invited_users)
+        if (predicted is None and not repeated and limit is not None
+                and len(m.invited_users) + len(m.invited_emails) >= limit):
+            predicted = e.InvitationsLimitReached
         if by_email:
-            call = lambda: self.meeting.invite(actor, now=self.tick(), email=email_of(who))  # noqa: E731
+            call = lambda: self.meeting.invite(actor, now=self.tick(), email=email_of(who), limit=limit)  # noqa: E731
         else:
-            call = lambda: self.meeting.invite(actor, now=self.tick(), user_id=who)  # noqa: E731
+            call = lambda: self.meeting.invite(actor, now=self.tick(), user_id=who, limit=limit)  # noqa: E731
         if not self.expect(predicted, call):
             return
         if by_email:
