@@ -136,6 +136,12 @@ class SfuPeer:
 
     # -- the SFU's offers --------------------------------------------------------------------------
 
+    @property
+    def negotiation_settled(self) -> bool:
+        """No SFU offer in flight, none pending, none being made."""
+        return (self._pending_offer is None and not self._dirty
+                and (self._negotiator is None or self._negotiator.done()))
+
     def want_renegotiation(self, desired: Mapping[tuple[UserId, str], PublishedTrack]) -> None:
         """Make the participant's received tracks ``desired`` (coalesced, one offer at a time)."""
         self._desired = dict(desired)

@@ -105,9 +105,7 @@ class Member:
         """Until the SFU has nothing more to offer this member."""
         deadline = time.monotonic() + timeout
         while True:
-            peer = self.server.rooms[ROOM].peers[self.name]
-            if peer._pending_offer is None and not peer._dirty and (
-                    peer._negotiator is None or peer._negotiator.done()):
+            if self.server.rooms[ROOM].peers[self.name].negotiation_settled:
                 return
             assert time.monotonic() < deadline, f"{self.name}: the SFU never settled"
             await asyncio.sleep(0.1)
@@ -208,11 +206,12 @@ async def scenario_not_sdp() -> dict[str, Any]:
         out["offer_without_media"] = await try_signal(
             server, "eve", "offer", {"sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"})
         await ann.join()
-        from adapters.webrtc.forwarding import PublishedTrack  # noqa: F401  (the SFU is importable)
+        from domain.rooms.errors import InvalidSignal
 
-        peer = server.rooms[ROOM].peers["ann"]
-        peer._pending_offer = "an offer ann has not answered yet"  # so that an answer is expected
-        out["answer"] = await try_signal(server, "ann", "answer", {"sdp": "hello world"})
+        try:
+            await server.signal(ROOM, "ann", "answer", {"sdp": "hello world"})
+        except InvalidSignal as err:
+            out["answer"] = [err.details.get("field"), err.message]
         out["ann_still_connected"] = ann.pc.connectionState
         return out
     finally:
@@ -296,7 +295,7 @@ def test_text_that_is_not_sdp_is_refused_as_an_invalid_signal_and_answered_with_
     assert result["offer"] == "InvalidSignal:sdp"
     assert result["eve_got"] == 0
     assert result["offer_without_media"] == "InvalidSignal:sdp"
-    assert result["answer"] == "InvalidSignal:sdp"
+    assert result["answer"] == ["sdp", "this is not an SDP: it must start with v=0"]
     assert result["ann_still_connected"] == "connected"
 
 
