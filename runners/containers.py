@@ -17,6 +17,8 @@ from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
 from adapters.memory.combiner import InProcessCombiner
 from adapters.inprocess.commit_signal import CommitSignal
+from adapters.memory.limits import InMemoryAttemptLimiter
+from adapters.memory.locks import InProcessKeyedLocks
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
@@ -27,6 +29,7 @@ from adapters.memory.tokens import InMemorySessionStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import SystemClock
+from domain.meetings.rules import MeetingLimits
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.messaging.relay import OutboxRelay
@@ -50,6 +53,15 @@ def _attempt_limits(settings: Settings) -> AttemptLimits:
                          registrations_per_address=settings.registrations_per_address)
 
 
+def _meeting_limits(settings: Settings) -> MeetingLimits:
+    return MeetingLimits(
+        password_guesses_per_user=settings.meeting_password_max_guesses,
+        password_guesses_per_meeting=settings.meeting_password_max_guesses_per_meeting,
+        password_guess_window=dt.timedelta(seconds=settings.meeting_password_window_seconds),
+        open_meetings_per_host=settings.max_open_meetings_per_user,
+        invitations_per_meeting=settings.max_invitations_per_meeting)
+
+
 class MemoryAdapters(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -64,6 +76,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     commit_signal = providers.Singleton(CommitSignal)
     uow = providers.Singleton(InMemoryUnitOfWorkFactory, meetings, users, outbox,
                               on_commit=commit_signal.provided.notify)
+    attempts = providers.Singleton(InMemoryAttemptLimiter)
     presence = providers.Singleton(InMemoryRoomPresence)
     signal_bus = providers.Singleton(InMemorySignalBus)
     event_feed = providers.Callable(in_memory_feed, events)
@@ -89,8 +102,9 @@ class Application(containers.DeclarativeContainer):
     )
     meeting_service = providers.Singleton(
         MeetingService, uow=adapters.uow, meetings=adapters.meetings, queries=adapters.meeting_queries,
-        users=adapters.users, hasher=hasher,
-        clock=clock, combiner=providers.Singleton(InProcessCombiner),
+        users=adapters.users, hasher=hasher, clock=clock, guesses=adapters.attempts,
+        limits=providers.Callable(_meeting_limits, settings), combiner=providers.Singleton(InProcessCombiner),
+        locks=providers.Singleton(InProcessKeyedLocks),
     )
     relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
     dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)

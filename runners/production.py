@@ -24,6 +24,7 @@ from adapters.postgres.users import PostgresUserRepository
 from adapters.redis.client import open_redis
 from adapters.redis.dead_letters import RedisDeadLetters
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
+from adapters.redis.limits import RedisAttemptLimiter
 from adapters.redis.presence import RedisRoomPresence
 from adapters.redis.signal_bus import RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
@@ -67,6 +68,7 @@ class ProductionAdapters(containers.DeclarativeContainer):
     outbox = providers.Singleton(PostgresOutbox, pool)
     commit_signal = providers.Singleton(CommitSignal)
     uow = providers.Singleton(PostgresUnitOfWorkFactory, pool, on_commit=commit_signal.provided.notify)
+    attempts = providers.Singleton(RedisAttemptLimiter, redis)
     presence = providers.Singleton(RedisRoomPresence, redis)
     signal_bus = providers.Singleton(RedisSignalBus, redis)
     # The SFU lives in the process that holds the participant's socket (docs/signaling.md, section 13).

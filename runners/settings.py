@@ -88,6 +88,15 @@ class Settings:
     turn_secret: str = field(default="", repr=False)
     turn_ttl: int = 3600
     media_host_addresses: tuple[str, ...] = ()
+    meeting_password_max_guesses: int = 5
+    meeting_password_max_guesses_per_meeting: int = 100
+    meeting_password_window_seconds: int = 900
+    max_open_meetings_per_user: int = 50
+    max_invitations_per_meeting: int = 1000
+    media_max_sections_per_offer: int = 8
+    media_max_sections_per_member: int = 16
+    media_max_sections_per_connection: int = 24
+    media_allow_mdns: bool = False
     instance_id: str = field(factory=lambda: secrets.token_hex(4))
 
     @classmethod
@@ -170,4 +179,14 @@ class Settings:
             turn_secret=env.get("APP_TURN_SECRET", ""),
             turn_ttl=_int(env, "APP_TURN_TTL", 3600, 60, 7 * 24 * 3600),
             instance_id=env.get("APP_INSTANCE_ID") or secrets.token_hex(4),
+            meeting_password_max_guesses=_int(env, "APP_MEETING_PASSWORD_MAX_GUESSES", 5, 1, 1000),
+            meeting_password_max_guesses_per_meeting=_int(env, "APP_MEETING_PASSWORD_MAX_GUESSES_PER_MEETING", 100,
+                                                          1, 1_000_000),
+            meeting_password_window_seconds=_int(env, "APP_MEETING_PASSWORD_WINDOW_SECONDS", 900, 1, 24 * 3600),
+            max_open_meetings_per_user=_int(env, "APP_MAX_OPEN_MEETINGS_PER_USER", 50, 1, 1_000_000),
+            max_invitations_per_meeting=_int(env, "APP_MAX_INVITATIONS_PER_MEETING", 1000, 1, 1_000_000),
+            media_max_sections_per_offer=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_OFFER", 8, 1, 64),
+            media_max_sections_per_member=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_MEMBER", 16, 1, 256),
+            media_max_sections_per_connection=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_CONNECTION", 24, 2, 256),
+            media_allow_mdns=_bool(env, "APP_MEDIA_ALLOW_MDNS", False),
         )

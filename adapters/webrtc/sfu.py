@@ -22,6 +22,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import PublishedTrack
+from adapters.webrtc.negotiation_input import NegotiationLimits, checked_answer, checked_offer
 from adapters.webrtc.sfu_peer import SfuPeer
 from domain.rooms.errors import InvalidSignal
 from domain.rooms.media import ParticipantMediaStats
@@ -48,14 +49,25 @@ class SfuRoom:
         self.peers: dict[UserId, SfuPeer] = {}
         self.speaker = ActiveSpeakerDetector(hold=server.speaker_hold)
         self.announced: UserId | None = None
+        # Audio/video sections each member's offers have published here: every one is an m-line in
+        # every other member's connection for the room's lifetime (never removed), hence the cap.
+        self.sections_published: dict[UserId, int] = {}
         self._speaker_task = asyncio.create_task(self._announce_speakers(), name=f"sfu-speaker-{room_id}")
 
     async def offer(self, user_id: UserId, sdp: str) -> None:
+        limits = self.server.limits
+        sdp, publishing = checked_offer(sdp, limits)
+        used = self.sections_published.get(user_id, 0)
+        if used + publishing > limits.max_sections_per_member:
+            raise InvalidSignal(f"you have published {used} media sections in this meeting; at most "
+                                f"{limits.max_sections_per_member} are allowed", field="sdp",
+                                limit=limits.max_sections_per_member)
+        self.sections_published[user_id] = used + publishing  # counted before any await: no race
         if user_id in self.peers:  # a participant offers once per connection: this is a new one
             await self.remove(user_id)
         pc = RTCPeerConnection(self.server.configuration)
         peer = SfuPeer(f"{self.room_id}/{user_id}", user_id, pc, self._send, self._on_audio,
-                       self.server.resend_after)
+                       self.server.resend_after, limits.max_sections_per_connection)
         self.peers[user_id] = peer
         pc.on("connectionstatechange", lambda: self._connection_changed(peer))
         try:
@@ -90,8 +102,10 @@ class SfuRoom:
             await peer.close()
 
     def _connection_changed(self, peer: SfuPeer) -> None:
-        if peer.pc.connectionState == "failed" and self.peers.get(peer.user_id) is peer:
-            log.info("SFU connection failed: removing the participant", extra={"peer": peer.name})
+        # "closed": the member closed its side (DTLS close_notify), and aiortc then closes ours.
+        state = peer.pc.connectionState
+        if state in ("failed", "closed") and self.peers.get(peer.user_id) is peer:
+            log.info("SFU connection %s: removing the participant", state, extra={"peer": peer.name})
             self.server.spawn(self.server.remove(self.room_id, peer.user_id), f"sfu-remove-{peer.name}")
 
     async def _send(self, user_id: UserId, kind: str, payload: dict[str, Any]) -> None:
@@ -118,8 +132,10 @@ class AiortcMediaServer:
     """MediaServer on aiortc (see ports/media.py). Tasks it starts are named ``sfu-*``."""
 
     def __init__(self, signals: MediaSignals, ice_servers: Sequence[Mapping[str, Any]] = (), *,
-                 speaker_hold: float = 1.5, resend_after: float = 10.0) -> None:
+                 speaker_hold: float = 1.5, resend_after: float = 10.0,
+                 limits: NegotiationLimits = NegotiationLimits()) -> None:
         self.signals = signals
+        self.limits = limits
         self.configuration = rtc_configuration(ice_servers)
         self.speaker_hold = speaker_hold
         self.resend_after = resend_after
@@ -148,9 +164,9 @@ class AiortcMediaServer:
         if kind == "answer":
             if peer is None:
                 raise InvalidSignal("the SFU is not waiting for an answer from you", field="sdp")
-            await peer.accept_answer(str(payload["sdp"]))
+            await peer.accept_answer(checked_answer(str(payload["sdp"]), self.limits))
         elif kind == "ice_candidate" and peer is not None:
-            await peer.add_candidate(payload["candidate"])
+            await peer.add_candidate(payload["candidate"], self.limits)
 
     async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
         room = self.rooms.get(room_id)

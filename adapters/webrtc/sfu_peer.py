@@ -8,6 +8,9 @@
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
 - Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.
+- The connection never grows past ``max_sections`` m-lines (its own and the forwarded ones): a track
+  that would need one more is not forwarded to this participant, who keeps everything else, instead
+  of an SDP too big for signaling cutting them off (see ``negotiation_input``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from attrs import define
 
 from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach, tap
+from adapters.webrtc.negotiation_input import NegotiationLimits, check_candidate
 from adapters.webrtc.sdp import Numbering, kind_of, pin, sections
 from domain.rooms.errors import InvalidSignal
 from domain.rooms.media import ParticipantMediaStats, TrackStats
@@ -56,8 +60,11 @@ def _preferences(kind: str, mimes: tuple[str, ...]) -> list[Any]:
 
 class SfuPeer:
     def __init__(self, name: str, user_id: UserId, pc: RTCPeerConnection, send: Send,
-                 on_audio: Callable[[UserId, EncodedFrame], None], resend_after: float = RESEND_AFTER) -> None:
+                 on_audio: Callable[[UserId, EncodedFrame], None], resend_after: float = RESEND_AFTER,
+                 max_sections: int = 1000) -> None:
         self.name = name  # "<room>/<user>", for task names and logs
+        self.max_sections = max_sections
+        self.not_forwarded: set[tuple[UserId, str]] = set()  # tracks refused by max_sections
         self.user_id = user_id
         self.pc = pc
         self._send = send
@@ -114,10 +121,11 @@ class SfuPeer:
         if track.kind == "audio":
             published.observers.append(lambda frame: self._on_audio(self.user_id, frame))
 
-    async def add_candidate(self, candidate: Mapping[str, Any]) -> None:
+    async def add_candidate(self, candidate: Mapping[str, Any], limits: NegotiationLimits) -> None:
         text = str(candidate.get("candidate", ""))
         if not text:
             return  # end of candidates: aiortc needs no notice
+        check_candidate(text, limits)
         try:
             parsed = candidate_from_sdp(text.removeprefix("candidate:"))
             parsed.sdpMid = candidate.get("sdpMid")
@@ -127,6 +135,12 @@ class SfuPeer:
             raise InvalidSignal(f"the SFU cannot use this candidate: {exc}", field="candidate") from None
 
     # -- the SFU's offers --------------------------------------------------------------------------
+
+    @property
+    def negotiation_settled(self) -> bool:
+        """No SFU offer in flight, none pending, none being made."""
+        return (self._pending_offer is None and not self._dirty
+                and (self._negotiator is None or self._negotiator.done()))
 
     def want_renegotiation(self, desired: Mapping[tuple[UserId, str], PublishedTrack]) -> None:
         """Make the participant's received tracks ``desired`` (coalesced, one offer at a time)."""
@@ -165,6 +179,12 @@ class SfuPeer:
         for key, source in desired.items():
             current = self.subscriptions.get(key)
             if current is not None and current.active:
+                continue
+            if len(self.pc.getTransceivers()) >= self.max_sections:
+                if key not in self.not_forwarded:
+                    self.not_forwarded.add(key)
+                    log.warning("SFU connection full: a track is not forwarded", extra={
+                        "peer": self.name, "publisher": key[0], "max_sections": self.max_sections})
                 continue
             if current is not None:  # the publisher came back: its old m-line stays inactive
                 self.subscriptions[(key[0], f"{key[1]}@{id(current)}")] = self.subscriptions.pop(key)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.shared.errors import DomainError, ErrorKind, InvalidArgument, NotFound, PermissionDenied
+from domain.shared.errors import DomainError, ErrorKind, InvalidArgument, NotFound, PermissionDenied, RateLimited
 
 
 class MeetingNotFound(NotFound):
@@ -65,3 +65,16 @@ class ParticipantsHidden(PermissionDenied):
     """Only the people in a meeting (and its host, co-hosts, admins) see who is in it."""
 
     code = "not_a_participant"
+
+
+class TooManyPasswordGuesses(RateLimited):
+    """Too many wrong meeting passwords from this user, or for this meeting; ``retry_after`` seconds."""
+
+
+class OpenMeetingsLimitReached(InvalidArgument):
+    """The host already has the most open (scheduled or live) meetings allowed; ``limit`` says how many.
+    Waiting does not help (422, not 429): ending or cancelling one does."""
+
+
+class InvitationsLimitReached(InvalidArgument):
+    """The meeting already has the most invitations allowed; ``limit`` says how many (422, not 429)."""

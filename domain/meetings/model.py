@@ -61,7 +61,11 @@ class Meeting:
     - at most ``capacity`` participants at any time, the host included once joined;
     - exactly one host; the host is never a co-host and never kicked;
     - an ended or cancelled meeting has no participants and admits nobody;
-    - a kicked user is never a participant, a co-host or invited, and can never join again;
+    - a kicked user is never a participant, an attendee, a co-host or invited, has no role, cannot see
+      an invite-only meeting, and can never join again;
+    - the host is handed over only to someone in the meeting (a participant now);
+    - an email invitation stays an email (``invited_emails``): it admits the user whose *verified*
+      address it is (the caller passes ``User.invitation_email``) and is never turned into a user id;
     - status only moves forward: scheduled -> live -> ended, scheduled -> ended (nobody came), or
       scheduled -> cancelled.
     Join rules for non-privileged users (privileged = host or co-host): not locked; invited when
@@ -109,6 +113,8 @@ class Meeting:
     # -- queries -----------------------------------------------------------------------------------
 
     def role_of(self, user_id: UserId, email: str | None = None) -> MeetingRole | None:
+        if user_id in self.kicked:
+            return None
         if user_id == self.host_id:
             return MeetingRole.HOST
         if user_id in self.co_hosts:
@@ -136,8 +142,10 @@ class Meeting:
     def can_view(self, actor: Actor, email: str | None) -> bool:
         """Open meetings are visible to anyone signed in (to join by link); invite-only meetings only
         to the people they concern."""
-        return (not self.settings.invite_only or self.can_manage(actor) or actor.user_id in self.attendees
-                or self.is_invited(actor.user_id, email))
+        if not self.settings.invite_only or self.can_manage(actor):
+            return True
+        return actor.user_id not in self.kicked and (actor.user_id in self.attendees
+                                                     or self.is_invited(actor.user_id, email))
 
     @property
     def ends_at(self) -> dt.datetime:
@@ -226,7 +234,8 @@ class Meeting:
                                            fields=tuple("password" if f == "password_hash" else f for f in changed)))
 
     def invite(self, actor: Actor, *, now: dt.datetime, user_id: UserId | None = None,
-               email: str | None = None) -> None:
+               email: str | None = None, limit: int | None = None) -> None:
+        """At most ``limit`` invitations (ids and emails together); repeating one is no change."""
         self._require_privileged(actor)
         self._require_open()
         if user_id is not None:
@@ -234,10 +243,12 @@ class Meeting:
                 raise e.InvalidMeetingAction("that user was removed from this meeting")
             if user_id == self.host_id or user_id in self.invited_users:
                 return
+            self._require_room_for_an_invitation(limit)
             self.invited_users.add(user_id)
         elif email is not None:
             if email in self.invited_emails:
                 return
+            self._require_room_for_an_invitation(limit)
             self.invited_emails.add(email)
         else:
             raise e.InvalidMeetingData("invite a user id or an email", field="user_id")
@@ -258,6 +269,7 @@ class Meeting:
         if target in self.kicked:
             return
         self.participants.pop(target, None)
+        self.attendees.discard(target)  # nor do they keep the meeting among those they joined
         self.co_hosts.discard(target)
         self.invited_users.discard(target)
         self.kicked.add(target)
@@ -287,13 +299,17 @@ class Meeting:
         self._record(ev.CoHostDemoted(occurred_at=now, meeting_id=self.id, user_id=target, by=actor.user_id))
 
     def transfer_host(self, actor: Actor, target: UserId, *, now: dt.datetime) -> None:
-        """The old host stays on as a co-host."""
+        """The old host stays on as a co-host.  Only to someone in the meeting now: being there is
+        the nearest thing to agreeing (a meeting is never pushed onto a stranger, nor onto someone
+        who left it), and the new host can run it at once."""
         self._require_host(actor)
         self._require_open()
         if target == self.host_id:
             raise e.InvalidMeetingAction("that user is already the host")
         if target in self.kicked:
             raise e.InvalidMeetingAction("that user was removed from this meeting")
+        if target not in self.participants:
+            raise e.InvalidMeetingAction("the host can be handed only to someone in the meeting")
         old = self.host_id
         self.host_id = target
         self.co_hosts.discard(target)
@@ -361,6 +377,10 @@ class Meeting:
             raise e.MeetingEnded("the meeting has ended")
         if self.status is MeetingStatus.CANCELLED:
             raise e.MeetingCancelled("the meeting was cancelled")
+
+    def _require_room_for_an_invitation(self, limit: int | None) -> None:
+        if limit is not None and len(self.invited_users) + len(self.invited_emails) >= limit:
+            raise e.InvitationsLimitReached(f"a meeting can have at most {limit} invitations", limit=limit)
 
     def _require_host(self, actor: Actor) -> None:
         if not (actor.is_admin or actor.user_id == self.host_id):

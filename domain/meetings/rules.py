@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from attrs import frozen
+
 from domain.meetings import errors as e
 
 DEFAULT_CAPACITY = 100
@@ -64,3 +66,16 @@ def check_meeting_password(password: str) -> str:
         raise e.InvalidMeetingData(
             f"meeting password must be {MEETING_PASSWORD_MIN}-{MEETING_PASSWORD_MAX} characters", field="password")
     return password
+
+
+@frozen(kw_only=True)
+class MeetingLimits:
+    """Abuse limits (APP_MEETING_* settings).  Password guesses: per user and meeting, and per
+    meeting from everyone, in a sliding window; a right password does not count.  Caps: open
+    (scheduled or live) meetings one user hosts, and invitations (ids and emails) per meeting."""
+
+    password_guesses_per_user: int = 5
+    password_guesses_per_meeting: int = 100
+    password_guess_window: dt.timedelta = dt.timedelta(minutes=15)
+    open_meetings_per_host: int = 50
+    invitations_per_meeting: int = 1000

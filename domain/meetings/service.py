@@ -8,14 +8,18 @@ joining at once) from queueing one round trip pair per person."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from attrs import define
 
 from domain.meetings import commands as c
+from domain.meetings.caps import require_room_to_host
 from domain.meetings.errors import MeetingHidden, ParticipantsHidden
+from domain.meetings.guesses import verify_guess
 from domain.meetings.model import Meeting, MeetingRole, MeetingSettings, Participant
-from domain.meetings.rules import check_meeting_password
+from domain.meetings.rules import MeetingLimits, check_meeting_password
 from domain.shared.actor import Actor
 from domain.shared.errors import ConcurrentModification, DomainError
 from domain.shared.ids import MeetingId, UserId, new_id
@@ -24,6 +28,8 @@ from domain.users.errors import UserNotFound
 from domain.users.model import normalize_email
 from ports.clock import Clock
 from ports.combining import KeyedCombiner
+from ports.limits import AttemptLimiter
+from ports.locks import KeyedLocks
 from ports.meeting_queries import MeetingQueries
 from ports.meetings import MeetingRepository
 from ports.uow import UnitOfWorkFactory
@@ -37,9 +43,9 @@ class _VerifyPassword(Exception):
     """Raised out of a join's change when the password must be checked first: argon2 is slow, so it
     runs outside the unit and the combined batch, and the join is submitted again."""
 
-    def __init__(self, password_hash: str) -> None:
-        super().__init__(password_hash)
-        self.password_hash = password_hash
+    def __init__(self, meeting: Meeting) -> None:
+        super().__init__(meeting.id)
+        self.meeting = meeting
 
 
 @define(kw_only=True)
@@ -53,7 +59,10 @@ class MeetingService:
     users: UserRepository
     hasher: PasswordHasher
     clock: Clock
+    guesses: AttemptLimiter
+    limits: MeetingLimits = MeetingLimits()
     combiner: KeyedCombiner | None = None
+    locks: KeyedLocks | None = None  # serialises one host's schedules, so the open-meetings cap holds
 
     async def schedule(self, actor: Actor, cmd: c.ScheduleMeeting) -> Meeting:
         """Rules: title 1-200 characters, duration 1-1440 minutes, capacity 2-1000 (default 100),
@@ -67,9 +76,11 @@ class MeetingService:
             start_time=cmd.start_time or now, duration_minutes=cmd.duration_minutes, capacity=cmd.capacity,
             password_hash=password_hash, settings=cmd.settings, now=now,
         )
-        async with self.uow() as uow:
-            await uow.meetings.add(meeting)
-            await uow.commit()
+        async with self._hold(f"hosting:{actor.user_id}"):  # the cap holds against parallel schedules
+            await require_room_to_host(self.queries, actor.user_id, self.limits)
+            async with self.uow() as uow:
+                await uow.meetings.add(meeting)
+                await uow.commit()
         return meeting
 
     async def get(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
@@ -138,7 +149,7 @@ class MeetingService:
             email = await self._email_if_invitations(actor, m)
             needed = cmd.password is not None and m.password_needed_for(actor.user_id, email)
             if needed and m.password_hash is not None and m.password_hash not in verified:
-                raise _VerifyPassword(m.password_hash)
+                raise _VerifyPassword(m)
             password_ok = verified[m.password_hash] if needed and m.password_hash is not None else None
             m.join(actor.user_id, email=email, password_ok=password_ok, now=self.clock.now())
 
@@ -146,26 +157,27 @@ class MeetingService:
             try:
                 return await self._submit(cmd.meeting_id, join)
             except _VerifyPassword as need:
-                assert cmd.password is not None
-                verified[need.password_hash] = await self.hasher.verify(need.password_hash, cmd.password)
+                # The guess is reserved before argon2 runs (TooManyPasswordGuesses when used up).
+                assert cmd.password is not None and need.meeting.password_hash is not None
+                verified[need.meeting.password_hash] = await verify_guess(
+                    self.guesses, self.hasher, self.limits, need.meeting, actor.user_id, cmd.password,
+                    self.clock.now())
         raise ConcurrentModification("the meeting is busy; try again")
 
     async def leave(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
         return await self._change(meeting_id, lambda m: m.leave(actor.user_id, now=self.clock.now()))
 
     async def invite(self, actor: Actor, cmd: c.Invite) -> Meeting:
-        """Rules: host or co-host; by user id (the user must exist) or by email (an unknown address is
-        kept, so that whoever registers with it later is invited)."""
+        """Rules: host or co-host; by user id (the user must exist) or by email.  An email stays an
+        email (never looked up: the host must not learn which account owns it) and admits whoever
+        holds it as a verified address (User.invitation_email)."""
         user_id, email = cmd.user_id, None
         if cmd.email is not None:
             email = normalize_email(cmd.email)
-            known = await self.users.find_by_email(email)
-            if known is not None:
-                user_id, email = known.id, None
         elif user_id is not None:
             await self.users.get(user_id)
-        return await self._change(cmd.meeting_id, lambda m: m.invite(actor, now=self.clock.now(),
-                                                                     user_id=user_id, email=email))
+        return await self._change(cmd.meeting_id, lambda m: m.invite(
+            actor, now=self.clock.now(), user_id=user_id, email=email, limit=self.limits.invitations_per_meeting))
 
     async def host_action(self, actor: Actor, meeting_id: MeetingId, action: c.HostAction,
                           target: UserId) -> Meeting:
@@ -227,6 +239,9 @@ class MeetingService:
             return [outcome if outcome is not None else current.copy() for outcome in outcomes]
         raise ConcurrentModification("the meeting is busy; try again")
 
+    def _hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        return self.locks.hold(key) if self.locks is not None else contextlib.nullcontext()
+
     async def _email_if_invitations(self, actor: Actor, meeting: Meeting) -> str | None:
         # The email matters only through email invitations: skip the user lookup on the hot path.
         # (An invitation added between this read and a retry is honoured on the next request.)
@@ -234,6 +249,6 @@ class MeetingService:
 
     async def _email_of(self, user_id: UserId) -> str | None:
         try:
-            return (await self.users.get(user_id)).email
+            return (await self.users.get(user_id)).invitation_email
         except UserNotFound:
             return None

@@ -13,6 +13,7 @@ import pytest
 
 from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.postgres.meeting_queries import PostgresMeetingQueries
+from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
@@ -70,7 +71,8 @@ async def world(pg_pool):  # noqa: F811
     meetings = PostgresMeetingRepository(pg_pool)
     service = MeetingService(uow=PostgresUnitOfWorkFactory(pg_pool), meetings=meetings,
                              queries=PostgresMeetingQueries(pg_pool), users=users,
-                             hasher=Argon2PasswordHasher.fast(), clock=SystemClock())
+                             hasher=Argon2PasswordHasher.fast(), clock=SystemClock(),
+                             guesses=InMemoryAttemptLimiter())
     return service, meetings, users
 
 

@@ -123,6 +123,7 @@ class MeetingMachine(RuleBasedStateMachine):
         assert self.meeting.title == "Weekly sync"
         assert self.events() == ["meeting.created"]
         self.model = Model(host=host, capacity=capacity, has_password=has_password, invite_only=invite_only)
+        self.first_host = host
 
     # -- joining and leaving ---------------------------------------------------------------------
 
@@ -177,8 +178,8 @@ class MeetingMachine(RuleBasedStateMachine):
 
     # -- host actions ----------------------------------------------------------------------------
 
-    @rule(actor=actors, who=users, by_email=st.booleans())
-    def invite(self, actor: Actor, who: UserId, by_email: bool) -> None:
+    @rule(actor=actors, who=users, by_email=st.booleans(), limit=st.one_of(st.none(), st.integers(0, 4)))
+    def invite(self, actor: Actor, who: UserId, by_email: bool, limit: int | None) -> None:
         m = self.model
         predicted: type[DomainError] | None
         if not m.is_privileged_or_admin(actor):
@@ -187,10 +188,14 @@ class MeetingMachine(RuleBasedStateMachine):
             predicted = m.closed_error()
         if predicted is None and not by_email and who in m.kicked:
             predicted = e.InvalidMeetingAction
+        repeated = email_of(who) in m.invited_emails if by_email else (who == m.host or who in m.invited_users)
+        if (predicted is None and not repeated and limit is not None
+                and len(m.invited_users) + len(m.invited_emails) >= limit):
+            predicted = e.InvitationsLimitReached
         if by_email:
-            call = lambda: self.meeting.invite(actor, now=self.tick(), email=email_of(who))  # noqa: E731
+            call = lambda: self.meeting.invite(actor, now=self.tick(), email=email_of(who), limit=limit)  # noqa: E731
         else:
-            call = lambda: self.meeting.invite(actor, now=self.tick(), user_id=who)  # noqa: E731
+            call = lambda: self.meeting.invite(actor, now=self.tick(), user_id=who, limit=limit)  # noqa: E731
         if not self.expect(predicted, call):
             return
         if by_email:
@@ -229,7 +234,7 @@ class MeetingMachine(RuleBasedStateMachine):
         assert self.events() == ["meeting.participant_kicked"]
         m.kicked.add(who)
         self.ever_kicked.add(who)
-        for group in (m.participants, m.co_hosts, m.invited_users):
+        for group in (m.participants, m.attendees, m.co_hosts, m.invited_users):
             group.discard(who)
 
     @rule(actor=actors, who=users)
@@ -269,7 +274,7 @@ class MeetingMachine(RuleBasedStateMachine):
             predicted = e.NotMeetingHost
         elif m.closed_error():
             predicted = m.closed_error()
-        elif who == m.host or who in m.kicked:
+        elif who == m.host or who in m.kicked or who not in m.participants:
             predicted = e.InvalidMeetingAction
         if self.expect(predicted, lambda: self.meeting.transfer_host(actor, who, now=self.tick())):
             assert self.events() == ["meeting.host_transferred"]
@@ -364,6 +369,13 @@ class MeetingMachine(RuleBasedStateMachine):
             assert user not in mt.participants
             assert user not in mt.co_hosts
             assert not mt.is_invited(user, email_of(user)), f"{user} was kicked but is still invited"
+            assert user not in mt.attendees
+            assert mt.role_of(user, email_of(user)) is None
+            assert mt.can_view(Actor(user), email_of(user)) is not mt.settings.invite_only
+
+    @invariant()
+    def the_host_was_in_the_meeting_when_it_was_handed_over(self) -> None:
+        assert self.meeting.host_id == self.first_host or self.meeting.host_id in self.meeting.attendees
 
     @invariant()
     def status_moves_only_forward(self) -> None:

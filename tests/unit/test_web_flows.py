@@ -300,9 +300,10 @@ async def test_invite_only_meetings_are_hidden_from_strangers(web: WebApi) -> No
     refused = await web.call("POST", f"{API}/meetings/{mid}/join", who=stranger, json={"password": "club-pass"})
     assert (refused.status, refused.code) == (403, "invitation_required")
     invited = await web.ok("POST", f"{API}/meetings/{mid}/invitations", who=host, json={"email": "TIA@example.com"})
-    assert invited["invited_user_ids"] == [friend.id]  # a known address becomes the user
+    # a known address stays an address: the host never learns whose account it is
+    assert (invited["invited_user_ids"], invited["invited_emails"]) == ([], ["tia@example.com"])
     later = await web.ok("POST", f"{API}/meetings/{mid}/invitations", who=host, json={"email": "vic@example.com"})
-    assert later["invited_emails"] == ["vic@example.com"]
+    assert later["invited_emails"] == ["tia@example.com", "vic@example.com"]
     assert (await web.join(friend, mid))["joined"] is True  # invited people need no password
     vic = await web.user("vic")
     assert (await web.get_meeting(vic, mid))["title"] == "Weekly sync"  # invited by address before registering
