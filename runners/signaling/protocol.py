@@ -11,6 +11,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from domain.shared.text import unstorable_path
+
 VERSION = 1
 ID = {"type": "string", "format": "uuid"}
 REQUEST_ID = {"type": "string", "minLength": 1, "maxLength": 64}
@@ -122,8 +124,11 @@ def parse(frame: str) -> tuple[str, str | None, dict[str, Any]]:
     except (ValueError, RecursionError):
         raise ProtocolError("malformed_json", "frame is not valid JSON") from None
     request_id = message.get("id") if isinstance(message, dict) and isinstance(message.get("id"), str) else None
-    if request_id is not None and len(request_id) > 64:
+    if request_id is not None and (len(request_id) > 64 or unstorable_path(request_id) is not None):
         request_id = None
+    where = unstorable_path(message)
+    if where is not None:  # valid JSON ("\ud800") but not text: nothing downstream can store or hash it
+        raise ProtocolError("invalid_message", f"{where}: not valid Unicode text (a lone surrogate)", request_id)
     problem = _first_error(_envelope, message)
     if problem is not None:
         kind = message.get("type") if isinstance(message, dict) else None

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from domain.shared.ids import is_valid_id
+from domain.shared.text import unstorable_path
 from domain.shared.pagination import MAX_PAGE_SIZE, PageRequest
 from runners.web.errors import RequestError
 from runners.web.schemas import SCHEMAS
@@ -50,8 +51,18 @@ async def json_body(request: web.Request, schema: str, required: bool = True) ->
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise RequestError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+    reject_unstorable(data)
     validate(schema, data)
     return data
+
+
+def reject_unstorable(data: Any) -> None:
+    """Valid JSON is not always valid text: "\\ud800" decodes to a lone surrogate that no UTF-8 store,
+    hash or log can take.  Refused here, at the boundary, for every string of every body."""
+    where = unstorable_path(data)
+    if where is not None:
+        raise RequestError(422, "invalid_request", f"{where}: not valid Unicode text (a lone surrogate)",
+                           field=where)
 
 
 def path_id(request: web.Request, name: str = "id") -> str:
