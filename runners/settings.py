@@ -63,6 +63,7 @@ class Settings:
     log_format: str = "json"
     fast_password_hashing: bool = False
     trust_forwarded_for: bool = False
+    trusted_proxy_hops: int = 1
     login_max_failures: int = 5
     login_window_seconds: int = 900
     admin_username: str = ""
@@ -136,6 +137,7 @@ class Settings:
             log_format=log_format,
             fast_password_hashing=fast,
             trust_forwarded_for=_bool(env, "APP_TRUST_FORWARDED_FOR", False),
+            trusted_proxy_hops=_int(env, "APP_TRUSTED_PROXY_HOPS", 1, 1, 10),
             login_max_failures=_int(env, "APP_LOGIN_MAX_FAILURES", 5, 1, 1000),
             login_window_seconds=_int(env, "APP_LOGIN_WINDOW_SECONDS", 900, 1, 24 * 3600),
             admin_username=admin[0],

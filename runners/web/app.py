@@ -10,7 +10,7 @@ from runners.settings import Settings
 from runners.signaling.setup import install_signaling
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
 from runners.web.handlers import auth, media, meetings, meta, users  # noqa: F401  (they register their routes)
-from runners.web.middleware import MIDDLEWARES
+from runners.web.middleware import MIDDLEWARES, hide_server_version, security_headers
 from runners.web.openapi import build_document
 from runners.web.routing import routes
 from runners.web.static_site import install_static
@@ -18,7 +18,9 @@ from runners.web.static_site import install_static
 
 def create_app(services: Services, settings: Settings, tags: set[str] | None = None) -> web.Application:
     """``tags`` limits the routes (a signaling-only process serves {"signaling", "meta"})."""
+    hide_server_version()
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
+    app.on_response_prepare.append(security_headers)
     app[SERVICES] = services
     app[SETTINGS] = settings
     app[OPENAPI] = build_document(routes.document_for(tags))

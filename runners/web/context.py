@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from aiohttp import web
@@ -49,8 +50,20 @@ def actor(request: web.Request) -> Actor:
 
 
 def client_address(request: web.Request) -> str:
-    if request.app[SETTINGS].trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The peer, or behind ``APP_TRUSTED_PROXY_HOPS`` trusted proxies the address the outermost of them saw.
+
+    Each proxy appends the address it received the request from, so only the rightmost ``hops`` entries
+    were written by proxies we trust; anything left of them came from the client and may be forged.  With
+    fewer entries than hops, every entry was written by a trusted proxy and the leftmost is the client.
+    """
+    settings = request.app[SETTINGS]
+    if settings.trust_forwarded_for:
+        entries = [e.strip() for header in request.headers.getall("X-Forwarded-For", ())
+                   for e in header.split(",") if e.strip()]
+        if entries:
+            chosen = entries[max(0, len(entries) - settings.trusted_proxy_hops)]
+            try:
+                return str(ipaddress.ip_address(chosen))
+            except ValueError:  # a proxy that writes "unknown" or a port: fall back to the peer
+                pass
     return request.remote or ""
