@@ -16,7 +16,7 @@ from runners.containers import Application, build, resolve
 from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
 from runners.web.app import create_app
-from runners.web.context import Services
+from runners.app_state import Services
 from runners.web.logs import configure
 
 log = logging.getLogger("runners")

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from aiohttp import web
-from attrs import frozen
 
-from domain.meetings.service import MeetingService
-from domain.rooms.service import RoomService
 from domain.shared.actor import Actor
-from domain.users.service import UserService
 from domain.users.tokens import Principal
-from ports.media import MediaServer
-from ports.rooms import SignalBus
-from runners.settings import Settings
+from runners.app_state import SERVICES, SETTINGS, Services
+
+__all__ = ["OPENAPI", "PRINCIPAL", "REQUEST_ID", "SERVICES", "SETTINGS", "Services", "actor", "client_address",
+           "principal", "services"]
 
 
-@frozen
-class Services:
-    """What the web app is given by the composition root."""
-
-    users: UserService
-    meetings: MeetingService
-    rooms: RoomService
-    signal_bus: SignalBus
-    event_feed: Any  # runners.signaling.tasks.EventFeed
-    media: MediaServer
-
-
-SERVICES = web.AppKey("services", Services)
-SETTINGS = web.AppKey("settings", Settings)
 OPENAPI = web.AppKey("openapi", dict)
 PRINCIPAL = web.RequestKey("principal", Principal)
 REQUEST_ID = web.RequestKey("request_id", str)

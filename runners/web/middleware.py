@@ -79,7 +79,7 @@ async def error_mapping(request: web.Request, handler):  # type: ignore[no-untyp
 
 @web.middleware
 async def authentication(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    endpoint = endpoint_of(request.match_info.handler)
+    endpoint = endpoint_of(request)
     if endpoint is not None and endpoint.auth:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
