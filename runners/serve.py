@@ -17,6 +17,7 @@ from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
 from runners.web.app import create_app
 from runners.app_state import Services
+from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 
 log = logging.getLogger("runners")
@@ -42,28 +43,41 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
     finally:
         shutdown = family.shutdown_resources()
         if shutdown is not None:
-            await shutdown
+            try:  # each pool and client bounds its own close; this bounds them all
+                await asyncio.wait_for(shutdown, 2 * settings.shutdown_timeout)
+            except TimeoutError:
+                log.error("closing pools and clients did not finish in time")
 
 
 async def serve(settings: Settings, tags: set[str] | None = None) -> None:
+    """Serves until SIGINT/SIGTERM, then stops within about ``APP_SHUTDOWN_TIMEOUT`` seconds per stage:
+    listener closed, sockets told to go (1001) and in-flight requests given the timeout, background work
+    stopped, then pools and clients closed (each bounded by its own timeout)."""
     async with composed(settings) as (_, services):
         app = create_app(services, settings, tags)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
+                               shutdown_timeout=settings.shutdown_timeout)
         await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
+        loop = asyncio.get_running_loop()
+        guard = ConnectionGuard(runner.server, per_address=settings.connections_per_address,  # type: ignore[arg-type]
+                                total=settings.connections_total, header_timeout=settings.http_header_timeout)
+        listener = await loop.create_server(guard, settings.host, settings.port, backlog=1024)
         log.info("listening", extra={"host": settings.host, "port": settings.port,
                                      "adapters": settings.adapters.value})
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
         finally:
-            await runner.cleanup()
-
-
+            log.info("stopping")
+            listener.close()
+            try:
+                # on_shutdown closes the sockets; shutdown_timeout bounds each request still running; the
+                # outer bound covers what neither does (a cleanup that hangs on a dead server).
+                await asyncio.wait_for(runner.cleanup(), 3 * settings.shutdown_timeout)
+            except TimeoutError:
+                log.error("the HTTP server did not stop in time; going on with the shutdown")
 def main(tags: set[str] | None = None) -> int:
     """Exit codes: 0 stopped by a signal, 2 bad configuration, 3 a backing server unusable at start."""
     try:

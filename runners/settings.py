@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import json
+import resource
 import secrets
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -93,6 +94,31 @@ class Settings(BaseSettings):
     turn_ttl: int = _env("APP_TURN_TTL", default=3600, ge=60, le=7 * 24 * 3600)
     media_host_addresses: CommaList = _env("APP_MEDIA_HOST_ADDRESSES", default=())
     instance_id: str = _env("APP_INSTANCE_ID", default_factory=lambda: secrets.token_hex(4))
+    # Slow and many clients (runners/web/guard.py); 0 turns a cap off.
+    http_header_timeout: float = _env("APP_HTTP_HEADER_TIMEOUT", default=10.0, gt=0, le=600)
+    http_idle_timeout: float = _env("APP_HTTP_IDLE_TIMEOUT", default=30.0, gt=0, le=3600)
+    http_body_timeout: float = _env("APP_HTTP_BODY_TIMEOUT", default=10.0, gt=0, le=600)
+    http_max_connections_per_address: int | None = _env("APP_HTTP_MAX_CONNECTIONS_PER_ADDRESS", default=None,
+                                                        ge=0, le=1_000_000)
+    http_max_connections: int | None = _env("APP_HTTP_MAX_CONNECTIONS", default=None, ge=0, le=10_000_000)
+    shutdown_timeout: float = _env("APP_SHUTDOWN_TIMEOUT", default=10.0, gt=0, le=300)
+
+    @property
+    def connections_per_address(self) -> int:
+        """Default 64; off behind trusted proxies, whose own address would carry every client (limit per
+        client at the proxy then)."""
+        if self.http_max_connections_per_address is not None:
+            return self.http_max_connections_per_address
+        return 0 if self.trust_forwarded_for else 64
+
+    @property
+    def connections_total(self) -> int:
+        """Default: half the process's soft descriptor limit, leaving the rest to database and Redis pools,
+        the SFU's UDP sockets and log files, so accept() never fails for want of a descriptor."""
+        if self.http_max_connections is not None:
+            return self.http_max_connections
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return max(16, soft // 2) if soft != resource.RLIM_INFINITY else 0
 
     @field_validator("log_level")
     @classmethod

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from runners.settings import Settings
 from runners.signaling import endpoint as signaling
+from runners.signaling.context import HUB
 from runners.signaling.setup import install_signaling
 from runners.web import routing
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
@@ -43,8 +44,17 @@ def create_app(services: Services, settings: Settings, tags: set[str] | None = N
     install_signaling(app, services.rooms, services.signal_bus, services.event_feed)
     if tags is None:  # the all-in-one serves the web client; a signaling-only process does not
         install_static(app)
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(media_server)
     return app
+
+
+async def close_sockets(app: web.Application) -> None:
+    """on_shutdown runs before aiohttp waits for running handlers: an open WebSocket is a handler that
+    never returns by itself, so without this every stop with a socket open waited the whole
+    shutdown timeout (60 s by default) with the listener already closed."""
+    for conn in list(app[HUB].connections.values()):
+        conn.close("shutdown", "server shutting down")
 
 
 async def media_server(app: web.Application) -> AsyncIterator[None]:

@@ -26,7 +26,7 @@ HTTP_STATUS = {
 
 # aiohttp's own HTTP exceptions (routing, body size) keep their status and get a stable code.
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found",
-              405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
+              405: "method_not_allowed", 408: "request_timeout", 413: "body_too_large", 415: "unsupported_media_type",
               422: "invalid_request", 429: "rate_limited"}
 
 

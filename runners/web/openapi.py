@@ -15,6 +15,7 @@ from runners.web.routing import Endpoint
 STATUS_TEXT = {101: "Switching to the WebSocket protocol", 200: "OK", 201: "Created", 204: "No content",
                400: "Malformed request", 401: "Missing, invalid, expired or revoked access token",
                403: "Not allowed", 404: "No such resource (or a malformed id)", 405: "Method not allowed",
+               408: "The body did not arrive within APP_HTTP_BODY_TIMEOUT",
                409: "Conflicts with the current state", 413: "Body too large", 415: "Body is not JSON",
                422: "Body or parameters break the rules", 429: "Too many attempts (see Retry-After)",
                503: "A backing service is unavailable"}
@@ -44,7 +45,7 @@ def _operation(e: Endpoint) -> dict[str, Any]:
     responses = {str(e.status): ok}
     always = {503} if e.auth or e.self_authenticating or e.body else set()
     if e.body:
-        always |= {400, 413, 415, 422}
+        always |= {400, 408, 413, 415, 422}
     if e.auth:
         always.add(401)
     if PATH_PARAM.search(e.path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -15,15 +16,20 @@ from domain.shared.ids import is_valid_id
 from domain.shared.pagination import MAX_PAGE_SIZE, PageRequest
 from domain.shared.text import unstorable_path
 from runners.shapes import first_problem
+from runners.web.context import SETTINGS
 from runners.web.errors import RequestError
 
 M = TypeVar("M", bound=BaseModel)
 
 
 async def parse_body(request: web.Request, model: type[M], required: bool = True) -> M:
-    """The body as ``model``: 400 missing/malformed, 415 not JSON, 422 not text or breaking the model
+    """The body as ``model``: 400 missing/malformed, 408 too slow, 413 too big, 415 not JSON, 422 not text or breaking the model
     (the message and ``details.field`` name the first offending field, "a/0/b")."""
-    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    try:  # aiohttp enforces client_max_size here (413), but sets no deadline: a body sent a byte at a time
+        async with asyncio.timeout(request.app[SETTINGS].http_body_timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise RequestError(408, "body_timeout", "the request body did not arrive in time") from None
     if not raw.strip():
         if required:
             raise RequestError(400, "missing_body", "a JSON body is required")
