@@ -33,6 +33,7 @@ class Services:
 
 SERVICES = web.AppKey("services", Services)
 SETTINGS = web.AppKey("settings", Settings)
+REQUEST_ID = web.RequestKey("request_id", str)  # set by the request-id middleware, also on upgrades
 
 
 def error_response(status: int, code: str, message: str, request_id: str | None,

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from domain.shared.actor import Actor
 from domain.users.tokens import Principal
-from runners.app_state import SERVICES, SETTINGS, Services
+from runners.app_state import REQUEST_ID, SERVICES, SETTINGS, Services
 
 __all__ = ["OPENAPI", "PRINCIPAL", "REQUEST_ID", "SERVICES", "SETTINGS", "Services", "actor", "client_address",
            "principal", "services"]
@@ -16,7 +16,6 @@ __all__ = ["OPENAPI", "PRINCIPAL", "REQUEST_ID", "SERVICES", "SETTINGS", "Servic
 
 OPENAPI = web.AppKey("openapi", dict)
 PRINCIPAL = web.RequestKey("principal", Principal)
-REQUEST_ID = web.RequestKey("request_id", str)
 
 
 def services(request: web.Request) -> Services:
