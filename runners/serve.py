@@ -61,25 +61,30 @@ async def serve(settings: Settings, tags: set[str] | None = None) -> None:
         loop = asyncio.get_running_loop()
         guard = ConnectionGuard(runner.server, per_address=settings.connections_per_address,  # type: ignore[arg-type]
                                 total=settings.connections_total, header_timeout=settings.http_header_timeout)
-        listener = await loop.create_server(guard, settings.host, settings.port, backlog=1024)
-        log.info("listening", extra={"host": settings.host, "port": settings.port,
-                                     "adapters": settings.adapters.value})
+        listener: asyncio.Server | None = None
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
+            listener = await loop.create_server(guard, settings.host, settings.port, backlog=1024)
+            log.info("listening", extra={"host": settings.host, "port": settings.port,
+                                         "adapters": settings.adapters.value})
             await stop.wait()
         finally:
             log.info("stopping")
-            listener.close()
+            if listener is not None:
+                listener.close()
             try:
                 # on_shutdown closes the sockets; shutdown_timeout bounds each request still running; the
                 # outer bound covers what neither does (a cleanup that hangs on a dead server).
                 await asyncio.wait_for(runner.cleanup(), 3 * settings.shutdown_timeout)
             except TimeoutError:
                 log.error("the HTTP server did not stop in time; going on with the shutdown")
+
+
 def main(tags: set[str] | None = None) -> int:
-    """Exit codes: 0 stopped by a signal, 2 bad configuration, 3 a backing server unusable at start."""
+    """Exit codes: 0 stopped by a signal, 2 bad configuration, 3 a backing server unusable or the address
+    taken at start."""
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as err:
@@ -90,5 +95,8 @@ def main(tags: set[str] | None = None) -> int:
         asyncio.run(serve(settings, tags))
     except DomainError as err:
         print(f"cannot start: {err.message} {err.details}", file=sys.stderr)
+        return 3
+    except OSError as err:  # the listen address is taken or not ours
+        print(f"cannot start: {err}", file=sys.stderr)
         return 3
     return 0

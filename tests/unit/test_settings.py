@@ -88,3 +88,17 @@ def test_the_process_exits_2_with_one_line_and_no_traceback(env: dict[str, str])
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("configuration error: "), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_taken_port_is_a_one_line_start_error_with_exit_3() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+        done = subprocess.run([sys.executable, "-m", "runners.allinone"], cwd=ROOT, timeout=60, capture_output=True,
+                              text=True, env=clean | {"APP_PORT": str(port), "APP_LOG_FORMAT": "text"})
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr and "cannot start:" in done.stderr
