@@ -2,7 +2,9 @@
 
 Before: aiohttp waited its 60 s shutdown timeout for every open WebSocket (a handler that never returns
 by itself), with the listener already closed and Redis still connected; the signaling cleanup that closes
-the sockets only ran after that wait.
+the sockets only ran after that wait.  And the Redis signal bus's reader, never closed, reconnected when
+the Redis client was closed under it and then held asyncio.run's final cancellation (about 1 stop in 3
+waited, some for 40 s and more).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 from tests.support.process import process
 from tests.support.signaling_client import SignalingClient
 
-STOPS = 6
+STOPS = 8
 GOING_AWAY = 1001
 BOUND = 25  # seconds: far above a clean stop, far below aiohttp's 60 s default wait
 
@@ -84,14 +86,18 @@ async def test_sigterm_stops_the_production_all_in_one_cleanly_every_time(tmp_pa
         log_path = tmp_path / f"run{n}.log"
         with process(production_env, log_path, timeout=30) as (base, proc):
             clients = await busy(base, n) if n % 3 != 2 else []  # and some stops with nothing open
-            readers = [asyncio.create_task(close_code(c)) for c in clients]  # clients answer the close
+            # The clients answer the close handshake, except in the last stop: a client that has gone
+            # silent must not hold the process either.
+            silent = n == STOPS - 1
+            readers = [] if silent else [asyncio.create_task(close_code(c)) for c in clients]
             proc.send_signal(signal.SIGTERM)
             code = await exited(proc, BOUND)
             if code is None:
                 pytest.fail(f"stop {n}: still running {BOUND} s after SIGTERM; see {log_path}")
-            assert await asyncio.gather(*readers) == [GOING_AWAY] * len(clients)
+            assert await asyncio.gather(*readers) == [GOING_AWAY] * len(readers)
             if clients:
                 await clients[0].session.close()  # type: ignore[attr-defined]
         assert code == 0, f"stop {n}: exit code {code}; see {log_path}"
         text = log_path.read_text(errors="replace")
         assert "Traceback" not in text and " ERROR " not in text, f"stop {n}: see {log_path}"
+        assert "still stopping" not in text, f"stop {n} waited for something: see {log_path}"
