@@ -135,14 +135,18 @@ async def _run(settings: Settings, tags: set[str] | None) -> None:
         if leftovers:
             _, pending = await asyncio.wait(leftovers, timeout=settings.shutdown_timeout)
             if pending:
-                log.error("tasks ignored their cancellation", extra={"tasks": sorted(t.get_name() for t in pending)})
+                # asyncio.run would wait for them without a bound: the stop must end, so end the process.
+                log.error("tasks ignored their cancellation; exiting without them",
+                          extra={"tasks": sorted(t.get_name() for t in pending)})
+                logging.shutdown()
+                os._exit(1)
         if _watchdog is not None:
             _watchdog.cancel()
 
 
 def main(tags: set[str] | None = None) -> int:
-    """Exit codes: 0 stopped by a signal, 2 bad configuration, 3 a backing server unusable or the address
-    taken at start."""
+    """Exit codes: 0 stopped by a signal, 1 stopped but a task would not end, 2 bad configuration, 3 a
+    backing server unusable or the address taken at start."""
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as err:
