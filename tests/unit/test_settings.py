@@ -102,3 +102,30 @@ def test_a_taken_port_is_a_one_line_start_error_with_exit_3() -> None:
                               text=True, env=clean | {"APP_PORT": str(port), "APP_LOG_FORMAT": "text"})
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr and "cannot start:" in done.stderr
+
+
+def test_a_task_that_ignores_cancellation_cannot_hold_the_stop() -> None:
+    """The last bound of the shutdown: leftovers get APP_SHUTDOWN_TIMEOUT, then the process ends anyway."""
+    script = """
+import asyncio, sys
+import runners.serve as serve
+
+async def stubborn():
+    while True:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass  # a reader that swallows its cancellation
+
+async def fake_serve(settings, tags):
+    asyncio.get_running_loop().create_task(stubborn(), name="stubborn-reader")
+    await asyncio.sleep(0)
+
+serve.serve = fake_serve
+sys.exit(serve.main())
+"""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, timeout=60, capture_output=True, text=True,
+                          env=clean | {"APP_SHUTDOWN_TIMEOUT": "1", "APP_LOG_FORMAT": "json"})
+    assert done.returncode == 1, done.stderr
+    assert "stubborn-reader" in done.stderr and "ignored their cancellation" in done.stderr
