@@ -16,7 +16,8 @@ from runners.containers import Application, build, resolve
 from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
 from runners.web.app import create_app
-from runners.web.context import Services
+from runners.app_state import Services
+from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 from runners.workers.outbox import outbox_worker
 
@@ -44,32 +45,112 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services
     finally:
+        await _close_signal_bus(container, settings.shutdown_timeout)
         shutdown = family.shutdown_resources()
         if shutdown is not None:
-            await shutdown
+            try:  # each pool and client bounds its own close; this bounds them all
+                await asyncio.wait_for(shutdown, 2 * settings.shutdown_timeout)
+            except TimeoutError:
+                log.error("closing pools and clients did not finish in time")
+
+
+async def _close_signal_bus(container: Application, timeout: float) -> None:
+    """The Redis signal bus's reader reconnects when its connection drops, so closing the Redis client
+    under it left it running (and holding a connection) after every other part had stopped, until
+    asyncio.run's final cancellation, which it did not always obey.  Stop it first, bounded.
+    (It is a Singleton, not a Resource, so shutdown_resources does not know it.)"""
+    aclose = getattr(await resolve(container.adapters.signal_bus), "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await asyncio.wait_for(aclose(), timeout)
+    except TimeoutError:
+        log.error("the signal bus did not close in time")
 
 
 async def serve(settings: Settings, tags: set[str] | None = None) -> None:
+    """Serves until SIGINT/SIGTERM, then stops within about ``APP_SHUTDOWN_TIMEOUT`` seconds per stage:
+    listener closed, sockets told to go (1001) and in-flight requests given the timeout, background work
+    stopped, then pools and clients closed (each bounded by its own timeout)."""
     async with composed(settings) as (_, services):
         app = create_app(services, settings, tags)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
+                               shutdown_timeout=settings.shutdown_timeout)
         await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        log.info("listening", extra={"host": settings.host, "port": settings.port,
-                                     "adapters": settings.adapters.value})
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        guard = ConnectionGuard(runner.server, per_address=settings.connections_per_address,  # type: ignore[arg-type]
+                                total=settings.connections_total, header_timeout=settings.http_header_timeout)
+        listener: asyncio.Server | None = None
+        stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, _stopping, stop, settings.shutdown_timeout)
         try:
+            listener = await loop.create_server(guard, settings.host, settings.port, backlog=1024)
+            log.info("listening", extra={"host": settings.host, "port": settings.port,
+                                         "adapters": settings.adapters.value})
             await stop.wait()
         finally:
-            await runner.cleanup()
+            log.info("stopping")
+            if listener is not None:
+                listener.close()
+            try:
+                # on_shutdown closes the sockets; shutdown_timeout bounds each request still running; the
+                # outer bound covers what neither does (a cleanup that hangs on a dead server).
+                await asyncio.wait_for(runner.cleanup(), 3 * settings.shutdown_timeout)
+            except TimeoutError:
+                log.error("the HTTP server did not stop in time; going on with the shutdown")
+
+
+_watchdog: asyncio.Task[None] | None = None
+
+
+def _stopping(stop: asyncio.Event, every: float) -> None:
+    global _watchdog
+    stop.set()
+    if _watchdog is None:
+        _watchdog = asyncio.get_running_loop().create_task(_report_stragglers(every), name="shutdown-watchdog")
+
+
+async def _report_stragglers(every: float) -> None:
+    """While a stop takes longer than expected, say what it is waiting for (task names and where they are)."""
+    while True:
+        await asyncio.sleep(every)
+        me = asyncio.current_task()
+        waiting = []
+        for task in asyncio.all_tasks():
+            if task is me or task.done():
+                continue
+            frames = task.get_stack(limit=1)
+            where = f"{frames[0].f_code.co_filename}:{frames[0].f_lineno}" if frames else "?"
+            waiting.append(f"{task.get_name()} at {where}")
+        log.warning("still stopping", extra={"waiting_for": sorted(waiting)})
+
+
+async def _run(settings: Settings, tags: set[str] | None) -> None:
+    """serve(), then the tasks that outlived it (a client's reader that nobody closed) are cancelled and
+    given APP_SHUTDOWN_TIMEOUT; asyncio.run would otherwise wait for them without a bound."""
+    try:
+        await serve(settings, tags)
+    finally:
+        me = asyncio.current_task()
+        leftovers = [t for t in asyncio.all_tasks() if t is not me and t is not _watchdog and not t.done()]
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            _, pending = await asyncio.wait(leftovers, timeout=settings.shutdown_timeout)
+            if pending:
+                # asyncio.run would wait for them without a bound: the stop must end, so end the process.
+                log.error("tasks ignored their cancellation; exiting without them",
+                          extra={"tasks": sorted(t.get_name() for t in pending)})
+                logging.shutdown()
+                os._exit(1)
+        if _watchdog is not None:
+            _watchdog.cancel()
 
 
 def main(tags: set[str] | None = None) -> int:
-    """Exit codes: 0 stopped by a signal, 2 bad configuration, 3 a backing server unusable at start."""
+    """Exit codes: 0 stopped by a signal, 1 stopped but a task would not end, 2 bad configuration, 3 a
+    backing server unusable or the address taken at start."""
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as err:
@@ -77,8 +158,11 @@ def main(tags: set[str] | None = None) -> int:
         return 2
     configure(settings.log_level, settings.log_format)
     try:
-        asyncio.run(serve(settings, tags))
+        asyncio.run(_run(settings, tags))
     except DomainError as err:
         print(f"cannot start: {err.message} {err.details}", file=sys.stderr)
+        return 3
+    except OSError as err:  # the listen address is taken or not ours
+        print(f"cannot start: {err}", file=sys.stderr)
         return 3
     return 0

@@ -1,17 +1,29 @@
 """Process configuration from ``APP_*`` environment variables (documented in the README).
 
 Embedded (``APP_ADAPTERS=memory``, the default) needs nothing.  Production refuses to start without its
-secrets and servers: a missing value is a start-up error, never a silent fallback.
+secrets and servers: a missing value is a start-up error, never a silent fallback.  Every bad value is
+reported (all of them, on one line, never echoing a secret) as a ConfigError; ``runners.serve`` prints it
+and exits with code 2.
+
+pydantic-settings reads the variables (``Settings()`` reads the process environment); ``from_env`` takes
+any mapping, which is how tests and the runners hand it over.  An empty variable counts as unset.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import resource
 import secrets
 from collections.abc import Mapping
+from typing import Annotated, Any
 
-from attrs import field, frozen
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", "APP_POSTGRES_DSN", "APP_REDIS_URL"})
 
 
 class ConfigError(Exception):
@@ -23,170 +35,192 @@ class AdapterFamily(enum.Enum):
     PRODUCTION = "production"
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}")
-    return value
+def _comma_list(raw: Any) -> Any:
+    if isinstance(raw, str):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    return raw
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+def _word(raw: Any) -> Any:
+    return raw.strip().lower() if isinstance(raw, str) else raw
 
 
-@frozen(kw_only=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8800
-    adapters: AdapterFamily = AdapterFamily.MEMORY
-    jwt_secret: str = field(repr=False)
-    postgres_dsn: str = field(default="", repr=False)
-    redis_url: str = field(default="", repr=False)
-    access_token_ttl: int = 900
-    refresh_token_ttl: int = 7 * 24 * 3600
-    cors_origins: tuple[str, ...] = ()
-    max_body_bytes: int = 64 * 1024
-    log_level: str = "INFO"
-    log_format: str = "json"
-    fast_password_hashing: bool = False
-    trust_forwarded_for: bool = False
-    login_max_failures: int = 5
-    login_window_seconds: int = 900
-    login_account_max_failures: int = 20
-    login_address_max_failures: int = 50
-    registrations_per_address: int = 20
-    password_hash_concurrency: int = 0
-    password_hash_queue: int = 64
-    admin_username: str = ""
-    admin_email: str = ""
-    admin_password: str = field(default="", repr=False)
-    ws_origins: tuple[str, ...] = ()
-    ws_auth_timeout: int = 5
-    ws_max_frame_bytes: int = 64 * 1024
-    ws_rate_per_second: int = 20
-    ws_burst: int = 60
-    ws_max_sockets_per_user: int = 20
-    ws_max_rooms_per_socket: int = 10
-    member_ttl_seconds: int = 15
-    event_max_attempts: int = 5
-    reconnect_grace_seconds: int = 10
-    ice_servers: tuple[dict, ...] = ()  # type: ignore[type-arg]
-    turn_urls: tuple[str, ...] = ()
-    turn_secret: str = field(default="", repr=False)
-    turn_ttl: int = 3600
-    media_host_addresses: tuple[str, ...] = ()
-    meeting_password_max_guesses: int = 5
-    meeting_password_max_guesses_per_meeting: int = 100
-    meeting_password_window_seconds: int = 900
-    max_open_meetings_per_user: int = 50
-    max_invitations_per_meeting: int = 1000
-    media_max_sections_per_offer: int = 8
-    media_max_sections_per_member: int = 16
-    media_max_sections_per_connection: int = 24
-    media_allow_mdns: bool = False
-    instance_id: str = field(factory=lambda: secrets.token_hex(4))
+def _env(name: str, **field: Any) -> Any:
+    """A field read from ``name`` (and, for settings made in code, from its own name)."""
+    return Field(validation_alias=AliasChoices(name, field.pop("python_name", name.removeprefix("APP_").lower())),
+                 **field)
+
+
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, extra="ignore", case_sensitive=True,
+                                      populate_by_name=True)
+
+    host: str = _env("APP_HOST", default="127.0.0.1")
+    port: int = _env("APP_PORT", default=8800, ge=0, le=65535)
+    adapters: Annotated[AdapterFamily, BeforeValidator(_word)] = _env("APP_ADAPTERS", default=AdapterFamily.MEMORY)
+    jwt_secret: str = _env("APP_JWT_SECRET", default="", repr=False)
+    postgres_dsn: str = _env("APP_POSTGRES_DSN", default="", repr=False)
+    redis_url: str = _env("APP_REDIS_URL", default="", repr=False)
+    access_token_ttl: int = _env("APP_ACCESS_TOKEN_TTL", default=900, ge=30, le=24 * 3600)
+    refresh_token_ttl: int = _env("APP_REFRESH_TOKEN_TTL", default=7 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+    cors_origins: CommaList = _env("APP_CORS_ORIGINS", default=())
+    max_body_bytes: int = _env("APP_MAX_BODY_BYTES", default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    log_level: Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v)] = _env(
+        "APP_LOG_LEVEL", default="INFO")
+    log_format: Annotated[str, BeforeValidator(_word)] = _env("APP_LOG_FORMAT", default="json")
+    fast_password_hashing: bool = _env("APP_FAST_PASSWORD_HASHING", default=False)
+    trust_forwarded_for: bool = _env("APP_TRUST_FORWARDED_FOR", default=False)
+    trusted_proxy_hops: int = _env("APP_TRUSTED_PROXY_HOPS", default=1, ge=1, le=10)
+    login_max_failures: int = _env("APP_LOGIN_MAX_FAILURES", default=5, ge=1, le=1000)
+    login_window_seconds: int = _env("APP_LOGIN_WINDOW_SECONDS", default=900, ge=1, le=24 * 3600)
+    login_account_max_failures: int = _env("APP_LOGIN_ACCOUNT_MAX_FAILURES", default=20, ge=1, le=100_000)
+    login_address_max_failures: int = _env("APP_LOGIN_ADDRESS_MAX_FAILURES", default=50, ge=1, le=100_000)
+    registrations_per_address: int = _env("APP_REGISTRATIONS_PER_ADDRESS", default=20, ge=1, le=100_000)
+    password_hash_concurrency: int = _env("APP_PASSWORD_HASH_CONCURRENCY", default=0, ge=0, le=256)
+    password_hash_queue: int = _env("APP_PASSWORD_HASH_QUEUE", default=64, ge=0, le=100_000)
+    admin_username: str = _env("APP_ADMIN_USERNAME", default="")
+    admin_email: str = _env("APP_ADMIN_EMAIL", default="")
+    admin_password: str = _env("APP_ADMIN_PASSWORD", default="", repr=False)
+    ws_origins: CommaList = _env("APP_WS_ORIGINS", default=())
+    ws_auth_timeout: int = _env("APP_WS_AUTH_TIMEOUT", default=5, ge=1, le=60)
+    ws_max_frame_bytes: int = _env("APP_WS_MAX_FRAME_BYTES", default=64 * 1024, ge=1024, le=1024 * 1024)
+    ws_rate_per_second: int = _env("APP_WS_RATE", python_name="ws_rate_per_second", default=20, ge=1, le=10_000)
+    ws_burst: int = _env("APP_WS_BURST", default=60, ge=1, le=100_000)
+    ws_max_sockets_per_user: int = _env("APP_WS_MAX_SOCKETS_PER_USER", default=20, ge=1, le=10_000)
+    ws_max_rooms_per_socket: int = _env("APP_WS_MAX_ROOMS_PER_SOCKET", default=10, ge=1, le=1000)
+    event_max_attempts: int = _env("APP_EVENT_MAX_ATTEMPTS", default=5, ge=1, le=1000)
+    member_ttl_seconds: int = _env("APP_SIGNALING_MEMBER_TTL", python_name="member_ttl_seconds", default=15,
+                                   ge=3, le=600)
+    reconnect_grace_seconds: int = _env("APP_SIGNALING_GRACE", python_name="reconnect_grace_seconds", default=10,
+                                        ge=0, le=600)
+    ice_servers: Annotated[tuple[dict[str, Any], ...], NoDecode] = _env("APP_ICE_SERVERS", default=())
+    turn_urls: CommaList = _env("APP_TURN_URLS", default=())
+    turn_secret: str = _env("APP_TURN_SECRET", default="", repr=False)
+    turn_ttl: int = _env("APP_TURN_TTL", default=3600, ge=60, le=7 * 24 * 3600)
+    media_host_addresses: CommaList = _env("APP_MEDIA_HOST_ADDRESSES", default=())
+    meeting_password_max_guesses: int = _env("APP_MEETING_PASSWORD_MAX_GUESSES", default=5, ge=1, le=1000)
+    meeting_password_max_guesses_per_meeting: int = _env("APP_MEETING_PASSWORD_MAX_GUESSES_PER_MEETING", default=100,
+                                                         ge=1, le=1_000_000)
+    meeting_password_window_seconds: int = _env("APP_MEETING_PASSWORD_WINDOW_SECONDS", default=900, ge=1,
+                                                le=24 * 3600)
+    max_open_meetings_per_user: int = _env("APP_MAX_OPEN_MEETINGS_PER_USER", default=50, ge=1, le=1_000_000)
+    max_invitations_per_meeting: int = _env("APP_MAX_INVITATIONS_PER_MEETING", default=1000, ge=1, le=1_000_000)
+    media_max_sections_per_offer: int = _env("APP_MEDIA_MAX_SECTIONS_PER_OFFER", default=8, ge=1, le=64)
+    media_max_sections_per_member: int = _env("APP_MEDIA_MAX_SECTIONS_PER_MEMBER", default=16, ge=1, le=256)
+    media_max_sections_per_connection: int = _env("APP_MEDIA_MAX_SECTIONS_PER_CONNECTION", default=24, ge=2, le=256)
+    media_allow_mdns: bool = _env("APP_MEDIA_ALLOW_MDNS", default=False)
+    instance_id: str = _env("APP_INSTANCE_ID", default_factory=lambda: secrets.token_hex(4))
+    # Slow and many clients (runners/web/guard.py); 0 turns a cap off.
+    http_header_timeout: float = _env("APP_HTTP_HEADER_TIMEOUT", default=10.0, gt=0, le=600)
+    http_idle_timeout: float = _env("APP_HTTP_IDLE_TIMEOUT", default=30.0, gt=0, le=3600)
+    http_body_timeout: float = _env("APP_HTTP_BODY_TIMEOUT", default=10.0, gt=0, le=600)
+    http_max_connections_per_address: int | None = _env("APP_HTTP_MAX_CONNECTIONS_PER_ADDRESS", default=None,
+                                                        ge=0, le=1_000_000)
+    http_max_connections: int | None = _env("APP_HTTP_MAX_CONNECTIONS", default=None, ge=0, le=10_000_000)
+    shutdown_timeout: float = _env("APP_SHUTDOWN_TIMEOUT", default=10.0, gt=0, le=300)
+
+    @property
+    def connections_per_address(self) -> int:
+        """Default 64; off behind trusted proxies, whose own address would carry every client (limit per
+        client at the proxy then)."""
+        if self.http_max_connections_per_address is not None:
+            return self.http_max_connections_per_address
+        return 0 if self.trust_forwarded_for else 64
+
+    @property
+    def connections_total(self) -> int:
+        """Default: half the process's soft descriptor limit, leaving the rest to database and Redis pools,
+        the SFU's UDP sockets and log files, so accept() never fails for want of a descriptor."""
+        if self.http_max_connections is not None:
+            return self.http_max_connections
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return max(16, soft // 2) if soft != resource.RLIM_INFINITY else 0
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, fmt: str) -> str:
+        if fmt not in ("json", "text"):
+            raise ValueError("must be 'json' or 'text'")
+        return fmt
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _ice_json(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise ValueError("must be a JSON list of RTCIceServer objects") from None
+        if not isinstance(raw, list | tuple) or not all(isinstance(i, dict) and "urls" in i for i in raw):
+            raise ValueError("must be a JSON list of objects with 'urls'")
+        return tuple(raw)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        production = self.adapters is AdapterFamily.PRODUCTION
+        problems = []
+        if production:
+            if not self.jwt_secret:
+                problems.append("APP_JWT_SECRET is required in production (at least 32 bytes)")
+            for name, value in (("APP_POSTGRES_DSN", self.postgres_dsn), ("APP_REDIS_URL", self.redis_url)):
+                if not value:
+                    problems.append(f"{name} is required when APP_ADAPTERS=production")
+            if self.fast_password_hashing:
+                problems.append("APP_FAST_PASSWORD_HASHING is for tests and is refused in production")
+        elif not self.jwt_secret:
+            object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))  # embedded: a fresh key per process
+        if self.jwt_secret and len(self.jwt_secret.encode()) < 32:
+            problems.append("APP_JWT_SECRET must be at least 32 bytes")
+        admin = (self.admin_username, self.admin_email, self.admin_password)
+        if any(admin) and not all(admin):
+            problems.append("APP_ADMIN_USERNAME, APP_ADMIN_EMAIL and APP_ADMIN_PASSWORD go together")
+        if self.turn_urls and not self.turn_secret:
+            problems.append("APP_TURN_SECRET is required when APP_TURN_URLS is set")
+        if not self.ws_origins:
+            object.__setattr__(self, "ws_origins", self.cors_origins)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from ``env`` (os.environ in the runners).  Raises ConfigError with one line naming every
+        bad variable."""
         try:
-            family = AdapterFamily(env.get("APP_ADAPTERS", "memory").strip().lower() or "memory")
-        except ValueError:
-            raise ConfigError("APP_ADAPTERS must be 'memory' or 'production'") from None
-        production = family is AdapterFamily.PRODUCTION
-        secret = env.get("APP_JWT_SECRET", "")
-        if not secret:
-            if production:
-                raise ConfigError("APP_JWT_SECRET is required in production (at least 32 bytes)")
-            secret = secrets.token_urlsafe(48)  # embedded: a fresh key per process
-        if len(secret.encode()) < 32:
-            raise ConfigError("APP_JWT_SECRET must be at least 32 bytes")
-        fast = _bool(env, "APP_FAST_PASSWORD_HASHING", False)
-        if production:
-            for name in ("APP_POSTGRES_DSN", "APP_REDIS_URL"):
-                if not env.get(name):
-                    raise ConfigError(f"{name} is required when APP_ADAPTERS=production")
-            if fast:
-                raise ConfigError("APP_FAST_PASSWORD_HASHING is for tests and is refused in production")
-        log_format = env.get("APP_LOG_FORMAT", "json").strip().lower()
-        if log_format not in ("json", "text"):
-            raise ConfigError("APP_LOG_FORMAT must be 'json' or 'text'")
-        admin = (env.get("APP_ADMIN_USERNAME", ""), env.get("APP_ADMIN_EMAIL", ""), env.get("APP_ADMIN_PASSWORD", ""))
-        if any(admin) and not all(admin):
-            raise ConfigError("APP_ADMIN_USERNAME, APP_ADMIN_EMAIL and APP_ADMIN_PASSWORD go together")
-        origins = tuple(o.strip() for o in env.get("APP_CORS_ORIGINS", "").split(",") if o.strip())
-        ws_origins = tuple(o.strip() for o in env.get("APP_WS_ORIGINS", "").split(",") if o.strip()) or origins
-        try:
-            ice = json.loads(env.get("APP_ICE_SERVERS", "") or "[]")
-        except ValueError:
-            raise ConfigError("APP_ICE_SERVERS must be a JSON list of RTCIceServer objects") from None
-        if not isinstance(ice, list) or not all(isinstance(i, dict) and "urls" in i for i in ice):
-            raise ConfigError("APP_ICE_SERVERS must be a JSON list of objects with 'urls'")
-        media_hosts = tuple(a.strip() for a in env.get("APP_MEDIA_HOST_ADDRESSES", "").split(",") if a.strip())
-        turn_urls = tuple(u.strip() for u in env.get("APP_TURN_URLS", "").split(",") if u.strip())
-        if turn_urls and not env.get("APP_TURN_SECRET"):
-            raise ConfigError("APP_TURN_SECRET is required when APP_TURN_URLS is set")
-        return cls(
-            host=env.get("APP_HOST", "127.0.0.1"),
-            port=_int(env, "APP_PORT", 8800, 0, 65535),
-            adapters=family,
-            jwt_secret=secret,
-            postgres_dsn=env.get("APP_POSTGRES_DSN", ""),
-            redis_url=env.get("APP_REDIS_URL", ""),
-            access_token_ttl=_int(env, "APP_ACCESS_TOKEN_TTL", 900, 30, 24 * 3600),
-            refresh_token_ttl=_int(env, "APP_REFRESH_TOKEN_TTL", 7 * 24 * 3600, 300, 90 * 24 * 3600),
-            cors_origins=origins,
-            max_body_bytes=_int(env, "APP_MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
-            log_level=env.get("APP_LOG_LEVEL", "INFO").upper(),
-            log_format=log_format,
-            fast_password_hashing=fast,
-            trust_forwarded_for=_bool(env, "APP_TRUST_FORWARDED_FOR", False),
-            login_max_failures=_int(env, "APP_LOGIN_MAX_FAILURES", 5, 1, 1000),
-            login_window_seconds=_int(env, "APP_LOGIN_WINDOW_SECONDS", 900, 1, 24 * 3600),
-            login_account_max_failures=_int(env, "APP_LOGIN_ACCOUNT_MAX_FAILURES", 20, 1, 100_000),
-            login_address_max_failures=_int(env, "APP_LOGIN_ADDRESS_MAX_FAILURES", 50, 1, 100_000),
-            registrations_per_address=_int(env, "APP_REGISTRATIONS_PER_ADDRESS", 20, 1, 100_000),
-            password_hash_concurrency=_int(env, "APP_PASSWORD_HASH_CONCURRENCY", 0, 0, 256),
-            password_hash_queue=_int(env, "APP_PASSWORD_HASH_QUEUE", 64, 0, 100_000),
-            admin_username=admin[0],
-            admin_email=admin[1],
-            admin_password=admin[2],
-            ws_origins=ws_origins,
-            ws_auth_timeout=_int(env, "APP_WS_AUTH_TIMEOUT", 5, 1, 60),
-            ws_max_frame_bytes=_int(env, "APP_WS_MAX_FRAME_BYTES", 64 * 1024, 1024, 1024 * 1024),
-            ws_rate_per_second=_int(env, "APP_WS_RATE", 20, 1, 10_000),
-            ws_burst=_int(env, "APP_WS_BURST", 60, 1, 100_000),
-            ws_max_sockets_per_user=_int(env, "APP_WS_MAX_SOCKETS_PER_USER", 20, 1, 10_000),
-            ws_max_rooms_per_socket=_int(env, "APP_WS_MAX_ROOMS_PER_SOCKET", 10, 1, 1000),
-            member_ttl_seconds=_int(env, "APP_SIGNALING_MEMBER_TTL", 15, 3, 600),
-            event_max_attempts=_int(env, "APP_EVENT_MAX_ATTEMPTS", 5, 1, 1000),
-            reconnect_grace_seconds=_int(env, "APP_SIGNALING_GRACE", 10, 0, 600),
-            ice_servers=tuple(ice),
-            media_host_addresses=media_hosts,
-            turn_urls=turn_urls,
-            turn_secret=env.get("APP_TURN_SECRET", ""),
-            turn_ttl=_int(env, "APP_TURN_TTL", 3600, 60, 7 * 24 * 3600),
-            instance_id=env.get("APP_INSTANCE_ID") or secrets.token_hex(4),
-            meeting_password_max_guesses=_int(env, "APP_MEETING_PASSWORD_MAX_GUESSES", 5, 1, 1000),
-            meeting_password_max_guesses_per_meeting=_int(env, "APP_MEETING_PASSWORD_MAX_GUESSES_PER_MEETING", 100,
-                                                          1, 1_000_000),
-            meeting_password_window_seconds=_int(env, "APP_MEETING_PASSWORD_WINDOW_SECONDS", 900, 1, 24 * 3600),
-            max_open_meetings_per_user=_int(env, "APP_MAX_OPEN_MEETINGS_PER_USER", 50, 1, 1_000_000),
-            max_invitations_per_meeting=_int(env, "APP_MAX_INVITATIONS_PER_MEETING", 1000, 1, 1_000_000),
-            media_max_sections_per_offer=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_OFFER", 8, 1, 64),
-            media_max_sections_per_member=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_MEMBER", 16, 1, 256),
-            media_max_sections_per_connection=_int(env, "APP_MEDIA_MAX_SECTIONS_PER_CONNECTION", 24, 2, 256),
-            media_allow_mdns=_bool(env, "APP_MEDIA_ALLOW_MDNS", False),
-        )
+            return cls.model_validate(_MappingSource(cls, env)())
+        except ValidationError as err:
+            raise ConfigError(describe(err)) from None
+
+
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping instead of os.environ (as its own
+    DotEnvSettingsSource does over a file)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = dict(env)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._given, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def describe(err: ValidationError) -> str:
+    """Every problem on one line; the value is quoted only for variables that hold no secret."""
+    parts = []
+    for e in err.errors(include_url=False):
+        name = str(e["loc"][0]) if e["loc"] else ""
+        message = e["msg"].removeprefix("Value error, ")
+        if name and name not in SECRETS and isinstance(e.get("input"), str):
+            message += f" (got {e['input']!r})"
+        parts.append(f"{name}: {message}" if name else message)
+    return "; ".join(parts)

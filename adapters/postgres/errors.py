@@ -25,19 +25,34 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 
 
+# SQLSTATE class 22 (pg.DataError, which asyncpg also raises when it cannot encode an argument, e.g. a
+# lone surrogate), the class 23 constraints that only bad values break, and class 54 (a value too large).  Unique violations are mapped
+# first; foreign-key violations stay "unexpected" (our own ids, so a bug or a race worth a traceback).
+DATA_ERRORS: tuple[type[pg.PostgresError], ...] = (
+    pg.DataError,
+    pg.CheckViolationError,
+    pg.NotNullViolationError,
+    pg.ProgramLimitExceededError,  # class 54: a value too big to index, a NUL produced by a function
+)
+
+
 @contextlib.contextmanager
 def translated(unique: Mapping[str, Callable[[], DomainError]] | None = None) -> Iterator[None]:
-    """Maps unique violations by constraint name (unknown names -> AlreadyExists), unstorable text ->
-    InvalidArgument, unreachable database -> Unavailable, and anything else from the driver ->
-    Unavailable after logging it, since the caller cannot fix it (a missing migration, a bug in our SQL)."""
+    """Maps unique violations by constraint name (unknown names -> AlreadyExists); the caller's data
+    (every SQLSTATE of class 22 "data exception", asyncpg's own refusal to encode an argument, and the
+    check / not-null constraints of class 23) -> InvalidArgument, logged at INFO without the value;
+    unreachable database -> Unavailable; anything else from the driver -> Unavailable after logging it,
+    since the caller cannot fix it (a missing migration, a bug in our SQL)."""
     try:
         yield
     except pg.UniqueViolationError as exc:
         make = (unique or {}).get(exc.constraint_name or "")
         raise (make() if make else AlreadyExists("already exists")) from exc
-    except (pg.CharacterNotInRepertoireError, pg.UntranslatableCharacterError) as exc:
-        # Text PostgreSQL cannot store (a NUL character): the caller's input, not the database, is at fault.
-        raise InvalidArgument("text contains a character that cannot be stored") from exc
+    except DATA_ERRORS as exc:
+        # Text PostgreSQL cannot store (a NUL, a lone surrogate), a number out of range: the caller's input,
+        # not the database, is at fault.  No alert, no traceback, and the value stays out of the log.
+        log.info("refused data", extra={"sqlstate": exc.sqlstate, "error": type(exc).__name__})
+        raise InvalidArgument("a value cannot be stored (invalid text or out of range)") from exc
     except UNREACHABLE as exc:
         raise Unavailable("the database is unavailable", reason=type(exc).__name__) from exc
     except (pg.PostgresError, pg.InternalClientError) as exc:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from attrs import frozen
 
 from domain.meetings import errors as e
+from domain.shared import text
 
 DEFAULT_CAPACITY = 100
 MAX_CAPACITY = 1000
@@ -17,25 +19,26 @@ DESCRIPTION_MAX = 2000
 MEETING_PASSWORD_MIN, MEETING_PASSWORD_MAX = 4, 64
 
 
-def _no_control(text: str, field: str, allowed: str = "") -> None:
-    if any(ord(ch) < 32 and ch not in allowed or ch == "\x7f" for ch in text):
-        raise e.InvalidMeetingData(f"{field} must not contain control characters", field=field)
+def _readable(clean: Callable[[str, str], str], raw: str, field: str) -> str:
+    try:
+        return clean(raw, field)  # NFKC/NFC, nothing invisible or direction-changing (domain/shared/text.py)
+    except text.TextRejected as err:
+        raise e.InvalidMeetingData(str(err), field=field) from None
 
 
 def check_title(title: str) -> str:
-    _no_control(title, "title", allowed="\n\t\r")  # whitespace is collapsed below
-    title = " ".join(title.split())
+    title = _readable(text.display_text, title, "title")
     if not 1 <= len(title) <= TITLE_MAX:
         raise e.InvalidMeetingData(f"title must be 1-{TITLE_MAX} characters", field="title")
     return title
 
 
-def check_description(text: str) -> str:
-    _no_control(text, "description", allowed="\n\t\r")
-    if len(text) > DESCRIPTION_MAX:
+def check_description(description: str) -> str:
+    description = _readable(text.prose_text, description, "description")
+    if len(description) > DESCRIPTION_MAX:
         raise e.InvalidMeetingData(f"description must be at most {DESCRIPTION_MAX} characters",
                                    field="description")
-    return text
+    return description
 
 
 def check_duration(minutes: int) -> int:

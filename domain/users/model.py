@@ -8,6 +8,7 @@ import re
 
 from attrs import define, evolve, field, frozen
 
+from domain.shared import text
 from domain.shared.events import DomainEvent
 from domain.shared.ids import UserId
 from domain.users import events
@@ -31,7 +32,7 @@ class Role(enum.Enum):
 
 
 def normalize_username(raw: str) -> str:
-    name = raw.strip()
+    name = text.nfkc(raw).strip()  # full-width "ａｌｉｃｅ" is "alice"; other scripts fail the regex
     if not USERNAME_RE.fullmatch(name):
         raise InvalidUserData(
             "username must be 3-32 characters: letters, digits, '_', '.', '-', starting with a letter or digit",
@@ -48,9 +49,10 @@ def normalize_email(raw: str) -> str:
 
 
 def normalize_display_name(raw: str) -> str:
-    if any((ord(ch) < 32 and ch not in "\n\t\r") or ch == "\x7f" for ch in raw):  # whitespace collapses
-        raise InvalidUserData("display name must not contain control characters", field="display_name")
-    name = " ".join(raw.split())
+    try:
+        name = text.person_name(raw)  # NFKC, nothing invisible, not like a reserved name (domain/shared/text.py)
+    except text.TextRejected as err:
+        raise InvalidUserData(str(err), field="display_name") from None
     if not 1 <= len(name) <= DISPLAY_NAME_MAX:
         raise InvalidUserData(f"display name must be 1-{DISPLAY_NAME_MAX} characters", field="display_name")
     return name

@@ -1,91 +1,237 @@
-"""The signaling protocol, version 1: envelopes and the JSON Schema of every message.
+"""The signaling protocol, version 1: one pydantic model per message, which validates and parses client
+frames and generates the JSON Schema of every message.
 
 docs/signaling.md explains it; docs/signaling.schema.json is generated from this module
-(`python -m runners.signaling.protocol > docs/signaling.schema.json`, checked by a test).
+(`python -m runners.signaling.protocol > docs/signaling.schema.json`, checked by a test).  Why pydantic:
+runners/shapes.py.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Annotated, Any, Literal
 
 from jsonschema import Draft202012Validator
+from pydantic import BaseModel, BeforeValidator, Field, RootModel, ValidationError, WithJsonSchema
+
+from domain.shared.text import unstorable_path
+from runners.shapes import TIME_SCHEMA, Id, Shape, components, first_problem, text
 
 VERSION = 1
-ID = {"type": "string", "format": "uuid"}
 REQUEST_ID = {"type": "string", "minLength": 1, "maxLength": 64}
-TIME = {"type": "string", "format": "date-time"}
-MEDIA = {"audio": {"type": "boolean"}, "video": {"type": "boolean"}, "screen": {"type": "boolean"}}
+Sdp = text(32_000, 1)
+TimeText = Annotated[str, WithJsonSchema(TIME_SCHEMA)]
+Role = Literal["host", "co_host", "participant"]
 
 
-def obj(props: dict[str, Any], *required: str) -> dict[str, Any]:
-    return {"type": "object", "properties": props, "required": list(required), "additionalProperties": False}
+class Candidate(Shape):
+    candidate: text(2000)
+    sdpMid: Annotated[str | None, Field(max_length=64)] = None  # noqa: N815 (WebRTC's own names)
+    sdpMLineIndex: Annotated[int | None, Field(ge=0, le=1000)] = None  # noqa: N815
+    usernameFragment: Annotated[str | None, Field(max_length=256)] = None  # noqa: N815
 
 
-CANDIDATE = {
-    "type": "object",
-    "properties": {"candidate": {"type": "string", "maxLength": 2000}, "sdpMid": {"type": ["string", "null"], "maxLength": 64},
-                   "sdpMLineIndex": {"type": ["integer", "null"], "minimum": 0, "maximum": 1000},
-                   "usernameFragment": {"type": ["string", "null"], "maxLength": 256}},
-    "required": ["candidate"], "additionalProperties": False,
+# -- client -> server: the "data" of each message type -------------------------------------------------
+
+class Auth(Shape):
+    token: text(4096, 1)
+
+
+class JoinRoom(Shape):
+    room_id: Id
+    password: text(256, 1) = None
+
+
+class LeaveRoom(Shape):
+    room_id: Id
+
+
+class SendSdp(Shape):
+    room_id: Id
+    to: Id
+    sdp: Sdp
+
+
+class SendCandidate(Shape):
+    room_id: Id
+    to: Id
+    candidate: Candidate
+
+
+class SetMediaState(Shape):
+    room_id: Id
+    audio: bool
+    video: bool
+    screen: bool
+
+
+class SendChat(Shape):
+    room_id: Id
+    text: text(2000, 1)
+
+
+class Empty(Shape):
+    pass
+
+
+CLIENT_MODELS: dict[str, type[BaseModel]] = {
+    "auth": Auth, "join_room": JoinRoom, "leave_room": LeaveRoom, "offer": SendSdp, "answer": SendSdp,
+    "ice_candidate": SendCandidate, "media_state": SetMediaState, "chat": SendChat, "ping": Empty,
 }
-SDP = {"type": "string", "minLength": 1, "maxLength": 32_000}
-MEMBER = obj({"user_id": ID, "display_name": {"type": "string"}, "role": {"enum": ["host", "co_host", "participant"]},
-              "media": obj(MEDIA, "audio", "video", "screen"), "joined_at": TIME},
-             "user_id", "display_name", "role", "media", "joined_at")
 
-# Client -> server: the "data" of each message type.
-CLIENT: dict[str, dict[str, Any]] = {
-    "auth": obj({"token": {"type": "string", "minLength": 1, "maxLength": 4096}}, "token"),
-    "join_room": obj({"room_id": ID, "password": {"type": "string", "minLength": 1, "maxLength": 256}}, "room_id"),
-    "leave_room": obj({"room_id": ID}, "room_id"),
-    "offer": obj({"room_id": ID, "to": ID, "sdp": SDP}, "room_id", "to", "sdp"),
-    "answer": obj({"room_id": ID, "to": ID, "sdp": SDP}, "room_id", "to", "sdp"),
-    "ice_candidate": obj({"room_id": ID, "to": ID, "candidate": CANDIDATE}, "room_id", "to", "candidate"),
-    "media_state": obj({"room_id": ID, **MEDIA}, "room_id", "audio", "video", "screen"),
-    "chat": obj({"room_id": ID, "text": {"type": "string", "minLength": 1, "maxLength": 2000}}, "room_id", "text"),
-    "ping": obj({}),
+
+# -- server -> client ----------------------------------------------------------------------------------
+
+class Media(Shape):
+    audio: bool
+    video: bool
+    screen: bool
+
+
+class Member(Shape):
+    user_id: Id
+    display_name: str
+    role: Role
+    media: Media
+    joined_at: TimeText
+
+
+class Welcome(Shape):
+    user_id: Id
+    connection_id: str
+    protocol: Literal[1]
+    heartbeat_seconds: int
+
+
+class ChatAck(Shape):
+    message_id: Id
+    sent_at: TimeText
+
+
+class Ack(RootModel[Empty | ChatAck]):
+    """An empty object, or for chat both message_id and sent_at."""
+
+
+class RoomState(Shape):
+    room_id: Id
+    self_: Member = Field(alias="self")
+    members: list[Member]
+    ice_servers: list[dict[str, Any]]
+    sfu_peer_id: Id
+
+
+class MemberJoined(Member):
+    room_id: Id
+
+
+class MemberLeft(Shape):
+    room_id: Id
+    user_id: Id
+    reason: Literal["left", "disconnected", "kicked", "ended"]
+
+
+class MediaStateChanged(Media):
+    room_id: Id
+    user_id: Id
+
+
+class SdpFrom(Shape):
+    room_id: Id
+    from_: Id = Field(alias="from")
+    sdp: Sdp
+
+
+class CandidateFrom(Shape):
+    room_id: Id
+    from_: Id = Field(alias="from")
+    candidate: Candidate
+
+
+class Chat(Shape):
+    room_id: Id
+    message_id: Id
+    from_: Id = Field(alias="from")
+    display_name: str
+    text: str
+    sent_at: TimeText
+
+
+class Kicked(Shape):
+    room_id: Id
+    by: Annotated[Id | None, Field(description="the host or co-host who kicked, or null")]
+
+
+class Removed(Shape):
+    room_id: Id
+    reason: Literal["left", "expired"]
+
+
+class RoomClosed(Shape):
+    room_id: Id
+    reason: Literal["ended", "cancelled", "deleted"]
+
+
+class RoomUpdated(Shape):
+    room_id: Id
+    locked: bool
+
+
+class RoleChanged(Shape):
+    room_id: Id
+    user_id: Id
+    role: Role
+
+
+class InRoom(Shape):
+    room_id: Id
+
+
+class MemberInRoom(Shape):
+    room_id: Id
+    user_id: Id
+
+
+class ErrorData(Shape):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+SERVER_MODELS: dict[str, type[BaseModel]] = {
+    "welcome": Welcome, "ack": Ack, "pong": Empty, "room_state": RoomState, "member_joined": MemberJoined,
+    "member_left": MemberLeft, "media_state": MediaStateChanged, "offer": SdpFrom, "answer": SdpFrom,
+    "ice_candidate": CandidateFrom, "chat": Chat, "kicked": Kicked, "removed": Removed,
+    "room_closed": RoomClosed, "room_updated": RoomUpdated, "role_changed": RoleChanged,
+    "session_replaced": InRoom, "member_resumed": MemberInRoom, "active_speaker": MemberInRoom,
+    "error": ErrorData,
 }
 
-# Server -> client.
-SERVER: dict[str, dict[str, Any]] = {
-    "welcome": obj({"user_id": ID, "connection_id": {"type": "string"}, "protocol": {"const": VERSION},
-                    "heartbeat_seconds": {"type": "integer"}}, "user_id", "connection_id", "protocol",
-                   "heartbeat_seconds"),
-    "ack": obj({"message_id": ID, "sent_at": TIME}),
-    "pong": obj({}),
-    "room_state": obj({"room_id": ID, "self": MEMBER, "members": {"type": "array", "items": MEMBER},
-                       "ice_servers": {"type": "array", "items": {"type": "object"}}, "sfu_peer_id": ID},
-                      "room_id", "self", "members", "ice_servers", "sfu_peer_id"),
-    "member_joined": MEMBER | {"properties": MEMBER["properties"] | {"room_id": ID},
-                               "required": [*MEMBER["required"], "room_id"]},
-    "member_left": obj({"room_id": ID, "user_id": ID, "reason": {"enum": ["left", "disconnected", "kicked", "ended"]}},
-                       "room_id", "user_id", "reason"),
-    "media_state": obj({"room_id": ID, "user_id": ID, **MEDIA}, "room_id", "user_id", "audio", "video", "screen"),
-    "offer": obj({"room_id": ID, "from": ID, "sdp": SDP}, "room_id", "from", "sdp"),
-    "answer": obj({"room_id": ID, "from": ID, "sdp": SDP}, "room_id", "from", "sdp"),
-    "ice_candidate": obj({"room_id": ID, "from": ID, "candidate": CANDIDATE}, "room_id", "from", "candidate"),
-    "chat": obj({"room_id": ID, "message_id": ID, "from": ID, "display_name": {"type": "string"},
-                 "text": {"type": "string"}, "sent_at": TIME},
-                "room_id", "message_id", "from", "display_name", "text", "sent_at"),
-    "kicked": obj({"room_id": ID, "by": {"type": ["string", "null"]}}, "room_id"),
-    "removed": obj({"room_id": ID, "reason": {"enum": ["left", "expired"]}}, "room_id", "reason"),
-    "room_closed": obj({"room_id": ID, "reason": {"enum": ["ended", "cancelled", "deleted"]}}, "room_id", "reason"),
-    "room_updated": obj({"room_id": ID, "locked": {"type": "boolean"}}, "room_id", "locked"),
-    "role_changed": obj({"room_id": ID, "user_id": ID, "role": {"enum": ["host", "co_host", "participant"]}},
-                        "room_id", "user_id", "role"),
-    "session_replaced": obj({"room_id": ID}, "room_id"),
-    "member_resumed": obj({"room_id": ID, "user_id": ID}, "room_id", "user_id"),
-    "active_speaker": obj({"room_id": ID, "user_id": ID}, "room_id", "user_id"),
-    "error": obj({"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
-                 "code", "message", "details"),
-}
+# -- the published schema -------------------------------------------------------------------------------
+
+_REF = "#/$defs/{model}"
+_DEFS = components({*CLIENT_MODELS.values(), *SERVER_MODELS.values()}, _REF)
+
+
+def _inline(model: type[BaseModel]) -> dict[str, Any]:
+    schema = dict(_DEFS[model.__name__])
+    schema.pop("title", None)
+    return schema
+
+
+CLIENT: dict[str, dict[str, Any]] = {kind: _inline(m) for kind, m in CLIENT_MODELS.items()}
+SERVER: dict[str, dict[str, Any]] = {kind: _inline(m) for kind, m in SERVER_MODELS.items()}
+# Models the messages refer to (a member, an ICE candidate, ...), under their own names.
+_REFERRED = set(re.findall(r'"#/\$defs/(\w+)"', json.dumps([CLIENT, SERVER])))
+SHARED = {name: {k: v for k, v in _DEFS[name].items() if k != "title"} for name in sorted(_REFERRED)}
 
 CLIENT_ENVELOPE = {
     "type": "object",
     "properties": {"v": {"const": VERSION}, "type": {"enum": sorted(CLIENT)}, "id": REQUEST_ID,
                    "data": {"type": "object"}},
     "required": ["v", "type"], "additionalProperties": False,
+    "description": "A frame whose type is missing or not a client type is answered with the error "
+                   "unknown_type; any other breach of this envelope or of the type's data with invalid_message.",
 }
 SERVER_ENVELOPE = {
     "type": "object",
@@ -94,12 +240,17 @@ SERVER_ENVELOPE = {
     "required": ["v", "type", "data"], "additionalProperties": False,
 }
 
-_checker = Draft202012Validator.FORMAT_CHECKER
-_envelope = Draft202012Validator(CLIENT_ENVELOPE, format_checker=_checker)
-_client = {t: Draft202012Validator(s, format_checker=_checker) for t, s in CLIENT.items()}
-_server_envelope = Draft202012Validator(SERVER_ENVELOPE, format_checker=_checker)
-_server = {t: Draft202012Validator(s, format_checker=_checker) for t, s in SERVER.items()}
 
+def document() -> dict[str, Any]:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Confero signaling protocol v{VERSION}",
+        "$defs": {"client_envelope": CLIENT_ENVELOPE, "server_envelope": SERVER_ENVELOPE,
+                  "client": CLIENT, "server": SERVER, **SHARED},
+    }
+
+
+# -- parsing ---------------------------------------------------------------------------------------------
 
 class ProtocolError(Exception):
     def __init__(self, code: str, message: str, request_id: str | None = None) -> None:
@@ -107,51 +258,65 @@ class ProtocolError(Exception):
         self.code, self.message, self.request_id = code, message, request_id
 
 
-def _first_error(validator: Draft202012Validator, value: Any) -> str | None:
-    error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.path))), None)
-    if error is None:
-        return None
-    where = "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
+def _version(value: Any) -> Any:
+    if isinstance(value, bool):  # Literal[1] alone would take true (True == 1 in Python)
+        raise ValueError("v must be the integer 1")
+    return value
+
+
+class ClientEnvelope(Shape):
+    v: Annotated[Literal[1], BeforeValidator(_version)]
+    type: str
+    id: text(64, 1) = None
+    data: dict[str, Any] = None
 
 
 def parse(frame: str) -> tuple[str, str | None, dict[str, Any]]:
-    """A client frame -> (type, request id, data).  Raises ProtocolError with a stable code."""
+    """A client frame -> (type, request id, data as sent).  Raises ProtocolError with a stable code:
+    malformed_json, unknown_type (type missing or not a client type), invalid_message (anything else)."""
     try:
         message = json.loads(frame)
     except (ValueError, RecursionError):
         raise ProtocolError("malformed_json", "frame is not valid JSON") from None
-    request_id = message.get("id") if isinstance(message, dict) and isinstance(message.get("id"), str) else None
-    if request_id is not None and len(request_id) > 64:
+    if not isinstance(message, dict):
+        raise ProtocolError("invalid_message", "a frame is a JSON object")
+    request_id = message.get("id") if isinstance(message.get("id"), str) else None
+    if request_id is not None and (len(request_id) > 64 or unstorable_path(request_id) is not None):
         request_id = None
-    problem = _first_error(_envelope, message)
-    if problem is not None:
-        kind = message.get("type") if isinstance(message, dict) else None
-        code = ("unknown_type" if isinstance(message, dict) and not (isinstance(kind, str) and kind in CLIENT)
-                else "invalid_message")
-        raise ProtocolError(code, problem, request_id)
-    data = message.get("data", {})
-    problem = _first_error(_client[message["type"]], data)
-    if problem is not None:
-        raise ProtocolError("invalid_message", f"data/{problem}", request_id)
-    return message["type"], request_id, data
+    where = unstorable_path(message)
+    if where is not None:  # valid JSON ("\ud800") but not text: nothing downstream can store or hash it
+        raise ProtocolError("invalid_message", f"{where}: not valid Unicode text (a lone surrogate)", request_id)
+    kind = message.get("type")
+    if not isinstance(kind, str) or kind not in CLIENT_MODELS:
+        raise ProtocolError("unknown_type", f"type must be one of: {', '.join(sorted(CLIENT_MODELS))}", request_id)
+    try:
+        envelope = ClientEnvelope.model_validate(message)
+    except ValidationError as err:
+        where, problem = first_problem(err)
+        raise ProtocolError("invalid_message", f"{where}: {problem}", request_id) from None
+    try:
+        data = CLIENT_MODELS[kind].model_validate(envelope.data if envelope.data is not None else {})
+    except ValidationError as err:
+        where, problem = first_problem(err)
+        raise ProtocolError("invalid_message", f"data/{where}: {problem}" if where else f"data: {problem}",
+                            request_id) from None
+    return kind, request_id, data.model_dump(exclude_unset=True, by_alias=True)
+
+
+# -- checking what the server sends (tests) ------------------------------------------------------------------
+
+_document = document()
+_server_envelope = Draft202012Validator(SERVER_ENVELOPE, format_checker=Draft202012Validator.FORMAT_CHECKER)
+_server = {kind: Draft202012Validator({**_document, "$ref": f"#/$defs/server/{kind}"},
+                                      format_checker=Draft202012Validator.FORMAT_CHECKER) for kind in SERVER}
 
 
 def check_server(message: dict[str, Any]) -> list[str]:
-    """Schema errors of a server message (for tests)."""
+    """Schema errors of a server message, by an independent validator of the published document (for tests)."""
     problems = [e.message for e in _server_envelope.iter_errors(message)]
     if not problems:
         problems = [e.message for e in _server[message["type"]].iter_errors(message["data"])]
     return problems
-
-
-def document() -> dict[str, Any]:
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": f"Confero signaling protocol v{VERSION}",
-        "$defs": {"client_envelope": CLIENT_ENVELOPE, "server_envelope": SERVER_ENVELOPE,
-                  "client": CLIENT, "server": SERVER},
-    }
 
 
 if __name__ == "__main__":

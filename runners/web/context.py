@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+import ipaddress
 
 from aiohttp import web
-from attrs import frozen
 
-from domain.meetings.service import MeetingService
-from domain.messaging.dead_letters import DeadLetterService
-from domain.rooms.service import RoomService
 from domain.shared.actor import Actor
-from domain.users.service import UserService
 from domain.users.tokens import Principal
-from ports.media import MediaServer
-from ports.rooms import SignalBus
-from runners.settings import Settings
+from runners.app_state import REQUEST_ID, SERVICES, SETTINGS, Services
+
+__all__ = ["OPENAPI", "PRINCIPAL", "REQUEST_ID", "SERVICES", "SETTINGS", "Services", "actor", "client_address",
+           "principal", "services"]
 
 
-@frozen
-class Services:
-    """What the web app is given by the composition root."""
-
-    users: UserService
-    meetings: MeetingService
-    rooms: RoomService
-    signal_bus: SignalBus
-    event_feed: Any  # runners.signaling.tasks.EventFeed
-    media: MediaServer
-    dead_letters: DeadLetterService
-    # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
-    background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
-
-
-SERVICES = web.AppKey("services", Services)
-SETTINGS = web.AppKey("settings", Settings)
 OPENAPI = web.AppKey("openapi", dict)
 PRINCIPAL = web.RequestKey("principal", Principal)
-REQUEST_ID = web.RequestKey("request_id", str)
 
 
 def services(request: web.Request) -> Services:
@@ -54,8 +31,20 @@ def actor(request: web.Request) -> Actor:
 
 
 def client_address(request: web.Request) -> str:
-    if request.app[SETTINGS].trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    """The peer, or behind ``APP_TRUSTED_PROXY_HOPS`` trusted proxies the address the outermost of them saw.
+
+    Each proxy appends the address it received the request from, so only the rightmost ``hops`` entries
+    were written by proxies we trust; anything left of them came from the client and may be forged.  With
+    fewer entries than hops, every entry was written by a trusted proxy and the leftmost is the client.
+    """
+    settings = request.app[SETTINGS]
+    if settings.trust_forwarded_for:
+        entries = [e.strip() for header in request.headers.getall("X-Forwarded-For", ())
+                   for e in header.split(",") if e.strip()]
+        if entries:
+            chosen = entries[max(0, len(entries) - settings.trusted_proxy_hops)]
+            try:
+                return str(ipaddress.ip_address(chosen))
+            except ValueError:  # a proxy that writes "unknown" or a port: fall back to the peer
+                pass
     return request.remote or ""

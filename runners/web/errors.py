@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from domain.shared.errors import DomainError, ErrorKind, RateLimited
+from runners.app_state import error_response
 
 log = logging.getLogger("runners.web")
 
@@ -25,7 +26,7 @@ HTTP_STATUS = {
 
 # aiohttp's own HTTP exceptions (routing, body size) keep their status and get a stable code.
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "permission_denied", 404: "not_found",
-              405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
+              405: "method_not_allowed", 408: "request_timeout", 413: "body_too_large", 415: "unsupported_media_type",
               422: "invalid_request", 429: "rate_limited"}
 
 
@@ -37,10 +38,6 @@ class RequestError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def error_response(status: int, code: str, message: str, request_id: str | None,
-                   details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> web.Response:
-    body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id}}
-    return web.json_response(body, status=status, headers=headers)
 
 
 def from_domain(err: DomainError, request_id: str | None) -> web.Response:

@@ -28,3 +28,10 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in QUIET_BELOW_INFO:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+
+
+# At DEBUG these libraries log whole SDPs (ICE ufrag/pwd, DTLS fingerprints) and STUN credentials; our own
+# DEBUG output is what an operator turns DEBUG on for.
+QUIET_BELOW_INFO = ("aiortc", "aioice", "av")

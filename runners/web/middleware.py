@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from domain.shared.errors import DomainError
 from domain.users.errors import InvalidToken
@@ -79,7 +79,7 @@ async def error_mapping(request: web.Request, handler):  # type: ignore[no-untyp
 
 @web.middleware
 async def authentication(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    endpoint = endpoint_of(request.match_info.handler)
+    endpoint = endpoint_of(request)
     if endpoint is not None and endpoint.auth:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -89,3 +89,18 @@ async def authentication(request: web.Request, handler):  # type: ignore[no-unty
 
 
 MIDDLEWARES = [cors, request_ids, error_mapping, authentication]
+SERVER_NAME = "confero"
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare, so error pages and WebSocket upgrades get them too: browsers must not sniff a JSON
+    error into HTML, and the Server header names no version for scanners to match against."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers["Server"] = SERVER_NAME
+
+
+def hide_server_version() -> None:
+    """aiohttp writes ``Server: Python/x aiohttp/y`` into the responses it makes before any app code runs
+    (a request line it cannot parse, an oversized header) from this module global; there is no setting."""
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
+

@@ -1,18 +1,33 @@
-"""A route table that knows, for each endpoint, what the OpenAPI document must say about it.
+"""Endpoints: for each route, its handler and what the OpenAPI document must say about it.
 
-Handlers are registered once here; the aiohttp router and the OpenAPI document are both built from
-this table, so they cannot drift apart (a test checks the app's router against the document too).
+Each handler module lists its endpoints in a ``ROUTES`` tuple; ``runners.web.app.ROUTES`` names every
+module's list explicitly.  The aiohttp router, the authentication middleware and the OpenAPI document are
+all built from that one list, so they cannot drift apart (a test checks the router against the document).
+Nothing registers itself as a side effect of an import.
+
+Porting a handler written for the old decorator registry is mechanical::
+
+    @routes.post("/api/v1/x", summary="...", tag="x", body="XRequest", response="X")   # before
+    async def x(request): ...
+
+    async def x(request): ...                                                            # after
+    ROUTES = (Endpoint.post("/api/v1/x", x, summary="...", tag="x", body=XRequest, response=X),)
+
+``routes`` below still accepts the decorators (bodies and responses as model classes) for modules not yet
+ported: ``create_app`` serves what they registered after the explicit list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 from attrs import field, frozen
+from pydantic import BaseModel
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ENDPOINTS = web.AppKey("endpoints", dict)  # aiohttp route -> Endpoint, for the authentication middleware
 
 
 @frozen(kw_only=True)
@@ -24,36 +39,72 @@ class QueryParam:
 
 @frozen(kw_only=True)
 class Endpoint:
-    @property
-    def documented_auth(self) -> bool:
-        return self.auth or self.self_authenticating
-
     method: str
     path: str
     handler: Handler
     summary: str
     tag: str
     auth: bool = True
-    # Documented as bearer-protected though the middleware lets it through (the WebSocket upgrade
-    # authenticates by header or by its first frame).
+    # The handler authenticates by itself, by an optional bearer header or otherwise (the WebSocket upgrade:
+    # a header, or the first frame): the middleware lets it through and the document says the header is
+    # optional.
     self_authenticating: bool = False
-    body: str | None = None
+    body: type[BaseModel] | None = None
     body_required: bool = True
     query: tuple[QueryParam, ...] = ()
     status: int = 200
-    response: str | None = None
+    response: type[BaseModel] | str | None = None  # a model, or the name of a documented union (UserView)
     errors: tuple[int, ...] = field(default=())
 
+    @classmethod
+    def get(cls, path: str, handler: Handler, **spec: Any) -> Endpoint:
+        return cls(method="GET", path=path, handler=handler, **spec)
 
-class RouteTable:
+    @classmethod
+    def post(cls, path: str, handler: Handler, **spec: Any) -> Endpoint:
+        return cls(method="POST", path=path, handler=handler, **spec)
+
+    @classmethod
+    def put(cls, path: str, handler: Handler, **spec: Any) -> Endpoint:
+        return cls(method="PUT", path=path, handler=handler, **spec)
+
+    @classmethod
+    def delete(cls, path: str, handler: Handler, **spec: Any) -> Endpoint:
+        return cls(method="DELETE", path=path, handler=handler, **spec)
+
+
+def install(app: web.Application, endpoints: Iterable[Endpoint]) -> None:
+    """Adds the endpoints to the router and remembers each route's endpoint for the middlewares."""
+    by_route = app.setdefault(ENDPOINTS, {})
+    for e in endpoints:
+        by_route[app.router.add_route(e.method, e.path, e.handler)] = e
+
+
+def endpoint_of(request: web.Request) -> Endpoint | None:
+    return request.app.get(ENDPOINTS, {}).get(request.match_info.route)
+
+
+def select(endpoints: Iterable[Endpoint], tags: set[str] | None) -> list[Endpoint]:
+    """The endpoints a process serves (a signaling-only process serves a few tags); the first of two
+    endpoints for one method and path wins (an explicit entry over a legacy registration)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in endpoints:
+        if (tags is None or e.tag in tags) and (e.method, e.path) not in seen:
+            seen.add((e.method, e.path))
+            out.append(e)
+    return out
+
+
+class LegacyRegistry:
+    """The old decorator registry, kept so modules written against it keep working until ported."""
+
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
 
     def add(self, method: str, path: str, **spec: Any) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            endpoint = Endpoint(method=method, path=path, handler=handler, **spec)
-            self.endpoints.append(endpoint)
-            handler.endpoint = endpoint  # type: ignore[attr-defined]  # read by the auth middleware
+            self.endpoints.append(Endpoint(method=method, path=path, handler=handler, **spec))
             return handler
 
         return register
@@ -70,19 +121,5 @@ class RouteTable:
     def delete(self, path: str, **spec: Any) -> Callable[[Handler], Handler]:
         return self.add("DELETE", path, **spec)
 
-    def install(self, app: web.Application, tags: set[str] | None = None) -> None:
-        for e in self.endpoints:
-            if tags is None or e.tag in tags:
-                app.router.add_route(e.method, e.path, e.handler)
 
-    def document_for(self, tags: set[str] | None) -> RouteTable:
-        table = RouteTable()
-        table.endpoints = [e for e in self.endpoints if tags is None or e.tag in tags]
-        return table
-
-
-def endpoint_of(handler: Any) -> Endpoint | None:
-    return getattr(handler, "endpoint", None)
-
-
-routes = RouteTable()
+routes = LegacyRegistry()

@@ -1,43 +1,35 @@
-"""Request parsing: JSON bodies checked against the published schemas, ids, times and paging."""
+"""Request parsing: JSON bodies into their models (runners/web/bodies.py), ids and paging."""
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 import json
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from aiohttp import web
 from jsonschema import Draft202012Validator
+from pydantic import BaseModel, ValidationError
 from referencing import Registry, Resource
 
 from domain.shared.ids import is_valid_id
 from domain.shared.pagination import MAX_PAGE_SIZE, PageRequest
+from domain.shared.text import unstorable_path
+from runners.shapes import first_problem
+from runners.web.context import SETTINGS
 from runners.web.errors import RequestError
-from runners.web.schemas import SCHEMAS
 
-_URI = "urn:confero:schemas"
-_registry = Registry().with_resource(_URI, Resource.from_contents(
-    {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": {"schemas": SCHEMAS}}))
-_validators = {name: Draft202012Validator({"$ref": f"{_URI}#/components/schemas/{name}"}, registry=_registry,
-                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
-               for name in SCHEMAS}
+M = TypeVar("M", bound=BaseModel)
 
 
-def validate(name: str, data: Any) -> None:
-    """Raises RequestError(422) naming the first offending field."""
-    error = next(iter(sorted(_validators[name].iter_errors(data), key=lambda e: list(e.path))), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(body)"
-        raise RequestError(422, "invalid_request", f"{where}: {error.message}", field=where)
-
-
-def check(name: str, data: Any) -> list[str]:
-    """All schema errors, for tests that check responses against the document."""
-    return [e.message for e in _validators[name].iter_errors(data)]
-
-
-async def json_body(request: web.Request, schema: str, required: bool = True) -> dict[str, Any]:
-    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+async def parse_body(request: web.Request, model: type[M], required: bool = True) -> M:
+    """The body as ``model``: 400 missing/malformed, 408 too slow, 413 too big, 415 not JSON, 422 not text or breaking the model
+    (the message and ``details.field`` name the first offending field, "a/0/b")."""
+    try:  # aiohttp enforces client_max_size here (413), but sets no deadline: a body sent a byte at a time
+        async with asyncio.timeout(request.app[SETTINGS].http_body_timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise RequestError(408, "body_timeout", "the request body did not arrive in time") from None
     if not raw.strip():
         if required:
             raise RequestError(400, "missing_body", "a JSON body is required")
@@ -50,8 +42,43 @@ async def json_body(request: web.Request, schema: str, required: bool = True) ->
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise RequestError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
-    validate(schema, data)
-    return data
+    reject_unstorable(data)
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        where, message = first_problem(err)
+        raise RequestError(422, "invalid_request", f"{where or '(body)'}: {message}", field=where or "(body)") from None
+
+
+def reject_unstorable(data: Any) -> None:
+    """Valid JSON is not always valid text: "\\ud800" decodes to a lone surrogate that no UTF-8 store,
+    hash or log can take.  Refused here, at the boundary, for every string of every body."""
+    where = unstorable_path(data)
+    if where is not None:
+        raise RequestError(422, "invalid_request", f"{where}: not valid Unicode text (a lone surrogate)",
+                           field=where)
+
+
+@lru_cache(maxsize=8)
+def _validators(document_json: str) -> dict[str, Draft202012Validator]:
+    schemas = json.loads(document_json)["components"]["schemas"]
+    uri = "urn:confero:openapi"
+    registry = Registry().with_resource(uri, Resource.from_contents(
+        {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": {"schemas": schemas}}))
+    return {name: Draft202012Validator({"$ref": f"{uri}#/components/schemas/{name}"}, registry=registry,
+                                       format_checker=Draft202012Validator.FORMAT_CHECKER) for name in schemas}
+
+
+def check(name: str, data: Any, document: dict[str, Any] | None = None) -> list[str]:
+    """Every error of ``data`` against the published component ``name``, checked by an independent JSON
+    Schema validator (for tests: the document, not the models, is the contract)."""
+    if document is None:
+        from runners.web.app import served  # the full API's document (imported late: app imports us)
+        from runners.web.openapi import build_document
+
+        document = build_document(served())
+    text = json.dumps(document, sort_keys=True)
+    return [e.message for e in _validators(text)[name].iter_errors(data)]
 
 
 def path_id(request: web.Request, name: str = "id") -> str:
@@ -59,24 +86,6 @@ def path_id(request: web.Request, name: str = "id") -> str:
     if not is_valid_id(value):
         raise RequestError(404, "malformed_id", f"{name} is not a valid id", field=name)
     return value
-
-
-def parse_time(value: str, field: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise RequestError(422, "invalid_request", f"{field}: not an ISO 8601 date-time", field=field) from None
-    if parsed.tzinfo is None:
-        raise RequestError(422, "invalid_request", f"{field}: a time zone is required", field=field)
-    try:
-        return parsed.astimezone(dt.timezone.utc)
-    except OverflowError:
-        raise RequestError(422, "invalid_request", f"{field}: out of range", field=field) from None
-
-
-def whole(value: object) -> int | None:
-    """JSON Schema counts 10.0 as an integer; the domain stores ints."""
-    return None if value is None else int(value)  # type: ignore[call-overload]
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

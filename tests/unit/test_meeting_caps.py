@@ -5,13 +5,12 @@ cancelling a meeting does; 429 would invite clients and proxies to retry the sam
 
 from __future__ import annotations
 
-from adapters.memory.meeting_queries import InMemoryMeetingQueries
-
 import asyncio
 
 import pytest
 
 from adapters.memory.locks import InProcessKeyedLocks
+from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from domain.meetings import commands as mc
 from domain.meetings import errors as e
 from domain.meetings.rules import MeetingLimits

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from attrs import frozen
 
-from runners.web.routing import routes
+from runners.web.app import served as served_endpoints
 from tests.unit.web_support import API, PASSWORD, Caller, WebApi, web, web_factory  # noqa: F401  (fixtures)
 
 ANON, OTHER, PART, COHOST, HOST, ADMIN_ = "anonymous", "other", "participant", "cohost", "host", "admin"
@@ -159,7 +159,7 @@ async def test_each_route_answers_each_kind_of_caller_as_the_rules_say(web: WebA
 
 def test_the_matrix_covers_every_route_and_names_every_error_code() -> None:
     # The WebSocket upgrade authenticates in its own way (header or first frame): tests/unit/test_signaling_*.py
-    served = {(e.method, e.path) for e in routes.endpoints if e.tag != "signaling"}
+    served = {(e.method, e.path) for e in served_endpoints() if e.tag != "signaling"}
     assert {(c.method, c.path) for c in CASES} == served
     for case in CASES:
         assert set(case.expected) == set(ACTORS)

@@ -190,6 +190,39 @@ CASES = [
         json={"username": "renamed", "email": "bad"}),
     Bad("weak new password", "PUT", f"{API}/users/{{host}}", 422, "weak_password",
         json={"display_name": "New", "password": "short", "current_password": PASSWORD}),
+    # valid JSON but not valid text: a lone surrogate anywhere is the caller's fault (was 500 / 503)
+    *(Bad(f"lone surrogate in {where}", method, path, 422, "invalid_request", json=body, who=who)
+      for where, method, path, body, who in (
+          ("register username", "POST", REGISTER, GOOD_USER | {"username": "new\ud800"}, None),
+          ("register email", "POST", REGISTER, GOOD_USER | {"email": "n\ud800@example.com"}, None),
+          ("register password", "POST", REGISTER, GOOD_USER | {"password": "correct\ud800horse"}, None),
+          ("register display name", "POST", REGISTER, GOOD_USER | {"display_name": "\udfff"}, None),
+          ("login username", "POST", f"{API}/auth/login", {"username": "host\ud800", "password": PASSWORD}, None),
+          ("login password", "POST", f"{API}/auth/login", {"username": "host", "password": "\ud800" * 9}, None),
+          ("refresh token", "POST", f"{API}/auth/refresh", {"refresh_token": "\ud800"}, None),
+          ("logout refresh token", "POST", f"{API}/auth/logout", {"refresh_token": "\ud800"}, "host"),
+          ("join password", "POST", f"{MEETING}/join", {"password": "door\ud800"}, "admin"),
+          ("meeting title", "POST", MEETINGS, {"title": "Board \ud800"}, "host"),
+          ("meeting description", "POST", MEETINGS, {"title": "T", "description": "\udc00"}, "host"),
+          ("meeting password", "POST", MEETINGS, {"title": "T", "password": "pass\ud800"}, "host"),
+          ("meeting update", "PUT", MEETING, {"title": "\ud800"}, "host"),
+          ("profile display name", "PUT", f"{API}/users/{{host}}", {"display_name": "\ud800"}, "host"),
+          ("profile email", "PUT", f"{API}/users/{{host}}", {"email": "h\ud800@example.com"}, "host"),
+          ("invitation email", "POST", f"{MEETING}/invitations", {"email": "x\ud800@example.com"}, "host"),
+          ("an unknown field's name", "POST", MEETINGS, {"title": "T", "\ud800": 1}, "host"),
+      )),
+    # text a person reads: nothing invisible or direction-changing, no imitation of the staff
+    Bad("right-to-left override in a display name", "POST", REGISTER, 422, "invalid_user_data",
+        json=GOOD_USER | {"display_name": "Ann\u202egnp.exe"}),
+    Bad("zero-width-only display name", "PUT", f"{API}/users/{{host}}", 422, "invalid_user_data",
+        json={"display_name": "\u200b\u200b"}),
+    Bad("display name imitating the administrator", "PUT", f"{API}/users/{{host}}", 422, "invalid_user_data",
+        json={"display_name": "Аdministrator"}),
+    Bad("bidi isolate in a title", "POST", MEETINGS, 422, "invalid_meeting_data", json={"title": "\u2067Board"}),
+    Bad("tag characters in a title", "PUT", MEETING, 422, "invalid_meeting_data",
+        json={"title": "Board\U000e0041"}),
+    Bad("C1 control in a description", "POST", MEETINGS, 422, "invalid_meeting_data",
+        json={"title": "T", "description": "a\x9bb"}),
     # credentials in the wrong shape
     Bad("bearer without a token", "GET", f"{API}/users/me", 401, "invalid_token", headers={"Authorization": "Bearer"},
         who=None),
@@ -261,3 +294,10 @@ async def test_repeated_bad_logins_do_not_create_or_change_users(web: WebApi) ->
         reply = await web.call("POST", f"{API}/auth/login", json=body)
         assert (reply.status, reply.code) == (422, "invalid_request")
     assert await web.users_page(admin) == before
+
+
+async def test_a_query_string_cannot_smuggle_a_lone_surrogate(web: WebApi) -> None:
+    """Percent-decoding turns invalid UTF-8 into U+FFFD and the parser refuses raw bytes: text either way."""
+    admin = await web.admin()
+    found = await web.ok("GET", f"{API}/admin/users?q=%ED%A0%80", who=admin)
+    assert found["items"] == []

@@ -7,13 +7,17 @@ from typing import Any
 
 from openapi_spec_validator import validate
 
+from runners.web.app import served
 from runners.web.openapi import build_document
-from runners.web.routing import routes
 from runners.web.static_site import SITE_ROUTE_NAMES
 from runners.web.validation import check
 from tests.unit.web_support import API, WebApi, web, web_factory  # noqa: F401  (fixtures)
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+
+
+def served_endpoints() -> list:
+    return served()
 
 
 async def served_document(web: WebApi) -> dict[str, Any]:
@@ -38,7 +42,7 @@ async def test_the_served_document_is_valid_openapi_3_1(web: WebApi) -> None:
     doc = await served_document(web)
     assert doc["openapi"].startswith("3.1")
     validate(doc)
-    assert doc == build_document(routes)
+    assert doc == build_document(served())
 
 
 async def test_every_served_route_is_documented_and_every_documented_operation_is_served(web: WebApi) -> None:
@@ -46,7 +50,7 @@ async def test_every_served_route_is_documented_and_every_documented_operation_i
     served, documented = served_routes(web), documented_operations(doc)
     assert served - documented == set(), "served but not documented"
     assert documented - served == set(), "documented but not served"
-    assert len(served) == len(routes.endpoints)
+    assert len(served) == len(served_endpoints())
 
 
 async def test_operation_ids_are_unique_and_path_parameters_are_declared(web: WebApi) -> None:
@@ -146,3 +150,11 @@ async def test_documented_response_schemas_all_exist(web: WebApi) -> None:
     names = set(doc["components"]["schemas"])
     refs = set(re.findall(r'"#/components/schemas/(\w+)"', repr(doc).replace("'", '"')))
     assert refs <= names
+
+
+async def test_the_signaling_upgrade_documents_its_bearer_header_as_optional(web: WebApi) -> None:
+    """A socket may authenticate with its first frame: a missing token is no 401, only a refused one is."""
+    op = (await served_document(web))["paths"]["/ws/signaling"]["get"]
+    assert {} in op["security"] and {"bearer": []} in op["security"]
+    assert "Missing" not in op["responses"]["401"]["description"]
+    assert "refused" in op["responses"]["401"]["description"]

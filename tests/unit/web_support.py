@@ -78,7 +78,7 @@ def documented_schema(doc: dict[str, Any], method: str, path: str, status: int) 
 def assert_matches_document(doc: dict[str, Any], method: str, path: str, status: int, body: Any) -> None:
     name = documented_schema(doc, method, path, status)
     if name is not None:
-        problems = check(name, body)
+        problems = check(name, body, doc)
         assert not problems, f"{method} {path} -> {status}: body breaks {name}: {problems}\n{body}"
 
 

@@ -1,0 +1,48 @@
+"""What every aiohttp app of a process holds, shared by the HTTP and signaling runners.
+
+It lives outside both packages so that neither imports the other (runners.web composes runners.signaling;
+the signaling handlers only need these keys and ``error_response``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+from attrs import frozen
+
+from domain.meetings.service import MeetingService
+from domain.messaging.dead_letters import DeadLetterService
+from domain.rooms.service import RoomService
+from domain.users.service import UserService
+from ports.media import MediaServer
+from ports.rooms import SignalBus
+from runners.settings import Settings
+
+
+@frozen
+class Services:
+    """What the apps are given by the composition root."""
+
+    users: UserService
+    meetings: MeetingService
+    rooms: RoomService
+    signal_bus: SignalBus
+    event_feed: Any  # runners.signaling.tasks.EventFeed
+    media: MediaServer
+    dead_letters: DeadLetterService
+    # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
+    background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+
+
+SERVICES = web.AppKey("services", Services)
+SETTINGS = web.AppKey("settings", Settings)
+REQUEST_ID = web.RequestKey("request_id", str)  # set by the request-id middleware, also on upgrades
+
+
+def error_response(status: int, code: str, message: str, request_id: str | None,
+                   details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> web.Response:
+    """The JSON error body every runner answers with (replies.Error documents it)."""
+    body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id}}
+    return web.json_response(body, status=status, headers=headers)
