@@ -12,6 +12,7 @@ from aiohttp import web
 from domain.rooms.events import AccessRevoked
 from domain.shared.errors import DomainError
 from domain.shared.events import DomainEvent
+from domain.shared.ids import UserId
 from domain.users.errors import InvalidToken
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.endpoint import heartbeat_seconds
@@ -42,6 +43,10 @@ async def beat(app: web.Application, check_tokens: bool) -> None:
                 conn.close("unauthenticated")
             except DomainError:
                 pass  # an outage is no reason to drop people
+    try:
+        await app[ROOMS].keep_sockets([(UserId(c.user_id), c.id) for c in app[HUB].connections.values()])
+    except DomainError:
+        log.warning("could not renew the sockets' places")
     for n, (conn, room_id) in enumerate(app[HUB].local_members()):
         if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
