@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -26,6 +26,14 @@ class RoomPresence(Protocol):
     - ``reap`` removes members whose deadline is at or before ``now`` and returns them with their room;
       each expired member is returned by exactly one call, across processes.
     - ``clear`` removes every member of a room and returns them.
+
+    It also counts each user's open signaling sockets across processes (whether in a room or not),
+    with deadlines like members':
+    - ``claim_socket`` registers the socket and returns True if the user has fewer than ``limit``
+      sockets whose deadline is after ``now`` (or this socket is one of them); False otherwise,
+      registering nothing.  Of concurrent claims, at most ``limit`` succeed.
+    - ``renew_sockets`` moves the deadline of each registered socket (unknown ones stay unknown).
+    - ``release_socket`` forgets the socket (nothing happens for an unknown one).
     Any method may raise Unavailable.
     """
 
@@ -37,6 +45,11 @@ class RoomPresence(Protocol):
     async def members(self, room_id: MeetingId, now: dt.datetime) -> list[Member]: ...
     async def reap(self, now: dt.datetime, limit: int = 100) -> list[tuple[MeetingId, Member]]: ...
     async def clear(self, room_id: MeetingId) -> list[Member]: ...
+    async def claim_socket(self, user_id: UserId, socket_id: str, limit: int, now: dt.datetime,
+                           deadline: dt.datetime) -> bool: ...
+    async def renew_sockets(self, sockets: Sequence[tuple[UserId, str]], now: dt.datetime,
+                            deadline: dt.datetime) -> None: ...
+    async def release_socket(self, user_id: UserId, socket_id: str) -> None: ...
 
 
 RoomHandler = Callable[[RoomEvent], Awaitable[None]]

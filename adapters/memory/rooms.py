@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from attrs import evolve
 
@@ -20,6 +20,7 @@ class InMemoryRoomPresence:
 
     def __init__(self) -> None:
         self._rooms: dict[MeetingId, dict[UserId, tuple[Member, dt.datetime]]] = {}
+        self._sockets: dict[UserId, dict[str, dt.datetime]] = {}
 
     async def enter(self, room_id: MeetingId, member: Member, deadline: dt.datetime) -> Member | None:
         room = self._rooms.setdefault(room_id, {})
@@ -72,6 +73,29 @@ class InMemoryRoomPresence:
 
     async def clear(self, room_id: MeetingId) -> list[Member]:
         return [m for m, _ in self._rooms.pop(room_id, {}).values()]
+
+    async def claim_socket(self, user_id: UserId, socket_id: str, limit: int, now: dt.datetime,
+                           deadline: dt.datetime) -> bool:
+        live = {s: d for s, d in self._sockets.get(user_id, {}).items() if d > now}
+        if socket_id not in live and len(live) >= limit:
+            self._sockets[user_id] = live
+            return False
+        live[socket_id] = deadline
+        self._sockets[user_id] = live
+        return True
+
+    async def renew_sockets(self, sockets: Sequence[tuple[UserId, str]], now: dt.datetime,
+                            deadline: dt.datetime) -> None:
+        for user_id, socket_id in sockets:
+            mine = self._sockets.get(user_id, {})
+            if socket_id in mine:
+                mine[socket_id] = deadline
+
+    async def release_socket(self, user_id: UserId, socket_id: str) -> None:
+        mine = self._sockets.get(user_id, {})
+        mine.pop(socket_id, None)
+        if not mine:
+            self._sockets.pop(user_id, None)
 
 
 class InMemorySignalBus:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
@@ -101,6 +102,28 @@ return out
 """
 
 
+# Open sockets: a sorted set per user (member socket id, score deadline µs) that expires with its
+# latest deadline.  KEYS: the user's set.  ARGV: now µs, socket id, limit, deadline µs, ttl ms.
+_CLAIM = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if not redis.call('ZSCORE', KEYS[1], ARGV[2]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[5], 'GT')
+redis.call('PEXPIRE', KEYS[1], ARGV[5], 'NX')
+return 1
+"""
+
+# KEYS: the user's set.  ARGV: deadline µs, socket id, ttl ms.
+_RENEW_SOCKET = """
+if redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[1], ARGV[2]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3], 'GT')
+end
+return 1
+"""
+
+
 class RedisRoomPresence:
     """RoomPresence shared by every process that uses the same Redis and prefix."""
 
@@ -114,6 +137,12 @@ class RedisRoomPresence:
         self._members = redis.register_script(_MEMBERS)
         self._reap = redis.register_script(_REAP)
         self._clear = redis.register_script(_CLEAR)
+        self._claim = redis.register_script(_CLAIM)
+        self._renew_socket = redis.register_script(_RENEW_SOCKET)
+        self._redis = redis
+
+    def _sockets_key(self, user_id: str) -> str:
+        return f"{self._prefix}user:{user_id}:sockets"
 
     def _keys(self, room_id: str) -> list[str]:
         # The reap script builds this same name from the prefix: keep the two in step.
@@ -159,3 +188,26 @@ class RedisRoomPresence:
     async def clear(self, room_id: MeetingId) -> list[Member]:
         rows = await self._clear(keys=self._keys(room_id), args=[f"{room_id}|"])
         return [member_from_json(r) for r in rows]
+
+    @translate_errors
+    async def claim_socket(self, user_id: UserId, socket_id: str, limit: int, now: dt.datetime,
+                           deadline: dt.datetime) -> bool:
+        ttl_ms = max(1, (to_us(deadline) - to_us(now)) // 1000)
+        return bool(await self._claim(keys=[self._sockets_key(user_id)], args=[
+            to_us(now), socket_id, limit, to_us(deadline), ttl_ms]))
+
+    @translate_errors
+    async def renew_sockets(self, sockets: Sequence[tuple[UserId, str]], now: dt.datetime,
+                            deadline: dt.datetime) -> None:
+        if not sockets:
+            return
+        ttl_ms = max(1, (to_us(deadline) - to_us(now)) // 1000)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user_id, socket_id in sockets:
+                await self._renew_socket(keys=[self._sockets_key(user_id)], args=[to_us(deadline), socket_id, ttl_ms],
+                                         client=pipe)
+            await pipe.execute()
+
+    @translate_errors
+    async def release_socket(self, user_id: UserId, socket_id: str) -> None:
+        await self._redis.zrem(self._sockets_key(user_id), socket_id)

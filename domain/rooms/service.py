@@ -6,6 +6,7 @@ turns what is published there into its wire format."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from attrs import define, evolve
 
@@ -82,6 +83,19 @@ class RoomService:
         # The meeting first: whoever hears MemberLeft may look at the participants right away.
         await self.meetings.depart(actor, room_id)
         await self._left(room_id, removed, LeaveReason.LEFT)
+
+    async def open_socket(self, user_id: UserId, socket_id: str, limit: int) -> bool:
+        """Rules: a user has at most ``limit`` open sockets across processes; False refuses this one.
+        A socket lives as long as a member would without renewal (``keep_sockets``)."""
+        now = self.clock.now()
+        return await self.presence.claim_socket(user_id, socket_id, limit, now, now + self.member_ttl)
+
+    async def keep_sockets(self, sockets: Sequence[tuple[UserId, str]]) -> None:
+        now = self.clock.now()
+        await self.presence.renew_sockets(sockets, now, now + self.member_ttl)
+
+    async def close_socket(self, user_id: UserId, socket_id: str) -> None:
+        await self.presence.release_socket(user_id, socket_id)
 
     async def disconnected(self, user_id: UserId, room_id: MeetingId, connection_id: str) -> None:
         """The socket is gone: keep the membership for the grace period, so a reconnect resumes it."""

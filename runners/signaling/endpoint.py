@@ -90,15 +90,18 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         if credentials is None:
             return ws
     principal, token = credentials
-    hub = app[HUB]
+    hub, socket_id = app[HUB], uuid.uuid4().hex
     limit = settings.ws_max_sockets_per_user
-    if hub.sockets_of(principal.user_id) >= limit:  # checked and registered with no await between
+    try:  # counted across processes, atomically
+        allowed = await app[ROOMS].open_socket(principal.user_id, socket_id, limit)
+    except DomainError:
+        allowed = hub.sockets_of(principal.user_id) < limit  # the shared count is unreachable: ours
+    if not allowed:
         await ws.send_str(frame("error", {"code": "too_many_sockets", "details": {"limit": limit},
                                           "message": f"at most {limit} signaling sockets per user"}))
         await ws.close(code=CLOSE_CODES["policy"], message=b"too many sockets")
         return ws
-    conn = Connection(uuid.uuid4().hex, ws, principal, token,
-                      TokenBucket(settings.ws_rate_per_second, settings.ws_burst))
+    conn = Connection(socket_id, ws, principal, token, TokenBucket(settings.ws_rate_per_second, settings.ws_burst))
     if hub.register(conn):
         try:
             await app[SERVICES].users.authenticate(token)
@@ -120,6 +123,10 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     finally:
         rooms = list(conn.rooms)
         await hub.unregister(conn)
+        try:
+            await app[ROOMS].close_socket(conn.principal.user_id, conn.id)
+        except DomainError:
+            log.warning("could not release the socket's place; it lapses with the member TTL")
         for room_id in rooms:
             try:
                 await app[ROOMS].disconnected(conn.principal.user_id, room_id, conn.id)

@@ -12,6 +12,7 @@ from aiohttp import web
 from domain.rooms.events import AccessRevoked
 from domain.shared.errors import DomainError
 from domain.shared.events import DomainEvent
+from domain.shared.ids import UserId
 from domain.users.errors import InvalidToken
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.endpoint import heartbeat_seconds
@@ -42,6 +43,10 @@ async def beat(app: web.Application, check_tokens: bool) -> None:
                 conn.close("unauthenticated")
             except DomainError:
                 pass  # an outage is no reason to drop people
+    try:
+        await app[ROOMS].keep_sockets([(UserId(c.user_id), c.id) for c in app[HUB].connections.values()])
+    except DomainError:
+        log.warning("could not renew the sockets' places")
     for n, (conn, room_id) in enumerate(app[HUB].local_members()):
         if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
@@ -73,27 +78,36 @@ async def reaper(app: web.Application, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), REAP_SECONDS)
 
 
-async def background(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: start the loops with the app, stop them (and close sockets) with it.  Revoked
-    sessions close their sockets as the notice arrives (the periodic token check is the fallback)."""
-    stop = asyncio.Event()
-    feed: EventFeed = app[EVENT_FEED]  # type: ignore[assignment]
+async def revocations(app: web.Application, stop: asyncio.Event) -> None:
+    """Closes the sockets of revoked sessions as the notices arrive (the periodic token check is the
+    fallback); keeps trying to listen while the bus is unreachable."""
     hub = app[HUB]
 
     async def revoked(notice: AccessRevoked) -> None:
         hub.revoked(notice)
 
-    async with contextlib.AsyncExitStack() as stack:
+    while not stop.is_set():
         try:
-            await stack.enter_async_context(app[ROOMS].bus.listen_revocations(revoked))
+            async with app[ROOMS].bus.listen_revocations(revoked):
+                await stop.wait()
         except DomainError:
-            log.warning("revocation notices unavailable; the periodic token check still closes sockets")
-        tasks = [asyncio.create_task(heartbeats(app, stop), name="signaling-heartbeats"),
-                 asyncio.create_task(reaper(app, stop), name="signaling-reaper"),
-                 asyncio.create_task(feed(app[ROOMS].on_event, stop), name="signaling-domain-events")]
-        yield
-        stop.set()
-        for conn in list(hub.connections.values()):
-            conn.close("shutdown", "server shutting down")
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await hub.media.drain()
+            log.warning("revocation notices unavailable; retrying (the periodic token check still runs)")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), REAP_SECONDS)
+
+
+async def background(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: start the loops with the app, stop them (and close sockets) with it."""
+    stop = asyncio.Event()
+    feed: EventFeed = app[EVENT_FEED]  # type: ignore[assignment]
+    hub = app[HUB]
+    tasks = [asyncio.create_task(heartbeats(app, stop), name="signaling-heartbeats"),
+             asyncio.create_task(reaper(app, stop), name="signaling-reaper"),
+             asyncio.create_task(revocations(app, stop), name="signaling-revocations"),
+             asyncio.create_task(feed(app[ROOMS].on_event, stop), name="signaling-domain-events")]
+    yield
+    stop.set()
+    for conn in list(hub.connections.values()):
+        conn.close("shutdown", "server shutting down")
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await hub.media.drain()

@@ -356,6 +356,44 @@ class RoomPresenceContract:
         assert await presence.clear(a_room()) == []
 
 
+    # -- open sockets per user --------------------------------------------------------------------
+
+    async def test_sockets_are_claimed_up_to_the_limit_and_one_more_is_refused(self, presence, now):
+        user, other = UserId(new_id()), UserId(new_id())
+        assert [await presence.claim_socket(user, f"s{n}", 3, now, now + TTL) for n in range(4)] == [
+            True, True, True, False]
+        assert await presence.claim_socket(user, "s1", 3, now, now + TTL) is True  # already one of them
+        assert await presence.claim_socket(other, "s0", 3, now, now + TTL) is True  # per user
+
+    async def test_a_released_socket_frees_its_place_and_releasing_twice_is_harmless(self, presence, now):
+        user = UserId(new_id())
+        for n in range(2):
+            await presence.claim_socket(user, f"s{n}", 2, now, now + TTL)
+        await presence.release_socket(user, "s0")
+        await presence.release_socket(user, "s0")
+        await presence.release_socket(UserId(new_id()), "nobody")
+        assert await presence.claim_socket(user, "s2", 2, now, now + TTL) is True
+        assert await presence.claim_socket(user, "s3", 2, now, now + TTL) is False
+
+    async def test_a_socket_counts_until_its_deadline_and_renewal_moves_it(self, presence, now):
+        user = UserId(new_id())
+        await presence.claim_socket(user, "kept", 2, now, now + TTL)
+        await presence.claim_socket(user, "lapsed", 2, now, now + TTL)
+        await presence.renew_sockets([(user, "kept"), (user, "unknown")], now + US, now + 2 * TTL)
+        assert await presence.claim_socket(user, "late", 2, now + TTL - US, now + 2 * TTL) is False
+        assert await presence.claim_socket(user, "late", 2, now + TTL, now + 2 * TTL) is True
+        assert await presence.claim_socket(user, "later", 2, now + TTL, now + 2 * TTL) is False
+        # Renewing an unknown socket registered nothing: two live sockets, a third place is free.
+        assert await presence.claim_socket(user, "fresh", 3, now + TTL, now + 2 * TTL) is True
+
+    async def test_of_many_concurrent_claims_exactly_the_limit_succeed(self, presence, now):
+        for _ in range(3):  # later rounds run on warm connections (see the racing removals)
+            user = UserId(new_id())
+            results = await asyncio.gather(*(presence.claim_socket(user, f"s{n}", 5, now, now + TTL)
+                                             for n in range(20)))
+            assert results.count(True) == 5
+
+
 # -- SignalBus -------------------------------------------------------------------------------------
 
 async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:

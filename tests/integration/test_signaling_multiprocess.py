@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import secrets
 import signal
 import uuid
@@ -30,10 +31,16 @@ async def database(postgres_server_dsn):
 
 @contextlib.contextmanager
 def _processes(tmp_path, database, redis_server_url, member_ttl: int):
-    """An all-in-one for the HTTP API and two signaling-only processes, all on the same servers."""
+    """An all-in-one for the HTTP API and two signaling-only processes, all on the same servers.
+
+    They use the production key names, so they get a Redis database of their own (1-15, at random):
+    in the shared one, another run's processes (another branch's code, even) would consume this
+    run's meeting events from the shared stream."""
+    redis_url = f"{redis_server_url.rsplit('/', 1)[0]}/{random.randint(1, 15)}"
     env = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_POSTGRES_DSN": database,
-           "APP_REDIS_URL": redis_server_url, "APP_SIGNALING_MEMBER_TTL": str(member_ttl), "APP_SIGNALING_GRACE": "2",
-           "APP_LOG_LEVEL": "WARNING", "APP_WS_RATE": "10000", "APP_WS_BURST": "10000"}
+           "APP_REDIS_URL": redis_url, "APP_SIGNALING_MEMBER_TTL": str(member_ttl), "APP_SIGNALING_GRACE": "2",
+           "APP_LOG_LEVEL": "WARNING", "APP_WS_RATE": "10000", "APP_WS_BURST": "10000",
+           "APP_WS_MAX_SOCKETS_PER_USER": "4"}
     with contextlib.ExitStack() as stack:
         api, _ = stack.enter_context(process(env, tmp_path / "api.log"))
         one = stack.enter_context(process(env | {"APP_INSTANCE_ID": "sig-1"}, tmp_path / "sig1.log",
@@ -231,3 +238,33 @@ async def test_honest_joins_on_two_processes_under_heartbeats_are_never_half_joi
                 assert (await c.request("leave_room", {"room_id": room}))["type"] == "ack"
                 await c.close()
         await a.close()
+
+
+async def test_the_socket_cap_holds_across_processes(cluster):
+    api_base, (one, _), (two, _) = cluster
+    async with aiohttp.ClientSession() as s:
+        api = Api(s, api_base)
+        bob = await _user(api, "bob")
+
+        async def attempt(base: str) -> tuple[str, aiohttp.ClientWebSocketResponse]:
+            ws = await s.ws_connect(base + "/ws/signaling", headers={"Authorization": f"Bearer {bob}"})
+            first = _valid(await ws.receive_json(timeout=10))
+            return (first["type"] if first["type"] == "welcome" else first["data"]["code"]), ws
+
+        opened = [await attempt((one, two)[n % 2]) for n in range(4)]
+        assert [kind for kind, _ in opened] == ["welcome"] * 4
+        for base in (one, two):
+            refused, ws = await attempt(base)
+            assert refused == "too_many_sockets"
+            closed = await ws.receive(timeout=5)
+            assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 1008
+
+        await opened[0][1].close()  # its process releases the place when it sees the close
+        for _ in range(50):
+            kind, ws = await attempt(two)
+            if kind == "welcome":
+                break
+            await asyncio.sleep(0.1)
+        assert kind == "welcome"
+        for _, ws in opened[1:]:
+            await ws.close()
