@@ -22,9 +22,7 @@ from runners.signaling.context import HUB, ROOMS
 from runners.signaling.frames import member_view, timestamp
 from runners.signaling.ice import ice_servers_for
 from runners.signaling.protocol import VERSION, ProtocolError, parse
-from runners.web.context import REQUEST_ID, SERVICES, SETTINGS
-from runners.web.errors import error_response
-from runners.web.routing import routes
+from runners.app_state import REQUEST_ID, SERVICES, SETTINGS, error_response
 
 log = logging.getLogger(__name__)
 Command = Callable[[web.Application, Connection, str | None, dict[str, Any]], Awaitable[None]]
@@ -68,8 +66,6 @@ async def authenticate_frame(ws: web.WebSocketResponse, app: web.Application) ->
         return None
 
 
-@routes.get("/ws/signaling", summary="WebSocket signaling (protocol in docs/signaling.md)", tag="signaling",
-            auth=False, self_authenticating=True, status=101, errors=(400, 401, 403))
 async def signaling(request: web.Request) -> web.StreamResponse:
     app = request.app
     settings = app[SETTINGS]

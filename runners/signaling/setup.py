@@ -4,7 +4,6 @@ from aiohttp import web
 
 from domain.rooms.service import RoomService
 from ports.rooms import SignalBus
-from runners.signaling import endpoint  # noqa: F401  (registers /ws/signaling)
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.hub import Hub
 from runners.signaling.tasks import EVENT_FEED, EventFeed, background

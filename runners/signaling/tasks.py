@@ -16,7 +16,7 @@ from domain.shared.ids import UserId
 from domain.users.errors import InvalidToken
 from runners.signaling.context import HUB, ROOMS
 from runners.signaling.endpoint import heartbeat_seconds
-from runners.web.context import SERVICES, SETTINGS
+from runners.app_state import SERVICES, SETTINGS
 
 log = logging.getLogger(__name__)
 REAP_SECONDS = 1.0

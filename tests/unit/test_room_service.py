@@ -246,15 +246,12 @@ async def test_locks_and_roles_reach_the_room(room: Room) -> None:
 
 async def test_revoking_user_events_become_access_revoked_notices(room: Room) -> None:
     user = BOB.user_id
-    for event in (ue.UserBanned(occurred_at=START, user_id=user, by=ANN.user_id),
-                  ue.UserLoggedOut(occurred_at=START, user_id=user, session_id="s-1"),
-                  ue.UserUpdated(occurred_at=START, user_id=user, fields=("password",)),
-                  ue.UserUpdated(occurred_at=START, user_id=user, fields=("email", "role")),
+    for event in (ue.SessionsRevoked(occurred_at=START, user_id=user, reason="banned", security_version=3),
+                  ue.SessionsRevoked(occurred_at=START, user_id=user, reason="logout", session_id="s-1"),
                   ue.UserUpdated(occurred_at=START, user_id=user, fields=("display_name",)),
                   ue.UserLoggedIn(occurred_at=START, user_id=user, session_id="s-2")):
         await room.service.on_event(event)
-    assert room.said() == [ev.AccessRevoked(user_id=user), ev.AccessRevoked(user_id=user, session_id="s-1"),
-                           ev.AccessRevoked(user_id=user), ev.AccessRevoked(user_id=user)]
+    assert room.said() == [ev.AccessRevoked(user_id=user), ev.AccessRevoked(user_id=user, session_id="s-1")]
 
 
 # -- the feeds hand the service typed events -------------------------------------------------------
