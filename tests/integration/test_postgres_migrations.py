@@ -135,3 +135,25 @@ async def test_attendance_moves_from_the_meeting_arrays_into_rows(empty_dsn, tmp
     assert await migrate(empty_dsn) == [p for p in ALL if p >= "0004"]
     async with open_pool(empty_dsn) as pool:
         assert await PostgresMeetingRepository(pool).get(meeting.id) == meeting
+
+
+async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empty_dsn, tmp_path):
+    """0006 removes attendance rows that rows written before the rule kept for kicked users."""
+    import shutil
+
+    from adapters.postgres.meetings import PostgresMeetingRepository
+    from tests.contracts.factories import a_busy_meeting
+
+    for path in sorted(MIGRATIONS.glob("000[1-5]_*.sql")):
+        shutil.copy(path, tmp_path / path.name)
+    await migrate(empty_dsn, tmp_path)
+    meeting = a_busy_meeting()
+    [kicked] = meeting.kicked
+    async with open_pool(empty_dsn) as pool:
+        await PostgresMeetingRepository(pool).add(meeting)
+        await pool.execute("INSERT INTO meeting_attendance (meeting_id, user_id, joined_at) VALUES ($1, $2, NULL)",
+                           meeting.id, kicked)
+    assert await migrate(empty_dsn) == [p for p in ALL if p >= "0006"]
+    async with open_pool(empty_dsn) as pool:
+        assert await PostgresMeetingRepository(pool).get(meeting.id) == meeting
+        assert await pool.fetchval("SELECT count(*) FROM meeting_attendance WHERE user_id = $1", kicked) == 0
