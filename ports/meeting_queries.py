@@ -21,3 +21,8 @@ class MeetingQueries(Protocol):
 
     async def list_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When,
                             page: PageRequest) -> Page[Meeting]: ...
+
+    async def count_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When) -> int:
+        """The ``total`` that ``list_for_user`` reports for the same arguments, without loading a page
+        (a per-host cap is checked on every schedule)."""
+        ...

@@ -17,8 +17,16 @@ class InMemoryMeetingQueries:
     def __init__(self, meetings: InMemoryMeetingRepository) -> None:
         self._meetings = meetings
 
+    async def count_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When) -> int:
+        return len(self._related(user_id, email, relation, when))
+
     async def list_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When,
                             page: PageRequest) -> Page[Meeting]:
+        hits = self._related(user_id, email, relation, when)
+        window = hits[page.offset:page.offset + page.limit]
+        return Page(items=tuple(m.copy() for m in window), total=len(hits), offset=page.offset, limit=page.limit)
+
+    def _related(self, user_id: UserId, email: str | None, relation: Relation, when: When) -> list[Meeting]:
         hits = [m for m in self._meetings.all() if relation in relations_of(m, user_id, email)]
         if when is When.UPCOMING:
             hits = [m for m in hits if m.status in UPCOMING]
@@ -27,5 +35,4 @@ class InMemoryMeetingQueries:
             if when is When.PAST:
                 hits = [m for m in hits if m.status not in UPCOMING]
             hits.sort(key=lambda m: (m.start_time, m.id), reverse=True)
-        window = hits[page.offset:page.offset + page.limit]
-        return Page(items=tuple(m.copy() for m in window), total=len(hits), offset=page.offset, limit=page.limit)
+        return hits

@@ -36,12 +36,15 @@ class PostgresMeetingQueries:
         self._pool = pool
         self._timeout = acquire_timeout
 
+    async def count_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When) -> int:
+        where, args, _ = _filter(user_id, email, relation, when)
+        async with acquire(self._pool, self._timeout) as conn:
+            total: int = await conn.fetchval(f"SELECT count(*) FROM meetings m WHERE {where}", *args)
+        return total
+
     async def list_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When,
                             page: PageRequest) -> Page[Meeting]:
-        related, uses_email = RELATION[relation]
-        status_filter, order = WHEN[when]
-        args: list[Any] = [user_id, email] if uses_email else [user_id]
-        where = f"{NOT_KICKED} AND {related} AND {status_filter}"
+        where, args, order = _filter(user_id, email, relation, when)
         n = len(args)
         async with acquire(self._pool, self._timeout) as conn:
             # One snapshot for both statements, so the total agrees with the items.
@@ -50,3 +53,11 @@ class PostgresMeetingQueries:
                 rows = await conn.fetch(f"{SELECT} WHERE {where} ORDER BY {order} OFFSET ${n + 1} LIMIT ${n + 2}",
                                         *args, page.offset, page.limit)
         return Page(items=tuple(map(meeting_from_row, rows)), total=total, offset=page.offset, limit=page.limit)
+
+
+def _filter(user_id: UserId, email: str | None, relation: Relation, when: When) -> tuple[str, list[Any], str]:
+    """The WHERE clause, its arguments and the ORDER BY of one relation and time."""
+    related, uses_email = RELATION[relation]
+    status_filter, order = WHEN[when]
+    args: list[Any] = [user_id, email] if uses_email else [user_id]
+    return f"{NOT_KICKED} AND {related} AND {status_filter}", args, order

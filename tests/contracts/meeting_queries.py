@@ -89,6 +89,7 @@ class MeetingQueriesContract:
         assert [m.id for m in page.items] == [m.id for m in want]
         assert list(page.items) == want
         assert page.total == len(want)
+        assert await queries.count_for_user(me, ME_EMAIL, relation, when) == len(want)
 
     @pytest.mark.parametrize("relation", [Relation.ALL, Relation.INVITED])
     async def test_list_for_user_without_an_email_ignores_email_invitations(self, queries, world, relation):
