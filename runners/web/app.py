@@ -27,8 +27,8 @@ ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *users.ROUTES, *dead_letters.ROUTE
 
 
 def served(tags: set[str] | None = None) -> list[Endpoint]:
-    """The endpoints a process serves: the explicit list, then any still registered by decorator."""
-    return routing.select((*ROUTES, *routing.routes.endpoints), tags)
+    """The endpoints a process serves (all of ROUTES, or those with the given tags)."""
+    return routing.select(ROUTES, tags)
 
 
 def create_app(services: Services, settings: Settings, tags: set[str] | None = None) -> web.Application:

@@ -5,16 +5,10 @@ module's list explicitly.  The aiohttp router, the authentication middleware and
 all built from that one list, so they cannot drift apart (a test checks the router against the document).
 Nothing registers itself as a side effect of an import.
 
-Porting a handler written for the old decorator registry is mechanical::
+A new route is a handler plus one entry in its module's list::
 
-    @routes.post("/api/v1/x", summary="...", tag="x", body="XRequest", response="X")   # before
     async def x(request): ...
-
-    async def x(request): ...                                                            # after
     ROUTES = (Endpoint.post("/api/v1/x", x, summary="...", tag="x", body=XRequest, response=X),)
-
-``routes`` below still accepts the decorators (bodies and responses as model classes) for modules not yet
-ported: ``create_app`` serves what they registered after the explicit list.
 """
 
 from __future__ import annotations
@@ -86,7 +80,7 @@ def endpoint_of(request: web.Request) -> Endpoint | None:
 
 def select(endpoints: Iterable[Endpoint], tags: set[str] | None) -> list[Endpoint]:
     """The endpoints a process serves (a signaling-only process serves a few tags); the first of two
-    endpoints for one method and path wins (an explicit entry over a legacy registration)."""
+    endpoints for one method and path wins."""
     seen: set[tuple[str, str]] = set()
     out = []
     for e in endpoints:
@@ -95,31 +89,3 @@ def select(endpoints: Iterable[Endpoint], tags: set[str] | None) -> list[Endpoin
             out.append(e)
     return out
 
-
-class LegacyRegistry:
-    """The old decorator registry, kept so modules written against it keep working until ported."""
-
-    def __init__(self) -> None:
-        self.endpoints: list[Endpoint] = []
-
-    def add(self, method: str, path: str, **spec: Any) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            self.endpoints.append(Endpoint(method=method, path=path, handler=handler, **spec))
-            return handler
-
-        return register
-
-    def get(self, path: str, **spec: Any) -> Callable[[Handler], Handler]:
-        return self.add("GET", path, **spec)
-
-    def post(self, path: str, **spec: Any) -> Callable[[Handler], Handler]:
-        return self.add("POST", path, **spec)
-
-    def put(self, path: str, **spec: Any) -> Callable[[Handler], Handler]:
-        return self.add("PUT", path, **spec)
-
-    def delete(self, path: str, **spec: Any) -> Callable[[Handler], Handler]:
-        return self.add("DELETE", path, **spec)
-
-
-routes = LegacyRegistry()
