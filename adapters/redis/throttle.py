@@ -7,34 +7,12 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from adapters.redis.errors import translate_errors
+from adapters.redis.sliding_window import SlidingWindows
 from adapters.redis.timeconv import to_us, ttl_ms
 from domain.shared.ids import UserId, new_id
 from domain.users.throttling import Bucket, Reservation
 
-# One sorted set per bucket, attempts scored by time (µs) with the reservation id as member.  Deciding
-# and counting happen in one script, so no two reservations can both see the last free place.
-# ARGV: now, reservation id, then (limit, window) per key.  Returns 0 (counted) or the wait in µs.
-_RESERVE = """
-local now = tonumber(ARGV[1])
-local wait = 0
-for i, key in ipairs(KEYS) do
-  local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local n = redis.call('ZCARD', key)
-  if n >= limit then
-    local oldest = tonumber(redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')[2])
-    wait = math.max(wait, oldest + window - now)
-  end
-end
-if wait > 0 then return wait end
-for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[2])
-  redis.call('PEXPIRE', key, math.floor(tonumber(ARGV[2 + 2 * i]) / 1000) + 1)
-end
-return 0
-"""
 
-US = dt.timedelta(microseconds=1)
 US_PER_S = 1_000_000
 
 
@@ -44,7 +22,7 @@ class RedisLoginThrottle:
     def __init__(self, redis: Redis, prefix: str = "confero:") -> None:
         self._redis = redis
         self._prefix = prefix
-        self._reserve = redis.register_script(_RESERVE)
+        self._windows = SlidingWindows(redis)
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}throttle:{key}"
@@ -57,10 +35,8 @@ class RedisLoginThrottle:
         if not buckets:
             return Reservation(id=new_id(), buckets=())
         rid = new_id()
-        args: list[int | str] = [to_us(now), rid]
-        for bucket in buckets:
-            args += [bucket.limit, bucket.window // US]
-        wait_us = int(await self._reserve(keys=[self._key(b.key) for b in buckets], args=args))
+        wait_us = await self._windows.reserve([self._key(b.key) for b in buckets], rid,
+                                              [(b.limit, b.window) for b in buckets], now)
         if wait_us:
             return Reservation(id="", buckets=tuple(buckets), retry_after=-(-wait_us // US_PER_S))
         return Reservation(id=rid, buckets=tuple(buckets))
@@ -69,10 +45,7 @@ class RedisLoginThrottle:
     async def release(self, reservation: Reservation) -> None:
         if not reservation.granted or not reservation.buckets:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for bucket in reservation.buckets:
-                pipe.zrem(self._key(bucket.key), reservation.id)
-            await pipe.execute()
+        await self._windows.release([self._key(b.key) for b in reservation.buckets], reservation.id)
 
     @translate_errors
     async def reset(self, key: str) -> None:
