@@ -1,0 +1,95 @@
+"""UserRepository on SQLite (schema: migrations/0001_users.sql)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from adapters.sqlite.database import SqliteDatabase
+from adapters.sqlite.timeconv import from_us, to_us
+from domain.shared.errors import AlreadyExists, ConcurrentModification, DomainError
+from domain.shared.ids import UserId
+from domain.shared.pagination import Page, PageRequest
+from domain.users.errors import EmailTaken, UserNotFound, UsernameTaken
+from domain.users.model import Role, User
+
+COLUMNS = "id, username, email, password_hash, display_name, role, banned, created_at, updated_at, version"
+TAKEN: Mapping[str, Callable[[], DomainError]] = {
+    "users_username_lower_key": lambda: UsernameTaken("username is taken", field="username"),
+    "users.email": lambda: EmailTaken("email is taken", field="email"),
+}
+# instr, not LIKE: the query is a literal substring, so '%' and '_' must not act as wildcards.
+MATCHES = ("(?1 = '' OR instr(py_lower(username), ?1) > 0 OR instr(email, ?1) > 0"
+           " OR instr(py_lower(display_name), ?1) > 0)")
+
+
+def user_values(user: User) -> tuple[Any, ...]:
+    return (user.id, user.username, user.email, user.password_hash, user.display_name, user.role.value,
+            int(user.banned), to_us(user.created_at), to_us(user.updated_at), user.version)
+
+
+def user_from_row(row: sqlite3.Row | tuple[Any, ...]) -> User:
+    (id_, username, email, password_hash, display_name, role, banned, created, updated, version) = row
+    return User(id=UserId(id_), username=username, email=email, password_hash=password_hash,
+                display_name=display_name, role=Role(role), banned=bool(banned), created_at=from_us(created),
+                updated_at=from_us(updated), version=version)
+
+
+class SqliteUserRepository:
+    """Usernames are unique through an index on lower(username); emails arrive lower-case already."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def add(self, user: User) -> None:
+        taken = {**TAKEN, "users.id": lambda: AlreadyExists("user exists", user_id=user.id)}
+        async with self._db.connection(taken) as conn:
+            await conn.execute(f"INSERT INTO users ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               user_values(user))
+
+    async def get(self, user_id: UserId) -> User:
+        row = await self._one(f"SELECT {COLUMNS} FROM users WHERE id = ?", (user_id,))
+        if row is None:
+            raise UserNotFound("no such user", user_id=user_id)
+        return user_from_row(row)
+
+    async def find_by_login(self, login: str) -> User | None:
+        row = await self._one(f"SELECT {COLUMNS} FROM users WHERE lower(username) = ?1 OR email = ?1 LIMIT 1",
+                              (login.strip().lower(),))
+        return None if row is None else user_from_row(row)
+
+    async def find_by_email(self, email: str) -> User | None:
+        row = await self._one(f"SELECT {COLUMNS} FROM users WHERE email = ?", (email.strip().lower(),))
+        return None if row is None else user_from_row(row)
+
+    async def save(self, user: User) -> None:
+        values = user_values(user)
+        async with self._db.connection(TAKEN) as conn:
+            cur = await conn.execute(
+                "UPDATE users SET username = ?, email = ?, password_hash = ?, display_name = ?, role = ?,"
+                " banned = ?, created_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
+                (*values[1:9], user.id, user.version))
+            if cur.rowcount == 0:
+                async with conn.execute("SELECT 1 FROM users WHERE id = ?", (user.id,)) as found:
+                    if await found.fetchone() is None:
+                        raise UserNotFound("no such user", user_id=user.id)
+                raise ConcurrentModification("the user was changed by someone else")
+        user.version += 1
+
+    async def search(self, query: str, page: PageRequest) -> Page[User]:
+        q = query.lower()
+        # Both statements under the database lock: the total agrees with the items.
+        async with self._db.connection() as conn:
+            async with conn.execute(f"SELECT count(*) FROM users WHERE {MATCHES}", (q,)) as cur:
+                (total,) = await cur.fetchone()  # type: ignore[misc]
+            async with conn.execute(
+                    f"SELECT {COLUMNS} FROM users WHERE {MATCHES} ORDER BY created_at, id LIMIT ?3 OFFSET ?2",
+                    (q, page.offset, page.limit)) as cur:
+                rows = await cur.fetchall()
+        return Page(items=tuple(map(user_from_row, rows)), total=total, offset=page.offset, limit=page.limit)
+
+    async def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        async with self._db.connection() as conn:
+            async with conn.execute(sql, args) as cur:
+                return await cur.fetchone()

@@ -1,0 +1,23 @@
+"""The SQLite adapters against the same contract suites as the memory and production families."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.sqlite.sessions import SqliteSessionStore
+from adapters.sqlite.users import SqliteUserRepository
+from tests.contracts.sessions import SessionStoreContract
+from tests.contracts.users import UserRepositoryContract
+from tests.integration.sqlite_fixtures import sqlite_db  # noqa: F401  (a fixture)
+
+
+class TestSqliteUserRepository(UserRepositoryContract):
+    @pytest.fixture
+    async def repo(self, sqlite_db):
+        return SqliteUserRepository(sqlite_db)
+
+
+class TestSqliteSessionStore(SessionStoreContract):
+    @pytest.fixture
+    async def store(self, sqlite_db):
+        return SqliteSessionStore(sqlite_db)
