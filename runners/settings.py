@@ -55,6 +55,7 @@ class Settings:
     jwt_secret: str = field(repr=False)
     postgres_dsn: str = field(default="", repr=False)
     redis_url: str = field(default="", repr=False)
+    sqlite_path: str = ""
     access_token_ttl: int = 900
     refresh_token_ttl: int = 7 * 24 * 3600
     cors_origins: tuple[str, ...] = ()
@@ -103,6 +104,9 @@ class Settings:
                     raise ConfigError(f"{name} is required when APP_ADAPTERS=production")
             if fast:
                 raise ConfigError("APP_FAST_PASSWORD_HASHING is for tests and is refused in production")
+        sqlite_path = env.get("APP_SQLITE_PATH", "").strip()
+        if sqlite_path and production:
+            raise ConfigError("APP_SQLITE_PATH is for APP_ADAPTERS=memory (production keeps its data in PostgreSQL)")
         log_format = env.get("APP_LOG_FORMAT", "json").strip().lower()
         if log_format not in ("json", "text"):
             raise ConfigError("APP_LOG_FORMAT must be 'json' or 'text'")
@@ -128,6 +132,7 @@ class Settings:
             jwt_secret=secret,
             postgres_dsn=env.get("APP_POSTGRES_DSN", ""),
             redis_url=env.get("APP_REDIS_URL", ""),
+            sqlite_path=sqlite_path,
             access_token_ttl=_int(env, "APP_ACCESS_TOKEN_TTL", 900, 30, 24 * 3600),
             refresh_token_ttl=_int(env, "APP_REFRESH_TOKEN_TTL", 7 * 24 * 3600, 300, 90 * 24 * 3600),
             cors_origins=origins,
