@@ -1,9 +1,9 @@
 """The embedded family with a persistent store: ``APP_SQLITE_PATH`` set (and ``APP_ADAPTERS=memory``).
 
-The memory family, except that users and sessions live in one SQLite file, so a laptop demo keeps
-its accounts across restarts with no server.  Same provider names as ``runners.containers.MemoryAdapters``
-(it is a subclass); the database is an async Resource, so the providers that use it are awaitable
-(``runners.containers.resolve``).
+The memory family, except that users, meetings and sessions live in one SQLite file, so a laptop
+demo keeps its accounts and meetings across restarts with no server.  Same provider names as
+``runners.containers.MemoryAdapters`` (it is a subclass); the database is an async Resource, so the
+providers that use it are awaitable (``runners.containers.resolve``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dependency_injector import providers
 
 from adapters.sqlite.database import SqliteDatabase, open_database
+from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.sessions import SqliteSessionStore
 from adapters.sqlite.users import SqliteUserRepository
 from runners.containers import MemoryAdapters
@@ -32,4 +33,5 @@ class SqliteAdapters(MemoryAdapters):
     database = providers.Resource(sqlite_database, MemoryAdapters.settings)
 
     users = providers.Singleton(SqliteUserRepository, database)
+    meetings = providers.Singleton(SqliteMeetingRepository, database)
     sessions = providers.Singleton(SqliteSessionStore, database)

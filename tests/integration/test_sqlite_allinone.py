@@ -8,7 +8,7 @@ import sys
 import aiohttp
 
 from tests.support.process import ROOT, allinone
-from tests.support.scripted import Api
+from tests.support.scripted import Api, scripted_session
 
 
 async def register_and_login(api: Api, name: str, password: str) -> dict:
@@ -74,3 +74,26 @@ def test_a_path_in_a_missing_folder_stops_the_process_with_a_clear_line(tmp_path
                             env=env, timeout=30)
     assert result.returncode == 3
     assert "cannot start: the database folder does not exist" in result.stderr
+
+
+async def test_the_scripted_session_and_its_meeting_survive_a_restart(tmp_path):
+    env = {"APP_ADAPTERS": "memory", "APP_SQLITE_PATH": str(tmp_path / "demo.sqlite3")}
+    with allinone(env, tmp_path / "first.log") as base:
+        async with aiohttp.ClientSession() as s:
+            facts = await scripted_session(Api(s, base), "s")
+    with allinone(env, tmp_path / "second.log") as base:
+        async with aiohttp.ClientSession() as s:
+            api = Api(s, base)
+            status, h = await api.call("POST", "/api/v1/auth/login",
+                                       json={"username": facts["host"]["email"], "password": facts["host"]["password"]})
+            assert status == 200
+            status, meeting = await api.call("GET", f"/api/v1/meetings/{facts['meeting_id']}", h["access_token"])
+            assert status == 200 and meeting["kicked_user_ids"] == [facts["guest_id"]]
+            status, mine = await api.call("GET", "/api/v1/meetings?relation=hosted", h["access_token"])
+            assert status == 200 and [m["id"] for m in mine["items"]] == [facts["meeting_id"]]
+            status, g = await api.call("POST", "/api/v1/auth/login", json={
+                "username": facts["guest"]["username"], "password": facts["guest"]["password"]})
+            assert status == 200
+            status, err = await api.call("POST", f"/api/v1/meetings/{facts['meeting_id']}/join",
+                                         g["access_token"], {"password": "s3cret"})
+            assert (status, err["error"]["code"]) == (403, "kicked_from_meeting")

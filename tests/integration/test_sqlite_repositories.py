@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.sessions import SqliteSessionStore
 from adapters.sqlite.users import SqliteUserRepository
+from tests.contracts.meetings import MeetingRepositoryContract
 from tests.contracts.sessions import SessionStoreContract
 from tests.contracts.users import UserRepositoryContract
 from tests.integration.sqlite_fixtures import sqlite_db  # noqa: F401  (a fixture)
@@ -21,3 +23,9 @@ class TestSqliteSessionStore(SessionStoreContract):
     @pytest.fixture
     async def store(self, sqlite_db):
         return SqliteSessionStore(sqlite_db)
+
+
+class TestSqliteMeetingRepository(MeetingRepositoryContract):
+    @pytest.fixture
+    async def repo(self, sqlite_db):
+        return SqliteMeetingRepository(sqlite_db)
