@@ -16,14 +16,19 @@ from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
 from adapters.memory.locks import InProcessKeyedLocks
+from adapters.inprocess.commit_signal import CommitSignal
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.memory.meetings import InMemoryMeetingRepository
+from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import SystemClock
 from domain.meetings.service import MeetingService
+from domain.messaging.dead_letters import DeadLetterService
+from domain.messaging.relay import OutboxRelay
 from domain.rooms.service import RoomService
 from domain.users.service import TokenPolicy, UserService
 from runners.media import aiortc_media_server
@@ -48,7 +53,12 @@ class MemoryAdapters(containers.DeclarativeContainer):
     denylist = providers.Singleton(InMemoryTokenDenylist)
     throttle = providers.Singleton(InMemoryLoginThrottle, limit=settings.provided.login_max_failures,
                                    window=providers.Callable(_window, settings))
-    events = providers.Singleton(InMemoryEventBus)
+    events = providers.Singleton(InMemoryEventBus, max_attempts=settings.provided.event_max_attempts)
+    dead_letters = events.provided.dead_letters
+    outbox = providers.Singleton(InMemoryOutbox)
+    commit_signal = providers.Singleton(CommitSignal)
+    uow = providers.Singleton(InMemoryUnitOfWorkFactory, meetings, users, outbox,
+                              on_commit=commit_signal.provided.notify)
     presence = providers.Singleton(InMemoryRoomPresence)
     signal_bus = providers.Singleton(InMemorySignalBus)
     event_feed = providers.Callable(in_memory_feed, events)
@@ -73,9 +83,11 @@ class Application(containers.DeclarativeContainer):
         policy=token_policy,
     )
     meeting_service = providers.Singleton(
-        MeetingService, meetings=adapters.meetings, users=adapters.users, hasher=hasher,
-        events=adapters.events, clock=clock, locks=providers.Singleton(InProcessKeyedLocks),
+        MeetingService, uow=adapters.uow, meetings=adapters.meetings, users=adapters.users, hasher=hasher,
+        clock=clock, locks=providers.Singleton(InProcessKeyedLocks),
     )
+    relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
+    dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)
     meeting_access = providers.Singleton(InProcessMeetingAccess, meeting_service, adapters.users)
     room_service = providers.Singleton(
         RoomService, presence=adapters.presence, bus=adapters.signal_bus, meetings=meeting_access, clock=clock,

@@ -14,11 +14,15 @@ import asyncpg
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
+from adapters.inprocess.commit_signal import CommitSignal
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.migrate import migrate
+from adapters.postgres.outbox import PostgresOutbox
 from adapters.postgres.pool import open_pool
+from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
 from adapters.redis.client import open_redis
+from adapters.redis.dead_letters import RedisDeadLetters
 from adapters.redis.denylist import RedisTokenDenylist
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
 from adapters.redis.meeting_cache import CachedMeetingRepository
@@ -62,6 +66,10 @@ class ProductionAdapters(containers.DeclarativeContainer):
         RedisLoginThrottle, redis, limit=settings.provided.login_max_failures,
         window=providers.Callable(lambda s: dt.timedelta(seconds=s.login_window_seconds), settings))
     events = providers.Singleton(RedisStreamEventPublisher, redis, stream=EVENT_STREAM)
+    dead_letters = providers.Singleton(RedisDeadLetters, redis, stream=EVENT_STREAM)
+    outbox = providers.Singleton(PostgresOutbox, pool)
+    commit_signal = providers.Singleton(CommitSignal)
+    uow = providers.Singleton(PostgresUnitOfWorkFactory, pool, on_commit=commit_signal.provided.notify)
     presence = providers.Singleton(RedisRoomPresence, redis)
     signal_bus = providers.Singleton(RedisSignalBus, redis)
     # The SFU lives in the process that holds the participant's socket (docs/signaling.md, section 13).
@@ -69,4 +77,5 @@ class ProductionAdapters(containers.DeclarativeContainer):
     # One consumer group for all signaling processes: each meeting event is turned into room messages
     # once, and the signal bus fans those out to every process.
     event_feed = providers.Callable(stream_feed, providers.Singleton(
-        RedisStreamSubscriber, redis, EVENT_STREAM, "signaling", settings.provided.instance_id, start="$"))
+        RedisStreamSubscriber, redis, EVENT_STREAM, "signaling", settings.provided.instance_id, start="$",
+        max_attempts=settings.provided.event_max_attempts))

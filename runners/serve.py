@@ -18,6 +18,7 @@ from runners.settings import ConfigError, Settings
 from runners.web.app import create_app
 from runners.web.context import Services
 from runners.web.logs import configure
+from runners.workers.outbox import outbox_worker
 
 log = logging.getLogger("runners")
 
@@ -35,7 +36,10 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                             rooms=await resolve(container.room_service),
                             signal_bus=await resolve(container.adapters.signal_bus),
                             event_feed=await resolve(container.adapters.event_feed),
-                            media=await resolve(container.adapters.media))
+                            media=await resolve(container.adapters.media),
+                            dead_letters=await resolve(container.dead_letter_service),
+                            background=(outbox_worker(await resolve(container.relay),
+                                                      await resolve(container.adapters.commit_signal)),))
         if settings.admin_username:
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services

@@ -75,6 +75,7 @@ class Settings:
     ws_rate_per_second: int = 20
     ws_burst: int = 60
     member_ttl_seconds: int = 15
+    event_max_attempts: int = 5
     reconnect_grace_seconds: int = 10
     ice_servers: tuple[dict, ...] = ()  # type: ignore[type-arg]
     turn_urls: tuple[str, ...] = ()
@@ -152,6 +153,7 @@ class Settings:
             ws_rate_per_second=_int(env, "APP_WS_RATE", 20, 1, 10_000),
             ws_burst=_int(env, "APP_WS_BURST", 60, 1, 100_000),
             member_ttl_seconds=_int(env, "APP_SIGNALING_MEMBER_TTL", 15, 3, 600),
+            event_max_attempts=_int(env, "APP_EVENT_MAX_ATTEMPTS", 5, 1, 1000),
             reconnect_grace_seconds=_int(env, "APP_SIGNALING_GRACE", 10, 0, 600),
             ice_servers=tuple(ice),
             media_host_addresses=media_hosts,

@@ -1,4 +1,5 @@
-"""Domain events on a Redis Stream: a publisher, and a consumer-group subscriber (at-least-once)."""
+"""Domain events on a Redis Stream: a publisher, and a consumer-group subscriber (at-least-once,
+idempotent by event id, with a dead-letter stream ``<stream>:dead`` for events that keep failing)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from redis.exceptions import ResponseError
 
 from adapters.redis.errors import redis_unavailable, translate_errors
 from domain.shared.errors import Unavailable
-from domain.shared.events import DomainEvent
+from domain.shared.events import DomainEvent, UnknownEvent, event_from_record
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,22 @@ class PublishedEvent:
                    occurred_at=dt.datetime.fromisoformat(fields["occurred_at"]),
                    payload=json.loads(fields["payload"]))
 
+    def to_domain(self) -> DomainEvent:
+        """Raises UnknownEvent when no event class has this name or the payload does not fit it."""
+        return event_from_record(self.name, self.event_id, self.occurred_at, self.payload)
 
-Handler = Callable[[PublishedEvent], Awaitable[None]]
+
+Handler = Callable[[DomainEvent], Awaitable[None]]
+# A replayed dead letter is meant for the group that failed it only; the others skip it.
+FOR_GROUP = "for_group"
+
+
+def dead_letter_stream(stream: str) -> str:
+    return f"{stream}:dead"
+
+
+def processed_key(stream: str, group: str, event_id: str) -> str:
+    return f"{stream}:processed:{group}:{event_id}"
 
 
 class RedisStreamEventPublisher:
@@ -70,22 +85,37 @@ class RedisStreamEventPublisher:
 
 class RedisStreamSubscriber:
     """Reads a stream as ``consumer`` of ``group`` and acknowledges an entry only after ``handler``
-    returned.  A failing handler stops the batch, so the entry (and those after it) come again in
-    order on the next poll; entries left pending by a consumer idle for ``claim_idle`` (it crashed)
-    are claimed with XAUTOCLAIM and handled here.  Handlers must be idempotent (``event_id``).
+    returned.  The handler receives the typed DomainEvent (``event_from_record``).
+
+    - Idempotent by event id: a handled event's id is kept for ``processed_ttl`` (key
+      ``<stream>:processed:<group>:<event_id>``), and an entry whose id is there is acknowledged
+      without calling the handler (the relay may publish a record twice).
+    - A failing handler stops the batch, so the entry (and those after it) come again in order on the
+      next poll; after ``max_attempts`` failures of one entry (counted by this consumer) it is copied to
+      the dead-letter stream ``<stream>:dead`` with the error, acknowledged, and the next ones go on.
+      An entry that does not decode into an event is dead-lettered at once (retrying cannot help).
+    - Entries left pending by a consumer idle for ``claim_idle`` (it crashed) are claimed with
+      XAUTOCLAIM and handled here.
 
     ``block`` must stay below the client's socket timeout, or an idle stream reads as an outage."""
 
     def __init__(self, redis: Redis, stream: str, group: str, consumer: str, *, batch: int = 100,
                  block: dt.timedelta = dt.timedelta(milliseconds=500),
-                 claim_idle: dt.timedelta = dt.timedelta(seconds=30), start: str = "0") -> None:
+                 claim_idle: dt.timedelta = dt.timedelta(seconds=30), start: str = "0",
+                 max_attempts: int = 5, processed_ttl: dt.timedelta = dt.timedelta(days=1),
+                 retry_delay: float = 1.0) -> None:
         self._redis = redis
         self.stream, self.group, self.consumer = stream, group, consumer
+        self.dead_stream = dead_letter_stream(stream)
         self._batch = batch
         self._block_ms = int(block.total_seconds() * 1000)
         self._claim_idle_ms = int(claim_idle.total_seconds() * 1000)
         self._group_ready = False
         self._start = start  # where a new group begins: "0" = the whole stream, "$" = from now on
+        self._max_attempts = max_attempts
+        self._processed_ttl = int(processed_ttl.total_seconds())
+        self._failures: dict[str, int] = {}  # entry id -> failed attempts (this consumer's count)
+        self._retry_delay = retry_delay
 
     @translate_errors
     async def ensure_group(self) -> None:
@@ -124,8 +154,8 @@ class RedisStreamSubscriber:
                 log.warning("event stream unavailable; retrying", extra={"stream": self.stream})
                 await asyncio.sleep(1)
             except Exception:
-                log.exception("event handler failed; the event will be delivered again")
-                await asyncio.sleep(1)
+                log.warning("event handler failed; the event will be delivered again", exc_info=True)
+                await asyncio.sleep(self._retry_delay)
 
     @translate_errors
     async def _own_pending(self) -> list[tuple[str, dict[str, str]]]:
@@ -146,11 +176,57 @@ class RedisStreamSubscriber:
         return _entries(reply)
 
     async def _handle(self, entries: list[tuple[str, dict[str, str]]], handler: Handler) -> int:
-        for entry_id, fields in entries:
-            await handler(PublishedEvent.from_fields(fields))
-            with redis_unavailable():
-                await self._redis.xack(self.stream, self.group, entry_id)
+        if not entries:
+            return 0
+        with redis_unavailable():
+            seen = await self._redis.mget([processed_key(self.stream, self.group, f.get("event_id", ""))
+                                           for _, f in entries])
+        for (entry_id, fields), done in zip(entries, seen, strict=True):
+            target = fields.get(FOR_GROUP)
+            if done is not None or (target is not None and target != self.group):
+                await self._ack(entry_id, fields, handled=False)
+                continue
+            try:
+                event = PublishedEvent.from_fields(fields).to_domain()
+            except (UnknownEvent, KeyError, ValueError, TypeError) as exc:
+                log.error("undecodable event; dead-lettered", extra={"entry": entry_id, "error": str(exc)})
+                await self._dead_letter(entry_id, fields, exc, attempts=1)
+                continue
+            try:
+                await handler(event)
+            except Exception as exc:
+                failures = self._failures.get(entry_id, 0) + 1
+                if failures < self._max_attempts:
+                    self._failures[entry_id] = failures
+                    raise
+                log.exception("event handler failed %d times; dead-lettered", failures,
+                              extra={"event": event.name, "event_id": event.event_id})
+                await self._dead_letter(entry_id, fields, exc, attempts=failures)
+                continue
+            await self._ack(entry_id, fields, handled=True)
         return len(entries)
+
+    async def _ack(self, entry_id: str, fields: dict[str, str], *, handled: bool) -> None:
+        with redis_unavailable():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if handled:
+                    pipe.set(processed_key(self.stream, self.group, fields["event_id"]), "1",
+                             ex=self._processed_ttl)
+                pipe.xack(self.stream, self.group, entry_id)
+                await pipe.execute()
+        self._failures.pop(entry_id, None)
+
+    async def _dead_letter(self, entry_id: str, fields: dict[str, str], error: BaseException, attempts: int) -> None:
+        letter = {k: v for k, v in fields.items() if k != FOR_GROUP}
+        letter.update(group=self.group, consumer=self.consumer, error=f"{type(error).__name__}: {error}"[:1000],
+                      attempts=str(attempts), failed_at=dt.datetime.now(dt.timezone.utc).isoformat(),
+                      entry=entry_id)
+        with redis_unavailable():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xadd(self.dead_stream, letter)
+                pipe.xack(self.stream, self.group, entry_id)
+                await pipe.execute()
+        self._failures.pop(entry_id, None)
 
 
 def _entries(reply: Any) -> list[tuple[str, dict[str, str]]]:

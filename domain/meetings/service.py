@@ -1,4 +1,5 @@
-"""Meeting use cases: load the aggregate, ask it, save (retrying on a concurrent change), publish."""
+"""Meeting use cases: in one unit of work, load the aggregate, ask it, save and commit (retrying on a
+concurrent change); the unit writes the aggregate's events to the outbox with the change."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from domain.shared.pagination import Page, PageRequest
 from domain.users.errors import UserNotFound
 from domain.users.model import normalize_email
 from ports.clock import Clock
-from ports.events import EventPublisher
 from ports.locks import KeyedLocks
 from ports.meetings import MeetingRepository
+from ports.uow import UnitOfWork, UnitOfWorkFactory
 from ports.users import PasswordHasher, UserRepository
 
 SAVE_ATTEMPTS = 8
@@ -29,10 +30,12 @@ SAVE_ATTEMPTS = 8
 
 @define(kw_only=True)
 class MeetingService:
+    """Changes go through ``uow`` (one transaction each); ``meetings`` and ``users`` serve the reads."""
+
+    uow: UnitOfWorkFactory
     meetings: MeetingRepository
     users: UserRepository
     hasher: PasswordHasher
-    events: EventPublisher
     clock: Clock
     locks: KeyedLocks | None = None
 
@@ -48,8 +51,9 @@ class MeetingService:
             start_time=cmd.start_time or now, duration_minutes=cmd.duration_minutes, capacity=cmd.capacity,
             password_hash=password_hash, settings=cmd.settings, now=now,
         )
-        await self.meetings.add(meeting)
-        await self.events.publish(*meeting.pull_events())
+        async with self.uow() as uow:
+            await uow.meetings.add(meeting)
+            await uow.commit()
         return meeting
 
     async def get(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
@@ -101,34 +105,33 @@ class MeetingService:
         return await self._change(cmd.meeting_id, apply)
 
     async def delete(self, actor: Actor, meeting_id: MeetingId) -> None:
-        meeting = await self.meetings.get(meeting_id)
-        meeting.delete(actor, now=self.clock.now())
-        await self.meetings.delete(meeting_id)
-        await self.events.publish(*meeting.pull_events())
+        async with self.uow() as uow:
+            meeting = await uow.meetings.get(meeting_id)
+            meeting.delete(actor, now=self.clock.now())
+            await uow.meetings.delete(meeting_id)
+            uow.collect(*meeting.pull_events())
+            await uow.commit()
 
     async def join(self, actor: Actor, cmd: c.JoinMeeting) -> Meeting:
-        """Rules live in Meeting.join; the password is verified here because hashing is a port."""
-        first = await self.meetings.get(cmd.meeting_id)
-        email = await self._email_if_invitations(actor, first)
+        """Rules live in Meeting.join; the password is verified here because hashing is a port.  The
+        meeting is loaded once, unless a password must be verified: argon2 is slow, so that happens
+        outside the lock and the transaction, and the meeting is loaded again after it."""
         verified: dict[str, bool] = {}
-
-        async def check_password(m: Meeting) -> bool | None:
-            if cmd.password is None or not m.password_needed_for(actor.user_id, email):
-                return None
-            assert m.password_hash is not None
-            if m.password_hash not in verified:  # verify once, even across retries
-                verified[m.password_hash] = await self.hasher.verify(m.password_hash, cmd.password)
-            return verified[m.password_hash]
-
-        await check_password(first)  # argon2 is slow: verify outside the lock
         for _ in range(SAVE_ATTEMPTS):
-            async with self._hold(cmd.meeting_id):
-                meeting = await self.meetings.get(cmd.meeting_id)
-                if not meeting.join(actor.user_id, email=email, password_ok=await check_password(meeting),
-                                    now=self.clock.now()):
-                    return meeting
-                if await self._try_save(meeting):
-                    return meeting
+            async with self._hold(cmd.meeting_id), self.uow() as uow:
+                meeting = await uow.meetings.get(cmd.meeting_id)
+                email = await self._email_if_invitations(actor, meeting)
+                needed = cmd.password is not None and meeting.password_needed_for(actor.user_id, email)
+                unverified = meeting.password_hash if needed and meeting.password_hash not in verified else None
+                if unverified is None:
+                    password_ok = verified[meeting.password_hash] if needed and meeting.password_hash else None
+                    if not meeting.join(actor.user_id, email=email, password_ok=password_ok, now=self.clock.now()):
+                        return meeting
+                    if await self._commit(uow, meeting):
+                        return meeting
+                    continue
+            assert cmd.password is not None
+            verified[unverified] = await self.hasher.verify(unverified, cmd.password)
         raise ConcurrentModification("the meeting is busy; try again")
 
     async def leave(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
@@ -166,25 +169,29 @@ class MeetingService:
 
     async def _change(self, meeting_id: MeetingId, apply: Callable[[Meeting], None]) -> Meeting:
         for _ in range(SAVE_ATTEMPTS):
-            async with self._hold(meeting_id):
-                meeting = await self.meetings.get(meeting_id)
+            async with self._hold(meeting_id), self.uow() as uow:
+                meeting = await uow.meetings.get(meeting_id)
                 apply(meeting)
-                if await self._try_save(meeting):
+                if await self._commit(uow, meeting):
                     return meeting
         raise ConcurrentModification("the meeting is busy; try again")
 
     def _hold(self, meeting_id: MeetingId) -> AbstractAsyncContextManager[None]:
         return self.locks.hold(meeting_id) if self.locks is not None else contextlib.nullcontext()
 
-    async def _try_save(self, meeting: Meeting) -> bool:
+    @staticmethod
+    async def _commit(uow: UnitOfWork, meeting: Meeting) -> bool:
+        """False when another change won the race (the caller retries on a fresh load).  A change that
+        raised no event (inviting someone invited already) writes nothing."""
         pending = meeting.pull_events()
         if not pending:
             return True
         try:
-            await self.meetings.save(meeting)
+            await uow.meetings.save(meeting)
+            uow.collect(*pending)
+            await uow.commit()
         except ConcurrentModification:
             return False
-        await self.events.publish(*pending)
         return True
 
     async def _email_if_invitations(self, actor: Actor, meeting: Meeting) -> str | None:

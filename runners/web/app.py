@@ -27,6 +27,7 @@ def create_app(services: Services, settings: Settings, tags: set[str] | None = N
     if tags is None:  # the all-in-one serves the web client; a signaling-only process does not
         install_static(app)
     app.cleanup_ctx.append(media_server)
+    app.cleanup_ctx.extend(services.background)
     return app
 
 

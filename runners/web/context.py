@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
 from attrs import frozen
 
 from domain.meetings.service import MeetingService
+from domain.messaging.dead_letters import DeadLetterService
 from domain.rooms.service import RoomService
 from domain.shared.actor import Actor
 from domain.users.service import UserService
@@ -27,6 +29,9 @@ class Services:
     signal_bus: SignalBus
     event_feed: Any  # runners.signaling.tasks.EventFeed
     media: MediaServer
+    dead_letters: DeadLetterService
+    # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
+    background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
 
 
 SERVICES = web.AppKey("services", Services)

@@ -14,8 +14,10 @@ from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
 from adapters.memory.meetings import InMemoryMeetingRepository
+from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import FrozenClock
 from domain.meetings.service import MeetingService
@@ -71,6 +73,16 @@ def domain_meetings() -> InMemoryMeetingRepository:
 
 
 @pytest.fixture
-def meeting_service(domain_meetings, domain_users, domain_clock, domain_bus, domain_hasher) -> MeetingService:
-    return MeetingService(meetings=domain_meetings, users=domain_users, hasher=domain_hasher, events=domain_bus,
+def domain_outbox() -> InMemoryOutbox:
+    return InMemoryOutbox()
+
+
+@pytest.fixture
+def domain_uow(domain_meetings, domain_users, domain_outbox) -> InMemoryUnitOfWorkFactory:
+    return InMemoryUnitOfWorkFactory(domain_meetings, domain_users, domain_outbox)
+
+
+@pytest.fixture
+def meeting_service(domain_uow, domain_meetings, domain_users, domain_clock, domain_hasher) -> MeetingService:
+    return MeetingService(uow=domain_uow, meetings=domain_meetings, users=domain_users, hasher=domain_hasher,
                           clock=domain_clock)

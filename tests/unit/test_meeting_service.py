@@ -32,7 +32,7 @@ async def people(user_service):
 
 
 def names(bus) -> list[str]:
-    return [event.name for event in bus.history]
+    return [event.name for event in bus.events]
 
 
 async def schedule(service: MeetingService, actor: Actor, **kw) -> object:
@@ -48,14 +48,14 @@ async def join(service, actor, meeting, password=None):
 
 
 async def test_a_scheduled_meeting_has_its_creator_as_host_and_sensible_defaults(meeting_service, people,
-                                                                                 domain_meetings, domain_bus):
+                                                                                 domain_meetings, domain_outbox):
     meeting = await schedule(meeting_service, people["host"], title="  Weekly \n sync  ")
     assert meeting.title == "Weekly sync"
     assert meeting.host_id == people["host"].user_id
     assert (meeting.capacity, meeting.duration_minutes, meeting.start_time) == (100, 60, START)
     assert meeting.status is MeetingStatus.SCHEDULED and meeting.password_hash is None
     assert await domain_meetings.get(meeting.id) == meeting
-    assert names(domain_bus)[-1] == "meeting.created"
+    assert names(domain_outbox)[-1] == "meeting.created"
 
 
 @pytest.mark.parametrize(("fields", "field"), [
@@ -65,12 +65,12 @@ async def test_a_scheduled_meeting_has_its_creator_as_host_and_sensible_defaults
     ({"duration_minutes": 0}, "duration_minutes"), ({"duration_minutes": 24 * 60 + 1}, "duration_minutes"),
     ({"password": "abc"}, "password"), ({"password": "x" * 65}, "password"),
 ])
-async def test_scheduling_refuses_invalid_data_naming_the_field(meeting_service, people, domain_bus, fields, field):
-    published = len(domain_bus.history)
+async def test_scheduling_refuses_invalid_data_naming_the_field(meeting_service, people, domain_outbox, fields, field):
+    published = len(domain_outbox.events)
     with pytest.raises(e.InvalidMeetingData) as caught:
         await schedule(meeting_service, people["host"], **({"title": "Sync"} | fields))
     assert caught.value.details == {"field": field}
-    assert len(domain_bus.history) == published
+    assert len(domain_outbox.events) == published
 
 
 async def test_scheduling_accepts_the_limits(meeting_service, people):
@@ -122,16 +122,16 @@ async def test_an_unknown_meeting_is_not_found(meeting_service, people):
 
 
 async def test_the_first_join_starts_the_meeting_and_a_second_join_changes_nothing(meeting_service, people,
-                                                                                   domain_bus):
+                                                                                   domain_outbox):
     meeting = await schedule(meeting_service, people["host"])
     joined = await join(meeting_service, people["alice"], meeting)
     assert joined.status is MeetingStatus.LIVE and joined.started_at == START
     assert list(joined.participants) == [people["alice"].user_id]
-    assert names(domain_bus)[-2:] == ["meeting.started", "meeting.participant_joined"]
-    published = len(domain_bus.history)
+    assert names(domain_outbox)[-2:] == ["meeting.started", "meeting.participant_joined"]
+    published = len(domain_outbox.events)
     again = await join(meeting_service, people["alice"], meeting)
     assert again.version == joined.version
-    assert len(domain_bus.history) == published
+    assert len(domain_outbox.events) == published
 
 
 async def test_a_full_meeting_refuses_the_next_person(meeting_service, people):
@@ -223,55 +223,62 @@ async def test_a_kicked_user_cannot_rejoin_even_when_invited_again(meeting_servi
         await meeting_service.invite(people["host"], mc.Invite(meeting_id=meeting.id, email="alice@example.com"))
 
 
-async def test_joining_retries_when_another_save_wins_the_race(meeting_service, people, domain_meetings, domain_bus):
+async def test_joining_retries_when_another_save_wins_the_race(meeting_service, people, domain_meetings, domain_outbox):
     meeting = await schedule(meeting_service, people["host"], password="open sesame")
-    meeting_service.meetings = FirstSavesLose(domain_meetings, losses=1)
-    published = len(domain_bus.history)
+    losing = FirstSavesLose(meeting_service.uow, losses=1)
+    meeting_service.uow = losing
+    published = len(domain_outbox.events)
     joined = await join(meeting_service, people["alice"], meeting, password="open sesame")
-    assert meeting_service.meetings.lost == 1 and meeting_service.meetings.saved == 1
+    assert losing.lost == 1 and losing.saved == 1
     stored = await domain_meetings.get(meeting.id)
     assert people["alice"].user_id in stored.participants and stored.version == joined.version == 1
-    assert names(domain_bus)[published:] == ["meeting.started", "meeting.participant_joined"]
+    assert names(domain_outbox)[published:] == ["meeting.started", "meeting.participant_joined"]
 
 
 async def test_joining_gives_up_with_concurrent_modification_when_every_save_loses(meeting_service, people,
-                                                                                  domain_meetings, domain_bus):
+                                                                                  domain_meetings, domain_outbox):
     meeting = await schedule(meeting_service, people["host"])
-    meeting_service.meetings = FirstSavesLose(domain_meetings, losses=1000)
-    published = len(domain_bus.history)
+    losing = FirstSavesLose(meeting_service.uow, losses=1000)
+    meeting_service.uow = losing
+    published = len(domain_outbox.events)
     with pytest.raises(ConcurrentModification):
         await join(meeting_service, people["alice"], meeting)
-    assert meeting_service.meetings.lost == 8
-    assert len(domain_bus.history) == published
+    assert losing.lost == 8
+    assert len(domain_outbox.events) == published
     assert (await domain_meetings.get(meeting.id)).participants == {}
 
 
 class FirstSavesLose:
-    """A fake MeetingRepository whose first ``losses`` saves find the meeting changed underneath."""
+    """A unit-of-work factory whose units' first ``losses`` meeting saves (counted across units) find
+    the meeting changed underneath."""
 
     def __init__(self, inner, losses: int) -> None:
         self.inner, self.losses, self.lost, self.saved = inner, losses, 0, 0
 
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
+    def __call__(self):
+        unit = self.inner()
+        real = unit.meetings.save
 
-    async def save(self, meeting) -> None:
-        if self.lost < self.losses:
-            self.lost += 1
-            raise ConcurrentModification("the meeting was changed by someone else")
-        await self.inner.save(meeting)
-        self.saved += 1
+        async def save(meeting) -> None:
+            if self.lost < self.losses:
+                self.lost += 1
+                raise ConcurrentModification("the meeting was changed by someone else")
+            await real(meeting)
+            self.saved += 1
+
+        unit.meetings.save = save
+        return unit
 
 
 # -- leaving and who is in -------------------------------------------------------------------------
 
 
-async def test_leaving_removes_the_participant_and_leaving_twice_is_refused(meeting_service, people, domain_bus):
+async def test_leaving_removes_the_participant_and_leaving_twice_is_refused(meeting_service, people, domain_outbox):
     meeting = await schedule(meeting_service, people["host"])
     await join(meeting_service, people["alice"], meeting)
     left = await meeting_service.leave(people["alice"], meeting.id)
     assert left.participants == {} and people["alice"].user_id in left.attendees
-    assert names(domain_bus)[-1] == "meeting.participant_left"
+    assert names(domain_outbox)[-1] == "meeting.participant_left"
     with pytest.raises(e.NotAParticipant):
         await meeting_service.leave(people["alice"], meeting.id)
 
@@ -406,14 +413,14 @@ async def test_an_administrator_has_the_hosts_powers(meeting_service, people):
     assert ended.status is MeetingStatus.ENDED
 
 
-async def test_ending_removes_everyone_and_refuses_further_changes(meeting_service, people, domain_bus):
+async def test_ending_removes_everyone_and_refuses_further_changes(meeting_service, people, domain_outbox):
     meeting = await schedule(meeting_service, people["host"])
     for who in ("host", "alice", "bob"):
         await join(meeting_service, people[who], meeting)
     ended = await meeting_service.meeting_action(people["host"], meeting.id, M.END)
     assert ended.participants == {} and ended.status is MeetingStatus.ENDED and ended.ended_at == START
     assert len(ended.attendees) == 3
-    assert names(domain_bus)[-1] == "meeting.ended"
+    assert names(domain_outbox)[-1] == "meeting.ended"
     for action in (M.LOCK, M.UNLOCK, M.END):
         with pytest.raises(e.MeetingEnded):
             await meeting_service.meeting_action(people["host"], meeting.id, action)
@@ -421,7 +428,7 @@ async def test_ending_removes_everyone_and_refuses_further_changes(meeting_servi
         await meeting_service.meeting_action(people["host"], meeting.id, M.CANCEL)
 
 
-async def test_only_a_meeting_that_has_not_started_can_be_cancelled(meeting_service, people, domain_bus):
+async def test_only_a_meeting_that_has_not_started_can_be_cancelled(meeting_service, people, domain_outbox):
     live = await schedule(meeting_service, people["host"])
     await join(meeting_service, people["alice"], live)
     with pytest.raises(e.InvalidMeetingAction):
@@ -431,12 +438,12 @@ async def test_only_a_meeting_that_has_not_started_can_be_cancelled(meeting_serv
         await meeting_service.meeting_action(people["alice"], scheduled.id, M.CANCEL)
     cancelled = await meeting_service.meeting_action(people["host"], scheduled.id, M.CANCEL)
     assert cancelled.status is MeetingStatus.CANCELLED
-    assert names(domain_bus)[-1] == "meeting.cancelled"
+    assert names(domain_outbox)[-1] == "meeting.cancelled"
     with pytest.raises(e.InvalidMeetingAction):
         await meeting_service.meeting_action(people["host"], scheduled.id, M.CANCEL)
 
 
-async def test_every_change_publishes_its_event_in_order(meeting_service, people, domain_bus):
+async def test_every_change_publishes_its_event_in_order(meeting_service, people, domain_outbox):
     meeting = await schedule(meeting_service, people["host"])
     mid, host = meeting.id, people["host"]
     await meeting_service.invite(host, mc.Invite(meeting_id=mid, user_id=people["alice"].user_id))
@@ -453,7 +460,7 @@ async def test_every_change_publishes_its_event_in_order(meeting_service, people
     await meeting_service.update(host, mc.UpdateMeeting(meeting_id=mid, capacity=10))
     await meeting_service.host_action(host, mid, A.TRANSFER_HOST, people["alice"].user_id)
     await meeting_service.meeting_action(people["alice"], mid, M.END)
-    mine = [event for event in domain_bus.history if getattr(event, "meeting_id", None) == mid]
+    mine = [event for event in domain_outbox.events if getattr(event, "meeting_id", None) == mid]
     assert [event.name for event in mine] == [
         "meeting.created", "meeting.user_invited", "meeting.started", "meeting.participant_joined",
         "meeting.participant_joined", "meeting.cohost_promoted", "meeting.cohost_demoted", "meeting.locked",

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from attrs import define, field
+
+from domain.shared.events import DomainEvent
+from ports.outbox import OutboxRecord
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@define
+class InMemoryBatch:
+    records: Sequence[OutboxRecord]
+    _outbox: InMemoryOutbox
+
+    async def mark_sent(self, records: Sequence[OutboxRecord]) -> None:
+        now = self._outbox.now()
+        for r in records:
+            self._outbox.sent_at.setdefault(r.position, now)
+
+
+@define
+class InMemoryOutbox:
+    """Outbox of the memory family; ``InMemoryUnitOfWork`` appends to it in the same step that applies
+    its changes, so a change and its events become visible together."""
+
+    now: Callable[[], dt.datetime] = _utcnow
+    records: list[OutboxRecord] = field(factory=list)
+    sent_at: dict[int, dt.datetime] = field(factory=dict)
+    _next: int = 1
+    _busy: bool = False
+
+    def append(self, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            self.records.append(OutboxRecord(position=self._next, event=event))
+            self._next += 1
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        """Every committed event still held, sent or not, in commit order (for tests and debugging)."""
+        return [r.event for r in self.records]
+
+    @contextlib.asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[InMemoryBatch]:
+        if self._busy:
+            yield InMemoryBatch([], self)
+            return
+        self._busy = True
+        try:
+            pending = [r for r in self.records if r.position not in self.sent_at][:limit]
+            yield InMemoryBatch(pending, self)
+        finally:
+            self._busy = False
+
+    async def purge_sent(self, before: dt.datetime) -> int:
+        gone = {p for p, at in self.sent_at.items() if at < before}
+        self.records = [r for r in self.records if r.position not in gone]
+        for p in gone:
+            del self.sent_at[p]
+        return len(gone)

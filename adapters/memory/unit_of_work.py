@@ -1,0 +1,118 @@
+"""UnitOfWork of the memory family: changes are staged in the unit and applied, with their events
+appended to the outbox, in one step at commit (no await suspends it, so no other task sees half)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from adapters.memory.meetings import InMemoryMeetingRepository
+from adapters.memory.outbox import InMemoryOutbox
+from adapters.memory.users import InMemoryUserRepository
+from adapters.tracking import EventBuffer, Tracked
+from domain.meetings.errors import MeetingNotFound
+from domain.shared.errors import ConcurrentModification, DomainError
+from domain.shared.events import DomainEvent
+from domain.users.errors import UserNotFound
+
+_GONE = object()
+
+
+class _Staged:
+    """A memory repository seen through a unit: reads see the unit's own writes, writes wait for commit.
+    ``save`` checks the version at once (so a service retries early) and again at commit."""
+
+    def __init__(self, store: Any, not_found: Callable[[str], DomainError], ops: list[Callable[[], Any]],
+                 touched: list[tuple[Any, str]]) -> None:
+        self._store = store
+        self._not_found = not_found
+        self._ops = ops
+        self._touched = touched
+        self._staged: dict[str, Any] = {}
+
+    async def get(self, key: str) -> Any:
+        staged = self._staged.get(key)
+        if staged is _GONE:
+            raise self._not_found(key)
+        return staged.copy() if staged is not None else await self._store.get(key)
+
+    async def add(self, aggregate: Any) -> None:
+        copy = aggregate.copy()
+        self._stage(aggregate.id, copy, lambda: self._store.add(copy))
+
+    async def save(self, aggregate: Any) -> None:
+        current = await self.get(aggregate.id)
+        if current.version != aggregate.version:
+            raise ConcurrentModification("changed by someone else")
+        stored = aggregate.copy()  # at the loaded version: the store checks it again at commit
+        aggregate.version += 1
+        self._stage(aggregate.id, aggregate.copy(), lambda: self._store.save(stored))
+
+    async def delete(self, key: str) -> None:
+        await self.get(key)
+        self._stage(key, _GONE, lambda: self._store.delete(key))
+
+    def _stage(self, key: str, value: Any, op: Callable[[], Any]) -> None:
+        self._staged[key] = value
+        self._ops.append(op)
+        self._touched.append((self._store, key))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)  # queries see committed state only
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
+                 on_commit: Callable[[], None] | None = None) -> None:
+        self._stores = (meetings, users)
+        self._outbox = outbox
+        self._on_commit = on_commit
+        self._ops: list[Callable[[], Any]] = []
+        self._touched: list[tuple[Any, str]] = []
+        self._events = EventBuffer()
+        self._done = False
+        self.meetings: Any = Tracked(_Staged(meetings, lambda k: MeetingNotFound("no such meeting", meeting_id=k),
+                                             self._ops, self._touched), self._events)
+        self.users: Any = Tracked(_Staged(users, lambda k: UserNotFound("no such user", user_id=k),
+                                          self._ops, self._touched), self._events)
+
+    async def __aenter__(self) -> InMemoryUnitOfWork:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._done = True  # uncommitted staging is simply dropped
+
+    def collect(self, *events: DomainEvent) -> None:
+        self._events(*events)
+
+    async def commit(self) -> None:
+        if self._done:
+            raise RuntimeError("this unit of work is finished")
+        self._done = True
+        # The stores' methods never suspend, so from here to the outbox append no other task runs.
+        before = {(id(store), key): (store, key, store._by_id.get(key)) for store, key in self._touched}
+        try:
+            for op in self._ops:
+                await op()
+        except BaseException:
+            for store, key, old in before.values():
+                if old is None:
+                    store._by_id.pop(key, None)
+                else:
+                    store._by_id[key] = old
+            raise
+        self._outbox.append(self._events.events)
+        if self._on_commit is not None and self._events.events:
+            self._on_commit()
+
+
+class InMemoryUnitOfWorkFactory:
+    def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
+                 on_commit: Callable[[], None] | None = None) -> None:
+        self.meetings, self.users, self.outbox = meetings, users, outbox
+        self._on_commit = on_commit
+
+    def __call__(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self.meetings, self.users, self.outbox, self._on_commit)

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from domain.shared.errors import NotFound, PermissionDenied
+
+
+class DeadLetterNotFound(NotFound):
+    pass
+
+
+class AdministratorsOnly(PermissionDenied):
+    pass
