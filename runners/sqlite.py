@@ -1,7 +1,8 @@
 """The embedded family with a persistent store: ``APP_SQLITE_PATH`` set (and ``APP_ADAPTERS=memory``).
 
-The memory family, except that users, meetings and sessions live in one SQLite file, so a laptop
-demo keeps its accounts and meetings across restarts with no server.  Same provider names as
+The memory family, except that users, meetings, sessions and the outbox live in one SQLite file, so
+a laptop demo keeps its accounts and meetings across restarts with no server, and events committed
+just before a stop are relayed after the next start.  Same provider names as
 ``runners.containers.MemoryAdapters`` (it is a subclass); the database is an async Resource, so the
 providers that use it are awaitable (``runners.containers.resolve``).
 """
@@ -15,7 +16,9 @@ from dependency_injector import providers
 
 from adapters.sqlite.database import SqliteDatabase, open_database
 from adapters.sqlite.meetings import SqliteMeetingRepository
+from adapters.sqlite.outbox import SqliteOutbox
 from adapters.sqlite.sessions import SqliteSessionStore
+from adapters.sqlite.unit_of_work import SqliteUnitOfWorkFactory
 from adapters.sqlite.users import SqliteUserRepository
 from runners.containers import MemoryAdapters
 from runners.settings import Settings
@@ -35,3 +38,5 @@ class SqliteAdapters(MemoryAdapters):
     users = providers.Singleton(SqliteUserRepository, database)
     meetings = providers.Singleton(SqliteMeetingRepository, database)
     sessions = providers.Singleton(SqliteSessionStore, database)
+    outbox = providers.Singleton(SqliteOutbox, database)
+    uow = providers.Singleton(SqliteUnitOfWorkFactory, database, on_commit=MemoryAdapters.commit_signal.provided.notify)

@@ -27,6 +27,7 @@ class SqliteDatabase:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self.relay_busy = False  # an outbox batch is open (adapters/sqlite/outbox.py)
 
     @contextlib.asynccontextmanager
     async def connection(self, unique: Mapping[str, Callable[[], DomainError]] | None = None,

@@ -1,6 +1,6 @@
 """MeetingRepository on SQLite (schema: migrations/0003_meetings.sql).
 
-The statements are functions of a connection, so that a unit of work can run them in its transaction.
+The writes are functions of a connection, so that a unit of work can run them in its transaction.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 import aiosqlite
 
 from adapters.sqlite.database import SqliteDatabase
+from adapters.sqlite.errors import translated
 from adapters.sqlite.timeconv import from_us, from_us_or_none, to_us, to_us_or_none
 from domain.meetings.commands import Relation, When
 from domain.meetings.errors import MeetingNotFound
@@ -85,10 +86,8 @@ def meeting_from_row(r: Any) -> Meeting:
 
 
 async def insert_meeting(conn: aiosqlite.Connection, meeting: Meeting) -> None:
-    try:
+    with translated({"meetings.id": lambda: AlreadyExists("meeting exists", meeting_id=meeting.id)}):
         await conn.execute(INSERT, (meeting.id, *meeting_values(meeting), meeting.version))
-    except aiosqlite.IntegrityError as exc:
-        raise AlreadyExists("meeting exists", meeting_id=meeting.id) from exc
 
 
 async def select_meeting(conn: aiosqlite.Connection, meeting_id: MeetingId) -> Meeting:

@@ -1,4 +1,7 @@
-"""UserRepository on SQLite (schema: migrations/0001_users.sql)."""
+"""UserRepository on SQLite (schema: migrations/0001_users.sql).
+
+The writes are functions of a connection, so that a unit of work can run them in its transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,10 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import aiosqlite
+
 from adapters.sqlite.database import SqliteDatabase
+from adapters.sqlite.errors import translated
 from adapters.sqlite.timeconv import from_us, to_us
 from domain.shared.errors import AlreadyExists, ConcurrentModification, DomainError
 from domain.shared.ids import UserId
@@ -36,6 +42,34 @@ def user_from_row(row: sqlite3.Row | tuple[Any, ...]) -> User:
                 updated_at=from_us(updated), version=version)
 
 
+async def insert_user(conn: aiosqlite.Connection, user: User) -> None:
+    taken = {**TAKEN, "users.id": lambda: AlreadyExists("user exists", user_id=user.id)}
+    with translated(taken):
+        await conn.execute(f"INSERT INTO users ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", user_values(user))
+
+
+async def select_user(conn: aiosqlite.Connection, user_id: UserId) -> User:
+    async with conn.execute(f"SELECT {COLUMNS} FROM users WHERE id = ?", (user_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise UserNotFound("no such user", user_id=user_id)
+    return user_from_row(row)
+
+
+async def update_user(conn: aiosqlite.Connection, user: User) -> None:
+    """Stores ``user`` if the stored version is still its version; does not touch ``user``."""
+    with translated(TAKEN):
+        cur = await conn.execute(
+            "UPDATE users SET username = ?, email = ?, password_hash = ?, display_name = ?, role = ?,"
+            " banned = ?, created_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
+            (*user_values(user)[1:9], user.id, user.version))
+    if cur.rowcount == 0:
+        async with conn.execute("SELECT 1 FROM users WHERE id = ?", (user.id,)) as found:
+            if await found.fetchone() is None:
+                raise UserNotFound("no such user", user_id=user.id)
+        raise ConcurrentModification("the user was changed by someone else")
+
+
 class SqliteUserRepository:
     """Usernames are unique through an index on lower(username); emails arrive lower-case already."""
 
@@ -43,16 +77,12 @@ class SqliteUserRepository:
         self._db = db
 
     async def add(self, user: User) -> None:
-        taken = {**TAKEN, "users.id": lambda: AlreadyExists("user exists", user_id=user.id)}
-        async with self._db.connection(taken) as conn:
-            await conn.execute(f"INSERT INTO users ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               user_values(user))
+        async with self._db.connection() as conn:
+            await insert_user(conn, user)
 
     async def get(self, user_id: UserId) -> User:
-        row = await self._one(f"SELECT {COLUMNS} FROM users WHERE id = ?", (user_id,))
-        if row is None:
-            raise UserNotFound("no such user", user_id=user_id)
-        return user_from_row(row)
+        async with self._db.connection() as conn:
+            return await select_user(conn, user_id)
 
     async def find_by_login(self, login: str) -> User | None:
         row = await self._one(f"SELECT {COLUMNS} FROM users WHERE lower(username) = ?1 OR email = ?1 LIMIT 1",
@@ -64,17 +94,8 @@ class SqliteUserRepository:
         return None if row is None else user_from_row(row)
 
     async def save(self, user: User) -> None:
-        values = user_values(user)
-        async with self._db.connection(TAKEN) as conn:
-            cur = await conn.execute(
-                "UPDATE users SET username = ?, email = ?, password_hash = ?, display_name = ?, role = ?,"
-                " banned = ?, created_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
-                (*values[1:9], user.id, user.version))
-            if cur.rowcount == 0:
-                async with conn.execute("SELECT 1 FROM users WHERE id = ?", (user.id,)) as found:
-                    if await found.fetchone() is None:
-                        raise UserNotFound("no such user", user_id=user.id)
-                raise ConcurrentModification("the user was changed by someone else")
+        async with self._db.connection() as conn:
+            await update_user(conn, user)
         user.version += 1
 
     async def search(self, query: str, page: PageRequest) -> Page[User]:
