@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
 import subprocess
 import sys
 
@@ -9,6 +12,7 @@ import aiohttp
 
 from tests.support.process import ROOT, allinone
 from tests.support.scripted import Api, scripted_session
+from tests.support.signaling_client import SignalingClient
 
 
 async def register_and_login(api: Api, name: str, password: str) -> dict:
@@ -97,3 +101,31 @@ async def test_the_scripted_session_and_its_meeting_survive_a_restart(tmp_path):
             status, err = await api.call("POST", f"/api/v1/meetings/{facts['meeting_id']}/join",
                                          g["access_token"], {"password": "s3cret"})
             assert (status, err["error"]["code"]) == (403, "kicked_from_meeting")
+
+
+async def test_a_kick_reaches_the_members_socket_through_the_sqlite_outbox(tmp_path):
+    """HTTP kick -> unit of work -> SQLite outbox -> relay -> event feed -> the kicked member's socket."""
+    env = {"APP_ADAPTERS": "memory", "APP_SQLITE_PATH": str(tmp_path / "demo.sqlite3"),
+           "APP_FAST_PASSWORD_HASHING": "true"}
+    with allinone(env, tmp_path / "allinone.log") as base:
+        async with aiohttp.ClientSession() as s:
+            api = Api(s, base)
+            ann = await register_and_login(api, "ann", "correct horse 5")
+            bob = await register_and_login(api, "bob", "correct horse 6")
+            status, meeting = await api.call("POST", "/api/v1/meetings", ann["access_token"], {"title": "Kick"})
+            assert status == 201
+            a = await SignalingClient.connect(s, base + "/ws/signaling", ann["access_token"])
+            b = await SignalingClient.connect(s, base + "/ws/signaling", bob["access_token"])
+            assert (await a.request("join_room", {"room_id": meeting["id"]}))["type"] == "room_state"
+            assert (await b.request("join_room", {"room_id": meeting["id"]}))["type"] == "room_state"
+            status, _ = await api.call("POST", f"/api/v1/meetings/{meeting['id']}/participants/{b.user_id}/kick",
+                                       ann["access_token"])
+            assert status == 200
+            assert (await b.next("kicked", timeout=10))["data"]["room_id"] == meeting["id"]
+            closed = await b.ws.receive(timeout=5)
+            assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4001
+            assert (await a.next("member_left", timeout=10))["data"]["reason"] == "kicked"
+            await a.close()
+            with contextlib.closing(sqlite3.connect(env["APP_SQLITE_PATH"])) as db:
+                kicks = db.execute("SELECT payload FROM outbox WHERE name = 'meeting.participant_kicked'").fetchall()
+            assert [json.loads(p)["user_id"] for (p,) in kicks] == [b.user_id]
