@@ -20,14 +20,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "confero_contract: a test of a Confero port contract suite")
 
 
-def _suite_of(obj: object) -> tuple[type, str] | None:
+def _suite_of(obj: object) -> tuple[type, str | None] | None:
+    """The suite a test class subclasses, and the fixture it must provide (None: not listed)."""
     from confero_contracts import SUITES
 
     if not isinstance(obj, type):
         return None
-    for suite, fixture in SUITES.items():
-        if issubclass(obj, suite) and obj is not suite:
-            return suite, fixture
+    for base in obj.__mro__[1:]:
+        if base in SUITES or base.__module__.startswith("confero_contracts."):
+            return base, SUITES.get(base)
     return None
 
 
@@ -39,7 +40,7 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         return result
     suite, fixture = found
     mro = obj.__mro__  # type: ignore[attr-defined]
-    if not any(fixture in vars(cls) for cls in mro[:mro.index(suite)]):
+    if fixture is not None and not any(fixture in vars(cls) for cls in mro[:mro.index(suite)]):
         raise collector.CollectError(
             f"{obj.__module__}.{name} subclasses {suite.__name__} but does not define the fixture "
             f"{fixture!r} that returns the adapter under test")
