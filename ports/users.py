@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Protocol
 
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page, PageRequest
 from domain.users.model import User
+from domain.users.throttling import Bucket, Reservation
 from domain.users.tokens import AccessClaims, RefreshClaims, Session
 
 
@@ -32,7 +34,9 @@ class UserRepository(Protocol):
 
 class PasswordHasher(Protocol):
     """One-way password hashing.  ``verify`` returns False for a wrong password or a malformed hash
-    and never raises for them.  Slow on purpose: adapters must not block the event loop."""
+    and never raises for them.  Slow on purpose: adapters must not block the event loop, and bound the
+    work they take on: a ``verify`` (someone waiting to get in) never queues behind ``hash`` calls, and
+    either may raise PasswordHashingBusy (with ``retry_after``) rather than queue without end."""
 
     async def hash(self, password: str) -> str: ...
     async def verify(self, password_hash: str, password: str) -> bool: ...
@@ -52,41 +56,49 @@ class TokenCodec(Protocol):
 
 
 class SessionStore(Protocol):
-    """Login sessions (refresh-token families).
+    """Login sessions (refresh-token families), guarded by each user's security version.
 
+    - ``create`` stores the session and returns True, unless the user was revoked at a security
+      version above the session's (``revoke_user``): then it stores nothing and returns False.  The
+      check and the write are one atomic step.
     - ``get`` returns None for an unknown, revoked or expired session.
     - ``rotate`` atomically replaces the refresh id if it still equals ``expected_refresh_id`` and the
       session is live, extending expiry to ``expires_at``; returns whether it did (exactly one of two
       racing rotations of one id wins).
-    - ``revoke`` is idempotent; ``revoke_user`` revokes every session of the user and returns how many
-      it removed (an expired session not yet collected may be counted).
+    - ``revoke`` is idempotent.  ``revoke_user`` raises the user's revocation floor to
+      ``security_version`` (never lowers it), revokes every session of the user below it, and returns
+      how many it removed (an expired session not yet collected may be counted); sessions at or above
+      the floor (logins that already saw the new version) are kept.  From then on no live session of the
+      user is below the floor.
     Any method may raise Unavailable.
     """
 
-    async def create(self, session: Session) -> None: ...
+    async def create(self, session: Session) -> bool: ...
     async def get(self, session_id: str, now: dt.datetime) -> Session | None: ...
     async def rotate(self, session_id: str, expected_refresh_id: str, new_refresh_id: str,
                      expires_at: dt.datetime, now: dt.datetime) -> bool: ...
     async def revoke(self, session_id: str) -> None: ...
-    async def revoke_user(self, user_id: UserId) -> int: ...
-
-
-class TokenDenylist(Protocol):
-    """Access-token ids refused before they expire.  An entry may be forgotten after ``until``
-    (the token is expired by then anyway).  Any method may raise Unavailable."""
-
-    async def deny(self, token_id: str, until: dt.datetime, now: dt.datetime) -> None: ...
-    async def is_denied(self, token_id: str, now: dt.datetime) -> bool: ...
+    async def revoke_user(self, user_id: UserId, security_version: int) -> int: ...
 
 
 class LoginThrottle(Protocol):
-    """Counts failed logins per key (an account, a client address) in a sliding window.
+    """Sliding-window attempt counters (logins, registrations) and the clients each account knows.
 
-    ``check`` returns the seconds to wait when any key is over its limit, else 0.
-    ``record_failure`` adds one failure to each key; ``reset`` clears a key (after a success).
+    - ``reserve`` decides and counts in one atomic step: when every bucket holds fewer than its
+      ``limit`` attempts within its ``window`` before ``now`` (an attempt exactly ``window`` old has
+      left), it counts one attempt, named by the reservation's id, in every bucket and returns a granted
+      Reservation; otherwise it counts nothing and returns a refused one whose ``retry_after`` is the
+      seconds (rounded up) until every bucket has room again.  Concurrent reservations never exceed a
+      limit.  An empty ``buckets`` is always granted.
+    - ``release`` takes a reservation's attempt back out of its buckets (it turned out not to be a
+      failure); idempotent.  ``reset`` forgets every attempt in one bucket.
+    - ``remember_client`` records that ``client`` (an opaque token the server handed out) logged into
+      ``user_id``, until ``until``; ``knows_client`` answers whether that is so at ``now``.
     Any method may raise Unavailable.
     """
 
-    async def check(self, keys: list[str], now: dt.datetime) -> int: ...
-    async def record_failure(self, keys: list[str], now: dt.datetime) -> None: ...
+    async def reserve(self, buckets: Sequence[Bucket], now: dt.datetime) -> Reservation: ...
+    async def release(self, reservation: Reservation) -> None: ...
     async def reset(self, key: str) -> None: ...
+    async def remember_client(self, user_id: UserId, client: str, until: dt.datetime, now: dt.datetime) -> None: ...
+    async def knows_client(self, user_id: UserId, client: str, now: dt.datetime) -> bool: ...

@@ -22,7 +22,7 @@ from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
 from adapters.memory.throttle import InMemoryLoginThrottle
-from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
+from adapters.memory.tokens import InMemorySessionStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import SystemClock
@@ -31,17 +31,22 @@ from domain.messaging.dead_letters import DeadLetterService
 from domain.messaging.relay import OutboxRelay
 from domain.rooms.service import RoomService
 from domain.users.service import TokenPolicy, UserService
+from domain.users.throttling import AttemptLimits
 from runners.media import aiortc_media_server
 from runners.settings import AdapterFamily, Settings
 from runners.signaling.feeds import in_memory_feed
 
 
 def _hasher(settings: Settings) -> Argon2PasswordHasher:
-    return Argon2PasswordHasher.fast() if settings.fast_password_hashing else Argon2PasswordHasher()
+    limits = {"concurrency": settings.password_hash_concurrency or None, "queue": settings.password_hash_queue}
+    return Argon2PasswordHasher.fast(**limits) if settings.fast_password_hashing else Argon2PasswordHasher(**limits)
 
 
-def _window(settings: Settings) -> dt.timedelta:
-    return dt.timedelta(seconds=settings.login_window_seconds)
+def _attempt_limits(settings: Settings) -> AttemptLimits:
+    return AttemptLimits(per_client=settings.login_max_failures, per_login=settings.login_account_max_failures,
+                         per_address=settings.login_address_max_failures,
+                         window=dt.timedelta(seconds=settings.login_window_seconds),
+                         registrations_per_address=settings.registrations_per_address)
 
 
 class MemoryAdapters(containers.DeclarativeContainer):
@@ -50,9 +55,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     users = providers.Singleton(InMemoryUserRepository)
     meetings = providers.Singleton(InMemoryMeetingRepository)
     sessions = providers.Singleton(InMemorySessionStore)
-    denylist = providers.Singleton(InMemoryTokenDenylist)
-    throttle = providers.Singleton(InMemoryLoginThrottle, limit=settings.provided.login_max_failures,
-                                   window=providers.Callable(_window, settings))
+    throttle = providers.Singleton(InMemoryLoginThrottle)
     events = providers.Singleton(InMemoryEventBus, max_attempts=settings.provided.event_max_attempts)
     dead_letters = events.provided.dead_letters
     outbox = providers.Singleton(InMemoryOutbox)
@@ -79,8 +82,8 @@ class Application(containers.DeclarativeContainer):
     )
     user_service = providers.Singleton(
         UserService, users=adapters.users, hasher=hasher, codec=codec, sessions=adapters.sessions,
-        denylist=adapters.denylist, throttle=adapters.throttle, events=adapters.events, clock=clock,
-        policy=token_policy,
+        throttle=adapters.throttle, events=adapters.events, clock=clock, policy=token_policy,
+        limits=providers.Callable(_attempt_limits, settings),
     )
     meeting_service = providers.Singleton(
         MeetingService, uow=adapters.uow, meetings=adapters.meetings, users=adapters.users, hasher=hasher,

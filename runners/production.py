@@ -6,7 +6,6 @@ Resources, so every provider that depends on them is awaitable (``runners.contai
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 
@@ -23,7 +22,6 @@ from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
 from adapters.redis.client import open_redis
 from adapters.redis.dead_letters import RedisDeadLetters
-from adapters.redis.denylist import RedisTokenDenylist
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
 from adapters.redis.meeting_cache import CachedMeetingRepository
 from adapters.redis.presence import RedisRoomPresence
@@ -61,10 +59,7 @@ class ProductionAdapters(containers.DeclarativeContainer):
     meetings = providers.Singleton(CachedMeetingRepository, providers.Singleton(PostgresMeetingRepository, pool),
                                    redis)
     sessions = providers.Singleton(RedisSessionStore, redis)
-    denylist = providers.Singleton(RedisTokenDenylist, redis)
-    throttle = providers.Singleton(
-        RedisLoginThrottle, redis, limit=settings.provided.login_max_failures,
-        window=providers.Callable(lambda s: dt.timedelta(seconds=s.login_window_seconds), settings))
+    throttle = providers.Singleton(RedisLoginThrottle, redis)
     events = providers.Singleton(RedisStreamEventPublisher, redis, stream=EVENT_STREAM)
     dead_letters = providers.Singleton(RedisDeadLetters, redis, stream=EVENT_STREAM)
     outbox = providers.Singleton(PostgresOutbox, pool)

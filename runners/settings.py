@@ -66,6 +66,11 @@ class Settings:
     trust_forwarded_for: bool = False
     login_max_failures: int = 5
     login_window_seconds: int = 900
+    login_account_max_failures: int = 20
+    login_address_max_failures: int = 50
+    registrations_per_address: int = 20
+    password_hash_concurrency: int = 0
+    password_hash_queue: int = 64
     admin_username: str = ""
     admin_email: str = ""
     admin_password: str = field(default="", repr=False)
@@ -144,6 +149,11 @@ class Settings:
             trust_forwarded_for=_bool(env, "APP_TRUST_FORWARDED_FOR", False),
             login_max_failures=_int(env, "APP_LOGIN_MAX_FAILURES", 5, 1, 1000),
             login_window_seconds=_int(env, "APP_LOGIN_WINDOW_SECONDS", 900, 1, 24 * 3600),
+            login_account_max_failures=_int(env, "APP_LOGIN_ACCOUNT_MAX_FAILURES", 20, 1, 100_000),
+            login_address_max_failures=_int(env, "APP_LOGIN_ADDRESS_MAX_FAILURES", 50, 1, 100_000),
+            registrations_per_address=_int(env, "APP_REGISTRATIONS_PER_ADDRESS", 20, 1, 100_000),
+            password_hash_concurrency=_int(env, "APP_PASSWORD_HASH_CONCURRENCY", 0, 0, 256),
+            password_hash_queue=_int(env, "APP_PASSWORD_HASH_QUEUE", 64, 0, 100_000),
             admin_username=admin[0],
             admin_email=admin[1],
             admin_password=admin[2],

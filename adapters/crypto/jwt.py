@@ -28,7 +28,7 @@ class JwtTokenCodec:
 
     def encode_access(self, claims: AccessClaims) -> str:
         return self._encode({"typ": "access", "sub": claims.user_id, "role": claims.role.value,
-                             "sid": claims.session_id, "jti": claims.token_id},
+                             "sid": claims.session_id, "jti": claims.token_id, "sv": claims.security_version},
                             claims.issued_at, claims.expires_at)
 
     def encode_refresh(self, claims: RefreshClaims) -> str:
@@ -41,8 +41,13 @@ class JwtTokenCodec:
             role = Role(body["role"])
         except (KeyError, ValueError):
             raise InvalidToken("token is malformed") from None
+        # Tokens issued before security versions existed carry none: their sessions are at version 0.
+        version = body.get("sv", 0)
+        if type(version) is not int:
+            raise InvalidToken("token is malformed")
         return AccessClaims(user_id=UserId(body["sub"]), role=role, session_id=body["sid"],
-                            token_id=body["jti"], issued_at=_time(body["iat"]), expires_at=_time(body["exp"]))
+                            token_id=body["jti"], issued_at=_time(body["iat"]), expires_at=_time(body["exp"]),
+                            security_version=version)
 
     def decode_refresh(self, token: str, now: dt.datetime) -> RefreshClaims:
         body = self._decode(token, "refresh", now)

@@ -1,49 +1,64 @@
 from __future__ import annotations
 
 import bisect
-import collections
 import datetime as dt
 import math
+from collections.abc import Sequence
+
+from domain.shared.ids import UserId, new_id
+from domain.users.throttling import Bucket, Reservation
 
 
 class InMemoryLoginThrottle:
-    """Sliding-window failure counter: at most ``limit`` failures per key within ``window``."""
+    """LoginThrottle in dicts.  ``reserve`` never awaits between deciding and counting, so it is atomic
+    on the event loop, as the Redis adapter's single script is on the server."""
 
-    def __init__(self, limit: int = 5, window: dt.timedelta = dt.timedelta(minutes=15),
-                 address_limit: int = 50) -> None:
-        self.limit = limit
-        self.address_limit = address_limit
-        self.window = window
-        self._failures: dict[str, collections.deque[dt.datetime]] = {}
+    def __init__(self) -> None:
+        self._attempts: dict[str, list[tuple[dt.datetime, str]]] = {}
+        self._clients: dict[tuple[str, str], dt.datetime] = {}
 
-    def _limit_for(self, key: str) -> int:
-        return self.address_limit if key.startswith("addr:") else self.limit
-
-    async def check(self, keys: list[str], now: dt.datetime) -> int:
+    async def reserve(self, buckets: Sequence[Bucket], now: dt.datetime) -> Reservation:
         wait = 0
-        for key in keys:
-            hits = self._live(key, now)
-            if len(hits) >= self._limit_for(key):
-                oldest = hits[len(hits) - self._limit_for(key)]
-                wait = max(wait, math.ceil((oldest + self.window - now).total_seconds()))
-        return wait
+        for bucket in buckets:
+            hits = self._live(bucket, now)
+            if len(hits) >= bucket.limit:
+                oldest = hits[len(hits) - bucket.limit][0]
+                wait = max(wait, math.ceil((oldest + bucket.window - now).total_seconds()))
+        if wait:
+            return Reservation(id="", buckets=tuple(buckets), retry_after=wait)
+        reservation = Reservation(id=new_id(), buckets=tuple(buckets))
+        for bucket in buckets:
+            bisect.insort(self._attempts.setdefault(bucket.key, []), (now, reservation.id))
+        return reservation
 
-    async def record_failure(self, keys: list[str], now: dt.datetime) -> None:
-        for key in keys:
-            self._live(key, now)
-            bisect.insort(self._failures.setdefault(key, collections.deque()), now)
+    async def release(self, reservation: Reservation) -> None:
+        for bucket in reservation.buckets:
+            hits = self._attempts.get(bucket.key, [])
+            hits[:] = [hit for hit in hits if hit[1] != reservation.id]
+            if not hits:
+                self._attempts.pop(bucket.key, None)
 
     async def reset(self, key: str) -> None:
-        self._failures.pop(key, None)
+        self._attempts.pop(key, None)
 
-    def _live(self, key: str, now: dt.datetime) -> collections.deque[dt.datetime]:
-        # Keys are only created by record_failure and dropped once empty, so probing unknown logins
-        # (credential stuffing) cannot grow this dict.
-        hits = self._failures.get(key)
+    async def remember_client(self, user_id: UserId, client: str, until: dt.datetime, now: dt.datetime) -> None:
+        if len(self._clients) > 4096:
+            for stale in [k for k, u in self._clients.items() if u <= now]:
+                del self._clients[stale]
+        if until > now:
+            self._clients[(user_id, client)] = until
+
+    async def knows_client(self, user_id: UserId, client: str, now: dt.datetime) -> bool:
+        until = self._clients.get((user_id, client))
+        return until is not None and until > now
+
+    def _live(self, bucket: Bucket, now: dt.datetime) -> list[tuple[dt.datetime, str]]:
+        # Keys exist only while they hold attempts, so probing unknown logins cannot grow the dict.
+        hits = self._attempts.get(bucket.key)
         if hits is None:
-            return collections.deque()
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
+            return []
+        cut = bisect.bisect_right(hits, (now - bucket.window, "\U0010ffff"))
+        del hits[:cut]
         if not hits:
-            del self._failures[key]
+            del self._attempts[bucket.key]
         return hits

@@ -13,9 +13,13 @@ class InMemorySessionStore:
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        self._floors: dict[UserId, int] = {}
 
-    async def create(self, session: Session) -> None:
+    async def create(self, session: Session) -> bool:
+        if session.security_version < self._floors.get(session.user_id, 0):
+            return False
         self._sessions[session.id] = session
+        return True
 
     async def get(self, session_id: str, now: dt.datetime) -> Session | None:
         session = self._sessions.get(session_id)
@@ -35,27 +39,9 @@ class InMemorySessionStore:
     async def revoke(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
 
-    async def revoke_user(self, user_id: UserId) -> int:
-        doomed = [sid for sid, s in self._sessions.items() if s.user_id == user_id]
+    async def revoke_user(self, user_id: UserId, security_version: int) -> int:
+        floor = self._floors[user_id] = max(self._floors.get(user_id, 0), security_version)
+        doomed = [sid for sid, s in self._sessions.items() if s.user_id == user_id and s.security_version < floor]
         for sid in doomed:
             del self._sessions[sid]
         return len(doomed)
-
-
-class InMemoryTokenDenylist:
-    def __init__(self) -> None:
-        self._until: dict[str, dt.datetime] = {}
-
-    async def deny(self, token_id: str, until: dt.datetime, now: dt.datetime) -> None:
-        self._forget_expired(now)
-        if until > now:
-            self._until[token_id] = until
-
-    async def is_denied(self, token_id: str, now: dt.datetime) -> bool:
-        until = self._until.get(token_id)
-        return until is not None and until > now
-
-    def _forget_expired(self, now: dt.datetime) -> None:
-        if len(self._until) > 1024:
-            for tid in [t for t, u in self._until.items() if u <= now]:
-                del self._until[tid]

@@ -10,13 +10,13 @@ from adapters.sqlite.timeconv import from_us, to_us
 from domain.shared.ids import UserId
 from domain.users.tokens import Session
 
-COLUMNS = "id, user_id, refresh_token_id, created_at, expires_at"
+COLUMNS = "id, user_id, refresh_token_id, created_at, expires_at, security_version"
 
 
 def session_from_row(row: Any) -> Session:
-    id_, user_id, refresh_token_id, created, expires = row
+    id_, user_id, refresh_token_id, created, expires, security_version = row
     return Session(id=id_, user_id=UserId(user_id), refresh_token_id=refresh_token_id,
-                   created_at=from_us(created), expires_at=from_us(expires))
+                   created_at=from_us(created), expires_at=from_us(expires), security_version=security_version)
 
 
 class SqliteSessionStore:
@@ -26,12 +26,18 @@ class SqliteSessionStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
-    async def create(self, session: Session) -> None:
+    async def create(self, session: Session) -> bool:
+        # The floor check and the insert in one transaction: a revocation cannot fall between them.
         async with self._db.transaction() as conn:
+            async with conn.execute("SELECT floor FROM session_floors WHERE user_id = ?", (session.user_id,)) as cur:
+                floor = await cur.fetchone()
+            if floor is not None and session.security_version < floor[0]:
+                return False
             await conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (to_us(session.created_at),))
-            await conn.execute(f"INSERT OR REPLACE INTO sessions ({COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                               (session.id, session.user_id, session.refresh_token_id,
-                                to_us(session.created_at), to_us(session.expires_at)))
+            await conn.execute(f"INSERT OR REPLACE INTO sessions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                               (session.id, session.user_id, session.refresh_token_id, to_us(session.created_at),
+                                to_us(session.expires_at), session.security_version))
+        return True
 
     async def get(self, session_id: str, now: dt.datetime) -> Session | None:
         async with self._db.connection() as conn:
@@ -54,7 +60,11 @@ class SqliteSessionStore:
         async with self._db.connection() as conn:
             await conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
-    async def revoke_user(self, user_id: UserId) -> int:
-        async with self._db.connection() as conn:
-            cur = await conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+    async def revoke_user(self, user_id: UserId, security_version: int) -> int:
+        async with self._db.transaction() as conn:
+            await conn.execute("INSERT INTO session_floors (user_id, floor) VALUES (?1, ?2) ON CONFLICT (user_id)"
+                               " DO UPDATE SET floor = max(floor, ?2)", (user_id, security_version))
+            cur = await conn.execute(
+                "DELETE FROM sessions WHERE user_id = ? AND security_version"
+                " < (SELECT floor FROM session_floors WHERE user_id = ?)", (user_id, user_id))
             return cur.rowcount

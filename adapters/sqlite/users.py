@@ -20,7 +20,8 @@ from domain.shared.pagination import Page, PageRequest
 from domain.users.errors import EmailTaken, UserNotFound, UsernameTaken
 from domain.users.model import Role, User
 
-COLUMNS = "id, username, email, password_hash, display_name, role, banned, created_at, updated_at, version"
+COLUMNS = ("id, username, email, password_hash, display_name, role, banned, security_version, created_at, updated_at,"
+           " version, email_verified")
 TAKEN: Mapping[str, Callable[[], DomainError]] = {
     "users_username_lower_key": lambda: UsernameTaken("username is taken", field="username"),
     "users.email": lambda: EmailTaken("email is taken", field="email"),
@@ -32,20 +33,23 @@ MATCHES = ("(?1 = '' OR instr(py_lower(username), ?1) > 0 OR instr(email, ?1) > 
 
 def user_values(user: User) -> tuple[Any, ...]:
     return (user.id, user.username, user.email, user.password_hash, user.display_name, user.role.value,
-            int(user.banned), to_us(user.created_at), to_us(user.updated_at), user.version)
+            int(user.banned), user.security_version, to_us(user.created_at), to_us(user.updated_at), user.version,
+            int(user.email_verified))
 
 
 def user_from_row(row: sqlite3.Row | tuple[Any, ...]) -> User:
-    (id_, username, email, password_hash, display_name, role, banned, created, updated, version) = row
+    (id_, username, email, password_hash, display_name, role, banned, security_version, created, updated, version,
+     email_verified) = row
     return User(id=UserId(id_), username=username, email=email, password_hash=password_hash,
-                display_name=display_name, role=Role(role), banned=bool(banned), created_at=from_us(created),
-                updated_at=from_us(updated), version=version)
+                display_name=display_name, role=Role(role), banned=bool(banned), security_version=security_version,
+                created_at=from_us(created), updated_at=from_us(updated), version=version,
+                email_verified=bool(email_verified))
 
 
 async def insert_user(conn: aiosqlite.Connection, user: User) -> None:
     taken = {**TAKEN, "users.id": lambda: AlreadyExists("user exists", user_id=user.id)}
     with translated(taken):
-        await conn.execute(f"INSERT INTO users ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", user_values(user))
+        await conn.execute(f"INSERT INTO users ({COLUMNS}) VALUES ({', '.join('?' * 12)})", user_values(user))
 
 
 async def select_user(conn: aiosqlite.Connection, user_id: UserId) -> User:
@@ -60,9 +64,10 @@ async def update_user(conn: aiosqlite.Connection, user: User) -> None:
     """Stores ``user`` if the stored version is still its version; does not touch ``user``."""
     with translated(TAKEN):
         cur = await conn.execute(
-            "UPDATE users SET username = ?, email = ?, password_hash = ?, display_name = ?, role = ?,"
-            " banned = ?, created_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?",
-            (*user_values(user)[1:9], user.id, user.version))
+            "UPDATE users SET username = ?, email = ?, password_hash = ?, display_name = ?, role = ?, banned = ?,"
+            " security_version = ?, created_at = ?, updated_at = ?, email_verified = ?, version = version + 1"
+            " WHERE id = ? AND version = ?",
+            (*user_values(user)[1:10], int(user.email_verified), user.id, user.version))
     if cur.rowcount == 0:
         async with conn.execute("SELECT 1 FROM users WHERE id = ?", (user.id,)) as found:
             if await found.fetchone() is None:

@@ -12,6 +12,7 @@ class RegisterUser:
     email: str
     password: str
     display_name: str | None = None
+    client_address: str = ""
 
 
 @frozen(kw_only=True)
@@ -19,6 +20,7 @@ class LogIn:
     login: str  # a username or an email
     password: str
     client_address: str = ""
+    client_token: str | None = None  # handed out by an earlier successful login (TokenPair.client_token)
 
 
 @frozen(kw_only=True)

@@ -48,3 +48,11 @@ class NotAllowed(PermissionDenied):
 
 class TooManyLoginAttempts(RateLimited):
     pass
+
+
+class TooManyRegistrations(RateLimited):
+    pass
+
+
+class PasswordHashingBusy(RateLimited):
+    """More password hashing is queued than the server takes on; ``retry_after`` says when to retry."""

@@ -48,3 +48,16 @@ class UserLoggedOut(DomainEvent):
     name: ClassVar[str] = "user.logged_out"
     user_id: str
     session_id: str
+
+
+@frozen(kw_only=True)
+class SessionsRevoked(DomainEvent):
+    """Sessions of ``user_id`` ended: the one named by ``session_id`` (logout, a reused refresh
+    token), or, when it is None, every session below ``security_version`` (password change, ban,
+    role change).  Whoever holds connections of those sessions closes them now."""
+
+    name: ClassVar[str] = "user.sessions_revoked"
+    user_id: str
+    reason: str
+    session_id: str | None = None
+    security_version: int | None = None

@@ -80,7 +80,9 @@ class User:
 
     Invariants: ``username`` matches USERNAME_RE and ``email`` is lower-case; both are unique across
     users (case-insensitively for usernames, enforced by the repository).  A banned user cannot log in
-    and all of its sessions are revoked at the moment of the ban.
+    and all of its sessions are revoked at the moment of the ban.  ``security_version`` goes up with
+    every change that must end the user's sessions (password, ban, role); sessions carry the version
+    they were issued at.  A new email is unverified: it grants nothing until verified.
     """
 
     id: UserId
@@ -90,9 +92,13 @@ class User:
     display_name: str
     role: Role = Role.USER
     banned: bool = False
+    security_version: int = 0
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = 0
+    # True for the address given at sign-up (an interim policy until verification emails exist),
+    # False after an email change until verified.
+    email_verified: bool = True
     _events: list[DomainEvent] = field(factory=list, eq=False, repr=False, alias="_events")
 
     @classmethod
@@ -111,6 +117,11 @@ class User:
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
+    @property
+    def invitation_email(self) -> str | None:
+        """The address invitations (and later notifications) may bind to: only a verified one."""
+        return self.email if self.email_verified else None
+
     def update_profile(self, *, now: dt.datetime, username: str | None = None, email: str | None = None,
                        display_name: str | None = None) -> None:
         changed = []
@@ -118,24 +129,29 @@ class User:
             if value is not None and getattr(self, name) != value:
                 setattr(self, name, value)
                 changed.append(name)
+        if "email" in changed:
+            self.email_verified = False
         if changed:
             self.updated_at = now
             self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=tuple(changed)))
 
     def change_password(self, password_hash: str, *, now: dt.datetime) -> None:
         self.password_hash = password_hash
+        self.security_version += 1
         self.updated_at = now
         self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=("password",)))
 
     def set_role(self, role: Role, *, now: dt.datetime) -> None:
         if role is not self.role:
             self.role = role
+            self.security_version += 1
             self.updated_at = now
             self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=("role",)))
 
     def ban(self, *, by: UserId, now: dt.datetime) -> None:
         if not self.banned:
             self.banned = True
+            self.security_version += 1
             self.updated_at = now
             self._events.append(events.UserBanned(occurred_at=now, user_id=self.id, by=by))
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
 
-from attrs import define, field
+from attrs import define, evolve, field
 
 from domain.shared.errors import ConcurrentModification
 from domain.shared.ids import UserId, new_id
@@ -16,10 +18,11 @@ from domain.users.errors import (
     InvalidToken,
     NotAllowed,
     TooManyLoginAttempts,
+    TooManyRegistrations,
     UserBanned,
     UsernameTaken,
 )
-from domain.users.events import UserLoggedIn, UserLoggedOut
+from domain.users.events import SessionsRevoked, UserLoggedIn, UserLoggedOut
 from domain.users.model import (
     Role,
     User,
@@ -28,6 +31,7 @@ from domain.users.model import (
     normalize_email,
     normalize_username,
 )
+from domain.users.throttling import AttemptLimits
 from domain.users.tokens import AccessClaims, Principal, RefreshClaims, Session, TokenPair
 from ports.clock import Clock
 from ports.events import EventPublisher
@@ -36,11 +40,11 @@ from ports.users import (
     PasswordHasher,
     SessionStore,
     TokenCodec,
-    TokenDenylist,
     UserRepository,
 )
 
 SAVE_ATTEMPTS = 5
+CLIENT_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
 @define(kw_only=True)
@@ -55,17 +59,18 @@ class UserService:
     hasher: PasswordHasher
     codec: TokenCodec
     sessions: SessionStore
-    denylist: TokenDenylist
     throttle: LoginThrottle
     events: EventPublisher
     clock: Clock
     policy: TokenPolicy = TokenPolicy()
+    limits: AttemptLimits = AttemptLimits()
     _dummy: str | None = field(default=None, init=False, repr=False)
 
     # -- registration and login -------------------------------------------------------------------
 
     async def register(self, cmd: c.RegisterUser, *, role: Role = Role.USER) -> User:
-        """Rules: valid username/email/display name; password policy; username and email unique."""
+        """Rules: valid username/email/display name; password policy; username and email unique; a
+        limited number of registrations per client address (reserved before the costly hash)."""
         username = normalize_username(cmd.username)
         email = normalize_email(cmd.email)
         display = normalize_display_name(cmd.display_name) if cmd.display_name is not None else None
@@ -76,6 +81,9 @@ class UserService:
         if await self.users.find_by_email(email) is not None:
             raise EmailTaken(field="email")
         now = self.clock.now()
+        reservation = await self.throttle.reserve(self.limits.registration_buckets(cmd.client_address), now)
+        if not reservation.granted:
+            raise TooManyRegistrations(retry_after=reservation.retry_after)
         user = User.register(
             user_id=UserId(new_id()), username=username, email=email,
             password_hash=await self.hasher.hash(cmd.password), display_name=display, now=now, role=role,
@@ -85,30 +93,36 @@ class UserService:
         return user
 
     async def login(self, cmd: c.LogIn) -> tuple[TokenPair, User]:
-        """Rules: throttled per account and per client address; one error for unknown user and wrong
-        password; banned users are refused after the password checks out."""
+        """Rules: the attempt is reserved before the password is checked, so parallel guesses cannot
+        outrun the limits (which counters: domain/users/throttling.py); one error for unknown user and
+        wrong password; banned users are refused after the password checks out; a revocation (ban,
+        password or role change) that happens while the password is checked wins over the login."""
         now = self.clock.now()
-        user = await self.users.find_by_login(cmd.login.strip())
-        # Per account, whichever spelling (username or email) is used to guess.
-        account_key = "login:" + (user.id if user is not None else cmd.login.strip().lower())
-        keys = [account_key] + (["addr:" + cmd.client_address] if cmd.client_address else [])
-        wait = await self.throttle.check(keys, now)
-        if wait:
-            raise TooManyLoginAttempts(retry_after=wait)
+        login = cmd.login.strip()
+        user = await self.users.find_by_login(login)
+        offered = cmd.client_token if cmd.client_token and CLIENT_TOKEN_RE.fullmatch(cmd.client_token) else None
+        known = offered if offered and user and await self.throttle.knows_client(user.id, offered, now) else None
+        reservation = await self.throttle.reserve(self.limits.login_buckets(login, cmd.client_address, known), now)
+        if not reservation.granted:
+            raise TooManyLoginAttempts(retry_after=reservation.retry_after)
         # An unknown user costs a hash check too, so timing does not tell which accounts exist.
         password_ok = await self.hasher.verify(user.password_hash if user else await self._dummy_hash(),
                                                cmd.password)
         if user is None or not password_ok:
-            await self.throttle.record_failure(keys, now)
-            raise InvalidCredentials("invalid username or password")
-        await self.throttle.reset(account_key)
+            raise InvalidCredentials("invalid username or password")  # the reservation stays: a failure
+        await self.throttle.release(reservation)
+        await self.throttle.reset(reservation.buckets[0].key)
         if user.banned:
             raise UserBanned("this account is banned")
         session = Session(id=new_id(), user_id=user.id, refresh_token_id=new_id(), created_at=now,
-                          expires_at=now + self.policy.refresh_ttl)
-        await self.sessions.create(session)
+                          expires_at=now + self.policy.refresh_ttl, security_version=user.security_version)
+        if not await self.sessions.create(session):
+            raise InvalidCredentials("the account changed while logging in; log in again")
+        client = offered or secrets.token_urlsafe(32)
+        await self.throttle.remember_client(user.id, client, now + self.limits.known_client_ttl, now)
         await self.events.publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id))
-        return self._tokens(user, session.id, session.refresh_token_id, now), user
+        pair = self._tokens(user, session, session.refresh_token_id, now)
+        return evolve(pair, client_token=client), user
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotation: the presented token must be its session's current one.  An older token of the
@@ -119,33 +133,39 @@ class UserService:
         if session is None or session.user_id != claims.user_id:
             raise InvalidToken("session is not active")
         if session.refresh_token_id != claims.token_id:
-            await self.sessions.revoke(session.id)
+            await self._revoke_session(session, "refresh_token_reused", now)
             raise InvalidToken("refresh token was already used; the session is revoked")
         user = await self.users.get(claims.user_id)
         if user.banned:
-            await self.sessions.revoke(session.id)
+            await self._revoke_session(session, "banned", now)
             raise UserBanned("this account is banned")
+        if user.security_version != session.security_version:
+            await self._revoke_session(session, "revoked", now)
+            raise InvalidToken("session is not active")
         new_refresh_id = new_id()
         if not await self.sessions.rotate(session.id, claims.token_id, new_refresh_id,
                                           now + self.policy.refresh_ttl, now):
-            await self.sessions.revoke(session.id)
+            await self._revoke_session(session, "refresh_token_reused", now)
             raise InvalidToken("refresh token was already used; the session is revoked")
-        return self._tokens(user, session.id, new_refresh_id, now)
+        return self._tokens(user, session, new_refresh_id, now)
 
     async def authenticate(self, access_token: str) -> Principal:
+        """One session lookup decides: logout and every revocation remove the session (no token
+        denylist), and a session is never older than its user's last revocation (SessionStore)."""
         now = self.clock.now()
         claims = self.codec.decode_access(access_token, now)
-        if await self.denylist.is_denied(claims.token_id, now):
-            raise InvalidToken("token has been revoked")
         session = await self.sessions.get(claims.session_id, now)
-        if session is None or session.user_id != claims.user_id:
+        if (session is None or session.user_id != claims.user_id
+                or session.security_version != claims.security_version):
             raise InvalidToken("session is not active")
         return Principal(user_id=claims.user_id, role=claims.role, session_id=claims.session_id,
-                         token_id=claims.token_id, expires_at=claims.expires_at)
+                         token_id=claims.token_id, expires_at=claims.expires_at,
+                         security_version=claims.security_version)
 
     async def logout(self, principal: Principal, refresh_token: str | None = None) -> None:
-        """Denylists the access token and revokes its session, and the refresh token's session when it
-        is another session of the same user.  A refresh token of someone else is refused up front."""
+        """Revokes the access token's session (which ends the token), and the refresh token's session
+        when it is another session of the same user.  A refresh token of someone else is refused up
+        front."""
         now = self.clock.now()
         other_session = None
         if refresh_token is not None:
@@ -153,22 +173,38 @@ class UserService:
             if claims.user_id != principal.user_id:
                 raise InvalidToken("refresh token belongs to another user")
             other_session = claims.session_id
-        await self.denylist.deny(principal.token_id, principal.expires_at, now)
         await self.sessions.revoke(principal.session_id)
+        ended = [SessionsRevoked(occurred_at=now, user_id=principal.user_id, reason="logout",
+                                 session_id=principal.session_id)]
         if other_session and other_session != principal.session_id:
             await self.sessions.revoke(other_session)
+            ended.append(SessionsRevoked(occurred_at=now, user_id=principal.user_id, reason="logout",
+                                         session_id=other_session))
         await self.events.publish(UserLoggedOut(occurred_at=now, user_id=principal.user_id,
-                                                session_id=principal.session_id))
+                                                session_id=principal.session_id), *ended)
+
+    async def _revoke_session(self, session: Session, reason: str, now: dt.datetime) -> None:
+        await self.sessions.revoke(session.id)
+        await self.events.publish(SessionsRevoked(occurred_at=now, user_id=session.user_id, reason=reason,
+                                                  session_id=session.id))
+
+    async def _revoke_user(self, user: User, reason: str) -> None:
+        """After the user's new security version is saved: ends every older session, and stops logins
+        that read the user before the change from creating one."""
+        await self.sessions.revoke_user(user.id, user.security_version)
+        await self.events.publish(SessionsRevoked(occurred_at=self.clock.now(), user_id=user.id, reason=reason,
+                                                  security_version=user.security_version))
 
     async def _dummy_hash(self) -> str:
         if self._dummy is None:
             self._dummy = await self.hasher.hash(new_id())
         return self._dummy
 
-    def _tokens(self, user: User, session_id: str, refresh_id: str, now: dt.datetime) -> TokenPair:
-        access = AccessClaims(user_id=user.id, role=user.role, session_id=session_id, token_id=new_id(),
-                              issued_at=now, expires_at=now + self.policy.access_ttl)
-        refresh = RefreshClaims(user_id=user.id, session_id=session_id, token_id=refresh_id,
+    def _tokens(self, user: User, session: Session, refresh_id: str, now: dt.datetime) -> TokenPair:
+        access = AccessClaims(user_id=user.id, role=user.role, session_id=session.id, token_id=new_id(),
+                              issued_at=now, expires_at=now + self.policy.access_ttl,
+                              security_version=session.security_version)
+        refresh = RefreshClaims(user_id=user.id, session_id=session.id, token_id=refresh_id,
                                 issued_at=now, expires_at=now + self.policy.refresh_ttl)
         return TokenPair(access_token=self.codec.encode_access(access),
                          refresh_token=self.codec.encode_refresh(refresh),
@@ -208,7 +244,7 @@ class UserService:
             except ConcurrentModification:
                 continue
             if cmd.password is not None:
-                await self.sessions.revoke_user(user.id)
+                await self._revoke_user(user, "password_changed")
             await self.events.publish(*user.pull_events())
             return user
         raise ConcurrentModification("the user kept changing; try again")
@@ -225,7 +261,7 @@ class UserService:
         if actor.user_id == user_id:
             raise NotAllowed("you cannot ban yourself")
         user = await self._change(user_id, lambda u, now: u.ban(by=actor.user_id, now=now))
-        await self.sessions.revoke_user(user_id)
+        await self._revoke_user(user, "banned")
         return user
 
     async def unban(self, actor: Principal, user_id: UserId) -> User:
@@ -239,7 +275,7 @@ class UserService:
         if actor.user_id == cmd.user_id:
             raise NotAllowed("you cannot change your own role")
         user = await self._change(cmd.user_id, lambda u, now: u.set_role(cmd.role, now=now))
-        await self.sessions.revoke_user(cmd.user_id)
+        await self._revoke_user(user, "role_changed")
         return user
 
     async def ensure_admin(self, username: str, email: str, password: str) -> User:

@@ -3,7 +3,12 @@
 A *session* is one login: it owns a refresh-token family.  Each refresh rotates the family's current
 refresh id; presenting any earlier id of the family is treated as theft and revokes the whole session.
 Every access token names its session, so revoking a session (logout, ban, password or role change)
-stops its access tokens at once, and logout additionally denylists the presented access token.
+stops its access tokens at once: a token is accepted only while its session is live, which makes a
+token denylist redundant.
+
+Sessions and access tokens carry the user's *security version* (bumped by a password change, a ban or
+a role change).  The session store refuses a session older than the version it was last revoked at,
+so a login that read the user before a revocation and finishes after it creates nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class AccessClaims:
     token_id: str
     issued_at: dt.datetime
     expires_at: dt.datetime
+    security_version: int = 0
 
 
 @frozen(kw_only=True)
@@ -43,6 +49,7 @@ class Session:
     refresh_token_id: str
     created_at: dt.datetime
     expires_at: dt.datetime
+    security_version: int = 0
 
 
 @frozen(kw_only=True)
@@ -54,6 +61,7 @@ class Principal:
     session_id: str
     token_id: str
     expires_at: dt.datetime
+    security_version: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -70,3 +78,6 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     user_id: UserId
+    # Given at login: an opaque token that makes this client a known one for the account's later
+    # logins (domain/users/throttling.py).  Runners keep it out of response bodies (a cookie).
+    client_token: str | None = None

@@ -16,9 +16,13 @@ from domain.users.tokens import Session
 class MySessionStore:
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        self._floors: dict[UserId, int] = {}  # the security version each user was last revoked at
 
-    async def create(self, session: Session) -> None:
+    async def create(self, session: Session) -> bool:
+        if session.security_version < self._floors.get(session.user_id, 0):
+            return False  # a login that began before the user's sessions were revoked
         self._sessions[session.id] = session
+        return True
 
     async def get(self, session_id: str, now: dt.datetime) -> Session | None:
         session = self._sessions.get(session_id)
@@ -38,8 +42,9 @@ class MySessionStore:
     async def revoke(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
 
-    async def revoke_user(self, user_id: UserId) -> int:
-        mine = [sid for sid, s in self._sessions.items() if s.user_id == user_id]
+    async def revoke_user(self, user_id: UserId, security_version: int) -> int:
+        floor = self._floors[user_id] = max(self._floors.get(user_id, 0), security_version)
+        mine = [sid for sid, s in self._sessions.items() if s.user_id == user_id and s.security_version < floor]
         for sid in mine:
             del self._sessions[sid]
         return len(mine)

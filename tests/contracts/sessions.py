@@ -15,9 +15,10 @@ from ports.users import SessionStore
 DAY = dt.timedelta(days=1)
 
 
-def a_session(now: dt.datetime, *, user_id: str | None = None, ttl: dt.timedelta = DAY) -> Session:
+def a_session(now: dt.datetime, *, user_id: str | None = None, ttl: dt.timedelta = DAY,
+              version: int = 0) -> Session:
     return Session(id=new_id(), user_id=UserId(user_id or new_id()), refresh_token_id=new_id(),
-                   created_at=now, expires_at=now + ttl)
+                   created_at=now, expires_at=now + ttl, security_version=version)
 
 
 class SessionStoreContract:
@@ -31,8 +32,8 @@ class SessionStoreContract:
         return dt.datetime.now(dt.timezone.utc)
 
     async def test_a_created_session_comes_back_equal(self, store, now):
-        session = a_session(now)
-        await store.create(session)
+        session = a_session(now, version=7)
+        assert await store.create(session) is True
         assert await store.get(session.id, now) == session
 
     async def test_an_unknown_session_is_none(self, store, now):
@@ -130,7 +131,7 @@ class SessionStoreContract:
         theirs = a_session(now)
         for s in (*mine, theirs):
             await store.create(s)
-        assert await store.revoke_user(UserId(user)) == 3
+        assert await store.revoke_user(UserId(user), 1) == 3
         assert [await store.get(s.id, now) for s in mine] == [None, None, None]
         assert await store.get(theirs.id, now) == theirs
 
@@ -140,28 +141,66 @@ class SessionStoreContract:
         for s in sessions:
             await store.create(s)
         await store.revoke(sessions[0].id)
-        assert await store.revoke_user(UserId(user)) == 2
-        assert await store.revoke_user(UserId(user)) == 0
+        assert await store.revoke_user(UserId(user), 1) == 2
+        assert await store.revoke_user(UserId(user), 1) == 0
 
     async def test_revoke_user_without_sessions_counts_zero(self, store, now):
-        assert await store.revoke_user(UserId(new_id())) == 0
+        assert await store.revoke_user(UserId(new_id()), 1) == 0
 
     async def test_revoke_user_still_finds_rotated_sessions(self, store, now):
         user = new_id()
         session = a_session(now, user_id=user, ttl=dt.timedelta(minutes=5))
         await store.create(session)
         assert await store.rotate(session.id, session.refresh_token_id, new_id(), now + 30 * DAY, now)
-        assert await store.revoke_user(UserId(user)) == 1
+        assert await store.revoke_user(UserId(user), 1) == 1
         assert await store.get(session.id, now) is None
+
+    async def test_a_session_below_the_users_revocation_floor_is_refused_and_not_stored(self, store, now):
+        user = new_id()
+        await store.revoke_user(UserId(user), 3)
+        stale = a_session(now, user_id=user, version=2)
+        assert await store.create(stale) is False
+        assert await store.get(stale.id, now) is None
+        assert await store.create(a_session(now, user_id=user, version=3)) is True
+        assert await store.create(a_session(now, user_id=user, version=4)) is True
+
+    async def test_revoke_user_keeps_sessions_that_already_have_the_new_version(self, store, now):
+        user = new_id()
+        old, new = a_session(now, user_id=user, version=1), a_session(now, user_id=user, version=2)
+        await store.create(old)
+        await store.create(new)
+        assert await store.revoke_user(UserId(user), 2) == 1
+        assert await store.get(old.id, now) is None
+        assert await store.get(new.id, now) == new
+
+    async def test_the_revocation_floor_never_goes_down(self, store, now):
+        user = new_id()
+        await store.revoke_user(UserId(user), 5)
+        await store.revoke_user(UserId(user), 2)
+        assert await store.create(a_session(now, user_id=user, version=4)) is False
+
+    async def test_the_floor_of_one_user_leaves_the_others_alone(self, store, now):
+        await store.revoke_user(UserId(new_id()), 9)
+        assert await store.create(a_session(now, version=0)) is True
+
+    async def test_no_session_below_the_floor_survives_creations_racing_a_revocation(self, store, now):
+        user = new_id()
+        stale = [a_session(now, user_id=user, version=0) for _ in range(20)]
+        fresh = [a_session(now, user_id=user, version=1) for _ in range(5)]
+        calls = [store.create(s) for s in stale[:10]] + [store.revoke_user(UserId(user), 1)] + \
+                [store.create(s) for s in stale[10:] + fresh]
+        await asyncio.gather(*calls)
+        assert [await store.get(s.id, now) for s in stale] == [None] * len(stale)
+        assert [await store.get(s.id, now) for s in fresh] == fresh
 
     async def test_a_user_can_log_in_again_after_revoke_user(self, store, now):
         user = new_id()
         await store.create(a_session(now, user_id=user))
-        await store.revoke_user(UserId(user))
-        fresh = a_session(now, user_id=user)
-        await store.create(fresh)
+        await store.revoke_user(UserId(user), 1)
+        fresh = a_session(now, user_id=user, version=1)
+        assert await store.create(fresh)
         assert await store.get(fresh.id, now) == fresh
-        assert await store.revoke_user(UserId(user)) == 1
+        assert await store.revoke_user(UserId(user), 2) == 1
 
     async def test_revoke_user_does_not_count_a_session_already_found_expired(self, store, now):
         user = new_id()
@@ -171,4 +210,4 @@ class SessionStoreContract:
         assert await store.get(by_get.id, by_get.expires_at) is None
         assert not await store.rotate(by_rotate.id, by_rotate.refresh_token_id, new_id(), now + DAY,
                                       by_rotate.expires_at)
-        assert await store.revoke_user(UserId(user)) == 0
+        assert await store.revoke_user(UserId(user), 1) == 0

@@ -84,7 +84,7 @@ def session_calls(store: RedisSessionStore, now: dt.datetime):
         "get": lambda: store.get(session.id, now),
         "rotate": lambda: store.rotate(session.id, session.refresh_token_id, new_id(), now, now),
         "revoke": lambda: store.revoke(session.id),
-        "revoke_user": lambda: store.revoke_user(UserId(session.user_id)),
+        "revoke_user": lambda: store.revoke_user(UserId(session.user_id), 1),
     }
 
 
@@ -118,7 +118,7 @@ async def test_after_a_restart_on_the_same_port_the_same_client_works_again(priv
         session = a_session(now)
         await store.create(session)
         assert await store.get(session.id, now) == session
-        assert await store.revoke_user(session.user_id) == 1
+        assert await store.revoke_user(session.user_id, 1) == 1
 
 
 async def test_a_frozen_server_times_out_instead_of_hanging(private_redis):

@@ -14,14 +14,12 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule, run_state_m
 
 from adapters.memory.tokens import InMemorySessionStore
 from adapters.redis.client import open_redis
-from adapters.redis.denylist import RedisTokenDenylist
 from adapters.redis.events import PublishedEvent, RedisStreamEventPublisher, RedisStreamSubscriber
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
-from tests.contracts.denylist import TokenDenylistContract
 from tests.contracts.events import EventPublisherContract, Handler, happened
 from tests.contracts.sessions import SessionStoreContract, a_session
-from tests.contracts.throttle import LoginThrottleContract, account
+from tests.contracts.throttle import LoginThrottleContract, bucket
 from domain.shared.ids import UserId
 from tests.integration.redis_fixtures import delete_prefix, redis_client, redis_prefix  # noqa: F401
 
@@ -51,28 +49,23 @@ class TestRedisSessionStore(SessionStoreContract):
         assert await redis_client.pttl(f"{redis_prefix}user-sessions:{session.user_id}") > day7 - 5_000
 
 
-class TestRedisTokenDenylist(TokenDenylistContract):
-    @pytest.fixture
-    async def denylist(self, redis_client, redis_prefix):
-        return RedisTokenDenylist(redis_client, prefix=redis_prefix)
-
-    async def test_a_denial_is_forgotten_by_redis_after_until(self, denylist, redis_client, redis_prefix, now):
-        await denylist.deny("jti-1", now + dt.timedelta(minutes=15), now)
-        ttl = await redis_client.pttl(f"{redis_prefix}denied:jti-1")
-        assert 15 * 60_000 - 5_000 < ttl <= 15 * 60_000
-
-
 class TestRedisLoginThrottle(LoginThrottleContract):
     @pytest.fixture
     async def throttle(self, redis_client, redis_prefix):
-        return RedisLoginThrottle(redis_client, limit=self.LIMIT, window=self.WINDOW,
-                                  address_limit=self.ADDRESS_LIMIT, prefix=redis_prefix)
+        return RedisLoginThrottle(redis_client, prefix=redis_prefix)
 
-    async def test_failure_counters_expire_with_the_window(self, throttle, redis_client, redis_prefix, now):
-        key = account()
-        await throttle.record_failure([key], now)
-        ttl = await redis_client.pttl(f"{redis_prefix}throttle:{key}")
-        assert 0 < ttl <= self.WINDOW // dt.timedelta(milliseconds=1) + 1
+    async def test_attempt_counters_expire_with_their_window(self, throttle, redis_client, redis_prefix, now):
+        b = bucket(window=dt.timedelta(minutes=3))
+        await throttle.reserve([b], now)
+        ttl = await redis_client.pttl(f"{redis_prefix}throttle:{b.key}")
+        assert 3 * 60_000 - 5_000 < ttl <= 3 * 60_000 + 1
+
+    async def test_a_known_client_is_forgotten_by_redis_after_until(self, throttle, redis_client, redis_prefix,
+                                                                     now):
+        await throttle.remember_client("user-1", "client-1", now + dt.timedelta(days=30), now)
+        keys = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}known-client:user-1:*")]
+        assert len(keys) == 1 and "client-1" not in keys[0]
+        assert 30 * 86_400_000 - 5_000 < await redis_client.pttl(keys[0]) <= 30 * 86_400_000
 
 
 class RedisStreamHarness:
@@ -160,10 +153,11 @@ class SessionStoresAgree(RuleBasedStateMachine):
     def both(self, call):
         return self.runner.run(call(self.redis)), self.runner.run(call(self.memory))
 
-    @rule(target=sessions, user=users, minutes=st.integers(1, 120))
-    def create(self, user, minutes):
-        session = a_session(self.now, user_id=user, ttl=dt.timedelta(minutes=minutes))
-        self.both(lambda s: s.create(session))
+    @rule(target=sessions, user=users, minutes=st.integers(1, 120), version=st.integers(0, 3))
+    def create(self, user, minutes, version):
+        session = a_session(self.now, user_id=user, ttl=dt.timedelta(minutes=minutes), version=version)
+        created_redis, created_memory = self.both(lambda s: s.create(session))
+        assert created_redis == created_memory
         self.refresh[session.id] = session.refresh_token_id
         return session.id
 
@@ -190,9 +184,9 @@ class SessionStoresAgree(RuleBasedStateMachine):
     def revoke(self, session_id):
         self.both(lambda s: s.revoke(session_id))
 
-    @rule(user=users)
-    def revoke_user(self, user):
-        count_redis, count_memory = self.both(lambda s: s.revoke_user(user))
+    @rule(user=users, version=st.integers(0, 3))
+    def revoke_user(self, user, version):
+        count_redis, count_memory = self.both(lambda s: s.revoke_user(user, version))
         assert count_redis == count_memory
 
     def teardown(self) -> None:

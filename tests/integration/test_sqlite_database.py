@@ -55,9 +55,8 @@ async def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path):
     async with open_database(str(tmp_path / "rollback.sqlite3")) as db:
         with pytest.raises(RuntimeError):
             async with db.transaction() as conn:
-                await conn.execute("DELETE FROM sessions")
-                await conn.execute("INSERT INTO sessions VALUES (?, ?, ?, 0, 1)", (new_id(), new_id(), new_id()))
+                await conn.execute("INSERT INTO session_floors (user_id, floor) VALUES (?, 1)", (new_id(),))
                 raise RuntimeError("the use case failed after writing")
         async with db.connection() as conn:
-            async with conn.execute("SELECT count(*) FROM sessions") as cur:
+            async with conn.execute("SELECT count(*) FROM session_floors") as cur:
                 assert (await cur.fetchone())[0] == 0

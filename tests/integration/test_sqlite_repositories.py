@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.sessions import SqliteSessionStore
 from adapters.sqlite.users import SqliteUserRepository
+from tests.contracts.login_races import LoginRaceSuite
 from tests.contracts.meetings import MeetingRepositoryContract
 from tests.contracts.sessions import SessionStoreContract
 from tests.contracts.users import UserRepositoryContract
@@ -29,3 +31,11 @@ class TestSqliteMeetingRepository(MeetingRepositoryContract):
     @pytest.fixture
     async def repo(self, sqlite_db):
         return SqliteMeetingRepository(sqlite_db)
+
+
+class TestSqliteLoginRaces(LoginRaceSuite):
+    """Sessions in SQLite, the throttle in memory: the SQLite family's pairing."""
+
+    @pytest.fixture
+    async def stores(self, sqlite_db):
+        return SqliteSessionStore(sqlite_db), InMemoryLoginThrottle()

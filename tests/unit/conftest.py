@@ -16,7 +16,7 @@ from adapters.memory.events import InMemoryEventBus
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryLoginThrottle
-from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
+from adapters.memory.tokens import InMemorySessionStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import FrozenClock
@@ -33,8 +33,7 @@ GOOD_PASSWORD = "correct horse battery staple"
 def build_user_service(*, users: InMemoryUserRepository, clock: FrozenClock, bus: InMemoryEventBus,
                        hasher: Argon2PasswordHasher) -> UserService:
     return UserService(users=users, hasher=hasher, codec=JwtTokenCodec(JWT_SECRET),
-                       sessions=InMemorySessionStore(), denylist=InMemoryTokenDenylist(),
-                       throttle=InMemoryLoginThrottle(), events=bus, clock=clock)
+                       sessions=InMemorySessionStore(), throttle=InMemoryLoginThrottle(), events=bus, clock=clock)
 
 
 async def register(service: UserService, name: str, *, password: str = GOOD_PASSWORD, admin: bool = False) -> User:

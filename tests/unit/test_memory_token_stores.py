@@ -6,8 +6,7 @@ import pytest
 
 from adapters.memory.events import InMemoryEventBus
 from adapters.memory.throttle import InMemoryLoginThrottle
-from adapters.memory.tokens import InMemorySessionStore, InMemoryTokenDenylist
-from tests.contracts.denylist import TokenDenylistContract
+from adapters.memory.tokens import InMemorySessionStore
 from tests.contracts.events import EventPublisherContract, Handler
 from tests.contracts.sessions import SessionStoreContract
 from tests.contracts.throttle import LoginThrottleContract
@@ -19,16 +18,10 @@ class TestInMemorySessionStore(SessionStoreContract):
         return InMemorySessionStore()
 
 
-class TestInMemoryTokenDenylist(TokenDenylistContract):
-    @pytest.fixture
-    async def denylist(self):
-        return InMemoryTokenDenylist()
-
-
 class TestInMemoryLoginThrottle(LoginThrottleContract):
     @pytest.fixture
     async def throttle(self):
-        return InMemoryLoginThrottle(limit=self.LIMIT, window=self.WINDOW, address_limit=self.ADDRESS_LIMIT)
+        return InMemoryLoginThrottle()
 
 
 class InMemoryHarness:

@@ -27,8 +27,9 @@ def sign_up(username="alice", email="alice@example.com", password=GOOD_PASSWORD,
     return uc.RegisterUser(username=username, email=email, password=password, display_name=display_name)
 
 
-async def log_in(service, login="alice", password=GOOD_PASSWORD, address=""):
-    pair, _ = await service.login(uc.LogIn(login=login, password=password, client_address=address))
+async def log_in(service, login="alice", password=GOOD_PASSWORD, address="", client=None):
+    pair, _ = await service.login(uc.LogIn(login=login, password=password, client_address=address,
+                                           client_token=client))
     return pair, await service.authenticate(pair.access_token)
 
 
@@ -170,14 +171,20 @@ async def test_throttling_one_account_leaves_another_alone(user_service):
     await log_in(user_service, login="bob")
 
 
-async def test_failures_by_username_also_throttle_logins_by_email_of_the_same_account(user_service):
-    """The login docstring promises throttling per account, not per spelling of the login."""
+async def test_failures_by_username_do_not_throttle_the_email_so_a_429_tells_nothing_about_who_owns_it(
+        user_service):
+    """Counted as typed: were failures by username to block the email, an attacker would learn that
+    this email belongs to this username."""
     await register(user_service, "alice")
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            await log_in(user_service, login="alice", password="wrong password")
+            await log_in(user_service, login="alice", password="wrong password", address="203.0.113.9")
     with pytest.raises(TooManyLoginAttempts):
-        await log_in(user_service, login="alice@example.com", password="wrong password")
+        await log_in(user_service, login="alice", address="203.0.113.9")
+    for email in ("alice@example.com", "someone.else@example.com"):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, login=email, password="wrong password", address="203.0.113.9")
+    await log_in(user_service, login="alice@example.com", address="203.0.113.9")
 
 
 async def test_unknown_logins_are_throttled_too(user_service):
@@ -188,14 +195,75 @@ async def test_unknown_logins_are_throttled_too(user_service):
         await log_in(user_service, login="ghost")
 
 
-async def test_many_failures_from_one_address_throttle_that_address(user_service):
+async def test_many_failures_from_one_address_throttle_its_unknown_clients_only(user_service):
     await register(user_service, "alice")
+    known, _ = await log_in(user_service, address="203.0.113.9")
     for i in range(50):
         with pytest.raises(InvalidCredentials):
             await log_in(user_service, login=f"ghost{i}", address="203.0.113.9")
     with pytest.raises(TooManyLoginAttempts):
         await log_in(user_service, address="203.0.113.9")
     await log_in(user_service, address="198.51.100.1")
+    await log_in(user_service, address="203.0.113.9", client=known.client_token)
+
+
+async def test_an_attacker_at_another_address_cannot_lock_the_owner_out(user_service):
+    await register(user_service, "alice")
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", address="203.0.113.9")
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, address="203.0.113.9")
+    await log_in(user_service, address="198.51.100.1")
+
+
+async def test_guesses_from_many_addresses_exhaust_the_accounts_budget_for_new_clients_but_not_known_ones(
+        user_service, domain_clock):
+    await register(user_service, "alice")
+    owner, _ = await log_in(user_service, address="198.51.100.1")
+    for i in range(20):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", address=f"203.0.113.{i}")
+    with pytest.raises(TooManyLoginAttempts) as caught:
+        await log_in(user_service, address="192.0.2.1")  # the right password, from a new client
+    assert 0 < caught.value.details["retry_after"] <= 15 * 60
+    pair, principal = await log_in(user_service, address="192.0.2.77", client=owner.client_token)
+    assert pair.client_token == owner.client_token
+    domain_clock.advance(dt.timedelta(seconds=caught.value.details["retry_after"]))
+    await log_in(user_service, address="192.0.2.1")
+
+
+async def test_a_client_token_is_known_only_to_the_account_that_logged_in_with_it(user_service):
+    await register(user_service, "alice")
+    await register(user_service, "mallory")
+    theirs, _ = await log_in(user_service, login="mallory", address="203.0.113.9")
+    for i in range(20):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", address=f"203.0.113.{i}")
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, address="203.0.113.9", client=theirs.client_token)
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, address="203.0.113.9", client="made-up-token-0123456789abcdef")
+
+
+async def test_a_known_client_has_its_own_limit(user_service):
+    await register(user_service, "alice")
+    known, _ = await log_in(user_service)
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await log_in(user_service, password="wrong password", client=known.client_token)
+    with pytest.raises(TooManyLoginAttempts):
+        await log_in(user_service, client=known.client_token)
+    await log_in(user_service, address="198.51.100.1")
+
+
+async def test_every_login_hands_out_a_client_token_and_keeps_a_valid_one(user_service):
+    await register(user_service, "alice")
+    first, _ = await log_in(user_service)
+    second, _ = await log_in(user_service, client=first.client_token)
+    fresh, _ = await log_in(user_service, client="no good")
+    assert first.client_token and second.client_token == first.client_token
+    assert fresh.client_token not in (None, first.client_token)
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -259,14 +327,17 @@ async def test_logout_without_refresh_token_ends_this_session_only(user_service)
 async def test_logout_with_the_refresh_token_of_another_own_session_ends_both(user_service, domain_bus):
     await register(user_service, "alice")
     phone, phone_principal = await log_in(user_service)
-    laptop, _ = await log_in(user_service)
+    laptop, laptop_principal = await log_in(user_service)
     await user_service.logout(phone_principal, laptop.refresh_token)
     for pair in (phone, laptop):
         with pytest.raises(InvalidToken):
             await user_service.authenticate(pair.access_token)
         with pytest.raises(InvalidToken):
             await user_service.refresh(pair.refresh_token)
-    assert event_names(domain_bus)[-1] == "user.logged_out"
+    last = list(domain_bus.history)[-3:]
+    assert [e.name for e in last] == ["user.logged_out", "user.sessions_revoked", "user.sessions_revoked"]
+    assert [(e.session_id, e.reason) for e in last[1:]] == [(phone_principal.session_id, "logout"),
+                                                           (laptop_principal.session_id, "logout")]
 
 
 async def test_logout_with_someone_elses_refresh_token_is_refused_and_changes_nothing(user_service, domain_bus):

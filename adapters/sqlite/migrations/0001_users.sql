@@ -8,9 +8,11 @@ CREATE TABLE users (
     display_name  TEXT    NOT NULL,
     role          TEXT    NOT NULL,
     banned        INTEGER NOT NULL,
+    security_version INTEGER NOT NULL,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,
-    version       INTEGER NOT NULL
+    version       INTEGER NOT NULL,
+    email_verified INTEGER NOT NULL
 ) STRICT;
 
 -- lower() folds ASCII only, which is enough: usernames are ASCII (domain/users/model.py USERNAME_RE).

@@ -9,15 +9,19 @@ from runners.web.routing import routes
 from runners.web.validation import json_body
 
 TAG = "auth"
+# The client token of domain/users/throttling.py: an HttpOnly cookie only the login route receives,
+# so scripts cannot read it and other routes do not carry it.
+CLIENT_COOKIE = "confero_client"
+CLIENT_COOKIE_PATH = "/api/v1/auth/login"
 
 
 @routes.post("/api/v1/auth/register", summary="Create an account", tag=TAG, auth=False,
-             body="RegisterRequest", status=201, response="User", errors=(400, 409, 413, 415, 422))
+             body="RegisterRequest", status=201, response="User", errors=(400, 409, 413, 415, 422, 429))
 async def register(request: web.Request) -> web.Response:
     data = await json_body(request, "RegisterRequest")
     user = await services(request).users.register(c.RegisterUser(
         username=data["username"], email=data["email"], password=data["password"],
-        display_name=data.get("display_name")))
+        display_name=data.get("display_name"), client_address=client_address(request)))
     return web.json_response(views.user_private(user), status=201)
 
 
@@ -26,8 +30,15 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     data = await json_body(request, "LoginRequest")
     pair, user = await services(request).users.login(c.LogIn(
-        login=data["username"], password=data["password"], client_address=client_address(request)))
-    return web.json_response(views.tokens(pair, user))
+        login=data["username"], password=data["password"], client_address=client_address(request),
+        client_token=request.cookies.get(CLIENT_COOKIE)))
+    response = web.json_response(views.tokens(pair, user))
+    if pair.client_token:
+        limits = services(request).users.limits
+        response.set_cookie(CLIENT_COOKIE, pair.client_token, path=CLIENT_COOKIE_PATH, httponly=True,
+                            samesite="Strict", secure=request.secure,
+                            max_age=int(limits.known_client_ttl.total_seconds()))
+    return response
 
 
 @routes.post("/api/v1/auth/refresh", summary="Rotate a refresh token", tag=TAG, auth=False,

@@ -29,7 +29,7 @@ async def get_user(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/users/{id}", summary="Update a profile (self or admin)", tag=TAG,
-            body="UpdateUserRequest", response="User", errors=(400, 401, 403, 404, 409, 413, 415, 422))
+            body="UpdateUserRequest", response="User", errors=(400, 401, 403, 404, 409, 413, 415, 422, 429))
 async def update_user(request: web.Request) -> web.Response:
     user_id = UserId(path_id(request))
     data = await json_body(request, "UpdateUserRequest")
