@@ -3,8 +3,8 @@
 SQLite has one writer at a time, and a transaction belongs to the connection, not to a coroutine: two
 coroutines sharing the connection would share each other's transactions.  So every use takes one
 asyncio lock, which makes each ``transaction()`` atomic and isolated for this process.  One process
-per file (the embedded all-in-one); a second process would wait for the file lock (``busy_timeout``),
-then fail with Unavailable.
+per file (the embedded all-in-one): the file is locked exclusively while open, and a second process
+waits for it (``busy_timeout``), then fails with Unavailable.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import importlib.resources
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 
 import aiosqlite
@@ -77,8 +78,17 @@ async def migrate(conn: aiosqlite.Connection) -> list[int]:
     return applied
 
 
+async def _exclusive(conn: aiosqlite.Connection, sql: str) -> None:
+    try:
+        await conn.execute(sql)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise Unavailable("the database file is in use by another process") from exc
+        raise
+
+
 @contextlib.asynccontextmanager
-async def open_database(path: str) -> AsyncIterator[SqliteDatabase]:
+async def open_database(path: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> AsyncIterator[SqliteDatabase]:
     """Opens (creating it if needed) and migrates the database file; raises Unavailable when it cannot."""
     folder = os.path.dirname(os.path.abspath(path))
     if path != ":memory:" and not os.path.isdir(folder):
@@ -88,9 +98,14 @@ async def open_database(path: str) -> AsyncIterator[SqliteDatabase]:
         conn = await aiosqlite.connect(path, isolation_level=None)
     try:
         with translated():
-            for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON",
-                           f"busy_timeout = {BUSY_TIMEOUT_MS}"):
-                await conn.execute(f"PRAGMA {pragma}")
+            # The file is this process's alone: the lock taken by the first write below is kept until
+            # the connection closes, so a second process (a second all-in-one started on the same
+            # file) waits busy_timeout and then stops, instead of sharing accounts but not rooms.
+            for pragma in (f"busy_timeout = {busy_timeout_ms}", "locking_mode = EXCLUSIVE", "journal_mode = WAL",
+                           "synchronous = NORMAL", "foreign_keys = ON"):
+                await _exclusive(conn, f"PRAGMA {pragma}")
+            await _exclusive(conn, "BEGIN IMMEDIATE")
+            await conn.execute("COMMIT")
             # Python's lower(), for searches only: SQLite's own lower() folds ASCII letters alone.
             await conn.create_function("py_lower", 1, str.lower, deterministic=True)
             await migrate(conn)

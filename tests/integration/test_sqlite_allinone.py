@@ -126,6 +126,16 @@ async def test_a_kick_reaches_the_members_socket_through_the_sqlite_outbox(tmp_p
             assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4001
             assert (await a.next("member_left", timeout=10))["data"]["reason"] == "kicked"
             await a.close()
-            with contextlib.closing(sqlite3.connect(env["APP_SQLITE_PATH"])) as db:
-                kicks = db.execute("SELECT payload FROM outbox WHERE name = 'meeting.participant_kicked'").fetchall()
-            assert [json.loads(p)["user_id"] for (p,) in kicks] == [b.user_id]
+    with contextlib.closing(sqlite3.connect(env["APP_SQLITE_PATH"])) as db:  # the process holds it until it stops
+        kicks = db.execute("SELECT payload, sent_at IS NOT NULL FROM outbox"
+                           " WHERE name = 'meeting.participant_kicked'").fetchall()
+    assert [(json.loads(p)["user_id"], sent) for p, sent in kicks] == [(b.user_id, 1)]
+
+
+def test_a_second_process_on_the_same_file_stops_with_a_clear_line(tmp_path):
+    env = {"APP_ADAPTERS": "memory", "APP_SQLITE_PATH": str(tmp_path / "demo.sqlite3")}
+    with allinone(env, tmp_path / "first.log"):
+        result = subprocess.run([sys.executable, "-m", "runners.allinone"], cwd=ROOT, capture_output=True, text=True,
+                                env={"PATH": "/usr/bin:/bin", **env}, timeout=60)
+    assert result.returncode == 3
+    assert "cannot start: the database file is in use by another process" in result.stderr

@@ -12,6 +12,7 @@ from adapters.sqlite.sessions import SqliteSessionStore
 from adapters.sqlite.users import SqliteUserRepository
 from domain.shared.errors import Unavailable
 from domain.shared.ids import new_id
+from domain.shared.pagination import PageRequest
 from tests.contracts.factories import a_user
 from tests.contracts.sessions import a_session
 
@@ -60,3 +61,14 @@ async def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path):
         async with db.connection() as conn:
             async with conn.execute("SELECT count(*) FROM session_floors") as cur:
                 assert (await cur.fetchone())[0] == 0
+
+
+async def test_a_file_open_in_one_place_is_refused_to_a_second_opener(tmp_path):
+    path = str(tmp_path / "mine.sqlite3")
+    async with open_database(path) as db:
+        with pytest.raises(Unavailable, match="in use by another process"):
+            async with open_database(path, busy_timeout_ms=100):
+                pass
+        await SqliteUserRepository(db).add(a_user())  # the first opener is unharmed
+    async with open_database(path, busy_timeout_ms=100) as again:  # and the file is free once closed
+        assert (await SqliteUserRepository(again).search("", PageRequest())).total == 1
