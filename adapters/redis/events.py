@@ -181,9 +181,11 @@ class RedisStreamSubscriber:
         with redis_unavailable():
             seen = await self._redis.mget([processed_key(self.stream, self.group, f.get("event_id", ""))
                                            for _, f in entries])
+        handled_now: set[str] = set()
         for (entry_id, fields), done in zip(entries, seen, strict=True):
             target = fields.get(FOR_GROUP)
-            if done is not None or (target is not None and target != self.group):
+            if done is not None or fields.get("event_id") in handled_now or (
+                    target is not None and target != self.group):
                 await self._ack(entry_id, fields, handled=False)
                 continue
             try:
@@ -204,6 +206,7 @@ class RedisStreamSubscriber:
                 await self._dead_letter(entry_id, fields, exc, attempts=failures)
                 continue
             await self._ack(entry_id, fields, handled=True)
+            handled_now.add(fields["event_id"])
         return len(entries)
 
     async def _ack(self, entry_id: str, fields: dict[str, str], *, handled: bool) -> None:

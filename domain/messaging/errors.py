@@ -8,4 +8,4 @@ class DeadLetterNotFound(NotFound):
 
 
 class AdministratorsOnly(PermissionDenied):
-    pass
+    code = "not_allowed"  # the code every administrators-only route answers with

@@ -9,7 +9,7 @@ from aiohttp import web
 from runners.settings import Settings
 from runners.signaling.setup import install_signaling
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
-from runners.web.handlers import auth, media, meetings, meta, users  # noqa: F401  (they register their routes)
+from runners.web.handlers import auth, dead_letters, media, meetings, meta, users  # noqa: F401  (they register their routes)
 from runners.web.middleware import MIDDLEWARES
 from runners.web.openapi import build_document
 from runners.web.routing import routes

@@ -19,7 +19,7 @@ import pytest
 from redis import Redis as SyncRedis
 
 from adapters.redis.client import open_redis
-from adapters.redis.events import PublishedEvent, RedisStreamEventPublisher, RedisStreamSubscriber
+from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
 from adapters.redis.sessions import RedisSessionStore
 from domain.shared.errors import Unavailable
 from domain.shared.ids import UserId, new_id
@@ -144,13 +144,14 @@ CRASHING_CONSUMER = textwrap.dedent("""
     import asyncio, sys
     from adapters.redis.client import open_redis
     from adapters.redis.events import RedisStreamSubscriber
+    import tests.contracts.events  # registers the test event class, so entries decode
 
     async def main(url, stream):
         async with open_redis(url) as client:
             sub = RedisStreamSubscriber(client, stream, "workers", "doomed")
 
             async def handler(event):
-                print("handling", event.payload["n"], flush=True)
+                print("handling", event.n, flush=True)
                 await asyncio.Event().wait()  # never finishes: the process is killed here
 
             await sub.poll(handler)
@@ -177,16 +178,16 @@ async def test_events_held_by_a_crashed_consumer_are_delivered_to_another(redis_
         doomed.wait(timeout=5)
     assert (await redis_client.xpending(stream, "workers"))["pending"] == 3
 
-    seen: list[PublishedEvent] = []
+    seen: list = []
 
-    async def handler(event: PublishedEvent) -> None:
+    async def handler(event) -> None:
         seen.append(event)
 
     survivor = RedisStreamSubscriber(redis_client, stream, "workers", "survivor",
                                      claim_idle=dt.timedelta(milliseconds=50))
     await asyncio.sleep(0.1)
     assert await survivor.poll(handler) == 3
-    assert seen == [PublishedEvent.from_domain(e) for e in published]
+    assert seen == published
     assert (await redis_client.xpending(stream, "workers"))["pending"] == 0
     assert await survivor.poll(handler) == 0
 
@@ -209,7 +210,7 @@ async def test_a_consumer_that_was_not_idle_long_enough_keeps_its_events(redis_c
 
     assert await other.poll(handler) == 0
     assert await busy.poll(handler) == 1
-    assert [e.payload["n"] for e in seen] == [1]
+    assert [e.n for e in seen] == [1]
 
 
 async def test_publishing_while_redis_is_down_raises_unavailable_quickly(private_redis):
@@ -229,8 +230,8 @@ async def test_a_subscriber_recovers_when_a_restarted_server_lost_its_group(priv
         subscriber = RedisStreamSubscriber(client, "confero:events", "workers", "w1")
         seen: list[int] = []
 
-        async def handler(event: PublishedEvent) -> None:
-            seen.append(event.payload["n"])
+        async def handler(event) -> None:
+            seen.append(event.n)
 
         await publisher.publish(happened(1))
         assert await subscriber.poll(handler) == 1

@@ -7,7 +7,7 @@ import pytest
 from adapters.memory.events import InMemoryEventBus
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore
-from tests.contracts.events import EventPublisherContract, Handler
+from tests.contracts.events import MAX_ATTEMPTS, EventPublisherContract, Handler
 from tests.contracts.sessions import SessionStoreContract
 from tests.contracts.throttle import LoginThrottleContract
 
@@ -28,7 +28,9 @@ class InMemoryHarness:
     """Subscribers run inside ``publish``; ``deliver`` retries what a failing subscriber left queued."""
 
     def __init__(self) -> None:
-        self.publisher = InMemoryEventBus()
+        # A long retry delay: the test drives every retry through ``deliver``.
+        self.publisher = InMemoryEventBus(max_attempts=MAX_ATTEMPTS, retry_delay=3600)
+        self.dead_letters = self.publisher.dead_letters
 
     async def subscribe(self, handler: Handler) -> None:
         self.publisher.subscribe(handler)

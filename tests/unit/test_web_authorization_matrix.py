@@ -104,6 +104,10 @@ CASES = [
     Case("end", "POST", f"{API}/meetings/{{id}}/end", host_only(), {"id": "live"}),
     Case("cancel", "POST", f"{API}/meetings/{{id}}/cancel", host_only(), {"id": "scheduled"}),
 
+    Case("dead letters", "GET", f"{API}/admin/dead-letters", admin_only()),
+    Case("replay dead letter", "POST", f"{API}/admin/dead-letters/{{id}}/replay",
+         protected(NOT_ALLOWED, admin=(404, "dead_letter_not_found")), {"id": "live"}),
+
     Case("media stats", "GET", f"{API}/media/stats", privileged(), query={"room_id": "live"}),
 ]
 
