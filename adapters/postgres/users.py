@@ -1,4 +1,4 @@
-"""UserRepository on PostgreSQL (schema: migrations/0001_users.sql)."""
+"""UserRepository on PostgreSQL (schema: migrations/0001_users.sql, 0010_user_security.sql)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from domain.shared.pagination import Page, PageRequest
 from domain.users.errors import EmailTaken, UserNotFound, UsernameTaken
 from domain.users.model import Role, User
 
-COLUMNS = "id, username, email, password_hash, display_name, role, banned, created_at, updated_at, version"
+COLUMNS = ("id, username, email, password_hash, display_name, role, banned, created_at, updated_at, version,"
+           " security_version, email_verified")
 TAKEN: Mapping[str, Callable[[], DomainError]] = {
     "users_username_lower_key": lambda: UsernameTaken("username is taken", field="username"),
     "users_email_key": lambda: EmailTaken("email is taken", field="email"),
@@ -26,7 +27,8 @@ MATCHES = ("($1 = '' OR strpos(lower(username), $1) > 0 OR strpos(email, $1) > 0
 def user_from_row(row: asyncpg.Record) -> User:
     return User(id=row["id"], username=row["username"], email=row["email"], password_hash=row["password_hash"],
                 display_name=row["display_name"], role=Role(row["role"]), banned=row["banned"],
-                created_at=row["created_at"], updated_at=row["updated_at"], version=row["version"])
+                created_at=row["created_at"], updated_at=row["updated_at"], version=row["version"],
+                security_version=row["security_version"], email_verified=row["email_verified"])
 
 
 class PostgresUserRepository:
@@ -40,9 +42,10 @@ class PostgresUserRepository:
         taken = {**TAKEN, "users_pkey": lambda: AlreadyExists("user exists", user_id=user.id)}
         async with acquire(self._pool, self._timeout, taken) as conn:
             await conn.execute(
-                f"INSERT INTO users ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                f"INSERT INTO users ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 user.id, user.username, user.email, user.password_hash, user.display_name, user.role.value,
-                user.banned, user.created_at, user.updated_at, user.version)
+                user.banned, user.created_at, user.updated_at, user.version, user.security_version,
+                user.email_verified)
 
     async def get(self, user_id: UserId) -> User:
         async with acquire(self._pool, self._timeout) as conn:
@@ -67,10 +70,11 @@ class PostgresUserRepository:
         async with acquire(self._pool, self._timeout, TAKEN) as conn:
             status = await conn.execute(
                 "UPDATE users SET username = $3, email = $4, password_hash = $5, display_name = $6, role = $7,"
-                " banned = $8, created_at = $9, updated_at = $10, version = version + 1"
-                " WHERE id = $1 AND version = $2",
+                " banned = $8, created_at = $9, updated_at = $10, security_version = $11, email_verified = $12,"
+                " version = version + 1 WHERE id = $1 AND version = $2",
                 user.id, user.version, user.username, user.email, user.password_hash, user.display_name,
-                user.role.value, user.banned, user.created_at, user.updated_at)
+                user.role.value, user.banned, user.created_at, user.updated_at, user.security_version,
+                user.email_verified)
             if not affected(status):
                 if await conn.fetchval("SELECT 1 FROM users WHERE id = $1", user.id) is None:
                     raise UserNotFound("no such user", user_id=user.id)

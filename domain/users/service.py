@@ -220,7 +220,9 @@ class UserService:
 
     async def update_profile(self, actor: Principal, cmd: c.UpdateProfile) -> User:
         """Rules: self or admin; unique username and email; a password change needs the current
-        password (admins cannot set other people's passwords) and revokes every session."""
+        password (admins cannot set other people's passwords) and revokes every session; changing
+        one's own email needs the current password too, and a new email is unverified (it grants no
+        invitations) until verified.  Current-password checks are throttled like logins."""
         if not (actor.is_admin or actor.user_id == cmd.user_id):
             raise NotAllowed("you may only change your own profile")
         if cmd.password is not None and actor.user_id != cmd.user_id:
@@ -228,13 +230,15 @@ class UserService:
         username = normalize_username(cmd.username) if cmd.username is not None else None
         email = normalize_email(cmd.email) if cmd.email is not None else None
         display = normalize_display_name(cmd.display_name) if cmd.display_name is not None else None
+        confirmed = False
         for _ in range(SAVE_ATTEMPTS):
             user = await self.users.get(cmd.user_id)
             now = self.clock.now()
+            own_email_changes = email is not None and email != user.email and actor.user_id == user.id
+            if (cmd.password is not None or own_email_changes) and not confirmed:
+                await self._confirm_password(user, cmd.current_password, now)
+                confirmed = True
             if cmd.password is not None:
-                if cmd.current_password is None or not await self.hasher.verify(user.password_hash,
-                                                                                  cmd.current_password):
-                    raise InvalidCredentials("current password is wrong", field="current_password")
                 check_password_policy(cmd.password, username=username or user.username,
                                       email=email or user.email)
                 user.change_password(await self.hasher.hash(cmd.password), now=now)
@@ -248,6 +252,17 @@ class UserService:
             await self.events.publish(*user.pull_events())
             return user
         raise ConcurrentModification("the user kept changing; try again")
+
+    async def _confirm_password(self, user: User, current_password: str | None, now: dt.datetime) -> None:
+        """The account owner proves it is them again; a stolen access token gets a login's few guesses."""
+        if current_password is None:
+            raise InvalidCredentials("the current password is required for this change", field="current_password")
+        reservation = await self.throttle.reserve(self.limits.reauthentication_buckets(user.id), now)
+        if not reservation.granted:
+            raise TooManyLoginAttempts(retry_after=reservation.retry_after)
+        if not await self.hasher.verify(user.password_hash, current_password):
+            raise InvalidCredentials("current password is wrong", field="current_password")
+        await self.throttle.release(reservation)
 
     # -- administration ----------------------------------------------------------------------------
 

@@ -69,6 +69,10 @@ class AttemptLimits:
             buckets.append(Bucket("login-addr:" + _digest(address), self.per_address, self.window))
         return tuple(buckets)
 
+    def reauthentication_buckets(self, user_id: str) -> tuple[Bucket, ...]:
+        """Current-password checks of a signed-in user (email or password change)."""
+        return (Bucket("reauth:" + _digest(user_id), self.per_client, self.window),)
+
     def registration_buckets(self, address: str) -> tuple[Bucket, ...]:
         if not address:
             return ()

@@ -20,9 +20,24 @@ class UserRepositoryContract:
     # -- round trips and copies --------------------------------------------------------------------
 
     async def test_an_added_user_comes_back_equal(self, repo):
-        user = a_user(role=Role.ADMIN, banned=True, display_name="Zoë O'Brien — 100%", version=3)
+        user = a_user(role=Role.ADMIN, banned=True, display_name="Zoë O'Brien — 100%", version=3,
+                      security_version=4, email_verified=False)
         await repo.add(user)
         assert await repo.get(user.id) == user
+
+    async def test_the_security_version_and_email_verification_are_saved(self, repo):
+        user = a_user()
+        await repo.add(user)
+        loaded = await repo.get(user.id)
+        assert (loaded.security_version, loaded.email_verified) == (0, True)
+        loaded.ban(by=a_user_id(), now=at(50))
+        loaded.update_profile(now=at(50), email="changed@example.com")
+        await repo.save(loaded)
+        again = await repo.get(user.id)
+        assert again == loaded
+        assert (again.security_version, again.email_verified, again.invitation_email) == (1, False, None)
+        for found in (await repo.find_by_login("changed@example.com"), await repo.find_by_email("changed@example.com")):
+            assert found == loaded
 
     async def test_timestamps_keep_their_microseconds_and_stay_aware(self, repo):
         user = a_user(created_at=at(0.000001), updated_at=at(1.999999))

@@ -4,6 +4,7 @@ import base64
 import datetime as dt
 import json
 
+import attrs
 import jwt
 import pytest
 from hypothesis import given
@@ -44,8 +45,12 @@ def codec() -> JwtTokenCodec:
 
 def test_an_access_token_decodes_to_the_claims_it_was_made_from(codec):
     for role in Role:
-        claims = access_claims(role=role)
+        claims = attrs.evolve(access_claims(role=role), security_version=41)
         assert codec.decode_access(codec.encode_access(claims), NOW) == claims
+
+
+def test_an_access_token_from_before_security_versions_is_at_version_0(codec):
+    assert codec.decode_access(raw_token(), NOW).security_version == 0
 
 
 def test_a_refresh_token_decodes_to_the_claims_it_was_made_from(codec):
@@ -157,6 +162,7 @@ def test_something_that_is_not_a_string_is_an_invalid_token(codec, not_a_string)
 @pytest.mark.parametrize("overrides", [
     {"sub": None}, {"jti": None}, {"sid": None}, {"exp": None}, {"iat": None}, {"typ": None},
     {"role": None}, {"role": "superuser"}, {"sid": 7}, {"exp": "tomorrow"}, {"iat": "today"},
+    {"sv": "3"}, {"sv": 1.5}, {"sv": True},
 ])
 def test_a_correctly_signed_token_with_missing_or_mistyped_claims_is_invalid(codec, overrides):
     with pytest.raises(InvalidToken):

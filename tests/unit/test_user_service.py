@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from domain.shared.errors import ConcurrentModification
+from domain.shared.errors import ConcurrentModification, Unavailable
 from domain.shared.pagination import PageRequest
 from domain.users import commands as uc
 from domain.users.errors import (
@@ -390,7 +390,8 @@ async def test_a_user_updates_their_own_profile_with_normalised_fields(user_serv
     alice = await register(user_service, "alice")
     _, principal = await log_in(user_service)
     user = await user_service.update_profile(principal, uc.UpdateProfile(
-        user_id=alice.id, username=" alice2 ", email="ALICE2@example.com", display_name=" Alice  L "))
+        user_id=alice.id, username=" alice2 ", email="ALICE2@example.com", display_name=" Alice  L ",
+        current_password=GOOD_PASSWORD))
     assert (user.username, user.email, user.display_name) == ("alice2", "alice2@example.com", "Alice L")
     assert domain_bus.history[-1].fields == ("username", "email", "display_name")
     await log_in(user_service, login="alice2")
@@ -423,7 +424,8 @@ async def test_an_update_to_a_taken_username_or_email_is_refused_and_stores_noth
     with pytest.raises(UsernameTaken):
         await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, username="BOB"))
     with pytest.raises(EmailTaken):
-        await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, email="bob@example.com"))
+        await user_service.update_profile(principal, uc.UpdateProfile(user_id=alice.id, email="bob@example.com",
+                                                                      current_password=GOOD_PASSWORD))
     assert (await domain_users.get(alice.id)) == alice
 
 
@@ -435,6 +437,51 @@ async def test_a_password_change_needs_the_current_password(user_service):
             await user_service.update_profile(principal, uc.UpdateProfile(
                 user_id=alice.id, password="a brand new secret", current_password=current))
     await log_in(user_service)
+
+
+async def test_changing_ones_email_needs_the_current_password_and_leaves_it_unverified(user_service,
+                                                                                        domain_users):
+    alice = await register(user_service, "alice")
+    assert (alice.email_verified, alice.invitation_email) == (True, "alice@example.com")
+    _, principal = await log_in(user_service)
+    for current in (None, "not the password"):
+        with pytest.raises(InvalidCredentials) as caught:
+            await user_service.update_profile(principal, uc.UpdateProfile(
+                user_id=alice.id, email="invited@example.com", current_password=current))
+        assert caught.value.details == {"field": "current_password"}
+    assert (await domain_users.get(alice.id)).email == "alice@example.com"
+    user = await user_service.update_profile(principal, uc.UpdateProfile(
+        user_id=alice.id, email="invited@example.com", current_password=GOOD_PASSWORD))
+    assert (user.email, user.email_verified, user.invitation_email) == ("invited@example.com", False, None)
+    assert await domain_users.get(alice.id) == user
+
+
+async def test_other_profile_fields_and_the_same_email_need_no_password(user_service):
+    alice = await register(user_service, "alice")
+    _, principal = await log_in(user_service)
+    user = await user_service.update_profile(principal, uc.UpdateProfile(
+        user_id=alice.id, email="ALICE@example.com", display_name="Al", username="alice_l"))
+    assert (user.email_verified, user.display_name) == (True, "Al")
+
+
+async def test_an_admin_changes_someones_email_without_their_password_and_it_stays_unverified(user_service):
+    alice = await register(user_service, "alice")
+    await register(user_service, "root", admin=True)
+    _, as_root = await log_in(user_service, login="root")
+    user = await user_service.update_profile(as_root, uc.UpdateProfile(user_id=alice.id, email="new@example.com"))
+    assert (user.email, user.invitation_email) == ("new@example.com", None)
+
+
+async def test_current_password_guesses_with_a_stolen_token_are_throttled(user_service):
+    alice = await register(user_service, "alice")
+    _, principal = await log_in(user_service)
+    for i in range(5):
+        with pytest.raises(InvalidCredentials):
+            await user_service.update_profile(principal, uc.UpdateProfile(
+                user_id=alice.id, email="thief@example.com", current_password=f"guess {i}"))
+    with pytest.raises(TooManyLoginAttempts):
+        await user_service.update_profile(principal, uc.UpdateProfile(
+            user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
 
 
 async def test_a_new_password_must_meet_the_policy(user_service):
@@ -459,6 +506,34 @@ async def test_a_password_change_revokes_every_session_and_the_new_password_work
     with pytest.raises(InvalidCredentials):
         await log_in(user_service)
     await log_in(user_service, password="a brand new secret")
+
+
+async def test_a_session_older_than_the_users_security_version_cannot_refresh_even_if_revoking_it_failed(
+        user_service):
+    class RevocationFails:
+        """A session store whose revoke_user is down, as Redis may be just after the user was saved."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        async def revoke_user(self, user_id, security_version):
+            raise Unavailable("redis cannot be reached")
+
+    alice = await register(user_service, "alice")
+    pair, principal = await log_in(user_service)
+    store = user_service.sessions
+    user_service.sessions = RevocationFails(store)
+    with pytest.raises(Unavailable):
+        await user_service.update_profile(principal, uc.UpdateProfile(
+            user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
+    user_service.sessions = store
+    with pytest.raises(InvalidToken):
+        await user_service.refresh(pair.refresh_token)
+    with pytest.raises(InvalidToken):
+        await user_service.authenticate(pair.access_token)  # the refresh attempt ended the session
 
 
 async def test_an_admin_cannot_set_someone_elses_password(user_service):
@@ -599,3 +674,21 @@ async def test_ensure_admin_promotes_an_existing_user_of_that_name(user_service)
     existing = await register(user_service, "root")
     promoted = await user_service.ensure_admin("ROOT", "other@example.com", "another password")
     assert promoted.id == existing.id and promoted.is_admin
+
+
+async def test_every_revocation_announces_which_sessions_ended(user_service, domain_bus):
+    alice = await register(user_service, "alice")
+    await register(user_service, "root", admin=True)
+    _, as_root = await log_in(user_service, login="root")
+    _, as_alice = await log_in(user_service)
+
+    def revoked():
+        return [(e.user_id, e.reason, e.session_id, e.security_version)
+                for e in domain_bus.history if e.name == "user.sessions_revoked"]
+
+    await user_service.update_profile(as_alice, uc.UpdateProfile(
+        user_id=alice.id, password="a brand new secret", current_password=GOOD_PASSWORD))
+    await user_service.set_role(as_root, uc.SetRole(user_id=alice.id, role=Role.ADMIN))
+    await user_service.ban(as_root, alice.id)
+    assert revoked() == [(alice.id, "password_changed", None, 1), (alice.id, "role_changed", None, 2),
+                         (alice.id, "banned", None, 3)]
