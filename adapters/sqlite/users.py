@@ -47,9 +47,16 @@ def user_from_row(row: sqlite3.Row | tuple[Any, ...]) -> User:
 
 
 async def insert_user(conn: aiosqlite.Connection, user: User) -> None:
-    taken = {**TAKEN, "users.id": lambda: AlreadyExists("user exists", user_id=user.id)}
-    with translated(taken):
+    try:
         await conn.execute(f"INSERT INTO users ({COLUMNS}) VALUES ({', '.join('?' * 12)})", user_values(user))
+    except sqlite3.IntegrityError as exc:
+        # SQLite checks the primary key after the other unique indexes: a taken id is reported first,
+        # as the other adapters do, only by asking.
+        async with conn.execute("SELECT 1 FROM users WHERE id = ?", (user.id,)) as cur:
+            if await cur.fetchone() is not None:
+                raise AlreadyExists("user exists", user_id=user.id) from exc
+        with translated(TAKEN):
+            raise
 
 
 async def select_user(conn: aiosqlite.Connection, user_id: UserId) -> User:
