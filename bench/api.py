@@ -1,6 +1,10 @@
-"""API benchmark: the all-in-one on PostgreSQL + Redis against a bare aiohttp handler, same run.
+"""API benchmark: the all-in-one on PostgreSQL + Redis against its physical limit, same run.
 
-Prints requests/s and p50/p99 latency per scenario and the ratio to the baseline.  Needs
+The limit (bench/limit.py) is a bare aiohttp handler doing only the unavoidable work of each request:
+verify the JWT, one session lookup in Redis, and the SQL the use case cannot avoid (create: one
+transaction with the meeting row and its outbox row; get: one SELECT by key).  Prints requests/s,
+p50/p99 latency and errors per scenario, and the ratio to its baseline.  ``--root`` runs another
+checkout's application (to measure "before" with the same client and baseline).  Needs
 TEST_POSTGRES_DSN and TEST_REDIS_URL (``make bench`` sets them).  Only 127.0.0.1 is contacted.
 """
 
@@ -21,6 +25,7 @@ import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import tests.support.process as app_process  # noqa: E402
 from tests.support.process import allinone, free_port  # noqa: E402
 
 
@@ -54,11 +59,16 @@ async def run(args: argparse.Namespace) -> None:
     db = f"confero_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(pg_dsn)
     await admin.execute(f'CREATE DATABASE "{db}"')
-    port = free_port()
+    port, limit_port = free_port(), free_port()
     hello = subprocess.Popen([sys.executable, str(ROOT / "bench" / "hello.py"), str(port)])
     log = Path(args.log)
-    env = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_LOG_LEVEL": "WARNING",
-           "APP_POSTGRES_DSN": pg_dsn.rsplit("/", 1)[0] + "/" + db, "APP_REDIS_URL": redis_url}
+    secret = secrets.token_urlsafe(40)
+    bench_dsn = pg_dsn.rsplit("/", 1)[0] + "/" + db
+    env = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secret, "APP_LOG_LEVEL": "WARNING",
+           "APP_POSTGRES_DSN": bench_dsn, "APP_REDIS_URL": redis_url}
+    limit = subprocess.Popen([sys.executable, str(ROOT / "bench" / "limit.py"), str(limit_port), bench_dsn, redis_url,
+                              secret])
+    app_process.ROOT = Path(args.root)
     results = []
     try:
         with allinone(env, log) as base:
@@ -72,6 +82,20 @@ async def run(args: argparse.Namespace) -> None:
                     tokens.append({"Authorization": f"Bearer {(await r.json())['access_token']}"})
                 r = await s.post("/api/v1/meetings", json={"title": "bench", "capacity": 1000}, headers=tokens[0])
                 mid = (await r.json())["id"]
+
+                limit_url = f"http://127.0.0.1:{limit_port}"
+                r = await s.post(f"{limit_url}/meetings", json={"title": "bench"}, headers=tokens[0])
+                limit_mid = (await r.json())["id"]
+
+                async def limit_create_step(i: int) -> bool:
+                    async with s.post(f"{limit_url}/meetings", json={"title": "bench meeting"}, headers=tokens[i]) as r:
+                        await r.read()
+                        return r.status == 201
+
+                async def limit_get_step(i: int) -> bool:
+                    async with s.get(f"{limit_url}/meetings/{limit_mid}", headers=tokens[i]) as r:
+                        await r.read()
+                        return r.status == 200
 
                 async def hello_step(i: int) -> bool:
                     async with s.get(f"http://127.0.0.1:{port}/hello") as r:
@@ -96,25 +120,30 @@ async def run(args: argparse.Namespace) -> None:
                         await r.read()
                         return ok and r.status == 200
 
-                for _ in range(50):  # warm up both servers and their pools
+                for _ in range(50):  # warm up the servers and their pools
                     await hello_step(0)
                     await get_step(0)
-                results.append(await load("bare aiohttp hello (baseline)", args.workers, args.seconds, hello_step))
-                results.append(await load("create meeting", args.workers, args.seconds, create_step))
-                results.append(await load("get meeting", args.workers, args.seconds, get_step))
-                results.append(await load("join + leave", args.workers, args.seconds, join_leave_step))
+                    await limit_get_step(0)
+                hello_r = await load("bare aiohttp hello", args.workers, args.seconds, hello_step)
+                results.append((hello_r, None))
+                for name, step, limit_step in (("create meeting", create_step, limit_create_step),
+                                               ("get meeting", get_step, limit_get_step)):
+                    base_r = await load(f"  limit: {name}", args.workers, args.seconds, limit_step)
+                    results.append((base_r, None))
+                    results.append((await load(name, args.workers, args.seconds, step), base_r))
+                results.append((await load("join + leave (pairs)", args.workers, args.seconds, join_leave_step), None))
     finally:
-        hello.terminate()
-        hello.wait()
+        for server in (hello, limit):
+            server.terminate()
+            server.wait()
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
-    base_rps = results[0]["rps"]
-    print(f"\nconcurrency {args.workers}, {args.seconds:.0f} s per scenario, client and servers on one "
-          f"{os.cpu_count()}-core machine")
-    print(f"{'scenario':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs baseline':>12}")
-    for r in results:
-        print(f"{r['name']:32} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['errors']:7d} "
-              f"{r['rps'] / base_rps:11.2f}x")
+    print(f"\napplication from {args.root}; concurrency {args.workers}, {args.seconds:.0f} s per scenario, "
+          f"client and servers on one {os.cpu_count()}-core machine")
+    print(f"{'scenario':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs limit':>9}")
+    for r, base_r in results:
+        ratio = f"{r['rps'] / base_r['rps']:8.2f}x" if base_r else ""
+        print(f"{r['name']:32} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['errors']:7d} {ratio:>9}")
 
 
 def main() -> None:
@@ -122,6 +151,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--log", default="/tmp/confero-bench.log")
+    parser.add_argument("--root", default=str(ROOT), help="the checkout whose application is measured")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.meetings.commands import Relation, When
 from domain.meetings.model import Meeting
-from domain.shared.ids import MeetingId, UserId
-from domain.shared.pagination import Page, PageRequest
+from domain.shared.ids import MeetingId
 
 
 class MeetingRepository(Protocol):
@@ -16,16 +14,15 @@ class MeetingRepository(Protocol):
       ``meeting.version`` (optimistic concurrency: of two racing saves of one loaded version, exactly one
       wins); on success it increments ``meeting.version``.
     - ``delete`` raises MeetingNotFound.
-    - ``list_for_user`` returns the meetings related to the user: ``HOSTED`` (host), ``INVITED`` (user id
-      or ``email`` invited), ``JOINED`` (ever joined), ``ALL`` (any of those, or co-host).  ``UPCOMING`` =
-      scheduled or live, ordered by start time ascending; ``PAST`` = ended or cancelled, start time
-      descending; ``ALL`` = start time descending.  Ties are broken by id.
-    Any method may raise Unavailable.
+    Any method may raise Unavailable.  Lists of meetings are the read side's (ports/meeting_queries.py).
+
+    Bound to a unit of work (ports/uow.py), a repository that locks what it loads may leave the version
+    alone when only attendance changed (PostgreSQL does: a join or a leave writes one row, and the row
+    lock taken at ``get`` keeps concurrent changes out until the unit ends).  A change of the meeting's
+    own fields always increments it.
     """
 
     async def add(self, meeting: Meeting) -> None: ...
     async def get(self, meeting_id: MeetingId) -> Meeting: ...
     async def save(self, meeting: Meeting) -> None: ...
     async def delete(self, meeting_id: MeetingId) -> None: ...
-    async def list_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When,
-                            page: PageRequest) -> Page[Meeting]: ...

@@ -18,6 +18,7 @@ from adapters.memory.events import InMemoryEventBus
 from adapters.memory.locks import InProcessKeyedLocks
 from adapters.inprocess.commit_signal import CommitSignal
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
+from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
@@ -54,6 +55,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
 
     users = providers.Singleton(InMemoryUserRepository)
     meetings = providers.Singleton(InMemoryMeetingRepository)
+    meeting_queries = providers.Singleton(InMemoryMeetingQueries, meetings)
     sessions = providers.Singleton(InMemorySessionStore)
     throttle = providers.Singleton(InMemoryLoginThrottle)
     events = providers.Singleton(InMemoryEventBus, max_attempts=settings.provided.event_max_attempts)
@@ -86,7 +88,8 @@ class Application(containers.DeclarativeContainer):
         limits=providers.Callable(_attempt_limits, settings),
     )
     meeting_service = providers.Singleton(
-        MeetingService, uow=adapters.uow, meetings=adapters.meetings, users=adapters.users, hasher=hasher,
+        MeetingService, uow=adapters.uow, meetings=adapters.meetings, queries=adapters.meeting_queries,
+        users=adapters.users, hasher=hasher,
         clock=clock, locks=providers.Singleton(InProcessKeyedLocks),
     )
     relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)

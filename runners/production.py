@@ -1,4 +1,4 @@
-"""The production adapter family: PostgreSQL for aggregates, Redis for sessions, caches and events.
+"""The production adapter family: PostgreSQL for aggregates and the outbox, Redis for sessions and events.
 
 Same provider names as ``runners.containers.MemoryAdapters``.  The pool and the client are async
 Resources, so every provider that depends on them is awaitable (``runners.containers.resolve``).
@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
 from adapters.inprocess.commit_signal import CommitSignal
+from adapters.postgres.meeting_queries import PostgresMeetingQueries
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.migrate import migrate
 from adapters.postgres.outbox import PostgresOutbox
@@ -23,7 +24,6 @@ from adapters.postgres.users import PostgresUserRepository
 from adapters.redis.client import open_redis
 from adapters.redis.dead_letters import RedisDeadLetters
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
-from adapters.redis.meeting_cache import CachedMeetingRepository
 from adapters.redis.presence import RedisRoomPresence
 from adapters.redis.signal_bus import RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
@@ -56,8 +56,10 @@ class ProductionAdapters(containers.DeclarativeContainer):
     redis = providers.Resource(redis_client, settings)
 
     users = providers.Singleton(PostgresUserRepository, pool)
-    meetings = providers.Singleton(CachedMeetingRepository, providers.Singleton(PostgresMeetingRepository, pool),
-                                   redis)
+    # No cache in front: a get is one primary-key SELECT, as fast as a Redis GET here, and meeting
+    # password hashes stay in PostgreSQL (bench/api.py has the numbers).
+    meetings = providers.Singleton(PostgresMeetingRepository, pool)
+    meeting_queries = providers.Singleton(PostgresMeetingQueries, pool)
     sessions = providers.Singleton(RedisSessionStore, redis)
     throttle = providers.Singleton(RedisLoginThrottle, redis)
     events = providers.Singleton(RedisStreamEventPublisher, redis, stream=EVENT_STREAM)

@@ -1,26 +1,9 @@
 from __future__ import annotations
 
-from domain.meetings.commands import Relation, When
 from domain.meetings.errors import MeetingNotFound
-from domain.meetings.model import Meeting, MeetingStatus
+from domain.meetings.model import Meeting
 from domain.shared.errors import AlreadyExists, ConcurrentModification
-from domain.shared.ids import MeetingId, UserId
-from domain.shared.pagination import Page, PageRequest
-
-UPCOMING = (MeetingStatus.SCHEDULED, MeetingStatus.LIVE)
-
-
-def related(m: Meeting, user_id: UserId, email: str | None, relation: Relation) -> bool:
-    hosted = m.host_id == user_id
-    invited = m.is_invited(user_id, email)
-    joined = user_id in m.attendees
-    if relation is Relation.HOSTED:
-        return hosted
-    if relation is Relation.INVITED:
-        return invited
-    if relation is Relation.JOINED:
-        return joined
-    return hosted or invited or joined or user_id in m.co_hosts
+from domain.shared.ids import MeetingId
 
 
 class InMemoryMeetingRepository:
@@ -53,15 +36,6 @@ class InMemoryMeetingRepository:
         if self._by_id.pop(meeting_id, None) is None:
             raise MeetingNotFound("no such meeting", meeting_id=meeting_id)
 
-    async def list_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When,
-                            page: PageRequest) -> Page[Meeting]:
-        hits = [m for m in self._by_id.values() if related(m, user_id, email, relation)]
-        if when is When.UPCOMING:
-            hits = [m for m in hits if m.status in UPCOMING]
-            hits.sort(key=lambda m: (m.start_time, m.id))
-        else:
-            if when is When.PAST:
-                hits = [m for m in hits if m.status not in UPCOMING]
-            hits.sort(key=lambda m: (m.start_time, m.id), reverse=True)
-        window = hits[page.offset:page.offset + page.limit]
-        return Page(items=tuple(m.copy() for m in window), total=len(hits), offset=page.offset, limit=page.limit)
+    def all(self) -> list[Meeting]:
+        """The stored meetings themselves (not copies), for the memory read side."""
+        return list(self._by_id.values())

@@ -52,7 +52,8 @@ class PostgresUnitOfWork:
                 await self._pool.release(self._conn)
                 raise
         bound: Any = BoundConnection(self._conn)
-        self.meetings = Tracked(PostgresMeetingRepository(bound, acquire_timeout=self._timeout), self._events)
+        self.meetings = Tracked(PostgresMeetingRepository(bound, acquire_timeout=self._timeout, lock=True),
+                                self._events)
         self.users = Tracked(PostgresUserRepository(bound, acquire_timeout=self._timeout), self._events)
         return self
 

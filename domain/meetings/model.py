@@ -175,14 +175,13 @@ class Meeting:
         role = self.role_of(user_id)
         self._record(ev.ParticipantJoined(occurred_at=now, meeting_id=self.id, user_id=user_id,
                                           role=role.value if role else MeetingRole.PARTICIPANT.value))
-        self.updated_at = now
+        # updated_at is about the meeting itself, not who is in it: a join stays one attendance row.
         return True
 
     def leave(self, user_id: UserId, *, now: dt.datetime) -> None:
         if user_id not in self.participants:
             raise e.NotAParticipant("you are not in this meeting")
         del self.participants[user_id]
-        self.updated_at = now
         self._record(ev.ParticipantLeft(occurred_at=now, meeting_id=self.id, user_id=user_id))
 
     # -- host actions ------------------------------------------------------------------------------

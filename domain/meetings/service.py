@@ -21,6 +21,7 @@ from domain.users.errors import UserNotFound
 from domain.users.model import normalize_email
 from ports.clock import Clock
 from ports.locks import KeyedLocks
+from ports.meeting_queries import MeetingQueries
 from ports.meetings import MeetingRepository
 from ports.uow import UnitOfWork, UnitOfWorkFactory
 from ports.users import PasswordHasher, UserRepository
@@ -30,10 +31,12 @@ SAVE_ATTEMPTS = 8
 
 @define(kw_only=True)
 class MeetingService:
-    """Changes go through ``uow`` (one transaction each); ``meetings`` and ``users`` serve the reads."""
+    """Changes go through ``uow`` (one transaction each); ``meetings``, ``queries`` and ``users`` serve
+    the reads."""
 
     uow: UnitOfWorkFactory
     meetings: MeetingRepository
+    queries: MeetingQueries
     users: UserRepository
     hasher: PasswordHasher
     clock: Clock
@@ -82,7 +85,7 @@ class MeetingService:
         return meeting, sorted(meeting.participants.values(), key=lambda p: (p.joined_at, p.user_id))
 
     async def list_mine(self, actor: Actor, relation: c.Relation, when: c.When, page: PageRequest) -> Page[Meeting]:
-        return await self.meetings.list_for_user(actor.user_id, await self._email_of(actor.user_id),
+        return await self.queries.list_for_user(actor.user_id, await self._email_of(actor.user_id),
                                                  relation, when, page)
 
     async def update(self, actor: Actor, cmd: c.UpdateMeeting) -> Meeting:

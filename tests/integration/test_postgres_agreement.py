@@ -14,8 +14,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.users import InMemoryUserRepository
+from adapters.postgres.meeting_queries import PostgresMeetingQueries
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.pool import open_pool
 from adapters.postgres.users import PostgresUserRepository
@@ -79,6 +81,7 @@ class RepositoriesAgree(RuleBasedStateMachine):
         self.run(truncate_all(pool))
         self.pg_users, self.pg_meetings = PostgresUserRepository(pool), PostgresMeetingRepository(pool)
         self.mem_users, self.mem_meetings = InMemoryUserRepository(), InMemoryMeetingRepository()
+        self.pg_queries, self.mem_queries = PostgresMeetingQueries(pool), InMemoryMeetingQueries(self.mem_meetings)
         self.user_ids: list[UserId] = []
         self.meeting_ids: list[MeetingId] = []
 
@@ -106,6 +109,9 @@ class RepositoriesAgree(RuleBasedStateMachine):
 
     def meetings_of(self, side: str) -> Any:
         return self.pg_meetings if side == "pg" else self.mem_meetings
+
+    def queries_of(self, side: str) -> Any:
+        return self.pg_queries if side == "pg" else self.mem_queries
 
     def clashes_twice(self, user: User) -> bool:
         """Username and email taken by others: the port does not say which error wins then."""
@@ -204,7 +210,7 @@ class RepositoriesAgree(RuleBasedStateMachine):
     @rule(user_id=st.sampled_from(PEOPLE), email=st.none() | st.sampled_from(EMAILS),
           relation=st.sampled_from(Relation), when=st.sampled_from(When), page=PAGES)
     def list_meetings(self, user_id, email, relation, when, page) -> None:
-        self.both(lambda s: self.meetings_of(s).list_for_user(user_id, email, relation, when, page))
+        self.both(lambda s: self.queries_of(s).list_for_user(user_id, email, relation, when, page))
 
     @invariant()
     def everyone_is_stored_alike(self) -> None:

@@ -1,7 +1,8 @@
 """Races through the meeting service on real concurrent PostgreSQL connections.
 
-A wrapper holds every racer's first load at a barrier, so they all start from one version and the
-race is certain rather than a matter of scheduling luck.
+A wrapper holds every racer's unit of work at a barrier once its transaction is open and just before
+it loads the meeting, so every transaction is in flight at once and the race is certain rather than a
+matter of scheduling luck.  The service has no in-process lock: the row lock alone keeps order.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import asyncio
 import pytest
 
 from adapters.crypto.argon2 import Argon2PasswordHasher
-from adapters.memory.events import InMemoryEventBus
+from adapters.postgres.meeting_queries import PostgresMeetingQueries
 from adapters.postgres.meetings import PostgresMeetingRepository
+from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
 from adapters.system.clock import SystemClock
 from domain.meetings import commands as c
@@ -20,7 +22,6 @@ from domain.meetings.errors import MeetingFull
 from domain.meetings.model import Meeting
 from domain.meetings.service import MeetingService
 from domain.shared.actor import Actor
-from domain.shared.errors import ConcurrentModification
 from domain.shared.ids import MeetingId
 from tests.contracts.factories import a_user
 from tests.integration.postgres_fixtures import pg_pool, postgres_dsn  # noqa: F401
@@ -29,38 +30,47 @@ pytestmark = pytest.mark.integration
 
 
 class LoadsTogether:
-    """A MeetingRepository whose first ``parties`` loads wait for each other; counts lost saves."""
+    """A unit-of-work factory whose units' first ``parties`` meeting loads wait for each other."""
 
-    def __init__(self, inner: PostgresMeetingRepository, parties: int) -> None:
+    def __init__(self, inner: PostgresUnitOfWorkFactory, parties: int) -> None:
         self._inner = inner
         self._barrier = asyncio.Barrier(parties)
         self._held = parties
-        self.conflicts = 0
 
-    async def get(self, meeting_id: MeetingId) -> Meeting:
-        meeting = await self._inner.get(meeting_id)
-        if self._held > 0:
-            self._held -= 1
-            await self._barrier.wait()
-        return meeting
+    def __call__(self):
+        unit = self._inner()
+        outer = self
 
-    async def save(self, meeting: Meeting) -> None:
-        try:
-            await self._inner.save(meeting)
-        except ConcurrentModification:
-            self.conflicts += 1
-            raise
+        class Loads:
+            def __init__(self, unit) -> None:
+                self._unit = unit
 
-    def __getattr__(self, name: str):  # add, delete, list_for_user go straight through
-        return getattr(self._inner, name)
+            async def __aenter__(self):
+                await self._unit.__aenter__()
+                get = self._unit.meetings.get
+
+                async def get_together(meeting_id: MeetingId) -> Meeting:
+                    if outer._held > 0:
+                        outer._held -= 1
+                        await outer._barrier.wait()
+                    return await get(meeting_id)
+
+                self._unit.meetings.get = get_together
+                return self._unit
+
+            async def __aexit__(self, *exc):
+                return await self._unit.__aexit__(*exc)
+
+        return Loads(unit)
 
 
 @pytest.fixture
 async def world(pg_pool):  # noqa: F811
     users = PostgresUserRepository(pg_pool)
     meetings = PostgresMeetingRepository(pg_pool)
-    service = MeetingService(meetings=meetings, users=users, hasher=Argon2PasswordHasher.fast(),
-                             events=InMemoryEventBus(), clock=SystemClock())
+    service = MeetingService(uow=PostgresUnitOfWorkFactory(pg_pool), meetings=meetings,
+                             queries=PostgresMeetingQueries(pg_pool), users=users,
+                             hasher=Argon2PasswordHasher.fast(), clock=SystemClock())
     return service, meetings, users
 
 
@@ -80,7 +90,7 @@ async def test_of_many_users_racing_for_the_last_seat_exactly_one_gets_it(world)
     host, first, *racers = await some_users(users, 12)
     meeting = await service.schedule(host, c.ScheduleMeeting(title="last seat", capacity=2))
     await service.join(first, c.JoinMeeting(meeting_id=meeting.id))
-    service.meetings = racing = LoadsTogether(meetings, len(racers))
+    service.uow = LoadsTogether(service.uow, len(racers))
 
     results = await outcomes(service.join(r, c.JoinMeeting(meeting_id=meeting.id)) for r in racers)
 
@@ -89,14 +99,13 @@ async def test_of_many_users_racing_for_the_last_seat_exactly_one_gets_it(world)
     assert all(isinstance(out, MeetingFull) for out in results if not isinstance(out, Meeting))
     stored = await meetings.get(meeting.id)
     assert set(stored.participants) == {first.user_id, winners[0].user_id}
-    assert racing.conflicts == len(racers) - 1
 
 
 async def test_users_racing_to_fill_a_meeting_take_exactly_its_capacity(world):
     service, meetings, users = world
     host, *racers = await some_users(users, 16)
     meeting = await service.schedule(host, c.ScheduleMeeting(title="fill up", capacity=5))
-    service.meetings = LoadsTogether(meetings, len(racers))
+    service.uow = LoadsTogether(service.uow, len(racers))
 
     results = await outcomes(service.join(r, c.JoinMeeting(meeting_id=meeting.id)) for r in racers)
 
@@ -105,14 +114,18 @@ async def test_users_racing_to_fill_a_meeting_take_exactly_its_capacity(world):
     assert sum(isinstance(out, MeetingFull) for out in results) == len(racers) - 5
     stored = await meetings.get(meeting.id)
     assert set(stored.participants) == winners == stored.attendees
-    assert stored.version == 5
+    assert stored.version == 1  # scheduled -> live; the joins themselves wrote attendance rows only
+    joined = await meetings._pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE name = 'meeting.participant_joined' AND payload->>'meeting_id' = $1",
+        meeting.id)
+    assert joined == 5
 
 
 async def test_two_concurrent_updates_of_one_meeting_are_both_applied(world):
     service, meetings, users = world
     (host,) = await some_users(users, 1)
     meeting = await service.schedule(host, c.ScheduleMeeting(title="before"))
-    service.meetings = racing = LoadsTogether(meetings, 2)
+    service.uow = LoadsTogether(service.uow, 2)
 
     results = await outcomes([
         service.update(host, c.UpdateMeeting(meeting_id=meeting.id, title="new title")),
@@ -122,7 +135,6 @@ async def test_two_concurrent_updates_of_one_meeting_are_both_applied(world):
     assert all(isinstance(out, Meeting) for out in results), results
     stored = await meetings.get(meeting.id)
     assert (stored.title, stored.description, stored.version) == ("new title", "new description", 2)
-    assert racing.conflicts == 1
 
 
 async def test_concurrent_updates_of_different_fields_and_settings_lose_nothing(world):
@@ -131,7 +143,7 @@ async def test_concurrent_updates_of_different_fields_and_settings_lose_nothing(
     meeting = await service.schedule(host, c.ScheduleMeeting(title="before"))
     updates = [dict(title="t2"), dict(description="d2"), dict(duration_minutes=90), dict(capacity=50),
                dict(mute_on_join=True), dict(allow_recording=False), dict(invite_only=True)]
-    service.meetings = LoadsTogether(meetings, len(updates))
+    service.uow = LoadsTogether(service.uow, len(updates))
 
     results = await outcomes(service.update(host, c.UpdateMeeting(meeting_id=meeting.id, **u)) for u in updates)
 

@@ -105,3 +105,33 @@ def test_the_runner_fails_without_a_dsn():
     done = subprocess.run([sys.executable, "-m", "runners.migrate"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2 and "APP_POSTGRES_DSN" in done.stderr
+
+
+async def test_attendance_moves_from_the_meeting_arrays_into_rows(empty_dsn, tmp_path):
+    """0004 turns the participant and attendee arrays of existing meetings into attendance rows."""
+    import shutil
+
+    from adapters.postgres.meetings import PostgresMeetingRepository
+    from tests.contracts.factories import a_busy_meeting
+
+    for path in sorted(MIGRATIONS.glob("000[1-3]_*.sql")):
+        shutil.copy(path, tmp_path / path.name)
+    await migrate(empty_dsn, tmp_path)
+    meeting = a_busy_meeting()
+    ids = sorted(meeting.participants)
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO meetings VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+            " $18, $19, $20, $21, $22, $23, $24, $25)",
+            meeting.id, meeting.host_id, meeting.title, meeting.description, meeting.start_time,
+            meeting.duration_minutes, meeting.capacity, meeting.password_hash, meeting.settings.mute_on_join,
+            meeting.settings.allow_recording, meeting.settings.invite_only, meeting.status.value, meeting.locked,
+            sorted(meeting.co_hosts), sorted(meeting.invited_users), sorted(meeting.invited_emails),
+            sorted(meeting.kicked), sorted(meeting.attendees), ids, [meeting.participants[u].joined_at for u in ids],
+            meeting.created_at, meeting.updated_at, meeting.started_at, meeting.ended_at, meeting.version)
+    finally:
+        await conn.close()
+    assert await migrate(empty_dsn) == [p for p in ALL if p >= "0004"]
+    async with open_pool(empty_dsn) as pool:
+        assert await PostgresMeetingRepository(pool).get(meeting.id) == meeting

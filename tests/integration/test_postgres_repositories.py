@@ -8,10 +8,12 @@ import asyncpg
 import pytest
 
 from adapters.postgres.errors import translated
+from adapters.postgres.meeting_queries import PostgresMeetingQueries
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.pool import open_pool
 from adapters.postgres.users import PostgresUserRepository
 from domain.shared.errors import AlreadyExists, InvalidArgument, Unavailable
+from tests.contracts.meeting_queries import MeetingQueriesContract
 from tests.contracts.meetings import MeetingRepositoryContract
 from tests.contracts.factories import a_user, a_user_id
 from tests.contracts.users import UserRepositoryContract
@@ -30,6 +32,16 @@ class TestPostgresMeetingRepository(MeetingRepositoryContract):
     @pytest.fixture
     async def repo(self, pg_pool):  # noqa: F811
         return PostgresMeetingRepository(pg_pool)
+
+
+class TestPostgresMeetingQueries(MeetingQueriesContract):
+    @pytest.fixture
+    async def repo(self, pg_pool):  # noqa: F811
+        return PostgresMeetingRepository(pg_pool)
+
+    @pytest.fixture
+    async def queries(self, pg_pool):  # noqa: F811
+        return PostgresMeetingQueries(pg_pool)
 
 
 # -- driver failures become domain errors ----------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from adapters.crypto.argon2 import Argon2PasswordHasher
 from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.events import InMemoryEventBus
+from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.throttle import InMemoryLoginThrottle
@@ -83,5 +84,5 @@ def domain_uow(domain_meetings, domain_users, domain_outbox) -> InMemoryUnitOfWo
 
 @pytest.fixture
 def meeting_service(domain_uow, domain_meetings, domain_users, domain_clock, domain_hasher) -> MeetingService:
-    return MeetingService(uow=domain_uow, meetings=domain_meetings, users=domain_users, hasher=domain_hasher,
-                          clock=domain_clock)
+    return MeetingService(uow=domain_uow, meetings=domain_meetings, queries=InMemoryMeetingQueries(domain_meetings),
+                          users=domain_users, hasher=domain_hasher, clock=domain_clock)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.users import InMemoryUserRepository
+from tests.contracts.meeting_queries import MeetingQueriesContract
 from tests.contracts.meetings import MeetingRepositoryContract
 from tests.contracts.users import UserRepositoryContract
 
@@ -20,3 +22,13 @@ class TestInMemoryMeetingRepository(MeetingRepositoryContract):
     @pytest.fixture
     async def repo(self):
         return InMemoryMeetingRepository()
+
+
+class TestInMemoryMeetingQueries(MeetingQueriesContract):
+    @pytest.fixture
+    async def repo(self):
+        return InMemoryMeetingRepository()
+
+    @pytest.fixture
+    async def queries(self, repo):
+        return InMemoryMeetingQueries(repo)
