@@ -22,10 +22,10 @@ from __future__ import annotations
 from tests.contracts.sessions import SessionStoreContract
 from tests.contracts.users import UserRepositoryContract
 
-# Every suite, with the name of the fixture an adapter's subclass must provide.
-SUITES: dict[type, str] = {
-    UserRepositoryContract: "repo",
-    SessionStoreContract: "store",
+# Every suite, with the names of the fixtures an adapter's subclass must provide.
+SUITES: dict[type, tuple[str, ...]] = {
+    UserRepositoryContract: ("repo",),
+    SessionStoreContract: ("store",),
 }
 
 __all__ = ["SUITES", "SessionStoreContract", "UserRepositoryContract"]

@@ -20,15 +20,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "confero_contract: a test of a Confero port contract suite")
 
 
-def _suite_of(obj: object) -> tuple[type, str | None] | None:
-    """The suite a test class subclasses, and the fixture it must provide (None: not listed)."""
+def _suite_of(obj: object) -> tuple[type, tuple[str, ...]] | None:
+    """The suite a test class subclasses, and the fixtures it must provide (none known: not listed)."""
     from confero_contracts import SUITES
 
     if not isinstance(obj, type):
         return None
     for base in obj.__mro__[1:]:
         if base in SUITES or base.__module__.startswith("confero_contracts."):
-            return base, SUITES.get(base)
+            return base, SUITES.get(base, ())
     return None
 
 
@@ -38,12 +38,13 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     found = _suite_of(obj)
     if found is None or not isinstance(result, pytest.Class):
         return result
-    suite, fixture = found
+    suite, fixtures = found
     mro = obj.__mro__  # type: ignore[attr-defined]
-    if fixture is not None and not any(fixture in vars(cls) for cls in mro[:mro.index(suite)]):
-        raise collector.CollectError(
-            f"{obj.__module__}.{name} subclasses {suite.__name__} but does not define the fixture "
-            f"{fixture!r} that returns the adapter under test")
+    for fixture in fixtures:
+        if not any(fixture in vars(cls) for cls in mro[:mro.index(suite)]):
+            raise collector.CollectError(
+                f"{obj.__module__}.{name} subclasses {suite.__name__} but does not define the fixture "
+                f"{fixture!r} that returns the adapter under test")
     # On the class node, before its functions are collected: pytest-asyncio decides per function at
     # collection time whether it is an asyncio test, by the closest 'asyncio' marker.
     result.add_marker(pytest.mark.asyncio)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dependency_injector import providers
 
 from adapters.sqlite.database import SqliteDatabase, open_database
+from adapters.sqlite.meeting_queries import SqliteMeetingQueries
 from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.outbox import SqliteOutbox
 from adapters.sqlite.sessions import SqliteSessionStore
@@ -37,6 +38,7 @@ class SqliteAdapters(MemoryAdapters):
 
     users = providers.Singleton(SqliteUserRepository, database)
     meetings = providers.Singleton(SqliteMeetingRepository, database)
+    meeting_queries = providers.Singleton(SqliteMeetingQueries, database)
     sessions = providers.Singleton(SqliteSessionStore, database)
     outbox = providers.Singleton(SqliteOutbox, database)
     uow = providers.Singleton(SqliteUnitOfWorkFactory, database, on_commit=MemoryAdapters.commit_signal.provided.notify)

@@ -13,12 +13,10 @@ import aiosqlite
 from adapters.sqlite.database import SqliteDatabase
 from adapters.sqlite.errors import translated
 from adapters.sqlite.timeconv import from_us, from_us_or_none, to_us, to_us_or_none
-from domain.meetings.commands import Relation, When
 from domain.meetings.errors import MeetingNotFound
 from domain.meetings.model import Meeting, MeetingSettings, MeetingStatus, Participant
 from domain.shared.errors import AlreadyExists, ConcurrentModification
 from domain.shared.ids import MeetingId, UserId
-from domain.shared.pagination import Page, PageRequest
 
 FIELDS = ("host_id", "title", "description", "start_time", "duration_minutes", "capacity", "password_hash",
           "mute_on_join", "allow_recording", "invite_only", "status", "locked", "co_hosts", "invited_users",
@@ -28,28 +26,6 @@ COLUMNS = ", ".join(("id", *FIELDS, "version"))
 INSERT = f"INSERT INTO meetings ({COLUMNS}) VALUES ({', '.join('?' * (len(FIELDS) + 2))})"
 UPDATE = ("UPDATE meetings SET " + ", ".join(f"{name} = ?" for name in FIELDS)
           + ", version = version + 1 WHERE id = ? AND version = ?")
-
-
-def _has(column: str, param: str) -> str:
-    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = {param})"
-
-
-# :user is the user id, :email the email (NULL when unknown: it then matches nothing).
-# A kicked user is never invited, even when their email still is (Meeting.is_invited).
-INVITED = (f"(NOT {_has('kicked', ':user')}"
-           f" AND ({_has('invited_users', ':user')} OR {_has('invited_emails', ':email')}))")
-RELATION: dict[Relation, str] = {
-    Relation.HOSTED: "host_id = :user",
-    Relation.INVITED: INVITED,
-    Relation.JOINED: _has("attendees", ":user"),
-    Relation.ALL: f"(host_id = :user OR {INVITED} OR {_has('attendees', ':user')} OR {_has('co_hosts', ':user')})",
-}
-OPEN = "status IN ('scheduled', 'live')"
-WHEN: dict[When, tuple[str, str]] = {
-    When.UPCOMING: (OPEN, "start_time, id"),
-    When.PAST: (f"NOT {OPEN}", "start_time DESC, id DESC"),
-    When.ALL: ("1", "start_time DESC, id DESC"),
-}
 
 
 def _json(values: Any) -> str:
@@ -134,17 +110,3 @@ class SqliteMeetingRepository:
     async def delete(self, meeting_id: MeetingId) -> None:
         async with self._db.connection() as conn:
             await delete_meeting(conn, meeting_id)
-
-    async def list_for_user(self, user_id: UserId, email: str | None, relation: Relation, when: When,
-                            page: PageRequest) -> Page[Meeting]:
-        status_filter, order = WHEN[when]
-        where = f"{RELATION[relation]} AND {status_filter}"
-        args = {"user": user_id, "email": email, "offset": page.offset, "limit": page.limit}
-        # Both statements under the database lock: the total agrees with the items.
-        async with self._db.connection() as conn:
-            async with conn.execute(f"SELECT count(*) FROM meetings WHERE {where}", args) as cur:
-                (total,) = await cur.fetchone()  # type: ignore[misc]
-            async with conn.execute(f"SELECT {COLUMNS} FROM meetings WHERE {where} ORDER BY {order}"
-                                    " LIMIT :limit OFFSET :offset", args) as cur:
-                rows = await cur.fetchall()
-        return Page(items=tuple(map(meeting_from_row, rows)), total=total, offset=page.offset, limit=page.limit)

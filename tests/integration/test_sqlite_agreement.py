@@ -11,9 +11,11 @@ from pathlib import Path
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 import tests.integration.test_postgres_agreement as agreement
+from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.users import InMemoryUserRepository
 from adapters.sqlite.database import open_database
+from adapters.sqlite.meeting_queries import SqliteMeetingQueries
 from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.users import SqliteUserRepository
 from domain.shared.ids import new_id
@@ -29,6 +31,7 @@ class SqliteRepositoriesAgree(agreement.RepositoriesAgree):
         db = self.run(self.stack.enter_async_context(open_database(str(folder / f"{new_id()}.sqlite3"))))
         self.pg_users, self.pg_meetings = SqliteUserRepository(db), SqliteMeetingRepository(db)
         self.mem_users, self.mem_meetings = InMemoryUserRepository(), InMemoryMeetingRepository()
+        self.pg_queries, self.mem_queries = SqliteMeetingQueries(db), InMemoryMeetingQueries(self.mem_meetings)
         self.user_ids = []
         self.meeting_ids = []
 

@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from adapters.crypto.argon2 import Argon2PasswordHasher
+from adapters.sqlite.meeting_queries import SqliteMeetingQueries
 from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.outbox import SqliteOutbox
 from adapters.sqlite.unit_of_work import SqliteUnitOfWorkFactory
@@ -58,10 +59,12 @@ async def test_of_many_users_racing_for_four_seats_exactly_four_get_them(sqlite_
         await users.add(person)
     host, *racers = [Actor(p.id) for p in people]
     plain = SqliteUnitOfWorkFactory(sqlite_db)
-    setup = MeetingService(uow=plain, meetings=meetings, users=users, hasher=Argon2PasswordHasher.fast(),
-                           clock=SystemClock())
+    queries = SqliteMeetingQueries(sqlite_db)
+    setup = MeetingService(uow=plain, meetings=meetings, queries=queries, users=users,
+                           hasher=Argon2PasswordHasher.fast(), clock=SystemClock())
     meeting = await setup.schedule(host, c.ScheduleMeeting(title="Four seats", capacity=4))
-    racing = MeetingService(uow=UnitsLoadTogether(plain, len(racers)), meetings=meetings, users=users,
+    racing = MeetingService(uow=UnitsLoadTogether(plain, len(racers)), meetings=meetings,
+                            queries=queries, users=users,
                             hasher=Argon2PasswordHasher.fast(), clock=SystemClock())
 
     results = await asyncio.gather(*(racing.join(r, c.JoinMeeting(meeting_id=meeting.id)) for r in racers),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory.throttle import InMemoryLoginThrottle
+from adapters.sqlite.meeting_queries import SqliteMeetingQueries
 from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.sessions import SqliteSessionStore
 from adapters.sqlite.users import SqliteUserRepository
 from tests.contracts.login_races import LoginRaceSuite
+from tests.contracts.meeting_queries import MeetingQueriesContract
 from tests.contracts.meetings import MeetingRepositoryContract
 from tests.contracts.sessions import SessionStoreContract
 from tests.contracts.users import UserRepositoryContract
@@ -31,6 +33,16 @@ class TestSqliteMeetingRepository(MeetingRepositoryContract):
     @pytest.fixture
     async def repo(self, sqlite_db):
         return SqliteMeetingRepository(sqlite_db)
+
+
+class TestSqliteMeetingQueries(MeetingQueriesContract):
+    @pytest.fixture
+    async def repo(self, sqlite_db):
+        return SqliteMeetingRepository(sqlite_db)
+
+    @pytest.fixture
+    async def queries(self, sqlite_db):
+        return SqliteMeetingQueries(sqlite_db)
 
 
 class TestSqliteLoginRaces(LoginRaceSuite):
