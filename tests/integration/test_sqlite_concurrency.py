@@ -20,8 +20,8 @@ from domain.meetings import commands as c
 from domain.meetings.errors import MeetingFull
 from domain.meetings.service import MeetingService
 from domain.shared.actor import Actor
-from tests.contracts.factories import a_user
-from tests.contracts.outbox import pending
+from confero_contracts.factories import a_user
+from confero_contracts.outbox import pending
 from tests.integration.sqlite_fixtures import sqlite_db  # noqa: F401  (a fixture)
 
 

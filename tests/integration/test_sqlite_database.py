@@ -13,8 +13,8 @@ from adapters.sqlite.users import SqliteUserRepository
 from domain.shared.errors import Unavailable
 from domain.shared.ids import new_id
 from domain.shared.pagination import PageRequest
-from tests.contracts.factories import a_user
-from tests.contracts.sessions import a_session
+from confero_contracts.factories import a_user
+from confero_contracts.sessions import a_session
 
 
 async def test_users_and_sessions_survive_closing_and_reopening_the_file(tmp_path):

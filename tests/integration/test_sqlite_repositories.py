@@ -9,11 +9,11 @@ from adapters.sqlite.meeting_queries import SqliteMeetingQueries
 from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.sessions import SqliteSessionStore
 from adapters.sqlite.users import SqliteUserRepository
-from tests.contracts.login_races import LoginRaceSuite
-from tests.contracts.meeting_queries import MeetingQueriesContract
-from tests.contracts.meetings import MeetingRepositoryContract
-from tests.contracts.sessions import SessionStoreContract
-from tests.contracts.users import UserRepositoryContract
+from confero_contracts.login_races import LoginRaceSuite
+from confero_contracts.meeting_queries import MeetingQueriesContract
+from confero_contracts.meetings import MeetingRepositoryContract
+from confero_contracts.sessions import SessionStoreContract
+from confero_contracts.users import UserRepositoryContract
 from tests.integration.sqlite_fixtures import sqlite_db  # noqa: F401  (a fixture)
 
 

@@ -11,9 +11,9 @@ from adapters.sqlite.outbox import SqliteOutbox
 from adapters.sqlite.unit_of_work import SqliteUnitOfWorkFactory
 from adapters.sqlite.users import SqliteUserRepository
 from domain.messaging.relay import OutboxRelay
-from tests.contracts.events import happened
-from tests.contracts.factories import a_meeting
-from tests.contracts.outbox import Publisher, UnitOfWorkContract, pending
+from confero_contracts.events import happened
+from confero_contracts.factories import a_meeting
+from confero_contracts.outbox import Publisher, UnitOfWorkContract, pending
 from tests.integration.sqlite_fixtures import sqlite_db  # noqa: F401  (a fixture)
 
 

@@ -20,7 +20,7 @@ from attrs import evolve
 from domain.rooms.model import MediaState, Member, RoomMessage
 from domain.shared.ids import MeetingId, UserId, new_id
 from ports.rooms import RoomPresence, SignalBus
-from tests.contracts.factories import T0
+from confero_contracts.factories import T0
 
 US = dt.timedelta(microseconds=1)
 TTL = dt.timedelta(seconds=15)
