@@ -122,6 +122,10 @@ def adapter_family(settings: Settings) -> containers.DeclarativeContainer:
         from runners.production import ProductionAdapters
 
         return ProductionAdapters(settings=settings)
+    if settings.sqlite_path:
+        from runners.sqlite import SqliteAdapters
+
+        return SqliteAdapters(settings=settings)
     return MemoryAdapters(settings=settings)
 
 

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     jwt_secret: str = _env("APP_JWT_SECRET", default="", repr=False)
     postgres_dsn: str = _env("APP_POSTGRES_DSN", default="", repr=False)
     redis_url: str = _env("APP_REDIS_URL", default="", repr=False)
+    sqlite_path: str = _env("APP_SQLITE_PATH", default="")
     access_token_ttl: int = _env("APP_ACCESS_TOKEN_TTL", default=900, ge=30, le=24 * 3600)
     refresh_token_ttl: int = _env("APP_REFRESH_TOKEN_TTL", default=7 * 24 * 3600, ge=300, le=90 * 24 * 3600)
     cors_origins: CommaList = _env("APP_CORS_ORIGINS", default=())
@@ -177,6 +178,8 @@ class Settings(BaseSettings):
                     problems.append(f"{name} is required when APP_ADAPTERS=production")
             if self.fast_password_hashing:
                 problems.append("APP_FAST_PASSWORD_HASHING is for tests and is refused in production")
+            if self.sqlite_path:
+                problems.append("APP_SQLITE_PATH is for APP_ADAPTERS=memory (production keeps its data in PostgreSQL)")
         elif not self.jwt_secret:
             object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))  # embedded: a fresh key per process
         if self.jwt_secret and len(self.jwt_secret.encode()) < 32:

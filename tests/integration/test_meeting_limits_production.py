@@ -23,7 +23,7 @@ from domain.meetings.service import MeetingService
 from domain.shared.actor import Actor
 from domain.shared.errors import DomainError
 from domain.shared.pagination import PageRequest
-from tests.contracts.factories import a_user
+from confero_contracts.factories import a_user
 from tests.integration.postgres_fixtures import pg_pool, postgres_dsn  # noqa: F401
 from tests.integration.redis_fixtures import delete_prefix, redis_prefix  # noqa: F401
 from tests.unit.test_meeting_password_guesses import CountingHasher

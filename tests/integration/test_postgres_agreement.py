@@ -28,7 +28,7 @@ from domain.shared.ids import MeetingId, UserId, new_id
 from domain.shared.pagination import PageRequest
 from domain.users.errors import EmailTaken, UsernameTaken
 from domain.users.model import Role, User
-from tests.contracts.factories import T0
+from confero_contracts.factories import T0
 from tests.integration.postgres_fixtures import postgres_dsn, truncate_all  # noqa: F401
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,7 @@ from domain.meetings.model import Meeting
 from domain.meetings.service import MeetingService
 from domain.shared.actor import Actor
 from domain.shared.ids import MeetingId
-from tests.contracts.factories import a_user
+from confero_contracts.factories import a_user
 from tests.integration.postgres_fixtures import pg_pool, postgres_dsn  # noqa: F401
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from adapters.postgres.errors import translated
 from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.users import PostgresUserRepository
 from domain.shared.errors import InvalidArgument, Unavailable
-from tests.contracts.factories import a_meeting, a_user
+from confero_contracts.factories import a_meeting, a_user
 from tests.integration.postgres_fixtures import pg_pool, postgres_dsn  # noqa: F401
 
 pytestmark = pytest.mark.integration

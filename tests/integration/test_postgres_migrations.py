@@ -112,7 +112,7 @@ async def test_attendance_moves_from_the_meeting_arrays_into_rows(empty_dsn, tmp
     import shutil
 
     from adapters.postgres.meetings import PostgresMeetingRepository
-    from tests.contracts.factories import a_busy_meeting
+    from confero_contracts.factories import a_busy_meeting
 
     for path in sorted(MIGRATIONS.glob("000[1-3]_*.sql")):
         shutil.copy(path, tmp_path / path.name)
@@ -142,7 +142,7 @@ async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empt
     import shutil
 
     from adapters.postgres.meetings import PostgresMeetingRepository
-    from tests.contracts.factories import a_busy_meeting
+    from confero_contracts.factories import a_busy_meeting
 
     for path in sorted(MIGRATIONS.glob("000[1-5]_*.sql")):
         shutil.copy(path, tmp_path / path.name)

@@ -13,10 +13,10 @@ from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.pool import open_pool
 from adapters.postgres.users import PostgresUserRepository
 from domain.shared.errors import AlreadyExists, InvalidArgument, Unavailable
-from tests.contracts.meeting_queries import MeetingQueriesContract
-from tests.contracts.meetings import MeetingRepositoryContract
-from tests.contracts.factories import a_user, a_user_id
-from tests.contracts.users import UserRepositoryContract
+from confero_contracts.meeting_queries import MeetingQueriesContract
+from confero_contracts.meetings import MeetingRepositoryContract
+from confero_contracts.factories import a_user, a_user_id
+from confero_contracts.users import UserRepositoryContract
 from tests.integration.postgres_fixtures import pg_pool, postgres_dsn, truncate_all  # noqa: F401
 
 pytestmark = pytest.mark.integration

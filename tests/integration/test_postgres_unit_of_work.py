@@ -11,8 +11,8 @@ from adapters.postgres.pool import open_pool
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
 from domain.messaging.relay import OutboxRelay
-from tests.contracts.events import happened
-from tests.contracts.outbox import Publisher, UnitOfWorkContract
+from confero_contracts.events import happened
+from confero_contracts.outbox import Publisher, UnitOfWorkContract
 from tests.integration.postgres_fixtures import pg_pool, postgres_dsn  # noqa: F401
 
 

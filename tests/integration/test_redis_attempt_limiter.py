@@ -8,7 +8,7 @@ import pytest
 
 from adapters.redis.limits import RedisAttemptLimiter
 from domain.shared.limits import AttemptLimit
-from tests.contracts.limits import AttemptLimiterContract, a_key
+from confero_contracts.limits import AttemptLimiterContract, a_key
 from tests.integration.redis_fixtures import redis_client, redis_prefix  # noqa: F401
 
 pytestmark = pytest.mark.integration

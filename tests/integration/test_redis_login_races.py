@@ -1,4 +1,4 @@
-"""Login races with the Redis session store and throttle (suite: tests/contracts/login_races.py)."""
+"""Login races with the Redis session store and throttle (suite: confero_contracts/login_races.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from adapters.redis.client import open_redis
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
-from tests.contracts.login_races import GUESSES, LoginRaceSuite
+from confero_contracts.login_races import GUESSES, LoginRaceSuite
 from tests.integration.redis_fixtures import delete_prefix, redis_prefix  # noqa: F401
 
 pytestmark = pytest.mark.integration

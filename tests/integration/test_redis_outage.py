@@ -23,8 +23,8 @@ from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscrib
 from adapters.redis.sessions import RedisSessionStore
 from domain.shared.errors import Unavailable
 from domain.shared.ids import UserId, new_id
-from tests.contracts.events import happened
-from tests.contracts.sessions import a_session
+from confero_contracts.events import happened
+from confero_contracts.sessions import a_session
 from tests.integration.redis_fixtures import redis_client, redis_prefix  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -144,7 +144,7 @@ CRASHING_CONSUMER = textwrap.dedent("""
     import asyncio, sys
     from adapters.redis.client import open_redis
     from adapters.redis.events import RedisStreamSubscriber
-    import tests.contracts.events  # registers the test event class, so entries decode
+    import confero_contracts.events  # registers the test event class, so entries decode
 
     async def main(url, stream):
         async with open_redis(url) as client:

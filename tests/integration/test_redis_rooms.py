@@ -12,8 +12,8 @@ from adapters.redis.client import open_redis
 from adapters.redis.presence import RedisRoomPresence
 from adapters.redis.signal_bus import RedisSignalBus
 from domain.shared.errors import Unavailable
-from tests.contracts.factories import T0
-from tests.contracts.rooms import (TTL, Inbox, RoomPresenceContract, SignalBusContract, a_member, a_message,
+from confero_contracts.factories import T0
+from confero_contracts.rooms import (TTL, Inbox, RoomPresenceContract, SignalBusContract, a_member, a_message,
                                    a_room, eventually)
 from tests.integration.redis_fixtures import delete_prefix, redis_client, redis_prefix  # noqa: F401
 from tests.support.servers import PrivateRedis

@@ -18,9 +18,9 @@ from adapters.redis.dead_letters import RedisDeadLetters
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
-from tests.contracts.events import MAX_ATTEMPTS, EventPublisherContract, Handler, happened
-from tests.contracts.sessions import SessionStoreContract, a_session
-from tests.contracts.throttle import LoginThrottleContract, bucket
+from confero_contracts.events import MAX_ATTEMPTS, EventPublisherContract, Handler, happened
+from confero_contracts.sessions import SessionStoreContract, a_session
+from confero_contracts.throttle import LoginThrottleContract, bucket
 from domain.shared.ids import UserId
 from domain.shared.pagination import PageRequest
 from tests.integration.redis_fixtures import delete_prefix, redis_client, redis_prefix  # noqa: F401

@@ -7,7 +7,7 @@ from domain.messaging.dead_letters import DeadLetterService
 from domain.messaging.errors import AdministratorsOnly
 from domain.shared.actor import Actor
 from domain.shared.pagination import PageRequest
-from tests.contracts.events import Recorder, happened
+from confero_contracts.events import Recorder, happened
 
 ADMIN, USER = Actor("00000000-0000-0000-0000-00000000000a", is_admin=True), Actor("00000000-0000-0000-0000-00000000000b")
 

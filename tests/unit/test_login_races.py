@@ -6,7 +6,7 @@ import pytest
 
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore
-from tests.contracts.login_races import LoginRaceSuite
+from confero_contracts.login_races import LoginRaceSuite
 
 
 class TestMemoryLoginRaces(LoginRaceSuite):

@@ -6,7 +6,7 @@ import pytest
 
 from adapters.memory.limits import InMemoryAttemptLimiter
 from domain.shared.limits import AttemptLimit
-from tests.contracts.limits import AttemptLimiterContract
+from confero_contracts.limits import AttemptLimiterContract
 
 
 class TestInMemoryAttemptLimiter(AttemptLimiterContract):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory.combiner import InProcessCombiner
-from tests.contracts.combining import KeyedCombinerContract
+from confero_contracts.combining import KeyedCombinerContract
 
 
 class TestInProcessCombiner(KeyedCombinerContract):

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from adapters.memory.locks import InProcessKeyedLocks
-from tests.contracts.locks import KeyedLocksContract
+from confero_contracts.locks import KeyedLocksContract
 
 
 class TestInProcessKeyedLocks(KeyedLocksContract):

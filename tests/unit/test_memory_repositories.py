@@ -7,9 +7,9 @@ import pytest
 from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.users import InMemoryUserRepository
-from tests.contracts.meeting_queries import MeetingQueriesContract
-from tests.contracts.meetings import MeetingRepositoryContract
-from tests.contracts.users import UserRepositoryContract
+from confero_contracts.meeting_queries import MeetingQueriesContract
+from confero_contracts.meetings import MeetingRepositoryContract
+from confero_contracts.users import UserRepositoryContract
 
 
 class TestInMemoryUserRepository(UserRepositoryContract):

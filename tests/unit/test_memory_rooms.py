@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
-from tests.contracts.rooms import RoomPresenceContract, SignalBusContract
+from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 
 
 class TestInMemoryRoomPresence(RoomPresenceContract):

@@ -10,9 +10,9 @@ from adapters.memory.events import InMemoryEventBus
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore
 from domain.users.throttling import Bucket
-from tests.contracts.events import MAX_ATTEMPTS, EventPublisherContract, Handler
-from tests.contracts.sessions import SessionStoreContract
-from tests.contracts.throttle import LoginThrottleContract
+from confero_contracts.events import MAX_ATTEMPTS, EventPublisherContract, Handler
+from confero_contracts.sessions import SessionStoreContract
+from confero_contracts.throttle import LoginThrottleContract
 
 
 class TestInMemorySessionStore(SessionStoreContract):

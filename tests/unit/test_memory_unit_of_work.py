@@ -7,7 +7,7 @@ from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
-from tests.contracts.outbox import UnitOfWorkContract
+from confero_contracts.outbox import UnitOfWorkContract
 
 
 @define

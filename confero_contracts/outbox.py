@@ -22,8 +22,8 @@ from ports.meetings import MeetingRepository
 from ports.outbox import Outbox
 from ports.uow import UnitOfWorkFactory
 from ports.users import UserRepository
-from tests.contracts.events import Happened, happened
-from tests.contracts.factories import T0, a_busy_meeting, a_meeting, a_user, a_user_id
+from confero_contracts.events import Happened, happened
+from confero_contracts.factories import T0, a_busy_meeting, a_meeting, a_user, a_user_id
 
 
 class UnitFamily(Protocol):

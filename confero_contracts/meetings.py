@@ -10,7 +10,7 @@ from domain.shared.actor import Actor
 from domain.shared.errors import AlreadyExists, ConcurrentModification
 from domain.shared.ids import MeetingId, new_id
 from ports.meetings import MeetingRepository
-from tests.contracts.factories import a_busy_meeting, a_meeting, a_user_id, at
+from confero_contracts.factories import a_busy_meeting, a_meeting, a_user_id, at
 
 
 

@@ -9,7 +9,7 @@ from domain.shared.pagination import PageRequest
 from domain.users.errors import EmailTaken, UserNotFound, UsernameTaken
 from domain.users.model import Role
 from ports.users import UserRepository
-from tests.contracts.factories import a_user, a_user_id, at
+from confero_contracts.factories import a_user, a_user_id, at
 
 
 class UserRepositoryContract:

@@ -12,7 +12,7 @@ from domain.meetings.model import Meeting, MeetingStatus, Participant
 from domain.shared.pagination import PageRequest
 from ports.meeting_queries import MeetingQueries
 from ports.meetings import MeetingRepository
-from tests.contracts.factories import a_busy_meeting, a_meeting, a_user_id, at
+from confero_contracts.factories import a_busy_meeting, a_meeting, a_user_id, at
 
 ME_EMAIL = "me@example.com"
 OPEN = (MeetingStatus.SCHEDULED, MeetingStatus.LIVE)

@@ -21,7 +21,7 @@ from domain.rooms import events as ev
 from domain.rooms.model import CloseReason, IceCandidate, LeaveReason, MediaState, Member, SignalKind
 from domain.shared.ids import MeetingId, UserId, new_id
 from ports.rooms import RoomPresence, SignalBus
-from tests.contracts.factories import T0
+from confero_contracts.factories import T0
 
 US = dt.timedelta(microseconds=1)
 TTL = dt.timedelta(seconds=15)

@@ -1,0 +1,57 @@
+"""Confero's port contract suites, for any adapter: yours too.
+
+Each suite is a class of async tests written once against a port's docstring (``ports/``).  Subclass
+it, provide the one fixture it leaves abstract (an instance of your adapter), and run pytest::
+
+    import pytest_asyncio
+    from confero_contracts import SessionStoreContract
+
+    class TestMySessionStore(SessionStoreContract):
+        @pytest_asyncio.fixture
+        async def store(self):
+            async with open_my_client() as client:
+                yield MySessionStore(client)
+
+The pytest plugin (``confero_contracts.plugin``, loaded by the ``pytest11`` entry point when Confero
+is installed) runs the suites' tests under pytest-asyncio and marks them ``confero_contract``.
+docs/architecture.md, section 7, lists the suites and their fixtures.  Builders for test data are in
+``confero_contracts.factories``.
+"""
+
+from __future__ import annotations
+
+from confero_contracts.combining import KeyedCombinerContract
+from confero_contracts.events import EventPublisherContract
+from confero_contracts.limits import AttemptLimiterContract
+from confero_contracts.locks import KeyedLocksContract
+from confero_contracts.login_races import LoginRaceSuite
+from confero_contracts.meeting_queries import MeetingQueriesContract
+from confero_contracts.meetings import MeetingRepositoryContract
+from confero_contracts.outbox import UnitOfWorkContract
+from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
+from confero_contracts.sessions import SessionStoreContract
+from confero_contracts.throttle import LoginThrottleContract
+from confero_contracts.users import UserRepositoryContract
+
+# Every suite, with the names of the fixtures an adapter's subclass must provide.
+SUITES: dict[type, tuple[str, ...]] = {
+    UserRepositoryContract: ("repo",),
+    SessionStoreContract: ("store",),
+    LoginThrottleContract: ("throttle",),
+    LoginRaceSuite: ("stores",),
+    MeetingRepositoryContract: ("repo",),
+    MeetingQueriesContract: ("repo", "queries"),
+    UnitOfWorkContract: ("family",),
+    EventPublisherContract: ("harness",),
+    RoomPresenceContract: ("presence",),
+    SignalBusContract: ("bus",),
+    KeyedLocksContract: ("locks",),
+    KeyedCombinerContract: ("combiner",),
+    AttemptLimiterContract: ("limiter",),
+}
+
+__all__ = [
+    "SUITES", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
+    "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
+    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
+]
