@@ -4,6 +4,7 @@ saved through them to their unit, in call order (see ports/uow.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 from domain.shared.events import DomainEvent
@@ -40,3 +41,29 @@ class EventBuffer:
 
     def __call__(self, *events: DomainEvent) -> None:
         self.events.extend(events)
+
+
+class UnitLifecycle:
+    """What every unit of work does the same way: entered once, used once, events in call order.
+    Subclasses call ``_finish()`` at the start of ``commit`` and write what it returns."""
+
+    def __init__(self) -> None:
+        self._events = EventBuffer()
+        self._done = False
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._done = True  # leaving without commit keeps nothing: staged writes are dropped
+
+    def collect(self, *events: DomainEvent) -> None:
+        self._events(*events)
+
+    def _finish(self) -> list[DomainEvent]:
+        """Marks the unit used (a second commit raises RuntimeError) and returns its events."""
+        if self._done:
+            raise RuntimeError("this unit of work is finished")
+        self._done = True
+        return self._events.events

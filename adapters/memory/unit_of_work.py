@@ -4,16 +4,14 @@ appended to the outbox, in one step at commit (no await suspends it, so no other
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.users import InMemoryUserRepository
-from adapters.tracking import EventBuffer, Tracked
+from adapters.tracking import Tracked, UnitLifecycle
 from domain.meetings.errors import MeetingNotFound
 from domain.shared.errors import ConcurrentModification, DomainError
-from domain.shared.events import DomainEvent
 from domain.users.errors import UserNotFound
 
 _GONE = object()
@@ -62,7 +60,7 @@ class _Staged:
         return getattr(self._store, name)  # queries see committed state only
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(UnitLifecycle):
     def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
                  on_commit: Callable[[], None] | None = None) -> None:
         self._stores = (meetings, users)
@@ -70,27 +68,14 @@ class InMemoryUnitOfWork:
         self._on_commit = on_commit
         self._ops: list[Callable[[], Any]] = []
         self._touched: list[tuple[Any, str]] = []
-        self._events = EventBuffer()
-        self._done = False
+        super().__init__()
         self.meetings: Any = Tracked(_Staged(meetings, lambda k: MeetingNotFound("no such meeting", meeting_id=k),
                                              self._ops, self._touched), self._events)
         self.users: Any = Tracked(_Staged(users, lambda k: UserNotFound("no such user", user_id=k),
                                           self._ops, self._touched), self._events)
 
-    async def __aenter__(self) -> InMemoryUnitOfWork:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        self._done = True  # uncommitted staging is simply dropped
-
-    def collect(self, *events: DomainEvent) -> None:
-        self._events(*events)
-
     async def commit(self) -> None:
-        if self._done:
-            raise RuntimeError("this unit of work is finished")
-        self._done = True
+        events = self._finish()
         # The stores' methods never suspend, so from here to the outbox append no other task runs.
         before = {(id(store), key): (store, key, store._by_id.get(key)) for store, key in self._touched}
         try:
@@ -103,8 +88,8 @@ class InMemoryUnitOfWork:
                 else:
                     store._by_id[key] = old
             raise
-        self._outbox.append(self._events.events)
-        if self._on_commit is not None and self._events.events:
+        self._outbox.append(events)
+        if self._on_commit is not None and events:
             self._on_commit()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from types import TracebackType
 from typing import Any
 
 import asyncpg
@@ -21,7 +20,7 @@ from adapters.postgres.meetings import PostgresMeetingRepository, attendance
 from adapters.postgres.outbox import write_events
 from adapters.postgres.pool import acquire
 from adapters.postgres.users import PostgresUserRepository
-from adapters.tracking import EventBuffer, Tracked
+from adapters.tracking import Tracked, UnitLifecycle
 from domain.meetings.errors import MeetingNotFound
 from domain.meetings.model import Meeting
 from domain.shared.errors import AlreadyExists, ConcurrentModification
@@ -110,35 +109,21 @@ class _Users:
         return getattr(self._reader, name)  # queries see committed state
 
 
-class PostgresUnitOfWork:
+class PostgresUnitOfWork(UnitLifecycle):
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0,
                  on_commit: Callable[[], None] | None = None) -> None:
         self._pool = pool
         self._timeout = acquire_timeout
         self._on_commit = on_commit
-        self._events = EventBuffer()
+        super().__init__()
         self._writes: list[Any] = []
-        self._done = False
         self.meetings: Any = Tracked(_Meetings(PostgresMeetingRepository(pool, acquire_timeout=acquire_timeout),
                                                self._writes), self._events)
         self.users: Any = Tracked(_Users(PostgresUserRepository(pool, acquire_timeout=acquire_timeout),
                                          self._writes), self._events)
 
-    async def __aenter__(self) -> PostgresUnitOfWork:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        self._done = True  # nothing was sent: leaving without commit keeps nothing
-
-    def collect(self, *events: DomainEvent) -> None:
-        self._events(*events)
-
     async def commit(self) -> None:
-        if self._done:
-            raise RuntimeError("this unit of work is finished")
-        self._done = True
-        events = self._events.events
+        events = self._finish()
         if not self._writes and not events:
             return
         async with acquire(self._pool, self._timeout, _unique(self._writes)) as conn:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any
 
 import aiosqlite
@@ -21,10 +20,9 @@ from adapters.sqlite.database import SqliteDatabase
 from adapters.sqlite.meetings import SqliteMeetingRepository, delete_meeting, insert_meeting, update_meeting
 from adapters.sqlite.outbox import write_events
 from adapters.sqlite.users import SqliteUserRepository, insert_user, update_user
-from adapters.tracking import EventBuffer, Tracked
+from adapters.tracking import Tracked, UnitLifecycle
 from domain.meetings.errors import MeetingNotFound
 from domain.shared.errors import ConcurrentModification, DomainError
-from domain.shared.events import DomainEvent
 from domain.users.errors import UserNotFound
 
 Write = Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -73,15 +71,14 @@ class _Staged:
         return getattr(self._plain, name)
 
 
-class SqliteUnitOfWork:
+class SqliteUnitOfWork(UnitLifecycle):
     def __init__(self, db: SqliteDatabase, on_commit: Callable[[], None] | None = None,
                  now: Callable[[], dt.datetime] | None = None) -> None:
         self._db = db
         self._on_commit = on_commit
         self._now = now or (lambda: dt.datetime.now(dt.timezone.utc))
         self._writes: list[Write] = []
-        self._events = EventBuffer()
-        self._done = False
+        super().__init__()
         self.meetings: Any = Tracked(_Staged(
             SqliteMeetingRepository(db), lambda k: MeetingNotFound("no such meeting", meeting_id=k), self._writes,
             insert_meeting, update_meeting, delete_meeting), self._events)
@@ -89,21 +86,8 @@ class SqliteUnitOfWork:
             SqliteUserRepository(db), lambda k: UserNotFound("no such user", user_id=k), self._writes,
             insert_user, update_user), self._events)
 
-    async def __aenter__(self) -> SqliteUnitOfWork:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        self._done = True  # uncommitted staging is simply dropped
-
-    def collect(self, *events: DomainEvent) -> None:
-        self._events(*events)
-
     async def commit(self) -> None:
-        if self._done:
-            raise RuntimeError("this unit of work is finished")
-        self._done = True
-        events = self._events.events
+        events = self._finish()
         if not self._writes and not events:
             return
         async with self._db.transaction() as conn:
