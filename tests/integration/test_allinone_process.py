@@ -9,7 +9,7 @@ import aiohttp
 import asyncpg
 
 from tests.support.process import allinone
-from tests.support.scripted import Api, scripted_session
+from tests.support.scripted import Api, check_session_survived, scripted_session
 
 
 async def test_the_scripted_session_works_on_embedded_defaults(tmp_path):
@@ -32,18 +32,7 @@ async def test_production_mode_serves_the_session_and_keeps_data_across_a_restar
                 facts = await scripted_session(Api(s, base), "p")
         with allinone(env, tmp_path / "second.log") as base:
             async with aiohttp.ClientSession() as s:
-                api = Api(s, base)
-                status, h = await api.call("POST", "/api/v1/auth/login",
-                                           json={"username": facts["host"]["email"], "password": facts["host"]["password"]})
-                assert status == 200
-                status, meeting = await api.call("GET", f"/api/v1/meetings/{facts['meeting_id']}", h["access_token"])
-                assert status == 200 and meeting["kicked_user_ids"] == [facts["guest_id"]]
-                status, g = await api.call("POST", "/api/v1/auth/login", json={
-                    "username": facts["guest"]["username"], "password": facts["guest"]["password"]})
-                assert status == 200
-                status, err = await api.call("POST", f"/api/v1/meetings/{facts['meeting_id']}/join",
-                                             g["access_token"], {"password": "s3cret"})
-                assert (status, err["error"]["code"]) == (403, "kicked_from_meeting")
+                await check_session_survived(Api(s, base), facts)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()

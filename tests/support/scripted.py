@@ -48,3 +48,20 @@ async def scripted_session(api: Api, suffix: str) -> dict[str, Any]:
     status, err = await api.call("GET", "/api/v1/users/me", g["access_token"])
     assert status == 401 and err["error"]["code"] == "invalid_token"
     return {"host": host, "guest": guest, "meeting_id": mid, "guest_id": g["user"]["id"]}
+
+
+async def check_session_survived(api: Api, facts: dict[str, Any]) -> dict[str, Any]:
+    """After a restart: the host logs in and sees the meeting with its kicked guest, the guest logs in
+    and is still refused.  Returns the host's tokens for further checks."""
+    status, host = await api.call("POST", "/api/v1/auth/login",
+                                  json={"username": facts["host"]["email"], "password": facts["host"]["password"]})
+    assert status == 200
+    status, meeting = await api.call("GET", f"/api/v1/meetings/{facts['meeting_id']}", host["access_token"])
+    assert status == 200 and meeting["kicked_user_ids"] == [facts["guest_id"]]
+    status, guest = await api.call("POST", "/api/v1/auth/login", json={
+        "username": facts["guest"]["username"], "password": facts["guest"]["password"]})
+    assert status == 200
+    status, err = await api.call("POST", f"/api/v1/meetings/{facts['meeting_id']}/join",
+                                 guest["access_token"], {"password": "s3cret"})
+    assert (status, err["error"]["code"]) == (403, "kicked_from_meeting")
+    return host
