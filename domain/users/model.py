@@ -139,23 +139,30 @@ class User:
 
     def change_password(self, password_hash: str, *, now: dt.datetime) -> None:
         self.password_hash = password_hash
-        self.security_version += 1
         self.updated_at = now
         self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=("password",)))
+        self._end_sessions("password_changed", now)
 
     def set_role(self, role: Role, *, now: dt.datetime) -> None:
         if role is not self.role:
             self.role = role
-            self.security_version += 1
             self.updated_at = now
             self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=("role",)))
+            self._end_sessions("role_changed", now)
 
     def ban(self, *, by: UserId, now: dt.datetime) -> None:
         if not self.banned:
             self.banned = True
-            self.security_version += 1
             self.updated_at = now
             self._events.append(events.UserBanned(occurred_at=now, user_id=self.id, by=by))
+            self._end_sessions("banned", now)
+
+    def _end_sessions(self, reason: str, now: dt.datetime) -> None:
+        """A new security version: every session and token issued before it is dead (checked at issue
+        and at use); the announcement commits with the change that caused it."""
+        self.security_version += 1
+        self._events.append(events.SessionsRevoked(occurred_at=now, user_id=self.id, reason=reason,
+                                                   security_version=self.security_version))
 
     def unban(self, *, by: UserId, now: dt.datetime) -> None:
         if self.banned:

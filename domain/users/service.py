@@ -192,12 +192,10 @@ class UserService:
         await self._publish(SessionsRevoked(occurred_at=now, user_id=session.user_id, reason=reason,
                                                   session_id=session.id))
 
-    async def _revoke_user(self, user: User, reason: str) -> None:
-        """After the user's new security version is saved: ends every older session, and stops logins
-        that read the user before the change from creating one."""
+    async def _revoke_user(self, user: User) -> None:
+        """After the user's new security version (and its SessionsRevoked event) is saved: ends every
+        older session, and stops logins that read the user before the change from creating one."""
         await self.sessions.revoke_user(user.id, user.security_version)
-        await self._publish(SessionsRevoked(occurred_at=self.clock.now(), user_id=user.id, reason=reason,
-                                                  security_version=user.security_version))
 
     async def _hash_or_release(self, work: Awaitable[T], reservation: Reservation) -> T:
         """An attempt the server could not carry out (hashing busy, a store down) is no attempt."""
@@ -270,7 +268,7 @@ class UserService:
             except ConcurrentModification:
                 continue
             if cmd.password is not None:
-                await self._revoke_user(user, "password_changed")
+                await self._revoke_user(user)
             return user
         raise ConcurrentModification("the user kept changing; try again")
 
@@ -297,7 +295,7 @@ class UserService:
         if actor.user_id == user_id:
             raise NotAllowed("you cannot ban yourself")
         user = await self._change(user_id, lambda u, now: u.ban(by=actor.user_id, now=now))
-        await self._revoke_user(user, "banned")
+        await self._revoke_user(user)
         return user
 
     async def unban(self, actor: Principal, user_id: UserId) -> User:
@@ -311,7 +309,7 @@ class UserService:
         if actor.user_id == cmd.user_id:
             raise NotAllowed("you cannot change your own role")
         user = await self._change(cmd.user_id, lambda u, now: u.set_role(cmd.role, now=now))
-        await self._revoke_user(user, "role_changed")
+        await self._revoke_user(user)
         return user
 
     async def ensure_admin(self, username: str, email: str, password: str) -> User:
