@@ -144,9 +144,12 @@ class MeetingService:
         meeting is loaded once, unless a password must be verified: argon2 is slow, so that happens
         outside the unit of work, and the meeting is loaded again after it."""
         verified: dict[str, bool] = {}
+        looked_up: list[str | None] = []  # the caller's invitation email, looked up at most once
 
         async def join(m: Meeting) -> None:
-            email = await self._email_if_invitations(actor, m)
+            if m.invited_emails and not looked_up:
+                looked_up.append(await self._email_of(actor.user_id))
+            email = looked_up[0] if m.invited_emails else None
             needed = cmd.password is not None and m.password_needed_for(actor.user_id, email)
             if needed and m.password_hash is not None and m.password_hash not in verified:
                 raise _VerifyPassword(m)

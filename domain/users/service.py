@@ -251,6 +251,7 @@ class UserService:
         email = normalize_email(cmd.email) if cmd.email is not None else None
         display = normalize_display_name(cmd.display_name) if cmd.display_name is not None else None
         confirmed_against = None  # the hash the current password was checked against
+        new_hash: str | None = None
         for _ in range(SAVE_ATTEMPTS):
             user = await self.users.get(cmd.user_id)
             now = self.clock.now()
@@ -261,7 +262,9 @@ class UserService:
             if cmd.password is not None:
                 check_password_policy(cmd.password, username=username or user.username,
                                       email=email or user.email)
-                user.change_password(await self.hasher.hash(cmd.password), now=now)
+                if new_hash is None:  # argon2 is slow: hash once, whatever the retries
+                    new_hash = await self.hasher.hash(cmd.password)
+                user.change_password(new_hash, now=now)
             user.update_profile(now=now, username=username, email=email, display_name=display)
             try:
                 await self._save(user)
