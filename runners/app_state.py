@@ -46,3 +46,9 @@ def error_response(status: int, code: str, message: str, request_id: str | None,
     """The JSON error body every runner answers with (replies.Error documents it)."""
     body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id}}
     return web.json_response(body, status=status, headers=headers)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None when there is none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None

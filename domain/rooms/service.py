@@ -6,7 +6,8 @@ turns what is published there into its wire format."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from attrs import define, evolve
 
@@ -26,7 +27,7 @@ from domain.rooms.events import (
     SessionReplaced,
     SignalSent,
 )
-from domain.rooms.media import ParticipantMediaStats
+from domain.rooms.media import SFU_PEER_ID, ParticipantMediaStats
 from domain.rooms.model import CHAT_MAX, CloseReason, IceCandidate, LeaveReason, MediaState, Member, SignalKind
 from domain.rooms.revocation import revocation_for
 from domain.shared.actor import Actor
@@ -122,6 +123,15 @@ class RoomService:
             raise PeerNotInRoom("that peer is not in this room", room_id=room_id, peer=to)
         await self.bus.publish(SignalSent(room_id=room_id, kind=kind, sender=actor.user_id, to=to, sdp=sdp,
                                           candidate=candidate))
+
+    async def signal_sfu(self, actor: Actor, room_id: MeetingId, connection_id: str, kind: SignalKind,
+                         payload: Mapping[str, Any]) -> None:
+        """An offer / answer / ice_candidate for the room's media server, from a member of the room only
+        (PeerNotInRoom when the room has no media server)."""
+        if self.media is None:
+            raise PeerNotInRoom("this room has no media server", room_id=room_id, peer=SFU_PEER_ID)
+        await self.require_member(actor.user_id, room_id, connection_id)
+        await self.media.signal(room_id, actor.user_id, kind.value, payload)
 
     async def set_media(self, actor: Actor, room_id: MeetingId, connection_id: str, media: MediaState) -> None:
         member = await self.presence.set_media(room_id, actor.user_id, connection_id, media)

@@ -19,10 +19,11 @@ from domain.users.errors import InvalidToken
 from domain.users.tokens import Principal
 from runners.signaling.connection import CLOSE_CODES, Connection, TokenBucket, frame
 from runners.signaling.context import HUB, ROOMS
-from runners.signaling.frames import member_view, timestamp
+from runners.signaling.frames import member_view
+from runners.shapes import iso
 from runners.signaling.ice import ice_servers_for
 from runners.signaling.protocol import VERSION, ProtocolError, parse
-from runners.app_state import REQUEST_ID, SERVICES, SETTINGS, error_response
+from runners.app_state import REQUEST_ID, SERVICES, SETTINGS, bearer_token, error_response
 
 log = logging.getLogger(__name__)
 Command = Callable[[web.Application, Connection, str | None, dict[str, Any]], Awaitable[None]]
@@ -73,10 +74,10 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         return error_response(403, "origin_not_allowed", "this origin may not open signaling sockets",
                               request.get(REQUEST_ID))
     credentials = None
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
+    token = bearer_token(request)
+    if token is not None:
         try:
-            credentials = (await app[SERVICES].users.authenticate(token.strip()), token.strip())
+            credentials = (await app[SERVICES].users.authenticate(token), token)
         except InvalidToken as err:
             return error_response(401, err.code, err.message, request.get(REQUEST_ID))
     ws = web.WebSocketResponse(max_msg_size=settings.ws_max_frame_bytes, heartbeat=20, autoping=True)
@@ -198,9 +199,9 @@ async def relay(app: web.Application, conn: Connection, re: str | None, data: di
     """To a member through the room, or to this process's SFU (which then holds the member's media)."""
     room_id, to, actor = MeetingId(data["room_id"]), UserId(data["to"]), conn.principal.actor
     rooms = app[ROOMS]
-    if to == SFU_PEER_ID and rooms.media is not None:
-        await rooms.require_member(actor.user_id, room_id, conn.id)
-        await rooms.media.signal(room_id, actor.user_id, kind, {k: v for k, v in data.items() if k in ("sdp", "candidate")})
+    if to == SFU_PEER_ID:
+        await rooms.signal_sfu(actor, room_id, conn.id, SignalKind(kind),
+                               {k: v for k, v in data.items() if k in ("sdp", "candidate")})
         if kind == "offer":
             app[HUB].hold_media(conn, room_id)
     else:
@@ -220,7 +221,7 @@ async def media_state(app: web.Application, conn: Connection, re: str | None, da
 
 async def chat(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
     posted = await app[ROOMS].chat(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["text"])
-    conn.send("ack", {"message_id": posted.message_id, "sent_at": timestamp(posted.sent_at)}, re)
+    conn.send("ack", {"message_id": posted.message_id, "sent_at": iso(posted.sent_at)}, re)
 
 
 async def ping(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:

@@ -15,13 +15,17 @@ Feed = Callable[[Handler, asyncio.Event], Awaitable[None]]
 RELEVANT = ("meeting.", "user.")
 
 
+def _relevant(handler: Handler) -> Handler:
+    async def on_event(event: DomainEvent) -> None:
+        if event.name.startswith(RELEVANT):
+            await handler(event)
+
+    return on_event
+
+
 def in_memory_feed(bus: InMemoryEventBus) -> Feed:
     async def run(handler: Handler, stop: asyncio.Event) -> None:
-        async def on_event(event: DomainEvent) -> None:
-            if event.name.startswith(RELEVANT):
-                await handler(event)
-
-        bus.subscribe(on_event)
+        bus.subscribe(_relevant(handler))
         await stop.wait()
 
     return run
@@ -31,10 +35,6 @@ def stream_feed(subscriber: RedisStreamSubscriber) -> Feed:
     """The subscriber decodes each record into its typed event (an undecodable one goes to the dead
     letters there, so it neither blocks the events behind it nor is lost)."""
     async def run(handler: Handler, stop: asyncio.Event) -> None:
-        async def on_event(event: DomainEvent) -> None:
-            if event.name.startswith(RELEVANT):
-                await handler(event)
-
-        await subscriber.run(on_event, stop)
+        await subscriber.run(_relevant(handler), stop)
 
     return run

@@ -3,7 +3,6 @@ section 4), with who receives it and whether it ends the receiver's membership (
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from attrs import frozen
@@ -11,6 +10,7 @@ from attrs import frozen
 from domain.rooms import events as ev
 from domain.rooms.model import IceCandidate, Member
 from domain.shared.ids import UserId
+from runners.shapes import iso
 
 
 @frozen(kw_only=True)
@@ -24,14 +24,10 @@ class Delivery:
     close: str | None = None  # ...and is then closed for this reason (connection.CLOSE_CODES)
 
 
-def timestamp(t: dt.datetime) -> str:
-    return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def member_view(m: Member) -> dict[str, Any]:
     return {"user_id": m.user_id, "display_name": m.display_name, "role": m.role,
             "media": {"audio": m.media.audio, "video": m.media.video, "screen": m.media.screen},
-            "joined_at": timestamp(m.joined_at)}
+            "joined_at": iso(m.joined_at)}
 
 
 def candidate_view(c: IceCandidate) -> dict[str, Any]:
@@ -49,7 +45,7 @@ def delivery(event: ev.RoomEvent) -> Delivery:
         case ev.ChatPosted():
             return Delivery(kind="chat", data=room | {
                 "message_id": event.message_id, "from": event.sender, "display_name": event.display_name,
-                "text": event.text, "sent_at": timestamp(event.sent_at)})
+                "text": event.text, "sent_at": iso(event.sent_at)})
         case ev.SignalSent():
             body: dict[str, Any] = ({"sdp": event.sdp} if event.candidate is None
                                     else {"candidate": candidate_view(event.candidate)})

@@ -97,7 +97,7 @@ async def revocations(app: web.Application, stop: asyncio.Event) -> None:
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: start the loops with the app, stop them (and close sockets) with it."""
+    """cleanup_ctx: start the loops with the app, stop them with it."""
     stop = asyncio.Event()
     feed: EventFeed = app[EVENT_FEED]  # type: ignore[assignment]
     hub = app[HUB]
@@ -106,8 +106,6 @@ async def background(app: web.Application) -> AsyncIterator[None]:
              asyncio.create_task(revocations(app, stop), name="signaling-revocations"),
              asyncio.create_task(feed(app[ROOMS].on_event, stop), name="signaling-domain-events")]
     yield
-    stop.set()
-    for conn in list(hub.connections.values()):
-        conn.close("shutdown", "server shutting down")
+    stop.set()  # the sockets were closed already (runners.web.app.close_sockets, at on_shutdown)
     await asyncio.gather(*tasks, return_exceptions=True)
     await hub.media.drain()

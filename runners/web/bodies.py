@@ -142,6 +142,3 @@ class InviteRequest(Shape, json_schema_extra={"oneOf": [{"required": ["user_id"]
 class TransferHostRequest(Shape):
     user_id: Id
 
-
-REQUESTS = (RegisterRequest, LoginRequest, RefreshRequest, LogoutRequest, UpdateUserRequest, SetRoleRequest,
-            CreateMeetingRequest, UpdateMeetingRequest, JoinMeetingRequest, InviteRequest, TransferHostRequest)

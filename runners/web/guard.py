@@ -33,6 +33,7 @@ class ConnectionGuard:
                  header_timeout: float) -> None:
         self.factory, self.per_address, self.total, self.header_timeout = factory, per_address, total, header_timeout
         self.open: Counter[str] = Counter()
+        self.open_total = 0  # sum(self.open.values()), kept so admitting stays O(1) under a flood
         self.refused = 0
 
     def __call__(self) -> asyncio.Protocol:
@@ -40,7 +41,7 @@ class ConnectionGuard:
 
     def admit(self, address: str) -> bool:
         over_address = self.per_address > 0 and self.open[address] >= self.per_address
-        over_total = self.total > 0 and sum(self.open.values()) >= self.total
+        over_total = self.total > 0 and self.open_total >= self.total
         if over_address or over_total:
             self.refused += 1
             if self.refused % 100 == 1:  # a flood would otherwise flood the log too
@@ -48,9 +49,11 @@ class ConnectionGuard:
                                                          "reason": "per-address cap" if over_address else "total cap"})
             return False
         self.open[address] += 1
+        self.open_total += 1
         return True
 
     def release(self, address: str) -> None:
+        self.open_total -= 1
         self.open[address] -= 1
         if self.open[address] <= 0:
             del self.open[address]

@@ -12,6 +12,7 @@ from aiohttp import web, web_response
 from domain.shared.errors import DomainError
 from domain.users.errors import InvalidToken
 from runners.web import errors
+from runners.app_state import bearer_token
 from runners.web.context import PRINCIPAL, REQUEST_ID, SERVICES, SETTINGS
 from runners.web.logs import request_id_var
 from runners.web.routing import endpoint_of
@@ -81,10 +82,10 @@ async def error_mapping(request: web.Request, handler):  # type: ignore[no-untyp
 async def authentication(request: web.Request, handler):  # type: ignore[no-untyped-def]
     endpoint = endpoint_of(request)
     if endpoint is not None and endpoint.auth:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if token is None:
             raise InvalidToken("send 'Authorization: Bearer <access token>'")
-        request[PRINCIPAL] = await request.app[SERVICES].users.authenticate(token.strip())
+        request[PRINCIPAL] = await request.app[SERVICES].users.authenticate(token)
     return await handler(request)
 
 

@@ -223,8 +223,6 @@ class MediaStats(Reply, json_schema_extra={
             for p in found])
 
 
-RESPONSES = (Error, PublicUser, User, UserPage, RefreshResponse, TokenResponse, Meeting, MeetingPage,
-             Participant, ParticipantList, Health, MediaStats)
 # Documented alternatives, by name: (schema, the models it refers to).  A profile is private for oneself
 # and admins, public for everybody else.
 UNIONS: dict[str, tuple[dict[str, Any], tuple[type[Reply], ...]]] = {

@@ -16,6 +16,7 @@ from domain.shared.ids import is_valid_id
 from domain.shared.pagination import MAX_PAGE_SIZE, PageRequest
 from domain.shared.text import unstorable_path
 from runners.shapes import first_problem
+from runners.web.routing import QueryParam
 from runners.web.context import SETTINGS
 from runners.web.errors import RequestError
 
@@ -112,6 +113,14 @@ def query_enum(request: web.Request, name: str, enum_type: Any, default: Any) ->
         raise RequestError(422, "invalid_request", f"{name} must be one of: {allowed}", field=name) from None
 
 
+MAX_OFFSET = 10_000_000
+DEFAULT_LIMIT = 20
+# What page_request reads, as the OpenAPI document states it.
+PAGING = (QueryParam(name="offset", schema={"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
+          QueryParam(name="limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
+                                           "default": DEFAULT_LIMIT}))
+
+
 def page_request(request: web.Request) -> PageRequest:
-    return PageRequest(offset=query_int(request, "offset", 0, 0, 10_000_000),
-                       limit=query_int(request, "limit", 20, 1, MAX_PAGE_SIZE))
+    return PageRequest(offset=query_int(request, "offset", 0, 0, MAX_OFFSET),
+                       limit=query_int(request, "limit", DEFAULT_LIMIT, 1, MAX_PAGE_SIZE))

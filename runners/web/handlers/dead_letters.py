@@ -5,10 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from runners.web.context import actor, services
-from runners.web.handlers.users import PAGING
 from runners.web.replies import DeadLetterPage, json_reply
 from runners.web.routing import Endpoint
-from runners.web.validation import RequestError, page_request
+from runners.web.validation import PAGING, RequestError, page_request
 
 TAG = "admin"
 MAX_ID = 64

@@ -8,10 +8,9 @@ from domain.shared.ids import MeetingId, UserId
 from runners.web.bodies import CreateMeetingRequest, InviteRequest, JoinMeetingRequest, TransferHostRequest, \
     UpdateMeetingRequest
 from runners.web.context import actor, services
-from runners.web.handlers.users import PAGING
 from runners.web.replies import Meeting, MeetingPage, Participant, ParticipantList, json_reply
 from runners.web.routing import Endpoint, QueryParam
-from runners.web.validation import page_request, parse_body, path_id, query_enum
+from runners.web.validation import PAGING, page_request, parse_body, path_id, query_enum
 
 TAG = "meetings"
 ERR = (401, 403, 404, 409)

@@ -7,11 +7,9 @@ from runners.web.bodies import SetRoleRequest, UpdateUserRequest
 from runners.web.context import principal, services
 from runners.web.replies import PublicUser, User, UserPage, json_reply
 from runners.web.routing import Endpoint, QueryParam
-from runners.web.validation import page_request, parse_body, path_id
+from runners.web.validation import PAGING, page_request, parse_body, path_id
 
 TAG = "users"
-PAGING = (QueryParam(name="offset", schema={"type": "integer", "minimum": 0, "default": 0}),
-          QueryParam(name="limit", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 20}))
 
 
 async def me(request: web.Request) -> web.Response:
