@@ -24,6 +24,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import core_schema
 
 from domain.shared.ids import is_valid_id
+from domain.shared.text import is_storable
 
 UUID_SCHEMA = {"type": "string", "format": "uuid"}
 TIME_SCHEMA = {"type": "string", "format": "date-time"}
@@ -109,3 +110,23 @@ def first_problem(err: ValidationError) -> tuple[str, str]:
     where = "/".join(str(p) for p in e["loc"])
     message = e["msg"].removeprefix("Value error, ")
     return where, message
+
+
+def unstorable_path(value: object, path: str = "") -> str | None:
+    """Where in a decoded JSON body or frame (keys included) a string is not storable, as "a/0/b"; None if nowhere."""
+    if isinstance(value, str):
+        return None if is_storable(value) else (path or "(body)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}/{key}" if path else str(key)
+            if not is_storable(key):
+                return path or "(body)"
+            found = unstorable_path(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = unstorable_path(item, f"{path}/{i}" if path else str(i))
+            if found is not None:
+                return found
+    return None

@@ -58,26 +58,6 @@ def is_storable(text: str) -> bool:
     return True
 
 
-def unstorable_path(value: object, path: str = "") -> str | None:
-    """Where in a decoded JSON value (keys included) a string is not storable, as "a/0/b"; None if nowhere."""
-    if isinstance(value, str):
-        return None if is_storable(value) else (path or "(body)")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}/{key}" if path else str(key)
-            if not is_storable(key):
-                return path or "(body)"
-            found = unstorable_path(item, where)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = unstorable_path(item, f"{path}/{i}" if path else str(i))
-            if found is not None:
-                return found
-    return None
-
-
 def nfkc(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw)
 

@@ -16,8 +16,7 @@ from typing import Annotated, Any, Literal
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, BeforeValidator, Field, RootModel, ValidationError, WithJsonSchema
 
-from domain.shared.text import unstorable_path
-from runners.shapes import TIME_SCHEMA, Id, Shape, components, first_problem, text
+from runners.shapes import TIME_SCHEMA, Id, Shape, components, first_problem, text, unstorable_path
 
 VERSION = 1
 REQUEST_ID = {"type": "string", "minLength": 1, "maxLength": 64}

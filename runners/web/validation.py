@@ -14,8 +14,7 @@ from referencing import Registry, Resource
 
 from domain.shared.ids import is_valid_id
 from domain.shared.pagination import MAX_PAGE_SIZE, PageRequest
-from domain.shared.text import unstorable_path
-from runners.shapes import first_problem
+from runners.shapes import first_problem, unstorable_path
 from runners.web.routing import QueryParam
 from runners.web.context import SETTINGS
 from runners.web.errors import RequestError

@@ -9,6 +9,7 @@ from domain.meetings.rules import check_description, check_title
 from domain.shared import text
 from domain.users.errors import InvalidUserData
 from domain.users.model import normalize_display_name, normalize_username
+from runners import shapes
 
 INVISIBLE_OR_DIRECTIONAL = {
     "lone surrogate": "Ann\ud800",
@@ -87,7 +88,7 @@ def test_full_width_usernames_fold_to_ascii() -> None:
 
 
 def test_unstorable_path_names_where_a_lone_surrogate_hides() -> None:
-    assert text.unstorable_path({"a": [1, {"b": "ok"}, {"c": "x\udc00"}]}) == "a/2/c"
-    assert text.unstorable_path({"a": ["fine", "é", "😀"]}) is None
-    assert text.unstorable_path("\ud83d") == "(body)"
-    assert text.unstorable_path({"\ud800": 1}) == "(body)"
+    assert shapes.unstorable_path({"a": [1, {"b": "ok"}, {"c": "x\udc00"}]}) == "a/2/c"
+    assert shapes.unstorable_path({"a": ["fine", "é", "😀"]}) is None
+    assert shapes.unstorable_path("\ud83d") == "(body)"
+    assert shapes.unstorable_path({"\ud800": 1}) == "(body)"
