@@ -40,11 +40,18 @@ class SqliteSessionStore:
         return True
 
     async def get(self, session_id: str, now: dt.datetime) -> Session | None:
+        # A read on every authenticated request; the write happens only when the session is found expired
+        # (it is then gone for good, as the port says).
         async with self._db.connection() as conn:
-            await conn.execute("DELETE FROM sessions WHERE id = ? AND expires_at <= ?", (session_id, to_us(now)))
             async with conn.execute(f"SELECT {COLUMNS} FROM sessions WHERE id = ?", (session_id,)) as cur:
                 row = await cur.fetchone()
-        return None if row is None else session_from_row(row)
+            if row is None:
+                return None
+            session = session_from_row(row)
+            if session.expires_at <= now:
+                await conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+                return None
+        return session
 
     async def rotate(self, session_id: str, expected_refresh_id: str, new_refresh_id: str,
                      expires_at: dt.datetime, now: dt.datetime) -> bool:
