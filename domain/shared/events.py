@@ -8,6 +8,8 @@ what crossed a wire (name, id, time, JSON payload) back into the same typed even
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -61,6 +63,14 @@ def event_class(name: str) -> type[DomainEvent]:
         raise UnknownEvent(f"no event is named {name!r}") from None
 
 
+@functools.cache
+def _time_fields(cls: type[DomainEvent]) -> frozenset[str]:
+    """The fields typed datetime (or datetime | None), from the resolved annotations, not their spelling."""
+    hints = typing.get_type_hints(cls)
+    return frozenset(f.name for f in attrs.fields(cls) if f.name != "occurred_at" and (
+        hints.get(f.name) is dt.datetime or dt.datetime in typing.get_args(hints.get(f.name))))
+
+
 def event_from_record(name: str, event_id: str, occurred_at: dt.datetime,
                       payload: Mapping[str, Any]) -> DomainEvent:
     """The typed event back from its parts (the inverse of ``name``, ``event_id``, ``occurred_at`` and
@@ -73,7 +83,7 @@ def event_from_record(name: str, event_id: str, occurred_at: dt.datetime,
         value = payload[f.name]
         if isinstance(value, list):
             value = tuple(value)
-        elif isinstance(value, str) and f.type in ("dt.datetime", "dt.datetime | None", dt.datetime):
+        elif isinstance(value, str) and f.name in _time_fields(cls):
             value = dt.datetime.fromisoformat(value)
         kwargs[f.name] = value
     try:
