@@ -20,3 +20,6 @@ def is_valid_id(value: object) -> bool:
         return str(uuid.UUID(value)) == value
     except ValueError:
         return False
+RecordingId = NewType("RecordingId", str)
+AnalysisId = NewType("AnalysisId", str)
+NotificationId = NewType("NotificationId", str)
