@@ -15,6 +15,7 @@ from attrs import frozen
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.rooms.service import RoomService
+from domain.users.links_service import AccountLinkService
 from domain.users.service import UserService
 from ports.media import MediaServer
 from ports.rooms import SignalBus
@@ -34,6 +35,7 @@ class Services:
     dead_letters: DeadLetterService
     # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+    links: AccountLinkService | None = None  # email verification and password reset
 
 
 SERVICES = web.AppKey("services", Services)

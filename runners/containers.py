@@ -34,6 +34,8 @@ from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.messaging.relay import OutboxRelay
 from domain.rooms.service import RoomService
+from domain.users.links import LinkLimits, LinkPolicy
+from domain.users.links_service import AccountLinkService
 from domain.users.service import TokenPolicy, UserService
 from domain.users.throttling import AttemptLimits
 from runners.media import aiortc_media_server
@@ -51,6 +53,16 @@ def _attempt_limits(settings: Settings) -> AttemptLimits:
                          per_address=settings.login_address_max_failures,
                          window=dt.timedelta(seconds=settings.login_window_seconds),
                          registrations_per_address=settings.registrations_per_address)
+
+
+def _link_policy(settings: Settings) -> LinkPolicy:
+    return LinkPolicy(verify_ttl=dt.timedelta(seconds=settings.email_verification_ttl),
+                      reset_ttl=dt.timedelta(seconds=settings.password_reset_ttl))
+
+
+def _link_limits(settings: Settings) -> LinkLimits:
+    return LinkLimits(per_email=settings.account_link_requests_per_email,
+                      per_address=settings.account_link_requests_per_address)
 
 
 def _meeting_limits(settings: Settings) -> MeetingLimits:
@@ -98,7 +110,12 @@ class Application(containers.DeclarativeContainer):
     user_service = providers.Singleton(
         UserService, users=adapters.users, hasher=hasher, codec=codec, sessions=adapters.sessions,
         throttle=adapters.throttle, uow=adapters.uow, clock=clock, policy=token_policy,
-        limits=providers.Callable(_attempt_limits, settings),
+        limits=providers.Callable(_attempt_limits, settings), links=providers.Callable(_link_policy, settings),
+    )
+    link_service = providers.Singleton(
+        AccountLinkService, users=adapters.users, hasher=hasher, sessions=adapters.sessions,
+        throttle=adapters.throttle, uow=adapters.uow, clock=clock, policy=providers.Callable(_link_policy, settings),
+        limits=providers.Callable(_link_limits, settings),
     )
     meeting_service = providers.Singleton(
         MeetingService, uow=adapters.uow, meetings=adapters.meetings, queries=adapters.meeting_queries,

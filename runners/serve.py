@@ -39,6 +39,7 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                             event_feed=await resolve(container.adapters.event_feed),
                             media=await resolve(container.adapters.media),
                             dead_letters=await resolve(container.dead_letter_service),
+                            links=await resolve(container.link_service),
                             background=(outbox_worker(await resolve(container.relay),
                                                       await resolve(container.adapters.commit_signal)),))
         if settings.admin_username:

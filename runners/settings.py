@@ -122,6 +122,12 @@ class Settings(BaseSettings):
                                                         ge=0, le=1_000_000)
     http_max_connections: int | None = _env("APP_HTTP_MAX_CONNECTIONS", default=None, ge=0, le=10_000_000)
     shutdown_timeout: float = _env("APP_SHUTDOWN_TIMEOUT", default=10.0, gt=0, le=300)
+    # One-time account links (email verification, password reset).
+    email_verification_ttl: int = _env("APP_EMAIL_VERIFICATION_TTL", default=24 * 3600, ge=300, le=30 * 24 * 3600)
+    password_reset_ttl: int = _env("APP_PASSWORD_RESET_TTL", default=1800, ge=60, le=24 * 3600)
+    account_link_requests_per_email: int = _env("APP_ACCOUNT_LINK_REQUESTS_PER_EMAIL", default=5, ge=1, le=1000)
+    account_link_requests_per_address: int = _env("APP_ACCOUNT_LINK_REQUESTS_PER_ADDRESS", default=20, ge=1,
+                                                  le=100_000)
 
     @property
     def connections_per_address(self) -> int:

@@ -67,6 +67,14 @@ CASES = [
     Case("login", "POST", f"{API}/auth/login", expect(200), body={"username": "participant", "password": PASSWORD}),
     Case("refresh", "POST", f"{API}/auth/refresh", expect(200), body={"refresh_token": "<participant refresh>"}),
     Case("logout", "POST", f"{API}/auth/logout", protected(204)),
+    Case("verify email", "POST", f"{API}/auth/verify-email", expect((422, "link_invalid")),
+         body={"token": "x" * 43}),
+    Case("resend verification", "POST", f"{API}/auth/verify-email/resend",
+         protected((409, "email_already_verified"))),
+    Case("request password reset", "POST", f"{API}/auth/password-reset", expect(202),
+         body={"email": "participant@example.com"}),
+    Case("confirm password reset", "POST", f"{API}/auth/password-reset/confirm", expect(204),
+         body={"token": "<participant reset token>", "password": "a fresh pass phrase"}),
 
     Case("me", "GET", f"{API}/users/me", protected(200)),
     Case("get user", "GET", f"{API}/users/{{id}}", protected(200), {"id": PART}),
@@ -130,13 +138,17 @@ async def build_world(web: WebApi) -> World:
     scheduled = (await web.meeting(host, title="Later", start_time="2035-01-01T09:00:00Z"))["id"]
     await web.ok("POST", f"{API}/meetings/{scheduled}/cohosts/{cohost.id}", who=host)
     await web.ok("POST", f"{API}/meetings/{scheduled}/invitations", who=host, json={"user_id": part.id})
+    seen = len(web.mailed)
+    await web.ok("POST", f"{API}/auth/password-reset", 202, json={"email": part.email})
     ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
+    ids["reset token"] = await web.link_token("user.password_reset_requested", part.email, after=seen)
     return World(callers, ids)
 
 
 def _body(case: Case, world: World) -> Any:
     part = world.callers[PART]
-    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id}
+    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id,
+               "<participant reset token>": world.ids["reset token"]}
     return None if case.body is None else {k: replace.get(v, v) for k, v in case.body.items()}
 
 
