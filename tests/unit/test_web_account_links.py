@@ -68,3 +68,13 @@ async def test_a_reset_link_sets_a_new_password_and_ends_the_old_sessions(web):
     used = await web.call("POST", f"{API}/auth/password-reset/confirm",
                           json={"token": token, "password": "another fresh phrase"})
     assert (used.status, used.code) == (422, "link_invalid")
+
+
+async def test_the_link_pages_are_served_with_the_sites_headers(web):
+    for page in ("verify-email.html", "reset-password.html", "account.js"):
+        async with web.client.get(f"/static/{page}") as resp:
+            assert resp.status == 200, page
+            assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+            assert resp.headers["Referrer-Policy"] == "no-referrer"
+            if page.endswith(".html"):
+                assert '<script type="module" src="/static/account.js">' in await resp.text()

@@ -1,7 +1,8 @@
 """Email verification and password reset by emailed one-time links (domain/users/links_service.py).
 
 The links themselves are built by the notification service from the events; they point at the web
-client's pages (static/verify-email.html, static/reset-password.html), which call these routes.
+client's pages, ``/static/verify-email.html#token=<token>`` and ``/static/reset-password.html#token=<token>``
+(the token in the fragment: never sent to a server, so never in an access log), which call these routes.
 """
 
 from __future__ import annotations
