@@ -33,6 +33,7 @@ from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
 from confero_contracts.throttle import LoginThrottleContract
 from confero_contracts.users import UserRepositoryContract
+from confero_contracts.webhooks import WebhookStoreContract
 
 # Every suite, with the names of the fixtures an adapter's subclass must provide.
 SUITES: dict[type, tuple[str, ...]] = {
@@ -50,10 +51,11 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
     AccountLinkStoreContract: ("family",),
+    WebhookStoreContract: ("store",),
 }
 
 __all__ = [
     "SUITES", "AccountLinkStoreContract", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
-    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
+    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
 ]
