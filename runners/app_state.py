@@ -17,6 +17,7 @@ from domain.messaging.dead_letters import DeadLetterService
 from domain.rooms.service import RoomService
 from domain.users.links_service import AccountLinkService
 from domain.users.service import UserService
+from domain.webhooks.service import WebhookAdminService
 from ports.media import MediaServer
 from ports.rooms import SignalBus
 from runners.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
     links: AccountLinkService | None = None  # email verification and password reset
+    webhooks: WebhookAdminService | None = None
 
 
 SERVICES = web.AppKey("services", Services)

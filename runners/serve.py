@@ -20,6 +20,7 @@ from runners.app_state import Services
 from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 from runners.workers.outbox import outbox_worker
+from runners.workers.webhooks import webhook_worker
 
 log = logging.getLogger("runners")
 
@@ -40,8 +41,14 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                             media=await resolve(container.adapters.media),
                             dead_letters=await resolve(container.dead_letter_service),
                             links=await resolve(container.link_service),
+                            webhooks=await resolve(container.webhook_admin),
                             background=(outbox_worker(await resolve(container.relay),
-                                                      await resolve(container.adapters.commit_signal)),))
+                                                      await resolve(container.adapters.commit_signal)),
+                                        webhook_worker(await resolve(container.webhook_dispatcher),
+                                                       await resolve(container.webhook_deliverer),
+                                                       await resolve(container.adapters.webhook_feed),
+                                                       await resolve(container.webhook_sender),
+                                                       poll_seconds=settings.webhook_poll_seconds)))
         if settings.admin_username:
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services

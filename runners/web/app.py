@@ -13,7 +13,7 @@ from runners.signaling.setup import install_signaling
 from runners.web import routing
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
 from runners.web.handlers import auth, dead_letters, media, meetings, meta, users
-from runners.web.handlers import account_links
+from runners.web.handlers import account_links, webhooks
 from runners.web.middleware import MIDDLEWARES, hide_server_version, security_headers
 from runners.web.openapi import build_document
 from runners.web.routing import Endpoint
@@ -23,8 +23,8 @@ SIGNALING = (
     Endpoint.get("/ws/signaling", signaling.signaling, summary="WebSocket signaling (protocol in docs/signaling.md)",
                  tag="signaling", auth=False, self_authenticating=True, status=101, errors=(400, 401, 403)),
 )
-ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *account_links.ROUTES, *users.ROUTES, *dead_letters.ROUTES, *meetings.ROUTES, *media.ROUTES,
-                                *SIGNALING, *meta.ROUTES)
+ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *account_links.ROUTES, *users.ROUTES, *dead_letters.ROUTES,
+                                *webhooks.ROUTES, *meetings.ROUTES, *media.ROUTES, *SIGNALING, *meta.ROUTES)
 
 
 def served(tags: set[str] | None = None) -> list[Endpoint]:
