@@ -116,6 +116,21 @@ CASES = [
     Case("replay dead letter", "POST", f"{API}/admin/dead-letters/{{id}}/replay",
          protected(NOT_ALLOWED, admin=(404, "dead_letter_not_found")), {"id": "live"}),
 
+    Case("create webhook", "POST", f"{API}/admin/webhooks", protected(NOT_ALLOWED, admin=201),
+         body={"url": "https://hooks.example.com/in", "kinds": ["meeting.started"]}),
+    Case("list webhooks", "GET", f"{API}/admin/webhooks", admin_only()),
+    Case("get webhook", "GET", f"{API}/admin/webhooks/{{id}}", admin_only(), {"id": "webhook"}),
+    Case("update webhook", "PUT", f"{API}/admin/webhooks/{{id}}", admin_only(), {"id": "webhook"},
+         {"enabled": False}),
+    Case("delete webhook", "DELETE", f"{API}/admin/webhooks/{{id}}", protected(NOT_ALLOWED, admin=204),
+         {"id": "webhook"}),
+    Case("rotate webhook secret", "POST", f"{API}/admin/webhooks/{{id}}/rotate-secret", admin_only(),
+         {"id": "webhook"}),
+    Case("webhook deliveries", "GET", f"{API}/admin/webhooks/{{id}}/deliveries", admin_only(), {"id": "webhook"}),
+    Case("redeliver webhook", "POST", f"{API}/admin/webhooks/{{id}}/deliveries/{{delivery_id}}/redeliver",
+         protected(NOT_ALLOWED, admin=(404, "webhook_delivery_not_found")),
+         {"id": "webhook", "delivery_id": "live"}),
+
     Case("media stats", "GET", f"{API}/media/stats", privileged(), query={"room_id": "live"}),
 ]
 
@@ -138,9 +153,12 @@ async def build_world(web: WebApi) -> World:
     scheduled = (await web.meeting(host, title="Later", start_time="2035-01-01T09:00:00Z"))["id"]
     await web.ok("POST", f"{API}/meetings/{scheduled}/cohosts/{cohost.id}", who=host)
     await web.ok("POST", f"{API}/meetings/{scheduled}/invitations", who=host, json={"user_id": part.id})
+    hook = await web.ok("POST", f"{API}/admin/webhooks", 201, who=callers[ADMIN_],
+                        json={"url": "https://hooks.example.com/world", "kinds": ["meeting.ended"]})
     seen = len(web.mailed)
     await web.ok("POST", f"{API}/auth/password-reset", 202, json={"email": part.email})
     ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
+    ids["webhook"] = hook["endpoint"]["id"]
     ids["reset token"] = await web.link_token("user.password_reset_requested", part.email, after=seen)
     return World(callers, ids)
 
@@ -149,7 +167,8 @@ def _body(case: Case, world: World) -> Any:
     part = world.callers[PART]
     replace = {"<participant refresh>": part.refresh, "<participant id>": part.id,
                "<participant reset token>": world.ids["reset token"]}
-    return None if case.body is None else {k: replace.get(v, v) for k, v in case.body.items()}
+    return None if case.body is None else {k: replace.get(v, v) if isinstance(v, str) else v
+                                          for k, v in case.body.items()}
 
 
 @pytest.mark.parametrize("actor", ACTORS)
