@@ -28,6 +28,7 @@ from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
+from adapters.metrics.publishing import MeasuredPublisher
 from adapters.system.clock import SystemClock
 from domain.meetings.rules import MeetingLimits
 from domain.meetings.service import MeetingService
@@ -106,7 +107,8 @@ class Application(containers.DeclarativeContainer):
         limits=providers.Callable(_meeting_limits, settings), combiner=providers.Singleton(InProcessCombiner),
         locks=providers.Singleton(InProcessKeyedLocks),
     )
-    relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
+    relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox,
+                                publisher=providers.Singleton(MeasuredPublisher, adapters.events))
     dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)
     meeting_access = providers.Singleton(InProcessMeetingAccess, meeting_service, adapters.users)
     room_service = providers.Singleton(

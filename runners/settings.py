@@ -122,6 +122,9 @@ class Settings(BaseSettings):
                                                         ge=0, le=1_000_000)
     http_max_connections: int | None = _env("APP_HTTP_MAX_CONNECTIONS", default=None, ge=0, le=10_000_000)
     shutdown_timeout: float = _env("APP_SHUTDOWN_TIMEOUT", default=10.0, gt=0, le=300)
+    # Prometheus /metrics on its own listener, never through the public app (0 turns it off).
+    metrics_host: str = _env("APP_METRICS_HOST", default="127.0.0.1")
+    metrics_port: int = _env("APP_METRICS_PORT", default=9800, ge=0, le=65535)
 
     @property
     def connections_per_address(self) -> int:
