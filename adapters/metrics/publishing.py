@@ -1,12 +1,17 @@
-"""An EventPublisher decorator that counts published events and measures the relay lag."""
+"""An EventPublisher decorator that counts published events, measures the relay lag and opens the
+producer span."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from opentelemetry import trace
+
 from adapters.metrics.instruments import EVENT_RELAY_LAG, EVENTS_PUBLISHED
 from domain.shared.events import DomainEvent
 from ports.events import EventPublisher
+
+tracer = trace.get_tracer(__name__)
 
 
 class MeasuredPublisher:
@@ -17,7 +22,11 @@ class MeasuredPublisher:
         self._inner = inner
 
     async def publish(self, *events: DomainEvent) -> None:
-        await self._inner.publish(*events)
+        # The span whose context the stream entries carry (adapters/redis/events.py): consumers' spans
+        # in any process become its children.
+        with tracer.start_as_current_span("publish events", kind=trace.SpanKind.PRODUCER,
+                                          attributes={"messaging.batch.message_count": len(events)}):
+            await self._inner.publish(*events)
         now = dt.datetime.now(dt.timezone.utc)
         for event in events:
             EVENT_RELAY_LAG.observe(max(0.0, (now - event.occurred_at).total_seconds()))
