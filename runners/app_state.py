@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
+import attrs
 from attrs import frozen
 
 from domain.meetings.service import MeetingService
@@ -20,6 +21,8 @@ from domain.users.service import UserService
 from domain.webhooks.service import WebhookAdminService
 from ports.media import MediaServer
 from ports.rooms import SignalBus
+from runners.observability.registry import Observability
+from runners.observability.tracing import ids
 from runners.settings import Settings
 
 
@@ -36,8 +39,13 @@ class Services:
     dead_letters: DeadLetterService
     # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+<<<<<<< HEAD
     links: AccountLinkService | None = None  # email verification and password reset
     webhooks: WebhookAdminService | None = None
+=======
+    # Readiness checks and scrape hooks the adapters of this process registered (runners/observability).
+    observability: Observability = attrs.Factory(Observability)
+>>>>>>> observability
 
 
 SERVICES = web.AppKey("services", Services)
@@ -48,7 +56,8 @@ REQUEST_ID = web.RequestKey("request_id", str)  # set by the request-id middlewa
 def error_response(status: int, code: str, message: str, request_id: str | None,
                    details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> web.Response:
     """The JSON error body every runner answers with (replies.Error documents it)."""
-    body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id}}
+    body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id,
+                      **ids()}}  # trace_id and span_id when tracing is on, to find the trace from a report
     return web.json_response(body, status=status, headers=headers)
 
 

@@ -28,6 +28,7 @@ from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
+from adapters.metrics.publishing import MeasuredPublisher
 from adapters.system.clock import SystemClock
 from domain.meetings.rules import MeetingLimits
 from domain.meetings.service import MeetingService
@@ -150,6 +151,7 @@ class Application(containers.DeclarativeContainer):
         limits=providers.Callable(_meeting_limits, settings), combiner=providers.Singleton(InProcessCombiner),
         locks=providers.Singleton(InProcessKeyedLocks),
     )
+<<<<<<< HEAD
     webhook_rules = providers.Singleton(_webhook_rules, settings)
     webhook_sender = providers.Singleton(AiohttpWebhookSender, webhook_rules,
                                          timeout=settings.provided.webhook_timeout_seconds)
@@ -160,6 +162,10 @@ class Application(containers.DeclarativeContainer):
         retry=providers.Callable(_webhook_retry, settings), disable=providers.Callable(_webhook_disable, settings),
     )
     relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
+=======
+    relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox,
+                                publisher=providers.Singleton(MeasuredPublisher, adapters.events))
+>>>>>>> observability
     dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)
     meeting_access = providers.Singleton(InProcessMeetingAccess, meeting_service, adapters.users)
     room_service = providers.Singleton(

@@ -17,6 +17,8 @@ from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
 from runners.web.app import create_app
 from runners.app_state import Services
+from runners.observability import tracing
+from runners.observability.wiring import register_adapters, start_metrics, traced_services
 from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 from runners.workers.outbox import outbox_worker
@@ -43,12 +45,19 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                             links=await resolve(container.link_service),
                             webhooks=await resolve(container.webhook_admin),
                             background=(outbox_worker(await resolve(container.relay),
+<<<<<<< HEAD
                                                       await resolve(container.adapters.commit_signal)),
                                         webhook_worker(await resolve(container.webhook_dispatcher),
                                                        await resolve(container.webhook_deliverer),
                                                        await resolve(container.adapters.webhook_feed),
                                                        await resolve(container.webhook_sender),
                                                        poll_seconds=settings.webhook_poll_seconds)))
+=======
+                                                      await resolve(container.adapters.commit_signal)),))
+        await register_adapters(services.observability, family, services)
+        if tracing.is_on():
+            services = traced_services(services)
+>>>>>>> observability
         if settings.admin_username:
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services
@@ -85,6 +94,7 @@ async def serve(settings: Settings, tags: set[str] | None = None) -> None:
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
                                shutdown_timeout=settings.shutdown_timeout)
         await runner.setup()
+        metrics = await start_metrics(settings.metrics_host, settings.metrics_port, services.observability, app)
         loop = asyncio.get_running_loop()
         guard = ConnectionGuard(runner.server, per_address=settings.connections_per_address,  # type: ignore[arg-type]
                                 total=settings.connections_total, header_timeout=settings.http_header_timeout)
@@ -107,6 +117,8 @@ async def serve(settings: Settings, tags: set[str] | None = None) -> None:
                 await asyncio.wait_for(runner.cleanup(), 3 * settings.shutdown_timeout)
             except TimeoutError:
                 log.error("the HTTP server did not stop in time; going on with the shutdown")
+            if metrics is not None:
+                await metrics.cleanup()
 
 
 _watchdog: asyncio.Task[None] | None = None
@@ -156,15 +168,19 @@ async def _run(settings: Settings, tags: set[str] | None) -> None:
             _watchdog.cancel()
 
 
-def main(tags: set[str] | None = None) -> int:
+def main(tags: set[str] | None = None, service: str = "confero-allinone") -> int:
     """Exit codes: 0 stopped by a signal, 1 stopped but a task would not end, 2 bad configuration, 3 a
-    backing server unusable or the address taken at start."""
+    backing server unusable or the address taken at start.  ``service`` names the process in logs and
+    traces (OTEL_SERVICE_NAME overrides it)."""
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
-    configure(settings.log_level, settings.log_format)
+    service = os.environ.get("OTEL_SERVICE_NAME") or service
+    configure(settings.log_level, settings.log_format, service, settings.instance_id)
+    if tracing.configure(os.environ, service, settings.instance_id):
+        log.info("tracing on: spans go to the OTLP endpoint of the OTEL_* variables")
     try:
         asyncio.run(_run(settings, tags))
     except DomainError as err:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 
 import asyncpg
 
+from adapters.metrics.instruments import POSTGRES_ACQUIRE
 from adapters.postgres.errors import translated
+from adapters.postgres.observed import observe_connection
 from domain.shared.errors import DomainError
 
 CLOSE_TIMEOUT = 10.0
@@ -34,7 +37,7 @@ async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, connect_
     with translated():
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, timeout=connect_timeout, command_timeout=command_timeout,
-            connection_class=PooledConnection,
+            connection_class=PooledConnection, init=observe_connection,
             server_settings={"application_name": "confero"},
         )
     try:
@@ -51,7 +54,9 @@ async def acquire(pool: asyncpg.Pool, timeout: float,
                   unique: Mapping[str, Callable[[], DomainError]] | None = None) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection whose driver errors (in the ``async with`` body too) become domain errors."""
     with translated(unique):
+        started = time.perf_counter()
         async with pool.acquire(timeout=timeout) as conn:
+            POSTGRES_ACQUIRE.observe(time.perf_counter() - started)
             yield conn
 
 

@@ -8,6 +8,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from adapters.redis.observed import ObservedRedis
+
 
 @asynccontextmanager
 async def open_redis(url: str, *, socket_timeout: float = 1.0, connect_timeout: float = 0.5,
@@ -28,7 +30,7 @@ async def open_redis(url: str, *, socket_timeout: float = 1.0, connect_timeout: 
         retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
         max_connections=max_connections, timeout=pool_timeout,
     )
-    client = Redis(connection_pool=pool)
+    client = ObservedRedis(connection_pool=pool)
     try:
         yield client
     finally:

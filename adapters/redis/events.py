@@ -12,14 +12,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from attrs import frozen
+from opentelemetry import propagate, trace
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from adapters.metrics.instruments import EVENTS_CONSUMED
 from adapters.redis.errors import redis_unavailable, translate_errors
 from domain.shared.errors import Unavailable
 from domain.shared.events import DomainEvent, UnknownEvent, event_from_record
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 
 @frozen(kw_only=True)
@@ -52,8 +55,10 @@ class PublishedEvent:
 
 def _fields(name: str, event_id: str, occurred_at: dt.datetime, payload: dict[str, Any]) -> dict[str, str]:
     """A stream entry: the payload serialised once, on the relay's hot path."""
-    return {"name": name, "event_id": event_id, "occurred_at": occurred_at.isoformat(),
-            "payload": json.dumps(payload, separators=(",", ":"))}
+    fields = {"name": name, "event_id": event_id, "occurred_at": occurred_at.isoformat(),
+              "payload": json.dumps(payload, separators=(",", ":"))}
+    propagate.inject(fields)  # the publisher's trace context (traceparent), when tracing is on
+    return fields
 
 
 Handler = Callable[[DomainEvent], Awaitable[None]]
@@ -214,8 +219,12 @@ class RedisStreamSubscriber:
                     await self._dead_letter(entry_id, fields, exc, attempts=1)
                     continue
                 try:
-                    await handler(event)
+                    with tracer.start_as_current_span(f"consume {event.name}", context=propagate.extract(fields),
+                                                      kind=trace.SpanKind.CONSUMER):
+                        await handler(event)
+                    EVENTS_CONSUMED.labels("handled").inc()
                 except Exception as exc:
+                    EVENTS_CONSUMED.labels("failed").inc()
                     failures = self._failures.get(entry_id, 0) + 1
                     if failures < self._max_attempts:
                         self._failures[entry_id] = failures

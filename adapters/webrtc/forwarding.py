@@ -210,6 +210,10 @@ class ForwardedTrack(MediaStreamTrack):
         self.frames_sent += 1
         return item.packet
 
+    @property
+    def waiting_for_keyframe(self) -> bool:
+        return self._need_keyframe
+
     def payloads_for(self, packet: av.Packet) -> list[bytes] | None:
         current = self._current
         return current.payloads() if current is not None and current.packet is packet else None

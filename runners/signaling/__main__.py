@@ -10,4 +10,4 @@ import sys
 from runners.serve import main
 
 if __name__ == "__main__":
-    sys.exit(main(tags={"signaling", "media", "meta"}))
+    sys.exit(main(tags={"signaling", "media", "meta"}, service="confero-signaling"))

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from domain.shared.ids import MeetingId
 from domain.users.tokens import Principal
+from runners.observability.signaling import SIGNALING_SENT
 from runners.signaling.protocol import VERSION
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Connection:
         return self.principal.user_id
 
     def send(self, kind: str, data: dict[str, Any], re: str | None = None) -> None:
+        SIGNALING_SENT.labels(kind).inc()
         self.send_frame(frame(kind, data, re))
 
     def send_frame(self, text: str) -> None:

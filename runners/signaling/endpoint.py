@@ -24,6 +24,7 @@ from runners.shapes import iso
 from runners.signaling.ice import ice_servers_for
 from runners.signaling.protocol import VERSION, ProtocolError, parse
 from runners.app_state import REQUEST_ID, SERVICES, SETTINGS, bearer_token, error_response
+from runners.observability.signaling import SIGNALING_RATE_LIMITED, SIGNALING_RECEIVED, message_span
 
 log = logging.getLogger(__name__)
 Command = Callable[[web.Application, Connection, str | None, dict[str, Any]], Awaitable[None]]
@@ -136,6 +137,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
 async def handle(app: web.Application, conn: Connection, frame: str) -> None:
     settings = app[SETTINGS]
     if not conn.bucket.take():
+        SIGNALING_RATE_LIMITED.inc()
         # Violations count within one flood: a sender that keeps going after a burst of errors is cut off.
         conn.violations += 1
         if conn.violations > settings.ws_burst:
@@ -148,8 +150,15 @@ async def handle(app: web.Application, conn: Connection, frame: str) -> None:
     try:
         kind, re, data = parse(frame)
     except ProtocolError as err:
+        SIGNALING_RECEIVED.labels("invalid").inc()
         conn.error(err.code, err.message, err.request_id)
         return
+    SIGNALING_RECEIVED.labels(kind).inc()
+    with message_span(kind):
+        await _command(app, conn, kind, re, data)
+
+
+async def _command(app: web.Application, conn: Connection, kind: str, re: str | None, data: dict[str, Any]) -> None:
     room = data.get("room_id")
     if room is not None and kind != "join_room" and room not in conn.rooms:
         conn.error("not_in_room", "join the room first", re, {"room_id": room})

@@ -29,6 +29,7 @@ from ports.rooms import SignalBus
 from runners.signaling.connection import OUTBOX, Connection, frame
 from runners.signaling.frames import Delivery, delivery
 from runners.signaling.local_media import LocalMedia
+from runners.observability.signaling import SIGNALING_SENT
 
 log = logging.getLogger(__name__)
 RECENT_REVOCATIONS = 60.0  # seconds; longer than any authentication takes
@@ -180,6 +181,7 @@ class Hub:
         if d.exclude is not None and conn.user_id == d.exclude:
             return
         conn.send_frame(render(d))
+        SIGNALING_SENT.labels(d.kind).inc()
         if d.leaving:
             # Not awaited here: detaching may unsubscribe the very listener delivering this.
             asyncio.get_running_loop().create_task(self.detach(conn, room_id))

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from runners.observability.wiring import observe
 from runners.settings import Settings
 from runners.signaling import endpoint as signaling
 from runners.signaling.context import HUB
@@ -36,6 +37,7 @@ def create_app(services: Services, settings: Settings, tags: set[str] | None = N
     """``tags`` limits the routes (a signaling-only process serves {"signaling", "media", "meta"})."""
     hide_server_version()
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
+    observe(app, metrics_on=settings.metrics_port != 0)
     app.on_response_prepare.append(security_headers)
     app[SERVICES] = services
     app[SETTINGS] = settings

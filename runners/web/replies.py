@@ -42,6 +42,8 @@ class ErrorInfo(Reply):
     message: str
     details: dict[str, Any]
     request_id: str | None
+    trace_id: str | None = None  # present when tracing is on (runners/observability/tracing.py)
+    span_id: str | None = None
 
 
 class Error(Reply):
@@ -186,6 +188,17 @@ class ParticipantList(Reply):
 class Health(Reply):
     status: str
     adapters: str
+
+
+class DependencyStatus(Reply):
+    status: str  # "up" or "down"
+    ms: float
+    error: str | None = None  # the exception's type, or "no answer within 2.0 s"; never a DSN or URL
+
+
+class Ready(Reply):
+    status: str  # "ready" (200) or "unready" (503)
+    checks: dict[str, DependencyStatus]
 
 
 class MediaTrackStats(Reply):

@@ -12,7 +12,9 @@ COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 def test_only_the_proxy_publishes_a_port_and_the_app_trusts_exactly_that_hop() -> None:
     services = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())["services"]
     published = {name for name, svc in services.items() if svc.get("ports")}
-    assert published == {"proxy"}
+    assert published == {"proxy", "grafana", "jaeger"}
+    for operator_ui in ("grafana", "jaeger"):  # for the operator on the host, not the world
+        assert all(p.startswith("127.0.0.1:") for p in services[operator_ui]["ports"])
     app = services["app"]["environment"]
     assert (app["APP_TRUST_FORWARDED_FOR"], app["APP_TRUSTED_PROXY_HOPS"]) == ("true", "1")
     assert "nginx.conf" in services["proxy"]["volumes"][0]

@@ -61,6 +61,7 @@ class Case:
 
 CASES = [
     Case("health", "GET", "/health", expect(200)),
+    Case("ready", "GET", "/ready", expect(200)),
     Case("openapi", "GET", f"{API}/openapi.json", expect(200)),
     Case("register", "POST", f"{API}/auth/register", expect(201),
          body={"username": "newcomer", "email": "newcomer@example.com", "password": PASSWORD}),

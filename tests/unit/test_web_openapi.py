@@ -67,8 +67,8 @@ async def test_operation_ids_are_unique_and_path_parameters_are_declared(web: We
 async def test_public_and_protected_operations_are_marked_as_the_router_treats_them(web: WebApi) -> None:
     doc = await served_document(web)
     public = {(m, p) for m, p in documented_operations(doc) if doc["paths"][p][m.lower()]["security"] == []}
-    assert public == {("GET", "/health"), ("GET", f"{API}/openapi.json"), ("POST", f"{API}/auth/register"),
-                      ("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/refresh"),
+    assert public == {("GET", "/health"), ("GET", "/ready"), ("GET", f"{API}/openapi.json"),
+                      ("POST", f"{API}/auth/register"), ("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/refresh"),
                       ("POST", f"{API}/auth/verify-email"), ("POST", f"{API}/auth/password-reset"),
                       ("POST", f"{API}/auth/password-reset/confirm")}
 

@@ -1,0 +1,56 @@
+"""The process's metrics: names carry their unit, counters end in ``_total``, label values are bounded."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Seconds: API calls are mostly 1-50 ms; argon2 logins and SFU negotiations reach the upper buckets.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+HTTP_REQUESTS = Counter("confero_http_requests_total", "HTTP requests answered, by route template and status class",
+                        ("method", "route", "status_class"))
+HTTP_DURATION = Histogram("confero_http_request_duration_seconds", "Time to answer an HTTP request",
+                          ("method", "route"), buckets=LATENCY_BUCKETS)
+HTTP_IN_FLIGHT = Gauge("confero_http_requests_in_flight", "HTTP requests being handled now")
+
+POSTGRES_POOL_CONNECTIONS = Gauge("confero_postgres_pool_connections", "Pooled PostgreSQL connections by state",
+                                  ("state",))
+POSTGRES_POOL_MAX = Gauge("confero_postgres_pool_max_connections", "Size limit of the PostgreSQL pool")
+POSTGRES_ACQUIRE = Histogram("confero_postgres_pool_acquire_seconds", "Wait for a pooled PostgreSQL connection",
+                             buckets=FAST_BUCKETS)
+POSTGRES_QUERY = Histogram("confero_postgres_query_duration_seconds", "PostgreSQL statement time (client side)",
+                           buckets=FAST_BUCKETS)
+POSTGRES_QUERY_ERRORS = Counter("confero_postgres_query_errors_total", "PostgreSQL statements that failed")
+OUTBOX_PENDING = Gauge("confero_outbox_pending_events", "Committed events the relay has not published yet")
+
+REDIS_COMMAND = Histogram("confero_redis_command_duration_seconds", "Redis command (or pipeline) round trip",
+                          ("command",), buckets=FAST_BUCKETS)
+REDIS_ERRORS = Counter("confero_redis_command_errors_total", "Redis commands (or pipelines) that failed",
+                       ("command",))
+
+EVENTS_PUBLISHED = Counter("confero_events_published_total", "Domain events the relay published")
+EVENT_RELAY_LAG = Histogram("confero_event_relay_lag_seconds", "From an event's occurrence to its publication",
+                            buckets=LATENCY_BUCKETS)
+EVENTS_CONSUMED = Counter("confero_events_consumed_total", "Stream events handed to a consumer", ("outcome",))
+DEAD_LETTERS = Gauge("confero_dead_letters", "Events in the dead-letter store")
+
+SIGNALING_SOCKETS = Gauge("confero_signaling_sockets", "Open signaling WebSockets")
+SIGNALING_ROOMS = Gauge("confero_signaling_rooms", "Rooms with a member connected to this process")
+SIGNALING_RECEIVED = Counter("confero_signaling_messages_received_total", "Signaling frames received, by type",
+                             ("type",))
+SIGNALING_SENT = Counter("confero_signaling_messages_sent_total", "Signaling frames queued to sockets, by type",
+                         ("type",))
+SIGNALING_RATE_LIMITED = Counter("confero_signaling_rate_limited_total", "Signaling frames refused by the rate limit")
+
+SFU_ROOMS = Gauge("confero_sfu_rooms", "Rooms with media on this SFU")
+SFU_PEERS = Gauge("confero_sfu_peer_connections", "SFU peer connections by ICE/DTLS state", ("state",))
+SFU_STREAMS = Gauge("confero_sfu_forwarded_streams", "Streams the SFU forwards to subscribers now", ("kind",))
+SFU_BITRATE = Gauge("confero_sfu_bitrate_bits_per_second", "Media bitrate through the SFU", ("kind", "direction"))
+SFU_PACKETS = Gauge("confero_sfu_packets", "RTP packets of the streams alive now", ("kind", "direction"))
+SFU_PACKETS_LOST = Gauge("confero_sfu_packets_lost", "RTP packets lost on the streams alive now",
+                         ("kind", "direction"))
+SFU_KEYFRAME_REQUESTS = Gauge("confero_sfu_keyframe_requests", "PLIs sent to the publishers of the live streams")
+SFU_KEYFRAME_WAITS = Gauge("confero_sfu_subscriptions_waiting_for_keyframe",
+                           "Subscriptions dropping video until a keyframe arrives")
+SFU_SCRAPE_ERRORS = Counter("confero_sfu_stats_errors_total", "SFU stats reads that failed during a scrape")

@@ -1,0 +1,59 @@
+"""SFU gauges, read from the SFU's own state and aiortc's stats when Prometheus scrapes, so the media
+path does no metrics work per packet or frame."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+
+from adapters.metrics import instruments as m
+from adapters.webrtc.sfu import AiortcMediaServer
+
+
+async def scrape(sfu: AiortcMediaServer) -> None:
+    states: Tally[str] = Tally()
+    streams: Tally[str] = Tally()
+    bitrate: Tally[tuple[str, str]] = Tally()
+    packets: Tally[tuple[str, str]] = Tally()
+    lost: Tally[tuple[str, str]] = Tally()
+    pli = waiting = 0
+    rooms = list(sfu.rooms.items())
+    for room_id, room in rooms:
+        for peer in list(room.peers.values()):
+            states[peer.pc.connectionState] += 1
+            pli += sum(p.keyframe_requests for p in peer.published.values())
+            for sub in list(peer.subscriptions.values()):
+                if sub.active:
+                    streams[sub.source.kind] += 1
+                    waiting += sub.track.waiting_for_keyframe
+        try:
+            report = await sfu.stats(room_id)
+        except Exception:  # a peer closing under the read: the next scrape sees it settled
+            m.SFU_SCRAPE_ERRORS.inc()
+            continue
+        for participant in report:
+            for t in participant.tracks:
+                key = (t.kind, t.direction)
+                bitrate[key] += t.bitrate_bps
+                packets[key] += t.packets
+                lost[key] += t.packets_lost
+    m.SFU_ROOMS.set(len(rooms))
+    _replace(m.SFU_PEERS, {(s,): n for s, n in states.items()}, ("new", "connecting", "connected", "failed"))
+    _replace(m.SFU_STREAMS, {(k,): n for k, n in streams.items()}, ("audio", "video"))
+    for gauge, tally in ((m.SFU_BITRATE, bitrate), (m.SFU_PACKETS, packets), (m.SFU_PACKETS_LOST, lost)):
+        _replace(gauge, dict(tally), tuple((k, d) for k in ("audio", "video") for d in ("inbound", "outbound")))
+    m.SFU_KEYFRAME_REQUESTS.set(pli)
+    m.SFU_KEYFRAME_WAITS.set(waiting)
+
+
+def _replace(gauge, values, always) -> None:  # type: ignore[no-untyped-def]
+    """Sets every label set seen now, zeroes those that went away; ``always`` are shown even at zero so
+    dashboards and PromQL find the series before the first meeting."""
+    for labels in set(always) | set(values) | {tuple(s.labels.values()) for s in _children(gauge)}:
+        labels = labels if isinstance(labels, tuple) else (labels,)
+        gauge.labels(*labels).set(values.get(labels, 0))
+
+
+def _children(gauge):  # type: ignore[no-untyped-def]
+    for metric in gauge.collect():
+        for sample in metric.samples:
+            yield sample

@@ -1,0 +1,77 @@
+"""compose/'s observability files, checked without Docker: the compose file against the Compose
+specification (check-jsonschema's vendored copy), Grafana's provisioning and dashboards, and every metric
+a dashboard queries exists in what the app's /metrics serves."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+COMPOSE = Path(__file__).resolve().parents[2] / "compose"
+DASHBOARDS = sorted((COMPOSE / "grafana" / "dashboards").glob("*.json"))
+# PromQL words that look like metric names but are functions, keywords or label names.
+PROMQL_WORDS = {"sum", "rate", "by", "le", "histogram_quantile", "clamp_min", "max", "route", "state", "kind",
+                "direction", "command", "type", "outcome", "status_class", "method"}
+
+
+def served_metric_names() -> set[str]:
+    """The names in the exposition of a process that imported every instrumented module."""
+    import adapters.postgres.observed  # noqa: F401
+    import adapters.redis.observed  # noqa: F401
+    import adapters.webrtc.observed  # noqa: F401
+    import runners.web.app  # noqa: F401
+    from prometheus_client import REGISTRY, generate_latest
+
+    text = generate_latest(REGISTRY).decode()
+    names = set()
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
+        names.add(name)
+        if kind == "histogram":
+            names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+    return names
+
+
+def queried_metric_names(expr: str) -> set[str]:
+    without_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    without_ranges = re.sub(r"\[[^\]]*\]", "", without_strings)
+    return {w for w in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", without_ranges) if w not in PROMQL_WORDS}
+
+
+def test_the_compose_file_follows_the_compose_specification() -> None:
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
+                             str(COMPOSE / "docker-compose.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_dashboard_is_valid_json_on_a_provisioned_data_source() -> None:
+    sources = yaml.safe_load((COMPOSE / "grafana/provisioning/datasources/datasources.yml").read_text())
+    uids = {s["uid"] for s in sources["datasources"]}
+    assert {d.stem for d in DASHBOARDS} == {"api-latency", "meetings", "sfu-media"}
+    for path in DASHBOARDS:
+        board = json.loads(path.read_text())
+        assert board["panels"], path
+        for panel in board["panels"]:
+            assert panel["datasource"]["uid"] in uids and panel["targets"], (path.name, panel["title"])
+
+
+def test_every_metric_a_dashboard_queries_is_served_by_the_app() -> None:
+    served = served_metric_names()
+    for path in DASHBOARDS:
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel["targets"]:
+                queried = queried_metric_names(target["expr"])
+                assert queried and queried <= served, (path.name, panel["title"], sorted(queried - served))
+
+
+def test_prometheus_scrapes_the_metrics_port_the_app_listens_on_in_compose() -> None:
+    app = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())["services"]["app"]
+    config = yaml.safe_load((COMPOSE / "prometheus/prometheus.yml").read_text())
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "confero-allinone"]
+    assert job["dns_sd_configs"][0]["port"] == int(app["environment"]["APP_METRICS_PORT"])
+    assert app["environment"]["APP_METRICS_HOST"] == "0.0.0.0"
+    assert app["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://jaeger:")
