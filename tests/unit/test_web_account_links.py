@@ -10,8 +10,12 @@ VERIFY = "user.email_verification_requested"
 
 async def test_the_verification_link_from_sign_up_verifies_once(web):
     profile = await web.register("alice", verify=False)
+    assert profile["email_verified"] is False
     token = await web.link_token(VERIFY, profile["email"])
     assert (await web.call("POST", f"{API}/auth/verify-email", json={"token": token})).status == 204
+    tokens = await web.login("alice")
+    me = await web.ok("GET", f"{API}/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me["email_verified"] is True
     again = await web.call("POST", f"{API}/auth/verify-email", json={"token": token})
     assert (again.status, again.code) == (422, "link_invalid")
 
