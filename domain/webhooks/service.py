@@ -144,7 +144,12 @@ class WebhookDeliverer:
     disable: DisablePolicy = DisablePolicy()
     lease: dt.timedelta = dt.timedelta(minutes=2)
     batch: int = 50
+    keep_log: dt.timedelta = dt.timedelta(days=30)
     jitter: Callable[[], float] = field(default=random.random)
+
+    async def purge_log(self) -> int:
+        """Forgets finished deliveries older than ``keep_log`` (the log would grow without end)."""
+        return await self.store.purge_deliveries(self.clock.now() - self.keep_log)
 
     async def deliver_due(self) -> int:
         """One round: claims what is due and attempts it; returns how many attempts it made."""
