@@ -15,7 +15,7 @@ from domain.shared.ids import new_id
 from domain.shared.pagination import Page, PageRequest
 from domain.users.errors import NotAllowed
 from domain.users.tokens import Principal
-from domain.webhooks.errors import WebhookEndpointNotFound
+from domain.webhooks.errors import WebhookDeliveryNotFound, WebhookEndpointNotFound
 from domain.webhooks.model import (
     DeliveryStatus,
     DisablePolicy,
@@ -94,7 +94,7 @@ class WebhookAdminService:
         _require_admin(actor)
         original = await self.store.get_delivery(delivery_id)
         if original.endpoint_id != endpoint_id:
-            raise WebhookEndpointNotFound("no such delivery for this endpoint", endpoint_id=endpoint_id)
+            raise WebhookDeliveryNotFound("no such delivery for this endpoint", delivery_id=delivery_id)
         again = original.again(delivery_id=new_id(), now=self.clock.now())
         await self.store.enqueue([again])
         return again
