@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from attrs import define
 
 from domain.shared.errors import ConcurrentModification
@@ -28,6 +30,7 @@ from ports.uow import UnitOfWorkFactory
 from ports.users import LoginThrottle, PasswordHasher, SessionStore, UserRepository
 
 SAVE_ATTEMPTS = 5
+FORGET_AFTER = dt.timedelta(days=1)
 INVALID = "this link is invalid, expired or already used"
 
 
@@ -120,6 +123,9 @@ class AccountLinkService:
 
     async def _add_link(self, user: User, link: AccountLink) -> None:
         async with self.uow() as uow:
+            # Housekeeping rides on issuing: links dead for a day go, so the table stays the size of
+            # the links still in play.
+            await uow.account_links.forget_expired(link.created_at - FORGET_AFTER)
             await uow.account_links.add(link)
             uow.collect(*user.pull_events())
             await uow.commit()
