@@ -89,6 +89,11 @@ class AccountLinkService:
             raise TooManyLinkRequests(retry_after=reservation.retry_after)
         user = await self.users.find_by_email(address)
         if user is None or user.banned:
+            # A transaction on this path too (the housekeeping every link issue does), so the answer's
+            # timing does not tell whether the account exists.
+            async with self.uow() as uow:
+                await uow.account_links.forget_expired(now - FORGET_AFTER)
+                await uow.commit()
             return
         await self._add_link(user, reset_link(user, now=now, ttl=self.policy.reset_ttl))
 
