@@ -80,22 +80,27 @@ class AccountLinkService:
         raise ConcurrentModification("the user kept changing; try again")
 
     async def request_password_reset(self, email: str, client_address: str) -> None:
-        """Rules: the same answer whether or not an account has ``email`` (counted per email as typed and
-        per client address either way); a link is mailed only to an existing, not banned account."""
+        """``admit_reset_request`` then ``send_reset_link`` (runners answer between the two, so the
+        reply's timing does not depend on whether the account exists)."""
+        await self.send_reset_link(await self.admit_reset_request(email, client_address))
+
+    async def admit_reset_request(self, email: str, client_address: str) -> str:
+        """Rules: a valid address; counted per email as typed and per client address whether or not an
+        account has it (429 tells nothing).  Returns the normalised address for ``send_reset_link``."""
         address = normalize_email(email)
-        now = self.clock.now()
-        reservation = await self.throttle.reserve(self.limits.reset_buckets(address, client_address), now)
+        reservation = await self.throttle.reserve(self.limits.reset_buckets(address, client_address),
+                                                  self.clock.now())
         if not reservation.granted:
             raise TooManyLinkRequests(retry_after=reservation.retry_after)
+        return address
+
+    async def send_reset_link(self, address: str) -> None:
+        """A reset link for the account with this (normalised) address, only if it exists and is not
+        banned; nothing otherwise."""
         user = await self.users.find_by_email(address)
         if user is None or user.banned:
-            # A transaction on this path too (the housekeeping every link issue does), so the answer's
-            # timing does not tell whether the account exists.
-            async with self.uow() as uow:
-                await uow.account_links.forget_expired(now - FORGET_AFTER)
-                await uow.commit()
             return
-        await self._add_link(user, reset_link(user, now=now, ttl=self.policy.reset_ttl))
+        await self._add_link(user, reset_link(user, now=self.clock.now(), ttl=self.policy.reset_ttl))
 
     async def reset_password(self, token: str, new_password: str) -> User:
         """Rules: a reset link, unused, unexpired, issued at the account's current security version (any
