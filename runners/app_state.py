@@ -39,13 +39,10 @@ class Services:
     dead_letters: DeadLetterService
     # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
-<<<<<<< HEAD
     links: AccountLinkService | None = None  # email verification and password reset
     webhooks: WebhookAdminService | None = None
-=======
     # Readiness checks and scrape hooks the adapters of this process registered (runners/observability).
     observability: Observability = attrs.Factory(Observability)
->>>>>>> observability
 
 
 SERVICES = web.AppKey("services", Services)

@@ -151,7 +151,6 @@ class Application(containers.DeclarativeContainer):
         limits=providers.Callable(_meeting_limits, settings), combiner=providers.Singleton(InProcessCombiner),
         locks=providers.Singleton(InProcessKeyedLocks),
     )
-<<<<<<< HEAD
     webhook_rules = providers.Singleton(_webhook_rules, settings)
     webhook_sender = providers.Singleton(AiohttpWebhookSender, webhook_rules,
                                          timeout=settings.provided.webhook_timeout_seconds)
@@ -160,12 +159,10 @@ class Application(containers.DeclarativeContainer):
     webhook_deliverer = providers.Singleton(
         WebhookDeliverer, store=adapters.webhooks, sender=webhook_sender, clock=clock,
         retry=providers.Callable(_webhook_retry, settings), disable=providers.Callable(_webhook_disable, settings),
+        keep_log=providers.Callable(lambda s: dt.timedelta(days=s.webhook_log_days), settings),
     )
-    relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
-=======
     relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox,
                                 publisher=providers.Singleton(MeasuredPublisher, adapters.events))
->>>>>>> observability
     dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)
     meeting_access = providers.Singleton(InProcessMeetingAccess, meeting_service, adapters.users)
     room_service = providers.Singleton(

@@ -45,19 +45,15 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                             links=await resolve(container.link_service),
                             webhooks=await resolve(container.webhook_admin),
                             background=(outbox_worker(await resolve(container.relay),
-<<<<<<< HEAD
                                                       await resolve(container.adapters.commit_signal)),
                                         webhook_worker(await resolve(container.webhook_dispatcher),
                                                        await resolve(container.webhook_deliverer),
                                                        await resolve(container.adapters.webhook_feed),
                                                        await resolve(container.webhook_sender),
                                                        poll_seconds=settings.webhook_poll_seconds)))
-=======
-                                                      await resolve(container.adapters.commit_signal)),))
         await register_adapters(services.observability, family, services)
         if tracing.is_on():
             services = traced_services(services)
->>>>>>> observability
         if settings.admin_username:
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services

@@ -122,7 +122,6 @@ class Settings(BaseSettings):
                                                         ge=0, le=1_000_000)
     http_max_connections: int | None = _env("APP_HTTP_MAX_CONNECTIONS", default=None, ge=0, le=10_000_000)
     shutdown_timeout: float = _env("APP_SHUTDOWN_TIMEOUT", default=10.0, gt=0, le=300)
-<<<<<<< HEAD
     # One-time account links (email verification, password reset).
     email_verification_ttl: int = _env("APP_EMAIL_VERIFICATION_TTL", default=24 * 3600, ge=300, le=30 * 24 * 3600)
     password_reset_ttl: int = _env("APP_PASSWORD_RESET_TTL", default=1800, ge=60, le=24 * 3600)
@@ -140,11 +139,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = _env("APP_WEBHOOK_TIMEOUT_SECONDS", default=10.0, gt=0, le=120)
     webhook_poll_seconds: float = _env("APP_WEBHOOK_POLL_SECONDS", default=1.0, gt=0, le=60)
     webhook_allow_private_targets: bool = _env("APP_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
-=======
     # Prometheus /metrics on its own listener, never through the public app (0 turns it off).
     metrics_host: str = _env("APP_METRICS_HOST", default="127.0.0.1")
     metrics_port: int = _env("APP_METRICS_PORT", default=9800, ge=0, le=65535)
->>>>>>> observability
+    webhook_log_days: int = _env("APP_WEBHOOK_LOG_DAYS", default=30, ge=1, le=3650)
 
     @property
     def connections_per_address(self) -> int:

@@ -19,7 +19,10 @@ from domain.users.tokens import Principal
 from domain.webhooks.model import DeliveryStatus, DisablePolicy, RetryPolicy
 from domain.webhooks.service import WebhookAdminService, WebhookDeliverer, WebhookDispatcher
 from domain.webhooks.urls import TargetRules
+from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
+from runners.workers.webhooks import stream_feed
 from tests.integration.postgres_fixtures import pg_pool, postgres_dsn  # noqa: F401
+from tests.integration.redis_fixtures import redis_client, redis_prefix  # noqa: F401
 from tests.support.webhook_receiver import Receiver
 
 T0 = dt.datetime(2030, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -219,3 +222,33 @@ async def test_workers_of_several_processes_deliver_each_delivery_once(pg_pool, 
     finally:
         for r in rigs:
             await r.sender.close()
+
+
+# -- the production feed: the event stream's consumer group -----------------------------------------
+
+
+async def test_an_event_published_twice_on_the_redis_stream_becomes_one_delivery(redis_client, redis_prefix,
+                                                                                 receiver):
+    stream = f"{redis_prefix}events"
+    rig = Rig(InMemoryWebhookStore())
+    endpoint_id = await rig.endpoint(receiver)
+    # two processes in the one "webhooks" group
+    subscribers = [RedisStreamSubscriber(redis_client, stream, "webhooks", f"process-{n}",
+                                         block=dt.timedelta(milliseconds=50)) for n in range(2)]
+    for sub in subscribers:
+        await sub.ensure_group()
+    first, second = started(40), started(41)
+    publisher = RedisStreamEventPublisher(redis_client, stream=stream)
+    await publisher.publish(first, second)
+    await publisher.publish(first)  # the relay may publish a record twice
+    stop = asyncio.Event()
+    feeds = [asyncio.create_task(stream_feed(sub)(rig.dispatch, stop)) for sub in subscribers]
+    try:
+        async with asyncio.timeout(10):
+            while any(g["pending"] or g["lag"] for g in await redis_client.xinfo_groups(stream)):
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.gather(*feeds)
+        await rig.sender.close()
+    assert sorted(d.event_id for d in await rig.log(endpoint_id)) == sorted([first.event_id, second.event_id])

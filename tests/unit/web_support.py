@@ -218,6 +218,17 @@ class WebApi:
 WebFactory = Callable[..., Awaitable[WebApi]]
 
 
+async def with_mailbox(api: WebApi, container: Any) -> WebApi:
+    """Lets ``api`` see what the relay publishes (``mailed``): the links' tokens, as the notification
+    service would receive them (memory event bus only)."""
+    bus = await resolve(container.adapters.events)
+    if hasattr(bus, "subscribe"):
+        async def capture(event: Any) -> None:
+            api.mailed.append(event)
+        bus.subscribe(capture, name="test-mailbox")
+    return api
+
+
 @pytest.fixture
 async def web_factory(aiohttp_client: Any) -> AsyncIterator[WebFactory]:
     """Makes applications with extra APP_* settings, each on its own fresh memory adapters."""
@@ -226,13 +237,7 @@ async def web_factory(aiohttp_client: Any) -> AsyncIterator[WebFactory]:
             settings = web_settings(**env)
             container, services = await stack.enter_async_context(composed(settings))
             app = create_app(services, settings)
-            api = WebApi(await aiohttp_client(app), app, settings, services)
-            bus = await resolve(container.adapters.events)
-            if hasattr(bus, "subscribe"):
-                async def capture(event: Any) -> None:
-                    api.mailed.append(event)
-                bus.subscribe(capture, name="test-mailbox")
-            return api
+            return await with_mailbox(WebApi(await aiohttp_client(app), app, settings, services), container)
 
         yield make
 
