@@ -28,6 +28,7 @@ from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_queries import MeetingQueriesContract
 from confero_contracts.meetings import MeetingRepositoryContract
 from confero_contracts.outbox import UnitOfWorkContract
+from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
 from confero_contracts.throttle import LoginThrottleContract
@@ -48,10 +49,11 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedLocksContract: ("locks",),
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
+    RecordingRepositoryContract: ("repo", "units"),
 }
 
 __all__ = [
     "SUITES", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
-    "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
+    "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
 ]
