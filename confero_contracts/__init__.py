@@ -20,6 +20,7 @@ docs/architecture.md, section 7, lists the suites and their fixtures.  Builders 
 
 from __future__ import annotations
 
+from confero_contracts.blobs import BlobStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
 from confero_contracts.limits import AttemptLimiterContract
@@ -50,10 +51,11 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
     RecordingRepositoryContract: ("repo", "units"),
+    BlobStoreContract: ("store",),
 }
 
 __all__ = [
-    "SUITES", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
+    "SUITES", "AttemptLimiterContract", "BlobStoreContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
 ]
