@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
 from domain.recordings.model import Recording
@@ -35,3 +36,12 @@ class RecordingRepository(Protocol):
     async def list_for_meeting(self, meeting_id: MeetingId) -> list[Recording]: ...
     async def active_for_meeting(self, meeting_id: MeetingId) -> Recording | None: ...
     async def list_unfinished(self) -> list[Recording]: ...
+
+
+class DownloadLinks(Protocol):
+    """Signed, expiring links to a blob, served by this application itself (for blob stores that
+    cannot sign links: a directory, memory).  ``verify`` raises DownloadLinkInvalid for a link that was
+    changed or has expired."""
+
+    def sign(self, key: str, filename: str, expires_at: dt.datetime) -> str: ...
+    def verify(self, key: str, filename: str, expires: int, signature: str, now: dt.datetime) -> None: ...
