@@ -22,7 +22,8 @@ def a_file(key: str, user: UserId | None, size: int = 5) -> RecordedFile:
 
 
 class FakeRoomRecorder:
-    def __init__(self, blobs: BlobStore, people: Sequence[UserId] = (UserId("alice"), UserId("bob"))) -> None:
+    def __init__(self, blobs: BlobStore, people: Sequence[UserId] = (UserId("00000000-0000-4000-8000-00000000a11c"),
+                                                                UserId("00000000-0000-4000-8000-000000000b0b"))) -> None:
         self.blobs = blobs
         self.people = list(people)
         self.running: dict[RecordingId, tuple[MeetingId, str]] = {}
