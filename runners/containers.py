@@ -20,6 +20,7 @@ from adapters.inprocess.commit_signal import CommitSignal
 from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.memory.locks import InProcessKeyedLocks
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
+from adapters.inprocess.recording_status import InProcessRecordingStatus
 from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
@@ -125,6 +126,7 @@ class Application(containers.DeclarativeContainer):
         member_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.member_ttl_seconds), settings),
         grace=providers.Callable(lambda s: dt.timedelta(seconds=s.reconnect_grace_seconds), settings),
         media=adapters.media,
+        recordings=providers.Singleton(InProcessRecordingStatus, adapters.recordings),
     )
     recording_service = providers.Singleton(
         RecordingService, uow=adapters.uow, recorder=adapters.recorder, processor=adapters.recording_processor,
