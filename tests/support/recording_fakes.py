@@ -50,8 +50,9 @@ class FakeRoomRecorder:
         files = []
         for user in self.people:
             key = f"{found[1]}/{user}-1.webm"
-            await self.blobs.put(key, b"webm-" + user.encode(), "video/webm")
-            files.append(a_file(key, user))
+            data = b"webm-" + user.encode()
+            await self.blobs.put(key, data, "video/webm")
+            files.append(a_file(key, user, size=len(data)))
         return files
 
     async def recover(self, recording_id: RecordingId, key_prefix: str) -> list[RecordedFile]:
