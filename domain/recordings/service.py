@@ -26,7 +26,7 @@ from domain.recordings.media import RecordedFile
 from domain.recordings.model import Recording, RecordingState
 from domain.shared.actor import Actor
 from domain.shared.blobs import BlobNotFound
-from domain.shared.errors import ConcurrentModification, DomainError
+from domain.shared.errors import ConcurrentModification, DomainError, Unavailable
 from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, RecordingId, new_id
 from ports.blobs import BlobInfo, BlobStore
@@ -63,6 +63,8 @@ class RecordingService:
     links: DownloadLinks
     clock: Clock
     link_ttl: dt.timedelta = dt.timedelta(minutes=15)
+    processing_attempts: int = 3
+    retry_delay: float = 2.0
     _jobs: set[asyncio.Task[Any]] = field(factory=set, init=False)
     _handled: collections.OrderedDict[str, None] = field(factory=collections.OrderedDict, init=False)
 
@@ -201,8 +203,17 @@ class RecordingService:
             except DomainError:
                 log.warning("could not save the processing progress", extra={"recording_id": recording_id})
 
+        out_key = f"{recording.key_prefix}/meeting.webm"
         try:
-            meeting_file = await self.processor.compose(files, f"{recording.key_prefix}/meeting.webm", progress)
+            for attempt in range(1, self.processing_attempts + 1):
+                try:
+                    meeting_file = await self.processor.compose(files, out_key, progress)
+                    break
+                except Unavailable:
+                    # The blob store is away for a moment: the inputs are safe there, so try again.
+                    if attempt == self.processing_attempts:
+                        raise
+                    await asyncio.sleep(self.retry_delay * attempt)
         except DomainError as err:
             return await self._fail(recording_id, f"processing failed: {err.message}")
         except Exception as err:
