@@ -92,7 +92,6 @@ class MemoryAdapters(containers.DeclarativeContainer):
     blobs = providers.Resource(blob_store, settings)
     recorder = providers.Singleton(UnconfiguredRecorder)
     recording_processor = recorder
-    recording_feed = providers.Callable(in_memory_feed, events)
 
 
 class Application(containers.DeclarativeContainer):
