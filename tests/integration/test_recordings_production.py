@@ -3,12 +3,10 @@ the HTTP API; the media server's recorder is the in-test one (the real recorder 
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 
 import aiohttp
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.s3.blobs import S3BlobStore
