@@ -8,6 +8,7 @@ from typing import Protocol
 from domain.shared.events import DomainEvent
 from ports.account_links import AccountLinkStore
 from ports.meetings import MeetingRepository
+from ports.recordings import RecordingRepository
 from ports.users import UserRepository
 
 
@@ -36,6 +37,7 @@ class UnitOfWork(Protocol):
     meetings: MeetingRepository
     users: UserRepository
     account_links: AccountLinkStore
+    recordings: RecordingRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -15,6 +15,7 @@ from attrs import frozen
 
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
+from domain.recordings.service import RecordingService
 from domain.rooms.service import RoomService
 from domain.users.links_service import AccountLinkService
 from domain.users.service import UserService
@@ -43,6 +44,7 @@ class Services:
     webhooks: WebhookAdminService | None = None
     # Readiness checks and scrape hooks the adapters of this process registered (runners/observability).
     observability: Observability = attrs.Factory(Observability)
+    recordings: RecordingService | None = None  # None: this process does not serve recordings
 
 
 SERVICES = web.AppKey("services", Services)

@@ -19,6 +19,7 @@ from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.migrate import migrate
 from adapters.postgres.outbox import PostgresOutbox
 from adapters.postgres.pool import open_pool
+from adapters.postgres.recordings import PostgresRecordingRepository
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
 from adapters.postgres.webhooks import PostgresWebhookStore
@@ -31,6 +32,7 @@ from adapters.redis.signal_bus import RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
 from runners.media import aiortc_media_server
+from runners.recording import UnconfiguredRecorder, blob_store
 from runners.settings import Settings
 from runners.signaling.feeds import stream_feed
 from runners.workers import webhooks as webhook_worker
@@ -85,3 +87,8 @@ class ProductionAdapters(containers.DeclarativeContainer):
     webhook_feed = providers.Callable(webhook_worker.stream_feed, providers.Singleton(
         RedisStreamSubscriber, redis, EVENT_STREAM, "webhooks", settings.provided.instance_id, start="$",
         max_attempts=settings.provided.event_max_attempts))
+    # Recording, as in runners.containers.MemoryAdapters (meeting ends reach it through event_feed).
+    recordings = providers.Singleton(PostgresRecordingRepository, pool)
+    blobs = providers.Resource(blob_store, settings)
+    recorder = providers.Singleton(UnconfiguredRecorder)
+    recording_processor = recorder

@@ -21,6 +21,7 @@ from runners.observability import tracing
 from runners.observability.wiring import register_adapters, start_metrics, traced_services
 from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
+from runners.recording import UnconfiguredRecorder, recording_worker, with_recordings
 from runners.workers.outbox import outbox_worker
 from runners.workers.webhooks import webhook_worker
 
@@ -35,11 +36,15 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
     if init is not None:
         await init
     try:
+        recordings = await resolve(container.recording_service)
+        recorder = await resolve(container.adapters.recorder)
+        recording_work = recording_worker(recordings, recover=not isinstance(recorder, UnconfiguredRecorder),
+                                          timeout=settings.shutdown_timeout)
         services = Services(users=await resolve(container.user_service),
                             meetings=await resolve(container.meeting_service),
                             rooms=await resolve(container.room_service),
                             signal_bus=await resolve(container.adapters.signal_bus),
-                            event_feed=await resolve(container.adapters.event_feed),
+                            event_feed=with_recordings(await resolve(container.adapters.event_feed), recordings),
                             media=await resolve(container.adapters.media),
                             dead_letters=await resolve(container.dead_letter_service),
                             links=await resolve(container.link_service),
@@ -50,7 +55,9 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                                                        await resolve(container.webhook_deliverer),
                                                        await resolve(container.adapters.webhook_feed),
                                                        await resolve(container.webhook_sender),
-                                                       poll_seconds=settings.webhook_poll_seconds)))
+                                                       poll_seconds=settings.webhook_poll_seconds),
+                                        recording_work),
+                            recordings=recordings)
         await register_adapters(services.observability, family, services)
         if tracing.is_on():
             services = traced_services(services)

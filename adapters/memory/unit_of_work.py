@@ -9,9 +9,11 @@ from typing import Any
 from adapters.memory.account_links import InMemoryAccountLinkStore
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
+from adapters.memory.recordings import InMemoryRecordingRepository
 from adapters.memory.users import InMemoryUserRepository
 from adapters.tracking import Tracked, UnitLifecycle
 from domain.meetings.errors import MeetingNotFound
+from domain.recordings.errors import RecordingNotFound
 from domain.shared.errors import ConcurrentModification, DomainError
 from domain.users.errors import UserNotFound
 
@@ -93,8 +95,10 @@ class _StagedLinks:
 class InMemoryUnitOfWork(UnitLifecycle):
     def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
                  on_commit: Callable[[], None] | None = None,
-                 account_links: InMemoryAccountLinkStore | None = None) -> None:
-        self._stores = (meetings, users)
+                 account_links: InMemoryAccountLinkStore | None = None,
+                 recordings: InMemoryRecordingRepository | None = None) -> None:
+        recordings = recordings if recordings is not None else InMemoryRecordingRepository()
+        self._stores = (meetings, users, recordings)
         self._outbox = outbox
         self._on_commit = on_commit
         self._ops: list[Callable[[], Any]] = []
@@ -106,6 +110,9 @@ class InMemoryUnitOfWork(UnitLifecycle):
                                           self._ops, self._touched), self._events)
         self.account_links: Any = _StagedLinks(account_links if account_links is not None
                                                else InMemoryAccountLinkStore(), self._ops, self._touched)
+        self.recordings: Any = Tracked(_Staged(
+            recordings, lambda k: RecordingNotFound("no such recording", recording_id=k), self._ops, self._touched),
+            self._events)
 
     async def commit(self) -> None:
         events = self._finish()
@@ -129,10 +136,13 @@ class InMemoryUnitOfWork(UnitLifecycle):
 class InMemoryUnitOfWorkFactory:
     def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
                  on_commit: Callable[[], None] | None = None,
-                 account_links: InMemoryAccountLinkStore | None = None) -> None:
+                 account_links: InMemoryAccountLinkStore | None = None,
+                 recordings: InMemoryRecordingRepository | None = None) -> None:
         self.meetings, self.users, self.outbox = meetings, users, outbox
         self.account_links = account_links if account_links is not None else InMemoryAccountLinkStore()
+        self.recordings = recordings if recordings is not None else InMemoryRecordingRepository()
         self._on_commit = on_commit
 
     def __call__(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.meetings, self.users, self.outbox, self._on_commit, self.account_links)
+        return InMemoryUnitOfWork(self.meetings, self.users, self.outbox, self._on_commit,
+                                  account_links=self.account_links, recordings=self.recordings)

@@ -70,7 +70,8 @@ async def test_public_and_protected_operations_are_marked_as_the_router_treats_t
     assert public == {("GET", "/health"), ("GET", "/ready"), ("GET", f"{API}/openapi.json"),
                       ("POST", f"{API}/auth/register"), ("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/refresh"),
                       ("POST", f"{API}/auth/verify-email"), ("POST", f"{API}/auth/password-reset"),
-                      ("POST", f"{API}/auth/password-reset/confirm")}
+                      ("POST", f"{API}/auth/password-reset/confirm"),
+                      ("GET", f"{API}/recording-files")}  # the link's signature is its authorisation
 
 
 async def test_every_operation_documents_the_errors_the_runner_can_always_produce(web: WebApi) -> None:
