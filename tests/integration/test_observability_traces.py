@@ -104,6 +104,11 @@ async def scenario(dsn: str, redis_url: str) -> dict[str, Any]:
             while (await ws.receive_json())["type"] != "room_state":
                 pass
             await ws.close()
+            # room_state is queued before the command's span ends: wait for the span, not for a time.
+            for _ in range(200):
+                if any(s.name == "signaling join_room" for s in exporter.get_finished_spans()):
+                    break
+                await asyncio.sleep(0.05)
             out["signaling"] = [_span(s) for s in exporter.get_finished_spans()]
         finally:
             await client.close()
