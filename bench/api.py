@@ -4,7 +4,10 @@ The limit (bench/limit.py) is a bare aiohttp handler doing only the unavoidable 
 verify the JWT, one session lookup in Redis, and the SQL the use case cannot avoid (create: one
 transaction with the meeting row and its outbox row; get: one SELECT by key).  Prints requests/s,
 p50/p99 latency and errors per scenario, and the ratio to its baseline.  ``--root`` runs another
-checkout's application (to measure "before" with the same client and baseline).  Needs
+checkout's application (to measure "before" with the same client and baseline).  ``--observability``
+instead runs the same scenarios against two all-in-ones, one with metrics and tracing off and one with
+both on (metrics scraped every second, every span exported over OTLP/HTTP to a sink), alternating
+between them, and prints the throughput ratio (goal: above 0.95).  Needs
 TEST_POSTGRES_DSN and TEST_REDIS_URL (``make bench`` sets them).  Only 127.0.0.1 is contacted.
 """
 
@@ -148,13 +151,111 @@ async def run(args: argparse.Namespace) -> None:
         print(f"{r['name']:32} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['errors']:7d} {ratio:>9}")
 
 
+async def run_observability(args: argparse.Namespace) -> None:
+    """Metrics and tracing cost: the same requests against a bare and an observed process, interleaved
+    (bare, observed, bare, observed) so that drift on a shared machine hits both alike."""
+    pg_dsn, redis_url = os.environ["TEST_POSTGRES_DSN"], os.environ["TEST_REDIS_URL"]
+    sink_port, metrics_port = free_port(), free_port()
+    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "otlp_sink.py"), str(sink_port)])
+    admin = await asyncpg.connect(pg_dsn)
+    dbs = [f"confero_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for db in dbs:
+        await admin.execute(f'CREATE DATABASE "{db}"')
+    common = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_LOG_LEVEL": "WARNING",
+              "APP_REDIS_URL": redis_url, "APP_MAX_OPEN_MEETINGS_PER_USER": "1000000"}
+    bare = {**common, "APP_POSTGRES_DSN": pg_dsn.rsplit("/", 1)[0] + "/" + dbs[0], "APP_METRICS_PORT": "0",
+            "OTEL_SDK_DISABLED": "true"}
+    observed = {**common, "APP_POSTGRES_DSN": pg_dsn.rsplit("/", 1)[0] + "/" + dbs[1],
+                "APP_METRICS_PORT": str(metrics_port), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+                "OTEL_SDK_DISABLED": "false", "OTEL_SERVICE_NAME": "confero-bench"}
+    if args.observability == "metrics":
+        observed.update(OTEL_SDK_DISABLED="true")
+    elif args.observability == "tracing":
+        observed.update(APP_METRICS_PORT="0")
+    totals: dict[tuple[str, str], list[float]] = {}
+    errors: dict[str, int] = {}
+    try:
+        with allinone(bare, Path(args.log + ".bare")) as bare_base, \
+                allinone(observed, Path(args.log + ".observed")) as observed_base:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.workers * 4)) as s:
+                scenarios = {mode: await _scenarios(s, base, args.workers)
+                             for mode, base in (("off", bare_base), ("on", observed_base))}
+                scraper = asyncio.ensure_future(_scrape(s, f"http://127.0.0.1:{metrics_port}/metrics")
+                                                if observed["APP_METRICS_PORT"] != "0" else asyncio.sleep(0))
+                try:
+                    for name in scenarios["off"]:
+                        for mode in ("off", "on", "off", "on"):
+                            r = await load(name, args.workers, args.seconds, scenarios[mode][name])
+                            totals.setdefault((name, mode), []).append(r["rps"])
+                            errors[mode] = errors.get(mode, 0) + r["errors"]
+                finally:
+                    scraper.cancel()
+    finally:
+        sink.terminate()
+        sink.wait()
+        for db in dbs:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+    print(f"\n{args.observability} cost (metrics, tracing); concurrency {args.workers}, 2 x {args.seconds:.0f} s per scenario and mode, "
+          f"client and servers on one {os.cpu_count()}-core machine")
+    print(f"{'scenario':24} {'off req/s':>10} {'on req/s':>10} {'on/off':>8}")
+    for name in dict.fromkeys(n for n, _ in totals):
+        off, on = (sum(totals[(name, m)]) / len(totals[(name, m)]) for m in ("off", "on"))
+        print(f"{name:24} {off:10.0f} {on:10.0f} {on / off:8.3f}")
+    print(f"errors: off {errors.get('off', 0)}, on {errors.get('on', 0)}; load average "
+          f"{os.getloadavg()[0]:.1f} (other work on the machine widens the spread)")
+
+
+async def _scenarios(s: aiohttp.ClientSession, base: str, workers: int) -> dict:  # type: ignore[type-arg]
+    tokens = []
+    for i in range(workers):
+        u = {"username": f"bench{i}", "email": f"bench{i}@example.com", "password": "bench password"}
+        await s.post(f"{base}/api/v1/auth/register", json=u)
+        r = await s.post(f"{base}/api/v1/auth/login", json={"username": u["username"], "password": u["password"]})
+        tokens.append({"Authorization": f"Bearer {(await r.json())['access_token']}"})
+    r = await s.post(f"{base}/api/v1/meetings", json={"title": "bench", "capacity": 1000}, headers=tokens[0])
+    mid = (await r.json())["id"]
+
+    async def get_step(i: int) -> bool:
+        async with s.get(f"{base}/api/v1/meetings/{mid}", headers=tokens[i]) as r:
+            await r.read()
+            return r.status == 200
+
+    async def create_step(i: int) -> bool:
+        async with s.post(f"{base}/api/v1/meetings", json={"title": "bench meeting"}, headers=tokens[i]) as r:
+            await r.read()
+            return r.status == 201
+
+    async def join_leave_step(i: int) -> bool:
+        async with s.post(f"{base}/api/v1/meetings/{mid}/join", headers=tokens[i]) as r:
+            await r.read()
+            ok = r.status == 200
+        async with s.post(f"{base}/api/v1/meetings/{mid}/leave", headers=tokens[i]) as r:
+            await r.read()
+            return ok and r.status == 200
+
+    for _ in range(50):
+        await get_step(0)
+    return {"get meeting": get_step, "create meeting": create_step, "join + leave (pairs)": join_leave_step}
+
+
+async def _scrape(s: aiohttp.ClientSession, url: str) -> None:
+    while True:  # far more often than Prometheus would (15 s in compose/)
+        async with s.get(url) as r:
+            await r.read()
+        await asyncio.sleep(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--log", default="/tmp/confero-bench.log")
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose application is measured")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--observability", nargs="?", const="both", choices=("both", "metrics", "tracing"),
+                        help="measure metrics and/or tracing: the same scenarios with them off and on, same run")
+    args = parser.parse_args()
+    asyncio.run(run_observability(args) if args.observability else run(args))
 
 
 if __name__ == "__main__":

@@ -84,6 +84,12 @@ async def scenario(dsn: str, redis_url: str) -> dict[str, Any]:
             assert r.status == 200, await r.text()
             out["join"] = [_span(s) for s in exporter.get_finished_spans()]
             out["join_logs"] = [json.loads(line) for line in captured.getvalue().splitlines() if line]
+            # The join's event: relayed from the outbox under a producer span, consumed by the signaling feed.
+            for _ in range(200):
+                if any(s.name.startswith("consume ") for s in exporter.get_finished_spans()):
+                    break
+                await asyncio.sleep(0.1)
+            out["events"] = [_span(s) for s in exporter.get_finished_spans()]
 
             exporter.clear()
             r = await client.post(f"/api/v1/meetings/{uuid.uuid4()}/join", json={"password": "wrong"},
@@ -98,7 +104,11 @@ async def scenario(dsn: str, redis_url: str) -> dict[str, Any]:
             while (await ws.receive_json())["type"] != "room_state":
                 pass
             await ws.close()
-            await asyncio.sleep(1.5)  # the relay publishes, the signaling feed consumes
+            # room_state is queued before the command's span ends: wait for the span, not for a time.
+            for _ in range(200):
+                if any(s.name == "signaling join_room" for s in exporter.get_finished_spans()):
+                    break
+                await asyncio.sleep(0.05)
             out["signaling"] = [_span(s) for s in exporter.get_finished_spans()]
         finally:
             await client.close()
@@ -159,15 +169,16 @@ async def test_one_join_is_one_trace_from_http_through_the_service_to_postgresql
     assert error["code"] == "meeting_not_found" and error["request_id"]
     assert error["trace_id"] == r["error_spans"][0]["trace"]
 
-    # A signaling message is its own trace, linked to the socket's; the events it caused are published
-    # under a producer span and consumed under its child.
+    # A signaling message is its own trace, linked to the socket's.
     signaling = r["signaling"]
     [message] = [s for s in signaling if s["name"] == "signaling join_room"]
     assert message["parent"] is None and message["links"]
     assert any(s["name"] == "RoomService.join" or s["name"].startswith("RoomService.") for s in
                _descendants(signaling, message))
-    producers = [s for s in signaling if s["name"] == "publish events"]
-    consumers = [s for s in signaling if s["name"].startswith("consume ")]
+
+    # The join's event is published under a producer span; its consumer's span is that span's child.
+    producers = [s for s in r["events"] if s["name"] == "publish events"]
+    consumers = [s for s in r["events"] if s["name"].startswith("consume ")]
     assert producers and consumers
     assert all(c["parent"] in {p["id"] for p in producers} for c in consumers), (producers, consumers)
 
