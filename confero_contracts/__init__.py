@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
+from confero_contracts.inference import InferenceEngineContract
 from confero_contracts.limits import AttemptLimiterContract
 from confero_contracts.locks import KeyedLocksContract
 from confero_contracts.login_races import LoginRaceSuite
@@ -48,10 +49,11 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedLocksContract: ("locks",),
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
+    InferenceEngineContract: ("engine",),
 }
 
 __all__ = [
-    "SUITES", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
+    "SUITES", "AttemptLimiterContract", "EventPublisherContract", "InferenceEngineContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
 ]

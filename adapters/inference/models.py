@@ -11,7 +11,7 @@ import numpy as np
 
 from adapters.inference import pcm
 from adapters.inference.catalogue import SYNTHETIC_SPEECH_REFUSAL
-from domain.analysis.errors import FeatureNotOffered, InvalidInput
+from domain.analysis.errors import FeatureNotOffered, InferenceUnavailable, InvalidInput
 from domain.analysis.inference import LabelScore, PcmAudio, Segment, Transcription, VideoFrame
 
 T = TypeVar("T")
@@ -33,7 +33,12 @@ class ModelSet:
             lock = self._locks.setdefault(name, threading.Lock())
         with lock:
             if name not in self._loaded:
-                self._loaded[name] = factory()
+                try:
+                    self._loaded[name] = factory()
+                except (ImportError, OSError) as error:
+                    # A model whose package is absent is an unavailable model, not a crash of the call.
+                    raise InferenceUnavailable(f"model {name} cannot be loaded: {error}", reason="not_installed",
+                                               model=name) from error
         return self._loaded[name]  # type: ignore[no-any-return]
 
     def warm_up(self, names: Sequence[str] = ("asr", "sentiment", "emotion", "deepfilternet", "rnnoise", "video")) -> None:
