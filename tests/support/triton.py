@@ -3,7 +3,11 @@ private ones a test may kill (started in their own process group, killed by that
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.triton.serving import SERVED
 from tests.support.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +29,22 @@ def session_triton_urls() -> list[str]:
     if not urls:
         pytest.fail("TEST_TRITON_URLS is not set: run the tests with `eval \"$(scripts/servers.sh)\"` (make test)")
     return urls
+
+
+def _ready(url: str) -> bool:
+    # Triton reports itself ready before PyTriton has loaded the models: wait for each model.
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def metrics_url() -> str:
+    url = os.environ.get("TEST_TRITON_METRICS_URL", "")
+    if not url:
+        pytest.fail("TEST_TRITON_METRICS_URL is not set: run the tests with `eval \"$(scripts/servers.sh)\"`")
+    return url
 
 
 class PrivateTriton:
@@ -48,20 +69,42 @@ class PrivateTriton:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the model server exited ({self.proc.returncode}); log: {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/v2/health/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
+            if all(_ready(f"http://127.0.0.1:{self.http_port}/v2/models/{m}/ready") for m in SERVED):
+                return
             time.sleep(0.5)
         raise RuntimeError(f"the model server was not ready within {timeout:.0f} s; log: {self.log.name}")
 
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            workspaces = self._workspaces()
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
+            # A killed PyTriton leaves its copied server and its shared-memory files: remove ours only.
+            for path in workspaces:
+                shutil.rmtree(path, ignore_errors=True)
+            for leftover in glob.glob(f"/dev/shm/pytrtion{self.proc.pid}-*"):
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
         self._reap_group()
+
+    def _workspaces(self) -> set[str]:
+        found = set()
+        for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                if os.getpgid(int(cmdline.split("/")[2])) != self.proc.pid:  # type: ignore[union-attr]
+                    continue
+                args = Path(cmdline).read_bytes().split(b"\0")
+            except OSError:
+                continue
+            for arg in args:
+                match = re.search(rb"(/[^\s]*/pytriton/workspace_[A-Za-z0-9_]+)", arg)
+                if match:
+                    found.add(match.group(1).decode())
+        return found
 
     def stop(self) -> None:
         """A clean stop (SIGTERM -> Triton.stop()); escalates to kill() if it hangs."""
