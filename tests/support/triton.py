@@ -50,7 +50,8 @@ def metrics_url() -> str:
 class PrivateTriton:
     """``python -m runners.inference`` on free ports; ``kill()`` is SIGKILL to its process group (a crash)."""
 
-    def __init__(self) -> None:
+    def __init__(self, **env: str) -> None:
+        self.extra_env = env
         self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="confero-triton-", suffix=".log", delete=False)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -62,7 +63,7 @@ class PrivateTriton:
     def start(self, timeout: float = 180.0) -> None:
         env = {**os.environ, "APP_HOST": "127.0.0.1", "APP_INFERENCE_HTTP_PORT": str(self.http_port),
                "APP_INFERENCE_GRPC_PORT": str(self.grpc_port), "APP_INFERENCE_METRICS_PORT": str(self.metrics_port),
-               "PYTHONPATH": str(ROOT)}
+               "PYTHONPATH": str(ROOT), **self.extra_env}
         self.proc = subprocess.Popen([sys.executable, "-m", "runners.inference"], cwd=ROOT, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
