@@ -51,9 +51,13 @@ if ! triton_models_up; then
     log "the model server (pid $(cat "$TRITON_DIR/triton.pid")) is still loading"
   else
     log "starting the model server on 127.0.0.1:$TRITON_GRPC_PORT (log: $TRITON_DIR/triton.log)"
-    (cd "$ROOT" && APP_HOST=127.0.0.1 APP_INFERENCE_HTTP_PORT=$TRITON_HTTP_PORT APP_INFERENCE_GRPC_PORT=$TRITON_GRPC_PORT \
-      APP_INFERENCE_METRICS_PORT=$TRITON_METRICS_PORT PYTHONPATH="$ROOT" \
-      setsid "$TRITON_PYTHON" -m runners.inference >"$TRITON_DIR/triton.log" 2>&1 </dev/null & echo $! >"$TRITON_DIR/triton.pid")
+    # setsid: its own process group, so nothing signalled to this script's group reaches it; the PID
+    # written is the server's own (setsid execs in place when not a group leader).
+    (cd "$ROOT"
+     APP_HOST=127.0.0.1 APP_INFERENCE_HTTP_PORT=$TRITON_HTTP_PORT APP_INFERENCE_GRPC_PORT=$TRITON_GRPC_PORT \
+       APP_INFERENCE_METRICS_PORT=$TRITON_METRICS_PORT PYTHONPATH="$ROOT" \
+       setsid "$TRITON_PYTHON" -m runners.inference >"$TRITON_DIR/triton.log" 2>&1 </dev/null &
+     echo $! >"$TRITON_DIR/triton.pid")
   fi
   for _ in $(seq 1 360); do triton_models_up && break; sleep 0.5; done
 fi
