@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
@@ -21,11 +22,12 @@ class InProcessEngine:
     """Implements ports.inference.InferenceEngine.
 
     A call whose deadline passes raises InferenceUnavailable at once; its thread finishes the work in
-    the background (CPU work cannot be interrupted) but the queue is bounded by the pool's size, so a
-    burst of late calls cannot pile up more than ``workers`` computations.
+    the background (CPU work cannot be interrupted); calls still queued when their deadline passes are
+    dropped.  Speech recognition is serialised inside the model (it uses both cores per call), so more
+    workers than cores keep light calls (text, frames) from waiting behind a transcription.
     """
 
-    def __init__(self, models: ModelSet | None = None, *, workers: int = 2) -> None:
+    def __init__(self, models: ModelSet | None = None, *, workers: int = 4) -> None:
         self._models = models or ModelSet()
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="inference")
         self._closed = False
@@ -35,7 +37,15 @@ class InProcessEngine:
             raise InferenceUnavailable("the inference engine is closed")
         if timeout <= 0:
             raise InferenceUnavailable("the deadline passed before the call started", reason="deadline")
-        future = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        deadline = time.monotonic() + timeout
+
+        def job() -> T:
+            # A call that waited in the queue past its deadline is dropped instead of computed for nobody.
+            if time.monotonic() > deadline:
+                raise InferenceUnavailable("the deadline passed while the call was queued", reason="deadline")
+            return fn(*args)
+
+        future = asyncio.get_running_loop().run_in_executor(self._pool, job)
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
