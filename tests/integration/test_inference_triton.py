@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import urllib.request
 
 import numpy as np
@@ -176,7 +177,12 @@ async def test_with_two_nodes_one_can_die_and_calls_keep_succeeding(private_trit
 
         calls = asyncio.gather(*(caller(i) for i in range(4)))
         await asyncio.sleep(1.0)
-        private_triton.kill()
+        # This node dies by SIGTERM (a clean stop: the runner turns it into Triton.stop()); the test
+        # above kills one outright.
+        group = private_triton.proc.pid
+        private_triton.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(private_triton.proc.wait, 90) == 0
+        assert private_triton.group_members(group) == []  # no tritonserver or backend stub left behind
         results = await calls
         assert all(len(r) == 6 for r in results)
         health = {n.endpoint: n.ready for n in await engine.nodes()}

@@ -92,6 +92,16 @@ class PrivateTriton:
                     os.unlink(leftover)
         self._reap_group()
 
+    @staticmethod
+    def group_members(group: int) -> list[int]:
+        members = []
+        for entry in glob.glob("/proc/[0-9]*"):
+            with contextlib.suppress(OSError, ValueError):
+                pid = int(entry.rsplit("/", 1)[1])
+                if os.getpgid(pid) == group and Path(f"{entry}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    members.append(pid)
+        return members
+
     def _workspaces(self) -> set[str]:
         found = set()
         for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
