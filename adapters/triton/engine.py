@@ -135,6 +135,11 @@ class TritonEngine:
                 if _is_deadline(error):
                     raise InferenceUnavailable(f"inference did not finish within {timeout:.1f} s",
                                                reason="deadline") from None
+                if not _node_down(error):
+                    # The node answered with an error of its model: another node runs the same code.
+                    log.error("triton model %s failed on %s: %s", model, node.url, _describe(error))
+                    raise InferenceUnavailable(f"model {model} failed: {_describe(error)}",
+                                               reason="inference_failed", model=model) from None
                 # The node failed, not the input: take it out until the health check sees it back.
                 node.ready, node.error = False, _describe(error)
                 last_error = f"Triton node {node.url} failed: {node.error}"
@@ -240,6 +245,17 @@ _SERVED = (names.TRANSCRIBE, names.SENTIMENT, names.EMOTION, names.AROUSAL, name
 def _describe(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     return text[:300]
+
+
+def _node_down(error: BaseException) -> bool:
+    """Transport failures (connection refused or lost, server shutting down), as opposed to a model's error."""
+    import aiohttp
+
+    if isinstance(error, OSError | aiohttp.ClientError | asyncio.IncompleteReadError):
+        return True
+    status = getattr(error, "status", None)
+    code = str((status() if callable(status) else status) or "")
+    return any(c in code for c in ("UNAVAILABLE", "CANCELLED", "UNKNOWN", "ABORTED")) or not code
 
 
 def _is_deadline(error: BaseException) -> bool:

@@ -122,3 +122,22 @@ async def test_a_slow_node_hits_the_deadline_as_unavailable():
 def test_urls_must_be_grpc_or_http():
     with pytest.raises(ValueError):
         TritonEngine(["ftp://x:1"])
+
+
+class _ModelError(Exception):
+    def status(self) -> str:
+        return "StatusCode.INTERNAL"
+
+
+async def test_a_model_error_is_unavailable_but_leaves_the_node_in_service():
+    engine, (a,) = await _engine("a")
+
+    async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise _ModelError("Failed to process the request")
+
+    a.infer = broken  # type: ignore[method-assign]
+    with pytest.raises(InferenceUnavailable) as caught:
+        await engine.text_sentiment(["x"], timeout=5)
+    assert caught.value.details["reason"] == "inference_failed"
+    assert (await engine.nodes())[0].ready
+    await engine.close()
