@@ -62,6 +62,8 @@ class MiniLmEncoder:
 
         root = model_dir()
         self._w = _load_safetensors(root / "model.safetensors")
+        self._t = {name.removesuffix(".weight"): np.ascontiguousarray(value.T)
+                   for name, value in self._w.items() if name.startswith("encoder.") and value.ndim == 2}
         self._tok = Tokenizer.from_file(str(root / "tokenizer.json"))
         self._tok.enable_truncation(_MAX_TOKENS)
         self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -84,7 +86,10 @@ class MiniLmEncoder:
             p = f"encoder.layer.{i}."
 
             def lin(t: np.ndarray, name: str, p: str = p) -> np.ndarray:
-                return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+                # 2-D against a contiguous (in, out) matrix: numpy hands that to BLAS (3-D @ a
+                # transposed view took a slow loop, 15x slower).
+                out = t.reshape(-1, t.shape[-1]) @ self._t[p + name] + w[p + name + ".bias"]
+                return out.reshape(*t.shape[:-1], -1)
 
             def heads(t: np.ndarray) -> np.ndarray:
                 return t.reshape(n, length, _HEADS, head).transpose(0, 2, 1, 3)
