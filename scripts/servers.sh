@@ -45,21 +45,30 @@ triton_models_up() {
     curl -sf -o /dev/null "http://127.0.0.1:$TRITON_HTTP_PORT/v2/models/$m/ready" || return 1
   done
 }
+triton_alive() { [ -f "$TRITON_DIR/triton.pid" ] && kill -0 "$(cat "$TRITON_DIR/triton.pid")" 2>/dev/null; }
+start_triton() {
+  log "starting the model server on 127.0.0.1:$TRITON_GRPC_PORT (log: $TRITON_DIR/triton.log)"
+  # setsid: its own process group, so nothing signalled to this script's group reaches it; the PID
+  # written is the server's own (setsid execs in place when not a group leader).
+  (cd "$ROOT"
+   APP_HOST=127.0.0.1 APP_INFERENCE_HTTP_PORT=$TRITON_HTTP_PORT APP_INFERENCE_GRPC_PORT=$TRITON_GRPC_PORT \
+     APP_INFERENCE_METRICS_PORT=$TRITON_METRICS_PORT PYTHONPATH="$ROOT" \
+     setsid "$TRITON_PYTHON" -m runners.inference >"$TRITON_DIR/triton.log" 2>&1 </dev/null &
+   echo $! >"$TRITON_DIR/triton.pid")
+}
 if ! triton_models_up; then
   mkdir -p "$TRITON_DIR"
-  if [ -f "$TRITON_DIR/triton.pid" ] && kill -0 "$(cat "$TRITON_DIR/triton.pid")" 2>/dev/null; then
-    log "the model server (pid $(cat "$TRITON_DIR/triton.pid")) is still loading"
-  else
-    log "starting the model server on 127.0.0.1:$TRITON_GRPC_PORT (log: $TRITON_DIR/triton.log)"
-    # setsid: its own process group, so nothing signalled to this script's group reaches it; the PID
-    # written is the server's own (setsid execs in place when not a group leader).
-    (cd "$ROOT"
-     APP_HOST=127.0.0.1 APP_INFERENCE_HTTP_PORT=$TRITON_HTTP_PORT APP_INFERENCE_GRPC_PORT=$TRITON_GRPC_PORT \
-       APP_INFERENCE_METRICS_PORT=$TRITON_METRICS_PORT PYTHONPATH="$ROOT" \
-       setsid "$TRITON_PYTHON" -m runners.inference >"$TRITON_DIR/triton.log" 2>&1 </dev/null &
-     echo $! >"$TRITON_DIR/triton.pid")
-  fi
-  for _ in $(seq 1 360); do triton_models_up && break; sleep 0.5; done
+  started=0
+  triton_alive && log "the model server (pid $(cat "$TRITON_DIR/triton.pid")) is loading or stopping: waiting"
+  for _ in $(seq 1 360); do
+    triton_models_up && break
+    # Start one when none runs, also when the one found was on its way out.
+    if ! triton_alive; then
+      [ "$started" = 1 ] && break
+      start_triton; started=1
+    fi
+    sleep 0.5
+  done
 fi
 triton_models_up || { log "the model server did not come up; see $TRITON_DIR/triton.log"; exit 1; }
 
