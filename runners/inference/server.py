@@ -13,7 +13,6 @@ from adapters.inference.offline import force_offline
 from runners.settings import ConfigError, Settings
 
 log = logging.getLogger("confero.inference")
-_TWO_INSTANCES = frozenset({"asr_whisper_tiny_en", "denoise"})
 
 
 def _infer_fn(models: Any, model: str) -> Callable[[list[Any]], list[dict[str, Any]]]:
@@ -71,9 +70,7 @@ def main() -> int:
     try:
         for name in SERVED:
             triton.bind(
-                # Audio models get two instances: one request's decoding and feature extraction overlap
-                # another's model run (Whisper itself stays one call at a time, inside the model).
-                model_name=name, infer_func=[_infer_fn(models, name)] * (2 if name in _TWO_INSTANCES else 1),
+                model_name=name, infer_func=_infer_fn(models, name),
                 inputs=[Tensor(name=n, dtype=np.bytes_, shape=(1,)) for n in wire.INPUTS],
                 outputs=[Tensor(name=n, dtype=np.bytes_, shape=(1,)) for n in wire.OUTPUTS],
                 # max_batch 1 leaves the dynamic batcher nothing to merge: batching off, same wire shapes.
