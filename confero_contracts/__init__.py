@@ -24,6 +24,7 @@ from confero_contracts.account_links import AccountLinkStoreContract
 from confero_contracts.blobs import BlobStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
+from confero_contracts.inference import InferenceEngineContract
 from confero_contracts.limits import AttemptLimiterContract
 from confero_contracts.locks import KeyedLocksContract
 from confero_contracts.login_races import LoginRaceSuite
@@ -56,10 +57,12 @@ SUITES: dict[type, tuple[str, ...]] = {
     WebhookStoreContract: ("store",),
     RecordingRepositoryContract: ("repo", "units"),
     BlobStoreContract: ("store",),
+    InferenceEngineContract: ("engine",),
 }
 
 __all__ = [
-    "SUITES", "AccountLinkStoreContract", "AttemptLimiterContract", "BlobStoreContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
+    "SUITES", "AccountLinkStoreContract", "AttemptLimiterContract", "BlobStoreContract", "EventPublisherContract",
+    "InferenceEngineContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
 ]

@@ -152,6 +152,15 @@ class Settings(BaseSettings):
     s3_access_key: str = _env("APP_S3_ACCESS_KEY", default="", repr=False)
     s3_secret_key: str = _env("APP_S3_SECRET_KEY", default="", repr=False)
     recording_link_ttl: int = _env("APP_RECORDING_LINK_TTL", default=900, ge=10, le=7 * 24 * 3600)
+    # Inference: the Triton nodes the AI service uses, and the model server (runners.inference) itself.
+    triton_urls: CommaList = _env("APP_TRITON_URLS", default=())
+    triton_health_interval: float = _env("APP_TRITON_HEALTH_INTERVAL", default=2.0, gt=0, le=300)
+    inference_http_port: int = _env("APP_INFERENCE_HTTP_PORT", default=8000, ge=0, le=65535)
+    inference_grpc_port: int = _env("APP_INFERENCE_GRPC_PORT", default=8001, ge=0, le=65535)
+    inference_metrics_port: int = _env("APP_INFERENCE_METRICS_PORT", default=8002, ge=0, le=65535)
+    inference_max_batch: int = _env("APP_INFERENCE_MAX_BATCH", default=8, ge=1, le=256)
+    inference_batch_delay_us: int = _env("APP_INFERENCE_BATCH_DELAY_US", default=2000, ge=0, le=1_000_000)
+    inference_threads: int = _env("APP_INFERENCE_THREADS", default=2, ge=1, le=64)
 
     @property
     def connections_per_address(self) -> int:
