@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Browser tests drive Debian's Chromium with Playwright (never `playwright install`: it downloads a
-# browser); WebRTC tests need `unshare` and `ip` for their private network namespaces.
+# browser); WebRTC tests need `unshare` and `ip` for their private network namespaces; recordings are
+# processed and checked with Debian's ffmpeg and ffprobe.
 $(VENV)/.system-deps:
-	command -v chromium >/dev/null && command -v unshare >/dev/null && command -v ip >/dev/null || { \
+	command -v chromium >/dev/null && command -v unshare >/dev/null && command -v ip >/dev/null \
+	  && command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
-	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium util-linux iproute2; }
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium util-linux iproute2 ffmpeg; }
 	touch $@
 
 run: install
