@@ -72,3 +72,23 @@ def counters(path: Path) -> list[int]:
 
 def streams(info: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["codec_type"]: s for s in info["streams"]}
+
+
+def tile_counters(path: Path, tiles: list[tuple[int, int]]) -> list[tuple[float, list[int | None]]]:
+    """For each decoded video frame of a grid: (time, the counter drawn in each tile, None when the
+    tile is black).  ``tiles`` are the top-left corners of tiles 320 wide."""
+    from tests.support.webrtc_rig import BITS_PER_ROW, BLOCK
+
+    out = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            plane = frame.reformat(format="gray").planes[0]
+            luma, stride = bytes(plane), plane.line_size
+            values: list[int | None] = []
+            for x0, y0 in tiles:
+                y = y0 + BLOCK // 2
+                bits = [luma[y * stride + x0 + bit * BLOCK + BLOCK // 2] for bit in range(BITS_PER_ROW)]
+                grey = luma[(y0 + 4 * BLOCK) * stride + x0 + 100]  # below the marks: grey in a picture, black outside
+                values.append(None if grey < 60 else sum(1 << i for i, b in enumerate(bits) if b > 128))
+            out.append((float(frame.time or 0.0), values))
+    return out
