@@ -85,6 +85,9 @@ class AiortcRoomRecorder:
 
     async def recover(self, recording_id: RecordingId, key_prefix: str) -> list[RecordedFile]:
         prefix = key_prefix.rstrip("/")
+        for upload in await self.blobs.pending_uploads(prefix + "/"):
+            # a finished file cut off while going up: it is made again from the chunks below
+            await self.blobs.abort_upload(upload.key, upload.upload_id)
         files = []
         for user_id, stay in await stored.stays(self.blobs, prefix):
             try:
