@@ -20,6 +20,7 @@ docs/architecture.md, section 7, lists the suites and their fixtures.  Builders 
 
 from __future__ import annotations
 
+from confero_contracts.blobs import BlobStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
 from confero_contracts.limits import AttemptLimiterContract
@@ -28,6 +29,7 @@ from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_queries import MeetingQueriesContract
 from confero_contracts.meetings import MeetingRepositoryContract
 from confero_contracts.outbox import UnitOfWorkContract
+from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
 from confero_contracts.throttle import LoginThrottleContract
@@ -48,10 +50,12 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedLocksContract: ("locks",),
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
+    RecordingRepositoryContract: ("repo", "units"),
+    BlobStoreContract: ("store",),
 }
 
 __all__ = [
-    "SUITES", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
-    "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
+    "SUITES", "AttemptLimiterContract", "BlobStoreContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
+    "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
 ]

@@ -58,3 +58,24 @@ def a_busy_meeting(**overrides: Any) -> Meeting:
     )
     fields.update(overrides)
     return a_meeting(**fields)
+
+
+def a_recorded_file(**overrides: Any) -> Any:
+    from domain.recordings.media import RecordedFile
+
+    n = next(_seq)
+    fields: dict[str, Any] = dict(
+        key=f"recordings/m/r/{n}.webm", user_id=a_user_id(), content_type="video/webm", size=1_000_003 + n,
+        duration_s=12.345678 + n, started_at=at(n), ended_at=at(n + 0.2), has_video=True, has_audio=True)
+    fields.update(overrides)
+    return RecordedFile(**fields)
+
+
+def a_recording(**overrides: Any) -> Any:
+    from domain.recordings.model import Recording
+
+    n = next(_seq)
+    fields: dict[str, Any] = dict(id=new_id(), meeting_id=MeetingId(new_id()), started_by=a_user_id(),
+                                  created_at=at(n))
+    fields.update(overrides)
+    return Recording(**fields)

@@ -34,7 +34,8 @@ class PendingUpload:
 
 
 class BlobStore(Protocol):
-    """Objects by key in one bucket.  Keys are ``/``-separated paths of printable ASCII; a key that is
+    """Objects by key in one bucket.  Keys are ``/``-separated paths of printable ASCII without spaces
+    (at most 1024 characters; domain.shared.blobs.check_key); a key that is
     empty, starts with ``/``, or holds ``..`` segments raises InvalidBlobKey (INVALID_ARGUMENT).
     Every method may raise Unavailable when the store cannot be reached; nothing acknowledged before is
     lost by that.

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from domain.shared.events import DomainEvent
 from ports.meetings import MeetingRepository
+from ports.recordings import RecordingRepository
 from ports.users import UserRepository
 
 
@@ -34,6 +35,7 @@ class UnitOfWork(Protocol):
 
     meetings: MeetingRepository
     users: UserRepository
+    recordings: RecordingRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -31,5 +31,21 @@ if ! redis_up; then
 fi
 redis_up || { log "Redis did not come up on 127.0.0.1:$REDIS_PORT"; exit 1; }
 
+# S3 for the blob store's tests: moto_server (PyPI moto[s3] + flask + flask-cors, the test extra).
+S3_PORT=${S3_PORT:-9000}
+RUN_DIR=${SERVERS_RUN_DIR:-/tmp/confero-servers}
+s3_up() { curl -s -o /dev/null -m 2 "http://127.0.0.1:$S3_PORT/" 2>/dev/null; }
+if ! s3_up; then
+  MOTO=${MOTO_SERVER:-$(command -v moto_server || echo "$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/moto_server")}
+  [ -x "$MOTO" ] || { log "moto_server not found (install the test extra: pip install -e '.[test]')"; exit 1; }
+  mkdir -p "$RUN_DIR"
+  log "S3 (moto_server) is down on $S3_PORT: starting it"
+  nohup "$MOTO" -H 127.0.0.1 -p "$S3_PORT" >"$RUN_DIR/moto-$S3_PORT.log" 2>&1 &
+  echo $! >"$RUN_DIR/moto-$S3_PORT.pid"
+  for _ in $(seq 1 60); do s3_up && break; sleep 0.25; done
+fi
+s3_up || { log "moto_server did not come up on 127.0.0.1:$S3_PORT"; exit 1; }
+
 echo "export TEST_POSTGRES_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 echo "export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+echo "export TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"

@@ -8,9 +8,11 @@ from typing import Any
 
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
+from adapters.memory.recordings import InMemoryRecordingRepository
 from adapters.memory.users import InMemoryUserRepository
 from adapters.tracking import Tracked, UnitLifecycle
 from domain.meetings.errors import MeetingNotFound
+from domain.recordings.errors import RecordingNotFound
 from domain.shared.errors import ConcurrentModification, DomainError
 from domain.users.errors import UserNotFound
 
@@ -62,8 +64,10 @@ class _Staged:
 
 class InMemoryUnitOfWork(UnitLifecycle):
     def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
-                 on_commit: Callable[[], None] | None = None) -> None:
-        self._stores = (meetings, users)
+                 on_commit: Callable[[], None] | None = None,
+                 recordings: InMemoryRecordingRepository | None = None) -> None:
+        recordings = recordings if recordings is not None else InMemoryRecordingRepository()
+        self._stores = (meetings, users, recordings)
         self._outbox = outbox
         self._on_commit = on_commit
         self._ops: list[Callable[[], Any]] = []
@@ -73,6 +77,9 @@ class InMemoryUnitOfWork(UnitLifecycle):
                                              self._ops, self._touched), self._events)
         self.users: Any = Tracked(_Staged(users, lambda k: UserNotFound("no such user", user_id=k),
                                           self._ops, self._touched), self._events)
+        self.recordings: Any = Tracked(_Staged(
+            recordings, lambda k: RecordingNotFound("no such recording", recording_id=k), self._ops, self._touched),
+            self._events)
 
     async def commit(self) -> None:
         events = self._finish()
@@ -95,9 +102,11 @@ class InMemoryUnitOfWork(UnitLifecycle):
 
 class InMemoryUnitOfWorkFactory:
     def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None,
+                 recordings: InMemoryRecordingRepository | None = None) -> None:
         self.meetings, self.users, self.outbox = meetings, users, outbox
+        self.recordings = recordings if recordings is not None else InMemoryRecordingRepository()
         self._on_commit = on_commit
 
     def __call__(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.meetings, self.users, self.outbox, self._on_commit)
+        return InMemoryUnitOfWork(self.meetings, self.users, self.outbox, self._on_commit, self.recordings)

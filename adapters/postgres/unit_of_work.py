@@ -19,10 +19,18 @@ from adapters.postgres.meeting_writes import MeetingWrite, Statement
 from adapters.postgres.meetings import PostgresMeetingRepository, attendance
 from adapters.postgres.outbox import write_events
 from adapters.postgres.pool import acquire
+from adapters.postgres.recordings import (
+    PostgresRecordingRepository,
+    delete_recording,
+    insert_recording,
+    update_recording,
+)
 from adapters.postgres.users import PostgresUserRepository
 from adapters.tracking import Tracked, UnitLifecycle
 from domain.meetings.errors import MeetingNotFound
 from domain.meetings.model import Meeting
+from domain.recordings.errors import RecordingNotFound
+from domain.recordings.model import Recording
 from domain.shared.errors import AlreadyExists, ConcurrentModification
 from domain.shared.events import DomainEvent
 from domain.users.model import User
@@ -109,6 +117,50 @@ class _Users:
         return getattr(self._reader, name)  # queries see committed state
 
 
+class ConnectionWrite:
+    """A staged write that runs on the unit's connection inside its transaction."""
+
+    def __init__(self, run: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
+        self.run = run
+
+
+class _Recordings:
+    """Recordings seen through a unit: reads see the unit's own writes first, writes wait for commit
+    (where the version guard and the one-active-recording index decide)."""
+
+    def __init__(self, reader: PostgresRecordingRepository, writes: list[Any]) -> None:
+        self._reader = reader
+        self._writes = writes
+        self._staged: dict[str, Any] = {}
+
+    async def get(self, recording_id: str) -> Recording:
+        staged = self._staged.get(recording_id)
+        if staged is _GONE:
+            raise RecordingNotFound("no such recording", recording_id=recording_id)
+        return staged.copy() if staged is not None else await self._reader.get(recording_id)
+
+    async def add(self, recording: Recording) -> None:
+        stored = recording.copy()
+        self._staged[recording.id] = recording.copy()
+        self._writes.append(ConnectionWrite(lambda conn: insert_recording(conn, stored)))
+
+    async def save(self, recording: Recording) -> None:
+        if self._staged.get(recording.id) is _GONE:
+            raise RecordingNotFound("no such recording", recording_id=recording.id)
+        stored = recording.copy()  # at the loaded version: the UPDATE checks it at commit
+        recording.version += 1
+        self._staged[recording.id] = recording.copy()
+        self._writes.append(ConnectionWrite(lambda conn: update_recording(conn, stored)))
+
+    async def delete(self, recording_id: str) -> None:
+        await self.get(recording_id)
+        self._staged[recording_id] = _GONE
+        self._writes.append(ConnectionWrite(lambda conn: delete_recording(conn, recording_id)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)  # queries see committed state
+
+
 class PostgresUnitOfWork(UnitLifecycle):
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0,
                  on_commit: Callable[[], None] | None = None) -> None:
@@ -121,6 +173,8 @@ class PostgresUnitOfWork(UnitLifecycle):
                                                self._writes), self._events)
         self.users: Any = Tracked(_Users(PostgresUserRepository(pool, acquire_timeout=acquire_timeout),
                                          self._writes), self._events)
+        self.recordings: Any = Tracked(_Recordings(
+            PostgresRecordingRepository(pool, acquire_timeout=acquire_timeout), self._writes), self._events)
 
     async def commit(self) -> None:
         events = self._finish()
@@ -134,6 +188,8 @@ class PostgresUnitOfWork(UnitLifecycle):
                     for write in self._writes:
                         if isinstance(write, MeetingWrite):
                             await _execute(conn, [write], [])
+                        elif isinstance(write, ConnectionWrite):
+                            await write.run(conn)
                         else:
                             await write(PostgresUserRepository(BoundConnection(conn), acquire_timeout=self._timeout))
                     await write_events(conn, events)

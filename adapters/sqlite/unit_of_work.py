@@ -19,9 +19,16 @@ import aiosqlite
 from adapters.sqlite.database import SqliteDatabase
 from adapters.sqlite.meetings import SqliteMeetingRepository, delete_meeting, insert_meeting, update_meeting
 from adapters.sqlite.outbox import write_events
+from adapters.sqlite.recordings import (
+    SqliteRecordingRepository,
+    delete_recording,
+    insert_recording,
+    update_recording,
+)
 from adapters.sqlite.users import SqliteUserRepository, insert_user, update_user
 from adapters.tracking import Tracked, UnitLifecycle
 from domain.meetings.errors import MeetingNotFound
+from domain.recordings.errors import RecordingNotFound
 from domain.shared.errors import ConcurrentModification, DomainError
 from domain.users.errors import UserNotFound
 
@@ -85,6 +92,9 @@ class SqliteUnitOfWork(UnitLifecycle):
         self.users: Any = Tracked(_Staged(
             SqliteUserRepository(db), lambda k: UserNotFound("no such user", user_id=k), self._writes,
             insert_user, update_user), self._events)
+        self.recordings: Any = Tracked(_Staged(
+            SqliteRecordingRepository(db), lambda k: RecordingNotFound("no such recording", recording_id=k),
+            self._writes, insert_recording, update_recording, delete_recording), self._events)
 
     async def commit(self) -> None:
         events = self._finish()

@@ -47,3 +47,12 @@ def redis_server_url() -> Iterator[str]:
             yield f"redis://{r.get_container_host_ip()}:{r.get_exposed_port(6379)}/0"
         return
     pytest.fail("TEST_REDIS_URL is not set and no Docker engine is available: run `make test`")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """An S3 server (moto_server, started by scripts/servers.sh); no Docker fallback: moto is a pip package."""
+    endpoint = os.environ.get("TEST_S3_ENDPOINT")
+    if not endpoint:
+        pytest.fail("TEST_S3_ENDPOINT is not set: run `eval \"$(scripts/servers.sh)\"` (it starts moto_server)")
+    return endpoint

@@ -19,7 +19,7 @@ from adapters.postgres.migrate import migrate
 from adapters.postgres.pool import open_pool
 
 __all__ = ["postgres_dsn", "pg_pool", "truncate_all"]
-TABLES = ("users", "meetings", "meeting_attendance", "outbox")
+TABLES = ("users", "meetings", "meeting_attendance", "outbox", "recordings")
 
 
 def _with_database(dsn: str, database: str) -> str:
