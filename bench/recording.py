@@ -66,9 +66,9 @@ def make_server() -> Any:
 
         async def op_record_ours(self, req: dict[str, Any]) -> dict[str, Any]:
             from adapters.webrtc.stay_writer import StayWriter
-            from tests.support.blobs import DirectoryBlobs
+            from adapters.localfs.blobs import LocalDirectoryBlobStore
 
-            blobs = DirectoryBlobs(self.scratch / f"ours-{len(self.writers)}")
+            blobs = LocalDirectoryBlobStore(self.scratch / f"ours-{len(self.writers)}")
             for peer, tracks in self.published.items():
                 writer = StayWriter(blobs, "bench", peer, len(self.writers) + 1)  # type: ignore[arg-type]
                 for track in tracks:

@@ -159,7 +159,7 @@ def test_the_processed_meeting_file_plays_and_holds_every_video(meeting: tuple[d
 
     from adapters.ffmpeg.processor import FfmpegRecordingProcessor
     from domain.recordings.media import RecordedFile
-    from tests.support.blobs import DirectoryBlobs
+    from adapters.localfs.blobs import LocalDirectoryBlobStore
     from tests.support.encoded import decode_errors, probe, streams, tile_counters
 
     result, directory = meeting
@@ -168,7 +168,7 @@ def test_the_processed_meeting_file_plays_and_holds_every_video(meeting: tuple[d
                           ended_at=dt.datetime.fromisoformat(f["ended_at"]), has_video=f["has_video"],
                           has_audio=f["has_audio"]) for f in result["files"]]
     files.sort(key=lambda f: f.started_at)
-    blobs = DirectoryBlobs(directory)
+    blobs = LocalDirectoryBlobStore(directory)
 
     async def compose() -> RecordedFile:
         async def progress(fraction: float) -> None: ...

@@ -39,10 +39,10 @@ class _Signals:
 async def serve(directory: Path, upload_interval: float) -> None:
     from adapters.webrtc.recorder import AiortcRoomRecorder
     from adapters.webrtc.sfu import AiortcMediaServer
-    from tests.support.blobs import DirectoryBlobs
+    from adapters.localfs.blobs import LocalDirectoryBlobStore
 
     media = AiortcMediaServer(_Signals())
-    recorder = AiortcRoomRecorder(media, DirectoryBlobs(directory), upload_interval=upload_interval)
+    recorder = AiortcRoomRecorder(media, LocalDirectoryBlobStore(directory), upload_interval=upload_interval)
     reader = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

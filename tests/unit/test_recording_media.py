@@ -18,7 +18,8 @@ from adapters.webm.remux import NothingToSave, rebuild
 from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.recording_tap import StayClock, TrackTap
 from adapters.webrtc.stay_writer import StayWriter
-from tests.support.blobs import DirectoryBlobs
+from adapters.localfs.blobs import LocalDirectoryBlobStore
+from tests.support.blobs import FlakyBlobs
 from tests.support.encoded import counters, decode_errors, opus_frames, probe, require_ffmpeg, streams, vp8_frames
 
 FPS = 15
@@ -203,7 +204,7 @@ async def feed(published: dict[str, FakePublished], clock: FakeTime, seconds: fl
 
 
 async def test_a_stay_is_uploaded_in_chunks_as_it_goes_and_finished_into_one_checked_file(tmp_path: Path) -> None:
-    blobs, clock = DirectoryBlobs(tmp_path / "store"), FakeTime()
+    blobs, clock = FlakyBlobs(LocalDirectoryBlobStore(tmp_path / "store")), FakeTime()
     writer = StayWriter(blobs, "rec/1", "user-a", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
     published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
@@ -228,16 +229,16 @@ async def test_a_stay_is_uploaded_in_chunks_as_it_goes_and_finished_into_one_che
 
 
 async def test_chunks_that_fail_to_upload_are_retried_and_nothing_is_lost(tmp_path: Path) -> None:
-    blobs, clock = DirectoryBlobs(tmp_path / "store"), FakeTime()
+    blobs, clock = FlakyBlobs(LocalDirectoryBlobStore(tmp_path / "store")), FakeTime()
     writer = StayWriter(blobs, "rec/2", "user-b", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
     published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
     for p in published.values():
         writer.add_track(p)  # type: ignore[arg-type]
-    blobs.fail_puts = True
+    blobs.down = True
     await feed(published, clock, 2.0)
     await asyncio.sleep(0.3)
-    blobs.fail_puts = False
+    blobs.down = False
     await feed(published, clock, 2.0, start=2.0)
     file = await writer.finish()
     assert file is not None
@@ -247,7 +248,7 @@ async def test_chunks_that_fail_to_upload_are_retried_and_nothing_is_lost(tmp_pa
 
 
 async def test_a_crashed_stay_is_rebuilt_from_its_uploaded_chunks(tmp_path: Path) -> None:
-    blobs, clock = DirectoryBlobs(tmp_path / "store"), FakeTime()
+    blobs, clock = FlakyBlobs(LocalDirectoryBlobStore(tmp_path / "store")), FakeTime()
     writer = StayWriter(blobs, "rec/3", "user-c", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
     published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
@@ -266,7 +267,7 @@ async def test_a_crashed_stay_is_rebuilt_from_its_uploaded_chunks(tmp_path: Path
 
 
 async def test_a_large_file_goes_up_as_multipart_with_only_the_last_part_small(tmp_path: Path) -> None:
-    blobs = DirectoryBlobs(tmp_path / "store", min_part_size=1000)
+    blobs = LocalDirectoryBlobStore(tmp_path / "store", min_part_size=1000)
     source = tmp_path / "big"
     source.write_bytes(bytes(range(256)) * 30)  # 7680 bytes: parts of 1000 with the tail folded in
     assert await stored.upload_file(blobs, "k/big", source, "video/webm") == 7680  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from adapters.webm.remux import rebuild
 from domain.recordings.errors import ProcessingFailed
 from domain.recordings.media import RecordedFile
 from domain.shared.ids import UserId
-from tests.support.blobs import DirectoryBlobs
+from adapters.localfs.blobs import LocalDirectoryBlobStore
 from tests.support.encoded import decode_errors, probe, require_ffmpeg, streams, tile_counters
 from tests.unit.test_recording_media import streamed_call
 
@@ -27,7 +27,7 @@ def _ffmpeg() -> None:
     require_ffmpeg()
 
 
-async def participant_file(blobs: DirectoryBlobs, tmp: Path, name: str, offset: float, seconds: float) -> RecordedFile:
+async def participant_file(blobs: LocalDirectoryBlobStore, tmp: Path, name: str, offset: float, seconds: float) -> RecordedFile:
     data, _ = streamed_call(seconds)
     (tmp / f"{name}.s.webm").write_bytes(data)
     facts = rebuild(tmp / f"{name}.s.webm", tmp / f"{name}.webm")
@@ -39,7 +39,7 @@ async def participant_file(blobs: DirectoryBlobs, tmp: Path, name: str, offset: 
 
 
 async def test_three_stays_become_one_meeting_file_with_each_video_in_its_tile_while_present(tmp_path: Path) -> None:
-    blobs = DirectoryBlobs(tmp_path / "store")
+    blobs = LocalDirectoryBlobStore(tmp_path / "store")
     files = [await participant_file(blobs, tmp_path, "a", 0.0, 6.0),
              await participant_file(blobs, tmp_path, "b", 2.0, 4.0),   # joined later
              await participant_file(blobs, tmp_path, "c", 0.0, 3.0)]   # left early
@@ -75,7 +75,7 @@ async def test_three_stays_become_one_meeting_file_with_each_video_in_its_tile_w
 
 
 async def test_nothing_to_combine_is_a_processing_failure(tmp_path: Path) -> None:
-    processor = FfmpegRecordingProcessor(DirectoryBlobs(tmp_path))  # type: ignore[arg-type]
+    processor = FfmpegRecordingProcessor(LocalDirectoryBlobStore(tmp_path))  # type: ignore[arg-type]
 
     async def progress(fraction: float) -> None: ...
 
@@ -84,7 +84,7 @@ async def test_nothing_to_combine_is_a_processing_failure(tmp_path: Path) -> Non
 
 
 async def test_a_damaged_input_is_a_processing_failure_with_the_reason(tmp_path: Path) -> None:
-    blobs = DirectoryBlobs(tmp_path / "store")
+    blobs = LocalDirectoryBlobStore(tmp_path / "store")
     await blobs.put("rec/bad.webm", b"not a webm at all" * 10, stored.WEBM)
     bad = RecordedFile(key="rec/bad.webm", user_id=UserId("x"), content_type=stored.WEBM, size=170, duration_s=1.0,
                        started_at=T0, ended_at=T0, has_video=True, has_audio=False)

@@ -14,7 +14,8 @@ import pytest
 from adapters.webrtc.recorder import AiortcRoomRecorder
 from domain.recordings.errors import RecordingConflict
 from domain.shared.errors import Unavailable
-from tests.support.blobs import DirectoryBlobs
+from adapters.localfs.blobs import LocalDirectoryBlobStore
+from tests.support.blobs import FlakyBlobs
 from tests.support.encoded import counters, opus_frames, require_ffmpeg, vp8_frames
 from tests.unit.test_recording_media import FakePublished
 
@@ -73,16 +74,16 @@ def sfu() -> FakeSfu:
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> DirectoryBlobs:
-    return DirectoryBlobs(tmp_path / "store")
+def blobs(tmp_path: Path) -> FlakyBlobs:
+    return FlakyBlobs(LocalDirectoryBlobStore(tmp_path / "store"))
 
 
-def recorder_for(sfu: FakeSfu, blobs: DirectoryBlobs) -> AiortcRoomRecorder:
+def recorder_for(sfu: FakeSfu, blobs: FlakyBlobs) -> AiortcRoomRecorder:
     return AiortcRoomRecorder(sfu, blobs, upload_interval=0.5)  # type: ignore[arg-type]
 
 
 async def test_members_present_and_members_joining_later_each_get_one_file_from_their_first_frame(
-        sfu: FakeSfu, blobs: DirectoryBlobs) -> None:
+        sfu: FakeSfu, blobs: FlakyBlobs) -> None:
     ann = sfu.join(ROOM, "ann")
     recorder = recorder_for(sfu, blobs)
     await recorder.start("rec-1", ROOM, "recordings/rec-1")  # type: ignore[arg-type]
@@ -101,7 +102,7 @@ async def test_members_present_and_members_joining_later_each_get_one_file_from_
 
 
 async def test_a_member_who_leaves_has_the_file_finished_then_and_a_return_is_a_new_file(
-        sfu: FakeSfu, blobs: DirectoryBlobs, tmp_path: Path) -> None:
+        sfu: FakeSfu, blobs: FlakyBlobs, tmp_path: Path) -> None:
     recorder = recorder_for(sfu, blobs)
     await recorder.start("rec-2", ROOM, "recordings/rec-2")  # type: ignore[arg-type]
     ann = sfu.join(ROOM, "ann")
@@ -124,7 +125,7 @@ async def test_a_member_who_leaves_has_the_file_finished_then_and_a_return_is_a_
     assert counters(path)[0] == 15  # its first keyframe
 
 
-async def test_one_recording_per_room_even_when_two_starts_race(sfu: FakeSfu, blobs: DirectoryBlobs) -> None:
+async def test_one_recording_per_room_even_when_two_starts_race(sfu: FakeSfu, blobs: FlakyBlobs) -> None:
     recorder = recorder_for(sfu, blobs)
     outcomes = await asyncio.gather(recorder.start("a", ROOM, "recordings/a"),  # type: ignore[arg-type]
                                     recorder.start("b", ROOM, "recordings/b"),  # type: ignore[arg-type]
@@ -136,18 +137,18 @@ async def test_one_recording_per_room_even_when_two_starts_race(sfu: FakeSfu, bl
 
 
 async def test_an_unreachable_store_at_start_is_unavailable_and_leaves_nothing_running(
-        sfu: FakeSfu, blobs: DirectoryBlobs) -> None:
+        sfu: FakeSfu, blobs: FlakyBlobs) -> None:
     recorder = recorder_for(sfu, blobs)
-    blobs.fail_puts = True
+    blobs.down = True
     with pytest.raises(Unavailable):
         await recorder.start("rec-3", ROOM, "recordings/rec-3")  # type: ignore[arg-type]
     assert await recorder.recording() == []
-    blobs.fail_puts = False
+    blobs.down = False
     await recorder.start("rec-3", ROOM, "recordings/rec-3")  # type: ignore[arg-type]
 
 
 async def test_recover_finishes_what_a_dead_recorder_left_and_leaves_out_what_is_damaged(
-        sfu: FakeSfu, blobs: DirectoryBlobs) -> None:
+        sfu: FakeSfu, blobs: FlakyBlobs) -> None:
     dead = recorder_for(sfu, blobs)
     await dead.start("rec-4", ROOM, "recordings/rec-4")  # type: ignore[arg-type]
     ann, bob = sfu.join(ROOM, "ann"), sfu.join(ROOM, "bob")
