@@ -92,3 +92,24 @@ def tile_counters(path: Path, tiles: list[tuple[int, int]]) -> list[tuple[float,
                 values.append(None if grey < 60 else sum(1 << i for i, b in enumerate(bits) if b > 128))
             out.append((float(frame.time or 0.0), values))
     return out
+
+
+def capture_drift_ms(path: Path) -> float:
+    """How far the file's video time line strays from the capture clock drawn into each frame
+    (webrtc_rig.marked_frame's send time): max - min of (frame time - capture time), in ms."""
+    offsets = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            _, sent_ms = read_marks(frame)
+            offsets.append(float(frame.time or 0.0) * 1000 - sent_ms)
+    return max(offsets) - min(offsets) if offsets else 0.0
+
+
+def first_times(path: Path) -> dict[str, float]:
+    """The first packet time of each stream kind."""
+    out: dict[str, float] = {}
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            if packet.pts is not None and packet.stream.type not in out:
+                out[packet.stream.type] = float(packet.pts * packet.time_base)
+    return out
