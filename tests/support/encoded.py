@@ -94,14 +94,15 @@ def tile_counters(path: Path, tiles: list[tuple[int, int]]) -> list[tuple[float,
     return out
 
 
-def capture_drift_ms(path: Path) -> float:
-    """How far the file's video time line strays from the capture clock drawn into each frame
-    (webrtc_rig.marked_frame's send time): max - min of (frame time - capture time), in ms."""
+def clock_drift_ms(path: Path, fps: int) -> float:
+    """How far the file's video time line strays from the publisher's frame clock (the counter drawn
+    into each frame over the frame rate, which is what its RTP timestamps carry): max - min of
+    (frame time - counter / fps), in ms.  Stamping by arrival would add the network's jitter."""
     offsets = []
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
-            _, sent_ms = read_marks(frame)
-            offsets.append(float(frame.time or 0.0) * 1000 - sent_ms)
+            counter, _ = read_marks(frame)
+            offsets.append(float(frame.time or 0.0) * 1000 - counter * 1000 / fps)
     return max(offsets) - min(offsets) if offsets else 0.0
 
 
