@@ -65,6 +65,8 @@ class AiortcRoomRecorder:
                 "started_at": dt.datetime.now(dt.timezone.utc).isoformat()}).encode(), stored.JSON)
         except BaseException:
             del self._recordings[recording_id]
+            for writer in recording.open.values():  # members who published during the await
+                await writer.abandon()
             raise
         room = self.media.rooms.get(room_id)
         if room is not None:
