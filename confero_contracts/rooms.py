@@ -454,6 +454,8 @@ def every_event(room_id: MeetingId) -> list[ev.RoomEvent]:
         ev.SignalSent(room_id=room_id, kind=SignalKind.ICE_CANDIDATE, sender=user, to=other,
                       candidate=IceCandidate(candidate="")),
         ev.ActiveSpeakerChanged(room_id=room_id, user_id=other),
+        ev.RecordingChanged(room_id=room_id, recording_id=new_id(), active=True, started_by=user),
+        ev.RecordingChanged(room_id=room_id, recording_id=new_id(), active=False, reason="meeting_ended"),
     ]
 
 

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from domain.rooms.events import AccessRevoked, RoomEvent
 from domain.rooms.model import Admission, MediaState, Member
+from domain.rooms.recording import ActiveRecording
 from domain.shared.actor import Actor
 from domain.shared.ids import MeetingId, UserId
 
@@ -86,3 +87,10 @@ class MeetingAccess(Protocol):
     async def admit(self, actor: Actor, meeting_id: MeetingId, password: str | None) -> Admission: ...
     async def depart(self, actor: Actor, meeting_id: MeetingId) -> None: ...
     async def require_manager(self, actor: Actor, meeting_id: MeetingId) -> None: ...
+
+
+class RecordingStatus(Protocol):
+    """Whether a room is being recorded now (starting or recording), for people who join mid-recording.
+    May raise Unavailable."""
+
+    async def active(self, room_id: MeetingId) -> ActiveRecording | None: ...

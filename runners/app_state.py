@@ -14,6 +14,7 @@ from attrs import frozen
 
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
+from domain.recordings.service import RecordingService
 from domain.rooms.service import RoomService
 from domain.users.service import UserService
 from ports.media import MediaServer
@@ -34,6 +35,7 @@ class Services:
     dead_letters: DeadLetterService
     # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+    recordings: RecordingService | None = None  # None: this process does not serve recordings
 
 
 SERVICES = web.AppKey("services", Services)

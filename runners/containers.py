@@ -20,9 +20,12 @@ from adapters.inprocess.commit_signal import CommitSignal
 from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.memory.locks import InProcessKeyedLocks
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
+from adapters.inprocess.recording_status import InProcessRecordingStatus
 from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
+from adapters.memory.recordings import InMemoryRecordingRepository
+from adapters.crypto.download_links import HmacDownloadLinks
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
 from adapters.memory.throttle import InMemoryLoginThrottle
 from adapters.memory.tokens import InMemorySessionStore
@@ -33,10 +36,13 @@ from domain.meetings.rules import MeetingLimits
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.messaging.relay import OutboxRelay
+from domain.recordings.service import RecordingService
 from domain.rooms.service import RoomService
 from domain.users.service import TokenPolicy, UserService
 from domain.users.throttling import AttemptLimits
 from runners.media import aiortc_media_server
+from runners.recording import blob_store
+from runners.recording_media import aiortc_room_recorder, ffmpeg_processor
 from runners.settings import AdapterFamily, Settings
 from runners.signaling.feeds import in_memory_feed
 
@@ -74,13 +80,20 @@ class MemoryAdapters(containers.DeclarativeContainer):
     dead_letters = events.provided.dead_letters
     outbox = providers.Singleton(InMemoryOutbox)
     commit_signal = providers.Singleton(CommitSignal)
+    recordings = providers.Singleton(InMemoryRecordingRepository)
     uow = providers.Singleton(InMemoryUnitOfWorkFactory, meetings, users, outbox,
-                              on_commit=commit_signal.provided.notify)
+                              on_commit=commit_signal.provided.notify, recordings=recordings)
     attempts = providers.Singleton(InMemoryAttemptLimiter)
     presence = providers.Singleton(InMemoryRoomPresence)
     signal_bus = providers.Singleton(InMemorySignalBus)
     event_feed = providers.Callable(in_memory_feed, events)
     media = providers.Singleton(aiortc_media_server, signal_bus, settings)
+    # Recording: files in APP_RECORDINGS_DIR or S3; the SFU's recorder taps this process's media server,
+    # Debian's ffmpeg makes the meeting file.
+    blobs = providers.Resource(blob_store, settings)
+    recorder = providers.Singleton(aiortc_room_recorder, media, blobs, settings)
+    recording_processor = providers.Singleton(ffmpeg_processor, blobs, settings)
+    recording_feed = providers.Callable(in_memory_feed, events)
 
 
 class Application(containers.DeclarativeContainer):
@@ -114,6 +127,12 @@ class Application(containers.DeclarativeContainer):
         member_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.member_ttl_seconds), settings),
         grace=providers.Callable(lambda s: dt.timedelta(seconds=s.reconnect_grace_seconds), settings),
         media=adapters.media,
+        recordings=providers.Singleton(InProcessRecordingStatus, adapters.recordings),
+    )
+    recording_service = providers.Singleton(
+        RecordingService, uow=adapters.uow, recorder=adapters.recorder, processor=adapters.recording_processor,
+        blobs=adapters.blobs, links=providers.Singleton(HmacDownloadLinks, settings.provided.jwt_secret),
+        clock=clock, link_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.recording_link_ttl), settings),
     )
 
 

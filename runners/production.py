@@ -19,6 +19,7 @@ from adapters.postgres.meetings import PostgresMeetingRepository
 from adapters.postgres.migrate import migrate
 from adapters.postgres.outbox import PostgresOutbox
 from adapters.postgres.pool import open_pool
+from adapters.postgres.recordings import PostgresRecordingRepository
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
 from adapters.redis.client import open_redis
@@ -30,6 +31,8 @@ from adapters.redis.signal_bus import RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
 from runners.media import aiortc_media_server
+from runners.recording import blob_store
+from runners.recording_media import aiortc_room_recorder, ffmpeg_processor
 from runners.settings import Settings
 from runners.signaling.feeds import stream_feed
 
@@ -77,4 +80,13 @@ class ProductionAdapters(containers.DeclarativeContainer):
     # once, and the signal bus fans those out to every process.
     event_feed = providers.Callable(stream_feed, providers.Singleton(
         RedisStreamSubscriber, redis, EVENT_STREAM, "signaling", settings.provided.instance_id, start="$",
+        max_attempts=settings.provided.event_max_attempts))
+    # Recording (as in runners.containers.MemoryAdapters): its own consumer group, so every meeting end
+    # reaches the recording service once whichever process holds it.
+    recordings = providers.Singleton(PostgresRecordingRepository, pool)
+    blobs = providers.Resource(blob_store, settings)
+    recorder = providers.Singleton(aiortc_room_recorder, media, blobs, settings)
+    recording_processor = providers.Singleton(ffmpeg_processor, blobs, settings)
+    recording_feed = providers.Callable(stream_feed, providers.Singleton(
+        RedisStreamSubscriber, redis, EVENT_STREAM, "recordings", settings.provided.instance_id, start="$",
         max_attempts=settings.provided.event_max_attempts))

@@ -19,6 +19,7 @@ from runners.web.app import create_app
 from runners.app_state import Services
 from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
+from runners.recording import UnconfiguredRecorder, recording_worker
 from runners.workers.outbox import outbox_worker
 
 log = logging.getLogger("runners")
@@ -32,6 +33,11 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
     if init is not None:
         await init
     try:
+        recordings = await resolve(container.recording_service)
+        recorder = await resolve(container.adapters.recorder)
+        recording_work = recording_worker(recordings, await resolve(container.adapters.recording_feed),
+                                          recover=not isinstance(recorder, UnconfiguredRecorder),
+                                          timeout=settings.shutdown_timeout)
         services = Services(users=await resolve(container.user_service),
                             meetings=await resolve(container.meeting_service),
                             rooms=await resolve(container.room_service),
@@ -40,7 +46,9 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                             media=await resolve(container.adapters.media),
                             dead_letters=await resolve(container.dead_letter_service),
                             background=(outbox_worker(await resolve(container.relay),
-                                                      await resolve(container.adapters.commit_signal)),))
+                                                      await resolve(container.adapters.commit_signal)),
+                                        recording_work),
+                            recordings=recordings)
         if settings.admin_username:
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services

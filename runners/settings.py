@@ -23,7 +23,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Setting
 from pydantic_settings.sources.utils import parse_env_vars
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", "APP_POSTGRES_DSN", "APP_REDIS_URL"})
+SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", "APP_POSTGRES_DSN", "APP_REDIS_URL",
+                     "APP_S3_ACCESS_KEY", "APP_S3_SECRET_KEY"})
 
 
 class ConfigError(Exception):
@@ -126,6 +127,14 @@ class Settings(BaseSettings):
                                                         ge=0, le=1_000_000)
     http_max_connections: int | None = _env("APP_HTTP_MAX_CONNECTIONS", default=None, ge=0, le=10_000_000)
     shutdown_timeout: float = _env("APP_SHUTDOWN_TIMEOUT", default=10.0, gt=0, le=300)
+    # Recordings: files in a directory (the all-in-one) unless an S3 endpoint is given.
+    recordings_dir: str = _env("APP_RECORDINGS_DIR", default="data/recordings")
+    s3_endpoint: str = _env("APP_S3_ENDPOINT", default="")
+    s3_bucket: str = _env("APP_S3_BUCKET", default="confero-recordings", min_length=3, max_length=63)
+    s3_region: str = _env("APP_S3_REGION", default="us-east-1")
+    s3_access_key: str = _env("APP_S3_ACCESS_KEY", default="", repr=False)
+    s3_secret_key: str = _env("APP_S3_SECRET_KEY", default="", repr=False)
+    recording_link_ttl: int = _env("APP_RECORDING_LINK_TTL", default=900, ge=10, le=7 * 24 * 3600)
 
     @property
     def connections_per_address(self) -> int:

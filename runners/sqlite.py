@@ -18,6 +18,7 @@ from adapters.sqlite.database import SqliteDatabase, open_database
 from adapters.sqlite.meeting_queries import SqliteMeetingQueries
 from adapters.sqlite.meetings import SqliteMeetingRepository
 from adapters.sqlite.outbox import SqliteOutbox
+from adapters.sqlite.recordings import SqliteRecordingRepository
 from adapters.sqlite.sessions import SqliteSessionStore
 from adapters.sqlite.unit_of_work import SqliteUnitOfWorkFactory
 from adapters.sqlite.users import SqliteUserRepository
@@ -41,4 +42,5 @@ class SqliteAdapters(MemoryAdapters):
     meeting_queries = providers.Singleton(SqliteMeetingQueries, database)
     sessions = providers.Singleton(SqliteSessionStore, database)
     outbox = providers.Singleton(SqliteOutbox, database)
+    recordings = providers.Singleton(SqliteRecordingRepository, database)
     uow = providers.Singleton(SqliteUnitOfWorkFactory, database, on_commit=MemoryAdapters.commit_signal.provided.notify)

@@ -29,7 +29,7 @@ from domain.shared.blobs import BlobNotFound
 from domain.shared.errors import ConcurrentModification, DomainError
 from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, RecordingId, new_id
-from ports.blobs import BlobStore
+from ports.blobs import BlobInfo, BlobStore
 from ports.clock import Clock
 from ports.recording_media import RecordingProcessor, RoomRecorder
 from ports.recordings import DownloadLinks
@@ -156,6 +156,16 @@ class RecordingService:
         if meeting is None:
             return False
         return meeting.can_manage(actor) or (meeting.settings.allow_recording and actor.user_id in meeting.attendees)
+
+    async def open_download(self, key: str, filename: str, expires: int, signature: str) -> BlobInfo:
+        """What an app-signed link (``links``) names, once its signature and expiry are checked
+        (DownloadLinkInvalid); BlobNotFound when the file was deleted since."""
+        self.links.verify(key, filename, expires, signature, self.clock.now())
+        return await self.blobs.stat(key)
+
+    async def read(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a file whose link ``open_download`` accepted."""
+        return await self.blobs.read(key, start, end)
 
     # -- deleting ----------------------------------------------------------------------------------
 

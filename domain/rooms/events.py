@@ -79,6 +79,17 @@ class LockChanged(RoomEvent):
 
 
 @frozen(kw_only=True)
+class RecordingChanged(RoomEvent):
+    """For everyone: the room's media is being recorded from now on (``active``), or no longer
+    (``reason``: stopped, failed or meeting_ended).  Many jurisdictions require that people see this."""
+
+    recording_id: str
+    active: bool
+    started_by: str | None = None
+    reason: str | None = None
+
+
+@frozen(kw_only=True)
 class RoleChanged(RoomEvent):
     user_id: UserId
     role: str

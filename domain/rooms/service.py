@@ -12,6 +12,7 @@ from typing import Any
 from attrs import define, evolve
 
 from domain.meetings import events as me
+from domain.recordings import events as re_
 from domain.rooms.errors import InvalidSignal, NotInRoom, PeerNotInRoom
 from domain.rooms.events import (
     ChatPosted,
@@ -22,6 +23,7 @@ from domain.rooms.events import (
     MemberLeft,
     MemberRemoved,
     MemberResumed,
+    RecordingChanged,
     RoleChanged,
     RoomClosed,
     SessionReplaced,
@@ -29,13 +31,14 @@ from domain.rooms.events import (
 )
 from domain.rooms.media import SFU_PEER_ID, ParticipantMediaStats
 from domain.rooms.model import CHAT_MAX, CloseReason, IceCandidate, LeaveReason, MediaState, Member, SignalKind
+from domain.rooms.recording import ActiveRecording
 from domain.rooms.revocation import revocation_for
 from domain.shared.actor import Actor
 from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, UserId, new_id
 from ports.clock import Clock
 from ports.media import MediaServer
-from ports.rooms import MeetingAccess, RoomPresence, SignalBus
+from ports.rooms import MeetingAccess, RecordingStatus, RoomPresence, SignalBus
 
 CLOSING: dict[type[me.MeetingEvent], CloseReason] = {
     me.MeetingEnded: CloseReason.ENDED, me.MeetingCancelled: CloseReason.CANCELLED,
@@ -51,6 +54,7 @@ class RoomService:
     member_ttl: dt.timedelta = dt.timedelta(seconds=15)
     grace: dt.timedelta = dt.timedelta(seconds=10)
     media: MediaServer | None = None  # the SFU, for its statistics
+    recordings: RecordingStatus | None = None  # what a newcomer is told about a running recording
 
     async def join(self, actor: Actor, room_id: MeetingId, connection_id: str,
                    password: str | None = None) -> tuple[Member, list[Member]]:
@@ -174,6 +178,27 @@ class RoomService:
             await self.bus.broadcast(revoked)
         elif isinstance(event, me.MeetingEvent):
             await self.on_meeting_event(event)
+        elif isinstance(event, re_.RecordingEvent):
+            await self.on_recording_event(event)
+
+    async def on_recording_event(self, event: re_.RecordingEvent) -> None:
+        """Everyone in the room is told when recording starts and when it stops (stopped, failed, or the
+        meeting ended).  A failure after the stop was already announced says nothing new."""
+        room_id = MeetingId(event.meeting_id)
+        match event:
+            case re_.RecordingStarted(started_by=by):
+                await self.bus.publish(RecordingChanged(room_id=room_id, recording_id=event.recording_id,
+                                                        active=True, started_by=by))
+            case re_.RecordingStopped(by=by):
+                await self.bus.publish(RecordingChanged(room_id=room_id, recording_id=event.recording_id,
+                                                        active=False, reason="stopped" if by else "meeting_ended"))
+            case re_.RecordingFailed(was_recording=True):
+                await self.bus.publish(RecordingChanged(room_id=room_id, recording_id=event.recording_id,
+                                                        active=False, reason="failed"))
+
+    async def recording_now(self, room_id: MeetingId) -> ActiveRecording | None:
+        """The room's running recording, for someone who joins while it runs (None without a source)."""
+        return None if self.recordings is None else await self.recordings.active(room_id)
 
     async def on_meeting_event(self, event: me.MeetingEvent) -> None:
         room_id = MeetingId(event.meeting_id)

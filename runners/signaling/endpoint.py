@@ -179,11 +179,26 @@ async def join_room(app: web.Application, conn: Connection, re: str | None, data
         if attached_here:
             await app[HUB].detach(conn, room_id)
         raise
+    recording = await _recording_now(app, room_id)
     conn.send("room_state", {"room_id": room_id, "self": member_view(me),
                              "members": [member_view(m) for m in others],
                              "ice_servers": ice_servers_for(app[SETTINGS], conn.user_id, int(time.time())),
-                             "sfu_peer_id": SFU_PEER_ID}, re)
+                             "sfu_peer_id": SFU_PEER_ID, "recording": recording}, re)
     app[HUB].admit(conn, room_id)
+
+
+async def _recording_now(app: web.Application, room_id: MeetingId) -> dict[str, Any] | None:
+    """The running recording for the newcomer's indicator; an outage must not refuse the join (the
+    recording_started frame still reaches them if it starts later)."""
+    try:
+        found = await app[ROOMS].recording_now(room_id)
+    except DomainError:
+        log.warning("could not tell whether the room is being recorded", extra={"room_id": room_id})
+        return None
+    if found is None:
+        return None
+    return {"recording_id": found.recording_id, "started_by": found.started_by,
+            "started_at": iso(found.started_at) if found.started_at else None}
 
 
 async def leave_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:

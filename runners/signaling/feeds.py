@@ -12,7 +12,7 @@ from domain.shared.events import DomainEvent
 
 Handler = Callable[[DomainEvent], Awaitable[None]]
 Feed = Callable[[Handler, asyncio.Event], Awaitable[None]]
-RELEVANT = ("meeting.", "user.")
+RELEVANT = ("meeting.", "user.", "recording.")
 
 
 def _relevant(handler: Handler) -> Handler:

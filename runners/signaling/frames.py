@@ -74,6 +74,12 @@ def delivery(event: ev.RoomEvent) -> Delivery:
             return Delivery(kind="room_updated", data=room | {"locked": event.locked})
         case ev.RoleChanged():
             return Delivery(kind="role_changed", data=room | {"user_id": event.user_id, "role": event.role})
+        case ev.RecordingChanged(active=True):
+            return Delivery(kind="recording_started", data=room | {"recording_id": event.recording_id,
+                                                                    "started_by": event.started_by})
+        case ev.RecordingChanged():
+            return Delivery(kind="recording_stopped", data=room | {"recording_id": event.recording_id,
+                                                                    "reason": event.reason or "stopped"})
         case ev.ActiveSpeakerChanged():
             return Delivery(kind="active_speaker", data=room | {"user_id": event.user_id})
     raise TypeError(f"no frame for {type(event).__name__}")

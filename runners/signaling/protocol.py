@@ -113,12 +113,20 @@ class Ack(RootModel[Empty | ChatAck]):
     """An empty object, or for chat both message_id and sent_at."""
 
 
+class RecordingNow(Shape):
+    recording_id: Id
+    started_by: Id
+    started_at: TimeText | None
+
+
 class RoomState(Shape):
     room_id: Id
     self_: Member = Field(alias="self")
     members: list[Member]
     ice_servers: list[dict[str, Any]]
     sfu_peer_id: Id
+    recording: Annotated[RecordingNow | None, Field(
+        description="the recording running as you join (show the indicator), or null")] = None
 
 
 class MemberJoined(Member):
@@ -183,6 +191,18 @@ class RoleChanged(Shape):
     role: Role
 
 
+class RecordingStarted(Shape):
+    room_id: Id
+    recording_id: Id
+    started_by: Id
+
+
+class RecordingStopped(Shape):
+    room_id: Id
+    recording_id: Id
+    reason: Literal["stopped", "failed", "meeting_ended"]
+
+
 class InRoom(Shape):
     room_id: Id
 
@@ -204,7 +224,7 @@ SERVER_MODELS: dict[str, type[BaseModel]] = {
     "ice_candidate": CandidateFrom, "chat": Chat, "kicked": Kicked, "removed": Removed,
     "room_closed": RoomClosed, "room_updated": RoomUpdated, "role_changed": RoleChanged,
     "session_replaced": InRoom, "member_resumed": MemberInRoom, "active_speaker": MemberInRoom,
-    "error": ErrorData,
+    "error": ErrorData, "recording_started": RecordingStarted, "recording_stopped": RecordingStopped,
 }
 
 # -- the published schema -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ STATUS_TEXT = {101: "Switching to the WebSocket protocol", 200: "OK", 201: "Crea
                408: "The body did not arrive within APP_HTTP_BODY_TIMEOUT",
                409: "Conflicts with the current state", 413: "Body too large", 415: "Body is not JSON",
                422: "Body or parameters break the rules", 429: "Too many attempts (see Retry-After)",
-               503: "A backing service is unavailable"}
+               416: "The range lies outside the file", 503: "A backing service is unavailable"}
 # A self-authenticating endpoint never answers 401 for a missing token, only for one it was sent and refused.
 REFUSED_TOKEN = "An Authorization header was sent and its token was refused (without one, authenticate in-band)"
 PATH_PARAM = re.compile(r"{(\w+)}")

@@ -22,7 +22,8 @@ def a_file(key: str, user: UserId | None, size: int = 5) -> RecordedFile:
 
 
 class FakeRoomRecorder:
-    def __init__(self, blobs: BlobStore, people: Sequence[UserId] = (UserId("alice"), UserId("bob"))) -> None:
+    def __init__(self, blobs: BlobStore, people: Sequence[UserId] = (UserId("00000000-0000-4000-8000-00000000a11c"),
+                                                                UserId("00000000-0000-4000-8000-000000000b0b"))) -> None:
         self.blobs = blobs
         self.people = list(people)
         self.running: dict[RecordingId, tuple[MeetingId, str]] = {}
@@ -49,8 +50,9 @@ class FakeRoomRecorder:
         files = []
         for user in self.people:
             key = f"{found[1]}/{user}-1.webm"
-            await self.blobs.put(key, b"webm-" + user.encode(), "video/webm")
-            files.append(a_file(key, user))
+            data = b"webm-" + user.encode()
+            await self.blobs.put(key, data, "video/webm")
+            files.append(a_file(key, user, size=len(data)))
         return files
 
     async def recover(self, recording_id: RecordingId, key_prefix: str) -> list[RecordedFile]:

@@ -8,12 +8,15 @@ The world: an administrator; a *live* open meeting hosted by ``host`` with ``coh
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 import pytest
 from attrs import frozen
 
+from adapters.memory.blobs import InMemoryBlobStore
 from runners.web.app import served as served_endpoints
+from tests.support.recording_fakes import FakeProcessor, FakeRoomRecorder
 from tests.unit.web_support import API, PASSWORD, Caller, WebApi, web, web_factory  # noqa: F401  (fixtures)
 
 ANON, OTHER, PART, COHOST, HOST, ADMIN_ = "anonymous", "other", "participant", "cohost", "host", "admin"
@@ -34,6 +37,8 @@ def protected(signed_in: int | Expected, **per_actor: int | Expected) -> dict[st
 
 NOT_HOST = (403, "not_meeting_host")
 NOT_ALLOWED = (403, "not_allowed")
+NOT_TO_RECORD = (403, "not_allowed_to_record")
+HIDDEN = (403, "recordings_hidden")
 
 
 def host_only(ok: int = 200) -> dict[str, Expected]:
@@ -109,6 +114,18 @@ CASES = [
          protected(NOT_ALLOWED, admin=(404, "dead_letter_not_found")), {"id": "live"}),
 
     Case("media stats", "GET", f"{API}/media/stats", privileged(), query={"room_id": "live"}),
+
+    Case("start recording", "POST", f"{API}/recordings", protected(NOT_TO_RECORD, cohost=201, host=201, admin=201),
+         body={"meeting_id": "<second live meeting>"}),
+    Case("stop recording", "POST", f"{API}/recordings/{{id}}/stop", protected(NOT_TO_RECORD, cohost=200, host=200,
+                                                                              admin=200), {"id": "recording"}),
+    Case("get recording", "GET", f"{API}/recordings/{{id}}", protected(200, other=HIDDEN), {"id": "recording"}),
+    Case("delete recording", "DELETE", f"{API}/recordings/{{id}}",
+         protected(NOT_TO_RECORD, cohost=204, host=204, admin=204), {"id": "completed recording"}),
+    Case("meeting recordings", "GET", f"{API}/meetings/{{id}}/recordings", protected(200, other=HIDDEN),
+         {"id": "live"}),
+    Case("download recording", "GET", f"{API}/recording-files", expect(200),
+         query={"key": "link key", "name": "link name", "expires": "link expires", "signature": "link signature"}),
 ]
 
 
@@ -131,12 +148,36 @@ async def build_world(web: WebApi) -> World:
     await web.ok("POST", f"{API}/meetings/{scheduled}/cohosts/{cohost.id}", who=host)
     await web.ok("POST", f"{API}/meetings/{scheduled}/invitations", who=host, json={"user_id": part.id})
     ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
+    ids |= await _recordings(web, host, cohost, part, live)
     return World(callers, ids)
+
+
+async def _recordings(web: WebApi, host: Caller, cohost: Caller, part: Caller, live: str) -> dict[str, str]:
+    """A completed and a running recording of the live meeting (with in-test media), a second live
+    meeting to start one in, and the parts of a download link of the completed one's first file."""
+    service = web.services.recordings
+    service.blobs = InMemoryBlobStore()
+    service.recorder = FakeRoomRecorder(service.blobs)
+    service.processor = FakeProcessor(service.blobs)
+    done = await web.ok("POST", f"{API}/recordings", 201, who=host, json={"meeting_id": live})
+    await web.ok("POST", f"{API}/recordings/{done['id']}/stop", who=host)
+    await service.drain()
+    link = (await web.ok("GET", f"{API}/recordings/{done['id']}", who=host))["files"][0]["download_url"]
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query))
+    running = await web.ok("POST", f"{API}/recordings", 201, who=host, json={"meeting_id": live})
+    second = (await web.meeting(host, title="Also live"))["id"]
+    await web.ok("POST", f"{API}/meetings/{second}/cohosts/{cohost.id}", who=host)
+    for who in (host, cohost, part):
+        await web.join(who, second)
+    return {"recording": running["id"], "completed recording": done["id"], "second live": second,
+            "link key": query["key"], "link name": query["name"], "link expires": query["expires"],
+            "link signature": query["signature"]}
 
 
 def _body(case: Case, world: World) -> Any:
     part = world.callers[PART]
-    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id}
+    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id,
+               "<second live meeting>": world.ids["second live"]}
     return None if case.body is None else {k: replace.get(v, v) for k, v in case.body.items()}
 
 

@@ -9,11 +9,13 @@
 //   room.js       the meeting view: tiles, mute buttons, active speaker, chat
 //   meeting.js    joining, leaving, server events, reconnecting
 //   lobby.js      log in / register, my meetings, create / join
+//   recordings.js record / stop, the recording indicator, the meeting's recordings
 
 import { dropSavedSession, onSessionEnd, refreshTokens, restoreSavedSession } from "./api.js";
 import { debug } from "./debug.js";
 import { endSession, loggedIn, wireLobby } from "./lobby.js";
 import { joinMeeting, leaveMeeting } from "./meeting.js";
+import { wireRecordings } from "./recordings.js";
 import { room, wireRoom } from "./room.js";
 import { signaling } from "./signaling.js";
 import { $, clearNotice, showView } from "./ui.js";
@@ -26,6 +28,7 @@ function wire() {
   $("#notice-close").addEventListener("click", clearNotice);
   wireLobby(joinMeeting);
   wireRoom();
+  wireRecordings();
   $("#leave").addEventListener("click", leaveMeeting);
   window.addEventListener("beforeunload", () => signaling?.close());
 }

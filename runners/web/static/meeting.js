@@ -9,6 +9,7 @@ import {
   beginRoom, DEFAULT_SFU_PEER_ID, removeMember, room, sendMediaState, setActiveSpeaker, setTileMedia,
   showChat, teardownRoom, tileFor, updateControls, updateCount, upsertMember,
 } from "./room.js";
+import { hideRecording, onRecordingSignal, onRoleChanged, showRecordingOnEntry } from "./recordings.js";
 import { connectSignaling, signaling } from "./signaling.js";
 import { $, clearNotice, describe, notify, showView } from "./ui.js";
 
@@ -83,6 +84,7 @@ function enterRoom(state, local) {
   updateControls();
   if (r.media.audio !== state.self.media.audio || r.media.video !== state.self.media.video) sendMediaState();
   startMedia(r, state.ice_servers);
+  showRecordingOnEntry(state);
 }
 
 // After a reconnect: the membership was kept (grace period), the peer connection starts over.
@@ -97,9 +99,11 @@ async function resumeRoom() {
   updateCount();
   if (state.self.media.audio !== r.media.audio || state.self.media.video !== r.media.video) sendMediaState();
   startMedia(r, state.ice_servers);
+  showRecordingOnEntry(state);
 }
 
 function leaveToLobby(message, kind = "error") {
+  hideRecording();
   teardownRoom();
   showView(session.access ? "lobby" : "auth");
   if (message) notify(message, kind);
@@ -181,6 +185,9 @@ function onSignal(type, data) {
       else leaveToLobby("You left this meeting from another device.", "info");
       break;
     case "room_updated": $("#meeting-title").classList.toggle("locked", data.locked); break;
+    case "recording_started":
+    case "recording_stopped": onRecordingSignal(type, data); break;
+    case "role_changed": if (data.user_id === session.user?.id) onRoleChanged(data.role); break;
     default: break;  // unknown types are ignored (docs 2)
   }
 }

@@ -1,0 +1,86 @@
+"""Composition of recording: the blob store for the settings, the placeholder recorder, and the
+background work (meeting events that stop recordings, crash recovery at start, processing at stop)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from adapters.localfs.blobs import LocalDirectoryBlobStore
+from adapters.s3.blobs import open_s3_blob_store
+from domain.recordings.media import RecordedFile
+from domain.recordings.service import RecordingService
+from domain.shared.errors import DomainError, Unavailable
+from domain.shared.ids import MeetingId, RecordingId
+from ports.blobs import BlobStore
+from runners.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def blob_store(settings: Settings) -> AsyncIterator[BlobStore]:
+    """S3 when ``APP_S3_ENDPOINT`` is set, else the directory ``APP_RECORDINGS_DIR`` (a DI Resource)."""
+    if settings.s3_endpoint:
+        async with open_s3_blob_store(endpoint=settings.s3_endpoint, bucket=settings.s3_bucket,
+                                      region=settings.s3_region, access_key=settings.s3_access_key,
+                                      secret_key=settings.s3_secret_key) as store:
+            log.info("recordings go to S3", extra={"endpoint": settings.s3_endpoint, "bucket": settings.s3_bucket})
+            yield store
+    else:
+        yield LocalDirectoryBlobStore(settings.recordings_dir)
+
+
+class UnconfiguredRecorder:
+    """Stands in for the media server's recorder and processor until one is composed: starting a
+    recording is refused with Unavailable, so no recording claims to run without media behind it."""
+
+    async def start(self, recording_id: RecordingId, room_id: MeetingId, key_prefix: str) -> None:
+        raise Unavailable("recorder not configured")
+
+    async def stop(self, recording_id: RecordingId) -> list[RecordedFile]:
+        return []
+
+    async def recover(self, recording_id: RecordingId, key_prefix: str) -> list[RecordedFile]:
+        raise Unavailable("recorder not configured")
+
+    async def recording(self) -> list[RecordingId]:
+        return []
+
+    async def compose(self, files: Sequence[RecordedFile], out_key: str,
+                      progress: Callable[[float], Awaitable[None]]) -> RecordedFile:
+        raise Unavailable("recorder not configured")
+
+
+Feed = Callable[[Callable[[Any], Awaitable[None]], asyncio.Event], Awaitable[None]]
+
+
+def recording_worker(service: RecordingService, feed: Feed, recover: bool, timeout: float = 10.0,
+                     ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """cleanup_ctx: recover what a stopped process left (when a real recorder is composed), follow the
+    meeting events that stop recordings, and let running processing jobs finish at shutdown."""
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(feed(service.on_event, stop), name="recordings-meeting-events")]
+        if recover:
+            tasks.append(asyncio.create_task(_recover(service), name="recordings-recovery"))
+        yield
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(service.drain(), timeout)
+
+    return run
+
+
+async def _recover(service: RecordingService) -> None:
+    try:
+        done = await service.recover_unfinished()
+        if done:
+            log.info("recordings recovered", extra={"recordings": [r.id for r in done]})
+    except DomainError as err:
+        log.warning("recording recovery failed; it runs again at the next start", extra={"error": err.code})
