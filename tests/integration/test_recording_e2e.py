@@ -1,7 +1,8 @@
 """Recording through the HTTP API of the all-in-one: the host records a meeting of three aiortc members
 (one joins mid-recording, one leaves), everyone is told over signaling, and the files the SFU wrote
 into APP_RECORDINGS_DIR pass ffprobe, a full decode and the drawn-counter checks; the meeting file
-holds every video; a download link serves the file.
+holds every video; a download link serves the file.  And the all-in-one on SQLite killed (SIGKILL)
+mid-recording: started again, it recovers the recording from what was uploaded and completes it.
 
 Like tests/integration/test_sfu_meeting.py (whose app process and member client it reuses), pytest
 re-runs this module under ``unshare -n``.
@@ -110,6 +111,60 @@ async def scenario(directory: Path) -> dict[str, Any]:
     return result
 
 
+async def crash_scenario(directory: Path) -> dict[str, Any]:
+    """The all-in-one on SQLite records two members, is killed (SIGKILL) and started again."""
+    import aiohttp
+    from aiortc import AudioStreamTrack
+
+    from tests.integration.test_sfu_meeting import App, Member, ToneTrack
+    from tests.support.webrtc_rig import MarkedVideoTrack
+
+    os.environ["APP_RECORDINGS_DIR"] = str(directory)
+    os.environ["APP_SQLITE_PATH"] = str(directory / "app.sqlite3")
+    app = App(18871)
+    await app.start()
+    result: dict[str, Any] = {}
+    try:
+        async with aiohttp.ClientSession() as session:
+            ann, bob = members = [Member(n, app, session) for n in ("ann", "bob")]
+            try:
+                for m in members:
+                    await m.sign_up()
+                _, meeting = await ann.http("POST", "/api/v1/meetings", json={"title": "Crashing standup"})
+                for m in members:
+                    await m.connect()
+                    await m.join(meeting["id"])
+                await ann.publish(MarkedVideoTrack(FPS), ToneTrack.make())
+                await bob.publish(MarkedVideoTrack(FPS), AudioStreamTrack())
+                await ann.receiving(bob)
+                await bob.receiving(ann)
+                status, rec = await ann.http("POST", "/api/v1/recordings", json={"meeting_id": meeting["id"]})
+                started = time.monotonic()
+                assert status == 201, rec
+                await asyncio.sleep(8.0)
+                assert app.proc is not None
+                app.proc.kill()
+                await app.proc.wait()
+                result["recorded_s"] = time.monotonic() - started
+            finally:
+                for m in members:
+                    await m.close()
+            await app.start()  # same database and directory: the recovery worker finds the recording
+            deadline = time.monotonic() + 120
+            while True:
+                _, got = await ann.http("GET", f"/api/v1/recordings/{rec['id']}")
+                if got["state"] in ("completed", "failed") or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            result["recording"] = got
+            result["users"] = [ann.user_id, bob.user_id]
+    finally:
+        if app.proc is not None and app.proc.returncode is None:
+            app.proc.kill()
+            await app.proc.wait()
+    return result
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     require_unshare()
@@ -152,6 +207,23 @@ def test_the_meeting_file_plays_and_holds_every_video(recorded: tuple[dict[str, 
         assert sum(1 for _, values in tiles if values[index] is not None) > 3 * FPS, f"tile {index}"
 
 
+def test_after_a_kill_9_the_restarted_all_in_one_recovers_and_completes_the_recording(tmp_path: Path) -> None:
+    require_unshare()
+    result, _ = run_module(MODULE, str(tmp_path), "crash", timeout=300)
+    rec = result["recording"]
+    assert rec["state"] == "completed", rec
+    stays = [f for f in rec["files"] if f.get("user_id") is not None]
+    assert sorted(f["user_id"] for f in stays) == sorted(result["users"])
+    for file in stays:
+        facts = check_stay(stored(tmp_path, rec, file), result["recorded_s"])
+        lost = result["recorded_s"] - facts["duration"]
+        assert -0.5 < lost <= 2.0 + 1.5, lost  # the upload interval (APP_RECORDING_UPLOAD_INTERVAL) and the open cluster
+        facts["present"] = facts["duration"]
+        assert_good_stay(facts)
+    assert [f for f in rec["files"] if f.get("user_id") is None], "the meeting file is made after the recovery"
+
+
 if __name__ == "__main__":
     allow_loopback_candidates()
-    emit_result(asyncio.run(scenario(Path(sys.argv[1]))))
+    run = crash_scenario if sys.argv[2:] == ["crash"] else scenario
+    emit_result(asyncio.run(run(Path(sys.argv[1]))))
