@@ -29,6 +29,7 @@ from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_queries import MeetingQueriesContract
 from confero_contracts.meetings import MeetingRepositoryContract
 from confero_contracts.outbox import UnitOfWorkContract
+from confero_contracts.recording_media import RecordingProcessorContract, RoomRecorderContract
 from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
@@ -52,10 +53,12 @@ SUITES: dict[type, tuple[str, ...]] = {
     AttemptLimiterContract: ("limiter",),
     RecordingRepositoryContract: ("repo", "units"),
     BlobStoreContract: ("store",),
+    RoomRecorderContract: ("harness",),
+    RecordingProcessorContract: ("processor", "blobs"),
 }
 
 __all__ = [
     "SUITES", "AttemptLimiterContract", "BlobStoreContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
-    "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
+    "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingProcessorContract", "RecordingRepositoryContract", "RoomRecorderContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
 ]

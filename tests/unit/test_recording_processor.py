@@ -12,6 +12,7 @@ from adapters.ffmpeg.graph import grid
 from adapters.ffmpeg.processor import FfmpegRecordingProcessor
 from adapters.webm import stored
 from adapters.webm.remux import rebuild
+from confero_contracts.recording_media import RecordingProcessorContract
 from domain.recordings.errors import ProcessingFailed
 from domain.recordings.media import RecordedFile
 from domain.shared.ids import UserId
@@ -25,6 +26,16 @@ T0 = dt.datetime(2030, 1, 7, 9, 0, tzinfo=dt.timezone.utc)
 @pytest.fixture(autouse=True)
 def _ffmpeg() -> None:
     require_ffmpeg()
+
+
+class TestFfmpegRecordingProcessor(RecordingProcessorContract):
+    @pytest.fixture
+    async def blobs(self, tmp_path: Path) -> LocalDirectoryBlobStore:
+        return LocalDirectoryBlobStore(tmp_path / "store")
+
+    @pytest.fixture
+    async def processor(self, blobs: LocalDirectoryBlobStore) -> FfmpegRecordingProcessor:
+        return FfmpegRecordingProcessor(blobs)  # type: ignore[arg-type]
 
 
 async def participant_file(blobs: LocalDirectoryBlobStore, tmp: Path, name: str, offset: float, seconds: float) -> RecordedFile:
@@ -72,24 +83,3 @@ async def test_three_stays_become_one_meeting_file_with_each_video_in_its_tile_w
             assert c is not None and abs(c - at * 15) <= 3, (at, c)
         if at > 3.3:
             assert c is None, (at, c)
-
-
-async def test_nothing_to_combine_is_a_processing_failure(tmp_path: Path) -> None:
-    processor = FfmpegRecordingProcessor(LocalDirectoryBlobStore(tmp_path))  # type: ignore[arg-type]
-
-    async def progress(fraction: float) -> None: ...
-
-    with pytest.raises(ProcessingFailed):
-        await processor.compose([], "rec/meeting.webm", progress)
-
-
-async def test_a_damaged_input_is_a_processing_failure_with_the_reason(tmp_path: Path) -> None:
-    blobs = LocalDirectoryBlobStore(tmp_path / "store")
-    await blobs.put("rec/bad.webm", b"not a webm at all" * 10, stored.WEBM)
-    bad = RecordedFile(key="rec/bad.webm", user_id=UserId("x"), content_type=stored.WEBM, size=170, duration_s=1.0,
-                       started_at=T0, ended_at=T0, has_video=True, has_audio=False)
-
-    async def progress(fraction: float) -> None: ...
-
-    with pytest.raises(ProcessingFailed, match="rec/bad.webm"):
-        await FfmpegRecordingProcessor(blobs).compose([bad], "rec/meeting.webm", progress)  # type: ignore[arg-type]
