@@ -107,6 +107,13 @@ class AiortcRoomRecorder:
     async def recording(self) -> list[RecordingId]:
         return list(self._recordings)
 
+    def stats(self) -> dict[str, int]:
+        """Counters over the open stays (for logs and tests): frames queued, dropped and gaps."""
+        taps = [t for r in self._recordings.values() for w in r.open.values() for t in w.taps]
+        return {"open_stays": sum(len(r.open) for r in self._recordings.values()),
+                "frames": sum(t.frames for t in taps), "dropped": sum(t.dropped for t in taps),
+                "gaps": sum(t.gaps for t in taps)}
+
     async def close(self) -> None:
         """Process shutdown: stop writing; what was uploaded stays for ``recover``."""
         for recording in self._recordings.values():

@@ -7,9 +7,11 @@ next keyframe, which is requested (PLI), because the file cannot bridge a missin
 
 Timestamps: each track's RTP clock is anchored on the arrival time of its first frame, on the
 stay's clock (``StayClock``: milliseconds since the stay's first frame of any track), so audio and
-video share one time line.  The RTP clock then gives the spacing; when it strays more than
-``REANCHOR_S`` from arrival time (the publisher stopped sending for a while, a muted track, a
-restarted encoder), the track is anchored again on arrival: the file keeps the silence as a gap.
+video share one time line.  The RTP clock then gives the spacing.  When it strays more than
+``REANCHOR_S`` from arrival time for ``SUSTAIN_S`` (a publisher whose RTP clock stood still while it
+sent nothing, a restarted encoder), the track is anchored again on arrival: the file keeps the pause
+as a gap.  A deviation that does not last is a delay on the way (a stalled network or event loop,
+then a burst): the RTP clock is kept, so the file has no false gap.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import PublishedTrack
 
 REANCHOR_S = 0.5
+SUSTAIN_S = 1.0
 KEYFRAME_RETRY_S = 1.0
 
 
@@ -52,6 +55,7 @@ class TrackTap:
         self._clock = clock
         self._queue = queue
         self._anchor: tuple[float, int] | None = None  # (stay seconds, unwrapped RTP) of one frame
+        self._astray_since: float | None = None
         self._rtp_last: int | None = None
         self._rtp = 0
         self._need_keyframe = self.kind == "video"
@@ -86,8 +90,12 @@ class TrackTap:
         if self._anchor is None:
             self._anchor = (now, self._rtp)
         at = self._anchor[0] + (self._rtp - self._anchor[1]) / rate
-        if abs(at - now) > REANCHOR_S:
-            self._anchor, at = (now, self._rtp), now
+        if abs(at - now) <= REANCHOR_S:
+            self._astray_since = None
+        elif self._astray_since is None:
+            self._astray_since = now
+        elif now - self._astray_since >= SUSTAIN_S:
+            self._anchor, at, self._astray_since = (now, self._rtp), now, None
             self.reanchored += 1
         try:
             self._queue.put_nowait(MediaPacket(self.kind, frame.data, round(at * 1000), frame.keyframe))

@@ -145,7 +145,7 @@ def test_every_stay_is_one_webm_with_vp8_and_opus_as_long_as_its_member_was_ther
         facts = check_stay(path, result["present"][file["user_id"]])
         assert_good_stay(facts)
         assert abs(file["duration_s"] - facts["duration"]) < 0.05
-    assert result["stats"]["gaps"] == 0
+    assert result["stats"]["gaps"] == 0 and result["stats"]["open_stays"] == 2 and result["stats"]["frames"] > 0
 
 
 @needs_netns

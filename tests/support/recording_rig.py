@@ -61,9 +61,7 @@ async def serve(directory: Path, upload_interval: float) -> None:
             return {"files": [file_dict(f) for f in await recorder.recover(req["recording"], req["prefix"])]}
         elif op == "stats":
             times = os.times()
-            writers = [w for r in recorder._recordings.values() for w in r.open.values()]
-            return {"cpu_s": times.user + times.system, "gaps": sum(w.gaps for w in writers),
-                    "dropped": sum(t.dropped for w in writers for t in w.taps)}
+            return {"cpu_s": times.user + times.system, **recorder.stats()}
         return {}
 
     async def run(req: dict[str, Any]) -> None:
