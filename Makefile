@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint unit integration bench bench-signaling bench-sfu clean
+.PHONY: run test install lint unit integration bench bench-signaling bench-sfu bench-recording clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ bench-sfu: install $(VENV)/.system-deps
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq janus; rc=$$?; \
 	  [ $$made = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; }
 	$(BIN)/python bench/sfu.py
+
+bench-recording: install $(VENV)/.system-deps
+	$(BIN)/python bench/recording.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
