@@ -14,6 +14,9 @@ see tests/support/webrtc_rig.py) and goes through these phases, each measured fo
 5. ``receive + MediaRecorder``: P new publishers on plain aiortc receivers (aiortc decodes them),
    each recorded by ``aiortc.contrib.media.MediaRecorder`` into WebM (VP8 + Opus re-encoded).
 
+After phase 2 the files are finished (their cost is printed) and the after-meeting step
+(adapters/ffmpeg/processor.py) makes the meeting file of them: ffmpeg's CPU from its ``-benchmark``.
+
 Cost per recorded stream (one member's video + audio) = (phase - its baseline) / P: ours is
 (2 - 1) / P, MediaRecorder (5 - 1) / P. Extra forwarding delay = delay(4) - delay(3).
 Goal: ours < 1% of a core per stream and no change to the forwarding delay.
@@ -51,6 +54,7 @@ def make_server() -> Any:
             self.writers: list[Any] = []
             self.recorders: list[Any] = []
             self.plain: dict[str, list[Any]] = {}
+            self.finished: tuple[Any, list[Any]] | None = None  # (blob store, files) of the last stop
 
         async def op_publish_plain(self, req: dict[str, Any]) -> dict[str, Any]:
             from aiortc import RTCSessionDescription
@@ -80,9 +84,24 @@ def make_server() -> Any:
             started = time.monotonic()
             cpu = sum(os.times()[:2])
             files = [await w.finish() for w in self.writers]
+            self.finished = (self.writers[0].blobs, [f for f in files if f is not None]) if self.writers else None
             self.writers.clear()
             return {"files": [{"duration_s": f.duration_s, "size": f.size} for f in files if f is not None],
                     "finish_cpu_s": sum(os.times()[:2]) - cpu, "finish_s": time.monotonic() - started}
+
+        async def op_compose(self, req: dict[str, Any]) -> dict[str, Any]:
+            """The after-meeting step on the files of the last stop: ffmpeg's own CPU (-benchmark)."""
+            from adapters.ffmpeg.processor import FfmpegRecordingProcessor
+
+            assert self.finished is not None
+            blobs, files = self.finished
+            processor = FfmpegRecordingProcessor(blobs)
+
+            async def progress(fraction: float) -> None: ...
+
+            result = await processor.compose(files, "bench/meeting.webm", progress)
+            return {"inputs": len(files), "media_s": result.duration_s, "cpu_s": processor.last_cpu_s,
+                    "wall_s": processor.last_wall_s}
 
         async def op_record_mediarecorder(self, req: dict[str, Any]) -> dict[str, Any]:
             from aiortc.contrib.media import MediaRecorder
@@ -166,6 +185,7 @@ async def inside(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(1.0)
         phases["receive + ours"] = await measure(sfu, seconds)
         finished = await sfu.call("stop_ours")
+        composed = await sfu.call("compose")
         media = [ReceivedMedia() for _ in range(p)]
         subs = [await sfu.subscribe(f"sub{i}", f"pub{i}", m) for i, m in enumerate(media)]
         await asyncio.sleep(args.warmup)
@@ -192,7 +212,7 @@ async def inside(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("forward", "forward + ours"):
         rounds = phases[name]["rounds"]
         phases[name].update({k: sorted(r[k] for r in rounds)[len(rounds) // 2] for k in rounds[0]})
-    return {"phases": phases, "finish": finished, "publishers": p, "seconds": seconds}
+    return {"phases": phases, "finish": finished, "compose": composed, "publishers": p, "seconds": seconds}
 
 
 def report(result: dict[str, Any]) -> None:
@@ -217,6 +237,9 @@ def report(result: dict[str, Any]) -> None:
     print(f"finishing {len(finish['files'])} files (join chunks, stream copy, upload): "
           f"{finish['finish_cpu_s']:.2f} CPU s, {finish['finish_s']:.2f} s, "
           f"{sum(f['duration_s'] for f in finish['files']):.0f} s of media")
+    c = result["compose"]
+    print(f"meeting file (ffmpeg: {c['inputs']}-video grid + mixed audio, VP8/Opus re-encoded) of {c['media_s']:.1f} s: "
+          f"{c['cpu_s']:.2f} CPU s ({c['cpu_s'] / c['media_s']:.2f} CPU s per media second), {c['wall_s']:.2f} s wall")
     print(f"goal < 1% of a core per stream: {'met' if ours < 1.0 else 'NOT met'}")
 
 
