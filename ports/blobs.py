@@ -55,6 +55,10 @@ class BlobStore(Protocol):
     ``download_url`` returns a URL that reads the object without other credentials until ``expires_in``
     has passed (S3: a presigned GET, with ``filename`` as the Content-Disposition), or None when the
     store cannot sign links itself (directory, memory): the runner then serves its own signed link.
+    It raises BlobNotFound for a missing key.
+
+    Parts of an upload in progress are kept by the store, not by the uploader: memory keeps them for the
+    process's life, the directory store in files (a crash of the process leaves them), S3 on the server.
     """
 
     min_part_size: int

@@ -15,7 +15,7 @@ class RecordingRepository(Protocol):
     - ``add`` raises AlreadyExists for a known id, and RecordingConflict when the recording is active
       (starting, recording, stopping) while another active recording of its meeting is stored: the
       store itself enforces "at most one active recording per meeting", so two processes racing to
-      start both cannot win.
+      start both cannot win.  When both rules are broken either error may be raised.
     - ``get`` raises RecordingNotFound.
     - ``save`` raises RecordingNotFound, and ConcurrentModification when the stored version is not
       ``recording.version`` (of two racing saves of one loaded version exactly one wins); on success it

@@ -93,7 +93,6 @@ class MemoryAdapters(containers.DeclarativeContainer):
     blobs = providers.Resource(blob_store, settings)
     recorder = providers.Singleton(aiortc_room_recorder, media, blobs, settings)
     recording_processor = providers.Singleton(ffmpeg_processor, blobs, settings)
-    recording_feed = providers.Callable(in_memory_feed, events)
 
 
 class Application(containers.DeclarativeContainer):

@@ -81,12 +81,8 @@ class ProductionAdapters(containers.DeclarativeContainer):
     event_feed = providers.Callable(stream_feed, providers.Singleton(
         RedisStreamSubscriber, redis, EVENT_STREAM, "signaling", settings.provided.instance_id, start="$",
         max_attempts=settings.provided.event_max_attempts))
-    # Recording (as in runners.containers.MemoryAdapters): its own consumer group, so every meeting end
-    # reaches the recording service once whichever process holds it.
+    # Recording, as in runners.containers.MemoryAdapters (meeting ends reach it through event_feed).
     recordings = providers.Singleton(PostgresRecordingRepository, pool)
     blobs = providers.Resource(blob_store, settings)
     recorder = providers.Singleton(aiortc_room_recorder, media, blobs, settings)
     recording_processor = providers.Singleton(ffmpeg_processor, blobs, settings)
-    recording_feed = providers.Callable(stream_feed, providers.Singleton(
-        RedisStreamSubscriber, redis, EVENT_STREAM, "recordings", settings.provided.instance_id, start="$",
-        max_attempts=settings.provided.event_max_attempts))

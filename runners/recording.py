@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
 
 from aiohttp import web
 
@@ -16,6 +15,7 @@ from adapters.s3.blobs import open_s3_blob_store
 from domain.recordings.media import RecordedFile
 from domain.recordings.service import RecordingService
 from domain.shared.errors import DomainError, Unavailable
+from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, RecordingId
 from ports.blobs import BlobStore
 from runners.settings import Settings
@@ -56,21 +56,34 @@ class UnconfiguredRecorder:
         raise Unavailable("recorder not configured")
 
 
-Feed = Callable[[Callable[[Any], Awaitable[None]], asyncio.Event], Awaitable[None]]
+Handler = Callable[[DomainEvent], Awaitable[None]]
+Feed = Callable[[Handler, asyncio.Event], Awaitable[None]]
 
 
-def recording_worker(service: RecordingService, feed: Feed, recover: bool, timeout: float = 10.0,
+def with_recordings(feed: Feed, service: RecordingService) -> Feed:
+    """The domain-event feed of the signaling task, also handing each event to the recording service
+    (a meeting's end stops its recording).  One feed, one consumer group: both handlers are idempotent,
+    so an event retried because one of them failed does no harm to the other."""
+    async def run(handler: Handler, stop: asyncio.Event) -> None:
+        async def both(event: DomainEvent) -> None:
+            await handler(event)
+            await service.on_event(event)
+
+        await feed(both, stop)
+
+    return run
+
+
+def recording_worker(service: RecordingService, recover: bool, timeout: float = 10.0,
                      ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """cleanup_ctx: recover what a stopped process left (when a real recorder is composed), follow the
-    meeting events that stop recordings, and let running processing jobs finish at shutdown."""
+    """cleanup_ctx: recover what a stopped process left (when a real recorder is composed), and let
+    running processing jobs finish at shutdown."""
     async def run(app: web.Application) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(feed(service.on_event, stop), name="recordings-meeting-events")]
-        if recover:
-            tasks.append(asyncio.create_task(_recover(service), name="recordings-recovery"))
+        task = asyncio.create_task(_recover(service), name="recordings-recovery") if recover else None
         yield
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(service.drain(), timeout)
 

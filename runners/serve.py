@@ -19,7 +19,7 @@ from runners.web.app import create_app
 from runners.app_state import Services
 from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
-from runners.recording import UnconfiguredRecorder, recording_worker
+from runners.recording import UnconfiguredRecorder, recording_worker, with_recordings
 from runners.workers.outbox import outbox_worker
 
 log = logging.getLogger("runners")
@@ -35,14 +35,13 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
     try:
         recordings = await resolve(container.recording_service)
         recorder = await resolve(container.adapters.recorder)
-        recording_work = recording_worker(recordings, await resolve(container.adapters.recording_feed),
-                                          recover=not isinstance(recorder, UnconfiguredRecorder),
+        recording_work = recording_worker(recordings, recover=not isinstance(recorder, UnconfiguredRecorder),
                                           timeout=settings.shutdown_timeout)
         services = Services(users=await resolve(container.user_service),
                             meetings=await resolve(container.meeting_service),
                             rooms=await resolve(container.room_service),
                             signal_bus=await resolve(container.adapters.signal_bus),
-                            event_feed=await resolve(container.adapters.event_feed),
+                            event_feed=with_recordings(await resolve(container.adapters.event_feed), recordings),
                             media=await resolve(container.adapters.media),
                             dead_letters=await resolve(container.dead_letter_service),
                             background=(outbox_worker(await resolve(container.relay),

@@ -19,14 +19,14 @@ from typing import Any
 from attrs import define, field, frozen
 
 from domain.meetings import events as me
-from domain.meetings.errors import MeetingNotFound
-from domain.meetings.model import Meeting, MeetingStatus
+from domain.meetings.model import MeetingStatus
 from domain.recordings import errors as e
+from domain.recordings.access import meeting_or_none, require_manager, require_manager_of, require_viewer
 from domain.recordings.media import RecordedFile
 from domain.recordings.model import Recording, RecordingState
 from domain.shared.actor import Actor
 from domain.shared.blobs import BlobNotFound
-from domain.shared.errors import ConcurrentModification, DomainError
+from domain.shared.errors import ConcurrentModification, DomainError, Unavailable
 from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, RecordingId, new_id
 from ports.blobs import BlobInfo, BlobStore
@@ -63,6 +63,8 @@ class RecordingService:
     links: DownloadLinks
     clock: Clock
     link_ttl: dt.timedelta = dt.timedelta(minutes=15)
+    processing_attempts: int = 3
+    retry_delay: float = 2.0
     _jobs: set[asyncio.Task[Any]] = field(factory=set, init=False)
     _handled: collections.OrderedDict[str, None] = field(factory=collections.OrderedDict, init=False)
 
@@ -77,7 +79,7 @@ class RecordingService:
         now = self.clock.now()
         async with self.uow() as uow:
             meeting = await uow.meetings.get(meeting_id)
-            self._require_manager(actor, meeting)
+            require_manager(actor, meeting)
             if meeting.status is not MeetingStatus.LIVE:
                 raise e.MeetingNotLive("only a live meeting can be recorded; start it by joining",
                                        meeting_id=meeting_id, status=meeting.status.value)
@@ -110,7 +112,7 @@ class RecordingService:
         failed when the recorder could not finish the files); processing runs in the background."""
         async with self.uow() as uow:
             recording = await uow.recordings.get(recording_id)
-            await self._require_manager_of(uow, actor, recording)
+            require_manager_of(actor, recording, await meeting_or_none(uow, recording.meeting_id))
         stopped = await self._change(recording_id, lambda r: r.stop(by=actor.user_id, now=self.clock.now()))
         return await self._stop_recorder(stopped)
 
@@ -136,26 +138,16 @@ class RecordingService:
 
     async def get(self, actor: Actor, recording_id: RecordingId) -> RecordingDetails:
         """With a download link per file, valid for ``link_ttl``.  Who may see (RecordingsHidden): see
-        ``may_see``."""
+        domain/recordings/access.py."""
         async with self.uow() as uow:
             recording = await uow.recordings.get(recording_id)
-            await self._require_viewer(uow, actor, recording.meeting_id)
+            require_viewer(actor, recording.meeting_id, await meeting_or_none(uow, recording.meeting_id))
         return RecordingDetails(recording=recording, links=tuple(await self._links(recording)))
 
     async def list_for_meeting(self, actor: Actor, meeting_id: MeetingId) -> list[Recording]:
         async with self.uow() as uow:
-            await self._require_viewer(uow, actor, meeting_id)
+            require_viewer(actor, meeting_id, await meeting_or_none(uow, meeting_id))
             return await uow.recordings.list_for_meeting(meeting_id)
-
-    def may_see(self, actor: Actor, meeting: Meeting | None) -> bool:
-        """Host, co-hosts and administrators always; people who attended the meeting while its settings
-        allow recording (switching ``allow_recording`` off hides the recordings from them again).  Once
-        the meeting is deleted only administrators see its recordings."""
-        if actor.is_admin:
-            return True
-        if meeting is None:
-            return False
-        return meeting.can_manage(actor) or (meeting.settings.allow_recording and actor.user_id in meeting.attendees)
 
     async def open_download(self, key: str, filename: str, expires: int, signature: str) -> BlobInfo:
         """What an app-signed link (``links``) names, once its signature and expiry are checked
@@ -175,7 +167,7 @@ class RecordingService:
         leaves a row whose delete can be repeated, never a row pointing at half its files silently."""
         async with self.uow() as uow:
             recording = await uow.recordings.get(recording_id)
-            await self._require_manager_of(uow, actor, recording)
+            require_manager_of(actor, recording, await meeting_or_none(uow, recording.meeting_id))
         recording.delete(by=actor.user_id, now=self.clock.now())
         for pending in await self.blobs.pending_uploads(recording.key_prefix + "/"):
             await self.blobs.abort_upload(pending.key, pending.upload_id)
@@ -211,8 +203,17 @@ class RecordingService:
             except DomainError:
                 log.warning("could not save the processing progress", extra={"recording_id": recording_id})
 
+        out_key = f"{recording.key_prefix}/meeting.webm"
         try:
-            meeting_file = await self.processor.compose(files, f"{recording.key_prefix}/meeting.webm", progress)
+            for attempt in range(1, self.processing_attempts + 1):
+                try:
+                    meeting_file = await self.processor.compose(files, out_key, progress)
+                    break
+                except Unavailable:
+                    # The blob store is away for a moment: the inputs are safe there, so try again.
+                    if attempt == self.processing_attempts:
+                        raise
+                    await asyncio.sleep(self.retry_delay * attempt)
         except DomainError as err:
             return await self._fail(recording_id, f"processing failed: {err.message}")
         except Exception as err:
@@ -298,36 +299,6 @@ class RecordingService:
             except ConcurrentModification:
                 await asyncio.sleep(0)
         raise ConcurrentModification("the recording keeps changing; try again", recording_id=recording_id)
-
-    def _require_manager(self, actor: Actor, meeting: Meeting) -> None:
-        if not meeting.can_manage(actor):
-            raise e.NotAllowedToRecord("only the host, co-hosts and administrators can record a meeting",
-                                       meeting_id=meeting.id)
-
-    async def _require_manager_of(self, uow: Any, actor: Actor, recording: Recording) -> None:
-        meeting = await self._meeting_or_none(uow, recording.meeting_id)
-        if actor.is_admin:
-            return
-        if meeting is None:
-            if actor.user_id != recording.started_by:
-                raise e.NotAllowedToRecord("only administrators manage recordings of deleted meetings")
-            return
-        self._require_manager(actor, meeting)
-
-    async def _require_viewer(self, uow: Any, actor: Actor, meeting_id: MeetingId) -> None:
-        meeting = await self._meeting_or_none(uow, meeting_id)
-        if meeting is None and not actor.is_admin:
-            raise MeetingNotFound("no such meeting", meeting_id=meeting_id)
-        if not self.may_see(actor, meeting):
-            raise e.RecordingsHidden("only the host, co-hosts, administrators and the meeting's participants "
-                                     "(when the meeting allows recording) see its recordings", meeting_id=meeting_id)
-
-    @staticmethod
-    async def _meeting_or_none(uow: Any, meeting_id: MeetingId) -> Meeting | None:
-        try:
-            return await uow.meetings.get(meeting_id)
-        except MeetingNotFound:
-            return None
 
     async def _links(self, recording: Recording) -> list[FileLink]:
         expires_at = self.clock.now() + self.link_ttl

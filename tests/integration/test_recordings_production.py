@@ -4,12 +4,10 @@ recorder is exercised by tests/integration/test_recording_media.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 
 import aiohttp
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.s3.blobs import S3BlobStore

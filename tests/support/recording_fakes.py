@@ -68,14 +68,17 @@ class FakeProcessor:
     def __init__(self, blobs: BlobStore) -> None:
         self.blobs = blobs
         self.fail: Exception | None = None
+        self.fail_times = 0  # raise ``fail`` this many times, then work (0: always)
         self.reported: list[float] = []
+        self.calls = 0
 
     async def compose(self, files: Sequence[RecordedFile], out_key: str,
                       progress: Callable[[float], Awaitable[None]]) -> RecordedFile:
         for fraction in (0.25, 0.5, 0.75):
             self.reported.append(fraction)
             await progress(fraction)
-        if self.fail is not None:
+        self.calls += 1
+        if self.fail is not None and (self.fail_times == 0 or self.calls <= self.fail_times):
             raise self.fail
         await self.blobs.put(out_key, b"meeting", "video/webm")
         return a_file(out_key, None, size=7)

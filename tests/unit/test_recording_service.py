@@ -177,6 +177,21 @@ async def test_a_processing_failure_fails_the_recording_with_the_reason(world):
     assert len(failed.files) == 2  # the participants' files stay downloadable
 
 
+async def test_processing_retries_while_the_blob_store_is_away_then_completes_or_fails_with_the_reason(world):
+    world.service.retry_delay = 0
+    world.processor.fail, world.processor.fail_times = Unavailable("the blob store is unavailable"), 2
+    rec = await world.service.start(Actor(HOST), await world.meeting())
+    await world.service.stop(Actor(HOST), rec.id)
+    await world.service.drain()
+    assert (await world.recordings.get(rec.id)).state is S.COMPLETED and world.processor.calls == 3
+    world.processor.fail_times, world.processor.calls = 0, 0
+    again = await world.service.start(Actor(HOST), rec.meeting_id)
+    await world.service.stop(Actor(HOST), again.id)
+    await world.service.drain()
+    failed = await world.recordings.get(again.id)
+    assert failed.state is S.FAILED and "unavailable" in failed.failure_reason and world.processor.calls == 3
+
+
 async def test_a_recorder_that_cannot_finish_fails_the_recording(world):
     rec = await world.service.start(Actor(HOST), await world.meeting())
     world.recorder.fail_stop = Unavailable("blob store down")
