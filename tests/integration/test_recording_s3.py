@@ -1,9 +1,11 @@
 """A member's stay recorded into a real S3 server (moto_server) that goes away for a while mid-stay:
-the chunk uploads retry, the stay completes, and no frame acknowledged or still in memory is lost."""
+the chunk uploads retry, the stay completes, and no frame acknowledged or still in memory is lost; a
+finished file larger than two S3 parts goes up as a multipart upload."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,15 @@ async def test_a_stay_recorded_through_an_s3_outage_completes_with_every_frame(s
     assert abs(float(probe(path)["format"]["duration"]) - 6.0) < 0.15
     assert decode_errors(path) == ""
     assert counters(path) == list(range(90))
+
+
+async def test_a_finished_file_larger_than_two_parts_goes_up_as_s3_multipart(s3_endpoint: str, tmp_path: Path) -> None:
+    from adapters.webm.stored import upload_file
+
+    async with _store(s3_endpoint) as store:
+        source = tmp_path / "big.webm"
+        source.write_bytes(os.urandom(2 * store.min_part_size + 12345))  # two 5 MiB parts, the tail folded in
+        assert await upload_file(store, "recordings/m/r/big.webm", source, "video/webm") == source.stat().st_size
+        assert await store.read("recordings/m/r/big.webm") == source.read_bytes()
+        assert "-" in (await store.stat("recordings/m/r/big.webm")).etag  # S3's etag of a multipart object
+        assert await store.pending_uploads("recordings/m/r/") == []
