@@ -143,7 +143,10 @@ class StayWriter:
                 break
             except asyncio.QueueFull:
                 self.queue.get_nowait()
-        await self._writer
+        try:
+            await self._writer
+        except Exception:  # the tail may be lost; what was uploaded still makes the file
+            log.exception("recording: the writer failed at the end", extra={"user_id": self.user_id})
         self._chunks.put_nowait(None)
         try:
             await asyncio.wait_for(asyncio.shield(self._uploader), self.finish_timeout)
