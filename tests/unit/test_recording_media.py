@@ -296,3 +296,26 @@ async def test_a_large_file_goes_up_as_multipart_with_only_the_last_part_small(t
     assert await stored.upload_file(blobs, "k/big", source, "video/webm") == 7680  # type: ignore[arg-type]
     assert await blobs.read("k/big") == source.read_bytes()
     assert await blobs.pending_uploads("k/") == []
+
+
+async def test_a_writer_that_fails_at_the_end_still_leaves_a_file_of_what_was_uploaded(tmp_path: Path) -> None:
+    blobs, clock = LocalDirectoryBlobStore(tmp_path / "store"), FakeTime()
+    writer = StayWriter(blobs, "rec/5", "user-e", 1, upload_interval=0.0,  # type: ignore[arg-type]
+                        clock=StayClock(monotonic=clock))
+    published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
+    for p in published.values():
+        writer.add_track(p)  # type: ignore[arg-type]
+    await feed(published, clock, 3.0)
+    while not writer.queue.empty():
+        await asyncio.sleep(0.01)
+    assert writer.muxer is not None
+
+    def broken() -> bytes:
+        raise RuntimeError("the trailer could not be written")
+
+    writer.muxer.close = broken  # type: ignore[method-assign]
+    file = await writer.finish()
+    assert file is not None and 1.5 < file.duration_s <= 3.0
+    path = tmp_path / "out.webm"
+    path.write_bytes(await blobs.read(file.key))
+    assert decode_errors(path) == ""
