@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint unit integration bench bench-ai bench-signaling bench-sfu clean
+.PHONY: run test install lint unit integration bench bench-ai bench-signaling bench-sfu bench-recording clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,8 @@ install: $(STAMP)
 
 # Browser tests drive Debian's Chromium with Playwright (never `playwright install`: it downloads a
 # browser); WebRTC tests need `unshare` and `ip` for their private network namespaces; the inference
-# tests speak with espeak-ng and mix audio with sox (ffmpeg for checking media files).
+# tests speak with espeak-ng and mix audio with sox; recordings are processed and checked with Debian's
+# ffmpeg and ffprobe.
 # Prometheus (its promtool too) and nginx check compose/'s configurations and scrape the app in tests
 # (--no-install-recommends: ~20 MB download, ~100 MB installed, ~15 s); a temporary policy-rc.d (exit 101)
 # keeps the nginx package from starting a daemon on port 80 at install.
@@ -29,7 +30,8 @@ $(VENV)/.system-deps: Makefile
 	command -v chromium >/dev/null && command -v unshare >/dev/null && command -v ip >/dev/null || { \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium util-linux iproute2; }
-	command -v espeak-ng >/dev/null && command -v sox >/dev/null && command -v ffmpeg >/dev/null || { \
+	command -v espeak-ng >/dev/null && command -v sox >/dev/null && command -v ffmpeg >/dev/null \
+	  && command -v ffprobe >/dev/null || { \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends espeak-ng sox ffmpeg; }
 	command -v prometheus >/dev/null && command -v promtool >/dev/null && test -x /usr/sbin/nginx || { \
@@ -72,6 +74,9 @@ bench-sfu: install $(VENV)/.system-deps
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq janus; rc=$$?; \
 	  [ $$made = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; }
 	$(BIN)/python bench/sfu.py
+
+bench-recording: install $(VENV)/.system-deps
+	$(BIN)/python bench/recording.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

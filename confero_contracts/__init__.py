@@ -31,6 +31,7 @@ from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_queries import MeetingQueriesContract
 from confero_contracts.meetings import MeetingRepositoryContract
 from confero_contracts.outbox import UnitOfWorkContract
+from confero_contracts.recording_media import RecordingProcessorContract, RoomRecorderContract
 from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
@@ -58,11 +59,14 @@ SUITES: dict[type, tuple[str, ...]] = {
     RecordingRepositoryContract: ("repo", "units"),
     BlobStoreContract: ("store",),
     InferenceEngineContract: ("engine",),
+    RoomRecorderContract: ("harness",),
+    RecordingProcessorContract: ("processor", "blobs"),
 }
 
 __all__ = [
     "SUITES", "AccountLinkStoreContract", "AttemptLimiterContract", "BlobStoreContract", "EventPublisherContract",
     "InferenceEngineContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
-    "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
+    "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingProcessorContract", "RecordingRepositoryContract",
+    "RoomPresenceContract", "RoomRecorderContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
 ]

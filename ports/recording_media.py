@@ -15,14 +15,16 @@ class RoomRecorder(Protocol):
     - ``start`` begins recording every member who publishes in ``room_id`` now and every member who
       joins later, from their first frame, each stay of a member into its own WebM (VP8 + Opus) under
       ``key_prefix`` in the blob store, uploaded progressively so a crash loses at most the last upload
-      interval.  A member who leaves or is removed from the SFU (leave, kick, meeting end) has their file
+      interval (and the container cluster being written, about a second).  A member who leaves or is removed from the SFU (leave, kick, meeting end) has their file
       finished at that moment.  Raises RecordingConflict if the room is already being recorded and
       Unavailable when the blob store cannot be reached at start.
     - ``stop`` finishes every open file of the recording and returns all files it wrote (including those
       finished earlier); unknown ids return [].  Idempotent.
-    - ``recover`` makes playable files from what a crashed process uploaded under ``key_prefix`` (pending
-      multipart uploads and finished parts) and returns them; it never raises for damaged data (a file
-      that cannot be saved is left out) but may raise Unavailable.
+    - ``recover`` makes playable files from what a crashed process uploaded under ``key_prefix`` (the
+      progressive uploads, pending multipart uploads, finished parts) and returns them, with those
+      finished before the crash; it never raises for damaged data (a file that cannot be saved is left
+      out) but may raise Unavailable.  Idempotent.  It must only be called for a recording that no
+      process is running any more.
     - ``recording`` lists the recordings this process is running.
     """
 

@@ -50,7 +50,8 @@ from domain.users.links_service import AccountLinkService
 from domain.users.service import TokenPolicy, UserService
 from domain.users.throttling import AttemptLimits
 from runners.media import aiortc_media_server
-from runners.recording import UnconfiguredRecorder, blob_store
+from runners.recording import blob_store
+from runners.recording_media import aiortc_room_recorder, ffmpeg_processor
 from runners.settings import AdapterFamily, Settings
 from runners.signaling.feeds import in_memory_feed
 
@@ -127,11 +128,11 @@ class MemoryAdapters(containers.DeclarativeContainer):
     media = providers.Singleton(aiortc_media_server, signal_bus, settings)
     webhooks = providers.Singleton(InMemoryWebhookStore)
     webhook_feed = providers.Callable(memory_feed, events)
-    # Recording: files in APP_RECORDINGS_DIR or S3; the media server's recorder is a placeholder that
-    # refuses until the SFU's recorder is composed here (it also processes the files).
+    # Recording: files in APP_RECORDINGS_DIR or S3; the SFU's recorder taps this process's media server,
+    # Debian's ffmpeg makes the meeting file.
     blobs = providers.Resource(blob_store, settings)
-    recorder = providers.Singleton(UnconfiguredRecorder)
-    recording_processor = recorder
+    recorder = providers.Singleton(aiortc_room_recorder, media, blobs, settings)
+    recording_processor = providers.Singleton(ffmpeg_processor, blobs, settings)
 
 
 class Application(containers.DeclarativeContainer):

@@ -32,7 +32,8 @@ from adapters.redis.signal_bus import RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
 from runners.media import aiortc_media_server
-from runners.recording import UnconfiguredRecorder, blob_store
+from runners.recording import blob_store
+from runners.recording_media import aiortc_room_recorder, ffmpeg_processor
 from runners.settings import Settings
 from runners.signaling.feeds import stream_feed
 from runners.workers import webhooks as webhook_worker
@@ -90,5 +91,5 @@ class ProductionAdapters(containers.DeclarativeContainer):
     # Recording, as in runners.containers.MemoryAdapters (meeting ends reach it through event_feed).
     recordings = providers.Singleton(PostgresRecordingRepository, pool)
     blobs = providers.Resource(blob_store, settings)
-    recorder = providers.Singleton(UnconfiguredRecorder)
-    recording_processor = recorder
+    recorder = providers.Singleton(aiortc_room_recorder, media, blobs, settings)
+    recording_processor = providers.Singleton(ffmpeg_processor, blobs, settings)

@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     media_max_sections_per_member: int = _env("APP_MEDIA_MAX_SECTIONS_PER_MEMBER", default=16, ge=1, le=256)
     media_max_sections_per_connection: int = _env("APP_MEDIA_MAX_SECTIONS_PER_CONNECTION", default=24, ge=2, le=256)
     media_allow_mdns: bool = _env("APP_MEDIA_ALLOW_MDNS", default=False)
+    # The SFU's recorder: how often each recorded member's new WebM bytes go to the blob store (what a
+    # crash may lose), and the ffmpeg that makes the meeting file after a recording.
+    recording_upload_interval: float = _env("APP_RECORDING_UPLOAD_INTERVAL", default=2.0, ge=0.5, le=60)
+    recording_ffmpeg: str = _env("APP_RECORDING_FFMPEG", default="ffmpeg", min_length=1)
     instance_id: str = _env("APP_INSTANCE_ID", default_factory=lambda: secrets.token_hex(4))
     # Slow and many clients (runners/web/guard.py); 0 turns a cap off.
     http_header_timeout: float = _env("APP_HTTP_HEADER_TIMEOUT", default=10.0, gt=0, le=600)

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.rtcconfiguration import RTCBundlePolicy
@@ -40,6 +40,14 @@ def rtc_configuration(ice_servers: Sequence[Mapping[str, Any]]) -> RTCConfigurat
     servers = [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
                for s in ice_servers]
     return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+class MediaWatcher(Protocol):
+    """Sees each member's published tracks as they come and each member's departure (leave, kick,
+    failed connection, room closed); the recorder is one.  Called synchronously: must not block."""
+
+    def track_published(self, room_id: MeetingId, user_id: UserId, track: PublishedTrack) -> None: ...
+    def member_left(self, room_id: MeetingId, user_id: UserId) -> None: ...
 
 
 class SfuRoom:
@@ -67,7 +75,7 @@ class SfuRoom:
             await self.remove(user_id)
         pc = RTCPeerConnection(self.server.configuration)
         peer = SfuPeer(f"{self.room_id}/{user_id}", user_id, pc, self._send, self._on_audio,
-                       self.server.resend_after, limits.max_sections_per_connection)
+                       self.server.resend_after, limits.max_sections_per_connection, self._published)
         self.peers[user_id] = peer
         pc.on("connectionstatechange", lambda: self._connection_changed(peer))
         try:
@@ -90,6 +98,7 @@ class SfuRoom:
         if peer is None:
             return
         self.speaker.forget(user_id)
+        self._left(user_id)
         await peer.close()
         self.tracks_changed()
 
@@ -99,7 +108,16 @@ class SfuRoom:
             await self._speaker_task
         for user_id in list(self.peers):
             peer = self.peers.pop(user_id)
+            self._left(user_id)
             await peer.close()
+
+    def _published(self, user_id: UserId, track: PublishedTrack) -> None:
+        for watcher in self.server.watchers:
+            watcher.track_published(self.room_id, user_id, track)
+
+    def _left(self, user_id: UserId) -> None:
+        for watcher in self.server.watchers:
+            watcher.member_left(self.room_id, user_id)
 
     def _connection_changed(self, peer: SfuPeer) -> None:
         # "closed": the member closed its side (DTLS close_notify), and aiortc then closes ours.
@@ -140,6 +158,7 @@ class AiortcMediaServer:
         self.speaker_hold = speaker_hold
         self.resend_after = resend_after
         self.rooms: dict[MeetingId, SfuRoom] = {}
+        self.watchers: list[MediaWatcher] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, coro: Any, name: str) -> None:

@@ -61,7 +61,8 @@ def _preferences(kind: str, mimes: tuple[str, ...]) -> list[Any]:
 class SfuPeer:
     def __init__(self, name: str, user_id: UserId, pc: RTCPeerConnection, send: Send,
                  on_audio: Callable[[UserId, EncodedFrame], None], resend_after: float = RESEND_AFTER,
-                 max_sections: int = 1000) -> None:
+                 max_sections: int = 1000,
+                 on_published: Callable[[UserId, PublishedTrack], None] | None = None) -> None:
         self.name = name  # "<room>/<user>", for task names and logs
         self.max_sections = max_sections
         self.not_forwarded: set[tuple[UserId, str]] = set()  # tracks refused by max_sections
@@ -69,6 +70,7 @@ class SfuPeer:
         self.pc = pc
         self._send = send
         self._on_audio = on_audio
+        self._on_published = on_published
         self._resend_after = resend_after
         self.published: dict[str, PublishedTrack] = {}  # "audio", "video", "video-2", ...
         self.published_at: dict[str, float] = {}
@@ -120,6 +122,8 @@ class SfuPeer:
         self.published_at[key] = time.monotonic()
         if track.kind == "audio":
             published.observers.append(lambda frame: self._on_audio(self.user_id, frame))
+        if self._on_published is not None:
+            self._on_published(self.user_id, published)
 
     async def add_candidate(self, candidate: Mapping[str, Any], limits: NegotiationLimits) -> None:
         text = str(candidate.get("candidate", ""))

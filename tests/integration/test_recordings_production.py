@@ -1,5 +1,6 @@
 """Recording on the production family: PostgreSQL, Redis and a real S3 server (moto_server), through
-the HTTP API; the media server's recorder is the in-test one (the real recorder is the SFU's)."""
+the HTTP API; the media server's recorder is replaced by the in-test one (no media here: the SFU's
+recorder is exercised by tests/integration/test_recording_media.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.s3.blobs import S3BlobStore
+from runners.recording import UnconfiguredRecorder
 from runners.serve import composed
 from runners.settings import Settings
 from runners.web.app import create_app
@@ -43,6 +45,7 @@ async def test_a_recording_lands_in_s3_and_downloads_through_a_presigned_link(
         meeting = await (await client.post("/api/v1/meetings", json={"title": "Rec"}, headers=host)).json()
         await client.post(f"/api/v1/meetings/{meeting['id']}/join", json={}, headers=host)
 
+        service.recorder = UnconfiguredRecorder()  # the composed one is the SFU's: first a recorder that refuses
         refused = await client.post("/api/v1/recordings", json={"meeting_id": meeting["id"]}, headers=host)
         assert refused.status == 503 and "recorder not configured" in (await refused.json())["error"]["message"]
 

@@ -1,4 +1,5 @@
-"""How recording is composed: where files go, the placeholder recorder, the S3 secrets kept out of sight."""
+"""How recording is composed: where files go, the SFU's recorder and the ffmpeg processor, the S3 secrets
+kept out of sight."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import datetime as dt
 import pytest
 
 from adapters.crypto.download_links import HmacDownloadLinks
+from adapters.ffmpeg.processor import FfmpegRecordingProcessor
 from adapters.localfs.blobs import LocalDirectoryBlobStore
+from adapters.webrtc.recorder import AiortcRoomRecorder
 from domain.recordings.errors import DownloadLinkInvalid
 from domain.shared.errors import Unavailable
 from domain.shared.ids import new_id
@@ -18,14 +21,20 @@ from tests.unit.web_support import web_settings
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 
 
-async def test_the_all_in_one_keeps_files_in_the_recordings_directory_and_refuses_without_a_recorder(tmp_path):
-    settings = web_settings(APP_RECORDINGS_DIR=str(tmp_path / "rec"))
+async def test_the_all_in_one_records_the_sfu_into_the_recordings_directory(tmp_path):
+    settings = web_settings(APP_RECORDINGS_DIR=str(tmp_path / "rec"), APP_RECORDING_UPLOAD_INTERVAL="1.5")
     async with composed(settings) as (_, services):
         service = services.recordings
         assert isinstance(service.blobs, LocalDirectoryBlobStore) and service.blobs.root == tmp_path / "rec"
-        assert isinstance(service.recorder, UnconfiguredRecorder)
-        with pytest.raises(Unavailable, match="recorder not configured"):
-            await service.recorder.start(new_id(), new_id(), "recordings/x/y")
+        assert isinstance(service.recorder, AiortcRoomRecorder) and service.recorder.media is services.media
+        assert service.recorder.blobs is service.blobs and service.recorder.upload_interval == 1.5
+        assert service.recorder in services.media.watchers
+        assert isinstance(service.processor, FfmpegRecordingProcessor) and service.processor.blobs is service.blobs
+
+
+async def test_the_placeholder_recorder_refuses_with_unavailable():
+    with pytest.raises(Unavailable, match="recorder not configured"):
+        await UnconfiguredRecorder().start(new_id(), new_id(), "recordings/x/y")
 
 
 def test_s3_credentials_stay_out_of_the_settings_repr():

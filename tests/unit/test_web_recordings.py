@@ -36,7 +36,10 @@ async def completed(web: WebApi):
     return host, meeting, await web.ok("GET", f"{API}/recordings/{rec['id']}", who=host)
 
 
-async def test_the_placeholder_recorder_refuses_with_503_and_leaves_a_failed_recording(web):
+async def test_a_recorder_that_cannot_start_refuses_with_503_and_leaves_a_failed_recording(web):
+    from runners.recording import UnconfiguredRecorder
+
+    web.services.recordings.recorder = UnconfiguredRecorder()  # refuses with Unavailable, as an unreachable store does
     host, meeting = await live_meeting(web)
     reply = await web.call("POST", f"{API}/recordings", who=host, json={"meeting_id": meeting})
     assert (reply.status, reply.code) == (503, "unavailable") and "recorder not configured" in reply.body["error"]["message"]

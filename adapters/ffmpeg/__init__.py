@@ -1,0 +1,1 @@
+"""Debian's ffmpeg as a subprocess: the after-meeting processing of recordings."""

@@ -1,0 +1,113 @@
+"""The recorder's tap on a published track: encoded frames, stamped and queued, never waited on.
+
+A ``TrackTap`` is one of ``PublishedTrack.observers``: it runs inside the forwarding path, so it
+only stamps the frame and offers it to the stay's bounded queue (``put_nowait``).  When the queue
+is full the frame is dropped and counted as a gap; for video, frames are then dropped up to the
+next keyframe, which is requested (PLI), because the file cannot bridge a missing video frame.
+
+Timestamps: each track's RTP clock is anchored on the arrival time of its first frame, on the
+stay's clock (``StayClock``: milliseconds since the stay's first frame of any track), so audio and
+video share one time line.  The RTP clock then gives the spacing.  When it strays more than
+``REANCHOR_S`` from arrival time for ``SUSTAIN_S`` (a publisher whose RTP clock stood still while it
+sent nothing, a restarted encoder), the track is anchored again on arrival: the file keeps the pause
+as a gap.  A deviation that does not last is a delay on the way (a stalled network or event loop,
+then a burst): the RTP clock is kept, so the file has no false gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+
+from adapters.webm.muxer import MediaPacket
+from adapters.webrtc.assembly import EncodedFrame
+from adapters.webrtc.forwarding import PublishedTrack
+
+REANCHOR_S = 0.5
+SUSTAIN_S = 1.0
+KEYFRAME_RETRY_S = 1.0
+
+
+class StayClock:
+    """Origin of a stay's file: set by the first frame of any of its tracks."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+        self._monotonic, self._wall = monotonic, wall
+        self.origin: float | None = None
+        self.started_at: dt.datetime | None = None
+
+    def now(self) -> float:
+        """Seconds since the origin (which this call sets when it is not set yet)."""
+        now = self._monotonic()
+        if self.origin is None:
+            self.origin, self.started_at = now, self._wall()
+        return now - self.origin
+
+
+class TrackTap:
+    def __init__(self, published: PublishedTrack, clock: StayClock,
+                 queue: asyncio.Queue[MediaPacket | None]) -> None:
+        self.published = published
+        self.kind = published.kind
+        self._clock = clock
+        self._queue = queue
+        self._anchor: tuple[float, int] | None = None  # (stay seconds, unwrapped RTP) of one frame
+        self._astray_since: float | None = None
+        self._rtp_last: int | None = None
+        self._rtp = 0
+        self._need_keyframe = self.kind == "video"
+        self._asked_at = -float("inf")
+        self.frames = 0
+        self.dropped = 0
+        self.gaps = 0
+        self.reanchored = 0
+
+    def attach(self) -> None:
+        self.published.observers.append(self)
+        self._ask_keyframe()
+
+    def detach(self) -> None:
+        if self in self.published.observers:
+            self.published.observers.remove(self)
+
+    def __call__(self, frame: EncodedFrame) -> None:
+        if self._rtp_last is not None:  # unwrap the 32-bit RTP clock
+            self._rtp += (frame.rtp_timestamp - self._rtp_last + (1 << 31)) % (1 << 32) - (1 << 31)
+        self._rtp_last = frame.rtp_timestamp
+        if self._need_keyframe:
+            if not frame.keyframe:
+                self.dropped += 1
+                if time.monotonic() - self._asked_at > KEYFRAME_RETRY_S:
+                    self._ask_keyframe()
+                return
+            self._need_keyframe = False
+        now = self._clock.now()
+        codec = self.published.codec
+        rate = codec.clockRate if codec is not None else (90000 if self.kind == "video" else 48000)
+        if self._anchor is None:
+            self._anchor = (now, self._rtp)
+        at = self._anchor[0] + (self._rtp - self._anchor[1]) / rate
+        if abs(at - now) <= REANCHOR_S:
+            self._astray_since = None
+        elif self._astray_since is None:
+            self._astray_since = now
+        elif now - self._astray_since >= SUSTAIN_S:
+            self._anchor, at, self._astray_since = (now, self._rtp), now, None
+            self.reanchored += 1
+        try:
+            self._queue.put_nowait(MediaPacket(self.kind, frame.data, round(at * 1000), frame.keyframe))
+            self.frames += 1
+        except asyncio.QueueFull:
+            self.dropped += 1
+            self.gaps += 1
+            if self.kind == "video":
+                self._need_keyframe = True
+                self._ask_keyframe()
+
+    def _ask_keyframe(self) -> None:
+        if self.kind == "video":
+            self._asked_at = time.monotonic()
+            self.published.request_keyframe()
