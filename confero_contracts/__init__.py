@@ -27,6 +27,9 @@ from confero_contracts.locks import KeyedLocksContract
 from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_queries import MeetingQueriesContract
 from confero_contracts.meetings import MeetingRepositoryContract
+from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueContract, NotificationHistoryContract,
+                                             PreferenceStoreContract, PushSubscriptionsContract,
+                                             ReminderStoreContract, SentLogContract)
 from confero_contracts.outbox import UnitOfWorkContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
@@ -48,10 +51,19 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedLocksContract: ("locks",),
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
+    NotificationHistoryContract: ("history",),
+    PreferenceStoreContract: ("store",),
+    ReminderStoreContract: ("reminders",),
+    PushSubscriptionsContract: ("subscriptions",),
+    JobQueueContract: ("queue",),
+    SentLogContract: ("sent_log",),
+    DeliveryLimiterContract: ("limiter",),
 }
 
 __all__ = [
-    "SUITES", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
+    "SUITES", "AttemptLimiterContract", "DeliveryLimiterContract", "JobQueueContract",
+    "NotificationHistoryContract", "PreferenceStoreContract", "PushSubscriptionsContract", "ReminderStoreContract",
+    "SentLogContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
 ]
