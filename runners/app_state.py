@@ -34,6 +34,8 @@ class Services:
     dead_letters: DeadLetterService
     # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+    # runners.notifications.wiring.NotificationParts: the service, its live feed (issue 13).
+    notifications: Any = None
 
 
 SERVICES = web.AppKey("services", Services)

@@ -20,18 +20,21 @@ from runners.app_state import Services
 from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 from runners.workers.outbox import outbox_worker
+from runners.notifications.wiring import close_parts, notification_parts
 
 log = logging.getLogger("runners")
 
 
 @asynccontextmanager
-async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Services]]:
+async def composed(settings: Settings, tags: set[str] | None = None) -> AsyncIterator[tuple[Application, Services]]:
     """Initialises the container's resources (pools, clients) and shuts them down afterwards."""
     container, family = build(settings)
     init = family.init_resources()
     if init is not None:
         await init
+    notifications = None
     try:
+        notifications = await notification_parts(settings, family, tags)
         services = Services(users=await resolve(container.user_service),
                             meetings=await resolve(container.meeting_service),
                             rooms=await resolve(container.room_service),
@@ -40,11 +43,15 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                             media=await resolve(container.adapters.media),
                             dead_letters=await resolve(container.dead_letter_service),
                             background=(outbox_worker(await resolve(container.relay),
-                                                      await resolve(container.adapters.commit_signal)),))
+                                                      await resolve(container.adapters.commit_signal)),
+                                        *notifications.background),
+                            notifications=notifications)
         if settings.admin_username:
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services
     finally:
+        if notifications is not None:
+            await close_parts(notifications)
         await _close_signal_bus(container, settings.shutdown_timeout)
         shutdown = family.shutdown_resources()
         if shutdown is not None:
@@ -72,7 +79,7 @@ async def serve(settings: Settings, tags: set[str] | None = None) -> None:
     """Serves until SIGINT/SIGTERM, then stops within about ``APP_SHUTDOWN_TIMEOUT`` seconds per stage:
     listener closed, sockets told to go (1001) and in-flight requests given the timeout, background work
     stopped, then pools and clients closed (each bounded by its own timeout)."""
-    async with composed(settings) as (_, services):
+    async with composed(settings, tags) as (_, services):
         app = create_app(services, settings, tags)
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
                                shutdown_timeout=settings.shutdown_timeout)

@@ -109,6 +109,23 @@ CASES = [
          protected(NOT_ALLOWED, admin=(404, "dead_letter_not_found")), {"id": "live"}),
 
     Case("media stats", "GET", f"{API}/media/stats", privileged(), query={"room_id": "live"}),
+
+    Case("my notifications", "GET", f"{API}/notifications", protected(200)),
+    Case("mark all read", "POST", f"{API}/notifications/read-all", protected(200)),
+    Case("mark read", "POST", f"{API}/notifications/{{id}}/read", protected((404, "notification_not_found")),
+         {"id": "live"}),
+    Case("notification preferences", "GET", f"{API}/notifications/preferences", protected(200)),
+    Case("set notification preferences", "PUT", f"{API}/notifications/preferences", protected(200),
+         body={"reminder_minutes": 15}),
+    Case("push key", "GET", f"{API}/notifications/push-key", protected(200)),
+    Case("push subscribe", "POST", f"{API}/notifications/push-subscriptions", protected(201),
+         body={"endpoint": "https://push.example/abc", "keys": {"p256dh": "BPk", "auth": "au"}}),
+    Case("push unsubscribe", "DELETE", f"{API}/notifications/push-subscriptions",
+         protected((404, "push_subscription_not_found")), query={"endpoint": "push endpoint"}),
+    Case("unsubscribe link", "GET", f"{API}/notifications/unsubscribe",
+         expect((422, "invalid_unsubscribe_token")), query={"token": "bad token"}),
+    Case("one-click unsubscribe", "POST", f"{API}/notifications/unsubscribe",
+         expect((422, "invalid_unsubscribe_token")), query={"token": "bad token"}),
 ]
 
 
@@ -131,13 +148,15 @@ async def build_world(web: WebApi) -> World:
     await web.ok("POST", f"{API}/meetings/{scheduled}/cohosts/{cohost.id}", who=host)
     await web.ok("POST", f"{API}/meetings/{scheduled}/invitations", who=host, json={"user_id": part.id})
     ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
+    ids |= {"push endpoint": "https://push.example/none", "bad token": "not-a-token"}
     return World(callers, ids)
 
 
 def _body(case: Case, world: World) -> Any:
     part = world.callers[PART]
     replace = {"<participant refresh>": part.refresh, "<participant id>": part.id}
-    return None if case.body is None else {k: replace.get(v, v) for k, v in case.body.items()}
+    return None if case.body is None else {k: replace.get(v, v) if isinstance(v, str) else v
+                                           for k, v in case.body.items()}
 
 
 @pytest.mark.parametrize("actor", ACTORS)
