@@ -9,6 +9,7 @@ from aiohttp import web
 from runners.settings import Settings
 from runners.signaling import endpoint as signaling
 from runners.signaling.context import HUB
+from runners.signaling.notifications import live_notifications
 from runners.signaling.setup import install_signaling
 from runners.web import routing
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
@@ -48,6 +49,8 @@ def create_app(services: Services, settings: Settings, tags: set[str] | None = N
     app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(media_server)
     app.cleanup_ctx.extend(services.background)
+    if services.notifications is not None:
+        app.cleanup_ctx.append(live_notifications(services.notifications.live))
     return app
 
 

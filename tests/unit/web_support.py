@@ -10,6 +10,8 @@ Import the fixtures explicitly in a test module:
 
 from __future__ import annotations
 
+import tempfile
+
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,6 +38,8 @@ BASE_ENV = {
     "APP_ADMIN_USERNAME": ADMIN["username"],
     "APP_ADMIN_EMAIL": ADMIN["email"],
     "APP_ADMIN_PASSWORD": ADMIN["password"],
+    # Emails of the embedded mode go to files: keep them out of the working tree.
+    "APP_MAIL_DIR": tempfile.mkdtemp(prefix="confero-test-mail-"),
 }
 API = "/api/v1"
 _MISSING: Any = object()
