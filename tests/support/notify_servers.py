@@ -27,7 +27,7 @@ class _Recorder:
         self._server = server
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
-        if self._server.refuse:
+        if self._server.refuse or address in self._server.refuse_addresses:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -47,6 +47,7 @@ class SmtpServer:
     def __init__(self, port: int | None = None, *, refuse: bool = False) -> None:
         self.port = port or free_port()
         self.refuse = refuse
+        self.refuse_addresses: set[str] = set()
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.arrived = threading.Event()
