@@ -51,23 +51,25 @@ class Dispatcher:
 
     async def settle(self, lease: Lease) -> None:
         job = lease.job
-        if await self.sent.sent(job.key):
-            self.outcomes["duplicate"] += 1
-            await self.queue.done(lease)
-            return
-        now = self.clock.now()
         sender = self.senders.get(job.channel)
         if sender is None:
             await self._dead(lease, f"no sender for channel {job.channel.value}")
             return
+        # Claim first: one round trip on the common path; "sent" is asked only when the claim fails.
+        if not await self.sent.claim(job.key, self.claim_ttl):
+            if await self.sent.sent(job.key):
+                self.outcomes["duplicate"] += 1
+                await self.queue.done(lease)
+            else:
+                self.outcomes["busy"] += 1
+                await self.queue.retry(lease, job, self.clock.now() + self.busy_retry)
+            return
+        now = self.clock.now()
         wait = await self.limiter.acquire(job.user_id or job.address or "", job.channel, now)
         if wait is not None:
+            await self.sent.release(job.key)
             self.outcomes["rate_limited"] += 1
             await self.queue.retry(lease, job, now + wait)
-            return
-        if not await self.sent.claim(job.key, self.claim_ttl):
-            self.outcomes["busy"] += 1
-            await self.queue.retry(lease, job, now + self.busy_retry)
             return
         try:
             await sender.send(job)

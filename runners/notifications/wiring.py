@@ -69,7 +69,8 @@ async def notification_parts(settings: Settings, family: Any, tags: set[str] | N
     delivering = tags is None or DELIVERING_TAG in tags
     background = (notification_worker(service, dispatcher, source, workers=settings.notify_workers,
                                       instance=settings.instance_id),) if delivering else ()
-    closers = tuple(s for s in (await resolve(container.sms), await resolve(container.push))
+    closers = tuple(s for s in (await resolve(container.email), await resolve(container.sms),
+                                      await resolve(container.push))
                     if hasattr(s, "aclose"))
     return NotificationParts(service=service, dispatcher=dispatcher, live=await resolve(container.adapters.live),
                              vapid_public_key=settings.vapid_public_key, background=background, closers=closers)

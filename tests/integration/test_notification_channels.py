@@ -58,6 +58,18 @@ async def test_the_same_job_always_has_the_same_message_id(smtp):
     assert a["Message-ID"] == b["Message-ID"]
 
 
+async def test_a_kept_connection_the_server_dropped_is_replaced_without_failing_the_message(smtp):
+    sender = smtp_sender(smtp.port)
+    try:
+        await sender.send(a_job(address="one@example.com"))
+        smtp.stop()
+        smtp.start()  # the same port: the idle connection the sender kept is dead now
+        await sender.send(a_job(address="two@example.com"))
+    finally:
+        await sender.aclose()
+    assert [m["To"] for m in await smtp.wait_for(2)] == ["one@example.com", "two@example.com"]
+
+
 async def test_a_server_that_refuses_the_recipient_is_a_permanent_failure():
     server = SmtpServer(refuse=True).start()
     try:
