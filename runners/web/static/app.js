@@ -9,11 +9,13 @@
 //   room.js       the meeting view: tiles, mute buttons, active speaker, chat
 //   meeting.js    joining, leaving, server events, reconnecting
 //   lobby.js      log in / register, my meetings, create / join
+//   notifications.js  the bell, notification settings, Web Push opt-in (sw.js)
 
 import { dropSavedSession, onSessionEnd, refreshTokens, restoreSavedSession } from "./api.js";
 import { debug } from "./debug.js";
 import { endSession, loggedIn, wireLobby } from "./lobby.js";
 import { joinMeeting, leaveMeeting } from "./meeting.js";
+import { wireNotifications } from "./notifications.js";
 import { room, wireRoom } from "./room.js";
 import { signaling } from "./signaling.js";
 import { $, clearNotice, showView } from "./ui.js";
@@ -26,6 +28,7 @@ function wire() {
   $("#notice-close").addEventListener("click", clearNotice);
   wireLobby(joinMeeting);
   wireRoom();
+  wireNotifications();
   $("#leave").addEventListener("click", leaveMeeting);
   window.addEventListener("beforeunload", () => signaling?.close());
 }
