@@ -31,7 +31,8 @@ def mails(directory: str) -> list[email.message.EmailMessage]:
             for p in sorted(Path(directory).glob("*.eml"))]
 
 
-async def test_an_invitation_reaches_the_bell_the_socket_and_the_mailbox(signaling: Signaling):
+async def test_an_invitation_reaches_the_bell_the_socket_and_the_mailbox(signaling_factory, tmp_path):
+    signaling = await signaling_factory(APP_MAIL_DIR=str(tmp_path))
     web = signaling.web
     host, guest = await web.user(), await web.user()
     socket = await signaling.connect(guest)
