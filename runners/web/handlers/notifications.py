@@ -76,7 +76,16 @@ async def remove_push_subscription(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def unsubscribe(request: web.Request) -> web.Response:
+async def follow_unsubscribe_link(request: web.Request) -> web.Response:
+    return await _unsubscribe(request)
+
+
+async def one_click_unsubscribe(request: web.Request) -> web.Response:
+    # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click"; the token in the URL is what counts.
+    return await _unsubscribe(request)
+
+
+async def _unsubscribe(request: web.Request) -> web.Response:
     token = request.query.get("token", "")
     if not token or len(token) > MAX_TOKEN:
         raise RequestError(422, "invalid_unsubscribe_token", "the unsubscribe link is not valid", field="token")
@@ -104,9 +113,9 @@ ROUTES = (
                   response=PushSubscriptionReply, status=201, summary="Register this browser for Web Push"),
     Endpoint.delete(f"{BASE}/push-subscriptions", remove_push_subscription, tag=TAG, query=(ENDPOINT,),
                     status=204, errors=(404,), summary="Stop Web Push to this browser"),
-    Endpoint.get(f"{BASE}/unsubscribe", unsubscribe, tag=TAG, auth=False, query=(TOKEN,), response=Unsubscribed,
+    Endpoint.get(f"{BASE}/unsubscribe", follow_unsubscribe_link, tag=TAG, auth=False, query=(TOKEN,), response=Unsubscribed,
                  errors=(422,), summary="Follow an email's unsubscribe link (turns that kind off by email)"),
-    Endpoint.post(f"{BASE}/unsubscribe", unsubscribe, tag=TAG, auth=False, query=(TOKEN,), response=Unsubscribed,
+    Endpoint.post(f"{BASE}/unsubscribe", one_click_unsubscribe, tag=TAG, auth=False, query=(TOKEN,), response=Unsubscribed,
                   errors=(422,), summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)"),
     Endpoint.post(f"{BASE}/{{id}}/read", mark_read, tag=TAG, response=Notification,
                   summary="Mark one of my notifications read"),
