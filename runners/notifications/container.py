@@ -2,8 +2,8 @@
 
 The family container of the process (runners.containers / runners.production / runners.sqlite) is
 handed in as ``family``: users and meetings come from it, and so do the PostgreSQL pool and the Redis
-client in production.  The embedded families keep notifications in memory (the SQLite family too:
-its reminders do not survive a restart, see README "Notifications")."""
+client in production and the database file with APP_SQLITE_PATH.  The plain embedded family keeps
+notifications in memory (README "Notifications")."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from adapters.postgres.notifications import (PostgresNotificationHistory, Postgr
                                              PostgresPushSubscriptions, PostgresReminderStore)
 from adapters.redis.job_queue import RedisJobQueue
 from adapters.redis.notifications import RedisDeliveryLimiter, RedisLiveNotifications, RedisSentLog
+from adapters.sqlite.notifications import (SqliteNotificationHistory, SqlitePreferenceStore, SqlitePushSubscriptions,
+                                           SqliteReminderStore)
 from adapters.system.clock import SystemClock
 from domain.notifications.dispatch import Dispatcher
 from domain.notifications.jobs import RetryPolicy
@@ -54,6 +56,16 @@ class MemoryNotificationAdapters(containers.DeclarativeContainer):
     limiter = providers.Singleton(InMemoryDeliveryLimiter, settings.provided.notify_rate_limit,
                                   providers.Callable(_window, settings))
     live = providers.Singleton(InMemoryLiveNotifications)
+
+
+class SqliteNotificationAdapters(MemoryNotificationAdapters):
+    """APP_SQLITE_PATH: history, preferences, reminders and subscriptions in the file (reminders fire
+    after a restart); the job queue stays in memory (a job pending at a stop is lost)."""
+
+    history = providers.Singleton(SqliteNotificationHistory, MemoryNotificationAdapters.family.database)
+    preferences = providers.Singleton(SqlitePreferenceStore, MemoryNotificationAdapters.family.database)
+    reminders = providers.Singleton(SqliteReminderStore, MemoryNotificationAdapters.family.database)
+    subscriptions = providers.Singleton(SqlitePushSubscriptions, MemoryNotificationAdapters.family.database)
 
 
 class ProductionNotificationAdapters(containers.DeclarativeContainer):
@@ -137,6 +149,11 @@ class Notifications(containers.DeclarativeContainer):
 
 def build_notifications(settings: Settings, family: Any) -> Notifications:
     """The notification container on top of the process's adapter family."""
-    chosen = (ProductionNotificationAdapters if settings.adapters is AdapterFamily.PRODUCTION
-              else MemoryNotificationAdapters)(settings=settings, family=family)
+    if settings.adapters is AdapterFamily.PRODUCTION:
+        kind: type[containers.DeclarativeContainer] = ProductionNotificationAdapters
+    elif settings.sqlite_path:
+        kind = SqliteNotificationAdapters
+    else:
+        kind = MemoryNotificationAdapters
+    chosen = kind(settings=settings, family=family)
     return Notifications(settings=settings, family=family, adapters=chosen)
