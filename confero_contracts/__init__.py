@@ -20,6 +20,7 @@ docs/architecture.md, section 7, lists the suites and their fixtures.  Builders 
 
 from __future__ import annotations
 
+from confero_contracts.account_links import AccountLinkStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
 from confero_contracts.limits import AttemptLimiterContract
@@ -35,6 +36,7 @@ from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
 from confero_contracts.throttle import LoginThrottleContract
 from confero_contracts.users import UserRepositoryContract
+from confero_contracts.webhooks import WebhookStoreContract
 
 # Every suite, with the names of the fixtures an adapter's subclass must provide.
 SUITES: dict[type, tuple[str, ...]] = {
@@ -58,12 +60,14 @@ SUITES: dict[type, tuple[str, ...]] = {
     JobQueueContract: ("queue",),
     SentLogContract: ("sent_log",),
     DeliveryLimiterContract: ("limiter",),
+    AccountLinkStoreContract: ("family",),
+    WebhookStoreContract: ("store",),
 }
 
 __all__ = [
-    "SUITES", "AttemptLimiterContract", "DeliveryLimiterContract", "JobQueueContract",
+    "SUITES", "AccountLinkStoreContract", "AttemptLimiterContract", "DeliveryLimiterContract", "JobQueueContract",
     "NotificationHistoryContract", "PreferenceStoreContract", "PushSubscriptionsContract", "ReminderStoreContract",
     "SentLogContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
-    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
+    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
 ]

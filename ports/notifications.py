@@ -156,7 +156,8 @@ class LiveNotifications(Protocol):
 
 
 class Directory(Protocol):
-    """The users and meetings as the notification service reads them: None for an unknown id."""
+    """The users and meetings as the notification service reads them: None for an unknown id;
+    ``recipient_by_email`` finds only an account whose address is verified."""
 
     async def recipient(self, user_id: UserId) -> Recipient | None: ...
     async def recipient_by_email(self, email: str) -> Recipient | None: ...

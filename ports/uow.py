@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol
 
 from domain.shared.events import DomainEvent
+from ports.account_links import AccountLinkStore
 from ports.meetings import MeetingRepository
 from ports.users import UserRepository
 
@@ -34,6 +35,7 @@ class UnitOfWork(Protocol):
 
     meetings: MeetingRepository
     users: UserRepository
+    account_links: AccountLinkStore
 
     async def __aenter__(self) -> UnitOfWork: ...
 

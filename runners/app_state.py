@@ -15,7 +15,9 @@ from attrs import frozen
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.rooms.service import RoomService
+from domain.users.links_service import AccountLinkService
 from domain.users.service import UserService
+from domain.webhooks.service import WebhookAdminService
 from ports.media import MediaServer
 from ports.rooms import SignalBus
 from runners.settings import Settings
@@ -36,6 +38,8 @@ class Services:
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
     # runners.notifications.wiring.NotificationParts: the service, its live feed (issue 13).
     notifications: Any = None
+    links: AccountLinkService | None = None  # email verification and password reset
+    webhooks: WebhookAdminService | None = None
 
 
 SERVICES = web.AppKey("services", Services)

@@ -34,6 +34,14 @@ from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.messaging.relay import OutboxRelay
 from domain.rooms.service import RoomService
+from adapters.httpclient.webhooks import AiohttpWebhookSender
+from adapters.memory.webhooks import InMemoryWebhookStore
+from domain.users.links import LinkLimits, LinkPolicy
+from domain.webhooks.model import DisablePolicy, RetryPolicy
+from domain.webhooks.service import WebhookAdminService, WebhookDeliverer, WebhookDispatcher
+from domain.webhooks.urls import TargetRules
+from runners.workers.webhooks import memory_feed
+from domain.users.links_service import AccountLinkService
 from domain.users.service import TokenPolicy, UserService
 from domain.users.throttling import AttemptLimits
 from runners.media import aiortc_media_server
@@ -51,6 +59,35 @@ def _attempt_limits(settings: Settings) -> AttemptLimits:
                          per_address=settings.login_address_max_failures,
                          window=dt.timedelta(seconds=settings.login_window_seconds),
                          registrations_per_address=settings.registrations_per_address)
+
+
+def _link_policy(settings: Settings) -> LinkPolicy:
+    return LinkPolicy(verify_ttl=dt.timedelta(seconds=settings.email_verification_ttl),
+                      reset_ttl=dt.timedelta(seconds=settings.password_reset_ttl))
+
+
+def _link_limits(settings: Settings) -> LinkLimits:
+    return LinkLimits(per_email=settings.account_link_requests_per_email,
+                      per_address=settings.account_link_requests_per_address)
+
+
+def _webhook_rules(settings: Settings) -> TargetRules:
+    """Production: https to public addresses only (unless explicitly allowed private ones); embedded
+    (development, tests): also http to a loopback host, and private addresses."""
+    if settings.adapters is AdapterFamily.PRODUCTION:
+        return TargetRules(require_https=True, allow_private=settings.webhook_allow_private_targets)
+    return TargetRules(require_https=False, allow_private=True)
+
+
+def _webhook_retry(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(base=dt.timedelta(seconds=settings.webhook_retry_base_seconds),
+                       cap=dt.timedelta(seconds=settings.webhook_retry_max_seconds),
+                       max_attempts=settings.webhook_max_attempts)
+
+
+def _webhook_disable(settings: Settings) -> DisablePolicy:
+    return DisablePolicy(failures=settings.webhook_disable_after_failures,
+                         window=dt.timedelta(seconds=settings.webhook_disable_after_seconds))
 
 
 def _meeting_limits(settings: Settings) -> MeetingLimits:
@@ -81,6 +118,8 @@ class MemoryAdapters(containers.DeclarativeContainer):
     signal_bus = providers.Singleton(InMemorySignalBus)
     event_feed = providers.Callable(in_memory_feed, events)
     media = providers.Singleton(aiortc_media_server, signal_bus, settings)
+    webhooks = providers.Singleton(InMemoryWebhookStore)
+    webhook_feed = providers.Callable(memory_feed, events)
 
 
 class Application(containers.DeclarativeContainer):
@@ -98,13 +137,27 @@ class Application(containers.DeclarativeContainer):
     user_service = providers.Singleton(
         UserService, users=adapters.users, hasher=hasher, codec=codec, sessions=adapters.sessions,
         throttle=adapters.throttle, uow=adapters.uow, clock=clock, policy=token_policy,
-        limits=providers.Callable(_attempt_limits, settings),
+        limits=providers.Callable(_attempt_limits, settings), links=providers.Callable(_link_policy, settings),
+    )
+    link_service = providers.Singleton(
+        AccountLinkService, users=adapters.users, hasher=hasher, sessions=adapters.sessions,
+        throttle=adapters.throttle, uow=adapters.uow, clock=clock, policy=providers.Callable(_link_policy, settings),
+        limits=providers.Callable(_link_limits, settings),
     )
     meeting_service = providers.Singleton(
         MeetingService, uow=adapters.uow, meetings=adapters.meetings, queries=adapters.meeting_queries,
         users=adapters.users, hasher=hasher, clock=clock, guesses=adapters.attempts,
         limits=providers.Callable(_meeting_limits, settings), combiner=providers.Singleton(InProcessCombiner),
         locks=providers.Singleton(InProcessKeyedLocks),
+    )
+    webhook_rules = providers.Singleton(_webhook_rules, settings)
+    webhook_sender = providers.Singleton(AiohttpWebhookSender, webhook_rules,
+                                         timeout=settings.provided.webhook_timeout_seconds)
+    webhook_admin = providers.Singleton(WebhookAdminService, store=adapters.webhooks, clock=clock, rules=webhook_rules)
+    webhook_dispatcher = providers.Singleton(WebhookDispatcher, store=adapters.webhooks, clock=clock)
+    webhook_deliverer = providers.Singleton(
+        WebhookDeliverer, store=adapters.webhooks, sender=webhook_sender, clock=clock,
+        retry=providers.Callable(_webhook_retry, settings), disable=providers.Callable(_webhook_disable, settings),
     )
     relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
     dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)

@@ -21,6 +21,7 @@ from adapters.postgres.outbox import PostgresOutbox
 from adapters.postgres.pool import open_pool
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.users import PostgresUserRepository
+from adapters.postgres.webhooks import PostgresWebhookStore
 from adapters.redis.client import open_redis
 from adapters.redis.dead_letters import RedisDeadLetters
 from adapters.redis.events import RedisStreamEventPublisher, RedisStreamSubscriber
@@ -32,6 +33,7 @@ from adapters.redis.throttle import RedisLoginThrottle
 from runners.media import aiortc_media_server
 from runners.settings import Settings
 from runners.signaling.feeds import stream_feed
+from runners.workers import webhooks as webhook_worker
 
 log = logging.getLogger(__name__)
 EVENT_STREAM = "confero:events"
@@ -77,4 +79,9 @@ class ProductionAdapters(containers.DeclarativeContainer):
     # once, and the signal bus fans those out to every process.
     event_feed = providers.Callable(stream_feed, providers.Singleton(
         RedisStreamSubscriber, redis, EVENT_STREAM, "signaling", settings.provided.instance_id, start="$",
+        max_attempts=settings.provided.event_max_attempts))
+    webhooks = providers.Singleton(PostgresWebhookStore, pool)
+    # One consumer group for every process: each event becomes its deliveries once.
+    webhook_feed = providers.Callable(webhook_worker.stream_feed, providers.Singleton(
+        RedisStreamSubscriber, redis, EVENT_STREAM, "webhooks", settings.provided.instance_id, start="$",
         max_attempts=settings.provided.event_max_attempts))

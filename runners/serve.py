@@ -21,6 +21,7 @@ from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 from runners.workers.outbox import outbox_worker
 from runners.notifications.wiring import close_parts, notification_parts
+from runners.workers.webhooks import webhook_worker
 
 log = logging.getLogger("runners")
 
@@ -42,8 +43,15 @@ async def composed(settings: Settings, tags: set[str] | None = None) -> AsyncIte
                             event_feed=await resolve(container.adapters.event_feed),
                             media=await resolve(container.adapters.media),
                             dead_letters=await resolve(container.dead_letter_service),
+                            links=await resolve(container.link_service),
+                            webhooks=await resolve(container.webhook_admin),
                             background=(outbox_worker(await resolve(container.relay),
                                                       await resolve(container.adapters.commit_signal)),
+                                        webhook_worker(await resolve(container.webhook_dispatcher),
+                                                       await resolve(container.webhook_deliverer),
+                                                       await resolve(container.adapters.webhook_feed),
+                                                       await resolve(container.webhook_sender),
+                                                       poll_seconds=settings.webhook_poll_seconds),
                                         *notifications.background),
                             notifications=notifications)
         if settings.admin_username:

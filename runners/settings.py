@@ -145,6 +145,23 @@ class Settings(BaseSettings):
     notify_rate_limit: int = _env("APP_NOTIFY_RATE_LIMIT", default=30, ge=1, le=1_000_000)
     notify_rate_window: int = _env("APP_NOTIFY_RATE_WINDOW", default=3600, ge=1, le=7 * 24 * 3600)
     notify_workers: int = _env("APP_NOTIFY_WORKERS", default=4, ge=1, le=256)
+    # One-time account links (email verification, password reset).
+    email_verification_ttl: int = _env("APP_EMAIL_VERIFICATION_TTL", default=24 * 3600, ge=300, le=30 * 24 * 3600)
+    password_reset_ttl: int = _env("APP_PASSWORD_RESET_TTL", default=1800, ge=60, le=24 * 3600)
+    account_link_requests_per_email: int = _env("APP_ACCOUNT_LINK_REQUESTS_PER_EMAIL", default=5, ge=1, le=1000)
+    account_link_requests_per_address: int = _env("APP_ACCOUNT_LINK_REQUESTS_PER_ADDRESS", default=20, ge=1,
+                                                  le=100_000)
+    # Webhooks for integrators (README, "Webhooks").
+    webhook_max_attempts: int = _env("APP_WEBHOOK_MAX_ATTEMPTS", default=10, ge=1, le=100)
+    webhook_retry_base_seconds: float = _env("APP_WEBHOOK_RETRY_BASE_SECONDS", default=30.0, gt=0, le=24 * 3600)
+    webhook_retry_max_seconds: float = _env("APP_WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600.0, gt=0,
+                                            le=7 * 24 * 3600)
+    webhook_disable_after_failures: int = _env("APP_WEBHOOK_DISABLE_AFTER_FAILURES", default=20, ge=1, le=100_000)
+    webhook_disable_after_seconds: float = _env("APP_WEBHOOK_DISABLE_AFTER_SECONDS", default=24 * 3600.0, ge=0,
+                                                le=30 * 24 * 3600)
+    webhook_timeout_seconds: float = _env("APP_WEBHOOK_TIMEOUT_SECONDS", default=10.0, gt=0, le=120)
+    webhook_poll_seconds: float = _env("APP_WEBHOOK_POLL_SECONDS", default=1.0, gt=0, le=60)
+    webhook_allow_private_targets: bool = _env("APP_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 
     @property
     def connections_per_address(self) -> int:

@@ -21,6 +21,7 @@ from adapters.sqlite.outbox import SqliteOutbox
 from adapters.sqlite.sessions import SqliteSessionStore
 from adapters.sqlite.unit_of_work import SqliteUnitOfWorkFactory
 from adapters.sqlite.users import SqliteUserRepository
+from adapters.sqlite.webhooks import SqliteWebhookStore
 from runners.containers import MemoryAdapters
 from runners.settings import Settings
 
@@ -42,3 +43,4 @@ class SqliteAdapters(MemoryAdapters):
     sessions = providers.Singleton(SqliteSessionStore, database)
     outbox = providers.Singleton(SqliteOutbox, database)
     uow = providers.Singleton(SqliteUnitOfWorkFactory, database, on_commit=MemoryAdapters.commit_signal.provided.notify)
+    webhooks = providers.Singleton(SqliteWebhookStore, database)

@@ -13,7 +13,8 @@ from ports.users import UserRepository
 
 
 def _recipient(u: User) -> Recipient:
-    return Recipient(user_id=u.id, email=u.email, display_name=u.display_name, active=not u.banned)
+    return Recipient(user_id=u.id, email=u.email, display_name=u.display_name, active=not u.banned,
+                     verified=u.email_verified)
 
 
 class RepositoryDirectory:
@@ -27,8 +28,10 @@ class RepositoryDirectory:
             return None
 
     async def recipient_by_email(self, email: str) -> Recipient | None:
-        found = await self._users.find_by_email(email)
-        return None if found is None else _recipient(found)
+        # Only a confirmed address names its account: anyone can sign up with someone else's address,
+        # and must not receive what is sent to it (an invitation) before proving they own it.
+        found = await self._users.find_by_email(email.strip().lower())
+        return None if found is None or not found.email_verified else _recipient(found)
 
     async def meeting(self, meeting_id: MeetingId) -> MeetingFacts | None:
         try:

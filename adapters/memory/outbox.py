@@ -23,6 +23,7 @@ class InMemoryBatch:
         now = self._outbox.now()
         for r in records:
             self._outbox.sent_at.setdefault(r.position, now)
+        self._outbox.redact({r.position for r in records if r.event.secret_fields})
 
 
 @define
@@ -40,6 +41,12 @@ class InMemoryOutbox:
         for event in events:
             self.records.append(OutboxRecord(position=self._next, event=event))
             self._next += 1
+
+    def redact(self, positions: set[int]) -> None:
+        """Sent records are kept a while (purge_sent): their secrets are not."""
+        if positions:
+            self.records = [OutboxRecord(position=r.position, event=r.event.redacted()) if r.position in positions
+                            else r for r in self.records]
 
     @property
     def events(self) -> list[DomainEvent]:

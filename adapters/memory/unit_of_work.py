@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from adapters.memory.account_links import InMemoryAccountLinkStore
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.users import InMemoryUserRepository
@@ -60,9 +61,35 @@ class _Staged:
         return getattr(self._store, name)  # queries see committed state only
 
 
+class _StagedLinks:
+    """Account links seen through a unit: ``add`` and ``consume`` run at commit, with the other writes."""
+
+    def __init__(self, store: InMemoryAccountLinkStore, ops: list[Callable[[], Any]],
+                 touched: list[tuple[Any, str]]) -> None:
+        self._store = store
+        self._ops = ops
+        self._touched = touched
+        self._added: dict[str, Any] = {}
+
+    async def add(self, link: Any) -> None:
+        self._added[link.token_hash] = link
+        self._stage(link.token_hash, lambda: self._store.insert(link))
+
+    async def find(self, token_hash: str) -> Any:
+        return self._added.get(token_hash) or await self._store.find(token_hash)
+
+    async def consume(self, token_hash: str, now: Any) -> None:
+        self._stage(token_hash, lambda: self._store.consume(token_hash, now))
+
+    def _stage(self, key: str, op: Callable[[], Any]) -> None:
+        self._ops.append(op)
+        self._touched.append((self._store, key))
+
+
 class InMemoryUnitOfWork(UnitLifecycle):
     def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None,
+                 account_links: InMemoryAccountLinkStore | None = None) -> None:
         self._stores = (meetings, users)
         self._outbox = outbox
         self._on_commit = on_commit
@@ -73,6 +100,8 @@ class InMemoryUnitOfWork(UnitLifecycle):
                                              self._ops, self._touched), self._events)
         self.users: Any = Tracked(_Staged(users, lambda k: UserNotFound("no such user", user_id=k),
                                           self._ops, self._touched), self._events)
+        self.account_links: Any = _StagedLinks(account_links if account_links is not None
+                                               else InMemoryAccountLinkStore(), self._ops, self._touched)
 
     async def commit(self) -> None:
         events = self._finish()
@@ -95,9 +124,11 @@ class InMemoryUnitOfWork(UnitLifecycle):
 
 class InMemoryUnitOfWorkFactory:
     def __init__(self, meetings: InMemoryMeetingRepository, users: InMemoryUserRepository, outbox: InMemoryOutbox,
-                 on_commit: Callable[[], None] | None = None) -> None:
+                 on_commit: Callable[[], None] | None = None,
+                 account_links: InMemoryAccountLinkStore | None = None) -> None:
         self.meetings, self.users, self.outbox = meetings, users, outbox
+        self.account_links = account_links if account_links is not None else InMemoryAccountLinkStore()
         self._on_commit = on_commit
 
     def __call__(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.meetings, self.users, self.outbox, self._on_commit)
+        return InMemoryUnitOfWork(self.meetings, self.users, self.outbox, self._on_commit, self.account_links)

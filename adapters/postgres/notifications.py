@@ -1,4 +1,4 @@
-"""The notification stores on PostgreSQL (schema: migrations/0008_notifications.sql)."""
+"""The notification stores on PostgreSQL (schema: migrations/0010_notifications.sql)."""
 
 from __future__ import annotations
 

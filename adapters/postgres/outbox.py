@@ -39,9 +39,11 @@ class PostgresOutboxBatch:
 
     records: Sequence[OutboxRecord]
     sent: list[int] = field(factory=list)
+    secrets: dict[int, tuple[str, ...]] = field(factory=dict)
 
     async def mark_sent(self, records: Sequence[OutboxRecord]) -> None:
         self.sent.extend(r.position for r in records)
+        self.secrets.update((r.position, r.event.secret_fields) for r in records if r.event.secret_fields)
 
 
 class PostgresOutbox:
@@ -70,12 +72,22 @@ class PostgresOutbox:
             positions = ",".join(str(int(p)) for p in batch.sent)
             mark = f"UPDATE outbox SET sent_at = now() WHERE position = ANY('{{{positions}}}'::bigint[]); " \
                 if positions else ""
-            await conn.execute(mark + "COMMIT")
+            await conn.execute(mark + _redactions(batch.secrets) + "COMMIT")
 
     async def purge_sent(self, before: dt.datetime) -> int:
         async with acquire(self._pool, self._timeout) as conn:
             status = await conn.execute("DELETE FROM outbox WHERE sent_at < $1", before)
         return int(status.rsplit(" ", 1)[-1])
+
+
+def _redactions(secrets: dict[int, tuple[str, ...]]) -> str:
+    """Sent rows stay until purge_sent: their one-time tokens must not (domain/shared/events.py,
+    ``secret_fields``).  Field names come from event classes, positions from the database."""
+    out = []
+    for position, names in secrets.items():
+        keys = ",".join(n for n in names if n.isidentifier())
+        out.append(f"UPDATE outbox SET payload = payload - '{{{keys}}}'::text[] WHERE position = {int(position)}; ")
+    return "".join(out)
 
 
 def _readable_prefix(rows: Sequence[asyncpg.Record]) -> list[OutboxRecord]:

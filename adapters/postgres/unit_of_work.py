@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from adapters.postgres.account_links import LinkWrite, PostgresAccountLinkReader, StagedLinks
 from adapters.postgres.meeting_writes import MeetingWrite, Statement
 from adapters.postgres.meetings import PostgresMeetingRepository, attendance
 from adapters.postgres.outbox import write_events
@@ -121,6 +122,8 @@ class PostgresUnitOfWork(UnitLifecycle):
                                                self._writes), self._events)
         self.users: Any = Tracked(_Users(PostgresUserRepository(pool, acquire_timeout=acquire_timeout),
                                          self._writes), self._events)
+        self.account_links: Any = StagedLinks(PostgresAccountLinkReader(pool, acquire_timeout=acquire_timeout),
+                                              self._writes)
 
     async def commit(self) -> None:
         events = self._finish()
@@ -134,6 +137,8 @@ class PostgresUnitOfWork(UnitLifecycle):
                     for write in self._writes:
                         if isinstance(write, MeetingWrite):
                             await _execute(conn, [write], [])
+                        elif isinstance(write, LinkWrite):
+                            await write.run(conn)
                         else:
                             await write(PostgresUserRepository(BoundConnection(conn), acquire_timeout=self._timeout))
                     await write_events(conn, events)

@@ -1,4 +1,4 @@
-"""The notification stores on SQLite (schema: migrations/0006_notifications.sql).  The database
+"""The notification stores on SQLite (schema: migrations/0008_notifications.sql).  The database
 serialises every call on its one connection, so each read-then-write below is atomic."""
 
 from __future__ import annotations

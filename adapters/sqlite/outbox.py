@@ -43,6 +43,7 @@ class SqliteOutboxBatch:
     async def mark_sent(self, records: Sequence[OutboxRecord]) -> None:
         if records:
             await self._outbox.mark_sent([r.position for r in records])
+            await self._outbox.redact([r for r in records if r.event.secret_fields])
 
 
 class SqliteOutbox:
@@ -70,6 +71,16 @@ class SqliteOutbox:
         async with self._db.connection() as conn:
             await conn.execute(f"UPDATE outbox SET sent_at = ? WHERE position IN ({', '.join('?' * len(positions))})",
                                (to_us(self._now()), *positions))
+
+    async def redact(self, records: Sequence[OutboxRecord]) -> None:
+        """Sent rows stay until purge_sent: their one-time tokens must not (``secret_fields``)."""
+        if not records:
+            return
+        async with self._db.connection() as conn:
+            for r in records:
+                paths = [f"$.{name}" for name in r.event.secret_fields if name.isidentifier()]
+                await conn.execute(f"UPDATE outbox SET payload = json_remove(payload, {', '.join('?' * len(paths))})"
+                                   " WHERE position = ?", (*paths, r.position))
 
     async def purge_sent(self, before: dt.datetime) -> int:
         async with self._db.connection() as conn:

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from adapters.sqlite.account_links import SqliteAccountLinkReader, StagedLinks
 from adapters.sqlite.database import SqliteDatabase
 from adapters.sqlite.meetings import SqliteMeetingRepository, delete_meeting, insert_meeting, update_meeting
 from adapters.sqlite.outbox import write_events
@@ -85,6 +86,7 @@ class SqliteUnitOfWork(UnitLifecycle):
         self.users: Any = Tracked(_Staged(
             SqliteUserRepository(db), lambda k: UserNotFound("no such user", user_id=k), self._writes,
             insert_user, update_user), self._events)
+        self.account_links: Any = StagedLinks(SqliteAccountLinkReader(db), self._writes)
 
     async def commit(self) -> None:
         events = self._finish()

@@ -46,3 +46,4 @@ class Recipient:
     email: str
     display_name: str
     active: bool = True  # banned users get nothing but the ban notice
+    verified: bool = True  # the address was confirmed by its owner

@@ -110,10 +110,12 @@ def _password_changed(event: DomainEvent, _: MeetingFacts | None) -> list[Intent
 
 
 def _token_mail(kind: Kind, page: str) -> Any:
+    # The token rides in the fragment, which browsers never send to a server (the accounts stream's
+    # pages read it there: runners/web/static/account.js).
     def decide(event: DomainEvent, _: MeetingFacts | None) -> list[Intent]:
         expires = getattr(event, "expires_at", None)
         return [Intent(kind=kind, user_id=UserId(getattr(event, "user_id")), email=getattr(event, "email"),
-                       path=f"{page}?{urlencode({'token': getattr(event, 'token')})}",
+                       path=f"{page}#{urlencode({'token': getattr(event, 'token')})}",
                        params={"expires_at": expires.isoformat() if expires is not None else ""})]
     return decide
 
@@ -130,8 +132,8 @@ def _ready(kind: Kind, id_field: str) -> Any:
 
 _BY_NAME = {
     "PasswordChanged": _password_changed,
-    "EmailVerificationRequested": _token_mail(Kind.EMAIL_VERIFICATION, "/verify-email"),
-    "PasswordResetRequested": _token_mail(Kind.PASSWORD_RESET, "/reset-password"),
+    "EmailVerificationRequested": _token_mail(Kind.EMAIL_VERIFICATION, "/static/verify-email.html"),
+    "PasswordResetRequested": _token_mail(Kind.PASSWORD_RESET, "/static/reset-password.html"),
     "RecordingCompleted": _ready(Kind.RECORDING_READY, "recording_id"),
     "TranscriptCompleted": _ready(Kind.TRANSCRIPT_READY, "transcript_id"),
     "TranscriptReady": _ready(Kind.TRANSCRIPT_READY, "transcript_id"),

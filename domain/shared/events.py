@@ -28,6 +28,9 @@ class UnknownEvent(Exception):
 @frozen(kw_only=True)
 class DomainEvent:
     name: ClassVar[str] = "event"
+    # Fields that must not outlive delivery (one-time link tokens): stores that keep relayed events
+    # keep them ``redacted()``.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
     occurred_at: dt.datetime
     event_id: str = attrs.field(factory=new_id)
 
@@ -40,6 +43,12 @@ class DomainEvent:
             if known is not None and known.__qualname__ != cls.__qualname__:
                 raise TypeError(f"event name {name!r} is used by {known.__qualname__} already")
             _REGISTRY[name] = cls
+
+    def redacted(self) -> DomainEvent:
+        """This event with its secret fields blanked (itself when it has none)."""
+        if not self.secret_fields:
+            return self
+        return attrs.evolve(self, **{name: "" for name in self.secret_fields})
 
     def payload(self) -> dict[str, Any]:
         """JSON-safe fields, for buses, outboxes and logs."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from domain.shared.errors import (
     AlreadyExists,
+    DomainError,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -56,3 +57,16 @@ class TooManyRegistrations(RateLimited):
 
 class PasswordHashingBusy(RateLimited):
     """More password hashing is queued than the server takes on; ``retry_after`` says when to retry."""
+
+
+class LinkInvalid(InvalidArgument):
+    """A verification or reset link that is malformed, unknown, expired, used, or no longer matches the
+    account: one error for all, so a link tells nothing about the account."""
+
+
+class TooManyLinkRequests(RateLimited):
+    pass
+
+
+class EmailAlreadyVerified(DomainError):
+    """Nothing to verify (a failed precondition)."""

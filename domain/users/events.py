@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
-from attrs import frozen
+from attrs import field, frozen
 
 from domain.shared.events import DomainEvent
 
@@ -38,9 +39,13 @@ class UserUnbanned(DomainEvent):
 
 @frozen(kw_only=True)
 class UserLoggedIn(DomainEvent):
+    """``new_client``: the login came from a client (browser) this account had not used recently
+    (no valid known-client token): the notification service tells the owner."""
+
     name: ClassVar[str] = "user.logged_in"
     user_id: str
     session_id: str
+    new_client: bool = False
 
 
 @frozen(kw_only=True)
@@ -61,3 +66,44 @@ class SessionsRevoked(DomainEvent):
     reason: str
     session_id: str | None = None
     security_version: int | None = None
+
+
+@frozen(kw_only=True)
+class EmailVerificationRequested(DomainEvent):
+    """``email`` should receive a link carrying ``token`` (valid until ``expires_at``, single use).
+    The token is a secret: outboxes blank it once the event is relayed (``secret_fields``)."""
+
+    name: ClassVar[str] = "user.email_verification_requested"
+    secret_fields: ClassVar[tuple[str, ...]] = ("token",)
+    user_id: str
+    email: str
+    token: str = field(repr=False)
+    expires_at: dt.datetime
+
+
+@frozen(kw_only=True)
+class EmailVerified(DomainEvent):
+    name: ClassVar[str] = "user.email_verified"
+    user_id: str
+    email: str
+
+
+@frozen(kw_only=True)
+class PasswordResetRequested(DomainEvent):
+    """As EmailVerificationRequested, for a password reset link; raised only for existing active accounts."""
+
+    name: ClassVar[str] = "user.password_reset_requested"
+    secret_fields: ClassVar[tuple[str, ...]] = ("token",)
+    user_id: str
+    email: str
+    token: str = field(repr=False)
+    expires_at: dt.datetime
+
+
+@frozen(kw_only=True)
+class PasswordChanged(DomainEvent):
+    """The password of ``user_id`` changed (by its owner, or by a reset link: ``reset``)."""
+
+    name: ClassVar[str] = "user.password_changed"
+    user_id: str
+    reset: bool = False

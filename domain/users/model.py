@@ -12,7 +12,7 @@ from domain.shared import text
 from domain.shared.events import DomainEvent
 from domain.shared.ids import UserId
 from domain.users import events
-from domain.users.errors import InvalidUserData, WeakPassword
+from domain.users.errors import EmailAlreadyVerified, InvalidUserData, WeakPassword
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is the mailer's job.
@@ -98,19 +98,20 @@ class User:
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = 0
-    # True for the address given at sign-up (an interim policy until verification emails exist),
-    # False after an email change until verified.
+    # False from sign-up and after an email change until a verification link is confirmed (True is the
+    # default for rows stored before verification existed: migration 0005 counted those as verified).
     email_verified: bool = True
     _events: list[DomainEvent] = field(factory=list, eq=False, repr=False, alias="_events")
 
     @classmethod
     def register(
         cls, *, user_id: UserId, username: str, email: str, password_hash: str, display_name: str | None,
-        now: dt.datetime, role: Role = Role.USER,
+        now: dt.datetime, role: Role = Role.USER, email_verified: bool = False,
     ) -> User:
         user = cls(
             id=user_id, username=username, email=email, password_hash=password_hash,
             display_name=display_name or username, role=role, created_at=now, updated_at=now,
+            email_verified=email_verified,
         )
         user._events.append(events.UserRegistered(occurred_at=now, user_id=user_id, username=username, email=email))
         return user
@@ -137,11 +138,33 @@ class User:
             self.updated_at = now
             self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=tuple(changed)))
 
-    def change_password(self, password_hash: str, *, now: dt.datetime) -> None:
+    def change_password(self, password_hash: str, *, now: dt.datetime, reset: bool = False) -> None:
         self.password_hash = password_hash
         self.updated_at = now
         self._events.append(events.UserUpdated(occurred_at=now, user_id=self.id, fields=("password",)))
-        self._end_sessions("password_changed", now)
+        self._events.append(events.PasswordChanged(occurred_at=now, user_id=self.id, reset=reset))
+        self._end_sessions("password_reset" if reset else "password_changed", now)
+
+    def request_email_verification(self, *, token: str, expires_at: dt.datetime, now: dt.datetime) -> None:
+        """Asks for a link to the current address (the caller stores the link's hash with this change)."""
+        if self.email_verified:
+            raise EmailAlreadyVerified("this email address is verified already")
+        self._events.append(events.EmailVerificationRequested(
+            occurred_at=now, user_id=self.id, email=self.email, token=token, expires_at=expires_at))
+
+    def verify_email(self, email: str, *, now: dt.datetime) -> bool:
+        """Marks ``email`` verified if it is still the account's address; returns whether it is."""
+        if email != self.email:
+            return False
+        if not self.email_verified:
+            self.email_verified = True
+            self.updated_at = now
+            self._events.append(events.EmailVerified(occurred_at=now, user_id=self.id, email=email))
+        return True
+
+    def request_password_reset(self, *, token: str, expires_at: dt.datetime, now: dt.datetime) -> None:
+        self._events.append(events.PasswordResetRequested(
+            occurred_at=now, user_id=self.id, email=self.email, token=token, expires_at=expires_at))
 
     def set_role(self, role: Role, *, now: dt.datetime) -> None:
         if role is not self.role:

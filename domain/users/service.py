@@ -34,6 +34,7 @@ from domain.users.model import (
     normalize_email,
     normalize_username,
 )
+from domain.users.links import AccountLink, LinkPolicy, verification_link
 from domain.users.throttling import AttemptLimits, Reservation
 from domain.users.tokens import AccessClaims, Principal, RefreshClaims, Session, TokenPair
 from ports.clock import Clock
@@ -68,13 +69,15 @@ class UserService:
     clock: Clock
     policy: TokenPolicy = TokenPolicy()
     limits: AttemptLimits = AttemptLimits()
+    links: LinkPolicy = LinkPolicy()
     _dummy: str | None = field(default=None, init=False, repr=False)
 
     # -- registration and login -------------------------------------------------------------------
 
-    async def register(self, cmd: c.RegisterUser, *, role: Role = Role.USER) -> User:
+    async def register(self, cmd: c.RegisterUser, *, role: Role = Role.USER, email_verified: bool = False) -> User:
         """Rules: valid username/email/display name; password policy; username and email unique; a
-        limited number of registrations per client address (reserved before the costly hash)."""
+        limited number of registrations per client address (reserved before the costly hash).  The
+        address starts unverified: a verification link is asked for with the new account."""
         username = normalize_username(cmd.username)
         email = normalize_email(cmd.email)
         display = normalize_display_name(cmd.display_name) if cmd.display_name is not None else None
@@ -91,9 +94,10 @@ class UserService:
         password_hash = await self._hash_or_release(self.hasher.hash(cmd.password), reservation)
         user = User.register(
             user_id=UserId(new_id()), username=username, email=email,
-            password_hash=password_hash, display_name=display, now=now, role=role,
+            password_hash=password_hash, display_name=display, now=now, role=role, email_verified=email_verified,
         )
-        await self._add(user)
+        link = None if email_verified else verification_link(user, now=now, ttl=self.links.verify_ttl)
+        await self._add(user, link)
         return user
 
     async def login(self, cmd: c.LogIn) -> tuple[TokenPair, User]:
@@ -124,7 +128,8 @@ class UserService:
         client = offered or secrets.token_urlsafe(32)
         await self.throttle.remember_client(user.id, self._client_key(user, client),
                                             now + self.limits.known_client_ttl, now)
-        await self._publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id))
+        await self._publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id,
+                                         new_client=known is None))
         pair = self._tokens(user, session, session.refresh_token_id, now)
         return evolve(pair, client_token=client), user
 
@@ -265,9 +270,11 @@ class UserService:
                 if new_hash is None:  # argon2 is slow: hash once, whatever the retries
                     new_hash = await self.hasher.hash(cmd.password)
                 user.change_password(new_hash, now=now)
+            old_email = user.email
             user.update_profile(now=now, username=username, email=email, display_name=display)
+            link = verification_link(user, now=now, ttl=self.links.verify_ttl) if user.email != old_email else None
             try:
-                await self._save(user)
+                await self._save(user, link)
             except ConcurrentModification:
                 continue
             if cmd.password is not None:
@@ -323,7 +330,7 @@ class UserService:
                 return await self._change(existing.id, lambda u, now: u.set_role(Role.ADMIN, now=now))
             return existing
         return await self.register(c.RegisterUser(username=username, email=email, password=password),
-                                   role=Role.ADMIN)
+                                   role=Role.ADMIN, email_verified=True)  # the operator configured it
 
     async def _change(self, user_id: UserId, mutate) -> User:  # type: ignore[no-untyped-def]
         for _ in range(SAVE_ATTEMPTS):
@@ -336,15 +343,20 @@ class UserService:
             return user
         raise ConcurrentModification("the user kept changing; try again")
 
-    async def _add(self, user: User) -> None:
+    async def _add(self, user: User, link: AccountLink | None = None) -> None:
         async with self.uow() as uow:
             await uow.users.add(user)
+            if link is not None:
+                await uow.account_links.add(link)
             await uow.commit()
 
-    async def _save(self, user: User) -> None:
-        """As UserRepository.save (ConcurrentModification, ...); the user's events commit with it."""
+    async def _save(self, user: User, link: AccountLink | None = None) -> None:
+        """As UserRepository.save (ConcurrentModification, ...); the user's events (and the link it
+        asked for) commit with it."""
         async with self.uow() as uow:
             await uow.users.save(user)
+            if link is not None:
+                await uow.account_links.add(link)
             await uow.commit()
 
     async def _publish(self, *events: DomainEvent) -> None:

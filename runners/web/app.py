@@ -15,6 +15,7 @@ from runners.web import routing
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
 from runners.web.handlers import auth, dead_letters, media, meetings, meta, users
 from runners.web.handlers import notifications
+from runners.web.handlers import account_links, webhooks
 from runners.web.middleware import MIDDLEWARES, hide_server_version, security_headers
 from runners.web.openapi import build_document
 from runners.web.routing import Endpoint
@@ -24,8 +25,9 @@ SIGNALING = (
     Endpoint.get("/ws/signaling", signaling.signaling, summary="WebSocket signaling (protocol in docs/signaling.md)",
                  tag="signaling", auth=False, self_authenticating=True, status=101, errors=(400, 401, 403)),
 )
-ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *users.ROUTES, *dead_letters.ROUTES, *meetings.ROUTES, *media.ROUTES,
-                                *SIGNALING, *meta.ROUTES, *notifications.ROUTES)
+ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *account_links.ROUTES, *users.ROUTES, *dead_letters.ROUTES,
+                                *webhooks.ROUTES, *meetings.ROUTES, *media.ROUTES, *SIGNALING, *meta.ROUTES,
+                                *notifications.ROUTES)
 
 
 def served(tags: set[str] | None = None) -> list[Endpoint]:

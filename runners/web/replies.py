@@ -67,11 +67,12 @@ class User(Reply):
     banned: bool
     created_at: Stamp
     updated_at: Stamp
+    email_verified: bool  # False until the address's verification link is followed
 
     @classmethod
     def of(cls, u: UserAggregate) -> User:
         return cls.make(id=u.id, username=u.username, email=u.email, display_name=u.display_name, role=u.role.value,
-                   banned=u.banned, created_at=u.created_at, updated_at=u.updated_at)
+                   banned=u.banned, created_at=u.created_at, updated_at=u.updated_at, email_verified=u.email_verified)
 
 
 class UserPage(Reply):

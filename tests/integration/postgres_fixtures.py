@@ -19,8 +19,8 @@ from adapters.postgres.migrate import migrate
 from adapters.postgres.pool import open_pool
 
 __all__ = ["postgres_dsn", "pg_pool", "truncate_all"]
-TABLES = ("users", "meetings", "meeting_attendance", "outbox", "notifications", "notification_preferences",
-          "notification_reminders", "push_subscriptions")
+TABLES = ("users", "meetings", "meeting_attendance", "outbox", "account_links", "notifications",
+          "notification_preferences", "notification_reminders", "push_subscriptions")
 
 
 def _with_database(dsn: str, database: str) -> str:

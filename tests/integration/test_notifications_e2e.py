@@ -91,7 +91,7 @@ async def test_an_invitation_produces_an_email_with_the_right_links(postgres_dsn
             await api.call("POST", f"/api/v1/meetings/{meeting['id']}/invitations", host, json={"user_id": guest_id})
             stranger = f"stranger-{secrets.token_hex(3)}@example.org"
             await api.call("POST", f"/api/v1/meetings/{meeting['id']}/invitations", host, json={"email": stranger})
-            mails = await smtp.wait_for(2)
+            mails = await smtp.wait_for(2, kind="meeting_invitation")
     by_to = {m["To"]: m for m in mails}
     text, html = text_and_html(by_to[guest_email])
     assert f"{PUBLIC}/meetings/{meeting['id']}" in text and f'href="{PUBLIC}/meetings/{meeting["id"]}"' in html
@@ -125,12 +125,12 @@ async def test_a_reminder_survives_a_restart_and_is_sent_once_by_the_notificatio
     assert row["fire_at"] == start - dt.timedelta(minutes=1)
     assert (await planned())[0]["fired_at"] is None, "the reminder fired before the restart: machine too slow"
     with process(env, tmp_path / "notifications.log", module="runners.notifications") as (base, _):
-        mails = await smtp.wait_for(1, timeout=60)
+        mails = await smtp.wait_for(1, timeout=60, kind="meeting_reminder")
 
         async def fired():
             return (await planned())[0]["fired_at"] is not None
         await eventually(fired, what="the reminder to be marked fired")
-    reminders = [m for m in smtp.received() if m["To"] == host_email]
+    reminders = [m for m in smtp.received("meeting_reminder") if m["To"] == host_email]
     assert len(reminders) == 1 and "starts in 1 minutes" in mails[0]["Subject"]
     assert f"{PUBLIC}/meetings/{meeting['id']}" in text_and_html(reminders[0])[0]
 
@@ -155,13 +155,16 @@ async def test_an_smtp_outage_delays_mail_which_arrives_once_when_the_server_ret
                     return any(j["attempts"] >= 2 and j["address"] == guest_email for j in jobs)
                 await eventually(retried_twice, what="the email to fail twice while the SMTP server is down")
                 smtp.start()
-                (mail,) = await smtp.wait_for(1, timeout=60)
+                (mail,) = await smtp.wait_for(1, timeout=60, kind="meeting_invitation")
 
                 async def settled():
                     return await redis.xlen("confero:notify:jobs") == 0 and await redis.zcard(
                         "confero:notify:delayed") == 0
                 await eventually(settled, what="the queue to drain")
-        assert mail["To"] == guest_email and len(smtp.received()) == 1
+        assert mail["To"] == guest_email and len(smtp.received("meeting_invitation")) == 1
+        # Account mail (verification, new sign-in) waited through the outage as well: none came twice.
+        ids = [m["Message-ID"] for m in smtp.received()]
+        assert len(ids) == len(set(ids)) and len(ids) >= 3
         assert await redis.xlen("confero:notify:jobs:dead") == 0
     finally:
         await redis.aclose()
@@ -186,14 +189,17 @@ async def test_poison_jobs_end_in_the_dead_letter_stream_without_blocking_the_ot
                 for user_id in (refused_id, guest_id):
                     await api.call("POST", f"/api/v1/meetings/{meeting['id']}/invitations", host,
                                    json={"user_id": user_id})
-                (mail,) = await smtp.wait_for(1, timeout=60)
+                (mail,) = await smtp.wait_for(1, timeout=60, kind="meeting_invitation")
 
-                async def two_dead():
-                    return await redis.xlen("confero:notify:jobs:dead") >= 2
-                await eventually(two_dead, what="two dead letters")
+                async def dead_invitation():
+                    letters = [f for _, f in await redis.xrange("confero:notify:jobs:dead")]
+                    return any("meeting_invitation" in f.get("job", "") for f in letters)
+                await eventually(dead_invitation, what="the refused invitation's dead letter")
         assert mail["To"] == guest_email
         dead = {f.get("error", "")[:11]: f for _, f in await redis.xrange("confero:notify:jobs:dead")}
+        # The refused user's account mail (verification, sign-in) is refused too: all "rejected".
         assert set(dead) == {"undecodable", "rejected: r"}, dead
-        assert refused_email in dead["rejected: r"]["job"] and "550" in dead["rejected: r"]["error"]
+        refused = [f for _, f in await redis.xrange("confero:notify:jobs:dead") if "meeting_invitation" in f["job"]]
+        assert len(refused) == 1 and refused_email in refused[0]["job"] and "550" in refused[0]["error"]
     finally:
         await redis.aclose()

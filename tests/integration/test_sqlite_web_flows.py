@@ -13,7 +13,7 @@ import pytest
 from runners.serve import composed
 from runners.web.app import create_app
 from tests.unit.test_web_flows import *  # noqa: F403  (the flows, collected here too)
-from tests.unit.web_support import WebApi, WebFactory, web, web_settings  # noqa: F401  (fixtures)
+from tests.unit.web_support import WebApi, WebFactory, web, web_settings, with_mailbox  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -26,6 +26,6 @@ async def web_factory(aiohttp_client: Any, tmp_path: Any) -> AsyncIterator[WebFa
             container, services = await stack.enter_async_context(composed(settings))
             assert type(await container.adapters.database()).__name__ == "SqliteDatabase"
             app = create_app(services, settings)
-            return WebApi(await aiohttp_client(app), app, settings, services)
+            return await with_mailbox(WebApi(await aiohttp_client(app), app, settings, services), container)
 
         yield make

@@ -63,18 +63,20 @@ class SmtpServer:
             self._controller.stop()
             self._controller = None
 
-    def received(self) -> list[EmailMessage]:
+    def received(self, kind: str | None = None) -> list[EmailMessage]:
+        """What arrived, oldest first; ``kind`` keeps the notifications of one kind (X-Confero-Kind)."""
         with self.lock:
-            return list(self.messages)
+            return [m for m in self.messages if kind is None or m["X-Confero-Kind"] == kind]
 
-    async def wait_for(self, count: int, timeout: float = 30.0) -> list[EmailMessage]:
+    async def wait_for(self, count: int, timeout: float = 30.0, kind: str | None = None) -> list[EmailMessage]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while len(self.received()) < count:
+        while len(self.received(kind)) < count:
             if loop.time() > deadline:
-                raise AssertionError(f"{len(self.received())} emails arrived, expected {count}")
+                raise AssertionError(f"{len(self.received(kind))} emails ({kind or 'any kind'}) arrived, "
+                                     f"expected {count}")
             await asyncio.sleep(0.05)
-        return self.received()
+        return self.received(kind)
 
 
 class DroppingServer:

@@ -38,9 +38,19 @@ def build_user_service(*, users: InMemoryUserRepository, clock: FrozenClock, out
                        sessions=InMemorySessionStore(), throttle=InMemoryLoginThrottle(), uow=uow, clock=clock)
 
 
-async def register(service: UserService, name: str, *, password: str = GOOD_PASSWORD, admin: bool = False) -> User:
-    return await service.register(uc.RegisterUser(username=name, email=f"{name}@example.com", password=password),
+async def register(service: UserService, name: str, *, password: str = GOOD_PASSWORD, admin: bool = False,
+                   verified: bool = True) -> User:
+    """A new user whose address is verified (as if its link was followed), unless ``verified=False``."""
+    user = await service.register(uc.RegisterUser(username=name, email=f"{name}@example.com", password=password),
                                   role=Role.ADMIN if admin else Role.USER)
+    return await verify(service, user) if verified else user
+
+
+async def verify(service: UserService, user: User) -> User:
+    stored = await service.users.get(user.id)
+    stored.email_verified = True
+    await service.users.save(stored)
+    return stored
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from domain.shared.errors import ConcurrentModification
 from domain.shared.pagination import PageRequest
 from domain.users.commands import RegisterUser
 from domain.users.errors import InvalidUserData, UserNotFound
-from tests.unit.conftest import GOOD_PASSWORD, START, register
+from tests.unit.conftest import GOOD_PASSWORD, START, register, verify
 
 HOUR = dt.timedelta(hours=1)
 NOBODY = "00000000-0000-0000-0000-000000000000"
@@ -105,8 +105,8 @@ async def test_an_invite_only_meeting_is_hidden_from_people_it_does_not_concern(
     await meeting_service.invite(people["host"], mc.Invite(meeting_id=meeting.id, user_id=people["alice"].user_id))
     await meeting_service.invite(people["host"], mc.Invite(meeting_id=meeting.id, email="Later@Example.com"))
     await meeting_service.host_action(people["host"], meeting.id, A.PROMOTE, people["bob"].user_id)
-    later = Actor((await user_service.register(RegisterUser(username="later", email="later@example.com",
-                                                            password=GOOD_PASSWORD))).id)
+    later = Actor((await verify(user_service, await user_service.register(RegisterUser(
+        username="later", email="later@example.com", password=GOOD_PASSWORD)))).id)
     for who in (people["host"], people["alice"], people["bob"], people["root"], later):
         assert (await meeting_service.get(who, meeting.id)).id == meeting.id
     with pytest.raises(e.MeetingHidden):
@@ -322,8 +322,8 @@ async def test_an_unknown_email_is_kept_and_honoured_once_someone_registers_with
                              password="open sesame")
     invited = await meeting_service.invite(people["host"], mc.Invite(meeting_id=meeting.id, email="New@Example.com"))
     assert invited.invited_emails == {"new@example.com"}
-    newcomer = await user_service.register(RegisterUser(username="newcomer", email="NEW@example.com",
-                                                        password=GOOD_PASSWORD))
+    newcomer = await verify(user_service, await user_service.register(RegisterUser(
+        username="newcomer", email="NEW@example.com", password=GOOD_PASSWORD)))
     joined = await join(meeting_service, Actor(newcomer.id), meeting)
     assert newcomer.id in joined.participants
 
@@ -544,8 +544,8 @@ async def test_a_kicked_user_is_no_longer_invited_even_by_an_earlier_email_invit
     """Meeting docstring: a kicked user is never a participant, a co-host or invited."""
     meeting = await schedule(meeting_service, people["host"], settings=MeetingSettings(invite_only=True))
     await meeting_service.invite(people["host"], mc.Invite(meeting_id=meeting.id, email="dave@example.com"))
-    dave = Actor((await user_service.register(RegisterUser(username="dave", email="dave@example.com",
-                                                           password=GOOD_PASSWORD))).id)
+    dave = Actor((await verify(user_service, await user_service.register(RegisterUser(
+        username="dave", email="dave@example.com", password=GOOD_PASSWORD)))).id)
     await meeting_service.host_action(people["host"], meeting.id, A.KICK, dave.user_id)
     with pytest.raises(e.KickedFromMeeting):
         await join(meeting_service, dave, meeting)

@@ -69,6 +69,17 @@ async def test_an_address_that_has_an_account_is_invited_as_that_user(rig):
     assert (await rig.service.inbox(Actor(guest.id), PageRequest())).unread == 1
 
 
+async def test_an_address_claimed_by_an_unverified_account_is_invited_as_an_address(rig):
+    _, _, meeting = await a_world(rig)
+    squatter = a_user(email="victim@example.org", email_verified=False)
+    await rig.users.add(squatter)
+    await rig.service.on_event(invited(meeting, email="victim@example.org"))
+    await rig.deliver_all()
+    (mail,) = rig.email.sent
+    assert mail.user_id is None and mail.link is not None and "/signup?" in mail.link
+    assert (await rig.service.inbox(Actor(squatter.id), PageRequest())).page.total == 0
+
+
 async def test_the_same_event_twice_stores_and_sends_once(rig):
     _, guest, meeting = await a_world(rig)
     event = invited(meeting, user_id=guest.id)
@@ -144,25 +155,30 @@ async def test_a_cancelled_meeting_tells_invitees_and_participants_but_not_who_c
     assert sorted(j.address for j in rig.email.sent) == sorted([guest.email, "outside@example.org"])
 
 
-async def test_account_mail_from_the_accounts_stream_carries_its_link(rig):
-    from domain.shared.events import DomainEvent
-    from attrs import frozen
-
-    @frozen(kw_only=True)
-    class PasswordResetRequested(DomainEvent):  # the shape the accounts stream publishes
-        user_id: str
-        email: str
-        token: str
-        expires_at: dt.datetime
-
+async def test_account_mail_from_the_accounts_stream_carries_its_link_in_the_fragment(rig):
     user = a_user()
     await rig.users.add(user)
-    await rig.service.on_event(PasswordResetRequested(occurred_at=NOW, user_id=user.id, email=user.email,
-                                                      token="tok-123", expires_at=NOW + dt.timedelta(hours=1)))
+    await rig.service.on_event(ue.PasswordResetRequested(occurred_at=NOW, user_id=user.id, email=user.email,
+                                                         token="tok-123", expires_at=NOW + dt.timedelta(hours=1)))
+    await rig.service.on_event(ue.EmailVerificationRequested(occurred_at=NOW, user_id=user.id,
+                                                             email="new@example.org", token="v-9",
+                                                             expires_at=NOW + dt.timedelta(days=1)))
     await rig.deliver_all()
-    (mail,) = rig.email.sent
-    assert mail.link == f"{BASE}/reset-password?token=tok-123" and mail.unsubscribe_url is None
+    reset, verify = rig.email.sent
+    assert reset.link == f"{BASE}/static/reset-password.html#token=tok-123" and reset.unsubscribe_url is None
+    assert verify.address == "new@example.org" and verify.link == f"{BASE}/static/verify-email.html#token=v-9"
     assert (await rig.service.inbox(Actor(user.id), PageRequest())).page.total == 0
+
+
+async def test_password_changes_and_new_clients_are_told_by_email_and_in_app(rig):
+    user = a_user()
+    await rig.users.add(user)
+    await rig.service.on_event(ue.PasswordChanged(occurred_at=NOW, user_id=user.id))
+    await rig.service.on_event(ue.UserLoggedIn(occurred_at=NOW, user_id=user.id, session_id="s1", new_client=True))
+    await rig.service.on_event(ue.UserLoggedIn(occurred_at=NOW, user_id=user.id, session_id="s2"))
+    await rig.deliver_all()
+    assert [j.kind for j in rig.email.sent] == [Kind.PASSWORD_CHANGED, Kind.NEW_SIGN_IN]
+    assert (await rig.service.inbox(Actor(user.id), PageRequest())).unread == 2
 
 
 async def test_an_unsubscribe_link_turns_that_kind_off_by_email_only(rig):

@@ -48,7 +48,8 @@ async def test_registration_trims_the_username_lowercases_the_email_and_defaults
     user = await user_service.register(sign_up(username="  Alice_1 ", email="  Alice@Example.COM "))
     assert (user.username, user.email, user.display_name) == ("Alice_1", "alice@example.com", "Alice_1")
     assert user.role is Role.USER and not user.banned
-    assert event_names(domain_outbox) == ["user.registered"]
+    assert event_names(domain_outbox) == ["user.registered", "user.email_verification_requested"]
+    assert (user.email_verified, user.invitation_email) == (False, None)
 
 
 async def test_registration_collapses_whitespace_in_the_display_name(user_service):
@@ -102,7 +103,7 @@ async def test_usernames_are_unique_regardless_of_case(user_service, domain_outb
     await user_service.register(sign_up(username="Alice"))
     with pytest.raises(UsernameTaken):
         await user_service.register(sign_up(username="aLiCe", email="other@example.com"))
-    assert event_names(domain_outbox) == ["user.registered"]
+    assert event_names(domain_outbox) == ["user.registered", "user.email_verification_requested"]
 
 
 async def test_emails_are_unique_regardless_of_case(user_service):
@@ -441,7 +442,9 @@ async def test_a_user_updates_their_own_profile_with_normalised_fields(user_serv
         user_id=alice.id, username=" alice2 ", email="ALICE2@example.com", display_name=" Alice  L ",
         current_password=GOOD_PASSWORD))
     assert (user.username, user.email, user.display_name) == ("alice2", "alice2@example.com", "Alice L")
-    assert domain_outbox.events[-1].fields == ("username", "email", "display_name")
+    assert domain_outbox.events[-2].fields == ("username", "email", "display_name")
+    assert (domain_outbox.events[-1].name, domain_outbox.events[-1].email) == (
+        "user.email_verification_requested", "alice2@example.com")
     await log_in(user_service, login="alice2")
 
 

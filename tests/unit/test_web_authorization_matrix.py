@@ -67,6 +67,14 @@ CASES = [
     Case("login", "POST", f"{API}/auth/login", expect(200), body={"username": "participant", "password": PASSWORD}),
     Case("refresh", "POST", f"{API}/auth/refresh", expect(200), body={"refresh_token": "<participant refresh>"}),
     Case("logout", "POST", f"{API}/auth/logout", protected(204)),
+    Case("verify email", "POST", f"{API}/auth/verify-email", expect((422, "link_invalid")),
+         body={"token": "x" * 43}),
+    Case("resend verification", "POST", f"{API}/auth/verify-email/resend",
+         protected((409, "email_already_verified"))),
+    Case("request password reset", "POST", f"{API}/auth/password-reset", expect(202),
+         body={"email": "participant@example.com"}),
+    Case("confirm password reset", "POST", f"{API}/auth/password-reset/confirm", expect(204),
+         body={"token": "<participant reset token>", "password": "a fresh pass phrase"}),
 
     Case("me", "GET", f"{API}/users/me", protected(200)),
     Case("get user", "GET", f"{API}/users/{{id}}", protected(200), {"id": PART}),
@@ -108,6 +116,21 @@ CASES = [
     Case("replay dead letter", "POST", f"{API}/admin/dead-letters/{{id}}/replay",
          protected(NOT_ALLOWED, admin=(404, "dead_letter_not_found")), {"id": "live"}),
 
+    Case("create webhook", "POST", f"{API}/admin/webhooks", protected(NOT_ALLOWED, admin=201),
+         body={"url": "https://hooks.example.com/in", "kinds": ["meeting.started"]}),
+    Case("list webhooks", "GET", f"{API}/admin/webhooks", admin_only()),
+    Case("get webhook", "GET", f"{API}/admin/webhooks/{{id}}", admin_only(), {"id": "webhook"}),
+    Case("update webhook", "PUT", f"{API}/admin/webhooks/{{id}}", admin_only(), {"id": "webhook"},
+         {"enabled": False}),
+    Case("delete webhook", "DELETE", f"{API}/admin/webhooks/{{id}}", protected(NOT_ALLOWED, admin=204),
+         {"id": "webhook"}),
+    Case("rotate webhook secret", "POST", f"{API}/admin/webhooks/{{id}}/rotate-secret", admin_only(),
+         {"id": "webhook"}),
+    Case("webhook deliveries", "GET", f"{API}/admin/webhooks/{{id}}/deliveries", admin_only(), {"id": "webhook"}),
+    Case("redeliver webhook", "POST", f"{API}/admin/webhooks/{{id}}/deliveries/{{delivery_id}}/redeliver",
+         protected(NOT_ALLOWED, admin=(404, "webhook_delivery_not_found")),
+         {"id": "webhook", "delivery_id": "live"}),
+
     Case("media stats", "GET", f"{API}/media/stats", privileged(), query={"room_id": "live"}),
 
     Case("my notifications", "GET", f"{API}/notifications", protected(200)),
@@ -147,16 +170,23 @@ async def build_world(web: WebApi) -> World:
     scheduled = (await web.meeting(host, title="Later", start_time="2035-01-01T09:00:00Z"))["id"]
     await web.ok("POST", f"{API}/meetings/{scheduled}/cohosts/{cohost.id}", who=host)
     await web.ok("POST", f"{API}/meetings/{scheduled}/invitations", who=host, json={"user_id": part.id})
+    hook = await web.ok("POST", f"{API}/admin/webhooks", 201, who=callers[ADMIN_],
+                        json={"url": "https://hooks.example.com/world", "kinds": ["meeting.ended"]})
+    seen = len(web.mailed)
+    await web.ok("POST", f"{API}/auth/password-reset", 202, json={"email": part.email})
     ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
     ids |= {"push endpoint": "https://push.example/none", "bad token": "not-a-token"}
+    ids["webhook"] = hook["endpoint"]["id"]
+    ids["reset token"] = await web.link_token("user.password_reset_requested", part.email, after=seen)
     return World(callers, ids)
 
 
 def _body(case: Case, world: World) -> Any:
     part = world.callers[PART]
-    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id}
+    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id,
+               "<participant reset token>": world.ids["reset token"]}
     return None if case.body is None else {k: replace.get(v, v) if isinstance(v, str) else v
-                                           for k, v in case.body.items()}
+                                          for k, v in case.body.items()}
 
 
 @pytest.mark.parametrize("actor", ACTORS)

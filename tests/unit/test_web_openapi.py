@@ -69,6 +69,8 @@ async def test_public_and_protected_operations_are_marked_as_the_router_treats_t
     public = {(m, p) for m, p in documented_operations(doc) if doc["paths"][p][m.lower()]["security"] == []}
     assert public == {("GET", "/health"), ("GET", f"{API}/openapi.json"), ("POST", f"{API}/auth/register"),
                       ("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/refresh"),
+                      ("POST", f"{API}/auth/verify-email"), ("POST", f"{API}/auth/password-reset"),
+                      ("POST", f"{API}/auth/password-reset/confirm"),
                       # an email's unsubscribe link works without signing in: its token is signed
                       ("GET", f"{API}/notifications/unsubscribe"), ("POST", f"{API}/notifications/unsubscribe")}
 

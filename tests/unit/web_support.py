@@ -10,19 +10,20 @@ Import the fixtures explicitly in a test module:
 
 from __future__ import annotations
 
-import tempfile
-
+import asyncio
 import contextlib
 import re
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web as aioweb
 from aiohttp.test_utils import TestClient
-from attrs import define, frozen
+from attrs import define, field, frozen
 from multidict import CIMultiDictProxy
 
+from runners.containers import resolve
 from runners.serve import composed
 from runners.settings import Settings
 from runners.web.app import create_app
@@ -122,6 +123,7 @@ class WebApi:
     settings: Settings
     services: Services
     _counter: int = 0
+    mailed: list[Any] = field(factory=list)  # every event the relay published (the links' tokens inside)
 
     async def call(self, method: str, path: str, *, who: Caller | None = None, json: Any = _MISSING,
                    data: bytes | str | None = None, headers: dict[str, str] | None = None,
@@ -157,11 +159,26 @@ class WebApi:
         return f"{stem}{self._counter}"
 
     async def register(self, username: str, *, email: str | None = None, password: str = PASSWORD,
-                       display_name: str | None = None) -> dict[str, Any]:
+                       display_name: str | None = None, verify: bool = True) -> dict[str, Any]:
+        """Signs up, and follows the verification link (as its owner would) unless ``verify=False``."""
         body = {"username": username, "email": email or f"{username}@example.com", "password": password}
         if display_name is not None:
             body["display_name"] = display_name
-        return await self.ok("POST", f"{API}/auth/register", 201, json=body)
+        profile = await self.ok("POST", f"{API}/auth/register", 201, json=body)
+        if verify:
+            token = await self.link_token("user.email_verification_requested", profile["email"])
+            await self.ok("POST", f"{API}/auth/verify-email", 204, json={"token": token})
+        return profile
+
+    async def link_token(self, event_name: str, email: str, *, after: int = 0) -> str:
+        """The token of the newest link event for ``email`` among published events from index ``after``
+        on, once the relay has published it (the relay runs in the background)."""
+        for _ in range(500):
+            found = [e for e in self.mailed[after:] if e.name == event_name and e.email == email]
+            if found:
+                return found[-1].token
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no {event_name} for {email} was published")
 
     async def login(self, login: str, password: str = PASSWORD) -> dict[str, Any]:
         return await self.ok("POST", f"{API}/auth/login", json={"username": login, "password": password})
@@ -204,15 +221,26 @@ class WebApi:
 WebFactory = Callable[..., Awaitable[WebApi]]
 
 
+async def with_mailbox(api: WebApi, container: Any) -> WebApi:
+    """Lets ``api`` see what the relay publishes (``mailed``): the links' tokens, as the notification
+    service would receive them (memory event bus only)."""
+    bus = await resolve(container.adapters.events)
+    if hasattr(bus, "subscribe"):
+        async def capture(event: Any) -> None:
+            api.mailed.append(event)
+        bus.subscribe(capture, name="test-mailbox")
+    return api
+
+
 @pytest.fixture
 async def web_factory(aiohttp_client: Any) -> AsyncIterator[WebFactory]:
     """Makes applications with extra APP_* settings, each on its own fresh memory adapters."""
     async with contextlib.AsyncExitStack() as stack:
         async def make(**env: str) -> WebApi:
             settings = web_settings(**env)
-            _, services = await stack.enter_async_context(composed(settings))
+            container, services = await stack.enter_async_context(composed(settings))
             app = create_app(services, settings)
-            return WebApi(await aiohttp_client(app), app, settings, services)
+            return await with_mailbox(WebApi(await aiohttp_client(app), app, settings, services), container)
 
         yield make
 

@@ -88,6 +88,7 @@ export function wireLobby(joinMeeting) {
     await api("POST", "/auth/register", body, { auth: false });
     await logIn(d.username, d.password);
     form.reset();
+    notify(`We sent a link to ${d.email}: follow it to verify your address.`, "info");
   });
   onSubmit("#create-form", async (d, form) => {
     const body = { title: d.title };
