@@ -21,6 +21,7 @@ from tests.support.notify_servers import SmtpServer, text_and_html
 from tests.support.process import allinone
 
 pytestmark = pytest.mark.timeout(300)
+PUBLIC = "https://meet.example.test"
 
 
 def scenario() -> dict[str, Any]:
@@ -31,7 +32,7 @@ def scenario() -> dict[str, Any]:
     smtp = SmtpServer().start()
     env = {"APP_ADAPTERS": "memory", "APP_FAST_PASSWORD_HASHING": "true", "APP_LOG_FORMAT": "text",
            "APP_SMTP_HOST": "127.0.0.1", "APP_SMTP_PORT": str(smtp.port), "APP_SMTP_TLS": "none",
-           "APP_PUBLIC_URL": "https://meet.example.test"}
+           "APP_PUBLIC_URL": PUBLIC}
     try:
         with (tempfile.TemporaryDirectory() as profiles, allinone(env, ARTIFACTS / "notifications.log") as base,
               sync_playwright() as pw):
@@ -39,6 +40,25 @@ def scenario() -> dict[str, Any]:
             a = open_page(run, pw, Path(profiles), "nora", DESKTOP)
             b = open_page(run, pw, Path(profiles), "olaf", DESKTOP)
             run.step("accounts", lambda: (register(a, "nora", "Nora"), register(b, "olaf", "Olaf")))
+
+            def wait_mail(kind: str, to: str) -> Any:
+                deadline = time.monotonic() + 20
+                while not (mails := [m for m in smtp.received(kind) if m["To"] == to]):
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"no {kind} email for {to} reached the SMTP server")
+                    time.sleep(0.1)
+                return mails[-1]
+
+            def verify() -> str:
+                # Only a verified address receives invitations sent to it as its account's.
+                text, _ = text_and_html(wait_mail("email_verification", "olaf@example.com"))
+                link = next(w for w in text.split() if "/static/verify-email.html#token=" in w)
+                b.goto(link.replace(PUBLIC, base))
+                expect(b.locator("#account-status")).to_contain_text("verified")
+                b.goto(base + "/")
+                expect(b.locator("#view-lobby")).to_be_visible()
+                return link.split("#")[0]
+            run.step("verify_email_from_the_emailed_link", verify)
             meeting_id = run.step("create_meeting", lambda: create_meeting(a, "Planning"))
 
             def invite() -> None:
@@ -49,15 +69,11 @@ def scenario() -> dict[str, Any]:
             run.step("invite_from_the_page", invite)
 
             def emailed() -> dict[str, Any]:
-                deadline = time.monotonic() + 20
-                while not (mails := [m for m in smtp.received("meeting_invitation") if m["To"] == "olaf@example.com"]):
-                    if time.monotonic() > deadline:
-                        raise AssertionError("no email reached the SMTP server")
-                    time.sleep(0.1)
-                text, _ = text_and_html(mails[0])
-                if f"https://meet.example.test/meetings/{meeting_id}" not in text:
+                mail = wait_mail("meeting_invitation", "olaf@example.com")
+                text, _ = text_and_html(mail)
+                if f"{PUBLIC}/meetings/{meeting_id}" not in text:
                     raise AssertionError(f"the meeting's link is not in the email: {text}")
-                return {"subject": str(mails[0]["Subject"])}
+                return {"subject": str(mail["Subject"])}
             run.step("email_at_the_smtp_server", emailed)
 
             def bell() -> None:
@@ -106,7 +122,8 @@ def notifications_run() -> dict[str, Any]:
 
 
 def test_inviting_by_email_in_the_page_sends_a_real_email_with_the_meetings_link(notifications_run):
-    passed(notifications_run, "accounts", "create_meeting", "invite_from_the_page", "email_at_the_smtp_server")
+    passed(notifications_run, "accounts", "verify_email_from_the_emailed_link", "create_meeting",
+           "invite_from_the_page", "email_at_the_smtp_server")
 
 
 def test_the_invitation_shows_in_the_invitees_bell_and_reading_it_clears_the_count(notifications_run):
