@@ -36,12 +36,13 @@ class Intent:
 # Events whose meeting the service must read before deciding (and whose reminders it re-plans).
 NEEDS_MEETING = (me.UserInvited, me.MeetingUpdated, me.MeetingCancelled, me.ParticipantKicked,
                  me.CoHostPromoted, me.CoHostDemoted, me.HostTransferred, me.MeetingCreated)
-BY_NAME_NEEDS_MEETING = ("RecordingCompleted", "TranscriptCompleted", "TranscriptReady")
+BY_NAME_NEEDS_MEETING = ("RecordingCompleted", "TranscriptCompleted", "TranscriptReady", "AnalysisCompleted")
 
 
 def needs_meeting(event: DomainEvent) -> MeetingId | None:
     if isinstance(event, NEEDS_MEETING) or type(event).__name__ in BY_NAME_NEEDS_MEETING:
-        return MeetingId(getattr(event, "meeting_id"))
+        meeting_id = getattr(event, "meeting_id", None)  # an analysis may be of no meeting
+        return MeetingId(meeting_id) if meeting_id else None
     return None
 
 
@@ -130,6 +131,13 @@ def _ready(kind: Kind, id_field: str) -> Any:
     return decide
 
 
+def _analysis(event: DomainEvent, meeting: MeetingFacts | None) -> list[Intent]:
+    # The analysis stream's AnalysisCompleted(kind="transcription") is "the transcript is ready".
+    if getattr(event, "kind", None) != "transcription":
+        return []
+    return _ready(Kind.TRANSCRIPT_READY, "analysis_id")(event, meeting)
+
+
 _BY_NAME = {
     "PasswordChanged": _password_changed,
     "EmailVerificationRequested": _token_mail(Kind.EMAIL_VERIFICATION, "/static/verify-email.html"),
@@ -137,6 +145,7 @@ _BY_NAME = {
     "RecordingCompleted": _ready(Kind.RECORDING_READY, "recording_id"),
     "TranscriptCompleted": _ready(Kind.TRANSCRIPT_READY, "transcript_id"),
     "TranscriptReady": _ready(Kind.TRANSCRIPT_READY, "transcript_id"),
+    "AnalysisCompleted": _analysis,
 }
 
 

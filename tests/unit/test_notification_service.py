@@ -210,3 +210,38 @@ def test_preferences_reject_sms_only_security_and_bad_values():
         Preferences(user_id=user, reminder_minutes=-1)
     assert Channel.SMS not in Preferences(user_id=user, channels={Kind.MEETING_REMINDER: frozenset({Channel.SMS})}
                                           ).channels_for(Kind.MEETING_REMINDER)
+
+
+async def test_recordings_and_transcripts_of_other_streams_reach_host_and_co_hosts(rig):
+    from attrs import frozen
+
+    from domain.shared.events import DomainEvent
+
+    @frozen(kw_only=True)
+    class RecordingCompleted(DomainEvent):  # domain/recordings/events.py of the recordings stream
+        recording_id: str
+        meeting_id: str
+
+    @frozen(kw_only=True)
+    class AnalysisCompleted(DomainEvent):  # domain/analysis/events.py of the analysis stream
+        analysis_id: str
+        kind: str
+        requested_by: str
+        meeting_id: str | None = None
+
+    host, guest, meeting = await a_world(rig)
+    cohost = a_user()
+    await rig.users.add(cohost)
+    meeting.co_hosts = {cohost.id}
+    await rig.meetings.save(meeting)
+    await rig.service.on_event(RecordingCompleted(occurred_at=NOW, recording_id="r1", meeting_id=meeting.id))
+    await rig.service.on_event(AnalysisCompleted(occurred_at=NOW, analysis_id="a1", kind="transcription",
+                                                 requested_by=host.id, meeting_id=meeting.id))
+    await rig.service.on_event(AnalysisCompleted(occurred_at=NOW, analysis_id="a2", kind="text_sentiment",
+                                                 requested_by=host.id, meeting_id=meeting.id))
+    await rig.service.on_event(AnalysisCompleted(occurred_at=NOW, analysis_id="a3", kind="transcription",
+                                                 requested_by=host.id))
+    await rig.deliver_all()
+    got = sorted((j.kind.value, j.address) for j in rig.email.sent)
+    assert got == sorted([("recording_ready", host.email), ("recording_ready", cohost.email),
+                          ("transcript_ready", host.email), ("transcript_ready", cohost.email)])
