@@ -48,6 +48,7 @@ from domain.meetings.events import UserInvited  # noqa: E402
 from domain.notifications.dispatch import Dispatcher  # noqa: E402
 from domain.notifications.model import Channel, Kind  # noqa: E402
 from domain.notifications.service import Links, NotificationService  # noqa: E402
+from runners.workers.notifications import TAKE  # noqa: E402
 from tests.support.notify_servers import SmtpServer  # noqa: E402
 
 EMAIL_ONLY = {k: frozenset({Channel.EMAIL, Channel.IN_APP}) for k in Kind}
@@ -92,7 +93,7 @@ async def drain(dispatcher: Dispatcher, n: int, workers: int) -> float:
 
     async def worker(i: int) -> None:
         while dispatcher.outcomes["sent"] < n:
-            await dispatcher.run_once(f"bench-{i}", 20, 0.2)
+            await dispatcher.run_once(f"bench-{i}", TAKE, 0.2)
 
     await asyncio.gather(*(worker(i) for i in range(workers)))
     return time.perf_counter() - t

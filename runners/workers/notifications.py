@@ -21,12 +21,15 @@ Handler = Callable[[DomainEvent], Awaitable[None]]
 EventSource = Callable[[Handler, asyncio.Event], Awaitable[None]]
 REMINDER_TICK = 1.0
 RETRY_SECONDS = 1.0
+# Jobs a worker takes at once: it sends them one after another, so a large batch would make the last
+# wait for the others while idle workers look on.
+TAKE = 4
 
 
 async def _deliver(dispatcher: Dispatcher, name: str, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await dispatcher.run_once(name, limit=20, wait=0.5)
+            await dispatcher.run_once(name, limit=TAKE, wait=0.5)
         except Unavailable:
             log.warning("delivery queue unavailable; retrying", extra={"worker": name})
             await asyncio.sleep(RETRY_SECONDS)
