@@ -102,6 +102,21 @@ class AccountLinkStoreContract:
                 await uow.account_links.add(link)
                 await uow.commit()
 
+    async def test_forgetting_expired_links_deletes_only_those_expired_before_the_time_and_only_at_commit(
+            self, family):
+        gone = await self._stored(family, minutes=10)
+        kept = await self._stored(family, minutes=30)
+        async with family.uow() as uow:
+            await uow.account_links.forget_expired(at(20))
+        async with family.uow() as uow:
+            assert await uow.account_links.find(gone.token_hash) == gone  # not committed: nothing deleted
+        async with family.uow() as uow:
+            await uow.account_links.forget_expired(at(20))
+            await uow.commit()
+        async with family.uow() as uow:
+            assert await uow.account_links.find(gone.token_hash) is None
+            assert await uow.account_links.find(kept.token_hash) == kept
+
     async def test_of_concurrent_consumers_of_one_link_exactly_one_commits(self, family):
         link = await self._stored(family)
         barrier = asyncio.Barrier(4)

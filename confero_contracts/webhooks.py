@@ -152,6 +152,18 @@ class WebhookStoreContract:
         page = await store.list_deliveries(one.id, PageRequest(limit=2))
         assert [d.created_at for d in page.items] == [at(3), at(2)] and page.total == 3
 
+    async def test_purging_forgets_old_finished_deliveries_and_keeps_pending_ones(self, store):
+        endpoint = an_endpoint()
+        await store.add_endpoint(endpoint)
+        old_done = a_delivery(endpoint.id, created_at=at(1), status=DeliveryStatus.DELIVERED)
+        old_failed = a_delivery(endpoint.id, created_at=at(1), status=DeliveryStatus.FAILED)
+        old_pending = a_delivery(endpoint.id, created_at=at(1))
+        new_done = a_delivery(endpoint.id, created_at=at(10), status=DeliveryStatus.DELIVERED)
+        await store.enqueue([old_done, old_failed, old_pending, new_done])
+        assert await store.purge_deliveries(at(5)) == 2
+        left = (await store.list_deliveries(endpoint.id, PageRequest())).items
+        assert sorted(d.id for d in left) == sorted([old_pending.id, new_done.id])
+
 
 def _policy():  # type: ignore[no-untyped-def]
     from domain.webhooks.model import RetryPolicy

@@ -32,6 +32,8 @@ class WebhookStore(Protocol):
     - ``save_delivery`` stores a claimed delivery's new state (raises WebhookDeliveryNotFound when it
       is gone, e.g. its endpoint was deleted); ``get_delivery`` raises WebhookDeliveryNotFound.
     - ``list_deliveries`` returns one endpoint's deliveries, newest first (creation time, then id).
+    - ``purge_deliveries(before)`` forgets delivered and failed deliveries created before ``before``
+      (pending ones stay whatever their age); returns how many.
     Any method may raise Unavailable.
     """
 
@@ -46,6 +48,7 @@ class WebhookStore(Protocol):
     async def save_delivery(self, delivery: WebhookDelivery) -> None: ...
     async def get_delivery(self, delivery_id: str) -> WebhookDelivery: ...
     async def list_deliveries(self, endpoint_id: str, page: PageRequest) -> Page[WebhookDelivery]: ...
+    async def purge_deliveries(self, before: dt.datetime) -> int: ...
 
 
 @frozen(kw_only=True)

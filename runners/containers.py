@@ -158,6 +158,7 @@ class Application(containers.DeclarativeContainer):
     webhook_deliverer = providers.Singleton(
         WebhookDeliverer, store=adapters.webhooks, sender=webhook_sender, clock=clock,
         retry=providers.Callable(_webhook_retry, settings), disable=providers.Callable(_webhook_disable, settings),
+        keep_log=providers.Callable(lambda s: dt.timedelta(days=s.webhook_log_days), settings),
     )
     relay = providers.Singleton(OutboxRelay, outbox=adapters.outbox, publisher=adapters.events)
     dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)

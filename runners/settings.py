@@ -162,6 +162,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = _env("APP_WEBHOOK_TIMEOUT_SECONDS", default=10.0, gt=0, le=120)
     webhook_poll_seconds: float = _env("APP_WEBHOOK_POLL_SECONDS", default=1.0, gt=0, le=60)
     webhook_allow_private_targets: bool = _env("APP_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+    webhook_log_days: int = _env("APP_WEBHOOK_LOG_DAYS", default=30, ge=1, le=3650)
 
     @property
     def connections_per_address(self) -> int:

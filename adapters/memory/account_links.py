@@ -32,3 +32,7 @@ class InMemoryAccountLinkStore:
         if link is None or not link.usable(now):
             raise LinkInvalid("this link is invalid, expired or already used")
         self._by_id[token_hash] = evolve(link, used_at=now)
+
+    async def forget_expired(self, before: dt.datetime) -> None:
+        for token_hash in [h for h, link in self._by_id.items() if link.expires_at < before]:
+            del self._by_id[token_hash]

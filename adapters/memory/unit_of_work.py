@@ -81,6 +81,10 @@ class _StagedLinks:
     async def consume(self, token_hash: str, now: Any) -> None:
         self._stage(token_hash, lambda: self._store.consume(token_hash, now))
 
+    async def forget_expired(self, before: Any) -> None:
+        # Deleting only rows nobody can use any more: nothing to take back should the unit fail later.
+        self._ops.append(lambda: self._store.forget_expired(before))
+
     def _stage(self, key: str, op: Callable[[], Any]) -> None:
         self._ops.append(op)
         self._touched.append((self._store, key))

@@ -86,3 +86,10 @@ class InMemoryWebhookStore:
                       key=lambda d: (d.created_at, d.id), reverse=True)
         return Page(tuple(d.copy() for d in mine[page.offset:page.offset + page.limit]), len(mine),
                     page.offset, page.limit)
+
+    async def purge_deliveries(self, before: dt.datetime) -> int:
+        gone = [d for d in self._deliveries.values() if d.status is not DeliveryStatus.PENDING and d.created_at < before]
+        for d in gone:
+            del self._deliveries[d.id]
+            self._keys.discard(d.dedupe_key)
+        return len(gone)

@@ -51,6 +51,10 @@ async def consume_link(conn: asyncpg.Connection, token_hash: str, now: dt.dateti
         raise LinkInvalid("this link is invalid, expired or already used")
 
 
+async def forget_expired(conn: asyncpg.Connection, before: dt.datetime) -> None:
+    await conn.execute("DELETE FROM account_links WHERE expires_at < $1", before)
+
+
 class PostgresAccountLinkReader:
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0) -> None:
         self._pool = pool
@@ -79,3 +83,6 @@ class StagedLinks:
 
     async def consume(self, token_hash: str, now: dt.datetime) -> None:
         self._writes.append(LinkWrite(lambda conn: consume_link(conn, token_hash, now)))
+
+    async def forget_expired(self, before: dt.datetime) -> None:
+        self._writes.append(LinkWrite(lambda conn: forget_expired(conn, before)))

@@ -145,3 +145,9 @@ class PostgresWebhookStore:
                                     endpoint_id, page.offset, page.limit)
             total = await conn.fetchval("SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1", endpoint_id)
         return Page(tuple(delivery_from_row(r) for r in rows), total, page.offset, page.limit)
+
+    async def purge_deliveries(self, before: dt.datetime) -> int:
+        async with acquire(self._pool, self._timeout) as conn:
+            status = await conn.execute("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1",
+                                        before)
+        return affected(status)

@@ -44,6 +44,10 @@ async def consume_link(conn: aiosqlite.Connection, token_hash: str, now: dt.date
         raise LinkInvalid("this link is invalid, expired or already used")
 
 
+async def forget_expired(conn: aiosqlite.Connection, before: dt.datetime) -> None:
+    await conn.execute("DELETE FROM account_links WHERE expires_at < ?", (to_us(before),))
+
+
 class SqliteAccountLinkReader:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
@@ -72,3 +76,6 @@ class StagedLinks:
 
     async def consume(self, token_hash: str, now: dt.datetime) -> None:
         self._writes.append(lambda conn: consume_link(conn, token_hash, now))
+
+    async def forget_expired(self, before: dt.datetime) -> None:
+        self._writes.append(lambda conn: forget_expired(conn, before))

@@ -147,3 +147,9 @@ class SqliteWebhookStore:
                                (endpoint_id, page.limit, page.offset))
         (total,) = await self._one("SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = ?", (endpoint_id,))
         return Page(tuple(_delivery(r) for r in rows), total, page.offset, page.limit)
+
+    async def purge_deliveries(self, before: dt.datetime) -> int:
+        async with self._db.connection() as conn:
+            cur = await conn.execute("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?",
+                                     (to_us(before),))
+        return cur.rowcount

@@ -115,3 +115,14 @@ def reset_link(user: User, *, now: dt.datetime, ttl: dt.timedelta) -> AccountLin
                         security_version=user.security_version, now=now, ttl=ttl)
     user.request_password_reset(token=issued.token, expires_at=issued.link.expires_at, now=now)
     return issued.link
+
+
+# Where the web client opens each link (runners/web/static); the token goes in the fragment, which
+# browsers never send to a server.  The notification service builds the emailed URL with ``link_url``.
+LINK_PAGES = {LinkPurpose.VERIFY_EMAIL: "/static/verify-email.html",
+              LinkPurpose.RESET_PASSWORD: "/static/reset-password.html"}
+
+
+def link_url(base_url: str, purpose: LinkPurpose, token: str) -> str:
+    """``base_url`` is the site's public origin, e.g. ``https://meet.example.com``."""
+    return f"{base_url.rstrip('/')}{LINK_PAGES[purpose]}#token={token}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from attrs import define
 
 from domain.shared.errors import ConcurrentModification
@@ -28,6 +30,7 @@ from ports.uow import UnitOfWorkFactory
 from ports.users import LoginThrottle, PasswordHasher, SessionStore, UserRepository
 
 SAVE_ATTEMPTS = 5
+FORGET_AFTER = dt.timedelta(days=1)
 INVALID = "this link is invalid, expired or already used"
 
 
@@ -77,17 +80,27 @@ class AccountLinkService:
         raise ConcurrentModification("the user kept changing; try again")
 
     async def request_password_reset(self, email: str, client_address: str) -> None:
-        """Rules: the same answer whether or not an account has ``email`` (counted per email as typed and
-        per client address either way); a link is mailed only to an existing, not banned account."""
+        """``admit_reset_request`` then ``send_reset_link`` (runners answer between the two, so the
+        reply's timing does not depend on whether the account exists)."""
+        await self.send_reset_link(await self.admit_reset_request(email, client_address))
+
+    async def admit_reset_request(self, email: str, client_address: str) -> str:
+        """Rules: a valid address; counted per email as typed and per client address whether or not an
+        account has it (429 tells nothing).  Returns the normalised address for ``send_reset_link``."""
         address = normalize_email(email)
-        now = self.clock.now()
-        reservation = await self.throttle.reserve(self.limits.reset_buckets(address, client_address), now)
+        reservation = await self.throttle.reserve(self.limits.reset_buckets(address, client_address),
+                                                  self.clock.now())
         if not reservation.granted:
             raise TooManyLinkRequests(retry_after=reservation.retry_after)
+        return address
+
+    async def send_reset_link(self, address: str) -> None:
+        """A reset link for the account with this (normalised) address, only if it exists and is not
+        banned; nothing otherwise."""
         user = await self.users.find_by_email(address)
         if user is None or user.banned:
             return
-        await self._add_link(user, reset_link(user, now=now, ttl=self.policy.reset_ttl))
+        await self._add_link(user, reset_link(user, now=self.clock.now(), ttl=self.policy.reset_ttl))
 
     async def reset_password(self, token: str, new_password: str) -> User:
         """Rules: a reset link, unused, unexpired, issued at the account's current security version (any
@@ -120,6 +133,9 @@ class AccountLinkService:
 
     async def _add_link(self, user: User, link: AccountLink) -> None:
         async with self.uow() as uow:
+            # Housekeeping rides on issuing: links dead for a day go, so the table stays the size of
+            # the links still in play.
+            await uow.account_links.forget_expired(link.created_at - FORGET_AFTER)
             await uow.account_links.add(link)
             uow.collect(*user.pull_events())
             await uow.commit()

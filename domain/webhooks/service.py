@@ -15,7 +15,7 @@ from domain.shared.ids import new_id
 from domain.shared.pagination import Page, PageRequest
 from domain.users.errors import NotAllowed
 from domain.users.tokens import Principal
-from domain.webhooks.errors import WebhookEndpointNotFound
+from domain.webhooks.errors import WebhookDeliveryNotFound, WebhookEndpointNotFound
 from domain.webhooks.model import (
     DeliveryStatus,
     DisablePolicy,
@@ -94,7 +94,7 @@ class WebhookAdminService:
         _require_admin(actor)
         original = await self.store.get_delivery(delivery_id)
         if original.endpoint_id != endpoint_id:
-            raise WebhookEndpointNotFound("no such delivery for this endpoint", endpoint_id=endpoint_id)
+            raise WebhookDeliveryNotFound("no such delivery for this endpoint", delivery_id=delivery_id)
         again = original.again(delivery_id=new_id(), now=self.clock.now())
         await self.store.enqueue([again])
         return again
@@ -144,7 +144,12 @@ class WebhookDeliverer:
     disable: DisablePolicy = DisablePolicy()
     lease: dt.timedelta = dt.timedelta(minutes=2)
     batch: int = 50
+    keep_log: dt.timedelta = dt.timedelta(days=30)
     jitter: Callable[[], float] = field(default=random.random)
+
+    async def purge_log(self) -> int:
+        """Forgets finished deliveries older than ``keep_log`` (the log would grow without end)."""
+        return await self.store.purge_deliveries(self.clock.now() - self.keep_log)
 
     async def deliver_due(self) -> int:
         """One round: claims what is due and attempts it; returns how many attempts it made."""

@@ -49,6 +49,8 @@ def create_app(services: Services, settings: Settings, tags: set[str] | None = N
     if tags is None:  # the all-in-one serves the web client; a signaling-only process does not
         install_static(app)
     app.on_shutdown.append(close_sockets)
+    app[account_links.LINK_TASKS] = set()
+    app.on_shutdown.append(account_links.finish_link_tasks)
     app.cleanup_ctx.append(media_server)
     app.cleanup_ctx.extend(services.background)
     if services.notifications is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[DomainEvent], Awaitable[None]]
 Feed = Callable[[Handler, asyncio.Event], Awaitable[None]]
 STOP_SECONDS = 2.0
+PURGE_EVERY_SECONDS = 600.0
 
 
 def memory_feed(bus: InMemoryEventBus) -> Feed:
@@ -41,9 +43,13 @@ def stream_feed(subscriber: RedisStreamSubscriber) -> Feed:
 
 
 async def deliver_forever(deliverer: WebhookDeliverer, stop: asyncio.Event, poll_seconds: float) -> None:
+    purged_at = -PURGE_EVERY_SECONDS
     while not stop.is_set():
         attempted = 0
         try:
+            if time.monotonic() - purged_at >= PURGE_EVERY_SECONDS:
+                await deliverer.purge_log()
+                purged_at = time.monotonic()
             attempted = await deliverer.deliver_due()
         except Unavailable:
             log.warning("webhooks: the store is unavailable; will retry")

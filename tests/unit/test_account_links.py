@@ -248,3 +248,21 @@ async def test_relayed_link_events_keep_no_token_in_the_outbox_but_reach_the_sub
     kept = [e for e in world.outbox.events if isinstance(e, EmailVerificationRequested | PasswordResetRequested)]
     assert [e.token for e in kept] == ["", ""]
     assert [e.email for e in kept] == ["alice@example.com"] * 2
+
+
+def test_emailed_links_open_the_web_clients_pages_with_the_token_in_the_fragment():
+    from domain.users.links import LinkPurpose, link_url
+    assert link_url("https://meet.example.com/", LinkPurpose.RESET_PASSWORD, "abc") == \
+        "https://meet.example.com/static/reset-password.html#token=abc"
+    assert link_url("http://127.0.0.1:8800", LinkPurpose.VERIFY_EMAIL, "abc") == \
+        "http://127.0.0.1:8800/static/verify-email.html#token=abc"
+
+
+async def test_issuing_a_link_forgets_links_that_died_over_a_day_ago(world):
+    await world.sign_up()
+    await world.links.request_password_reset("alice@example.com", "")
+    old = hashlib.sha256(world.last_token(PasswordResetRequested).encode()).hexdigest()
+    world.clock.advance(dt.timedelta(days=1, minutes=31))
+    await world.links.request_password_reset("alice@example.com", "")
+    new = hashlib.sha256(world.last_token(PasswordResetRequested).encode()).hexdigest()
+    assert old not in world.uow.account_links._by_id and new in world.uow.account_links._by_id

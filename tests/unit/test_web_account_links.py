@@ -82,3 +82,30 @@ async def test_the_link_pages_are_served_with_the_sites_headers(web):
             assert resp.headers["Referrer-Policy"] == "no-referrer"
             if page.endswith(".html"):
                 assert '<script type="module" src="/static/account.js">' in await resp.text()
+
+
+async def test_the_reset_answer_does_not_wait_for_the_account_lookup(web):
+    """The 202 leaves before the account is looked up, so its timing cannot tell accounts apart."""
+    import asyncio
+
+    frank = await web.user("frank")
+    links = web.services.links
+    real, gate = links.users, asyncio.Event()
+
+    class Held:
+        async def find_by_email(self, email):  # type: ignore[no-untyped-def]
+            await gate.wait()
+            return await real.find_by_email(email)
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+    links.users = Held()
+    seen = len(web.mailed)
+    try:
+        reply = await web.call("POST", f"{API}/auth/password-reset", json={"email": frank.email})
+        assert reply.status == 202  # answered while the lookup is still held
+    finally:
+        gate.set()
+        links.users = real
+    assert await web.link_token(RESET, frank.email, after=seen)

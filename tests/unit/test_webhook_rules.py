@@ -85,3 +85,15 @@ def test_an_endpoint_is_disabled_only_by_enough_failures_over_the_window():
     assert not endpoint.enabled and "3 consecutive failed deliveries" in endpoint.disabled_reason
     endpoint.change(now=T0, enabled=True)
     assert (endpoint.enabled, endpoint.consecutive_failures, endpoint.disabled_reason) == (True, 0, None)
+
+
+def test_the_process_picks_production_rules_in_production_mode():
+    from runners.containers import _webhook_rules
+    from runners.settings import Settings
+
+    production = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": "x" * 40,
+                  "APP_POSTGRES_DSN": "postgresql://app@db/confero", "APP_REDIS_URL": "redis://cache:6379/0"}
+    assert _webhook_rules(Settings.from_env(production)) == TargetRules(require_https=True, allow_private=False)
+    assert _webhook_rules(Settings.from_env(production | {"APP_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"})) == \
+        TargetRules(require_https=True, allow_private=True)
+    assert _webhook_rules(Settings.from_env({})) == DEVELOPMENT

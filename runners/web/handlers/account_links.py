@@ -7,7 +7,10 @@ client's pages, ``/static/verify-email.html#token=<token>`` and ``/static/reset-
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -18,6 +21,9 @@ from runners.web.routing import Endpoint
 from runners.web.validation import RequestError, parse_body
 
 TAG = "auth"
+LINK_TASKS = web.AppKey("account_link_tasks", set)
+SHUTDOWN_WAIT_SECONDS = 2.0
+log = logging.getLogger(__name__)
 Token = text(64, 1, description="the token from the emailed link")
 
 
@@ -64,9 +70,36 @@ async def resend_verification(request: web.Request) -> web.Response:
 
 
 async def request_password_reset(request: web.Request) -> web.Response:
+    """Answers once the request is admitted (valid, within its rate limits); looking the account up and
+    issuing the link happen after the answer, so its timing tells nothing about the account."""
     body = await parse_body(request, PasswordResetRequest)
-    await _links(request).request_password_reset(body.email, client_address(request))
+    links = _links(request)
+    address = await links.admit_reset_request(body.email, client_address(request))
+    _in_background(request.app, links.send_reset_link(address))
     return json_reply(LinkAccepted.sent("if an account has this address, a reset link is on its way"), status=202)
+
+
+def _in_background(app: web.Application, work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.create_task(work, name="password-reset-link")
+    pending = app[LINK_TASKS]
+    pending.add(task)
+    task.add_done_callback(_finished(pending))
+
+
+def _finished(pending: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def done(task: asyncio.Task[None]) -> None:
+        pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The requester was told "on its way" already; it asks again when no email comes.
+            log.error("password reset link not issued", exc_info=task.exception())
+    return done
+
+
+async def finish_link_tasks(app: web.Application) -> None:
+    """on_shutdown: links being issued get a moment to commit (then they are given up)."""
+    pending = list(app[LINK_TASKS])
+    if pending:
+        await asyncio.wait(pending, timeout=SHUTDOWN_WAIT_SECONDS)
 
 
 async def confirm_password_reset(request: web.Request) -> web.Response:
