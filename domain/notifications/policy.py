@@ -19,6 +19,7 @@ from domain.notifications.model import Kind
 from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, UserId
 from domain.users import events as ue
+from domain.users.links import LINK_PAGES, LinkPurpose
 
 
 @frozen(kw_only=True)
@@ -110,13 +111,13 @@ def _password_changed(event: DomainEvent, _: MeetingFacts | None) -> list[Intent
     return [Intent(kind=Kind.PASSWORD_CHANGED, user_id=UserId(getattr(event, "user_id")), path="/account")]
 
 
-def _token_mail(kind: Kind, page: str) -> Any:
-    # The token rides in the fragment, which browsers never send to a server (the accounts stream's
-    # pages read it there: runners/web/static/account.js).
+def _token_mail(kind: Kind, purpose: LinkPurpose) -> Any:
+    # The accounts stream's pages, token in the fragment (which browsers never send to a server):
+    # domain.users.links.link_url builds the same URL from the public origin.
     def decide(event: DomainEvent, _: MeetingFacts | None) -> list[Intent]:
         expires = getattr(event, "expires_at", None)
         return [Intent(kind=kind, user_id=UserId(getattr(event, "user_id")), email=getattr(event, "email"),
-                       path=f"{page}#{urlencode({'token': getattr(event, 'token')})}",
+                       path=f"{LINK_PAGES[purpose]}#{urlencode({'token': getattr(event, 'token')})}",
                        params={"expires_at": expires.isoformat() if expires is not None else ""})]
     return decide
 
@@ -140,8 +141,8 @@ def _analysis(event: DomainEvent, meeting: MeetingFacts | None) -> list[Intent]:
 
 _BY_NAME = {
     "PasswordChanged": _password_changed,
-    "EmailVerificationRequested": _token_mail(Kind.EMAIL_VERIFICATION, "/static/verify-email.html"),
-    "PasswordResetRequested": _token_mail(Kind.PASSWORD_RESET, "/static/reset-password.html"),
+    "EmailVerificationRequested": _token_mail(Kind.EMAIL_VERIFICATION, LinkPurpose.VERIFY_EMAIL),
+    "PasswordResetRequested": _token_mail(Kind.PASSWORD_RESET, LinkPurpose.RESET_PASSWORD),
     "RecordingCompleted": _ready(Kind.RECORDING_READY, "recording_id"),
     "TranscriptCompleted": _ready(Kind.TRANSCRIPT_READY, "transcript_id"),
     "TranscriptReady": _ready(Kind.TRANSCRIPT_READY, "transcript_id"),
