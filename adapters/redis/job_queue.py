@@ -20,6 +20,7 @@ from ports.notifications import Lease
 
 log = logging.getLogger(__name__)
 GROUP = "notifiers"
+PROMOTE_EVERY = 0.1  # seconds
 # Moves what is due from the sorted set to the stream in one step, so two workers promoting at once
 # neither lose nor double a job.
 PROMOTE = """
@@ -53,6 +54,7 @@ class RedisJobQueue:
         self._promote = redis.register_script(PROMOTE)
         self._group_ready = False
         self._next_claim = 0.0
+        self._next_promote = 0.0
 
     @translate_errors
     async def put(self, *jobs: DeliveryJob, at: dt.datetime | None = None) -> None:
@@ -71,7 +73,12 @@ class RedisJobQueue:
         with redis_unavailable():
             await self._ensure_group()
             while True:
-                await self._promote(keys=[self.delayed, self.stream], args=[_ms(dt.datetime.now(dt.timezone.utc)), 100])
+                # Due jobs move at most every PROMOTE_EVERY: a retry or a quiet-hours job is that late at
+                # worst, and a busy worker saves a round trip on most takes.
+                if time.monotonic() >= self._next_promote:
+                    await self._promote(keys=[self.delayed, self.stream],
+                                        args=[_ms(dt.datetime.now(dt.timezone.utc)), 100])
+                    self._next_promote = time.monotonic() + PROMOTE_EVERY
                 entries: list[tuple[str, dict[str, str]]] = []
                 if time.monotonic() >= self._next_claim:
                     reply = await self._redis.xautoclaim(self.stream, GROUP, worker, min_idle_time=self._lease_ms,
