@@ -30,6 +30,9 @@ from confero_contracts.locks import KeyedLocksContract
 from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_queries import MeetingQueriesContract
 from confero_contracts.meetings import MeetingRepositoryContract
+from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueContract, NotificationHistoryContract,
+                                             PreferenceStoreContract, PushSubscriptionsContract,
+                                             ReminderStoreContract, SentLogContract)
 from confero_contracts.outbox import UnitOfWorkContract
 from confero_contracts.recording_media import RecordingProcessorContract, RoomRecorderContract
 from confero_contracts.recordings import RecordingRepositoryContract
@@ -54,6 +57,13 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedLocksContract: ("locks",),
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
+    NotificationHistoryContract: ("history",),
+    PreferenceStoreContract: ("store",),
+    ReminderStoreContract: ("reminders",),
+    PushSubscriptionsContract: ("subscriptions",),
+    JobQueueContract: ("queue",),
+    SentLogContract: ("sent_log",),
+    DeliveryLimiterContract: ("limiter",),
     AccountLinkStoreContract: ("family",),
     WebhookStoreContract: ("store",),
     RecordingRepositoryContract: ("repo", "units"),
@@ -64,9 +74,12 @@ SUITES: dict[type, tuple[str, ...]] = {
 }
 
 __all__ = [
-    "SUITES", "AccountLinkStoreContract", "AttemptLimiterContract", "BlobStoreContract", "EventPublisherContract",
-    "InferenceEngineContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
-    "MeetingQueriesContract", "MeetingRepositoryContract", "RecordingProcessorContract", "RecordingRepositoryContract",
-    "RoomPresenceContract", "RoomRecorderContract", "SessionStoreContract",
+    "SUITES", "AccountLinkStoreContract", "AttemptLimiterContract", "BlobStoreContract", "DeliveryLimiterContract",
+    "EventPublisherContract", "InferenceEngineContract", "JobQueueContract", "KeyedCombinerContract",
+    "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract", "NotificationHistoryContract",
+    "PreferenceStoreContract", "PushSubscriptionsContract", "RecordingProcessorContract",
+    "RecordingRepositoryContract", "ReminderStoreContract", "SentLogContract",
+    "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "RoomRecorderContract",
+    "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
 ]

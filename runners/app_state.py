@@ -40,6 +40,8 @@ class Services:
     dead_letters: DeadLetterService
     # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+    # runners.notifications.wiring.NotificationParts: the service, its live feed (issue 13).
+    notifications: Any = None
     links: AccountLinkService | None = None  # email verification and password reset
     webhooks: WebhookAdminService | None = None
     # Readiness checks and scrape hooks the adapters of this process registered (runners/observability).

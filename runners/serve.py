@@ -23,23 +23,26 @@ from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 from runners.recording import UnconfiguredRecorder, recording_worker, with_recordings
 from runners.workers.outbox import outbox_worker
+from runners.notifications.wiring import close_parts, notification_parts
 from runners.workers.webhooks import webhook_worker
 
 log = logging.getLogger("runners")
 
 
 @asynccontextmanager
-async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Services]]:
+async def composed(settings: Settings, tags: set[str] | None = None) -> AsyncIterator[tuple[Application, Services]]:
     """Initialises the container's resources (pools, clients) and shuts them down afterwards."""
     container, family = build(settings)
     init = family.init_resources()
     if init is not None:
         await init
+    notifications = None
     try:
         recordings = await resolve(container.recording_service)
         recorder = await resolve(container.adapters.recorder)
         recording_work = recording_worker(recordings, recover=not isinstance(recorder, UnconfiguredRecorder),
                                           timeout=settings.shutdown_timeout)
+        notifications = await notification_parts(settings, family, tags)
         services = Services(users=await resolve(container.user_service),
                             meetings=await resolve(container.meeting_service),
                             rooms=await resolve(container.room_service),
@@ -56,8 +59,8 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
                                                        await resolve(container.adapters.webhook_feed),
                                                        await resolve(container.webhook_sender),
                                                        poll_seconds=settings.webhook_poll_seconds),
-                                        recording_work),
-                            recordings=recordings)
+                                        recording_work, *notifications.background),
+                            recordings=recordings, notifications=notifications)
         await register_adapters(services.observability, family, services)
         if tracing.is_on():
             services = traced_services(services)
@@ -65,6 +68,8 @@ async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Servi
             await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
         yield container, services
     finally:
+        if notifications is not None:
+            await close_parts(notifications)
         await _close_signal_bus(container, settings.shutdown_timeout)
         shutdown = family.shutdown_resources()
         if shutdown is not None:
@@ -92,7 +97,7 @@ async def serve(settings: Settings, tags: set[str] | None = None) -> None:
     """Serves until SIGINT/SIGTERM, then stops within about ``APP_SHUTDOWN_TIMEOUT`` seconds per stage:
     listener closed, sockets told to go (1001) and in-flight requests given the timeout, background work
     stopped, then pools and clients closed (each bounded by its own timeout)."""
-    async with composed(settings) as (_, services):
+    async with composed(settings, tags) as (_, services):
         app = create_app(services, settings, tags)
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
                                shutdown_timeout=settings.shutdown_timeout)

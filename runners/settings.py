@@ -25,6 +25,9 @@ from pydantic_settings.sources.utils import parse_env_vars
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", "APP_POSTGRES_DSN", "APP_REDIS_URL",
                      "APP_S3_ACCESS_KEY", "APP_S3_SECRET_KEY"})
+SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", "APP_POSTGRES_DSN", "APP_REDIS_URL"})
+# Notification secrets (issue 13).
+SECRETS = SECRETS | {"APP_SMTP_PASSWORD", "APP_SMS_AUTH_TOKEN", "APP_VAPID_PRIVATE_KEY"}
 
 
 class ConfigError(Exception):
@@ -127,6 +130,27 @@ class Settings(BaseSettings):
                                                         ge=0, le=1_000_000)
     http_max_connections: int | None = _env("APP_HTTP_MAX_CONNECTIONS", default=None, ge=0, le=10_000_000)
     shutdown_timeout: float = _env("APP_SHUTDOWN_TIMEOUT", default=10.0, gt=0, le=300)
+    # -- notifications (issue 13; README "Notifications") --
+    public_url: str = _env("APP_PUBLIC_URL", default="http://127.0.0.1:8800")
+    mail_dir: str = _env("APP_MAIL_DIR", default="var/mail")
+    mail_from: str = _env("APP_MAIL_FROM", default="Confero <noreply@confero.localhost>")
+    smtp_host: str = _env("APP_SMTP_HOST", default="")
+    smtp_port: int = _env("APP_SMTP_PORT", default=587, ge=1, le=65535)
+    smtp_username: str = _env("APP_SMTP_USERNAME", default="")
+    smtp_password: str = _env("APP_SMTP_PASSWORD", default="", repr=False)
+    smtp_tls: Annotated[str, BeforeValidator(_word)] = _env("APP_SMTP_TLS", default="starttls")
+    sms_url: str = _env("APP_SMS_URL", default="https://api.twilio.com")
+    sms_account_sid: str = _env("APP_SMS_ACCOUNT_SID", default="")
+    sms_auth_token: str = _env("APP_SMS_AUTH_TOKEN", default="", repr=False)
+    sms_from: str = _env("APP_SMS_FROM", default="")
+    vapid_private_key: str = _env("APP_VAPID_PRIVATE_KEY", default="", repr=False)
+    vapid_public_key: str = _env("APP_VAPID_PUBLIC_KEY", default="")
+    vapid_subject: str = _env("APP_VAPID_SUBJECT", default="mailto:admin@confero.localhost")
+    notify_max_attempts: int = _env("APP_NOTIFY_MAX_ATTEMPTS", default=6, ge=1, le=100)
+    notify_retry_base: float = _env("APP_NOTIFY_RETRY_BASE", default=2.0, gt=0, le=3600)
+    notify_rate_limit: int = _env("APP_NOTIFY_RATE_LIMIT", default=30, ge=1, le=1_000_000)
+    notify_rate_window: int = _env("APP_NOTIFY_RATE_WINDOW", default=3600, ge=1, le=7 * 24 * 3600)
+    notify_workers: int = _env("APP_NOTIFY_WORKERS", default=4, ge=1, le=256)
     # One-time account links (email verification, password reset).
     email_verification_ttl: int = _env("APP_EMAIL_VERIFICATION_TTL", default=24 * 3600, ge=300, le=30 * 24 * 3600)
     password_reset_ttl: int = _env("APP_PASSWORD_RESET_TTL", default=1800, ge=60, le=24 * 3600)
@@ -232,6 +256,12 @@ class Settings(BaseSettings):
             problems.append("APP_ADMIN_USERNAME, APP_ADMIN_EMAIL and APP_ADMIN_PASSWORD go together")
         if self.turn_urls and not self.turn_secret:
             problems.append("APP_TURN_SECRET is required when APP_TURN_URLS is set")
+        if self.smtp_tls not in ("none", "starttls", "tls"):
+            problems.append("APP_SMTP_TLS must be none, starttls or tls")
+        if self.sms_account_sid and not (self.sms_auth_token and self.sms_from):
+            problems.append("APP_SMS_AUTH_TOKEN and APP_SMS_FROM are required with APP_SMS_ACCOUNT_SID")
+        if self.vapid_private_key and not self.vapid_public_key:
+            problems.append("APP_VAPID_PUBLIC_KEY is required with APP_VAPID_PRIVATE_KEY")
         if not self.ws_origins:
             object.__setattr__(self, "ws_origins", self.cors_origins)
         if problems:

@@ -39,9 +39,13 @@ class UserUnbanned(DomainEvent):
 
 @frozen(kw_only=True)
 class UserLoggedIn(DomainEvent):
+    """``new_client``: the login came from a client (browser) this account had not used recently
+    (no valid known-client token): the notification service tells the owner."""
+
     name: ClassVar[str] = "user.logged_in"
     user_id: str
     session_id: str
+    new_client: bool = False
 
 
 @frozen(kw_only=True)

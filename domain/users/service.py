@@ -128,7 +128,8 @@ class UserService:
         client = offered or secrets.token_urlsafe(32)
         await self.throttle.remember_client(user.id, self._client_key(user, client),
                                             now + self.limits.known_client_ttl, now)
-        await self._publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id))
+        await self._publish(UserLoggedIn(occurred_at=now, user_id=user.id, session_id=session.id,
+                                         new_client=known is None))
         pair = self._tokens(user, session, session.refresh_token_id, now)
         return evolve(pair, client_token=client), user
 

@@ -66,6 +66,13 @@ class Hub:
         return any(n.user_id == conn.user_id and n.session_id in (None, conn.principal.session_id)
                    for _, n in self._recent)
 
+    def to_user(self, user_id: str, text: str) -> int:
+        """Sends a serialised frame to every socket of the user held here; returns how many."""
+        conns = list(self._by_user.get(user_id, ()))
+        for conn in conns:
+            conn.send_frame(text)
+        return len(conns)
+
     def sockets_of(self, user_id: str) -> int:
         return len(self._by_user.get(user_id, ()))
 

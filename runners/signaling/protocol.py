@@ -212,6 +212,19 @@ class MemberInRoom(Shape):
     user_id: Id
 
 
+class NotificationFrame(Shape):
+    """A new in-app notification of this socket's user (issue 13); the same fields as an item of
+    GET /api/v1/notifications."""
+
+    id: Id
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    data: dict[str, Any]
+    created_at: TimeText
+
+
 class ErrorData(Shape):
     code: str
     message: str
@@ -225,6 +238,7 @@ SERVER_MODELS: dict[str, type[BaseModel]] = {
     "room_closed": RoomClosed, "room_updated": RoomUpdated, "role_changed": RoleChanged,
     "session_replaced": InRoom, "member_resumed": MemberInRoom, "active_speaker": MemberInRoom,
     "error": ErrorData, "recording_started": RecordingStarted, "recording_stopped": RecordingStopped,
+    "error": ErrorData, "notification": NotificationFrame,
 }
 
 # -- the published schema -------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ from runners.observability.wiring import observe
 from runners.settings import Settings
 from runners.signaling import endpoint as signaling
 from runners.signaling.context import HUB
+from runners.signaling.notifications import live_notifications
 from runners.signaling.setup import install_signaling
 from runners.web import routing
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
 from runners.web.handlers import auth, dead_letters, media, meetings, meta, recordings, users
+from runners.web.handlers import notifications
 from runners.web.handlers import account_links, webhooks
 from runners.web.middleware import MIDDLEWARES, hide_server_version, security_headers
 from runners.web.openapi import build_document
@@ -26,7 +28,7 @@ SIGNALING = (
 )
 ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *account_links.ROUTES, *users.ROUTES, *dead_letters.ROUTES,
                                 *webhooks.ROUTES, *meetings.ROUTES, *media.ROUTES, *recordings.ROUTES, *SIGNALING,
-                                *meta.ROUTES)
+                                *meta.ROUTES, *notifications.ROUTES)
 
 
 def served(tags: set[str] | None = None) -> list[Endpoint]:
@@ -53,6 +55,8 @@ def create_app(services: Services, settings: Settings, tags: set[str] | None = N
     app.on_shutdown.append(account_links.finish_link_tasks)
     app.cleanup_ctx.append(media_server)
     app.cleanup_ctx.extend(services.background)
+    if services.notifications is not None:
+        app.cleanup_ctx.append(live_notifications(services.notifications.live))
     return app
 
 

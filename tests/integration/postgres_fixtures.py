@@ -19,7 +19,8 @@ from adapters.postgres.migrate import migrate
 from adapters.postgres.pool import open_pool
 
 __all__ = ["postgres_dsn", "pg_pool", "truncate_all"]
-TABLES = ("users", "meetings", "meeting_attendance", "outbox", "account_links", "recordings")
+TABLES = ("users", "meetings", "meeting_attendance", "outbox", "account_links", "recordings", "notifications",
+          "notification_preferences", "notification_reminders", "push_subscriptions")
 
 
 def _with_database(dsn: str, database: str) -> str:

@@ -150,6 +150,22 @@ CASES = [
          {"id": "live"}),
     Case("download recording", "GET", f"{API}/recording-files", expect(200),
          query={"key": "link key", "name": "link name", "expires": "link expires", "signature": "link signature"}),
+    Case("my notifications", "GET", f"{API}/notifications", protected(200)),
+    Case("mark all read", "POST", f"{API}/notifications/read-all", protected(200)),
+    Case("mark read", "POST", f"{API}/notifications/{{id}}/read", protected((404, "notification_not_found")),
+         {"id": "live"}),
+    Case("notification preferences", "GET", f"{API}/notifications/preferences", protected(200)),
+    Case("set notification preferences", "PUT", f"{API}/notifications/preferences", protected(200),
+         body={"reminder_minutes": 15}),
+    Case("push key", "GET", f"{API}/notifications/push-key", protected(200)),
+    Case("push subscribe", "POST", f"{API}/notifications/push-subscriptions", protected(201),
+         body={"endpoint": "https://push.example/abc", "keys": {"p256dh": "BPk", "auth": "au"}}),
+    Case("push unsubscribe", "DELETE", f"{API}/notifications/push-subscriptions",
+         protected((404, "push_subscription_not_found")), query={"endpoint": "push endpoint"}),
+    Case("unsubscribe link", "GET", f"{API}/notifications/unsubscribe",
+         expect((422, "invalid_unsubscribe_token")), query={"token": "bad token"}),
+    Case("one-click unsubscribe", "POST", f"{API}/notifications/unsubscribe",
+         expect((422, "invalid_unsubscribe_token")), query={"token": "bad token"}),
 ]
 
 
@@ -176,6 +192,7 @@ async def build_world(web: WebApi) -> World:
     seen = len(web.mailed)
     await web.ok("POST", f"{API}/auth/password-reset", 202, json={"email": part.email})
     ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
+    ids |= {"push endpoint": "https://push.example/none", "bad token": "not-a-token"}
     ids["webhook"] = hook["endpoint"]["id"]
     ids["reset token"] = await web.link_token("user.password_reset_requested", part.email, after=seen)
     ids |= await _recordings(web, host, cohost, part, live)

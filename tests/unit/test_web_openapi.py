@@ -71,7 +71,9 @@ async def test_public_and_protected_operations_are_marked_as_the_router_treats_t
                       ("POST", f"{API}/auth/register"), ("POST", f"{API}/auth/login"), ("POST", f"{API}/auth/refresh"),
                       ("POST", f"{API}/auth/verify-email"), ("POST", f"{API}/auth/password-reset"),
                       ("POST", f"{API}/auth/password-reset/confirm"),
-                      ("GET", f"{API}/recording-files")}  # the link's signature is its authorisation
+                      ("GET", f"{API}/recording-files"),  # the link's signature is its authorisation
+                      # an email's unsubscribe link works without signing in: its token is signed
+                      ("GET", f"{API}/notifications/unsubscribe"), ("POST", f"{API}/notifications/unsubscribe")}
 
 
 async def test_every_operation_documents_the_errors_the_runner_can_always_produce(web: WebApi) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -38,6 +39,8 @@ BASE_ENV = {
     "APP_ADMIN_USERNAME": ADMIN["username"],
     "APP_ADMIN_EMAIL": ADMIN["email"],
     "APP_ADMIN_PASSWORD": ADMIN["password"],
+    # Emails of the embedded mode go to files: keep them out of the working tree.
+    "APP_MAIL_DIR": tempfile.mkdtemp(prefix="confero-test-mail-"),
 }
 API = "/api/v1"
 _MISSING: Any = object()

@@ -10,12 +10,14 @@
 //   meeting.js    joining, leaving, server events, reconnecting
 //   lobby.js      log in / register, my meetings, create / join
 //   recordings.js record / stop, the recording indicator, the meeting's recordings
+//   notifications.js  the bell, notification settings, Web Push opt-in (sw.js)
 
 import { dropSavedSession, onSessionEnd, refreshTokens, restoreSavedSession } from "./api.js";
 import { debug } from "./debug.js";
 import { endSession, loggedIn, wireLobby } from "./lobby.js";
 import { joinMeeting, leaveMeeting } from "./meeting.js";
 import { wireRecordings } from "./recordings.js";
+import { wireNotifications } from "./notifications.js";
 import { room, wireRoom } from "./room.js";
 import { signaling } from "./signaling.js";
 import { $, clearNotice, showView } from "./ui.js";
@@ -29,6 +31,7 @@ function wire() {
   wireLobby(joinMeeting);
   wireRoom();
   wireRecordings();
+  wireNotifications();
   $("#leave").addEventListener("click", leaveMeeting);
   window.addEventListener("beforeunload", () => signaling?.close());
 }

@@ -59,6 +59,9 @@ export class Signaling {
       clearTimeout(waiting.timer);
       if (msg.type === "error") waiting.reject(new SignalError(msg.data));
       else waiting.resolve(msg.data);
+    } else if (msg.type === "notification") {
+      // For the bell (notifications.js), whatever view holds this socket.
+      window.dispatchEvent(new CustomEvent("confero:notification", { detail: msg.data }));
     } else {
       this.onEvent(msg.type, msg.data);
     }

@@ -1,0 +1,1 @@
+"""Notifications: who hears about what, on which channels, when, in which words (issue 13)."""
