@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.shared.errors import InvalidArgument, Unavailable
+from domain.shared.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 
 
 class InferenceUnavailable(Unavailable):
@@ -11,3 +11,19 @@ class InferenceUnavailable(Unavailable):
 
 class InvalidInput(InvalidArgument):
     """The input cannot be analysed (``reason`` says why: not audio, wrong rate, empty, too long...)."""
+
+
+class AnalysisNotFound(NotFound):
+    """No analysis has this id (or the caller may not know that it exists)."""
+
+
+class AnalysisNotAllowed(PermissionDenied):
+    """The caller may not analyse this input or read this result (``reason`` says which rule)."""
+
+
+class InputTooLarge(InvalidInput):
+    """More bytes or seconds than the limits allow (``limit`` and ``got`` say by how much)."""
+
+
+class NoOutput(NotFound):
+    """The analysis has no downloadable output (its kind makes none, or it has not completed)."""

@@ -134,7 +134,7 @@ async def test_attendance_moves_from_the_meeting_arrays_into_rows(empty_dsn, tmp
         await conn.close()
     assert await migrate(empty_dsn) == [p for p in ALL if p >= "0004"]
     async with open_pool(empty_dsn) as pool:
-        assert await PostgresMeetingRepository(pool).get(meeting.id) == meeting
+        assert await PostgresMeetingRepository(pool).get(meeting.id) == _as_migrated(meeting)
 
 
 async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empty_dsn, tmp_path):
@@ -155,5 +155,14 @@ async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empt
                            meeting.id, kicked)
     assert await migrate(empty_dsn) == [p for p in ALL if p >= "0006"]
     async with open_pool(empty_dsn) as pool:
-        assert await PostgresMeetingRepository(pool).get(meeting.id) == meeting
+        assert await PostgresMeetingRepository(pool).get(meeting.id) == _as_migrated(meeting)
         assert await pool.fetchval("SELECT count(*) FROM meeting_attendance WHERE user_id = $1", kicked) == 0
+
+
+def _as_migrated(meeting):
+    """Rows written before 0007 take allow_analysis's default (on), whatever the builder chose."""
+    import attrs
+
+    migrated = meeting.copy()
+    migrated.settings = attrs.evolve(meeting.settings, allow_analysis=True)
+    return migrated
