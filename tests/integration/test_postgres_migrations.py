@@ -144,7 +144,8 @@ async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empt
     from adapters.postgres.meetings import PostgresMeetingRepository
     from confero_contracts.factories import a_busy_meeting
 
-    for path in sorted(MIGRATIONS.glob("000[1-5]_*.sql")):
+    # 0007 too: the repository of today writes the rows this test starts from.
+    for path in sorted([*MIGRATIONS.glob("000[1-5]_*.sql"), *MIGRATIONS.glob("0007_*.sql")]):
         shutil.copy(path, tmp_path / path.name)
     await migrate(empty_dsn, tmp_path)
     meeting = a_busy_meeting()
@@ -153,9 +154,9 @@ async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empt
         await PostgresMeetingRepository(pool).add(meeting)
         await pool.execute("INSERT INTO meeting_attendance (meeting_id, user_id, joined_at) VALUES ($1, $2, NULL)",
                            meeting.id, kicked)
-    assert await migrate(empty_dsn) == [p for p in ALL if p >= "0006"]
+    assert await migrate(empty_dsn) == [p for p in ALL if p.startswith("0006")]
     async with open_pool(empty_dsn) as pool:
-        assert await PostgresMeetingRepository(pool).get(meeting.id) == _as_migrated(meeting)
+        assert await PostgresMeetingRepository(pool).get(meeting.id) == meeting
         assert await pool.fetchval("SELECT count(*) FROM meeting_attendance WHERE user_id = $1", kicked) == 0
 
 
