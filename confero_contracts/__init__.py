@@ -20,6 +20,7 @@ docs/architecture.md, section 7, lists the suites and their fixtures.  Builders 
 
 from __future__ import annotations
 
+from confero_contracts.analysis import AnalysisStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
 from confero_contracts.limits import AttemptLimiterContract
@@ -48,10 +49,11 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedLocksContract: ("locks",),
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
+    AnalysisStoreContract: ("store",),
 }
 
 __all__ = [
-    "SUITES", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
+    "SUITES", "AnalysisStoreContract", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
 ]

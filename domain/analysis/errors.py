@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.shared.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from domain.shared.errors import InvalidArgument, NotFound, PermissionDenied, RateLimited, Unavailable
 
 
 class InferenceUnavailable(Unavailable):
@@ -27,3 +27,11 @@ class InputTooLarge(InvalidInput):
 
 class NoOutput(NotFound):
     """The analysis has no downloadable output (its kind makes none, or it has not completed)."""
+
+
+class AnalysisQueueFull(RateLimited):
+    """Too many long analyses are waiting; try again later."""
+
+
+class RecordingFileNotFound(NotFound):
+    """No such recording, or it has no file under this key."""

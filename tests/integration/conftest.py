@@ -47,3 +47,19 @@ def redis_server_url() -> Iterator[str]:
             yield f"redis://{r.get_container_host_ip()}:{r.get_exposed_port(6379)}/0"
         return
     pytest.fail("TEST_REDIS_URL is not set and no Docker engine is available: run `make test`")
+
+
+@pytest.fixture(scope="session")
+def mongo_server_url() -> Iterator[str]:
+    """A MongoDB-wire server: mongoeco in CI (scripts/servers.sh), a real mongod where Docker exists."""
+    url = os.environ.get("TEST_MONGO_URL")
+    if url:
+        yield url
+        return
+    if _docker_available():
+        from testcontainers.mongodb import MongoDbContainer  # type: ignore[import-not-found]
+
+        with MongoDbContainer("mongo:7") as m:
+            yield m.get_connection_url()
+        return
+    pytest.fail("TEST_MONGO_URL is not set and no Docker engine is available: run `make test`")
