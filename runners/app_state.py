@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from attrs import frozen
 
+from domain.analysis.service import AnalysisService
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.rooms.service import RoomService
@@ -34,6 +35,7 @@ class Services:
     dead_letters: DeadLetterService
     # cleanup_ctx generators the app runs besides its own (the outbox relay: runners/workers/outbox.py).
     background: tuple[Callable[[web.Application], AsyncIterator[None]], ...] = ()
+    analysis: AnalysisService | None = None  # None: a process that serves no AI routes
 
 
 SERVICES = web.AppKey("services", Services)

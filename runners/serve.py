@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from ports.inference import InferenceEngine
+from runners.ai_composition import analysis_service
 from runners.containers import Application, build, resolve
 from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
@@ -25,25 +27,30 @@ log = logging.getLogger("runners")
 
 
 @asynccontextmanager
-async def composed(settings: Settings) -> AsyncIterator[tuple[Application, Services]]:
-    """Initialises the container's resources (pools, clients) and shuts them down afterwards."""
+async def composed(settings: Settings, engine: InferenceEngine | None = None,
+                   ) -> AsyncIterator[tuple[Application, Services]]:
+    """Initialises the container's resources (pools, clients) and shuts them down afterwards.
+    ``engine`` replaces the configured inference engine (tests give a fake one)."""
     container, family = build(settings)
     init = family.init_resources()
     if init is not None:
         await init
     try:
-        services = Services(users=await resolve(container.user_service),
-                            meetings=await resolve(container.meeting_service),
-                            rooms=await resolve(container.room_service),
-                            signal_bus=await resolve(container.adapters.signal_bus),
-                            event_feed=await resolve(container.adapters.event_feed),
-                            media=await resolve(container.adapters.media),
-                            dead_letters=await resolve(container.dead_letter_service),
-                            background=(outbox_worker(await resolve(container.relay),
-                                                      await resolve(container.adapters.commit_signal)),))
-        if settings.admin_username:
-            await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
-        yield container, services
+        async with analysis_service(settings, container, engine) as (analysis, _):
+            services = Services(users=await resolve(container.user_service),
+                                meetings=await resolve(container.meeting_service),
+                                rooms=await resolve(container.room_service),
+                                signal_bus=await resolve(container.adapters.signal_bus),
+                                event_feed=await resolve(container.adapters.event_feed),
+                                media=await resolve(container.adapters.media),
+                                dead_letters=await resolve(container.dead_letter_service),
+                                background=(outbox_worker(await resolve(container.relay),
+                                                          await resolve(container.adapters.commit_signal)),),
+                                analysis=analysis)
+            if settings.admin_username:
+                await services.users.ensure_admin(settings.admin_username, settings.admin_email,
+                                                  settings.admin_password)
+            yield container, services
     finally:
         await _close_signal_bus(container, settings.shutdown_timeout)
         shutdown = family.shutdown_resources()

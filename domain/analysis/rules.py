@@ -22,6 +22,7 @@ class AnalysisLimits:
     max_text_chars: int = 5000
     max_frame_pixels: int = 1920 * 1080
     inference_timeout_s: float = 120.0
+    submissions_per_minute: int = 30
 
     def check_size(self, size: int) -> None:
         if size > self.max_upload_bytes:

@@ -6,6 +6,7 @@ unit of work right after, so a crash in between loses the event, never the resul
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,10 +26,12 @@ from domain.meetings.model import Meeting
 from domain.shared.actor import Actor
 from domain.shared.errors import DomainError
 from domain.shared.ids import AnalysisId, MeetingId, UserId, new_id
+from domain.shared.limits import AttemptLimit
 from domain.shared.pagination import Page, PageRequest
 from ports.analysis import AnalysisQueue, AnalysisStore, MediaDecoder, ModelCatalogue, RecordingFiles
 from ports.clock import Clock
 from ports.inference import InferenceEngine
+from ports.limits import AttemptLimiter
 from ports.meetings import MeetingRepository
 from ports.uow import UnitOfWorkFactory
 
@@ -48,6 +51,7 @@ class AnalysisService:
     uow: UnitOfWorkFactory
     clock: Clock
     limits: AnalysisLimits = AnalysisLimits()
+    limiter: AttemptLimiter | None = None
 
     async def submit(self, actor: Actor, cmd: SubmitAnalysis) -> AnalysisJob:
         """Rules: the input fits the kind (audio kinds take audio, the text kinds take text or audio,
@@ -57,6 +61,7 @@ class AnalysisService:
         failure is raised after the job is stored as failed); longer ones are queued and returned queued.
         """
         options = _options(cmd.kind, cmd.options)
+        await self._count_submission(actor)
         data, meeting_id, participant_id, media_type = cmd.data, cmd.meeting_id, cmd.participant_id, cmd.media_type
         if cmd.source is InputSource.RECORDING:
             if not cmd.recording_id or not cmd.file_key:
@@ -122,11 +127,21 @@ class AnalysisService:
         members, as for stored analyses.  Nothing is stored."""
         if meeting_id is not None:
             await self._check_meeting(actor, meeting_id)
+        await self._count_submission(actor)
         async for t in self.engine.transcribe_stream(_checked_windows(windows, self.limits),
                                                      timeout=self.limits.inference_timeout_s):
             yield t
 
     # -- steps ------------------------------------------------------------------------------------
+
+    async def _count_submission(self, actor: Actor) -> None:
+        """Inference is the costliest thing a user can ask for: submissions per user per minute are
+        limited (streams count once, when they open)."""
+        if self.limiter is None:
+            return
+        await self.limiter.reserve([AttemptLimit(key=f"analysis:{actor.user_id}",
+                                                 limit=self.limits.submissions_per_minute,
+                                                 window=dt.timedelta(minutes=1))], self.clock.now())
 
     async def _check_meeting(self, actor: Actor, meeting_id: MeetingId) -> Meeting:
         meeting = await self.meetings.get(meeting_id)

@@ -12,7 +12,7 @@ from runners.signaling.context import HUB
 from runners.signaling.setup import install_signaling
 from runners.web import routing
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
-from runners.web.handlers import auth, dead_letters, media, meetings, meta, users
+from runners.web.handlers import ai, auth, dead_letters, media, meetings, meta, users
 from runners.web.middleware import MIDDLEWARES, hide_server_version, security_headers
 from runners.web.openapi import build_document
 from runners.web.routing import Endpoint
@@ -23,7 +23,7 @@ SIGNALING = (
                  tag="signaling", auth=False, self_authenticating=True, status=101, errors=(400, 401, 403)),
 )
 ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *users.ROUTES, *dead_letters.ROUTES, *meetings.ROUTES, *media.ROUTES,
-                                *SIGNALING, *meta.ROUTES)
+                                *SIGNALING, *meta.ROUTES, *ai.ROUTES)
 
 
 def served(tags: set[str] | None = None) -> list[Endpoint]:

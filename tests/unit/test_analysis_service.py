@@ -228,3 +228,17 @@ async def test_models_and_nodes_come_from_the_engine():
     assert {m.task for m in await w.service.models()} == set(Task)
     [node] = await w.service.nodes()
     assert node.ready
+
+
+async def test_submissions_per_user_are_rate_limited():
+    from adapters.memory.limits import InMemoryAttemptLimiter
+    from domain.shared.limits import AttemptsExhausted
+
+    w = analysis_world(AnalysisLimits(submissions_per_minute=2))
+    w.service.limiter = InMemoryAttemptLimiter()
+    for _ in range(2):
+        await w.service.submit(OUTSIDER, text(Task.TEXT_SENTIMENT, "fine"))
+    with pytest.raises(AttemptsExhausted) as caught:
+        await w.service.submit(OUTSIDER, text(Task.TEXT_SENTIMENT, "fine"))
+    assert caught.value.retry_after >= 1
+    await w.service.submit(HOST, text(Task.TEXT_SENTIMENT, "another user has their own allowance"))

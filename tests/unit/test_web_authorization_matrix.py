@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 from attrs import frozen
 
 from runners.web.app import served as served_endpoints
+from tests.support.media_files import wav
 from tests.unit.web_support import API, PASSWORD, Caller, WebApi, web, web_factory  # noqa: F401  (fixtures)
 
 ANON, OTHER, PART, COHOST, HOST, ADMIN_ = "anonymous", "other", "participant", "cohost", "host", "admin"
@@ -34,6 +36,7 @@ def protected(signed_in: int | Expected, **per_actor: int | Expected) -> dict[st
 
 NOT_HOST = (403, "not_meeting_host")
 NOT_ALLOWED = (403, "not_allowed")
+AI_NOT_ALLOWED = (403, "analysis_not_allowed")
 
 
 def host_only(ok: int = 200) -> dict[str, Expected]:
@@ -109,6 +112,19 @@ CASES = [
          protected(NOT_ALLOWED, admin=(404, "dead_letter_not_found")), {"id": "live"}),
 
     Case("media stats", "GET", f"{API}/media/stats", privileged(), query={"room_id": "live"}),
+
+    Case("analyse text", "POST", f"{API}/ai/analyses", protected(200), body={"kind": "text_sentiment", "text": "glad"}),
+    Case("analyse a meeting's media", "POST", f"{API}/ai/analyses",
+         protected(200, other=AI_NOT_ALLOWED, admin=AI_NOT_ALLOWED),
+         body={"kind": "text_emotion", "text": "wow", "meeting_id": "<live id>"}),
+    Case("my analyses", "GET", f"{API}/ai/analyses", protected(200)),
+    Case("an analysis", "GET", f"{API}/ai/analyses/{{id}}", protected(200, other=AI_NOT_ALLOWED), {"id": "analysis"}),
+    Case("an analysis output", "GET", f"{API}/ai/analyses/{{id}}/output", protected(200, other=AI_NOT_ALLOWED),
+         {"id": "denoised"}),
+    Case("a meeting's analyses", "GET", f"{API}/ai/meetings/{{id}}/analyses", protected(200, other=AI_NOT_ALLOWED),
+         {"id": "live"}),
+    Case("ai models", "GET", f"{API}/ai/models", protected(200)),
+    Case("inference nodes", "GET", f"{API}/ai/nodes", protected((403, "permission_denied"), admin=200)),
 ]
 
 
@@ -130,13 +146,21 @@ async def build_world(web: WebApi) -> World:
     scheduled = (await web.meeting(host, title="Later", start_time="2035-01-01T09:00:00Z"))["id"]
     await web.ok("POST", f"{API}/meetings/{scheduled}/cohosts/{cohost.id}", who=host)
     await web.ok("POST", f"{API}/meetings/{scheduled}/invitations", who=host, json={"user_id": part.id})
-    ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
+    analysis = await web.ok("POST", f"{API}/ai/analyses", who=part,
+                            json={"kind": "text_emotion", "text": "glad", "meeting_id": live})
+    form = aiohttp.FormData({"kind": "denoise", "meeting_id": live})
+    form.add_field("file", wav(0.3, rate=16_000), filename="a.wav", content_type="audio/wav")
+    async with web.client.post(f"{API}/ai/analyses", data=form, headers=part.auth) as resp:
+        assert resp.status == 200, await resp.text()
+        denoised = await resp.json()
+    ids = {"live": live, "scheduled": scheduled, "analysis": analysis["id"], "denoised": denoised["id"]} | {
+        name: c.id for name, c in callers.items()}
     return World(callers, ids)
 
 
 def _body(case: Case, world: World) -> Any:
     part = world.callers[PART]
-    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id}
+    replace = {"<participant refresh>": part.refresh, "<participant id>": part.id, "<live id>": world.ids["live"]}
     return None if case.body is None else {k: replace.get(v, v) for k, v in case.body.items()}
 
 
