@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from domain.analysis.commands import SubmitAnalysis
 from domain.analysis.errors import InputTooLarge
@@ -82,7 +83,7 @@ async def _upload_command(request: web.Request) -> SubmitAnalysis:
                                            field=part.name) from None
     except TimeoutError:
         raise RequestError(408, "body_timeout", "the upload did not arrive in time") from None
-    except ValueError as exc:  # aiohttp: a malformed multipart body
+    except (ValueError, HttpProcessingError) as exc:  # aiohttp: a malformed multipart body
         raise RequestError(400, "malformed_multipart", f"the multipart body is malformed: {exc}") from None
     try:
         kind = Task(fields.get("kind", ""))
