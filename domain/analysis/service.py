@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
-from attrs import define
+from attrs import define, frozen
 
 from domain.analysis import model as am
 from domain.analysis.answers import Answering
@@ -21,6 +22,7 @@ from domain.analysis.inference import ModelInfo, NodeHealth, PcmAudio, Task, Tra
 from domain.analysis.model import AnalysisInput, AnalysisJob, InputSource
 from domain.analysis.prepared import PreparedInput
 from domain.analysis.rules import AnalysisLimits, check_may_analyse, may_list_meeting, may_read
+from domain.analysis.windows import windows
 from domain.meetings.errors import MeetingNotFound
 from domain.meetings.model import Meeting
 from domain.shared.actor import Actor
@@ -36,6 +38,14 @@ from ports.meetings import MeetingRepository
 from ports.uow import UnitOfWorkFactory
 
 log = logging.getLogger("domain.analysis")
+
+
+@frozen(kw_only=True)
+class Caption:
+    """One window's transcript; its segments' times are relative to ``start_s`` in the stream."""
+
+    start_s: float
+    transcription: Transcription
 OUTPUT_EXTENSIONS = {"audio/wav": "wav", "image/png": "png"}
 
 
@@ -122,15 +132,23 @@ class AnalysisService:
         return await self.engine.nodes()
 
     async def stream_transcription(self, actor: Actor, meeting_id: MeetingId | None,
-                                   windows: AsyncIterator[PcmAudio]) -> AsyncIterator[Transcription]:
-        """Live transcription of windows of 16 kHz speech (captions): a meeting's audio only for its
-        members, as for stored analyses.  Nothing is stored."""
+                                   chunks: AsyncIterator[bytes]) -> AsyncIterator[Caption]:
+        """Live transcription of 16 kHz mono PCM (captions): cut into windows at pauses, each window's
+        transcript (times from the start of the stream) as soon as it is ready.  A meeting's audio only
+        for its members, as for stored analyses; counts as one submission; nothing is stored."""
         if meeting_id is not None:
             await self._check_meeting(actor, meeting_id)
         await self._count_submission(actor)
-        async for t in self.engine.transcribe_stream(_checked_windows(windows, self.limits),
-                                                     timeout=self.limits.inference_timeout_s):
-            yield t
+        starts: deque[float] = deque()
+
+        async def audio() -> AsyncIterator[PcmAudio]:
+            async for w in windows(chunks):
+                starts.append(w.start_s)
+                yield w.audio
+
+        async for t in self.engine.transcribe_stream(audio(), timeout=self.limits.inference_timeout_s):
+            start = starts.popleft() if starts else 0.0
+            yield Caption(start_s=start, transcription=t)
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -234,15 +252,3 @@ def _options(kind: Task, given: dict[str, Any]) -> dict[str, Any]:
         return {"prompt": str(given["prompt"])[:500]}
     return {}
 
-
-async def _checked_windows(windows: AsyncIterator[PcmAudio], limits: AnalysisLimits) -> AsyncIterator[PcmAudio]:
-    """Windows must be 16 kHz and each at most the synchronous bound long; the stream as a whole has
-    no bound of its own (a meeting's captions run as long as the meeting)."""
-    async for w in windows:
-        if w.sample_rate != 16_000:
-            raise InvalidInput("stream 16 kHz mono 16-bit PCM", reason="wrong_rate", got=w.sample_rate)
-        if len(w.samples) % 2:
-            raise InvalidInput("PCM chunks hold whole 16-bit samples", reason="wrong_format")
-        if w.duration_s > limits.sync_max_duration_s:
-            raise InvalidInput(f"a window lasts at most {limits.sync_max_duration_s:g} s", reason="too_long")
-        yield w

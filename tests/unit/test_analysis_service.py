@@ -242,3 +242,39 @@ async def test_submissions_per_user_are_rate_limited():
         await w.service.submit(OUTSIDER, text(Task.TEXT_SENTIMENT, "fine"))
     assert caught.value.retry_after >= 1
     await w.service.submit(HOST, text(Task.TEXT_SENTIMENT, "another user has their own allowance"))
+
+
+async def _chunks(pcm: bytes, size: int = 3200):
+    for i in range(0, len(pcm), size):
+        yield pcm[i:i + size]
+
+
+def _pcm(seconds: float, loud: bool = True) -> bytes:
+    import math
+    import struct
+    n = int(seconds * 16_000)
+    return b"".join(struct.pack("<h", int((6000 if loud else 0) * math.sin(i / 5))) for i in range(n))
+
+
+async def test_live_audio_is_cut_at_pauses_and_each_window_transcribed_with_stream_times():
+    w = analysis_world()
+    pcm = _pcm(2.5) + _pcm(0.5, loud=False) + _pcm(3.0)
+    captions = [c async for c in w.service.stream_transcription(MEMBER, None, _chunks(pcm))]
+    assert len(captions) == 2 and captions[0].start_s == 0.0
+    assert 2.5 <= captions[1].start_s <= 3.0  # the cut fell in the pause
+
+
+async def test_live_audio_without_pauses_is_cut_at_the_longest_window():
+    from domain.analysis.windows import windows
+    got = [win async for win in windows(_chunks(_pcm(11.0)))]
+    assert [round(win.audio.duration_s, 2) for win in got] == [5.0, 5.0, 1.0]
+    assert [win.start_s for win in got] == [0.0, 5.0, 10.0]
+
+
+async def test_a_meeting_stream_is_for_its_members_only_and_odd_bytes_are_invalid():
+    w = analysis_world()
+    m = await w.meeting()
+    with pytest.raises(AnalysisNotAllowed):
+        [c async for c in w.service.stream_transcription(OUTSIDER, m.id, _chunks(_pcm(1.0)))]
+    with pytest.raises(InvalidInput):
+        [c async for c in w.service.stream_transcription(MEMBER, m.id, _chunks(b"\x00" * 3, size=3))]
