@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 
@@ -24,6 +26,7 @@ from runners.web.logs import configure
 from runners.workers.outbox import outbox_worker
 
 log = logging.getLogger("runners")
+Sidecar = Callable[[Services, Settings], AbstractAsyncContextManager[Any]]
 
 
 @asynccontextmanager
@@ -75,12 +78,14 @@ async def _close_signal_bus(container: Application, timeout: float) -> None:
         log.error("the signal bus did not close in time")
 
 
-async def serve(settings: Settings, tags: set[str] | None = None) -> None:
+async def serve(settings: Settings, tags: set[str] | None = None, sidecar: Sidecar | None = None) -> None:
     """Serves until SIGINT/SIGTERM, then stops within about ``APP_SHUTDOWN_TIMEOUT`` seconds per stage:
     listener closed, sockets told to go (1001) and in-flight requests given the timeout, background work
     stopped, then pools and clients closed (each bounded by its own timeout)."""
-    async with composed(settings) as (_, services):
+    async with composed(settings) as (_, services), contextlib.AsyncExitStack() as sidecars:
         app = create_app(services, settings, tags)
+        if sidecar is not None:  # another server of the process (runners.ai's gRPC), stopped after HTTP
+            await sidecars.enter_async_context(sidecar(services, settings))
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
                                shutdown_timeout=settings.shutdown_timeout)
         await runner.setup()
@@ -133,11 +138,11 @@ async def _report_stragglers(every: float) -> None:
         log.warning("still stopping", extra={"waiting_for": sorted(waiting)})
 
 
-async def _run(settings: Settings, tags: set[str] | None) -> None:
+async def _run(settings: Settings, tags: set[str] | None, sidecar: Sidecar | None = None) -> None:
     """serve(), then the tasks that outlived it (a client's reader that nobody closed) are cancelled and
     given APP_SHUTDOWN_TIMEOUT; asyncio.run would otherwise wait for them without a bound."""
     try:
-        await serve(settings, tags)
+        await serve(settings, tags, sidecar)
     finally:
         me = asyncio.current_task()
         leftovers = [t for t in asyncio.all_tasks() if t is not me and t is not _watchdog and not t.done()]
@@ -155,7 +160,8 @@ async def _run(settings: Settings, tags: set[str] | None) -> None:
             _watchdog.cancel()
 
 
-def main(tags: set[str] | None = None) -> int:
+def main(tags: set[str] | None = None, port: Callable[[Settings], int] | None = None,
+         sidecar: Sidecar | None = None) -> int:
     """Exit codes: 0 stopped by a signal, 1 stopped but a task would not end, 2 bad configuration, 3 a
     backing server unusable or the address taken at start."""
     try:
@@ -163,9 +169,11 @@ def main(tags: set[str] | None = None) -> int:
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
+    if port is not None:
+        settings = settings.model_copy(update={"port": port(settings)})
     configure(settings.log_level, settings.log_format)
     try:
-        asyncio.run(_run(settings, tags))
+        asyncio.run(_run(settings, tags, sidecar))
     except DomainError as err:
         print(f"cannot start: {err.message} {err.details}", file=sys.stderr)
         return 3

@@ -83,7 +83,7 @@ class AnalysisService:
         elif meeting_id is not None:
             await self._check_meeting(actor, meeting_id)
         prepared = await self._prepare(cmd.kind, cmd.source, data, cmd.texts)
-        now = self.clock.now()
+        now = self._now()
         job = AnalysisJob.queue(
             analysis_id=AnalysisId(new_id()), kind=cmd.kind, requested_by=actor.user_id, meeting_id=meeting_id,
             participant_id=participant_id, options=options, now=now,
@@ -152,6 +152,12 @@ class AnalysisService:
 
     # -- steps ------------------------------------------------------------------------------------
 
+    def _now(self) -> dt.datetime:
+        """Job times to the millisecond, as the stores keep them (BSON dates): a job returned by
+        ``submit`` equals the one read back."""
+        now = self.clock.now()
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
     async def _count_submission(self, actor: Actor) -> None:
         """Inference is the costliest thing a user can ask for: submissions per user per minute are
         limited (streams count once, when they open)."""
@@ -196,7 +202,7 @@ class AnalysisService:
         return PreparedInput(audio=audio)
 
     async def _run(self, job: AnalysisJob, given: PreparedInput, *, raise_errors: bool) -> None:
-        job.start(self.clock.now())
+        job.start(self._now())
         await self.store.put(job)
         answering = Answering(engine=self.engine, catalogue=self.catalogue, decoder=self.decoder,
                               timeout=self.limits.inference_timeout_s)
@@ -217,12 +223,12 @@ class AnalysisService:
             return
         job.complete(model=answer.model.name, model_version=answer.model.version, result=answer.result,
                      confidence=answer.confidence, output_media_type=answer.output[1] if answer.output else None,
-                     now=self.clock.now())
+                     now=self._now())
         await self.store.put(job)
         await self._publish(job)
 
     async def _fail(self, job: AnalysisJob, err: DomainError) -> None:
-        job.fail(code=err.code or "internal", message=err.message, now=self.clock.now())
+        job.fail(code=err.code or "internal", message=err.message, now=self._now())
         try:
             await self.store.put(job)
             await self._publish(job)
