@@ -68,8 +68,7 @@ def decode_image(data: bytes, max_pixels: int) -> VideoFrame:
                 if frame.width * frame.height > max_pixels:
                     raise InputTooLarge(f"the frame has more than {max_pixels} pixels", reason="too_many_pixels",
                                         limit=max_pixels, got=frame.width * frame.height)
-                rgb = frame.to_ndarray(format="rgb24")
-                return VideoFrame(width=frame.width, height=frame.height, rgb=rgb.tobytes())
+                return VideoFrame(width=frame.width, height=frame.height, rgb=_packed_rgb(frame.reformat(format="rgb24")))
         except av.FFmpegError as exc:
             raise InvalidInput(f"the image is damaged ({type(exc).__name__})", reason="corrupt") from None
     raise InvalidInput("the file holds no frame", reason="empty")
@@ -85,15 +84,29 @@ def wav_file(audio: PcmAudio) -> bytes:
     return buf.getvalue()
 
 
-def png_file(frame: VideoFrame) -> bytes:
-    import numpy as np
+def _packed_rgb(frame: av.VideoFrame) -> bytes:
+    """FFmpeg pads each row to its line size; the domain's frames are packed."""
+    plane, row = frame.planes[0], frame.width * 3
+    data = bytes(plane)
+    return b"".join(data[y * plane.line_size:y * plane.line_size + row] for y in range(frame.height))
 
-    pixels = np.frombuffer(frame.rgb, dtype=np.uint8).reshape(frame.height, frame.width, 3)
+
+def _video_frame(frame: VideoFrame) -> av.VideoFrame:
+    out = av.VideoFrame(frame.width, frame.height, "rgb24")
+    plane, row = out.planes[0], frame.width * 3
+    pad = bytes(plane.line_size - row)
+    plane.update(b"".join(frame.rgb[y * row:(y + 1) * row] + pad for y in range(frame.height)))
+    return out
+
+
+def png_file(frame: VideoFrame) -> bytes:
+    if len(frame.rgb) != frame.width * frame.height * 3:
+        raise InvalidInput("the frame's bytes do not match its size", reason="corrupt")
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="image2pipe") as out:
         stream = out.add_stream("png", rate=1)
         stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "rgb24"
-        for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+        for packet in stream.encode(_video_frame(frame)):
             out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)

@@ -68,3 +68,9 @@ async def test_pcm_written_as_wav_reads_back_the_same():
     data, media_type = await decoder.audio_file(audio)
     again = await decoder.decode_audio(data, sample_rate=16_000, max_duration_s=60)
     assert media_type == "audio/wav" and again == audio
+
+
+async def test_odd_frame_sizes_survive_row_padding():
+    frame = await decoder.decode_image(png(13, 7), max_pixels=10_000)
+    data, _ = await decoder.image_file(frame)
+    assert (await decoder.decode_image(data, max_pixels=10_000)) == frame and len(frame.rgb) == 13 * 7 * 3
