@@ -142,7 +142,7 @@ async def _run(settings: Settings, tags: set[str] | None, sidecar: Sidecar | Non
     """serve(), then the tasks that outlived it (a client's reader that nobody closed) are cancelled and
     given APP_SHUTDOWN_TIMEOUT; asyncio.run would otherwise wait for them without a bound."""
     try:
-        await serve(settings, tags, sidecar)
+        await (serve(settings, tags) if sidecar is None else serve(settings, tags, sidecar))
     finally:
         me = asyncio.current_task()
         leftovers = [t for t in asyncio.all_tasks() if t is not me and t is not _watchdog and not t.done()]
