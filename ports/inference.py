@@ -20,7 +20,9 @@ class InferenceEngine(Protocol):
 
     Every call raises InferenceUnavailable (UNAVAILABLE) when no node that serves the model is ready or
     the deadline passed, and InvalidInput (INVALID_ARGUMENT) for input the model cannot take (wrong
-    sample rate, empty audio, frame size not matching its bytes).  Calls are safe to run concurrently;
+    sample rate, empty audio, frame size not matching its bytes; ``details["reason"]`` says which:
+    ``wrong_rate``, ``empty``, ``not_audio``, ``too_long``, ``too_large``, ``size_mismatch``,
+    ``unknown_method``, ``unknown_operation``, ``not_text``, ``too_many``).  Calls are safe to run concurrently;
     an adapter may batch concurrent calls to one model.
 
     - ``transcribe``: 16 kHz speech -> segments with times relative to the clip (``prompt``: text said
@@ -30,8 +32,10 @@ class InferenceEngine(Protocol):
       first), tagged from the words alone.
     - ``vocal_arousal``: pitch, loudness and rate indicators of a clip relative to ``baseline`` (an
       earlier clip of the same speaker) or to the clip itself.
-    - ``synthetic_speech_risk``: an experimental score in [0, 1] with no claim of detection.
-    - ``denoise``: 48 kHz audio in and out; ``method`` is ``deepfilternet`` or ``rnnoise``.
+    - ``synthetic_speech_risk``: an experimental score in [0, 1] with no claim of detection, or
+      FeatureNotOffered (FAILED_PRECONDITION) when the engine offers none.  Both engines here refuse:
+      the only baseline measured flagged up to 44 % of human clips from unseen sources (README).
+    - ``denoise``: 48 kHz audio in and out, same length; ``method`` is ``deepfilternet`` or ``rnnoise``.
     - ``enhance_frame``: ``operations`` from ``low_light``, ``denoise``, ``upscale2x``, ``sharpen``.
     - ``transcribe_stream``: windows of speech in, transcriptions out as each window ends (live
       captions); closing the input ends the output.

@@ -32,10 +32,12 @@ def analysis_limits(settings: Settings) -> AnalysisLimits:
                           submissions_per_minute=settings.ai_submissions_per_minute)
 
 
-def build_engine(settings: Settings) -> InferenceEngine:
-    from adapters.inprocess.no_engine import NoInferenceEngine
+async def build_engine(settings: Settings) -> InferenceEngine:
+    """Triton nodes when APP_TRITON_URLS names some (health-checked, balanced, failed over), else the
+    in-process engine (models load on first use, so a process that never analyses never loads them)."""
+    from runners.inference.wiring import open_engine  # the model code's imports stay out of other paths
 
-    return NoInferenceEngine()
+    return await open_engine(settings)
 
 
 @contextlib.asynccontextmanager
@@ -45,7 +47,7 @@ async def analysis_service(settings: Settings, container: Any,
     """``engine`` replaces the configured one (tests give a fake)."""
     from runners.containers import resolve
 
-    engine = engine if engine is not None else build_engine(settings)
+    engine = engine if engine is not None else await build_engine(settings)
     queue = BoundedAnalysisQueue(concurrency=settings.ai_job_concurrency, backlog=settings.ai_job_backlog)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.close)

@@ -140,6 +140,15 @@ class Settings(BaseSettings):
     ai_submissions_per_minute: int = _env("APP_AI_SUBMISSIONS_PER_MINUTE", default=30, ge=1, le=100_000)
     ai_grpc_max_message_bytes: int = _env("APP_AI_GRPC_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024, ge=1024,
                                           le=64 * 1024 * 1024)
+    # Inference: the Triton nodes the AI service uses, and the model server (runners.inference) itself.
+    triton_urls: CommaList = _env("APP_TRITON_URLS", default=())
+    triton_health_interval: float = _env("APP_TRITON_HEALTH_INTERVAL", default=2.0, gt=0, le=300)
+    inference_http_port: int = _env("APP_INFERENCE_HTTP_PORT", default=8000, ge=0, le=65535)
+    inference_grpc_port: int = _env("APP_INFERENCE_GRPC_PORT", default=8001, ge=0, le=65535)
+    inference_metrics_port: int = _env("APP_INFERENCE_METRICS_PORT", default=8002, ge=0, le=65535)
+    inference_max_batch: int = _env("APP_INFERENCE_MAX_BATCH", default=8, ge=1, le=256)
+    inference_batch_delay_us: int = _env("APP_INFERENCE_BATCH_DELAY_US", default=2000, ge=0, le=1_000_000)
+    inference_threads: int = _env("APP_INFERENCE_THREADS", default=2, ge=1, le=64)
 
     @property
     def connections_per_address(self) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from domain.shared.errors import InvalidArgument, NotFound, PermissionDenied, RateLimited, Unavailable
+from domain.shared.errors import DomainError, ErrorKind, InvalidArgument, NotFound, PermissionDenied, RateLimited, \
+    Unavailable
 
 
 class InferenceUnavailable(Unavailable):
@@ -35,3 +36,14 @@ class AnalysisQueueFull(RateLimited):
 
 class RecordingFileNotFound(NotFound):
     """No such recording, or it has no file under this key."""
+
+
+class FeatureNotOffered(DomainError):
+    """The analysis is deliberately not offered (``reason`` says why): FAILED_PRECONDITION, not a fault.
+
+    Synthetic-speech detection is refused this way: no trained detector exists among the packaged
+    models, and the best hand-made baseline measured here flagged up to 44 % of human clips from
+    unseen sources as synthetic.
+    """
+
+    kind = ErrorKind.FAILED_PRECONDITION

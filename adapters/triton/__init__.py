@@ -1,0 +1,1 @@
+"""Triton Inference Server adapter (tritonclient): several nodes, health checks, least-in-flight, fail-over."""
