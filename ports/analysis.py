@@ -37,7 +37,9 @@ class AnalysisStore(Protocol):
 
 class ModelCatalogue(Protocol):
     """The models the engine serves, with their versions.  ``for_task`` returns the model that answers
-    a task, or raises InferenceUnavailable when none does; ``refresh`` asks the engine again."""
+    a task; it raises FeatureNotOffered when the engine answers but offers no model for the task, and
+    InferenceUnavailable when the engine lists no model at all (no node ready); ``refresh`` asks the
+    engine again."""
 
     async def all(self) -> list[ModelInfo]: ...
     async def for_task(self, task: Task) -> ModelInfo: ...

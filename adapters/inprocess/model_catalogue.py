@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from domain.analysis.errors import InferenceUnavailable
+from domain.analysis.errors import FeatureNotOffered, InferenceUnavailable
 from domain.analysis.inference import ModelInfo, Task
 from ports.inference import InferenceEngine
 
@@ -27,10 +27,14 @@ class EngineModelCatalogue:
         return list(self._models)
 
     async def for_task(self, task: Task) -> ModelInfo:
-        for m in await self.all():
+        models = await self.all()
+        for m in models:
             if m.task is task:
                 return m
-        raise InferenceUnavailable(f"no model serves {task.value}", task=task.value)
+        if models:  # the engine answers and has no such model: a refusal (synthetic speech), not an outage
+            raise FeatureNotOffered(f"{task.value} is not offered by this service", reason="no_model",
+                                    task=task.value)
+        raise InferenceUnavailable(f"no inference node is ready to serve {task.value}", task=task.value)
 
     async def refresh(self) -> None:
         async with self._lock:
