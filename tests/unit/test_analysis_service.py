@@ -278,3 +278,19 @@ async def test_a_meeting_stream_is_for_its_members_only_and_odd_bytes_are_invali
         [c async for c in w.service.stream_transcription(OUTSIDER, m.id, _chunks(_pcm(1.0)))]
     with pytest.raises(InvalidInput):
         [c async for c in w.service.stream_transcription(MEMBER, m.id, _chunks(b"\x00" * 3, size=3))]
+
+
+async def test_a_kind_no_model_offers_is_refused_not_an_outage():
+    from domain.analysis.errors import FeatureNotOffered
+
+    w = analysis_world()
+    offered = await w.engine.models()
+
+    async def without_risk():
+        return [m for m in offered if m.task is not Task.SYNTHETIC_SPEECH_RISK]
+
+    w.engine.models = without_risk
+    with pytest.raises(FeatureNotOffered):
+        await w.service.submit(OUTSIDER, upload(Task.SYNTHETIC_SPEECH_RISK, wav(1.0)))
+    [job] = (await w.service.list_mine(OUTSIDER, PageRequest())).items
+    assert job.status is AnalysisStatus.FAILED and job.error["code"] == "feature_not_offered"
