@@ -35,8 +35,14 @@ def analysis_limits(settings: Settings) -> AnalysisLimits:
 async def build_engine(settings: Settings) -> InferenceEngine:
     """Triton nodes when APP_TRITON_URLS names some (health-checked, balanced, failed over), else the
     in-process engine (models load on first use, so a process that never analyses never loads them)."""
-    from runners.inference.wiring import open_engine  # the model code's imports stay out of other paths
+    try:
+        from runners.inference.wiring import open_engine  # the model code's imports stay out of other paths
+    except ImportError as exc:  # the `ai` extra is not installed: everything else still serves
+        from adapters.inprocess.unavailable_engine import UnavailableEngine
 
+        log.warning("analysis models are not installed; AI routes answer 503", extra={"missing": exc.name})
+        return UnavailableEngine(f"the analysis models are not installed here (pip install 'confero[ai]'; "
+                                 f"missing {exc.name})")
     return await open_engine(settings)
 
 
