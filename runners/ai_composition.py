@@ -18,7 +18,7 @@ from adapters.pyav.decoding import PyAvMediaDecoder
 from domain.analysis.rules import AnalysisLimits
 from domain.analysis.service import AnalysisService
 from ports.inference import InferenceEngine
-from runners.settings import Settings
+from runners.settings import AdapterFamily, Settings
 from runners.workers.analysis import BoundedAnalysisQueue
 
 log = logging.getLogger("runners.ai")
@@ -65,6 +65,8 @@ async def analysis_service(settings: Settings, container: Any,
             store: Any = MongoAnalysisStore(db)
             await store.create_indexes()
         else:
+            if settings.adapters is AdapterFamily.PRODUCTION:
+                log.warning("APP_MONGO_URL is not set: analysis results live in this process's memory only")
             store = InMemoryAnalysisStore()
         stack.push_async_callback(queue.close, settings.shutdown_timeout)
         service = AnalysisService(
