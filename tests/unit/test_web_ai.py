@@ -169,3 +169,20 @@ async def test_concurrent_uploads_each_get_their_own_result(web):
     results = await asyncio.gather(*(upload(web, me, "transcription", wav(0.5 + i * 0.5, rate=16_000))
                                      for i in range(4)))
     assert sorted(len(b["result"]["segments"]) for _, b in results) == [1, 1, 2, 2]
+
+
+async def test_a_recorded_file_is_analysed_by_reference_for_the_meetings_members_only(web):
+    from domain.shared.ids import RecordingId, UserId
+    from ports.analysis import RecordingFileRef
+
+    host, outsider = await web.user(), await web.user()
+    meeting = (await web.meeting(host))["id"]
+    ref = RecordingFileRef(recording_id=RecordingId("rec-1"), meeting_id=meeting, key="recordings/rec-1/host.webm",
+                           user_id=UserId(host.id), media_type="audio/wav")
+    web.services.analysis.recordings.register(ref, wav(1.0, rate=16_000))
+    body = {"kind": "transcription", "recording_id": "rec-1", "file_key": ref.key}
+    done = await web.ok("POST", ANALYSES, who=host, json=body)
+    assert (done["meeting_id"], done["participant_id"], done["input"]["source"]) == (meeting, host.id, "recording")
+    assert (await web.call("POST", ANALYSES, who=outsider, json=body)).code == "analysis_not_allowed"
+    listed = await web.ok("GET", f"{API}/ai/meetings/{meeting}/analyses", who=host)
+    assert [a["id"] for a in listed["items"]] == [done["id"]]
