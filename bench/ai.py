@@ -105,8 +105,7 @@ async def main(args: argparse.Namespace) -> None:
     batched.start()
     try:
         remote = await TritonEngine([batched.grpc_url]).start()
-        if args.quality_on_triton:
-            await quality(remote, "Triton")
+        await quality(remote, "Triton (the same model: WER must match the in-process figures)")
         over = await latency(remote, kinds, args.repeats)
         # Alternate once more so a drift of the machine's load shows up in both columns.
         base2 = await latency(local, kinds, args.repeats)
@@ -148,5 +147,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--quality-on-triton", action="store_true", help="also measure WER through Triton")
     asyncio.run(main(parser.parse_args()))

@@ -2,7 +2,7 @@
 
 Speech is espeak-ng's (Debian) saying known sentences, sometimes under generated white noise; the WER
 bounds below are for that synthetic speech and Whisper tiny.en, not meeting accuracy.  The bounds sit
-well above what was measured (clean 3-6 %, 10 dB 21-29 %) so that they catch a broken pipeline
+well above what was measured (clean 3-5 %, 10 dB 29-31 %) so that they catch a broken pipeline
 (wrong rate, truncated audio, lost prompt) rather than small model differences.
 """
 

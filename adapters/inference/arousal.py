@@ -69,7 +69,8 @@ def indicators(x: np.ndarray) -> dict[str, float]:
     db = _loudness_db(x)
     voiced_db = db[db > _SILENCE_DB]
     f0 = yin_f0(x)
-    voiced = f0[~np.isnan(f0) & (db[: len(f0)] > _SILENCE_DB) if len(db) >= len(f0) else ~np.isnan(f0)]
+    # Both framings start at sample 0 with the same hop; the pitch one is shorter (longer window).
+    voiced = f0[~np.isnan(f0) & (db[: len(f0)] > _SILENCE_DB)]
     semitones = 12 * np.log2(voiced / 100.0) if voiced.size else np.zeros(0)
     return {
         "pitch_median_hz": float(np.median(voiced)) if voiced.size else 0.0,

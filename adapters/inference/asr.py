@@ -27,9 +27,11 @@ class WhisperAsr:
 
     def transcribe(self, samples: np.ndarray, prompt: str = "") -> list[tuple[float, float, str, float]]:
         """16 kHz float samples -> (start_s, end_s, text, confidence) per segment."""
+        # temperature 0 only: faster-whisper's fallback re-decodes hard windows by sampling, which made
+        # results random (and calls slow) on noisy audio; a service must answer the same input the same way.
         with self._lock:
             segments, _info = self._model.transcribe(
-                samples, language="en", beam_size=1, initial_prompt=prompt or None,
+                samples, language="en", beam_size=1, temperature=0.0, initial_prompt=prompt or None,
                 condition_on_previous_text=False, vad_filter=False, without_timestamps=False)
             return [(float(s.start), float(s.end), s.text.strip(), _confidence(s.avg_logprob, s.no_speech_prob))
                     for s in segments if s.text.strip()]

@@ -69,7 +69,8 @@ class MiniLmEncoder:
         self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """(n, 384) L2-normalised mean-pooled embeddings, one batched pass with padding."""
+        """(n, 384) L2-normalised mean-pooled embeddings, one batched pass with padding.  A text longer
+        than 128 tokens is embedded from its start: tag transcripts segment by segment."""
         if not texts:
             return np.zeros((0, 384), np.float32)
         enc = self._tok.encode_batch(list(texts))

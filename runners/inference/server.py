@@ -70,6 +70,8 @@ def main() -> int:
     try:
         for name in SERVED:
             triton.bind(
+                # One instance per model: PyTriton's second instance waits only 1 s for the first's
+                # handshake socket, and on a loaded machine it missed it and the model failed to load.
                 model_name=name, infer_func=_infer_fn(models, name),
                 inputs=[Tensor(name=n, dtype=np.bytes_, shape=(1,)) for n in wire.INPUTS],
                 outputs=[Tensor(name=n, dtype=np.bytes_, shape=(1,)) for n in wire.OUTPUTS],

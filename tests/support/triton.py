@@ -102,6 +102,15 @@ class PrivateTriton:
                     members.append(pid)
         return members
 
+    @staticmethod
+    def describe(pids: list[int]) -> str:
+        lines = []
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:200]
+                lines.append(f"{pid}: {cmdline.decode(errors='replace')}")
+        return "; ".join(lines)
+
     def _workspaces(self) -> set[str]:
         found = set()
         for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
