@@ -21,6 +21,7 @@ docs/architecture.md, section 7, lists the suites and their fixtures.  Builders 
 from __future__ import annotations
 
 from confero_contracts.account_links import AccountLinkStoreContract
+from confero_contracts.analysis import AnalysisStoreContract
 from confero_contracts.blobs import BlobStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
@@ -68,13 +69,15 @@ SUITES: dict[type, tuple[str, ...]] = {
     WebhookStoreContract: ("store",),
     RecordingRepositoryContract: ("repo", "units"),
     BlobStoreContract: ("store",),
+    AnalysisStoreContract: ("store",),
     InferenceEngineContract: ("engine",),
     RoomRecorderContract: ("harness",),
     RecordingProcessorContract: ("processor", "blobs"),
 }
 
 __all__ = [
-    "SUITES", "AccountLinkStoreContract", "AttemptLimiterContract", "BlobStoreContract", "DeliveryLimiterContract",
+    "SUITES", "AccountLinkStoreContract", "AnalysisStoreContract", "AttemptLimiterContract", "BlobStoreContract",
+    "DeliveryLimiterContract",
     "EventPublisherContract", "InferenceEngineContract", "JobQueueContract", "KeyedCombinerContract",
     "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract", "NotificationHistoryContract",
     "PreferenceStoreContract", "PushSubscriptionsContract", "RecordingProcessorContract",

@@ -13,6 +13,7 @@ from aiohttp import web
 import attrs
 from attrs import frozen
 
+from domain.analysis.service import AnalysisService
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.recordings.service import RecordingService
@@ -47,6 +48,7 @@ class Services:
     # Readiness checks and scrape hooks the adapters of this process registered (runners/observability).
     observability: Observability = attrs.Factory(Observability)
     recordings: RecordingService | None = None  # None: this process does not serve recordings
+    analysis: AnalysisService | None = None  # None: a process that serves no AI routes
 
 
 SERVICES = web.AppKey("services", Services)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 
+from ports.inference import InferenceEngine
+from runners.ai_composition import analysis_service
 from runners.containers import Application, build, resolve
 from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
@@ -27,11 +31,14 @@ from runners.notifications.wiring import close_parts, notification_parts
 from runners.workers.webhooks import webhook_worker
 
 log = logging.getLogger("runners")
+Sidecar = Callable[[Services, Settings], AbstractAsyncContextManager[Any]]
 
 
 @asynccontextmanager
-async def composed(settings: Settings, tags: set[str] | None = None) -> AsyncIterator[tuple[Application, Services]]:
-    """Initialises the container's resources (pools, clients) and shuts them down afterwards."""
+async def composed(settings: Settings, tags: set[str] | None = None, engine: InferenceEngine | None = None,
+                   ) -> AsyncIterator[tuple[Application, Services]]:
+    """Initialises the container's resources (pools, clients) and shuts them down afterwards.
+    ``engine`` replaces the configured inference engine (tests give a fake one)."""
     container, family = build(settings)
     init = family.init_resources()
     if init is not None:
@@ -43,30 +50,32 @@ async def composed(settings: Settings, tags: set[str] | None = None) -> AsyncIte
         recording_work = recording_worker(recordings, recover=not isinstance(recorder, UnconfiguredRecorder),
                                           timeout=settings.shutdown_timeout)
         notifications = await notification_parts(settings, family, tags)
-        services = Services(users=await resolve(container.user_service),
-                            meetings=await resolve(container.meeting_service),
-                            rooms=await resolve(container.room_service),
-                            signal_bus=await resolve(container.adapters.signal_bus),
-                            event_feed=with_recordings(await resolve(container.adapters.event_feed), recordings),
-                            media=await resolve(container.adapters.media),
-                            dead_letters=await resolve(container.dead_letter_service),
-                            links=await resolve(container.link_service),
-                            webhooks=await resolve(container.webhook_admin),
-                            background=(outbox_worker(await resolve(container.relay),
-                                                      await resolve(container.adapters.commit_signal)),
-                                        webhook_worker(await resolve(container.webhook_dispatcher),
-                                                       await resolve(container.webhook_deliverer),
-                                                       await resolve(container.adapters.webhook_feed),
-                                                       await resolve(container.webhook_sender),
-                                                       poll_seconds=settings.webhook_poll_seconds),
-                                        recording_work, *notifications.background),
-                            recordings=recordings, notifications=notifications)
-        await register_adapters(services.observability, family, services)
-        if tracing.is_on():
-            services = traced_services(services)
-        if settings.admin_username:
-            await services.users.ensure_admin(settings.admin_username, settings.admin_email, settings.admin_password)
-        yield container, services
+        async with analysis_service(settings, container, engine) as (analysis, _):
+            services = Services(users=await resolve(container.user_service),
+                                meetings=await resolve(container.meeting_service),
+                                rooms=await resolve(container.room_service),
+                                signal_bus=await resolve(container.adapters.signal_bus),
+                                event_feed=with_recordings(await resolve(container.adapters.event_feed), recordings),
+                                media=await resolve(container.adapters.media),
+                                dead_letters=await resolve(container.dead_letter_service),
+                                links=await resolve(container.link_service),
+                                webhooks=await resolve(container.webhook_admin),
+                                background=(outbox_worker(await resolve(container.relay),
+                                                          await resolve(container.adapters.commit_signal)),
+                                            webhook_worker(await resolve(container.webhook_dispatcher),
+                                                           await resolve(container.webhook_deliverer),
+                                                           await resolve(container.adapters.webhook_feed),
+                                                           await resolve(container.webhook_sender),
+                                                           poll_seconds=settings.webhook_poll_seconds),
+                                            recording_work, *notifications.background),
+                                recordings=recordings, notifications=notifications, analysis=analysis)
+            await register_adapters(services.observability, family, services)
+            if tracing.is_on():
+                services = traced_services(services)
+            if settings.admin_username:
+                await services.users.ensure_admin(settings.admin_username, settings.admin_email,
+                                                  settings.admin_password)
+            yield container, services
     finally:
         if notifications is not None:
             await close_parts(notifications)
@@ -93,12 +102,14 @@ async def _close_signal_bus(container: Application, timeout: float) -> None:
         log.error("the signal bus did not close in time")
 
 
-async def serve(settings: Settings, tags: set[str] | None = None) -> None:
+async def serve(settings: Settings, tags: set[str] | None = None, sidecar: Sidecar | None = None) -> None:
     """Serves until SIGINT/SIGTERM, then stops within about ``APP_SHUTDOWN_TIMEOUT`` seconds per stage:
     listener closed, sockets told to go (1001) and in-flight requests given the timeout, background work
     stopped, then pools and clients closed (each bounded by its own timeout)."""
-    async with composed(settings, tags) as (_, services):
+    async with composed(settings, tags) as (_, services), contextlib.AsyncExitStack() as sidecars:
         app = create_app(services, settings, tags)
+        if sidecar is not None:  # another server of the process (runners.ai's gRPC), stopped after HTTP
+            await sidecars.enter_async_context(sidecar(services, settings))
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
                                shutdown_timeout=settings.shutdown_timeout)
         await runner.setup()
@@ -154,11 +165,11 @@ async def _report_stragglers(every: float) -> None:
         log.warning("still stopping", extra={"waiting_for": sorted(waiting)})
 
 
-async def _run(settings: Settings, tags: set[str] | None) -> None:
+async def _run(settings: Settings, tags: set[str] | None, sidecar: Sidecar | None = None) -> None:
     """serve(), then the tasks that outlived it (a client's reader that nobody closed) are cancelled and
     given APP_SHUTDOWN_TIMEOUT; asyncio.run would otherwise wait for them without a bound."""
     try:
-        await serve(settings, tags)
+        await (serve(settings, tags) if sidecar is None else serve(settings, tags, sidecar))
     finally:
         me = asyncio.current_task()
         leftovers = [t for t in asyncio.all_tasks() if t is not me and t is not _watchdog and not t.done()]
@@ -176,7 +187,8 @@ async def _run(settings: Settings, tags: set[str] | None) -> None:
             _watchdog.cancel()
 
 
-def main(tags: set[str] | None = None, service: str = "confero-allinone") -> int:
+def main(tags: set[str] | None = None, service: str = "confero-allinone",
+         port: Callable[[Settings], int] | None = None, sidecar: Sidecar | None = None) -> int:
     """Exit codes: 0 stopped by a signal, 1 stopped but a task would not end, 2 bad configuration, 3 a
     backing server unusable or the address taken at start.  ``service`` names the process in logs and
     traces (OTEL_SERVICE_NAME overrides it)."""
@@ -185,12 +197,14 @@ def main(tags: set[str] | None = None, service: str = "confero-allinone") -> int
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
+    if port is not None:
+        settings = settings.model_copy(update={"port": port(settings)})
     service = os.environ.get("OTEL_SERVICE_NAME") or service
     configure(settings.log_level, settings.log_format, service, settings.instance_id)
     if tracing.configure(os.environ, service, settings.instance_id):
         log.info("tracing on: spans go to the OTLP endpoint of the OTEL_* variables")
     try:
-        asyncio.run(_run(settings, tags))
+        asyncio.run(_run(settings, tags, sidecar))
     except DomainError as err:
         print(f"cannot start: {err.message} {err.details}", file=sys.stderr)
         return 3

@@ -28,6 +28,7 @@ SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", 
 SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", "APP_POSTGRES_DSN", "APP_REDIS_URL"})
 # Notification secrets (issue 13).
 SECRETS = SECRETS | {"APP_SMTP_PASSWORD", "APP_SMS_AUTH_TOKEN", "APP_VAPID_PRIVATE_KEY"}
+                     "APP_MONGO_URL", "APP_AI_SERVICE_TOKENS"})
 
 
 class ConfigError(Exception):
@@ -180,6 +181,23 @@ class Settings(BaseSettings):
     s3_access_key: str = _env("APP_S3_ACCESS_KEY", default="", repr=False)
     s3_secret_key: str = _env("APP_S3_SECRET_KEY", default="", repr=False)
     recording_link_ttl: int = _env("APP_RECORDING_LINK_TTL", default=900, ge=10, le=7 * 24 * 3600)
+    # AI analysis (domain/analysis, runners/web/handlers/ai.py, runners/rpc, python -m runners.ai).
+    mongo_url: str = _env("APP_MONGO_URL", default="", repr=False)
+    mongo_database: str = _env("APP_MONGO_DATABASE", default="confero")
+    ai_port: int = _env("APP_AI_PORT", default=8084, ge=0, le=65535)
+    ai_grpc_port: int = _env("APP_AI_GRPC_PORT", default=9084, ge=0, le=65535)
+    ai_service_tokens: CommaList = _env("APP_AI_SERVICE_TOKENS", default=(), repr=False)
+    ai_max_upload_bytes: int = _env("APP_AI_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024, ge=1024,
+                                    le=1024 * 1024 * 1024)
+    ai_upload_timeout: float = _env("APP_AI_UPLOAD_TIMEOUT", default=60.0, gt=0, le=3600)
+    ai_max_duration_seconds: float = _env("APP_AI_MAX_DURATION_SECONDS", default=600.0, gt=0, le=6 * 3600)
+    ai_sync_max_seconds: float = _env("APP_AI_SYNC_MAX_SECONDS", default=30.0, ge=0, le=600)
+    ai_inference_timeout: float = _env("APP_AI_INFERENCE_TIMEOUT", default=120.0, gt=0, le=3600)
+    ai_job_concurrency: int = _env("APP_AI_JOB_CONCURRENCY", default=1, ge=1, le=64)
+    ai_job_backlog: int = _env("APP_AI_JOB_BACKLOG", default=16, ge=1, le=10_000)
+    ai_submissions_per_minute: int = _env("APP_AI_SUBMISSIONS_PER_MINUTE", default=30, ge=1, le=100_000)
+    ai_grpc_max_message_bytes: int = _env("APP_AI_GRPC_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024, ge=1024,
+                                          le=64 * 1024 * 1024)
     # Inference: the Triton nodes the AI service uses, and the model server (runners.inference) itself.
     triton_urls: CommaList = _env("APP_TRITON_URLS", default=())
     triton_health_interval: float = _env("APP_TRITON_HEALTH_INTERVAL", default=2.0, gt=0, le=300)

@@ -92,3 +92,30 @@ echo "export TEST_TRITON_METRICS_URL=http://127.0.0.1:$TRITON_METRICS_PORT/metri
 echo "export TEST_POSTGRES_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 echo "export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
 echo "export TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"
+
+# MongoDB wire protocol (the analysis store): no mongod can be had here, so CI runs mongoeco's wire
+# server, which needs Python 3.13 and therefore its own virtualenv (made here once, from pyenv's 3.13).
+MONGO_PORT=${MONGO_PORT:-27027}
+CI_DIR=${CONFERO_CI_DIR:-/var/tmp/confero-ci}
+mongo_up() { (exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null; }
+if ! mongo_up; then
+  mkdir -p "$CI_DIR"
+  MONGO_VENV="$CI_DIR/mongoeco-venv"
+  if [ ! -x "$MONGO_VENV/bin/python" ] || ! "$MONGO_VENV/bin/python" -c "import mongoeco, bson" 2>/dev/null; then
+    # pyenv's shim for python3.13 exists but fails unless 3.13 is selected: take the interpreter itself.
+    PY313=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+    [ -n "$PY313" ] || PY313=$(command -v python3.13 || true)
+    [ -n "$PY313" ] || { log "mongoeco needs Python 3.13 (pyenv install 3.13)"; exit 1; }
+    log "creating $MONGO_VENV for mongoeco"
+    "$PY313" -m venv "$MONGO_VENV" >&2
+    # pymongo gives mongoeco the bson codec its wire server needs (without it every command fails to encode).
+    "$MONGO_VENV/bin/pip" install -q "mongoeco==4.11.0" "pymongo==4.20.1" >&2
+  fi
+  log "starting the MongoDB-wire server (mongoeco) on $MONGO_PORT"
+  setsid nohup "$MONGO_VENV/bin/python" "$(dirname "$0")/mongo_wire_server.py" "$MONGO_PORT" \
+    >"$CI_DIR/mongoeco.log" 2>&1 < /dev/null &
+  echo $! > "$CI_DIR/mongoeco.pid"
+  for _ in $(seq 1 80); do mongo_up && break; sleep 0.25; done
+fi
+mongo_up || { log "the MongoDB-wire server did not come up on 127.0.0.1:$MONGO_PORT"; exit 1; }
+echo "export TEST_MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"

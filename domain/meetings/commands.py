@@ -34,6 +34,7 @@ class UpdateMeeting:
     mute_on_join: bool | None = None
     allow_recording: bool | None = None
     invite_only: bool | None = None
+    allow_analysis: bool | None = None
 
 
 @frozen(kw_only=True)

@@ -45,6 +45,7 @@ class MeetingSettings:
     mute_on_join: bool = False
     allow_recording: bool = True
     invite_only: bool = False
+    allow_analysis: bool = True  # members may analyse the meeting's media (hosts always may)
 
 
 @frozen(kw_only=True)

@@ -119,12 +119,13 @@ class MeetingService:
 
         def apply(m: Meeting) -> None:
             settings = None
-            if (cmd.mute_on_join, cmd.allow_recording, cmd.invite_only) != (None, None, None):
+            if (cmd.mute_on_join, cmd.allow_recording, cmd.invite_only, cmd.allow_analysis) != (None,) * 4:
                 s = m.settings
                 settings = MeetingSettings(
                     mute_on_join=s.mute_on_join if cmd.mute_on_join is None else cmd.mute_on_join,
                     allow_recording=s.allow_recording if cmd.allow_recording is None else cmd.allow_recording,
-                    invite_only=s.invite_only if cmd.invite_only is None else cmd.invite_only)
+                    invite_only=s.invite_only if cmd.invite_only is None else cmd.invite_only,
+                    allow_analysis=s.allow_analysis if cmd.allow_analysis is None else cmd.allow_analysis)
             m.update(actor, now=self.clock.now(), title=cmd.title, description=cmd.description,
                      start_time=cmd.start_time, duration_minutes=cmd.duration_minutes, capacity=cmd.capacity,
                      password_hash=password_hash, clear_password=cmd.clear_password, settings=settings)

@@ -14,7 +14,7 @@ from runners.signaling.notifications import live_notifications
 from runners.signaling.setup import install_signaling
 from runners.web import routing
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
-from runners.web.handlers import auth, dead_letters, media, meetings, meta, recordings, users
+from runners.web.handlers import ai, auth, dead_letters, media, meetings, meta, recordings, users
 from runners.web.handlers import notifications
 from runners.web.handlers import account_links, webhooks
 from runners.web.middleware import MIDDLEWARES, hide_server_version, security_headers
@@ -28,7 +28,7 @@ SIGNALING = (
 )
 ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *account_links.ROUTES, *users.ROUTES, *dead_letters.ROUTES,
                                 *webhooks.ROUTES, *meetings.ROUTES, *media.ROUTES, *recordings.ROUTES, *SIGNALING,
-                                *meta.ROUTES, *notifications.ROUTES)
+                                *meta.ROUTES, *notifications.ROUTES, *ai.ROUTES)
 
 
 def served(tags: set[str] | None = None) -> list[Endpoint]:

@@ -80,6 +80,7 @@ class SettingsChange(Shape):
     mute_on_join: bool = None
     allow_recording: bool = None
     invite_only: bool = None
+    allow_analysis: bool = None
 
 
 class CreateMeetingRequest(Shape):
@@ -114,7 +115,8 @@ class UpdateMeetingRequest(_AtLeastOne, json_schema_extra={"minProperties": 1}):
             meeting_id=meeting_id, title=self.title, description=self.description, start_time=self.start_time,
             duration_minutes=self.duration_minutes, capacity=self.capacity, password=self.password,
             clear_password="password" in self.model_fields_set and self.password is None,
-            mute_on_join=s.mute_on_join, allow_recording=s.allow_recording, invite_only=s.invite_only)
+            mute_on_join=s.mute_on_join, allow_recording=s.allow_recording, invite_only=s.invite_only,
+            allow_analysis=s.allow_analysis)
 
 
 class JoinMeetingRequest(Shape):

@@ -12,7 +12,8 @@ from runners.shapes import components
 from runners.web.replies import UNIONS, Error
 from runners.web.routing import Endpoint
 
-STATUS_TEXT = {101: "Switching to the WebSocket protocol", 200: "OK", 201: "Created", 204: "No content",
+STATUS_TEXT = {101: "Switching to the WebSocket protocol", 200: "OK", 201: "Created", 202: "Accepted: running as a job",
+               204: "No content",
                400: "Malformed request", 401: "Missing, invalid, expired or revoked access token",
                403: "Not allowed", 404: "No such resource (or a malformed id)", 405: "Method not allowed",
                408: "The body did not arrive within APP_HTTP_BODY_TIMEOUT",
@@ -39,10 +40,16 @@ def _operation(e: Endpoint) -> dict[str, Any]:
         op["parameters"] = params
     if e.body:
         op["requestBody"] = {"required": e.body_required, "content": {"application/json": {"schema": ref(e.body)}}}
+        if e.upload:
+            op["requestBody"]["content"]["multipart/form-data"] = {"schema": ref(e.upload)}
     ok: dict[str, Any] = {"description": STATUS_TEXT.get(e.status, "OK")}
     if e.response:
         ok["content"] = {"application/json": {"schema": ref(e.response)}}
+    if e.binary:
+        ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}} for media in e.binary}
     responses = {str(e.status): ok}
+    for status in e.also_ok:
+        responses[str(status)] = {**ok, "description": STATUS_TEXT.get(status, "OK")}
     always = {503} if e.auth or e.self_authenticating or e.body else set()
     if e.body:
         always |= {400, 408, 413, 415, 422}
@@ -68,7 +75,7 @@ def _operation(e: Endpoint) -> dict[str, Any]:
 def models_of(endpoints: Iterable[Endpoint]) -> list[type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {"Error": Error}
     for e in endpoints:
-        for model in (e.body, e.response):
+        for model in (e.body, e.response, e.upload):
             if isinstance(model, type):
                 found[model.__name__] = model
             elif isinstance(model, str):

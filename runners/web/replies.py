@@ -113,6 +113,7 @@ class MeetingSettings(Reply):
     mute_on_join: bool
     allow_recording: bool
     invite_only: bool
+    allow_analysis: bool
 
 
 MANAGERS_ONLY = "host, co-hosts and admins only"
@@ -155,7 +156,8 @@ class Meeting(Reply):
             has_password=m.password_hash is not None,
             settings=MeetingSettings.make(mute_on_join=m.settings.mute_on_join,
                                      allow_recording=m.settings.allow_recording,
-                                     invite_only=m.settings.invite_only),
+                                     invite_only=m.settings.invite_only,
+                                     allow_analysis=m.settings.allow_analysis),
             status=m.status.value, locked=m.locked, co_host_ids=sorted(m.co_hosts),
             participant_count=len(m.participants), your_role=role.value if role else None,
             joined=actor.user_id in m.participants, created_at=m.created_at, updated_at=m.updated_at,

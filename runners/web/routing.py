@@ -49,6 +49,11 @@ class Endpoint:
     status: int = 200
     response: type[BaseModel] | str | None = None  # a model, or the name of a documented union (UserView)
     errors: tuple[int, ...] = field(default=())
+    # Besides the JSON body: a multipart/form-data alternative (file uploads), other success statuses with
+    # the same reply (202 for a queued job), and binary replies by media type (downloads).
+    upload: type[BaseModel] | None = None
+    also_ok: tuple[int, ...] = ()
+    binary: tuple[str, ...] = ()
 
     @classmethod
     def get(cls, path: str, handler: Handler, **spec: Any) -> Endpoint:

@@ -56,3 +56,19 @@ def s3_endpoint() -> str:
     if not endpoint:
         pytest.fail("TEST_S3_ENDPOINT is not set: run `eval \"$(scripts/servers.sh)\"` (it starts moto_server)")
     return endpoint
+
+
+@pytest.fixture(scope="session")
+def mongo_server_url() -> Iterator[str]:
+    """A MongoDB-wire server: mongoeco in CI (scripts/servers.sh), a real mongod where Docker exists."""
+    url = os.environ.get("TEST_MONGO_URL")
+    if url:
+        yield url
+        return
+    if _docker_available():
+        from testcontainers.mongodb import MongoDbContainer  # type: ignore[import-not-found]
+
+        with MongoDbContainer("mongo:7") as m:
+            yield m.get_connection_url()
+        return
+    pytest.fail("TEST_MONGO_URL is not set and no Docker engine is available: run `make test`")

@@ -24,20 +24,22 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def allinone(env: dict[str, str], log_path: Path, timeout: float = 20.0,
-             module: str = "runners.allinone") -> Iterator[str]:
-    """Yields the base URL; stops the process with SIGTERM (then SIGKILL) afterwards."""
-    with process(env, log_path, timeout, module) as (base, _):
+             module: str = "runners.allinone", port_variable: str = "APP_PORT") -> Iterator[str]:
+    """Yields the base URL; stops the process with SIGTERM (then SIGKILL) afterwards.  ``port_variable``:
+    the variable that sets the process's HTTP port (``APP_AI_PORT`` for runners.ai)."""
+    with process(env, log_path, timeout, module, port_variable) as (base, _):
         yield base
 
 
 @contextlib.contextmanager
 def process(env: dict[str, str], log_path: Path, timeout: float = 20.0,
-            module: str = "runners.allinone") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+            module: str = "runners.allinone",
+            port_variable: str = "APP_PORT") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Like allinone, and yields the Popen too (for tests that crash it)."""
     port = free_port()
     # Every test registers from 127.0.0.1 and the shared Redis keeps counts between runs: the
     # per-address registration budget is lifted unless a test sets it.
-    full_env = {**os.environ, "APP_HOST": "127.0.0.1", "APP_PORT": str(port),
+    full_env = {**os.environ, "APP_HOST": "127.0.0.1", port_variable: str(port),
                 "APP_REGISTRATIONS_PER_ADDRESS": "100000", **env}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=full_env,

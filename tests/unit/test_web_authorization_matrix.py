@@ -11,12 +11,14 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
+import aiohttp
 import pytest
 from attrs import frozen
 
 from adapters.memory.blobs import InMemoryBlobStore
 from runners.web.app import served as served_endpoints
 from tests.support.recording_fakes import FakeProcessor, FakeRoomRecorder
+from tests.support.media_files import wav
 from tests.unit.web_support import API, PASSWORD, Caller, WebApi, web, web_factory  # noqa: F401  (fixtures)
 
 ANON, OTHER, PART, COHOST, HOST, ADMIN_ = "anonymous", "other", "participant", "cohost", "host", "admin"
@@ -39,6 +41,7 @@ NOT_HOST = (403, "not_meeting_host")
 NOT_ALLOWED = (403, "not_allowed")
 NOT_TO_RECORD = (403, "not_allowed_to_record")
 HIDDEN = (403, "recordings_hidden")
+AI_NOT_ALLOWED = (403, "analysis_not_allowed")
 
 
 def host_only(ok: int = 200) -> dict[str, Expected]:
@@ -166,6 +169,18 @@ CASES = [
          expect((422, "invalid_unsubscribe_token")), query={"token": "bad token"}),
     Case("one-click unsubscribe", "POST", f"{API}/notifications/unsubscribe",
          expect((422, "invalid_unsubscribe_token")), query={"token": "bad token"}),
+    Case("analyse text", "POST", f"{API}/ai/analyses", protected(200), body={"kind": "text_sentiment", "text": "glad"}),
+    Case("analyse a meeting's media", "POST", f"{API}/ai/analyses",
+         protected(200, other=AI_NOT_ALLOWED, admin=AI_NOT_ALLOWED),
+         body={"kind": "text_emotion", "text": "wow", "meeting_id": "<live id>"}),
+    Case("my analyses", "GET", f"{API}/ai/analyses", protected(200)),
+    Case("an analysis", "GET", f"{API}/ai/analyses/{{id}}", protected(200, other=AI_NOT_ALLOWED), {"id": "analysis"}),
+    Case("an analysis output", "GET", f"{API}/ai/analyses/{{id}}/output", protected(200, other=AI_NOT_ALLOWED),
+         {"id": "denoised"}),
+    Case("a meeting's analyses", "GET", f"{API}/ai/meetings/{{id}}/analyses", protected(200, other=AI_NOT_ALLOWED),
+         {"id": "live"}),
+    Case("ai models", "GET", f"{API}/ai/models", protected(200)),
+    Case("inference nodes", "GET", f"{API}/ai/nodes", protected((403, "permission_denied"), admin=200)),
 ]
 
 
@@ -187,11 +202,19 @@ async def build_world(web: WebApi) -> World:
     scheduled = (await web.meeting(host, title="Later", start_time="2035-01-01T09:00:00Z"))["id"]
     await web.ok("POST", f"{API}/meetings/{scheduled}/cohosts/{cohost.id}", who=host)
     await web.ok("POST", f"{API}/meetings/{scheduled}/invitations", who=host, json={"user_id": part.id})
+    analysis = await web.ok("POST", f"{API}/ai/analyses", who=part,
+                            json={"kind": "text_emotion", "text": "glad", "meeting_id": live})
+    form = aiohttp.FormData({"kind": "denoise", "meeting_id": live})
+    form.add_field("file", wav(0.3, rate=16_000), filename="a.wav", content_type="audio/wav")
+    async with web.client.post(f"{API}/ai/analyses", data=form, headers=part.auth) as resp:
+        assert resp.status == 200, await resp.text()
+        denoised = await resp.json()
     hook = await web.ok("POST", f"{API}/admin/webhooks", 201, who=callers[ADMIN_],
                         json={"url": "https://hooks.example.com/world", "kinds": ["meeting.ended"]})
     seen = len(web.mailed)
     await web.ok("POST", f"{API}/auth/password-reset", 202, json={"email": part.email})
-    ids = {"live": live, "scheduled": scheduled} | {name: c.id for name, c in callers.items()}
+    ids = {"live": live, "scheduled": scheduled, "analysis": analysis["id"], "denoised": denoised["id"]} | {
+        name: c.id for name, c in callers.items()}
     ids |= {"push endpoint": "https://push.example/none", "bad token": "not-a-token"}
     ids["webhook"] = hook["endpoint"]["id"]
     ids["reset token"] = await web.link_token("user.password_reset_requested", part.email, after=seen)
@@ -225,7 +248,7 @@ def _body(case: Case, world: World) -> Any:
     part = world.callers[PART]
     replace = {"<participant refresh>": part.refresh, "<participant id>": part.id,
                "<participant reset token>": world.ids["reset token"],
-               "<second live meeting>": world.ids["second live"]}
+               "<second live meeting>": world.ids["second live"], "<live id>": world.ids["live"]}
     return None if case.body is None else {k: replace.get(v, v) if isinstance(v, str) else v
                                           for k, v in case.body.items()}
 

@@ -29,6 +29,7 @@ from runners.settings import Settings
 from runners.web.app import create_app
 from runners.web.context import OPENAPI, Services
 from runners.web.validation import check
+from tests.support.fake_inference import FakeInferenceEngine
 
 PASSWORD = "correct horse battery staple"
 ADMIN = {"username": "root", "email": "root@example.com", "password": "root admin pass phrase"}
@@ -238,7 +239,8 @@ async def web_factory(aiohttp_client: Any) -> AsyncIterator[WebFactory]:
     async with contextlib.AsyncExitStack() as stack:
         async def make(**env: str) -> WebApi:
             settings = web_settings(**env)
-            container, services = await stack.enter_async_context(composed(settings))
+            # The fake engine: the routes' tests are about the API, not the models (tests/support/fake_inference.py).
+            container, services = await stack.enter_async_context(composed(settings, engine=FakeInferenceEngine()))
             app = create_app(services, settings)
             return await with_mailbox(WebApi(await aiohttp_client(app), app, settings, services), container)
 

@@ -1,0 +1,77 @@
+"""The analysis service's part of a composition root, shared by the all-in-one and ``runners.ai``.
+
+The engine: the in-process one by default (``make run`` needs nothing installed), Triton when
+``APP_TRITON_URLS`` names endpoints.  The store: MongoDB when ``APP_MONGO_URL`` is set (indexes made
+at start), memory otherwise."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from adapters.inprocess.model_catalogue import EngineModelCatalogue
+from adapters.memory.analysis import InMemoryAnalysisStore
+from adapters.memory.recording_files import InMemoryRecordingFiles
+from adapters.pyav.decoding import PyAvMediaDecoder
+from domain.analysis.rules import AnalysisLimits
+from domain.analysis.service import AnalysisService
+from ports.inference import InferenceEngine
+from runners.settings import AdapterFamily, Settings
+from runners.workers.analysis import BoundedAnalysisQueue
+
+log = logging.getLogger("runners.ai")
+
+
+def analysis_limits(settings: Settings) -> AnalysisLimits:
+    return AnalysisLimits(max_upload_bytes=settings.ai_max_upload_bytes,
+                          max_duration_s=settings.ai_max_duration_seconds,
+                          sync_max_duration_s=settings.ai_sync_max_seconds,
+                          inference_timeout_s=settings.ai_inference_timeout,
+                          submissions_per_minute=settings.ai_submissions_per_minute)
+
+
+async def build_engine(settings: Settings) -> InferenceEngine:
+    """Triton nodes when APP_TRITON_URLS names some (health-checked, balanced, failed over), else the
+    in-process engine (models load on first use, so a process that never analyses never loads them)."""
+    try:
+        from runners.inference.wiring import open_engine  # the model code's imports stay out of other paths
+    except ImportError as exc:  # the `ai` extra is not installed: everything else still serves
+        from adapters.inprocess.unavailable_engine import UnavailableEngine
+
+        log.warning("analysis models are not installed; AI routes answer 503", extra={"missing": exc.name})
+        return UnavailableEngine(f"the analysis models are not installed here (pip install 'confero[ai]'; "
+                                 f"missing {exc.name})")
+    return await open_engine(settings)
+
+
+@contextlib.asynccontextmanager
+async def analysis_service(settings: Settings, container: Any,
+                           engine: InferenceEngine | None = None) -> AsyncIterator[tuple[AnalysisService,
+                                                                                         BoundedAnalysisQueue]]:
+    """``engine`` replaces the configured one (tests give a fake)."""
+    from runners.containers import resolve
+
+    engine = engine if engine is not None else await build_engine(settings)
+    queue = BoundedAnalysisQueue(concurrency=settings.ai_job_concurrency, backlog=settings.ai_job_backlog)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(engine.close)
+        if settings.mongo_url:
+            from adapters.mongo.analysis import MongoAnalysisStore
+            from adapters.mongo.client import open_database
+
+            db = await stack.enter_async_context(open_database(settings.mongo_url, settings.mongo_database))
+            store: Any = MongoAnalysisStore(db)
+            await store.create_indexes()
+        else:
+            if settings.adapters is AdapterFamily.PRODUCTION:
+                log.warning("APP_MONGO_URL is not set: analysis results live in this process's memory only")
+            store = InMemoryAnalysisStore()
+        stack.push_async_callback(queue.close, settings.shutdown_timeout)
+        service = AnalysisService(
+            store=store, engine=engine, catalogue=EngineModelCatalogue(engine), decoder=PyAvMediaDecoder(),
+            meetings=await resolve(container.adapters.meetings), recordings=InMemoryRecordingFiles(), queue=queue,
+            uow=await resolve(container.adapters.uow), clock=await resolve(container.clock),
+            limits=analysis_limits(settings), limiter=await resolve(container.adapters.attempts))
+        yield service, queue
