@@ -22,7 +22,7 @@ from runners.rpc.servicer import AnalysisServicer
 from runners.serve import composed
 from runners.web.app import create_app
 from tests.support.triton import session_triton_urls
-from tests.unit.web_support import API, WebApi, web_settings
+from tests.unit.web_support import API, WebApi, web_settings, with_mailbox
 
 pytestmark = pytest.mark.integration
 CLEAN_WER, NOISY_WER = 0.15, 0.35  # one espeak-ng sentence: clean, and white noise at 20 dB SNR
@@ -46,9 +46,9 @@ async def real(request, aiohttp_client, mongo_server_url):
                 "APP_MONGO_DATABASE": "e2e_ai"}
     settings = web_settings(**env)
     async with contextlib.AsyncExitStack() as stack:
-        _, services = await stack.enter_async_context(composed(settings))
+        container, services = await stack.enter_async_context(composed(settings))
         app = create_app(services, settings)
-        yield WebApi(await aiohttp_client(app), app, settings, services)
+        yield await with_mailbox(WebApi(await aiohttp_client(app), app, settings, services), container)
 
 
 async def submit(web: WebApi, who, kind: str, data: bytes, **fields: str) -> dict:

@@ -35,7 +35,9 @@ export function wireNotifications() {
     if (item && item.dataset.read === "false") act(api("POST", `/notifications/${item.dataset.id}/read`));
   });
   window.addEventListener("confero:notification", (ev) => {
-    notify(ev.detail.title, "info");
+    // The bell always counts it; the shared notice line shows it only when it says nothing else, so a
+    // late notification never hides why the page just changed (a meeting ended, a refusal).
+    if ($("#notice").hidden) notify(ev.detail.title, "info");
     refresh();
   });
   timer = setInterval(refresh, POLL_MS);
