@@ -36,7 +36,9 @@ S3_PORT=${S3_PORT:-9000}
 RUN_DIR=${SERVERS_RUN_DIR:-/tmp/confero-servers}
 s3_up() { curl -s -o /dev/null -m 2 "http://127.0.0.1:$S3_PORT/" 2>/dev/null; }
 if ! s3_up; then
-  MOTO=${MOTO_SERVER:-$(command -v moto_server || echo "$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/moto_server")}
+  # The project's own moto first (the pinned version; one elsewhere on PATH may be older).
+  VENV_MOTO="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/moto_server"
+  MOTO=${MOTO_SERVER:-$( [ -x "$VENV_MOTO" ] && echo "$VENV_MOTO" || command -v moto_server || echo "$VENV_MOTO")}
   [ -x "$MOTO" ] || { log "moto_server not found (install the test extra: pip install -e '.[test]')"; exit 1; }
   mkdir -p "$RUN_DIR"
   log "S3 (moto_server) is down on $S3_PORT: starting it"
