@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.inprocess.model_catalogue import EngineModelCatalogue
 from adapters.memory.analysis import InMemoryAnalysisStore
-from adapters.memory.recording_files import InMemoryRecordingFiles
+from adapters.inprocess.recording_files import StoredRecordingFiles
 from adapters.pyav.decoding import PyAvMediaDecoder
 from domain.analysis.rules import AnalysisLimits
 from domain.analysis.service import AnalysisService
@@ -71,7 +71,8 @@ async def analysis_service(settings: Settings, container: Any,
         stack.push_async_callback(queue.close, settings.shutdown_timeout)
         service = AnalysisService(
             store=store, engine=engine, catalogue=EngineModelCatalogue(engine), decoder=PyAvMediaDecoder(),
-            meetings=await resolve(container.adapters.meetings), recordings=InMemoryRecordingFiles(), queue=queue,
+            meetings=await resolve(container.adapters.meetings), queue=queue,
+            recordings=StoredRecordingFiles(await resolve(container.adapters.uow), await resolve(container.adapters.blobs)),
             uow=await resolve(container.adapters.uow), clock=await resolve(container.clock),
             limits=analysis_limits(settings), limiter=await resolve(container.adapters.attempts))
         yield service, queue
