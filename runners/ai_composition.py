@@ -15,6 +15,7 @@ from adapters.inprocess.model_catalogue import EngineModelCatalogue
 from adapters.memory.analysis import InMemoryAnalysisStore
 from adapters.inprocess.recording_files import StoredRecordingFiles
 from adapters.pyav.decoding import PyAvMediaDecoder
+from domain.analysis.recording_analysis import RecordingAnalyser
 from domain.analysis.rules import AnalysisLimits
 from domain.analysis.service import AnalysisService
 from ports.inference import InferenceEngine
@@ -76,3 +77,19 @@ async def analysis_service(settings: Settings, container: Any,
             uow=await resolve(container.adapters.uow), clock=await resolve(container.clock),
             limits=analysis_limits(settings), limiter=await resolve(container.adapters.attempts))
         yield service, queue
+
+
+def with_recording_analysis(feed: Any, service: AnalysisService) -> Any:
+    """The domain-event feed, also handing each event to the recording analyser (a completed recording
+    is transcribed and emotion-tagged in the analysis queue).  The analyser only queues work and never
+    raises for a recording, so the other handlers of the feed are not held up or retried for it."""
+    analyser = RecordingAnalyser.of(service)
+
+    async def run(handler: Any, stop: Any) -> None:
+        async def both(event: Any) -> None:
+            await handler(event)
+            await analyser.on_event(event)
+
+        await feed(both, stop)
+
+    return run
