@@ -56,6 +56,7 @@ class RecordingAnalyser:
     clock: Clock
     limits: AnalysisLimits = AnalysisLimits()
     _handled: OrderedDict[str, None] = field(factory=OrderedDict, init=False)
+    _starting: set[RecordingId] = field(factory=set, init=False)
 
     @classmethod
     def of(cls, service: Any) -> RecordingAnalyser:
@@ -79,7 +80,18 @@ class RecordingAnalyser:
 
     async def analyse(self, recording_id: RecordingId, meeting_id: MeetingId) -> AnalysisJob | None:
         """Queues the recording's analysis and returns it queued (or the one stored before, or None when
-        the recording has no participant audio).  A full queue stores it failed."""
+        the recording has no participant audio, or another delivery in this process is queueing it).  A
+        full queue stores it failed.  Across processes the id makes the stored result one analysis (a
+        duplicate delivery to a second process at the same moment may compute it twice)."""
+        if recording_id in self._starting:  # two deliveries at once in this process: the first one queues it
+            return None
+        self._starting.add(recording_id)
+        try:
+            return await self._queue(recording_id, meeting_id)
+        finally:
+            self._starting.discard(recording_id)
+
+    async def _queue(self, recording_id: RecordingId, meeting_id: MeetingId) -> AnalysisJob | None:
         analysis_id = analysis_id_for(recording_id)
         try:
             return await self.store.get(analysis_id)
