@@ -33,6 +33,10 @@ class RecordingFilesContract:
         assert (ref.recording_id, ref.meeting_id, ref.key, ref.user_id) == (rid, mid, keys[0], ALICE)
         assert await harness.recordings.read(ref, max_bytes=1024) == b"alice-audio"
 
+    async def test_a_file_is_found_by_its_name_too(self, harness):
+        rid, _, keys = await self._recording(harness)
+        assert (await harness.recordings.find(rid, "bob.webm")).key == keys[1]
+
     async def test_a_file_larger_than_asked_is_refused_before_it_is_read(self, harness):
         rid, _, keys = await self._recording(harness)
         ref = await harness.recordings.find(rid, keys[0])

@@ -82,7 +82,8 @@ class RecordingFileRef:
 class RecordingFiles(Protocol):
     """The recordings' files, as analysis reads them (the recordings context owns them).
 
-    ``find`` raises RecordingFileNotFound when the recording does not exist or has no file ``key``;
+    ``find`` takes a file's full key or its name (the key's last segment, as the recordings API shows
+    it); it raises RecordingFileNotFound when the recording does not exist or has no such file;
     ``read`` returns the file's bytes (BlobNotFound if it vanished; InputTooLarge ``too_large`` above
     ``max_bytes``, found before reading).  ``participant_files`` lists a recording's per-participant
     files (``user_id`` set), in the recording's order (RecordingFileNotFound for an unknown recording).

@@ -28,7 +28,7 @@ class StoredRecordingFiles:
     async def find(self, recording_id: RecordingId, key: str) -> RecordingFileRef:
         recording = await self._readable(recording_id)
         for f in recording.files:
-            if f.key == key:
+            if key in (f.key, f.key.rsplit("/", 1)[-1]):  # the API shows a file's name, the store its key
                 return _ref(recording, f)
         raise RecordingFileNotFound("the recording has no such file", recording_id=recording_id, key=key)
 

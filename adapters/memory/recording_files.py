@@ -22,6 +22,9 @@ class InMemoryRecordingFiles:
         self._viewers[ref.recording_id] = None if viewers is None else frozenset(viewers)
 
     async def find(self, recording_id: RecordingId, key: str) -> RecordingFileRef:
+        for (rid, stored), (ref, _) in self._files.items():
+            if rid == recording_id and key in (stored, stored.rsplit("/", 1)[-1]):
+                return ref
         try:
             return self._files[(recording_id, key)][0]
         except KeyError:
