@@ -18,7 +18,7 @@ from typing import Any
 
 from attrs import define, field
 
-from domain.analysis.answers import _scores, _segments
+from domain.analysis.answers import scores_json, segments_json
 from domain.analysis.errors import AnalysisNotFound, AnalysisQueueFull, InvalidInput
 from domain.analysis.inference import Task
 from domain.analysis.model import LABELS, NOTES, AnalysisInput, AnalysisJob, AnalysisStatus, InputSource
@@ -146,7 +146,7 @@ class RecordingAnalyser:
                 outcomes.append({"key": f.key, "speaker": f.user_id, "status": "failed", "error": err.code or "error",
                                  "message": err.message})
                 continue
-            segments = _segments(t)
+            segments = segments_json(t)
             outcomes.append({"key": f.key, "speaker": f.user_id, "status": "completed", "language": t.language,
                              "offset_s": round(offset, 3), "segments": len(segments)})
             transcript += [{"speaker": f.user_id, **s, "start_s": round(s["start_s"] + offset, 3),
@@ -176,7 +176,7 @@ class RecordingAnalyser:
                 tags = await self.engine.text_emotion([s["text"][:self.limits.max_text_chars] for s in part],
                                                       timeout=self.limits.inference_timeout_s)
                 items += [{"speaker": s["speaker"], "start_s": s["start_s"], "end_s": s["end_s"],
-                           "emotions": _scores(t)} for s, t in zip(part, tags, strict=True)]
+                           "emotions": scores_json(t)} for s, t in zip(part, tags, strict=True)]
         except DomainError as err:
             return head | {"status": "failed", "error": err.code or "error", "message": err.message, "items": []}
         return head | {"status": "completed", "model": f"{model.name}:{model.version}", "items": items}
