@@ -72,8 +72,12 @@ class RecordingAnalyser:
         try:
             await self.analyse(RecordingId(event.recording_id), MeetingId(event.meeting_id))  # type: ignore[attr-defined]
         except DomainError as err:
+            # Not retried through the feed: a redelivery would repeat the other handlers' effects for
+            # nothing the recording needs.  The analysis can be asked for by reference instead.
             log.warning("a recording could not be analysed", extra={"recording_id": event.recording_id,  # type: ignore[attr-defined]
                                                                    "error": err.code})
+        except Exception:
+            log.exception("a recording's analysis could not be queued", extra={"recording_id": event.recording_id})  # type: ignore[attr-defined]
         self._handled[event.event_id] = None
         while len(self._handled) > 10_000:
             self._handled.popitem(last=False)

@@ -115,3 +115,17 @@ async def test_a_full_queue_stores_the_analysis_failed_instead_of_waiting():
     job = await RecordingAnalyser.of(w.service).analyse(rid, mid)
     assert job is not None and job.status is AnalysisStatus.FAILED
     assert (await w.store.get(job.id)).error["code"] == "analysis_queue_full"
+
+
+async def test_a_store_that_is_away_never_reaches_the_event_feed():
+    from domain.shared.errors import Unavailable
+
+    w = analysis_world()
+    rid, mid = await recorded(w, [(HOST.user_id, webm_opus(seconds=1.0), 0.0)])
+
+    async def away(*_):
+        raise Unavailable("the analysis store is down")
+
+    w.service.store.get = away  # type: ignore[method-assign]
+    await RecordingAnalyser.of(w.service).on_event(completed(rid, mid))  # does not raise
+    assert w.engine.calls["transcribe"] == 0
