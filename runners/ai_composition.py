@@ -79,10 +79,12 @@ async def analysis_service(settings: Settings, container: Any,
         yield service, queue
 
 
-def with_recording_analysis(feed: Any, service: AnalysisService) -> Any:
+def with_recording_analysis(feed: Any, service: AnalysisService, settings: Settings) -> Any:
     """The domain-event feed, also handing each event to the recording analyser (a completed recording
     is transcribed and emotion-tagged in the analysis queue).  The analyser only queues work and never
     raises for a recording, so the other handlers of the feed are not held up or retried for it."""
+    if not settings.ai_analyse_recordings:
+        return feed
     analyser = RecordingAnalyser.of(service)
 
     async def run(handler: Any, stop: Any) -> None:

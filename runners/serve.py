@@ -56,7 +56,7 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                                 rooms=await resolve(container.room_service),
                                 signal_bus=await resolve(container.adapters.signal_bus),
                                 event_feed=with_recording_analysis(with_recordings(
-                                    await resolve(container.adapters.event_feed), recordings), analysis),
+                                    await resolve(container.adapters.event_feed), recordings), analysis, settings),
                                 media=await resolve(container.adapters.media),
                                 dead_letters=await resolve(container.dead_letter_service),
                                 links=await resolve(container.link_service),

@@ -94,3 +94,11 @@ async def test_a_completed_recording_gets_its_transcript_and_emotion_timeline_li
     assert timeline["label"] == "transcript-based emotion tagging" and len(timeline["items"]) == 3
     assert (await web.call("GET", f"{ANALYSES}/{analysis_id}", who=outsider)).status == 403
     assert rec["state"] == "completed"  # the recording itself is untouched by its analysis
+
+
+async def test_automatic_analysis_can_be_turned_off(web_factory, tmp_path):  # noqa: F811
+    from runners.ai_composition import with_recording_analysis
+
+    web = await web_factory(APP_RECORDINGS_DIR=str(tmp_path), APP_AI_ANALYSE_RECORDINGS="false")
+    feed = object()
+    assert with_recording_analysis(feed, web.services.analysis, web.settings) is feed
