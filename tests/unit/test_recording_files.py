@@ -4,6 +4,7 @@ pass the contract; the latter also follows the recordings' own visibility and st
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from attrs import evolve
@@ -38,9 +39,11 @@ class MemoryHarness:
 
 
 class StoredHarness:
-    def __init__(self) -> None:
+    """``uow``: any UnitOfWorkFactory (memory here; SQLite and PostgreSQL in tests/integration)."""
+
+    def __init__(self, uow: Any = None) -> None:
         self.meetings = InMemoryMeetingRepository()
-        self.uow = InMemoryUnitOfWorkFactory(self.meetings, InMemoryUserRepository(), InMemoryOutbox())
+        self.uow = uow or InMemoryUnitOfWorkFactory(self.meetings, InMemoryUserRepository(), InMemoryOutbox())
         self.blobs = InMemoryBlobStore()
         self.recordings = StoredRecordingFiles(self.uow, self.blobs)
 
@@ -59,7 +62,9 @@ class StoredHarness:
             r.files_recorded([f for f in recorded if f.user_id is not None])
             meeting_file = next((f for f in recorded if f.user_id is None), None)
             r.complete(meeting_file, now=NOW)
-        await self.uow.recordings.add(r)
+        async with self.uow() as uow:
+            await uow.recordings.add(r)
+            await uow.commit()
         return r
 
 
