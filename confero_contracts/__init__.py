@@ -37,6 +37,7 @@ from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueCo
 from confero_contracts.outbox import UnitOfWorkContract
 from confero_contracts.recording_media import RecordingProcessorContract, RoomRecorderContract
 from confero_contracts.recordings import RecordingRepositoryContract
+from confero_contracts.recording_files import RecordingFilesContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
 from confero_contracts.throttle import LoginThrottleContract
@@ -73,11 +74,12 @@ SUITES: dict[type, tuple[str, ...]] = {
     InferenceEngineContract: ("engine",),
     RoomRecorderContract: ("harness",),
     RecordingProcessorContract: ("processor", "blobs"),
+    RecordingFilesContract: ("harness",),
 }
 
 __all__ = [
     "SUITES", "AccountLinkStoreContract", "AnalysisStoreContract", "AttemptLimiterContract", "BlobStoreContract",
-    "DeliveryLimiterContract",
+    "DeliveryLimiterContract", "RecordingFilesContract",
     "EventPublisherContract", "InferenceEngineContract", "JobQueueContract", "KeyedCombinerContract",
     "KeyedLocksContract", "LoginRaceSuite", "LoginThrottleContract", "NotificationHistoryContract",
     "PreferenceStoreContract", "PushSubscriptionsContract", "RecordingProcessorContract",

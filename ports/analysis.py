@@ -8,8 +8,11 @@ from typing import Protocol
 
 from attrs import frozen
 
+import datetime as dt
+
 from domain.analysis.inference import ModelInfo, PcmAudio, Task, VideoFrame
 from domain.analysis.model import AnalysisJob
+from domain.shared.actor import Actor
 from domain.shared.ids import AnalysisId, MeetingId, RecordingId, UserId
 from domain.shared.pagination import Page, PageRequest
 
@@ -71,16 +74,26 @@ class RecordingFileRef:
     key: str
     user_id: UserId | None
     media_type: str
+    size: int | None = None
+    started_at: dt.datetime | None = None  # wall clock of the file's first media: lines speakers up
+    has_audio: bool = True
 
 
 class RecordingFiles(Protocol):
     """The recordings' files, as analysis reads them (the recordings context owns them).
 
-    ``find`` raises RecordingFileNotFound when the recording does not exist or has no file ``key``;
-    ``read`` returns the file's bytes (BlobNotFound if it vanished).  Both may raise Unavailable."""
+    ``find`` takes a file's full key or its name (the key's last segment, as the recordings API shows
+    it); it raises RecordingFileNotFound when the recording does not exist or has no such file;
+    ``read`` returns the file's bytes (BlobNotFound if it vanished; InputTooLarge ``too_large`` above
+    ``max_bytes``, found before reading).  ``participant_files`` lists a recording's per-participant
+    files (``user_id`` set), in the recording's order (RecordingFileNotFound for an unknown recording).
+    ``visible_to`` says whether the recordings context shows the recording to ``actor`` (its own rule:
+    domain/recordings/access.py); False for an unknown recording.  All may raise Unavailable."""
 
     async def find(self, recording_id: RecordingId, key: str) -> RecordingFileRef: ...
     async def read(self, ref: RecordingFileRef, max_bytes: int) -> bytes: ...
+    async def participant_files(self, recording_id: RecordingId) -> list[RecordingFileRef]: ...
+    async def visible_to(self, actor: Actor, recording_id: RecordingId) -> bool: ...
 
 
 class AnalysisQueue(Protocol):

@@ -13,8 +13,9 @@ from typing import Any
 
 from adapters.inprocess.model_catalogue import EngineModelCatalogue
 from adapters.memory.analysis import InMemoryAnalysisStore
-from adapters.memory.recording_files import InMemoryRecordingFiles
+from adapters.inprocess.recording_files import StoredRecordingFiles
 from adapters.pyav.decoding import PyAvMediaDecoder
+from domain.analysis.recording_analysis import RecordingAnalyser
 from domain.analysis.rules import AnalysisLimits
 from domain.analysis.service import AnalysisService
 from ports.inference import InferenceEngine
@@ -71,7 +72,26 @@ async def analysis_service(settings: Settings, container: Any,
         stack.push_async_callback(queue.close, settings.shutdown_timeout)
         service = AnalysisService(
             store=store, engine=engine, catalogue=EngineModelCatalogue(engine), decoder=PyAvMediaDecoder(),
-            meetings=await resolve(container.adapters.meetings), recordings=InMemoryRecordingFiles(), queue=queue,
+            meetings=await resolve(container.adapters.meetings), queue=queue,
+            recordings=StoredRecordingFiles(await resolve(container.adapters.uow), await resolve(container.adapters.blobs)),
             uow=await resolve(container.adapters.uow), clock=await resolve(container.clock),
             limits=analysis_limits(settings), limiter=await resolve(container.adapters.attempts))
         yield service, queue
+
+
+def with_recording_analysis(feed: Any, service: AnalysisService, settings: Settings) -> Any:
+    """The domain-event feed, also handing each event to the recording analyser (a completed recording
+    is transcribed and emotion-tagged in the analysis queue).  The analyser only queues work and never
+    raises for a recording, so the other handlers of the feed are not held up or retried for it."""
+    if not settings.ai_analyse_recordings:
+        return feed
+    analyser = RecordingAnalyser.of(service)
+
+    async def run(handler: Any, stop: Any) -> None:
+        async def both(event: Any) -> None:
+            await handler(event)
+            await analyser.on_event(event)
+
+        await feed(both, stop)
+
+    return run

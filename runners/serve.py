@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from ports.inference import InferenceEngine
-from runners.ai_composition import analysis_service
+from runners.ai_composition import analysis_service, with_recording_analysis
 from runners.containers import Application, build, resolve
 from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
@@ -55,7 +55,8 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                                 meetings=await resolve(container.meeting_service),
                                 rooms=await resolve(container.room_service),
                                 signal_bus=await resolve(container.adapters.signal_bus),
-                                event_feed=with_recordings(await resolve(container.adapters.event_feed), recordings),
+                                event_feed=with_recording_analysis(with_recordings(
+                                    await resolve(container.adapters.event_feed), recordings), analysis, settings),
                                 media=await resolve(container.adapters.media),
                                 dead_letters=await resolve(container.dead_letter_service),
                                 links=await resolve(container.link_service),

@@ -196,6 +196,8 @@ class Settings(BaseSettings):
     ai_submissions_per_minute: int = _env("APP_AI_SUBMISSIONS_PER_MINUTE", default=30, ge=1, le=100_000)
     ai_grpc_max_message_bytes: int = _env("APP_AI_GRPC_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024, ge=1024,
                                           le=64 * 1024 * 1024)
+    # A completed recording is transcribed and emotion-tagged on its own (README "Analysis of a finished recording").
+    ai_analyse_recordings: bool = _env("APP_AI_ANALYSE_RECORDINGS", default=True)
     # Inference: the Triton nodes the AI service uses, and the model server (runners.inference) itself.
     triton_urls: CommaList = _env("APP_TRITON_URLS", default=())
     triton_health_interval: float = _env("APP_TRITON_HEALTH_INTERVAL", default=2.0, gt=0, le=300)

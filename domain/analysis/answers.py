@@ -30,12 +30,12 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
-def _segments(t: Transcription) -> list[dict[str, Any]]:
+def segments_json(t: Transcription) -> list[dict[str, Any]]:
     return [{"start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3), "text": s.text.strip(),
              "confidence": round(s.confidence, 4)} for s in t.segments if s.text.strip()]
 
 
-def _scores(scores: Sequence[LabelScore]) -> list[dict[str, Any]]:
+def scores_json(scores: Sequence[LabelScore]) -> list[dict[str, Any]]:
     return [{"label": s.label, "score": round(s.score, 4)} for s in scores]
 
 
@@ -60,7 +60,7 @@ class Answering:
             return [{"text": t} for t in given.texts], {}
         asr = await self.catalogue.for_task(Task.TRANSCRIPTION)
         t = await self.engine.transcribe(given.audio, timeout=self.timeout)
-        segments = _segments(t)
+        segments = segments_json(t)
         if not segments:
             raise InvalidInput("no speech was found in the audio", reason="no_speech")
         return segments, {"transcription_model": f"{asr.name}:{asr.version}", "language": t.language}
@@ -68,7 +68,7 @@ class Answering:
     async def _transcription(self, model: ModelInfo, given: PreparedInput, options: dict[str, Any]) -> Answer:
         assert given.audio is not None
         t = await self.engine.transcribe(given.audio, prompt=str(options.get("prompt", "")), timeout=self.timeout)
-        segments = _segments(t)
+        segments = segments_json(t)
         return Answer(model=model, confidence=_mean([s["confidence"] for s in segments]),
                       result={"language": t.language, "text": t.text, "segments": segments})
 
@@ -81,7 +81,7 @@ class Answering:
     async def _text_emotion(self, model: ModelInfo, given: PreparedInput, options: dict[str, Any]) -> Answer:
         units, extra = await self._units(given)
         tags = await self.engine.text_emotion([u["text"] for u in units], timeout=self.timeout)
-        items = [u | {"emotions": _scores(t)} for u, t in zip(units, tags, strict=True)]
+        items = [u | {"emotions": scores_json(t)} for u, t in zip(units, tags, strict=True)]
         return Answer(model=model, confidence=_mean([t[0].score for t in tags if t]),
                       result={"items": items, **extra})
 

@@ -79,6 +79,10 @@ class AnalysisService:
             ref = await self.recordings.find(cmd.recording_id, cmd.file_key)
             meeting_id, participant_id, media_type = ref.meeting_id, participant_id or ref.user_id, ref.media_type
             await self._check_meeting(actor, meeting_id)
+            # Both contexts' rules: analysing a recorded file must not show more than the recording itself.
+            if not await self.recordings.visible_to(actor, ref.recording_id):
+                raise AnalysisNotAllowed("the recordings of this meeting are hidden from you",
+                                         reason="recording_hidden", recording_id=ref.recording_id)
             data = await self.recordings.read(ref, self.limits.max_upload_bytes)
         elif meeting_id is not None:
             await self._check_meeting(actor, meeting_id)

@@ -50,3 +50,29 @@ def png(width: int = 32, height: int = 24) -> bytes:
 
 
 GARBAGE = bytes(range(256)) * 64
+
+
+def webm_opus(pcm: bytes | None = None, *, seconds: float = 1.0, rate: int = 48_000) -> bytes:
+    """A WebM with one Opus track, as the recorder writes a participant's audio: ``pcm`` (16-bit mono at
+    ``rate``, e.g. espeak-ng speech) or, without it, a tone of ``seconds``."""
+    import av
+    import numpy as np
+
+    if pcm is None:
+        t = np.arange(int(seconds * rate)) / rate
+        samples = (np.sin(2 * np.pi * 300 * t) * 8000).astype(np.int16)
+    else:
+        samples = np.frombuffer(pcm, dtype=np.int16)
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="webm") as out:
+        stream = out.add_stream("libopus", rate=48_000)
+        stream.layout = "mono"
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48_000)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for piece in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(piece):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue()

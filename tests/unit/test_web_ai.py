@@ -179,6 +179,10 @@ async def test_a_recorded_file_is_analysed_by_reference_for_the_meetings_members
     meeting = (await web.meeting(host))["id"]
     ref = RecordingFileRef(recording_id=RecordingId("rec-1"), meeting_id=meeting, key="recordings/rec-1/host.webm",
                            user_id=UserId(host.id), media_type="audio/wav")
+    from adapters.memory.recording_files import InMemoryRecordingFiles
+
+    # A registered file (the composed recordings context's files: tests/unit/test_web_recording_analysis.py).
+    web.services.analysis.recordings = InMemoryRecordingFiles()
     web.services.analysis.recordings.register(ref, wav(1.0, rate=16_000))
     body = {"kind": "transcription", "recording_id": "rec-1", "file_key": ref.key}
     done = await web.ok("POST", ANALYSES, who=host, json=body)
