@@ -123,8 +123,13 @@ class RecordingService:
         async with self.uow() as uow:
             recording = await uow.recordings.get(recording_id)
             require_manager_of(actor, recording, await meeting_or_none(uow, recording.meeting_id))
-        stopped = await self._change(recording_id, lambda r: r.stop(by=actor.user_id, now=self.clock.now()))
-        return await self._finish_stopped(stopped)
+        # Marked before the stop commits: a heartbeat in between must not stop the recorder a second time.
+        self._stopping.add(recording_id)
+        try:
+            stopped = await self._change(recording_id, lambda r: r.stop(by=actor.user_id, now=self.clock.now()))
+            return await self._finish_stopped(stopped)
+        finally:
+            self._stopping.discard(recording_id)
 
     async def on_event(self, event: DomainEvent) -> None:
         """Ending, cancelling or deleting a meeting stops its recording.  Idempotent: an event seen
@@ -134,12 +139,15 @@ class RecordingService:
         async with self.uow() as uow:
             active = await uow.recordings.active_for_meeting(MeetingId(event.meeting_id))
         if active is not None and active.state is not RecordingState.STOPPING:
+            self._stopping.add(active.id)
             try:
                 stopped = await self._change(active.id, lambda r: r.stop(by=None, now=self.clock.now()))
             except e.RecordingNotActive:
                 pass
             else:
                 await self._finish_stopped(stopped)
+            finally:
+                self._stopping.discard(active.id)
         self._handled[event.event_id] = None
         while len(self._handled) > 10_000:
             self._handled.popitem(last=False)
@@ -272,7 +280,11 @@ class RecordingService:
                     state = await uow.recordings.renew_lease(recording_id, self.instance, until)
                     found = await uow.recordings.get(recording_id) if state is RecordingState.STOPPING else None
                 if found is not None and recording_id in recording and recording_id not in self._stopping:
-                    stopped.append(await self._stop_recorder(found))
+                    self._stopping.add(recording_id)
+                    try:
+                        stopped.append(await self._stop_recorder(found))
+                    finally:
+                        self._stopping.discard(recording_id)
                 elif state is None and recording_id in recording:
                     # Ended meanwhile, or claimed by a process that took this one for dead (its recovery
                     # owns the files now): recording on would only race it.
@@ -326,14 +338,6 @@ class RecordingService:
         return await self.process(recording.id)
 
     async def _stop_recorder(self, recording: Recording) -> Recording:
-        # A heartbeat must not stop (and start processing) a second time what a stop here is finishing.
-        self._stopping.add(recording.id)
-        try:
-            return await self._stop_and_process(recording)
-        finally:
-            self._stopping.discard(recording.id)
-
-    async def _stop_and_process(self, recording: Recording) -> Recording:
         try:
             files = await self.recorder.stop(recording.id)
         except DomainError as err:

@@ -166,7 +166,27 @@ async def heartbeats_racing_a_stop_never_make_it_fail(w: TwoProcesses) -> None:
     assert (await w.get(rec.id)).state is S.COMPLETED
 
 
-SCENARIOS = (a_live_recording_is_left_to_its_owner, a_crashed_owner_s_recording_is_recovered_after_the_lease,
+async def the_owner_s_heartbeat_racing_its_own_stop_stops_the_recorder_once(w: TwoProcesses) -> None:
+    host, meeting = await w.meeting()
+    rec = await w.a.start(host, meeting)
+    barrier = asyncio.Barrier(2)
+
+    async def beat() -> None:
+        await barrier.wait()
+        for _ in range(10):
+            await w.a.heartbeat()
+
+    async def stop() -> Recording:
+        await barrier.wait()
+        return await w.a.stop(host, rec.id)
+
+    _, stopped = await asyncio.gather(beat(), stop())
+    assert stopped.state is S.PROCESSING and w.a.recorder.stops == 1
+    await w.a.drain()
+    assert (await w.get(rec.id)).state is S.COMPLETED
+
+
+SCENARIOS = (the_owner_s_heartbeat_racing_its_own_stop_stops_the_recorder_once, a_live_recording_is_left_to_its_owner, a_crashed_owner_s_recording_is_recovered_after_the_lease,
              a_restarted_owner_recovers_its_own_recording_at_once,
              a_stop_handled_elsewhere_is_finished_by_the_owner_s_heartbeat,
              a_meeting_s_end_handled_elsewhere_is_finished_by_the_owner_s_heartbeat,
