@@ -31,7 +31,7 @@ class RecordingRepositoryContract:
     async def test_a_recording_with_every_field_set_comes_back_equal(self, repo):
         rec = a_recording(state=S.COMPLETED, files=(a_recorded_file(), a_recorded_file(user_id=None)),
                           started_at=at(1.000001), stopped_at=at(2), finished_at=at(3), stopped_by=new_id(),
-                          failure_reason=None, progress=1.0, version=3)
+                          failure_reason=None, progress=1.0, version=3, owner="instance-a", lease_until=at(4.000001))
         await repo.add(rec)
         assert await repo.get(rec.id) == rec
 
@@ -165,3 +165,76 @@ class RecordingRepositoryContract:
                 await uow.recordings.get(rec.id)
             await uow.commit()
         assert await repo.list_for_meeting(rec.meeting_id) == []
+
+    # -- the owner's lease -------------------------------------------------------------------------
+
+    async def test_save_stores_neither_owner_nor_lease(self, repo):
+        rec = a_recording(owner="a", lease_until=at(10))
+        await repo.add(rec)
+        loaded = await repo.get(rec.id)
+        assert await repo.renew_lease(rec.id, "a", at(20)) is S.STARTING
+        loaded.recorder_started(now=at(1))
+        loaded.owner, loaded.lease_until = "b", at(5)
+        await repo.save(loaded)
+        stored = await repo.get(rec.id)
+        assert (stored.state, stored.owner, stored.lease_until, stored.version) == (S.RECORDING, "a", at(20), 1)
+
+    async def test_renewing_keeps_the_version_so_a_concurrent_stop_still_saves(self, repo):
+        rec = a_recording(state=S.RECORDING, started_at=at(1), owner="a", lease_until=at(10))
+        await repo.add(rec)
+        loaded = await repo.get(rec.id)
+        assert await repo.renew_lease(rec.id, "a", at(30)) is S.RECORDING
+        loaded.stop(by=None, now=at(2))
+        await repo.save(loaded)
+        assert await repo.renew_lease(rec.id, "a", at(35)) is S.STOPPING
+        stored = await repo.get(rec.id)
+        assert (stored.state, stored.lease_until) == (S.STOPPING, at(35))
+
+    async def test_only_the_owner_renews_and_only_an_unfinished_recording(self, repo):
+        rec = a_recording(owner="a", lease_until=at(10))
+        ended = a_recording(state=S.FAILED, failure_reason="x", finished_at=at(1), owner="a", lease_until=at(10))
+        for r in (rec, ended):
+            await repo.add(r)
+        assert await repo.renew_lease(rec.id, "b", at(30)) is None
+        assert await repo.renew_lease(ended.id, "a", at(30)) is None
+        assert await repo.renew_lease(new_id(), "a", at(30)) is None
+        assert (await repo.get(rec.id)).lease_until == at(10)
+        assert (await repo.get(ended.id)).lease_until == at(10)
+
+    async def test_a_lease_is_claimed_only_when_free(self, repo):
+        live = a_recording(state=S.RECORDING, started_at=at(1), owner="a", lease_until=at(10))
+        await repo.add(live)
+        assert not await repo.claim_lease(live.id, "b", at(30), now=at(9.999))
+        assert (await repo.get(live.id)) == live
+        assert await repo.claim_lease(live.id, "a", at(30), now=at(9))  # its owner, restarted
+        assert await repo.claim_lease(live.id, "b", at(40), now=at(30))  # the lease ran out
+        stored = await repo.get(live.id)
+        assert (stored.owner, stored.lease_until, stored.version) == ("b", at(40), live.version + 2)
+        assert await repo.renew_lease(live.id, "a", at(50)) is None
+        unowned = a_recording(state=S.STOPPING, stopped_at=at(1))
+        ended = a_recording(state=S.COMPLETED, finished_at=at(1), progress=1.0)
+        for r in (unowned, ended):
+            await repo.add(r)
+        assert await repo.claim_lease(unowned.id, "b", at(30), now=at(1))
+        assert not await repo.claim_lease(ended.id, "b", at(30), now=at(1))
+        with pytest.raises(RecordingNotFound):
+            await repo.claim_lease(new_id(), "b", at(30), now=at(1))
+
+    async def test_a_claim_makes_copies_loaded_before_it_stale(self, repo):
+        rec = a_recording(state=S.RECORDING, started_at=at(1), owner="a", lease_until=at(10))
+        await repo.add(rec)
+        loaded = await repo.get(rec.id)
+        assert await repo.claim_lease(rec.id, "b", at(40), now=at(20))
+        loaded.stop(by=None, now=at(20))
+        with pytest.raises(ConcurrentModification):
+            await repo.save(loaded)
+
+    async def test_of_a_racing_claim_and_renewal_of_a_lapsed_lease_exactly_one_wins(self, repo):
+        for _ in range(5):
+            rec = a_recording(state=S.RECORDING, started_at=at(1), owner="a", lease_until=at(10))
+            await repo.add(rec)
+            claimed, renewed = await asyncio.gather(repo.claim_lease(rec.id, "b", at(40), now=at(20)),
+                                                    repo.renew_lease(rec.id, "a", at(30)))
+            assert claimed != (renewed is not None)
+            stored = await repo.get(rec.id)
+            assert (stored.owner, stored.lease_until) == (("b", at(40)) if claimed else ("a", at(30)))

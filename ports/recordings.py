@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from domain.recordings.model import Recording
+from domain.recordings.model import Recording, RecordingState
 from domain.shared.ids import MeetingId, RecordingId
 
 
@@ -19,14 +19,27 @@ class RecordingRepository(Protocol):
     - ``get`` raises RecordingNotFound.
     - ``save`` raises RecordingNotFound, and ConcurrentModification when the stored version is not
       ``recording.version`` (of two racing saves of one loaded version exactly one wins); on success it
-      increments ``recording.version``.
+      increments ``recording.version``.  It stores neither ``owner`` nor ``lease_until`` (only ``add``
+      and the two lease methods do), so a save from a copy loaded before a renewal never shortens the
+      lease.
+    - ``claim_lease(recording_id, owner, until, now)``: makes ``owner`` the recording's owner with its
+      lease ending at ``until`` when the recording is not completed or failed and its lease is free:
+      no owner, a lease ending at or before ``now``, or ``owner`` already the owner (the same instance
+      id from a previous life of the process).  Atomic against a concurrent ``renew_lease``: of the two
+      exactly one wins.  Returns whether ``owner`` holds it now; increments the stored version on
+      success (the copies others loaded become stale).  RecordingNotFound for an unknown id.
+    - ``renew_lease(recording_id, owner, until)``: the heartbeat of the owning process: sets
+      ``lease_until`` when ``owner`` owns the recording and it is not completed or failed, WITHOUT
+      incrementing the version (a concurrent ``save``, e.g. a stop, still succeeds).  Returns the
+      recording's state then, or None when ``owner`` does not hold it (unknown id, another owner, ended).
     - ``delete`` raises RecordingNotFound.
     - ``list_for_meeting``: the meeting's recordings, newest first (``created_at``, then id).
     - ``active_for_meeting``: the meeting's active recording, or None.
     - ``list_unfinished``: every recording in starting, recording, stopping or processing, oldest first
       (for the recovery after a crash).
     Any method may raise Unavailable.  Through a unit of work (ports/uow.py, ``uow.recordings``) writes
-    wait for ``commit``, which then raises the errors above instead; list queries see committed state.
+    wait for ``commit``, which then raises the errors above instead; list queries see committed state,
+    and the two lease methods act at once, outside the unit (a heartbeat is no business transaction).
     """
 
     async def add(self, recording: Recording) -> None: ...
@@ -36,6 +49,10 @@ class RecordingRepository(Protocol):
     async def list_for_meeting(self, meeting_id: MeetingId) -> list[Recording]: ...
     async def active_for_meeting(self, meeting_id: MeetingId) -> Recording | None: ...
     async def list_unfinished(self) -> list[Recording]: ...
+    async def claim_lease(self, recording_id: RecordingId, owner: str, until: dt.datetime,
+                          now: dt.datetime) -> bool: ...
+    async def renew_lease(self, recording_id: RecordingId, owner: str,
+                          until: dt.datetime) -> RecordingState | None: ...
 
 
 class DownloadLinks(Protocol):

@@ -188,6 +188,7 @@ class Application(containers.DeclarativeContainer):
         RecordingService, uow=adapters.uow, recorder=adapters.recorder, processor=adapters.recording_processor,
         blobs=adapters.blobs, links=providers.Singleton(HmacDownloadLinks, settings.provided.jwt_secret),
         clock=clock, link_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.recording_link_ttl), settings),
+        instance=settings.provided.instance_id,
     )
 
 

@@ -74,12 +74,17 @@ def with_recordings(feed: Feed, service: RecordingService) -> Feed:
     return run
 
 
+HEARTBEAT_SECONDS = 5.0  # a quarter of the service's lease: three heartbeats may fail before others take over
+
+
 def recording_worker(service: RecordingService, recover: bool, timeout: float = 10.0,
-                     ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """cleanup_ctx: recover what a stopped process left (when a real recorder is composed), and let
-    running processing jobs finish at shutdown."""
+                     heartbeat: float = HEARTBEAT_SECONDS) -> Callable[[web.Application], AsyncIterator[None]]:
+    """cleanup_ctx (when a real recorder is composed): recover what a stopped process left, renew the
+    leases of the recordings this process runs, recover again now and again (a crashed process's
+    recordings are taken over once their lease ran out), and let running processing jobs finish at
+    shutdown."""
     async def run(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_recover(service), name="recordings-recovery") if recover else None
+        task = asyncio.create_task(_keep(service, heartbeat), name="recordings-leases") if recover else None
         yield
         if task is not None:
             task.cancel()
@@ -97,3 +102,17 @@ async def _recover(service: RecordingService) -> None:
             log.info("recordings recovered", extra={"recordings": [r.id for r in done]})
     except DomainError as err:
         log.warning("recording recovery failed; it runs again at the next start", extra={"error": err.code})
+
+
+async def _keep(service: RecordingService, heartbeat: float) -> None:
+    rounds = max(1, round(service.lease.total_seconds() / heartbeat))
+    done = 0
+    while True:
+        try:
+            if done % rounds == 0:
+                await _recover(service)
+            await asyncio.sleep(heartbeat)
+            await service.heartbeat()
+        except Exception:  # the loop must outlive one bad round: a lease not renewed is a recording lost
+            log.exception("recording heartbeat or recovery failed")
+        done += 1

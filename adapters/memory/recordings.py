@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from attrs import evolve
+
 from domain.recordings.errors import RecordingConflict, RecordingNotFound
-from domain.recordings.model import Recording
+from domain.recordings.model import Recording, RecordingState
 from domain.shared.errors import AlreadyExists, ConcurrentModification
 from domain.shared.ids import MeetingId, RecordingId
 
@@ -38,7 +42,7 @@ class InMemoryRecordingRepository:
             if active is not None:
                 raise RecordingConflict("the meeting is being recorded already", recording_id=active.id)
         recording.version += 1
-        self._by_id[recording.id] = recording.copy()
+        self._by_id[recording.id] = evolve(recording.copy(), owner=current.owner, lease_until=current.lease_until)
 
     async def delete(self, recording_id: RecordingId) -> None:
         if self._by_id.pop(recording_id, None) is None:
@@ -55,6 +59,25 @@ class InMemoryRecordingRepository:
     async def list_unfinished(self) -> list[Recording]:
         found = [r.copy() for r in self._by_id.values() if not r.state.is_terminal]
         return sorted(found, key=lambda r: (r.created_at, r.id))
+
+    async def claim_lease(self, recording_id: RecordingId, owner: str, until: dt.datetime,
+                          now: dt.datetime) -> bool:
+        current = self._by_id.get(recording_id)
+        if current is None:
+            raise RecordingNotFound("no such recording", recording_id=recording_id)
+        if current.state.is_terminal or current.held_by_other(owner, now):
+            return False
+        current.owner, current.lease_until = owner, until
+        current.version += 1
+        return True
+
+    async def renew_lease(self, recording_id: RecordingId, owner: str,
+                          until: dt.datetime) -> RecordingState | None:
+        current = self._by_id.get(recording_id)
+        if current is None or current.owner != owner or current.state.is_terminal:
+            return None
+        current.lease_until = until
+        return current.state
 
     def _active(self, meeting_id: MeetingId) -> Recording | None:
         return next((r for r in self._by_id.values() if r.meeting_id == meeting_id and r.state.is_active), None)

@@ -1,4 +1,4 @@
-"""RecordingRepository on PostgreSQL (schema: migrations/0007_recordings.sql).
+"""RecordingRepository on PostgreSQL (schema: migrations/0007_recordings.sql, 0012_recording_lease.sql).
 
 The writes are functions of a connection, so a unit of work runs them in its transaction.  The partial
 unique index ``recordings_one_active_idx`` is what refuses a second active recording of a meeting.
@@ -6,6 +6,7 @@ unique index ``recordings_one_active_idx`` is what refuses a second active recor
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -20,12 +21,19 @@ from domain.shared.ids import MeetingId, RecordingId, UserId
 
 FIELDS = ("meeting_id", "started_by", "state", "files", "created_at", "started_at", "stopped_at", "finished_at",
           "stopped_by", "failure_reason", "progress")
-COLUMNS = ", ".join(("id", *FIELDS, "version"))
-INSERT = f"INSERT INTO recordings ({COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, len(FIELDS) + 3))})"
+LEASE = ("owner", "lease_until")  # written by add and the lease methods only, never by save
+COLUMNS = ", ".join(("id", *FIELDS, "version", *LEASE))
+INSERT = f"INSERT INTO recordings ({COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, len(FIELDS) + 5))})"
 UPDATE = ("UPDATE recordings SET " + ", ".join(f"{name} = ${i}" for i, name in enumerate(FIELDS, start=3))
           + ", version = version + 1 WHERE id = $1 AND version = $2")
 SELECT = f"SELECT {COLUMNS} FROM recordings"
 ACTIVE = "state IN ('starting', 'recording', 'stopping')"
+UNENDED = "state NOT IN ('completed', 'failed')"
+# One UPDATE each, so PostgreSQL's row lock orders a claim against a renewal: the later one re-checks its
+# WHERE on the row the earlier one wrote.
+CLAIM = (f"UPDATE recordings SET owner = $2, lease_until = $3, version = version + 1 WHERE id = $1 AND {UNENDED} "
+         "AND (owner IS NULL OR owner = $2 OR lease_until IS NULL OR lease_until <= $4) RETURNING 1")
+RENEW = f"UPDATE recordings SET lease_until = $3 WHERE id = $1 AND owner = $2 AND {UNENDED} RETURNING state"
 
 
 def _values(r: Recording) -> list[Any]:
@@ -39,7 +47,8 @@ def _from_row(row: asyncpg.Record) -> Recording:
         state=RecordingState(row["state"]), files=files_from_json(row["files"]), created_at=row["created_at"],
         started_at=row["started_at"], stopped_at=row["stopped_at"], finished_at=row["finished_at"],
         stopped_by=UserId(row["stopped_by"]) if row["stopped_by"] is not None else None,
-        failure_reason=row["failure_reason"], progress=row["progress"], version=row["version"])
+        failure_reason=row["failure_reason"], progress=row["progress"], version=row["version"], owner=row["owner"],
+        lease_until=row["lease_until"])
 
 
 def _unique(recording: Recording) -> dict[str, Any]:
@@ -50,7 +59,8 @@ def _unique(recording: Recording) -> dict[str, Any]:
 
 async def insert_recording(conn: asyncpg.Connection, recording: Recording) -> None:
     with translated(_unique(recording)):
-        await conn.execute(INSERT, recording.id, *_values(recording), recording.version)
+        await conn.execute(INSERT, recording.id, *_values(recording), recording.version, recording.owner,
+                           recording.lease_until)
 
 
 async def update_recording(conn: asyncpg.Connection, recording: Recording) -> None:
@@ -103,6 +113,21 @@ class PostgresRecordingRepository:
 
     async def list_unfinished(self) -> list[Recording]:
         return await self._many(f"{SELECT} WHERE state NOT IN ('completed', 'failed') ORDER BY created_at, id")
+
+    async def claim_lease(self, recording_id: RecordingId, owner: str, until: dt.datetime,
+                          now: dt.datetime) -> bool:
+        async with acquire(self._pool, self._timeout) as conn:
+            if await conn.fetchval(CLAIM, recording_id, owner, until, now) is not None:
+                return True
+            if await conn.fetchval("SELECT 1 FROM recordings WHERE id = $1", recording_id) is None:
+                raise RecordingNotFound("no such recording", recording_id=recording_id)
+        return False
+
+    async def renew_lease(self, recording_id: RecordingId, owner: str,
+                          until: dt.datetime) -> RecordingState | None:
+        async with acquire(self._pool, self._timeout) as conn:
+            state = await conn.fetchval(RENEW, recording_id, owner, until)
+        return RecordingState(state) if state is not None else None
 
     async def _many(self, sql: str, *args: Any) -> list[Recording]:
         async with acquire(self._pool, self._timeout) as conn:

@@ -1,4 +1,4 @@
-"""RecordingRepository on SQLite (schema: migrations/0005_recordings.sql).
+"""RecordingRepository on SQLite (schema: migrations/0005_recordings.sql, 0010_recording_lease.sql).
 
 The writes are functions of a connection, so a unit of work can run them in its transaction; the
 partial unique index on ``meeting_id`` refuses a second active recording of a meeting.
@@ -6,6 +6,7 @@ partial unique index on ``meeting_id`` refuses a second active recording of a me
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import aiosqlite
@@ -21,11 +22,16 @@ from domain.shared.ids import MeetingId, RecordingId, UserId
 
 FIELDS = ("meeting_id", "started_by", "state", "files", "created_at", "started_at", "stopped_at", "finished_at",
           "stopped_by", "failure_reason", "progress")
-COLUMNS = ", ".join(("id", *FIELDS, "version"))
-INSERT = f"INSERT INTO recordings ({COLUMNS}) VALUES ({', '.join('?' * (len(FIELDS) + 2))})"
+LEASE = ("owner", "lease_until")  # written by add and the lease methods only, never by save
+COLUMNS = ", ".join(("id", *FIELDS, "version", *LEASE))
+INSERT = f"INSERT INTO recordings ({COLUMNS}) VALUES ({', '.join('?' * (len(FIELDS) + 4))})"
 UPDATE = ("UPDATE recordings SET " + ", ".join(f"{name} = ?" for name in FIELDS)
           + ", version = version + 1 WHERE id = ? AND version = ?")
 SELECT = f"SELECT {COLUMNS} FROM recordings"
+UNENDED = "state NOT IN ('completed', 'failed')"
+CLAIM = (f"UPDATE recordings SET owner = ?, lease_until = ?, version = version + 1 WHERE id = ? AND {UNENDED} "
+         "AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until <= ?)")
+RENEW = f"UPDATE recordings SET lease_until = ? WHERE id = ? AND owner = ? AND {UNENDED} RETURNING state"
 
 
 def _values(r: Recording) -> list[Any]:
@@ -36,13 +42,14 @@ def _values(r: Recording) -> list[Any]:
 
 def _from_row(row: Any) -> Recording:
     (id_, meeting_id, started_by, state, files, created, started, stopped, finished, stopped_by, reason, progress,
-     version) = row
+     version, owner, lease_until) = row
     return Recording(
         id=RecordingId(id_), meeting_id=MeetingId(meeting_id), started_by=UserId(started_by),
         state=RecordingState(state), files=files_from_json(files), created_at=from_us(created),
         started_at=from_us_or_none(started), stopped_at=from_us_or_none(stopped),
         finished_at=from_us_or_none(finished), stopped_by=UserId(stopped_by) if stopped_by is not None else None,
-        failure_reason=reason, progress=progress, version=version)
+        failure_reason=reason, progress=progress, version=version, owner=owner,
+        lease_until=from_us_or_none(lease_until))
 
 
 def _unique(recording: Recording) -> dict[str, Any]:
@@ -53,7 +60,8 @@ def _unique(recording: Recording) -> dict[str, Any]:
 
 async def insert_recording(conn: aiosqlite.Connection, recording: Recording) -> None:
     with translated(_unique(recording)):
-        await conn.execute(INSERT, (recording.id, *_values(recording), recording.version))
+        await conn.execute(INSERT, (recording.id, *_values(recording), recording.version, recording.owner,
+                                    to_us_or_none(recording.lease_until)))
 
 
 async def update_recording(conn: aiosqlite.Connection, recording: Recording) -> None:
@@ -106,6 +114,22 @@ class SqliteRecordingRepository:
 
     async def list_unfinished(self) -> list[Recording]:
         return await self._many(f"{SELECT} WHERE state NOT IN ('completed', 'failed') ORDER BY created_at, id")
+
+    async def claim_lease(self, recording_id: RecordingId, owner: str, until: dt.datetime,
+                          now: dt.datetime) -> bool:
+        # One statement: SQLite runs writes one at a time, so a renewal cannot slip in between.
+        async with self._db.connection() as conn:
+            cur = await conn.execute(CLAIM, (owner, to_us(until), recording_id, owner, to_us(now)))
+            if cur.rowcount:
+                return True
+        await self.get(recording_id)
+        return False
+
+    async def renew_lease(self, recording_id: RecordingId, owner: str,
+                          until: dt.datetime) -> RecordingState | None:
+        async with self._db.connection() as conn, conn.execute(RENEW, (to_us(until), recording_id, owner)) as cur:
+            row = await cur.fetchone()
+        return RecordingState(row[0]) if row is not None else None
 
     async def _many(self, sql: str, *args: Any) -> list[Recording]:
         async with self._db.connection() as conn, conn.execute(sql, args) as cur:

@@ -49,7 +49,10 @@ class Recording:
       ``stopped_at`` once stopping began or it failed while recording, and never before ``started_at``; ``finished_at`` exactly in the terminal states;
     - ``files`` only grow: the per-participant files arrive with processing, the meeting file with
       completion (``meeting_file``);
-    - every change bumps nothing by itself: ``version`` is the repository's (optimistic concurrency).
+    - every change bumps nothing by itself: ``version`` is the repository's (optimistic concurrency);
+    - ``owner`` (the instance id of the process whose recorder runs it) and ``lease_until`` are the
+      repository's too: set when it is added, then only by its lease methods (ports/recordings.py), so
+      several processes over one store never take over a recording another live process still runs.
     """
 
     id: RecordingId
@@ -64,17 +67,26 @@ class Recording:
     stopped_by: UserId | None = None
     failure_reason: str | None = None
     progress: float = 0.0
+    owner: str | None = None
+    lease_until: dt.datetime | None = None
     version: int = 0
     _events: list[DomainEvent] = field(factory=list, eq=False, repr=False, alias="_events")
 
     @classmethod
     def begin(cls, *, recording_id: RecordingId, meeting_id: MeetingId, started_by: UserId,
-              now: dt.datetime) -> Recording:
-        return cls(id=recording_id, meeting_id=meeting_id, started_by=started_by, created_at=now)
+              now: dt.datetime, owner: str | None = None, lease: dt.timedelta | None = None) -> Recording:
+        return cls(id=recording_id, meeting_id=meeting_id, started_by=started_by, created_at=now, owner=owner,
+                   lease_until=now + lease if lease is not None else None)
 
     @property
     def key_prefix(self) -> str:
         return f"recordings/{self.meeting_id}/{self.id}"
+
+    def held_by_other(self, instance: str, now: dt.datetime) -> bool:
+        """Another process renews this recording's lease: it is running there, hands off.  A recording
+        without an owner (older rows) or whose lease ran out belongs to whoever claims it."""
+        return (self.owner is not None and self.owner != instance and self.lease_until is not None
+                and self.lease_until > now)
 
     @property
     def meeting_file(self) -> RecordedFile | None:

@@ -5,6 +5,12 @@ Every change goes through a unit of work, so a recording's state and its events 
 that recording started or stopped) commit together.  The media server's recorder runs between units:
 the recording is committed as ``starting`` before the recorder is asked, so a crash in between leaves
 a row that ``recover_unfinished`` finishes or fails, never media nobody knows of.
+
+Several processes share one store, and a recording's media lives in the process whose SFU holds the
+room: that process (``instance``) owns the recording and renews its lease (``heartbeat``).  Another
+process recovers a recording only once it has claimed its lease, i.e. when the owner stopped renewing
+(crashed) or is this instance in a previous life; a stop handled elsewhere only records ``stopping``,
+and the owner's next heartbeat stops its recorder.
 """
 
 from __future__ import annotations
@@ -65,6 +71,10 @@ class RecordingService:
     link_ttl: dt.timedelta = dt.timedelta(minutes=15)
     processing_attempts: int = 3
     retry_delay: float = 2.0
+    instance: str = "local"
+    lease: dt.timedelta = dt.timedelta(seconds=20)
+    _processing: set[RecordingId] = field(factory=set, init=False)
+    _stopping: set[RecordingId] = field(factory=set, init=False)
     _jobs: set[asyncio.Task[Any]] = field(factory=set, init=False)
     _handled: collections.OrderedDict[str, None] = field(factory=collections.OrderedDict, init=False)
 
@@ -89,7 +99,7 @@ class RecordingService:
             if active is not None:
                 raise e.RecordingConflict("the meeting is being recorded already", recording_id=active.id)
             recording = Recording.begin(recording_id=RecordingId(new_id()), meeting_id=meeting_id,
-                                        started_by=actor.user_id, now=now)
+                                        started_by=actor.user_id, now=now, owner=self.instance, lease=self.lease)
             await uow.recordings.add(recording)
             await uow.commit()
         try:
@@ -113,8 +123,13 @@ class RecordingService:
         async with self.uow() as uow:
             recording = await uow.recordings.get(recording_id)
             require_manager_of(actor, recording, await meeting_or_none(uow, recording.meeting_id))
-        stopped = await self._change(recording_id, lambda r: r.stop(by=actor.user_id, now=self.clock.now()))
-        return await self._stop_recorder(stopped)
+        # Marked before the stop commits: a heartbeat in between must not stop the recorder a second time.
+        self._stopping.add(recording_id)
+        try:
+            stopped = await self._change(recording_id, lambda r: r.stop(by=actor.user_id, now=self.clock.now()))
+            return await self._finish_stopped(stopped)
+        finally:
+            self._stopping.discard(recording_id)
 
     async def on_event(self, event: DomainEvent) -> None:
         """Ending, cancelling or deleting a meeting stops its recording.  Idempotent: an event seen
@@ -124,12 +139,15 @@ class RecordingService:
         async with self.uow() as uow:
             active = await uow.recordings.active_for_meeting(MeetingId(event.meeting_id))
         if active is not None and active.state is not RecordingState.STOPPING:
+            self._stopping.add(active.id)
             try:
                 stopped = await self._change(active.id, lambda r: r.stop(by=None, now=self.clock.now()))
             except e.RecordingNotActive:
                 pass
             else:
-                await self._stop_recorder(stopped)
+                await self._finish_stopped(stopped)
+            finally:
+                self._stopping.discard(active.id)
         self._handled[event.event_id] = None
         while len(self._handled) > 10_000:
             self._handled.popitem(last=False)
@@ -183,7 +201,14 @@ class RecordingService:
 
     async def process(self, recording_id: RecordingId) -> Recording:
         """The after-meeting step: one meeting file from the participants' files, progress saved as it
-        goes; completed, or failed with the processor's reason."""
+        goes; completed, or failed with the processor's reason.  Its lease is renewed meanwhile."""
+        self._processing.add(recording_id)
+        try:
+            return await self._process(recording_id)
+        finally:
+            self._processing.discard(recording_id)
+
+    async def _process(self, recording_id: RecordingId) -> Recording:
         async with self.uow() as uow:
             recording = await uow.recordings.get(recording_id)
         if recording.state is not RecordingState.PROCESSING:
@@ -223,20 +248,53 @@ class RecordingService:
                                   when=lambda r: r.state is RecordingState.PROCESSING)
 
     async def recover_unfinished(self) -> list[Recording]:
-        """At start-up: recordings a stopped process left in starting, recording or stopping get their
-        files back from what was uploaded (RoomRecorder.recover) and are processed; those in processing
-        are processed again.  What cannot be recovered is marked failed with the reason.  Recordings
-        this process's recorder is running are left alone."""
-        running = set(await self.recorder.recording())
+        """At start-up and then now and again: recordings a stopped process left in starting, recording
+        or stopping get their files back from what was uploaded (RoomRecorder.recover) and are
+        processed; those in processing are processed again.  What cannot be recovered is marked failed
+        with the reason.  Only recordings whose lease this process claims are touched: never one another
+        live process renews, nor one this process runs or processes."""
+        running = set(await self.recorder.recording()) | self._processing
+        now = self.clock.now()
         async with self.uow() as uow:
-            unfinished = [r for r in await uow.recordings.list_unfinished() if r.id not in running]
+            unfinished = [r for r in await uow.recordings.list_unfinished()
+                          if r.id not in running and not r.held_by_other(self.instance, now)]
         done = []
         for recording in unfinished:
             try:
-                done.append(await self._recover(recording))
+                if await self._claim(recording.id):
+                    done.append(await self._recover(recording))
             except DomainError as err:
                 log.warning("recovery failed", extra={"recording_id": recording.id, "error": err.code})
         return done
+
+    async def heartbeat(self) -> list[Recording]:
+        """Renews the lease of every recording this process records or processes (call it well within
+        ``lease``), and stops the recorder of those another process has set stopping meanwhile (a stop
+        or a meeting's end handled there).  Returns the recordings it stopped."""
+        until = self.clock.now() + self.lease
+        stopped = []
+        recording = set(await self.recorder.recording())
+        for recording_id in sorted(recording | self._processing):
+            try:
+                async with self.uow() as uow:
+                    state = await uow.recordings.renew_lease(recording_id, self.instance, until)
+                    found = await uow.recordings.get(recording_id) if state is RecordingState.STOPPING else None
+                if found is not None and recording_id in recording and recording_id not in self._stopping:
+                    self._stopping.add(recording_id)
+                    try:
+                        stopped.append(await self._stop_recorder(found))
+                    finally:
+                        self._stopping.discard(recording_id)
+                elif state is None and recording_id in recording:
+                    # Ended meanwhile, or claimed by a process that took this one for dead (its recovery
+                    # owns the files now): recording on would only race it.
+                    log.error("lost the lease of a recording it runs; stopping its recorder",
+                              extra={"recording_id": recording_id})
+                    await self.recorder.stop(recording_id)
+            except DomainError as err:
+                log.warning("could not renew a recording's lease",
+                            extra={"recording_id": recording_id, "error": err.code})
+        return stopped
 
     async def drain(self) -> None:
         """Waits for the background processing jobs started so far (tests, and a clean shutdown)."""
@@ -244,6 +302,22 @@ class RecordingService:
             await asyncio.gather(*list(self._jobs), return_exceptions=True)
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    async def _claim(self, recording_id: RecordingId) -> bool:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            return await uow.recordings.claim_lease(recording_id, self.instance, now + self.lease, now)
+
+    async def _finish_stopped(self, stopped: Recording) -> Recording:
+        """After a stop was committed: this process's recorder finishes the files when it runs the
+        recording (or owns it: its own earlier life is recover_unfinished's business); when another live
+        process does, that one's heartbeat will; when nobody does any more (the owner died), this process
+        claims it and recovers the files from what was uploaded."""
+        if stopped.owner in (None, self.instance) or stopped.id in await self.recorder.recording():
+            return await self._stop_recorder(stopped)
+        if stopped.held_by_other(self.instance, self.clock.now()) or not await self._claim(stopped.id):
+            return stopped
+        return await self._recover(stopped)
 
     async def _recover(self, recording: Recording) -> Recording:
         if recording.state is RecordingState.PROCESSING:

@@ -154,7 +154,7 @@ async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empt
         await PostgresMeetingRepository(pool).add(meeting)
         await pool.execute("INSERT INTO meeting_attendance (meeting_id, user_id, joined_at) VALUES ($1, $2, NULL)",
                            meeting.id, kicked)
-    assert await migrate(empty_dsn) == [p for p in ALL if "0006" <= p < "0011"]
+    assert await migrate(empty_dsn) == [p for p in ALL if p >= "0006" and not p.startswith("0011")]
     async with open_pool(empty_dsn) as pool:
         assert await PostgresMeetingRepository(pool).get(meeting.id) == meeting
         assert await pool.fetchval("SELECT count(*) FROM meeting_attendance WHERE user_id = $1", kicked) == 0
