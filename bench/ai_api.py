@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import statistics
 import sys
 import time
-import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +22,7 @@ import aiohttp  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from grpclib.testing import ChannelFor  # noqa: E402
 
+from adapters.pyav.decoding import wav_file  # noqa: E402
 from confero_contracts.speech import SENTENCES, concat, espeak  # noqa: E402
 from domain.analysis.inference import PcmAudio  # noqa: E402
 from proto.confero.analysis import v1 as pb  # noqa: E402
@@ -34,16 +33,6 @@ from runners.settings import Settings  # noqa: E402
 from runners.web.app import create_app  # noqa: E402
 
 T = 120.0
-
-
-def wav(audio: PcmAudio) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(audio.sample_rate)
-        w.writeframes(audio.samples)
-    return buf.getvalue()
 
 
 async def timed(runs: int, call) -> float:  # type: ignore[no-untyped-def]
@@ -78,7 +67,7 @@ async def main(runs: int) -> None:
                                           headers=auth)
                 else:
                     form = aiohttp.FormData({"kind": kind, **fields})
-                    form.add_field("file", wav(audio), filename="a.wav", content_type="audio/wav")
+                    form.add_field("file", wav_file(audio), filename="a.wav", content_type="audio/wav")
                     r = await client.post("/api/v1/ai/analyses", data=form, headers=auth)
                 assert r.status == 200, await r.text()
                 await r.read()

@@ -15,6 +15,7 @@ import pytest
 from grpclib.testing import ChannelFor
 
 from confero_contracts.speech import SENTENCES, concat, espeak, silence, wer, with_noise
+from adapters.pyav.decoding import wav_file
 from domain.analysis.inference import PcmAudio
 from proto.confero.analysis import v1 as pb
 from runners.rpc.errors import CheckedProtoCodec
@@ -26,16 +27,6 @@ from tests.unit.web_support import API, WebApi, web_settings, with_mailbox
 
 pytestmark = pytest.mark.integration
 CLEAN_WER, NOISY_WER = 0.15, 0.35  # one espeak-ng sentence: clean, and white noise at 20 dB SNR
-
-
-def wav_bytes(audio: PcmAudio) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(audio.sample_rate)
-        w.writeframes(audio.samples)
-    return buf.getvalue()
 
 
 @pytest.fixture(params=["inprocess", "triton"])
@@ -64,18 +55,18 @@ async def test_a_clip_comes_back_transcribed_tagged_and_denoised(real):
     me = await real.user()
     sentence = SENTENCES[0]
     noisy = with_noise(espeak(sentence), 20.0, seed=1)
-    transcript = await submit(real, me, "transcription", wav_bytes(noisy))
+    transcript = await submit(real, me, "transcription", wav_file(noisy))
     assert wer(sentence, transcript["result"]["text"]) < NOISY_WER, transcript["result"]["text"]
     assert transcript["model"] and transcript["model_version"] and transcript["result"]["segments"]
 
-    clean = await submit(real, me, "transcription", wav_bytes(espeak(SENTENCES[1])))
+    clean = await submit(real, me, "transcription", wav_file(espeak(SENTENCES[1])))
     assert wer(SENTENCES[1], clean["result"]["text"]) < CLEAN_WER, clean["result"]["text"]
 
-    emotions = await submit(real, me, "text_emotion", wav_bytes(noisy))
+    emotions = await submit(real, me, "text_emotion", wav_file(noisy))
     assert emotions["label"] == "transcript-based emotion tagging"
     assert emotions["result"]["items"] and all(i["emotions"] for i in emotions["result"]["items"])
 
-    denoised = await submit(real, me, "denoise", wav_bytes(noisy), method="rnnoise")
+    denoised = await submit(real, me, "denoise", wav_file(noisy), method="rnnoise")
     async with real.client.get(denoised["output_url"], headers=me.auth) as resp:
         data = await resp.read()
         assert resp.status == 200 and resp.content_type == "audio/wav"
@@ -83,7 +74,7 @@ async def test_a_clip_comes_back_transcribed_tagged_and_denoised(real):
         assert w.getframerate() == 48_000 and abs(w.getnframes() / 48_000 - noisy.duration_s) < 0.1
 
     form = aiohttp.FormData({"kind": "synthetic_speech_risk"})
-    form.add_field("file", wav_bytes(noisy), filename="clip.wav", content_type="audio/wav")
+    form.add_field("file", wav_file(noisy), filename="clip.wav", content_type="audio/wav")
     async with real.client.post(f"{API}/ai/analyses", data=form, headers=me.auth) as resp:
         assert resp.status == 409 and (await resp.json())["error"]["code"] == "feature_not_offered"
 
