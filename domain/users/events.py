@@ -69,16 +69,21 @@ class SessionsRevoked(DomainEvent):
 
 
 @frozen(kw_only=True)
-class EmailVerificationRequested(DomainEvent):
+class AccountLinkRequested(DomainEvent):
     """``email`` should receive a link carrying ``token`` (valid until ``expires_at``, single use).
-    The token is a secret: outboxes blank it once the event is relayed (``secret_fields``)."""
+    The token is a secret: outboxes blank it once the event is relayed (``secret_fields``).  Not an
+    event of its own (it has no ``name``): the two kinds of link below are."""
 
-    name: ClassVar[str] = "user.email_verification_requested"
     secret_fields: ClassVar[tuple[str, ...]] = ("token",)
     user_id: str
     email: str
     token: str = field(repr=False)
     expires_at: dt.datetime
+
+
+@frozen(kw_only=True)
+class EmailVerificationRequested(AccountLinkRequested):
+    name: ClassVar[str] = "user.email_verification_requested"
 
 
 @frozen(kw_only=True)
@@ -89,15 +94,10 @@ class EmailVerified(DomainEvent):
 
 
 @frozen(kw_only=True)
-class PasswordResetRequested(DomainEvent):
-    """As EmailVerificationRequested, for a password reset link; raised only for existing active accounts."""
+class PasswordResetRequested(AccountLinkRequested):
+    """Raised only for existing active accounts."""
 
     name: ClassVar[str] = "user.password_reset_requested"
-    secret_fields: ClassVar[tuple[str, ...]] = ("token",)
-    user_id: str
-    email: str
-    token: str = field(repr=False)
-    expires_at: dt.datetime
 
 
 @frozen(kw_only=True)
