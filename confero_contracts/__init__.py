@@ -24,6 +24,7 @@ from confero_contracts.account_links import AccountLinkStoreContract
 from confero_contracts.analysis import AnalysisStoreContract
 from confero_contracts.blobs import BlobStoreContract
 from confero_contracts.combining import KeyedCombinerContract
+from confero_contracts.discovery import ServiceRegistryContract
 from confero_contracts.events import EventPublisherContract
 from confero_contracts.inference import InferenceEngineContract
 from confero_contracts.limits import AttemptLimiterContract
@@ -75,6 +76,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     RoomRecorderContract: ("harness",),
     RecordingProcessorContract: ("processor", "blobs"),
     RecordingFilesContract: ("harness",),
+    ServiceRegistryContract: ("harness",),
 }
 
 __all__ = [
@@ -85,6 +87,6 @@ __all__ = [
     "PreferenceStoreContract", "PushSubscriptionsContract", "RecordingProcessorContract",
     "RecordingRepositoryContract", "ReminderStoreContract", "SentLogContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "RoomRecorderContract",
-    "SessionStoreContract",
+    "ServiceRegistryContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
 ]
