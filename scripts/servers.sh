@@ -48,6 +48,42 @@ if ! s3_up; then
 fi
 s3_up || { log "moto_server did not come up on 127.0.0.1:$S3_PORT"; exit 1; }
 
+# etcd for service discovery (issue 14): Debian's etcd-server, data kept under $CI_DIR/etcd so registrations
+# outlive a restart of it.  Something already answering on the port (another session's etcd) is used as is.
+CI_DIR=${CONFERO_CI_DIR:-/var/tmp/confero-ci}
+ETCD_PORT=${ETCD_PORT:-2379}
+ETCD_PEER_PORT=${ETCD_PEER_PORT:-2380}
+ETCD_DIR="$CI_DIR/etcd"
+etcd_up() { curl -s -m 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'; }
+etcd_listens() { (exec 3<>"/dev/tcp/127.0.0.1/$ETCD_PORT") 2>/dev/null; }
+if ! etcd_up; then
+  if etcd_listens; then
+    log "something listens on $ETCD_PORT but is not a healthy etcd yet: waiting for it"
+  else
+    if ! command -v etcd >/dev/null; then
+      # The package would start its own daemon on 2379 at install: policy-rc.d (exit 101) prevents that.
+      made=0; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d; made=1; }
+      apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+      apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends etcd-server >&2 || true
+      [ "$made" = 1 ] && rm -f /usr/sbin/policy-rc.d
+      command -v etcd >/dev/null || { log "etcd-server could not be installed"; exit 1; }
+    fi
+    mkdir -p "$ETCD_DIR"
+    log "etcd is down on $ETCD_PORT: starting it (data: $ETCD_DIR/data, log: $ETCD_DIR/etcd.log)"
+    setsid nohup etcd --name confero-ci --data-dir "$ETCD_DIR/data" \
+      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+      --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+      --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+      --initial-cluster "confero-ci=http://127.0.0.1:$ETCD_PEER_PORT" --initial-cluster-state new \
+      >"$ETCD_DIR/etcd.log" 2>&1 </dev/null &
+    echo $! >"$ETCD_DIR/etcd.pid"
+  fi
+  for _ in $(seq 1 80); do etcd_up && break; sleep 0.25; done
+fi
+etcd_up || { log "etcd did not come up on 127.0.0.1:$ETCD_PORT; see $ETCD_DIR/etcd.log"; exit 1; }
+echo "export TEST_ETCD_URL=http://127.0.0.1:$ETCD_PORT"
+
 # The model server (python -m runners.inference: Triton on CPU, ~30 s to load and ~1.4 GB): started once
 # and left running like the databases, so a session's tests share it.  Its PID file is its process
 # group's leader; stop it with `kill -TERM "$(cat "$TRITON_DIR/triton.pid")"` (a clean Triton.stop()).
@@ -98,7 +134,6 @@ echo "export TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"
 # MongoDB wire protocol (the analysis store): no mongod can be had here, so CI runs mongoeco's wire
 # server, which needs Python 3.13 and therefore its own virtualenv (made here once, from pyenv's 3.13).
 MONGO_PORT=${MONGO_PORT:-27027}
-CI_DIR=${CONFERO_CI_DIR:-/var/tmp/confero-ci}
 mongo_up() { (exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null; }
 if ! mongo_up; then
   mkdir -p "$CI_DIR"

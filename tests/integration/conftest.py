@@ -72,3 +72,12 @@ def mongo_server_url() -> Iterator[str]:
             yield m.get_connection_url()
         return
     pytest.fail("TEST_MONGO_URL is not set and no Docker engine is available: run `make test`")
+
+
+@pytest.fixture(scope="session")
+def etcd_server_url() -> str:
+    """etcd for the discovery tests (Debian etcd-server, started by scripts/servers.sh); no Docker fallback."""
+    url = os.environ.get("TEST_ETCD_URL")
+    if not url:
+        pytest.fail("TEST_ETCD_URL is not set: run `eval \"$(scripts/servers.sh)\"` (it starts etcd)")
+    return url

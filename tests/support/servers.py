@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 from tests.support.process import free_port
 
@@ -91,4 +92,55 @@ class PrivateRedis:
 
     def destroy(self) -> None:
         self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PrivateEtcd:
+    """A one-member etcd of its own (client and peer ports, data directory) that a test may kill and
+    start again on the same data: stopped by its own PID, never by name."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("etcd")
+        if binary is None:
+            raise RuntimeError("etcd is not installed (Debian package etcd-server; scripts/servers.sh installs it)")
+        self.binary = binary
+        self.port, self.peer_port = free_port(), free_port()
+        self.dir = tempfile.mkdtemp(prefix="confero-etcd-")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        client, peer = self.url, f"http://127.0.0.1:{self.peer_port}"
+        with open(os.path.join(self.dir, "etcd.log"), "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "--name", "n1", "--data-dir", os.path.join(self.dir, "data"),
+                 "--listen-client-urls", client, "--advertise-client-urls", client,
+                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                 "--initial-cluster", f"n1={peer}", "--initial-cluster-state", "new"],
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"private etcd exited; see {self.dir}/etcd.log")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as answer:
+                    if b'"health":"true"' in answer.read():
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"private etcd did not become healthy; see {self.dir}/etcd.log")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: nothing is flushed beyond what etcd already made durable."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def destroy(self) -> None:
+        self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)

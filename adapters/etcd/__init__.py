@@ -1,0 +1,1 @@
+"""etcd adapters (aetcd, asyncio gRPC client): service discovery."""
