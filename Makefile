@@ -26,6 +26,8 @@ install: $(STAMP)
 # Prometheus (its promtool too) and nginx check compose/'s configurations and scrape the app in tests
 # (--no-install-recommends: ~20 MB download, ~100 MB installed, ~15 s); a temporary policy-rc.d (exit 101)
 # keeps the nginx package from starting a daemon on port 80 at install.
+# etcd (Debian etcd-server, ~25 MB) is the service registry of the split services (issue 14); the same
+# policy-rc.d keeps its package from starting a daemon on 2379: scripts/servers.sh starts the tests' one.
 $(VENV)/.system-deps: Makefile
 	command -v chromium >/dev/null && command -v unshare >/dev/null && command -v ip >/dev/null || { \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
@@ -34,10 +36,11 @@ $(VENV)/.system-deps: Makefile
 	  && command -v ffprobe >/dev/null || { \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends espeak-ng sox ffmpeg; }
-	command -v prometheus >/dev/null && command -v promtool >/dev/null && test -x /usr/sbin/nginx || { \
+	command -v prometheus >/dev/null && command -v promtool >/dev/null && test -x /usr/sbin/nginx \
+	  && command -v etcd >/dev/null || { \
 	  made=0; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
 	    chmod +x /usr/sbin/policy-rc.d; made=1; }; \
-	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus nginx-light; rc=$$?; \
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus nginx-light etcd-server; rc=$$?; \
 	  [ $$made = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; }
 	touch $@
 
