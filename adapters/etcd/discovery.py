@@ -285,8 +285,9 @@ class _Follower:
                     self._emit()
                     continue
             except _FAILURES as exc:
-                log.info("the etcd watch of %s broke (%r): following again from revision %d",
-                         self._service, exc, self._revision + 1)
+                if pause == _RETRY[0]:  # once per outage, not once per attempt
+                    log.warning("the etcd watch of %s broke (%r): following again from revision %d",
+                                self._service, exc, self._revision + 1)
             await asyncio.sleep(pause)
             pause = min(pause * 2, _RETRY[1])
 

@@ -143,8 +143,14 @@ asyncio.run(main())
 """
 
 
-async def test_the_instance_of_a_killed_process_disappears_after_its_ttl(etcd_server_url, clients):
-    reader = EtcdServiceRegistry(await clients._stack.enter_async_context(open_etcd(etcd_server_url)))
+@pytest.fixture
+async def shared(etcd_server_url) -> AsyncIterator[EtcdHarness]:
+    async with AsyncExitStack() as stack:
+        yield EtcdHarness(etcd_server_url, stack)
+
+
+async def test_the_instance_of_a_killed_process_disappears_after_its_ttl(etcd_server_url, shared):
+    reader = await shared.client()
     service = a_service()
     proc = subprocess.Popen([sys.executable, "-c", _REGISTER_AND_WAIT, etcd_server_url, service],
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE)
@@ -161,3 +167,41 @@ async def test_the_instance_of_a_killed_process_disappears_after_its_ttl(etcd_se
         proc.wait(timeout=10)
         proc.stdout.close()
     assert await reader.instances(service) == []
+
+
+async def test_every_call_raises_unavailable_while_etcd_is_down_and_works_again_after(private_etcd, clients):
+    owner = await clients.client()
+    service = a_service()
+    inst = an_instance(service, "a")
+    await owner.register(inst, dt.timedelta(seconds=5))
+    await asyncio.to_thread(private_etcd.kill)
+    for call in (lambda: owner.register(an_instance(service, "b"), TTL), lambda: owner.update(inst),
+                 lambda: owner.instances(service)):
+        with pytest.raises(Unavailable):
+            await call()
+    with pytest.raises(Unavailable):
+        async with owner.watch(service):
+            pass
+    with pytest.raises(Unavailable):
+        async with open_etcd(private_etcd.url):
+            pass
+    await asyncio.to_thread(private_etcd.start)
+    await until_listed(owner, service, {"a"})
+    await owner.deregister(service, "a")
+    assert await owner.instances(service) == []
+
+
+async def test_entries_that_are_not_instances_are_ignored_by_readers_and_watchers(etcd_server_url, shared):
+    reader = await shared.client()
+    service = a_service()
+    async with open_etcd(etcd_server_url) as raw:
+        await raw.put(f"/confero/services/{service}/junk".encode(), b"{not json")
+        try:
+            assert await reader.instances(service) == []
+            async with reader.watch(service) as snapshots:
+                assert (await next_snapshot(snapshots)).instances == ()
+                await raw.put(f"/confero/services/{service}/junk2".encode(), b'{"service": 3}')
+                await reader.register(an_instance(service, "ok"), TTL)
+                assert [i.instance_id for i in (await next_snapshot(snapshots)).instances] == ["ok"]
+        finally:
+            await raw.delete_prefix(f"/confero/services/{service}/".encode())
