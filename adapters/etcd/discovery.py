@@ -167,7 +167,8 @@ class EtcdServiceRegistry:
             try:
                 async with held.lock:
                     try:
-                        remaining = (await self._etcd.refresh_lease(held.lease)).TTL
+                        reply = await self._etcd.refresh_lease(held.lease)
+                        remaining = reply.TTL if reply is not None else 0
                     except ClientError as exc:
                         if not is_lease_gone(exc):
                             raise
