@@ -118,6 +118,17 @@ class ServiceRegistryContract:
             await one.update(inst)
         assert await other.instances(service) == []
 
+    async def test_an_update_racing_the_deregistration_never_brings_the_instance_back(self, harness):
+        one, reader = await harness.client(), await harness.client()
+        service = a_service()
+        for n in range(8):
+            inst = an_instance(service, f"i{n}")
+            await one.register(inst, harness.ttl)
+            report, gone = await asyncio.gather(one.update(attrs.evolve(inst, load=InstanceLoad(streams=n + 1))),
+                                                one.deregister(service, inst.instance_id), return_exceptions=True)
+            assert gone is None and (report is None or isinstance(report, InstanceNotRegistered))
+        assert await reader.instances(service) == []
+
     async def test_a_draining_instance_is_listed_and_flagged(self, harness):
         one = await harness.client()
         service = a_service()

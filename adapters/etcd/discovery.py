@@ -116,10 +116,13 @@ class EtcdServiceRegistry:
             self._reserved.discard(ident)
 
     async def update(self, instance: ServiceInstance) -> None:
-        held = self._own.get((instance.service, instance.instance_id))
+        ident = (instance.service, instance.instance_id)
+        held = self._own.get(ident)
         if held is None:
             raise InstanceNotRegistered(service=instance.service, instance_id=instance.instance_id)
         async with held.lock:
+            if self._own.get(ident) is not held:  # deregistered while this update waited
+                raise InstanceNotRegistered(service=instance.service, instance_id=instance.instance_id)
             held.instance = instance
             with etcd_unavailable():
                 await self._write(held)
@@ -129,8 +132,9 @@ class EtcdServiceRegistry:
         if held is None:
             return
         await self._stop(held)
-        with etcd_unavailable():
-            await self._etcd.revoke_lease(held.lease)  # removes the key with it
+        async with held.lock:  # after any write in flight, which could otherwise re-create the key
+            with etcd_unavailable():
+                await self._etcd.revoke_lease(held.lease)  # removes the key with it
 
     async def close(self) -> None:
         """A clean shutdown: every instance of this client goes at once (best effort: when etcd cannot
