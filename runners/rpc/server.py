@@ -1,19 +1,42 @@
-"""The grpclib server of a process, as an async context manager around the HTTP app's life."""
+"""The grpclib servers of a process, as async context managers around the HTTP app's life."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from grpclib.server import Server
 
 from runners.app_state import Services
 from runners.rpc.errors import CheckedProtoCodec
 from runners.rpc.servicer import AnalysisServicer
-from runners.settings import Settings
+from runners.settings import ConfigError, Settings
 
 log = logging.getLogger("runners.rpc")
+
+
+@asynccontextmanager
+async def serving(servicers: Sequence[Any], host: str, port: int) -> AsyncIterator[Server]:
+    """``servicers`` on host:port (port 0: any free port, see ``server._server.sockets``) until the block ends."""
+    server = Server(list(servicers), codec=CheckedProtoCodec())
+    await server.start(host, port)
+    log.info("grpc listening", extra={"host": host, "port": port,
+                                      "services": [type(s).__name__ for s in servicers]})
+    try:
+        yield server
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def service_secrets(settings: Settings) -> tuple[str, ...]:
+    """The secrets a service-to-service server accepts; none is a start-up error (production refuses to
+    start without APP_SERVICE_SECRETS; the embedded mode makes one per process, see runners/settings.py)."""
+    if not settings.service_secrets:
+        raise ConfigError("APP_SERVICE_SECRETS is required to serve gRPC to other services")
+    return settings.service_secrets
 
 
 @asynccontextmanager
@@ -21,11 +44,5 @@ async def analysis_grpc(services: Services, settings: Settings) -> AsyncIterator
     assert services.analysis is not None
     servicer = AnalysisServicer(services.analysis, services.users, settings.ai_service_tokens,
                                 max_chunk_bytes=settings.ai_grpc_max_message_bytes)
-    server = Server([servicer], codec=CheckedProtoCodec())
-    await server.start(settings.host, settings.ai_grpc_port)
-    log.info("grpc listening", extra={"host": settings.host, "port": settings.ai_grpc_port})
-    try:
+    async with serving([servicer], settings.host, settings.ai_grpc_port) as server:
         yield server
-    finally:
-        server.close()
-        await server.wait_closed()
