@@ -46,3 +46,9 @@ async def analysis_grpc(services: Services, settings: Settings) -> AsyncIterator
                                 max_chunk_bytes=settings.ai_grpc_max_message_bytes)
     async with serving([servicer], settings.host, settings.ai_grpc_port) as server:
         yield server
+
+
+def bound_port(server: Server) -> int:
+    """The port a server started on port 0 listens on."""
+    sockets = server._server.sockets if server._server is not None else ()  # grpclib keeps its asyncio server there
+    return int(sockets[0].getsockname()[1])
