@@ -160,11 +160,69 @@ def from_grpc(status: Status, message: str | None, trailers: Mapping[str, str] |
 
 # -- the codec ---------------------------------------------------------------------------------------
 
+_WIRE_TYPES = {"double": 1, "fixed64": 1, "sfixed64": 1, "float": 5, "fixed32": 5, "sfixed32": 5,
+               "string": 2, "bytes": 2, "message": 2, "map": 2}  # anything else: a varint (0)
+_MAX_DEPTH = 64
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if i >= len(data):
+            raise ValueError("truncated varint")
+        byte = data[i]
+        i += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, i
+        shift += 7
+        if shift >= 70:
+            raise ValueError("varint longer than 10 bytes")
+
+
+def check_wire(data: bytes | memoryview, message_type: Any = None, depth: int = 0) -> None:
+    """Raises ValueError unless ``data`` is well-formed protobuf for ``message_type``: every length within
+    the data, known wire types only, and each known field with its own wire type (packed repeated
+    numbers may be length-delimited).  betterproto's parser accepts truncated fields and a number where a
+    string belongs; this is what makes such bytes INVALID_ARGUMENT instead of a crash in a handler."""
+    if depth > _MAX_DEPTH:
+        raise ValueError("messages nested too deep")
+    meta = getattr(message_type, "_betterproto", None)
+    i, n = 0, len(data)
+    while i < n:
+        key, i = _varint(data, i)
+        number, wire_type = key >> 3, key & 7
+        if not 1 <= number < 1 << 29:
+            raise ValueError(f"field number {number}")
+        name = meta.field_name_by_number.get(number) if meta is not None else None
+        proto_type = meta.meta_by_field_name[name].proto_type if name else None
+        if proto_type is not None and wire_type != _WIRE_TYPES.get(proto_type, 0) and wire_type != 2:
+            raise ValueError(f"field {number} ({proto_type}) with wire type {wire_type}")
+        if wire_type == 0:
+            _, i = _varint(data, i)
+        elif wire_type in (1, 5):
+            i += 8 if wire_type == 1 else 4
+        elif wire_type == 2:
+            length, i = _varint(data, i)
+            if i + length > n:
+                raise ValueError("truncated field")
+            if proto_type in ("message", "map"):
+                nested = meta.cls_by_field.get(name) if proto_type == "message" else None
+                check_wire(memoryview(data)[i:i + length], nested if hasattr(nested, "_betterproto") else None,
+                           depth + 1)
+            i += length
+        else:
+            raise ValueError(f"wire type {wire_type}")
+        if i > n:
+            raise ValueError("truncated field")
+
+
 class CheckedProtoCodec(ProtoCodec):
     """A message that does not parse is the client's fault: INVALID_ARGUMENT, not an application error."""
 
     def decode(self, data: bytes, message_type: Any) -> Any:
         try:
+            check_wire(data, message_type)
             return super().decode(data, message_type)
         except Exception as exc:
             raise GRPCError(Status.INVALID_ARGUMENT, f"malformed_message: {type(exc).__name__}") from None
