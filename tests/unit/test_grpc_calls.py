@@ -35,7 +35,6 @@ from proto.confero.meetings import v1 as mpb
 from proto.confero.users import v1 as upb
 from runners.rpc.meetings import MeetingAccessServicer
 from runners.rpc.server import bound_port, serving
-from runners.rpc.users import UsersServicer
 from runners.settings import ConfigError, Settings
 from tests.support.grpc_world import SECRET, in_process, served
 
