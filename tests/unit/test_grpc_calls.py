@@ -351,3 +351,35 @@ async def test_the_previous_secret_is_still_accepted_while_rotating():
         async with RpcClient("127.0.0.1", port, world_secrets[1], FAST) as client:
             with pytest.raises(InvalidToken):
                 await GrpcUsers(client).authenticate("x")
+
+
+async def test_processes_compose_the_remote_adapters_from_their_settings():
+    from runners.rpc.clients import meetings_servicer, remote_meeting_access, remote_users, users_servicer
+
+    async with in_process() as world:
+        settings = Settings.from_env({"APP_SERVICE_SECRETS": SECRET, "APP_GRPC_TIMEOUT": "3", "APP_GRPC_ATTEMPTS": "2"})
+        servicers = [meetings_servicer(world.access, settings),
+                     users_servicer(world.authenticator, world.directory, settings)]
+        async with serving(servicers, "127.0.0.1", 0) as server:
+            target = f"127.0.0.1:{bound_port(server)}"
+            remote = Settings.from_env({"APP_SERVICE_SECRETS": SECRET, "APP_MEETINGS_GRPC_TARGET": target,
+                                        "APP_USERS_GRPC_TARGET": target})
+            host = await world.user("Hanna")
+            meeting = await world.meeting(host)
+            async with remote_meeting_access(remote) as access, remote_users(remote) as users:
+                assert (await access.admit(host, meeting, None)).role == "host"
+                assert (await users.summary(host.user_id)).display_name == "Hanna"
+    with pytest.raises(ConfigError):
+        async with remote_users(Settings.from_env({})):
+            pass
+
+
+async def test_a_client_connects_once_its_server_is_up():
+    access = ScriptedAccess()
+    port = free_port()
+    async with RpcClient("127.0.0.1", port, SECRET, FAST) as client:
+        with pytest.raises(Unavailable):
+            await GrpcMeetingAccess(client).depart(ALICE, ROOM)
+        async with serving([MeetingAccessServicer(access, (SECRET,))], "127.0.0.1", port):
+            await GrpcMeetingAccess(client).depart(ALICE, ROOM)
+    assert access.calls == ["depart"]
