@@ -204,7 +204,9 @@ class Settings(BaseSettings):
     # first everywhere, then drop the old one).  The *_GRPC_TARGET variables (host:port) make this process call
     # that service over gRPC instead of composing it in process.
     service_secrets: CommaList = _env("APP_SERVICE_SECRETS", default=(), repr=False)
+    users_port: int = _env("APP_USERS_PORT", default=8080, ge=0, le=65535)  # HTTP of python -m runners.users
     users_grpc_port: int = _env("APP_USERS_GRPC_PORT", default=50051, ge=0, le=65535)
+    meetings_port: int = _env("APP_MEETINGS_PORT", default=8082, ge=0, le=65535)  # HTTP of python -m runners.meetings
     meetings_grpc_port: int = _env("APP_MEETINGS_GRPC_PORT", default=50052, ge=0, le=65535)
     users_grpc_target: str = _env("APP_USERS_GRPC_TARGET", default="")
     meetings_grpc_target: str = _env("APP_MEETINGS_GRPC_TARGET", default="")

@@ -9,9 +9,13 @@ from typing import Any
 
 from grpclib.server import Server
 
+from adapters.inprocess.meeting_access import InProcessMeetingAccess
+from adapters.inprocess.user_directory import RepositoryUserDirectory
 from runners.app_state import Services
 from runners.rpc.errors import CheckedProtoCodec
+from runners.rpc.meetings import MeetingAccessServicer
 from runners.rpc.servicer import AnalysisServicer
+from runners.rpc.users import UsersServicer
 from runners.settings import ConfigError, Settings
 
 log = logging.getLogger("runners.rpc")
@@ -45,6 +49,23 @@ async def analysis_grpc(services: Services, settings: Settings) -> AsyncIterator
     servicer = AnalysisServicer(services.analysis, services.users, settings.ai_service_tokens,
                                 max_chunk_bytes=settings.ai_grpc_max_message_bytes)
     async with serving([servicer], settings.host, settings.ai_grpc_port) as server:
+        yield server
+
+
+@asynccontextmanager
+async def users_grpc(services: Services, settings: Settings) -> AsyncIterator[Server]:
+    """The users service's gRPC API (proto/users.proto) over this process's users domain."""
+    servicer = UsersServicer(services.users, RepositoryUserDirectory(services.users.users), service_secrets(settings))
+    async with serving([servicer], settings.host, settings.users_grpc_port) as server:
+        yield server
+
+
+@asynccontextmanager
+async def meetings_grpc(services: Services, settings: Settings) -> AsyncIterator[Server]:
+    """The meetings service's gRPC API (proto/meetings.proto): MeetingAccess over this process's domain."""
+    access = InProcessMeetingAccess(services.meetings, services.users.users)
+    servicer = MeetingAccessServicer(access, service_secrets(settings))
+    async with serving([servicer], settings.host, settings.meetings_grpc_port) as server:
         yield server
 
 
