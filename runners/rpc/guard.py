@@ -39,6 +39,12 @@ def valid_id(value: str, name: str) -> str:
     return value
 
 
+async def send_domain_error(stream: Any, err: DomainError) -> None:
+    """Ends the call with the error's status, and its class and details in the trailing metadata."""
+    status, message, metadata = error_trailers(err)
+    await stream.send_trailing_metadata(status=status, status_message=message, metadata=metadata)
+
+
 class ServiceGuard:
     """Mixed into a generated ``...Base`` servicer (first in the bases) with the accepted secrets."""
 
@@ -63,8 +69,7 @@ class ServiceGuard:
                     try:
                         await func(stream)
                     except DomainError as err:
-                        status, message, metadata = error_trailers(err)
-                        await stream.send_trailing_metadata(status=status, status_message=message, metadata=metadata)
+                        await send_domain_error(stream, err)
             finally:
                 otel_context.detach(attached)
                 current_request_id.reset(rid)
