@@ -383,3 +383,17 @@ async def test_a_client_connects_once_its_server_is_up():
         async with serving([MeetingAccessServicer(access, (SECRET,))], "127.0.0.1", port):
             await GrpcMeetingAccess(client).depart(ALICE, ROOM)
     assert access.calls == ["depart"]
+
+
+def test_log_lines_made_while_serving_a_call_carry_its_request_id():
+    import logging
+
+    from runners.web.logs import RequestIdFilter
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    token = wire.current_request_id.set("grpc-call-7")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        wire.current_request_id.reset(token)
+    assert record.request_id == "grpc-call-7"
