@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from confero_contracts.account_links import AccountLinkStoreContract
 from confero_contracts.analysis import AnalysisStoreContract
+from confero_contracts.authentication import AuthenticatorContract, UserDirectoryContract
 from confero_contracts.blobs import BlobStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.discovery import ServiceRegistryContract
@@ -30,6 +31,7 @@ from confero_contracts.inference import InferenceEngineContract
 from confero_contracts.limits import AttemptLimiterContract
 from confero_contracts.locks import KeyedLocksContract
 from confero_contracts.login_races import LoginRaceSuite
+from confero_contracts.meeting_access import MeetingAccessContract
 from confero_contracts.meeting_queries import MeetingQueriesContract
 from confero_contracts.meetings import MeetingRepositoryContract
 from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueContract, NotificationHistoryContract,
@@ -77,6 +79,9 @@ SUITES: dict[type, tuple[str, ...]] = {
     RecordingProcessorContract: ("processor", "blobs"),
     RecordingFilesContract: ("harness",),
     ServiceRegistryContract: ("harness",),
+    MeetingAccessContract: ("harness",),
+    AuthenticatorContract: ("harness",),
+    UserDirectoryContract: ("harness",),
 }
 
 __all__ = [
@@ -89,4 +94,5 @@ __all__ = [
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "RoomRecorderContract",
     "ServiceRegistryContract", "SessionStoreContract",
     "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
+    "MeetingAccessContract", "AuthenticatorContract", "UserDirectoryContract",
 ]

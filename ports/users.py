@@ -4,11 +4,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
+from attrs import frozen
+
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page, PageRequest
-from domain.users.model import User
+from domain.users.model import Role, User
 from domain.users.throttling import Bucket, Reservation
-from domain.users.tokens import AccessClaims, RefreshClaims, Session
+from domain.users.tokens import AccessClaims, Principal, RefreshClaims, Session
 
 
 class UserRepository(Protocol):
@@ -102,3 +104,39 @@ class LoginThrottle(Protocol):
     async def reset(self, key: str) -> None: ...
     async def remember_client(self, user_id: UserId, client: str, until: dt.datetime, now: dt.datetime) -> None: ...
     async def knows_client(self, user_id: UserId, client: str, now: dt.datetime) -> bool: ...
+
+
+class Authenticator(Protocol):
+    """Checks a user's access token for another part of the system (signaling, the gateway): the
+    UserService in process, a gRPC client of the users service when the services split.
+
+    - ``authenticate`` returns the token's Principal while its session is live (one session lookup, so
+      it is also the session check that signaling repeats); raises InvalidToken for a malformed,
+      expired or revoked token, or a session older than its user's last revocation.
+    Any call may raise Unavailable.
+    """
+
+    async def authenticate(self, access_token: str) -> Principal: ...
+
+
+@frozen(kw_only=True)
+class UserSummary:
+    """What other services may know of a user: no email, no credentials."""
+
+    id: UserId
+    username: str
+    display_name: str
+    role: Role = Role.USER
+    banned: bool = False
+
+    @classmethod
+    def of(cls, user: User) -> UserSummary:
+        return cls(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+                   banned=user.banned)
+
+
+class UserDirectory(Protocol):
+    """Users by id, for other services.  ``summary`` raises UserNotFound for an unknown id; any call may
+    raise Unavailable."""
+
+    async def summary(self, user_id: UserId) -> UserSummary: ...

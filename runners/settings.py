@@ -25,6 +25,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", "APP_POSTGRES_DSN", "APP_REDIS_URL",
                      "APP_S3_ACCESS_KEY", "APP_S3_SECRET_KEY", "APP_MONGO_URL", "APP_AI_SERVICE_TOKENS",
+                     "APP_SERVICE_SECRETS",
                      # notification secrets (issue 13)
                      "APP_SMTP_PASSWORD", "APP_SMS_AUTH_TOKEN", "APP_VAPID_PRIVATE_KEY"})
 
@@ -198,6 +199,19 @@ class Settings(BaseSettings):
                                           le=64 * 1024 * 1024)
     # A completed recording is transcribed and emotion-tagged on its own (README "Analysis of a finished recording").
     ai_analyse_recordings: bool = _env("APP_AI_ANALYSE_RECORDINGS", default=True)
+    # Services over gRPC (issue 14, docs/grpc.md).  APP_SERVICE_SECRETS: the shared secret(s) of service-to-service
+    # calls; clients send the first, servers accept any (rotation: add the new one to every server, then put it
+    # first everywhere, then drop the old one).  The *_GRPC_TARGET variables (host:port) make this process call
+    # that service over gRPC instead of composing it in process.
+    service_secrets: CommaList = _env("APP_SERVICE_SECRETS", default=(), repr=False)
+    users_port: int = _env("APP_USERS_PORT", default=8080, ge=0, le=65535)  # HTTP of python -m runners.users
+    users_grpc_port: int = _env("APP_USERS_GRPC_PORT", default=50051, ge=0, le=65535)
+    meetings_port: int = _env("APP_MEETINGS_PORT", default=8082, ge=0, le=65535)  # HTTP of python -m runners.meetings
+    meetings_grpc_port: int = _env("APP_MEETINGS_GRPC_PORT", default=50052, ge=0, le=65535)
+    users_grpc_target: str = _env("APP_USERS_GRPC_TARGET", default="")
+    meetings_grpc_target: str = _env("APP_MEETINGS_GRPC_TARGET", default="")
+    grpc_timeout: float = _env("APP_GRPC_TIMEOUT", default=5.0, gt=0, le=300)  # seconds, each attempt of a call
+    grpc_attempts: int = _env("APP_GRPC_ATTEMPTS", default=3, ge=1, le=10)  # idempotent calls only
     # Inference: the Triton nodes the AI service uses, and the model server (runners.inference) itself.
     triton_urls: CommaList = _env("APP_TRITON_URLS", default=())
     triton_health_interval: float = _env("APP_TRITON_HEALTH_INTERVAL", default=2.0, gt=0, le=300)
@@ -265,8 +279,20 @@ class Settings(BaseSettings):
                 problems.append("APP_FAST_PASSWORD_HASHING is for tests and is refused in production")
             if self.sqlite_path:
                 problems.append("APP_SQLITE_PATH is for APP_ADAPTERS=memory (production keeps its data in PostgreSQL)")
+            if not self.service_secrets and (self.users_grpc_target or self.meetings_grpc_target):
+                problems.append("APP_SERVICE_SECRETS is required in production when calling other services over "
+                                "gRPC (APP_*_GRPC_TARGET; at least 32 bytes each)")
         elif not self.jwt_secret:
             object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))  # embedded: a fresh key per process
+        if not production and not self.service_secrets:
+            object.__setattr__(self, "service_secrets", (secrets.token_urlsafe(48),))  # embedded: one process
+        if any(len(s.encode()) < 32 for s in self.service_secrets):
+            problems.append("APP_SERVICE_SECRETS: each secret must be at least 32 bytes")
+        for name, target in (("APP_USERS_GRPC_TARGET", self.users_grpc_target),
+                             ("APP_MEETINGS_GRPC_TARGET", self.meetings_grpc_target)):
+            host, sep, port = target.rpartition(":")
+            if target and not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+                problems.append(f"{name} must be host:port (got {target!r})")
         if self.jwt_secret and len(self.jwt_secret.encode()) < 32:
             problems.append("APP_JWT_SECRET must be at least 32 bytes")
         admin = (self.admin_username, self.admin_email, self.admin_password)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from contextvars import ContextVar
 
@@ -11,6 +10,7 @@ from attrs import frozen
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from adapters.grpc.wire import service_token_ok
 from domain.shared.actor import Actor
 from domain.shared.errors import DomainError
 from domain.shared.ids import UserId, is_valid_id
@@ -29,9 +29,9 @@ CALLER: ContextVar[Caller] = ContextVar("grpc_caller")
 
 async def authenticate(metadata: Mapping[str, str] | None, users: UserService, service_tokens: tuple[str, ...]) -> Caller:
     metadata = metadata or {}
-    token = metadata.get("x-service-token")
-    if token is not None:
-        if any(hmac.compare_digest(token.encode(), t.encode()) for t in service_tokens):
+    service = service_token_ok(metadata, service_tokens)
+    if service is not None:
+        if service:
             return Caller(actor=None, service=True)
         raise GRPCError(Status.UNAUTHENTICATED, "invalid_service_token: unknown service token")
     scheme, _, bearer = str(metadata.get("authorization", "")).partition(" ")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from domain.users.service import UserService
 from proto.confero.analysis import v1 as pb
 from runners.rpc import convert
 from runners.rpc.auth import CALLER, acting, authenticate
-from runners.rpc.errors import to_grpc
+from runners.rpc.guard import send_domain_error
 
 SAMPLE_RATE = 16_000
 
@@ -34,16 +33,6 @@ def _id(value: str, name: str, required: bool = True) -> str | None:
     if not is_valid_id(value):
         raise _invalid(f"{name} is not a valid id")
     return value
-
-
-def _domain_errors(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await fn(*args, **kwargs)
-        except DomainError as err:
-            raise to_grpc(err) from None
-    return wrapper
 
 
 class AnalysisServicer(pb.AnalysisServiceBase):
@@ -62,11 +51,12 @@ class AnalysisServicer(pb.AnalysisServiceBase):
             token = CALLER.set(await authenticate(stream.metadata, self._users, self._tokens))
             try:
                 await func(stream)
+            except DomainError as err:  # its status, and its class in the trailers (docs/grpc.md)
+                await send_domain_error(stream, err)
             finally:
                 CALLER.reset(token)
         return handler
 
-    @_domain_errors
     async def submit(self, submit_request: pb.SubmitRequest) -> pb.Analysis:
         r = submit_request
         actor = acting(r.acting_user_id)
@@ -91,19 +81,16 @@ class AnalysisServicer(pb.AnalysisServiceBase):
             raise _invalid("one input is required: file, recording or text")
         return convert.analysis(await self._service.submit(actor, cmd))
 
-    @_domain_errors
     async def get_analysis(self, analysis_ref: pb.AnalysisRef) -> pb.Analysis:
         actor = acting(analysis_ref.acting_user_id)
         job_id = _id(analysis_ref.id, "id")
         return convert.analysis(await self._service.get(actor, AnalysisId(job_id or "")))
 
-    @_domain_errors
     async def get_output(self, analysis_ref: pb.AnalysisRef) -> pb.Output:
         actor = acting(analysis_ref.acting_user_id)
         data, media_type, name = await self._service.output(actor, AnalysisId(_id(analysis_ref.id, "id") or ""))
         return pb.Output(data=data, media_type=media_type, filename=name)
 
-    @_domain_errors
     async def list_meeting_analyses(self, request: pb.ListMeetingAnalysesRequest) -> pb.AnalysisPage:
         actor = acting(request.acting_user_id)
         if request.offset < 0 or not 0 <= request.limit <= MAX_PAGE_SIZE:
@@ -113,30 +100,22 @@ class AnalysisServicer(pb.AnalysisServiceBase):
                                                      page)
         return convert.page(found)
 
-    @_domain_errors
     async def list_models(self, list_models_request: pb.ListModelsRequest) -> pb.ModelList:
         return convert.models(await self._service.models())
 
-    @_domain_errors
     async def list_nodes(self, list_nodes_request: pb.ListNodesRequest) -> pb.NodeList:
         return convert.nodes(await self._service.nodes())
 
     async def stream_transcribe(self, audio_chunk_iterator: AsyncIterator[pb.AudioChunk]) -> pb.Transcript:
         captions: list[Caption] = []
         seconds = [0.0]
-        try:
-            async for c in self._captions(audio_chunk_iterator, seconds):
-                captions.append(c)
-        except DomainError as err:
-            raise to_grpc(err) from None
+        async for c in self._captions(audio_chunk_iterator, seconds):
+            captions.append(c)
         return convert.transcript(captions, seconds[0])
 
     async def stream_captions(self, audio_chunk_iterator: AsyncIterator[pb.AudioChunk]) -> AsyncIterator[pb.Transcript]:
-        try:
-            async for c in self._captions(audio_chunk_iterator, [0.0]):
-                yield convert.caption(c)
-        except DomainError as err:
-            raise to_grpc(err) from None
+        async for c in self._captions(audio_chunk_iterator, [0.0]):
+            yield convert.caption(c)
 
     async def _captions(self, chunks: AsyncIterator[pb.AudioChunk], seconds: list[float]) -> AsyncIterator[Caption]:
         """The first chunk says whose audio it is (meeting, acting user); every chunk is 16 kHz PCM."""

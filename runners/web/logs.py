@@ -9,6 +9,7 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
+from adapters.grpc.wire import current_request_id
 from runners.observability.tracing import ids
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -20,7 +21,7 @@ class RequestIdFilter(logging.Filter):
         self.service, self.instance = service, instance
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        record.request_id = request_id_var.get() or current_request_id.get()  # HTTP, or a gRPC call served
         span = ids()
         record.trace_id, record.span_id = span.get("trace_id"), span.get("span_id")
         record.service, record.instance = self.service, self.instance

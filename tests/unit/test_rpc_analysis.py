@@ -198,3 +198,17 @@ async def test_bad_streams_are_invalid_argument_or_permission_denied(web, rpc):
     assert await status_of(stub(rpc, outsider).stream_transcribe(
         chunks(pcm(0.5), meeting_id=meeting))) == Status.PERMISSION_DENIED
     assert (await s.stream_transcribe(chunks(pcm(0.5), meeting_id=meeting))).text
+
+
+async def test_a_domain_error_names_its_class_in_the_trailers(web, rpc):
+    from adapters.grpc import wire
+    from domain.analysis.errors import AnalysisNotFound
+
+    me = await web.user()
+    async with rpc.request("/confero.analysis.v1.AnalysisService/GetAnalysis", Cardinality.UNARY_UNARY,
+                           pb.AnalysisRef, pb.Analysis, metadata={"authorization": f"Bearer {me.access}"}) as stream:
+        await stream.send_message(pb.AnalysisRef(id="00000000-0000-4000-8000-000000000000"), end=True)
+        with pytest.raises(GRPCError) as caught:
+            await stream.recv_message()
+    err = wire.from_grpc(caught.value.status, caught.value.message, dict(stream.trailing_metadata or {}))
+    assert type(err) is AnalysisNotFound

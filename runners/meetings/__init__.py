@@ -1,0 +1,1 @@
+"""`python -m runners.meetings`: the meetings service as its own process (issue 14)."""

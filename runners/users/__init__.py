@@ -1,0 +1,1 @@
+"""`python -m runners.users`: the users service as its own process (issue 14)."""
