@@ -1,0 +1,318 @@
+// Live captions in the meeting view (issue 12, docs/signaling.md): the captions on / off button for
+// hosts and co-hosts, the "captions on" indicator and the "unavailable" notice every member sees (from
+// the `captions` frame and room_state), each `caption` as a line under its speaker's tile (a partial
+// caption is replaced in place by the next one with its id, a final one stays a few seconds) and in
+// the caption panel with the running transcript; the transcript view and its downloads (JSON, WebVTT,
+// SRT), in the meeting and from the list of meetings afterwards.
+
+import { api, apiBlob, session } from "./api.js";
+import { room } from "./room.js";
+import { $, describe, notify } from "./ui.js";
+
+const FINAL_SHOWN_MS = 5000;     // a final caption stays under its tile this long
+const PARTIAL_SHOWN_MS = 10000;  // a partial one whose final never comes goes after this
+const FORMATS = [["json", "JSON"], ["vtt", "WebVTT"], ["srt", "SRT"]];
+const MANAGERS = ["host", "co_host"];
+
+const cap = { on: false, available: true, reason: null, canToggle: false, busy: false, timers: new Map() };
+
+// ---------------------------------------------------------------- the frames and room_state
+
+// room_state.captions: a boolean, or {on, available, reason}; absent on a server without captions.
+export function showCaptionsOnEntry(state, fresh = true) {
+  cap.canToggle = MANAGERS.includes(state.self.role);
+  if (fresh) {
+    $("#captions-log").replaceChildren();
+    $("#captions-live").textContent = "";
+  }
+  setState(captionsOf(state.captions), false);
+  if (!$("#captions-panel").hidden) panelOpened(state.room_id);
+}
+
+function captionsOf(value) {
+  if (value === undefined || value === null) return { on: false, available: true, reason: null };
+  if (typeof value === "boolean") return { on: value, available: true, reason: null };
+  return { on: Boolean(value.on ?? value.enabled), available: value.available !== false, reason: value.reason ?? null };
+}
+
+export function onCaptionsRole(role) {
+  cap.canToggle = MANAGERS.includes(role);
+  render();
+}
+
+// `captions`: {on, by, available, reason}: turned on or off, or speech-to-text lost / back.
+export function onCaptionsSignal(data) {
+  const was = { ...cap };
+  setState(captionsOf(data), true);
+  if (data.by && data.by !== session.user?.id && was.on !== cap.on) {
+    notify(`${nameOf(data.by, data.by_display_name)} turned captions ${cap.on ? "on" : "off"}.`, "info");
+  }
+}
+
+function setState({ on, available, reason }, announce) {
+  const lost = on && !available && (cap.available || !cap.on);
+  Object.assign(cap, { on, available, reason });
+  render();
+  if (announce && lost) notify(unavailableText(), "info");
+}
+
+function unavailableText() {
+  const why = cap.reason ? ` (${cap.reason})` : "";
+  return `Captions are unavailable right now${why}; the meeting goes on and they resume when they can.`;
+}
+
+function render() {
+  const button = $("#captions-toggle");
+  button.hidden = !cap.canToggle;
+  button.textContent = cap.on ? "Captions off" : "Captions on";
+  button.setAttribute("aria-pressed", String(cap.on));
+  button.disabled = cap.busy;
+  $("#captions-indicator").hidden = !cap.on;
+  const state = $("#captions-state");
+  state.hidden = !(cap.on && !cap.available);
+  state.textContent = state.hidden ? "" : unavailableText();
+  document.body.dataset.captions = !cap.on ? "off" : cap.available ? "on" : "unavailable";
+}
+
+export function hideCaptions() {
+  Object.assign(cap, { on: false, available: true, reason: null, canToggle: false, busy: false });
+  for (const timer of cap.timers.values()) clearTimeout(timer);
+  cap.timers.clear();
+  $("#captions-log").replaceChildren();
+  $("#captions-live").textContent = "";
+  render();
+  delete document.body.dataset.captions;
+}
+
+async function toggleCaptions() {
+  if (!room || cap.busy) return;
+  cap.busy = true;
+  render();
+  const turnOn = !cap.on;
+  try {
+    await api("POST", `/meetings/${room.id}/captions/${turnOn ? "on" : "off"}`);
+    // The `captions` frame follows; showing the new state now keeps the button honest meanwhile.
+    cap.on = turnOn;
+  } catch (err) {
+    notify(`Captions: ${describe(err)}`);
+  } finally {
+    cap.busy = false;
+    render();
+  }
+}
+
+// ---------------------------------------------------------------- one caption
+
+// `caption`: {id, speaker_id, display_name, text, final, start_s, end_s}.
+export function onCaption(data) {
+  if (!room || typeof data.text !== "string" || !data.id) return;
+  const caption = normalise(data);
+  showUnderTile(caption);
+  showInPanel(caption);
+  if (caption.final && caption.text) {
+    $("#captions-live").textContent = `${caption.name}: ${caption.text}`;
+  }
+}
+
+function normalise(data) {
+  const speaker = data.speaker_id ?? data.speaker?.user_id ?? data.user_id ?? null;
+  return {
+    id: String(data.id),
+    speaker,
+    name: nameOf(speaker, data.display_name ?? data.speaker?.display_name ?? data.speaker_name),
+    text: data.text.trim(),
+    final: data.final !== false && data.partial !== true,
+    start: data.start_s ?? data.start ?? data.start_at ?? null,
+  };
+}
+
+function nameOf(userId, given) {
+  if (userId && userId === session.user?.id) return "You";
+  return given || room?.members.get(userId)?.member.display_name || "Someone";
+}
+
+function tileOf(userId) {
+  if (userId && userId === session.user?.id) return room.selfTile ?? null;
+  return room.members.get(userId)?.tile ?? null;
+}
+
+function showUnderTile(caption) {
+  const tile = tileOf(caption.speaker);
+  const line = tile?.querySelector(".caption-line");
+  if (!line) return;
+  const key = tile.dataset.userId;
+  clearTimeout(cap.timers.get(key));
+  line.textContent = caption.text;
+  line.dataset.captionId = caption.id;
+  line.classList.toggle("partial", !caption.final);
+  line.hidden = !caption.text;
+  cap.timers.set(key, setTimeout(() => {
+    if (line.dataset.captionId === caption.id) line.hidden = true;
+    cap.timers.delete(key);
+  }, caption.final ? FINAL_SHOWN_MS : PARTIAL_SHOWN_MS));
+}
+
+function showInPanel(caption) {
+  const log = $("#captions-log");
+  const nearEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  let item = log.querySelector(`li[data-caption-id="${CSS.escape(caption.id)}"]`);
+  if (item?.dataset.final === "true" && !caption.final) return;  // a late partial never undoes a final
+  if (!caption.text) {
+    item?.remove();
+    return;
+  }
+  if (!item) {
+    item = transcriptItem(caption);
+    log.append(item);
+  } else {
+    item.replaceWith(transcriptItem(caption));
+  }
+  if (nearEnd) log.scrollTop = log.scrollHeight;
+}
+
+function transcriptItem(caption) {
+  const item = document.createElement("li");
+  item.dataset.captionId = caption.id;
+  item.dataset.final = String(caption.final);
+  if (caption.start !== null) item.dataset.start = String(caption.start);
+  const who = document.createElement("strong");
+  who.textContent = caption.name;
+  const text = document.createElement("p");
+  text.textContent = caption.text;
+  item.append(who);
+  const at = clock(caption.start);
+  if (at) {
+    const when = document.createElement("time");
+    when.textContent = at;
+    item.append(" ", when);
+  }
+  item.append(text);
+  return item;
+}
+
+// Meeting seconds as m:ss (h:mm:ss past an hour); an ISO time as the local time of day.
+function clock(value) {
+  if (typeof value === "number" && Number.isFinite(value)) {
+    const s = Math.max(0, Math.floor(value));
+    const mmss = `${Math.floor((s % 3600) / 60)}:${String(s % 60).padStart(2, "0")}`;
+    return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss.padStart(5, "0")}` : mmss;
+  }
+  if (typeof value === "string" && value) {
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------- the transcript
+
+function transcriptPath(meetingId, format) {
+  return `/meetings/${meetingId}/transcript?format=${format}`;
+}
+
+function captionsIn(doc) {
+  const list = Array.isArray(doc) ? doc : doc?.captions ?? doc?.items ?? doc?.cues ?? [];
+  return list.filter((c) => c && typeof c.text === "string" && c.id !== undefined).map((c) => normalise(c));
+}
+
+// The panel opened (or the room entered with it open): what was said before this page heard it.
+async function backfill(meetingId) {
+  let doc;
+  try {
+    doc = await api("GET", transcriptPath(meetingId, "json"));
+  } catch {
+    return;  // no transcript yet, or not allowed: the live captions still show
+  }
+  if (room?.id !== meetingId) return;
+  const log = $("#captions-log");
+  const known = new Set([...log.children].map((li) => li.dataset.captionId));
+  const missing = captionsIn(doc).filter((c) => !known.has(c.id));
+  const first = log.firstElementChild;
+  for (const caption of missing) log.insertBefore(transcriptItem(caption), first);
+  if (missing.length) log.scrollTop = log.scrollHeight;
+}
+
+// Downloads carry the bearer token, so a link fetches the file and hands it over as a blob.
+function downloadLinks(meetingId) {
+  return FORMATS.map(([format, label]) => {
+    const a = document.createElement("a");
+    a.href = `/api/v1${transcriptPath(meetingId, format)}`;
+    a.className = "transcript-download";
+    a.dataset.format = format;
+    a.textContent = label;
+    a.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      download(meetingId, format);
+    });
+    return a;
+  });
+}
+
+async function download(meetingId, format) {
+  let blob;
+  try {
+    blob = await apiBlob(transcriptPath(meetingId, format));
+  } catch (err) {
+    notify(`Transcript: ${describe(err)}`);
+    return;
+  }
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `transcript-${meetingId}.${format}`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+function fillDownloads(selector, meetingId) {
+  const box = $(selector);
+  const links = downloadLinks(meetingId);
+  box.replaceChildren("Download: ", ...links.flatMap((a, i) => (i ? [" · ", a] : [a])));
+}
+
+// The transcript of any meeting one is a member of, during or after it (from the list of meetings).
+export async function openTranscript(meetingId, title) {
+  const dialog = $("#transcript-dialog");
+  $("#transcript-title").textContent = title ? `Transcript: ${title}` : "Transcript";
+  const list = $("#transcript-list");
+  list.replaceChildren();
+  $("#transcript-empty").hidden = true;
+  fillDownloads("#transcript-downloads", meetingId);
+  dialog.dataset.meetingId = meetingId;
+  if (!dialog.open) dialog.showModal();
+  let doc;
+  try {
+    doc = await api("GET", transcriptPath(meetingId, "json"));
+  } catch (err) {
+    $("#transcript-empty").textContent = `No transcript: ${describe(err)}`;
+    $("#transcript-empty").hidden = false;
+    return;
+  }
+  if (dialog.dataset.meetingId !== meetingId) return;
+  const captions = captionsIn(doc);
+  list.replaceChildren(...captions.map(transcriptItem));
+  $("#transcript-empty").textContent = "Nothing was captioned in this meeting.";
+  $("#transcript-empty").hidden = captions.length > 0;
+}
+
+function togglePanel() {
+  const panel = $("#captions-panel");
+  panel.hidden = !panel.hidden;
+  $("#captions-panel-toggle").setAttribute("aria-pressed", String(!panel.hidden));
+  if (!panel.hidden && room) panelOpened(room.id);
+}
+
+function panelOpened(meetingId) {
+  fillDownloads("#captions-downloads", meetingId);
+  backfill(meetingId);
+}
+
+export function wireCaptions() {
+  $("#captions-toggle").addEventListener("click", toggleCaptions);
+  $("#captions-panel-toggle").addEventListener("click", togglePanel);
+  $("#transcript-close").addEventListener("click", () => $("#transcript-dialog").close());
+  render();
+  delete document.body.dataset.captions;
+}
