@@ -103,9 +103,9 @@ async function toggleCaptions() {
 
 // ---------------------------------------------------------------- one caption
 
-// `caption`: {id, speaker_id, display_name, text, final, start_s, end_s}.
+// `caption`: {caption_id, speaker_id, display_name, text, final, start_s, end_s, start_at, end_at}.
 export function onCaption(data) {
-  if (!room || typeof data.text !== "string" || !data.id) return;
+  if (!room || typeof data.text !== "string" || !(data.caption_id ?? data.id)) return;
   const caption = normalise(data);
   showUnderTile(caption);
   showInPanel(caption);
@@ -117,7 +117,7 @@ export function onCaption(data) {
 function normalise(data) {
   const speaker = data.speaker_id ?? data.speaker?.user_id ?? data.user_id ?? null;
   return {
-    id: String(data.id),
+    id: String(data.caption_id ?? data.id),
     speaker,
     name: nameOf(speaker, data.display_name ?? data.speaker?.display_name ?? data.speaker_name),
     text: data.text.trim(),
@@ -212,7 +212,8 @@ function transcriptPath(meetingId, format) {
 
 function captionsIn(doc) {
   const list = Array.isArray(doc) ? doc : doc?.captions ?? doc?.items ?? doc?.cues ?? [];
-  return list.filter((c) => c && typeof c.text === "string" && c.id !== undefined).map((c) => normalise(c));
+  return list.filter((c) => c && typeof c.text === "string" && (c.caption_id ?? c.id) !== undefined)
+    .map((c) => normalise(c));
 }
 
 // The panel opened (or the room entered with it open): what was said before this page heard it.

@@ -59,6 +59,7 @@ function meetingRow(m, highlight) {
   transcript.type = "button";
   transcript.className = "link transcript";
   transcript.textContent = "Transcript";
+  transcript.hidden = m.status === "scheduled" || m.status === "cancelled";  // never met: nothing was said
   transcript.addEventListener("click", () => openTranscript(m.id, m.title));
   const actions = document.createElement("span");
   actions.className = "actions";
