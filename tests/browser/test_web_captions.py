@@ -157,7 +157,7 @@ def scenario() -> dict[str, Any]:
         run.step("audio flows", lambda: (wait_first_frame(bob, time.monotonic()), audio_flows(bob))[1])
 
         def off_by_default() -> None:
-            expect(alice.locator("#captions-toggle")).to_have_text("Captions on")
+            expect(alice.locator("#captions-toggle")).to_have_text("Start captions")
             expect(alice.locator("#captions-toggle")).to_have_attribute("aria-pressed", "false")
             expect(bob.locator("#captions-toggle")).to_be_hidden()  # a participant cannot turn them on
             for page in (alice, bob):
@@ -166,7 +166,7 @@ def scenario() -> dict[str, Any]:
 
         def turn_on() -> None:
             alice.click("#captions-toggle")
-            expect(alice.locator("#captions-toggle")).to_have_text("Captions off")
+            expect(alice.locator("#captions-toggle")).to_have_text("Stop captions")
             for page in (alice, bob):
                 expect(page.locator("#captions-indicator")).to_be_visible()
                 expect(page.locator("body")).to_have_attribute("data-captions", "on")
@@ -234,7 +234,7 @@ def scenario() -> dict[str, Any]:
 
         def turn_off() -> None:
             alice.click("#captions-toggle")
-            expect(alice.locator("#captions-toggle")).to_have_text("Captions on")
+            expect(alice.locator("#captions-toggle")).to_have_text("Start captions")
             for page in (alice, bob):
                 expect(page.locator("#captions-indicator")).to_be_hidden()
         run.step("the host turns captions off and the indicator goes", turn_off)

@@ -13,6 +13,7 @@ const FINAL_SHOWN_MS = 5000;     // a final caption stays under its tile this lo
 const PARTIAL_SHOWN_MS = 10000;  // a partial one whose final never comes goes after this
 const FORMATS = [["json", "JSON"], ["vtt", "WebVTT"], ["srt", "SRT"]];
 const MANAGERS = ["host", "co_host"];
+const REASONS = { speech_to_text_unavailable: "speech-to-text cannot be reached" };
 
 const cap = { on: false, available: true, reason: null, canToggle: false, busy: false, timers: new Map() };
 
@@ -25,7 +26,7 @@ export function showCaptionsOnEntry(state, fresh = true) {
     $("#captions-log").replaceChildren();
     $("#captions-live").textContent = "";
   }
-  setState(captionsOf(state.captions), false);
+  setState(captionsOf(state.captions));
   if (!$("#captions-panel").hidden) panelOpened(state.room_id);
 }
 
@@ -43,28 +44,27 @@ export function onCaptionsRole(role) {
 // `captions`: {on, by, available, reason}: turned on or off, or speech-to-text lost / back.
 export function onCaptionsSignal(data) {
   const was = { ...cap };
-  setState(captionsOf(data), true);
+  setState(captionsOf(data));
   if (data.by && data.by !== session.user?.id && was.on !== cap.on) {
     notify(`${nameOf(data.by, data.by_display_name)} turned captions ${cap.on ? "on" : "off"}.`, "info");
   }
 }
 
-function setState({ on, available, reason }, announce) {
-  const lost = on && !available && (cap.available || !cap.on);
+// The "unavailable" notice is #captions-state (role=status) in the meeting's head, while it lasts.
+function setState({ on, available, reason }) {
   Object.assign(cap, { on, available, reason });
   render();
-  if (announce && lost) notify(unavailableText(), "info");
 }
 
 function unavailableText() {
-  const why = cap.reason ? ` (${cap.reason})` : "";
+  const why = REASONS[cap.reason] ? ` (${REASONS[cap.reason]})` : "";
   return `Captions are unavailable right now${why}; the meeting goes on and they resume when they can.`;
 }
 
 function render() {
   const button = $("#captions-toggle");
   button.hidden = !cap.canToggle;
-  button.textContent = cap.on ? "Captions off" : "Captions on";
+  button.textContent = cap.on ? "Stop captions" : "Start captions";
   button.setAttribute("aria-pressed", String(cap.on));
   button.disabled = cap.busy;
   $("#captions-indicator").hidden = !cap.on;
