@@ -13,7 +13,7 @@ const FINAL_SHOWN_MS = 5000;     // a final caption stays under its tile this lo
 const PARTIAL_SHOWN_MS = 10000;  // a partial one whose final never comes goes after this
 const FORMATS = [["json", "JSON"], ["vtt", "WebVTT"], ["srt", "SRT"]];
 const MANAGERS = ["host", "co_host"];
-const REASONS = { speech_to_text_unavailable: "speech-to-text cannot be reached" };
+const REASONS = { speech_to_text_unavailable: "speech-to-text cannot be reached", not_configured: "this server makes no captions" };
 
 const cap = { on: false, available: true, reason: null, canToggle: false, busy: false, timers: new Map() };
 
