@@ -249,10 +249,15 @@ function downloadLinks(meetingId) {
   });
 }
 
-async function download(meetingId, format) {
+function download(meetingId, format) {
+  return downloadFile(transcriptPath(meetingId, format), `transcript-${meetingId}.${format}`);
+}
+
+// An API file (a path under /api/v1, or a URL the API gave, such as a recording's transcript_url).
+export async function downloadFile(path, filename) {
   let blob;
   try {
-    blob = await apiBlob(transcriptPath(meetingId, format));
+    blob = await apiBlob(path.replace(/^\/api\/v1(?=\/)/, ""));
   } catch (err) {
     notify(`Transcript: ${describe(err)}`);
     return;
@@ -260,7 +265,7 @@ async function download(meetingId, format) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
-  a.download = `transcript-${meetingId}.${format}`;
+  a.download = filename;
   document.body.append(a);
   a.click();
   a.remove();
