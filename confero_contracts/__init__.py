@@ -23,6 +23,7 @@ from __future__ import annotations
 from confero_contracts.account_links import AccountLinkStoreContract
 from confero_contracts.analysis import AnalysisStoreContract
 from confero_contracts.blobs import BlobStoreContract
+from confero_contracts.captions import TranscriptStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
 from confero_contracts.inference import InferenceEngineContract
@@ -71,6 +72,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     RecordingRepositoryContract: ("repo", "units"),
     BlobStoreContract: ("store",),
     AnalysisStoreContract: ("store",),
+    TranscriptStoreContract: ("store",),
     InferenceEngineContract: ("engine",),
     RoomRecorderContract: ("harness",),
     RecordingProcessorContract: ("processor", "blobs"),
@@ -86,5 +88,5 @@ __all__ = [
     "RecordingRepositoryContract", "ReminderStoreContract", "SentLogContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "RoomRecorderContract",
     "SessionStoreContract",
-    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
+    "SignalBusContract", "TranscriptStoreContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
 ]
