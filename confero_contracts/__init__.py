@@ -40,6 +40,7 @@ from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.recording_files import RecordingFilesContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
+from confero_contracts.speech_to_text import SpeechToTextContract
 from confero_contracts.throttle import LoginThrottleContract
 from confero_contracts.users import UserRepositoryContract
 from confero_contracts.webhooks import WebhookStoreContract
@@ -75,6 +76,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     RoomRecorderContract: ("harness",),
     RecordingProcessorContract: ("processor", "blobs"),
     RecordingFilesContract: ("harness",),
+    SpeechToTextContract: ("harness",),
 }
 
 __all__ = [
@@ -86,5 +88,5 @@ __all__ = [
     "RecordingRepositoryContract", "ReminderStoreContract", "SentLogContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "RoomRecorderContract",
     "SessionStoreContract",
-    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
+    "SignalBusContract", "SpeechToTextContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
 ]

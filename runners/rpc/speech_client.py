@@ -24,7 +24,7 @@ from proto.confero.analysis import v1 as pb
 RATE = 16_000
 REFUSALS: dict[Status, type[DomainError]] = {
     Status.INVALID_ARGUMENT: InvalidArgument, Status.NOT_FOUND: NotFound,
-    Status.PERMISSION_DENIED: PermissionDenied, Status.FAILED_PRECONDITION: PermissionDenied,
+    Status.PERMISSION_DENIED: PermissionDenied, Status.FAILED_PRECONDITION: DomainError,
     Status.RESOURCE_EXHAUSTED: RateLimited}
 
 
