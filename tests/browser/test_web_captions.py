@@ -120,10 +120,9 @@ def caption(meeting_id: str, speaker_id: str, caption_id: str, text: str, final:
     from domain.captions.model import Caption
     from domain.shared.ids import MeetingId, UserId
 
-    zero = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
+    now = dt.datetime.now(dt.UTC)  # said just now, for end_s - start_s seconds
     return Caption(id=caption_id, meeting_id=MeetingId(meeting_id), speaker_id=UserId(speaker_id), text=text,
-                   final=final, start_at=zero + dt.timedelta(seconds=start_s),
-                   end_at=zero + dt.timedelta(seconds=end_s))
+                   final=final, start_at=now - dt.timedelta(seconds=end_s - start_s), end_at=now)
 
 
 def words(text: str) -> set[str]:
