@@ -15,12 +15,15 @@ const FORMATS = [["json", "JSON"], ["vtt", "WebVTT"], ["srt", "SRT"]];
 const MANAGERS = ["host", "co_host"];
 const REASONS = { speech_to_text_unavailable: "speech-to-text cannot be reached", not_configured: "this server makes no captions" };
 
-const cap = { on: false, available: true, reason: null, canToggle: false, busy: false, timers: new Map() };
+const cap = {
+  on: false, available: true, reason: null, supported: false, canToggle: false, busy: false, timers: new Map(),
+};
 
 // ---------------------------------------------------------------- the frames and room_state
 
-// room_state.captions: a boolean, or {on, available, reason}; absent on a server without captions.
+// room_state.captions: {on, available, reason}, or null on a server without captions (no button then).
 export function showCaptionsOnEntry(state, fresh = true) {
+  cap.supported = state.captions !== null && state.captions !== undefined;
   cap.canToggle = MANAGERS.includes(state.self.role);
   if (fresh) {
     $("#captions-log").replaceChildren();
@@ -63,11 +66,14 @@ function unavailableText() {
 
 function render() {
   const button = $("#captions-toggle");
-  button.hidden = !cap.canToggle;
+  button.hidden = !(cap.canToggle && cap.supported);
   button.textContent = cap.on ? "Stop captions" : "Start captions";
   button.setAttribute("aria-pressed", String(cap.on));
   button.disabled = cap.busy;
   $("#captions-indicator").hidden = !cap.on;
+  $("#captions-panel-toggle").hidden = !cap.supported;
+  if (!cap.supported) $("#captions-panel").hidden = true;
+  $("#captions-panel-toggle").setAttribute("aria-pressed", String(!$("#captions-panel").hidden));
   const state = $("#captions-state");
   state.hidden = !(cap.on && !cap.available);
   state.textContent = state.hidden ? "" : unavailableText();
@@ -75,7 +81,7 @@ function render() {
 }
 
 export function hideCaptions() {
-  Object.assign(cap, { on: false, available: true, reason: null, canToggle: false, busy: false });
+  Object.assign(cap, { on: false, available: true, reason: null, supported: false, canToggle: false, busy: false });
   for (const timer of cap.timers.values()) clearTimeout(timer);
   cap.timers.clear();
   $("#captions-log").replaceChildren();
