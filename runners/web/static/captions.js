@@ -115,7 +115,7 @@ export function onCaption(data) {
   const caption = normalise(data);
   showUnderTile(caption);
   showInPanel(caption);
-  if (caption.final && caption.text) {
+  if (caption.final && caption.text && caption.speaker !== session.user?.id) {  // not one's own words back
     $("#captions-live").textContent = `${caption.name}: ${caption.text}`;
   }
 }
