@@ -74,7 +74,6 @@ class CaptionService:
     meetings: MeetingRepository
     users: UserRepository
     captioner: RoomCaptioner | None = None  # None: this process makes no captions
-    _started: dict[MeetingId, dt.datetime] = field(factory=dict, init=False)  # live captioned rooms
     _names: dict[UserId, str] = field(factory=dict, init=False)
     _unavailable: dict[MeetingId, str] = field(factory=dict, init=False)
 
@@ -143,7 +142,7 @@ class CaptionService:
         captions = await self.transcripts.transcript(meeting_id, since=since, limit=TRANSCRIPT_MAX)
         if until is not None:
             captions = [c for c in captions if c.start_at < until]
-        origin = since or meeting.started_at or meeting.start_time
+        origin = _to_millisecond(since or meeting.started_at or meeting.start_time)  # as stores keep times
         names = {s: await self._name(UserId(s)) for s in sorted({c.speaker_id for c in captions})}
         return Transcript(meeting_id=meeting_id, origin=origin, until=until, captions=tuple(captions),
                           names=names)
@@ -151,21 +150,18 @@ class CaptionService:
     # -- plumbing ------------------------------------------------------------------------------------------
 
     async def _live_start(self, room_id: MeetingId) -> dt.datetime | None:
-        """When the meeting started, if it is live with captions on (remembered until they go off)."""
-        started = self._started.get(room_id)
-        if started is not None:
-            return started
+        """When the meeting started, if it is live with captions on now.  Read for every caption (one
+        primary-key read every few seconds per speaker, next to seconds of inference): a cache would
+        have to hear every end and turn-off, which not every process does."""
         try:
             meeting = await self.meetings.get(room_id)
         except MeetingNotFound:
             return None
         if not _captioning(meeting):
             return None
-        self._started[room_id] = started = meeting.started_at or meeting.start_time
-        return started
+        return meeting.started_at or meeting.start_time
 
     def _forget(self, room_id: MeetingId) -> None:
-        self._started.pop(room_id, None)
         self._unavailable.pop(room_id, None)
 
     async def _name(self, user_id: UserId) -> str:
@@ -188,6 +184,10 @@ def may_read_transcript(actor: Actor, meeting: Meeting) -> bool:
 
 def _captioning(meeting: Meeting) -> bool:
     return meeting.status is MeetingStatus.LIVE and meeting.captions_on
+
+
+def _to_millisecond(at: dt.datetime) -> dt.datetime:
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def _seconds(at: dt.datetime, origin: dt.datetime) -> float:
