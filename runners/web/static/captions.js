@@ -13,7 +13,10 @@ const FINAL_SHOWN_MS = 5000;     // a final caption stays under its tile this lo
 const PARTIAL_SHOWN_MS = 10000;  // a partial one whose final never comes goes after this
 const FORMATS = [["json", "JSON"], ["vtt", "WebVTT"], ["srt", "SRT"]];
 const MANAGERS = ["host", "co_host"];
-const REASONS = { speech_to_text_unavailable: "speech-to-text cannot be reached", not_configured: "this server makes no captions" };
+const REASONS = {
+  speech_to_text_unavailable: "speech-to-text cannot be reached",
+  not_configured: "this server makes no captions",
+};
 
 const cap = {
   on: false, available: true, reason: null, supported: false, canToggle: false, busy: false, timers: new Map(),
@@ -35,8 +38,7 @@ export function showCaptionsOnEntry(state, fresh = true) {
 
 function captionsOf(value) {
   if (value === undefined || value === null) return { on: false, available: true, reason: null };
-  if (typeof value === "boolean") return { on: value, available: true, reason: null };
-  return { on: Boolean(value.on ?? value.enabled), available: value.available !== false, reason: value.reason ?? null };
+  return { on: Boolean(value.on), available: value.available !== false, reason: value.reason ?? null };
 }
 
 export function onCaptionsRole(role) {
@@ -49,7 +51,7 @@ export function onCaptionsSignal(data) {
   const was = { ...cap };
   setState(captionsOf(data));
   if (data.by && data.by !== session.user?.id && was.on !== cap.on) {
-    notify(`${nameOf(data.by, data.by_display_name)} turned captions ${cap.on ? "on" : "off"}.`, "info");
+    notify(`${nameOf(data.by)} turned captions ${cap.on ? "on" : "off"}.`, "info");
   }
 }
 
@@ -109,7 +111,8 @@ async function toggleCaptions() {
 
 // ---------------------------------------------------------------- one caption
 
-// `caption`: {caption_id, speaker_id, display_name, text, final, start_s, end_s, start_at, end_at}.
+// `caption`: {caption_id, speaker_id, display_name, text, final, start_s, end_s, start_at, end_at}; a line
+// of the transcript (GET .../transcript, `items`) is the same with `id` for `caption_id` and no `final`.
 export function onCaption(data) {
   if (!room || typeof data.text !== "string" || !(data.caption_id ?? data.id)) return;
   const caption = normalise(data);
@@ -121,14 +124,13 @@ export function onCaption(data) {
 }
 
 function normalise(data) {
-  const speaker = data.speaker_id ?? data.speaker?.user_id ?? data.user_id ?? null;
   return {
     id: String(data.caption_id ?? data.id),
-    speaker,
-    name: nameOf(speaker, data.display_name ?? data.speaker?.display_name ?? data.speaker_name),
+    speaker: data.speaker_id ?? null,
+    name: nameOf(data.speaker_id, data.display_name),
     text: data.text.trim(),
-    final: data.final !== false && data.partial !== true,
-    start: data.start_s ?? data.start ?? data.start_at ?? null,
+    final: data.final !== false,
+    start: typeof data.start_s === "number" ? data.start_s : null,
   };
 }
 
@@ -196,18 +198,12 @@ function transcriptItem(caption) {
   return item;
 }
 
-// Meeting seconds as m:ss (h:mm:ss past an hour); an ISO time as the local time of day.
+// Meeting seconds as m:ss (h:mm:ss past an hour).
 function clock(value) {
-  if (typeof value === "number" && Number.isFinite(value)) {
-    const s = Math.max(0, Math.floor(value));
-    const mmss = `${Math.floor((s % 3600) / 60)}:${String(s % 60).padStart(2, "0")}`;
-    return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss.padStart(5, "0")}` : mmss;
-  }
-  if (typeof value === "string" && value) {
-    const d = new Date(value);
-    return Number.isNaN(d.getTime()) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  }
-  return "";
+  if (value === null || !Number.isFinite(value)) return "";
+  const s = Math.max(0, Math.floor(value));
+  const mmss = `${Math.floor((s % 3600) / 60)}:${String(s % 60).padStart(2, "0")}`;
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss.padStart(5, "0")}` : mmss;
 }
 
 // ---------------------------------------------------------------- the transcript
@@ -217,9 +213,7 @@ function transcriptPath(meetingId, format) {
 }
 
 function captionsIn(doc) {
-  const list = Array.isArray(doc) ? doc : doc?.captions ?? doc?.items ?? doc?.cues ?? [];
-  return list.filter((c) => c && typeof c.text === "string" && (c.caption_id ?? c.id) !== undefined)
-    .map((c) => normalise(c));
+  return (doc?.items ?? []).filter((c) => typeof c?.text === "string" && c.id !== undefined).map(normalise);
 }
 
 // The panel opened (or the room entered with it open): what was said before this page heard it.
