@@ -41,6 +41,7 @@ from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.recording_files import RecordingFilesContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
+from confero_contracts.speech_to_text import SpeechToTextContract
 from confero_contracts.throttle import LoginThrottleContract
 from confero_contracts.users import UserRepositoryContract
 from confero_contracts.webhooks import WebhookStoreContract
@@ -77,6 +78,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     RoomRecorderContract: ("harness",),
     RecordingProcessorContract: ("processor", "blobs"),
     RecordingFilesContract: ("harness",),
+    SpeechToTextContract: ("harness",),
 }
 
 __all__ = [
@@ -88,5 +90,6 @@ __all__ = [
     "RecordingRepositoryContract", "ReminderStoreContract", "SentLogContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "RoomRecorderContract",
     "SessionStoreContract",
-    "SignalBusContract", "TranscriptStoreContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
+    "SignalBusContract", "SpeechToTextContract", "TranscriptStoreContract", "UnitOfWorkContract",
+    "UserRepositoryContract", "WebhookStoreContract",
 ]
