@@ -16,6 +16,7 @@ Rules:
 - ``joined``: someone entered the room on this process; if captions are on and this process does not
   caption the room yet (it restarted, or it is another process than the one that heard the turn-on)
   it starts.  Returns what the newcomer is told in ``room_state``.
+- ``on_event`` (the domain-event feed, once per event): a deleted meeting's transcript is deleted.
 - ``transcript``: the meeting's final captions, for its host, co-hosts, the people who attended it and
   administrators (as its recordings, domain/recordings/access.py, without the ``allow_recording``
   condition: the transcript is what members heard live anyway), during and after the meeting.
@@ -30,10 +31,12 @@ from attrs import define, field, frozen
 
 from domain.captions.errors import TranscriptHidden
 from domain.captions.model import Caption
+from domain.meetings import events as me
 from domain.meetings.errors import MeetingNotFound
 from domain.meetings.model import Meeting, MeetingStatus
 from domain.rooms.events import CaptionsChanged, CaptionSpoken, RoomClosed, RoomEvent
 from domain.shared.actor import Actor
+from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, UserId
 from domain.users.errors import UserNotFound
 from ports.captions import RoomCaptioner, TranscriptStore
@@ -101,6 +104,16 @@ class CaptionService:
         if self._unavailable.pop(room_id, None) is None:
             return
         await self.bus.publish(CaptionsChanged(room_id=room_id, on=True, available=True))
+
+    # -- the domain-event feed (once per event) -------------------------------------------------------------
+
+    async def on_event(self, event: DomainEvent) -> None:
+        """Idempotent (deleting twice removes nothing more)."""
+        if isinstance(event, me.MeetingDeleted):
+            removed = await self.transcripts.delete(MeetingId(event.meeting_id))
+            if removed:
+                log.info("transcript deleted with its meeting", extra={"meeting_id": event.meeting_id,
+                                                                        "captions": removed})
 
     # -- every process ---------------------------------------------------------------------------------
 

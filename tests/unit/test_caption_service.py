@@ -17,6 +17,7 @@ from confero_contracts.factories import a_meeting, a_user
 from domain.captions.errors import TranscriptHidden
 from domain.captions.model import Caption
 from domain.captions.service import CaptionService
+from domain.meetings import events as me
 from domain.meetings.errors import MeetingNotFound
 from domain.meetings.model import MeetingStatus, Participant
 from domain.rooms import events as ev
@@ -201,3 +202,16 @@ async def test_a_span_of_the_transcript_counts_from_its_start(world: World) -> N
     t = await world.service.transcript(Actor(world.guest.id), mid, since=T0 + dt.timedelta(seconds=10),
                                        until=T0 + dt.timedelta(seconds=30))
     assert [c.text for c in t.captions] == ["10", "20"] and t.origin == T0 + dt.timedelta(seconds=10)
+
+
+async def test_a_deleted_meetings_transcript_goes_with_it(world: World) -> None:
+    mid = await world.live_meeting()
+    other = await world.live_meeting()
+    await world.service.heard(world.caption(mid, 1, "gone"))
+    await world.service.heard(world.caption(other, 1, "kept"))
+    deleted = me.MeetingDeleted(occurred_at=T0, meeting_id=mid, by=world.host.id)
+    await world.service.on_event(deleted)
+    await world.service.on_event(deleted)  # again: nothing more
+    await world.service.on_event(me.MeetingEnded(occurred_at=T0, meeting_id=other, by=world.host.id))
+    assert await world.store.transcript(mid) == []
+    assert [c.text for c in await world.store.transcript(other)] == ["kept"]
