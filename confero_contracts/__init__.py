@@ -24,6 +24,7 @@ from confero_contracts.account_links import AccountLinkStoreContract
 from confero_contracts.analysis import AnalysisStoreContract
 from confero_contracts.authentication import AuthenticatorContract, UserDirectoryContract
 from confero_contracts.blobs import BlobStoreContract
+from confero_contracts.captions import TranscriptStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.discovery import ServiceRegistryContract
 from confero_contracts.events import EventPublisherContract
@@ -43,6 +44,7 @@ from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.recording_files import RecordingFilesContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
+from confero_contracts.speech_to_text import SpeechToTextContract
 from confero_contracts.throttle import LoginThrottleContract
 from confero_contracts.users import UserRepositoryContract
 from confero_contracts.webhooks import WebhookStoreContract
@@ -74,6 +76,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     RecordingRepositoryContract: ("repo", "units"),
     BlobStoreContract: ("store",),
     AnalysisStoreContract: ("store",),
+    TranscriptStoreContract: ("store",),
     InferenceEngineContract: ("engine",),
     RoomRecorderContract: ("harness",),
     RecordingProcessorContract: ("processor", "blobs"),
@@ -82,6 +85,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     MeetingAccessContract: ("harness",),
     AuthenticatorContract: ("harness",),
     UserDirectoryContract: ("harness",),
+    SpeechToTextContract: ("harness",),
 }
 
 __all__ = [
@@ -93,6 +97,7 @@ __all__ = [
     "RecordingRepositoryContract", "ReminderStoreContract", "SentLogContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "RoomRecorderContract",
     "ServiceRegistryContract", "SessionStoreContract",
-    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
+    "SignalBusContract", "SpeechToTextContract", "TranscriptStoreContract", "UnitOfWorkContract",
+    "UserRepositoryContract", "WebhookStoreContract",
     "MeetingAccessContract", "AuthenticatorContract", "UserDirectoryContract",
 ]

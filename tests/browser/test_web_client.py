@@ -321,8 +321,8 @@ def scenario() -> dict[str, Any]:
 
     require_private_netns()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("*"):
-        old.unlink()
+    for old in [*ARTIFACTS.glob("[0-9][0-9]-*.png"), ARTIFACTS / "allinone.log"]:  # only its own files
+        old.unlink(missing_ok=True)
     # Inside the namespace lo is the only interface: the SFU must offer 127.0.0.1 host candidates.
     env = {"APP_ADAPTERS": "memory", "APP_FAST_PASSWORD_HASHING": "true", "APP_MEDIA_HOST_ADDRESSES": "127.0.0.1",
            "APP_ACCESS_TOKEN_TTL": str(TOKEN_TTL_S), "APP_LOG_FORMAT": "text"}

@@ -94,6 +94,14 @@ def scenario() -> dict[str, Any]:
                 return [a.inner_text() for a in item.locator("a").all()]
 
             run.step("the recording shows up ready with its download links", ready)
+
+            def subtitles() -> str:  # the captions of the recording's span (none here: captions were off)
+                link = alice.locator("#recordings-list li").first.locator("a.recording-transcript")
+                with alice.expect_download() as info:
+                    link.click()
+                return Path(info.value.path()).read_text(encoding="utf-8")
+
+            run.step("the recording's subtitles download as WebVTT", subtitles)
             run.shot(alice, "recording-ready")
             files = {str(p.relative_to(recordings)): file_facts(p)
                      for p in sorted((recordings / "objects").rglob("*.webm"))}
@@ -119,6 +127,7 @@ def test_every_step_of_recording_from_the_page_works(recorded: dict[str, Any]) -
     assert not failed, failed
     links = recorded["steps"]["the recording shows up ready with its download links"]["value"]
     assert sum("participant file" in text for text in links) == 2 and sum("meeting file" in text for text in links) == 1
+    assert recorded["steps"]["the recording's subtitles download as WebVTT"]["value"].startswith("WEBVTT")
 
 
 def test_the_files_of_chromium_media_are_vp8_and_opus_and_decode_cleanly(recorded: dict[str, Any]) -> None:

@@ -44,6 +44,25 @@ export async function api(method, path, body, { auth = true, retry = true } = {}
   return data;
 }
 
+// A file from the API (a transcript download) as a Blob: like api(), with the token and one refresh.
+export async function apiBlob(path, { retry = true } = {}) {
+  let res;
+  try {
+    res = await fetch(API + path, { headers: { Authorization: `Bearer ${session.access}` } });
+  } catch {
+    throw new ApiError(0, "network", "Cannot reach the server.");
+  }
+  if (res.status === 401 && retry && session.refresh) {
+    await refreshTokens();
+    return apiBlob(path, { retry: false });
+  }
+  if (!res.ok) {
+    const e = (await res.json().catch(() => null))?.error ?? {};
+    throw new ApiError(res.status, e.code ?? `http_${res.status}`, e.message ?? res.statusText, e.details);
+  }
+  return res.blob();
+}
+
 export function setTokens(tokens) {
   session.access = tokens.access_token;
   session.refresh = tokens.refresh_token;

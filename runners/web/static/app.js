@@ -10,6 +10,7 @@
 //   meeting.js    joining, leaving, server events, reconnecting
 //   lobby.js      log in / register, my meetings, create / join
 //   recordings.js record / stop, the recording indicator, the meeting's recordings
+//   captions.js   captions on / off, the indicator, caption lines and panel, the transcript
 //   notifications.js  the bell, notification settings, Web Push opt-in (sw.js)
 
 import { dropSavedSession, onSessionEnd, refreshTokens, restoreSavedSession } from "./api.js";
@@ -17,6 +18,7 @@ import { debug } from "./debug.js";
 import { endSession, loggedIn, wireLobby } from "./lobby.js";
 import { joinMeeting, leaveMeeting } from "./meeting.js";
 import { wireRecordings } from "./recordings.js";
+import { wireCaptions } from "./captions.js";
 import { wireNotifications } from "./notifications.js";
 import { room, wireRoom } from "./room.js";
 import { signaling } from "./signaling.js";
@@ -31,6 +33,7 @@ function wire() {
   wireLobby(joinMeeting);
   wireRoom();
   wireRecordings();
+  wireCaptions();
   wireNotifications();
   $("#leave").addEventListener("click", leaveMeeting);
   window.addEventListener("beforeunload", () => signaling?.close());

@@ -1,6 +1,7 @@
 // Logged out and logged in outside a meeting: log in / register, my meetings, create and join.
 
 import { api, forgetSession, session, setTokens } from "./api.js";
+import { openTranscript } from "./captions.js";
 import { room, teardownRoom } from "./room.js";
 import { closeSignaling, signaling } from "./signaling.js";
 import { $, clearNotice, describe, notify, onSubmit, showView } from "./ui.js";
@@ -54,9 +55,18 @@ function meetingRow(m, highlight) {
   button.textContent = "Join";
   button.disabled = m.status === "ended" || m.status === "cancelled";
   button.addEventListener("click", () => join(m.id));
+  const transcript = document.createElement("button");
+  transcript.type = "button";
+  transcript.className = "link transcript";
+  transcript.textContent = "Transcript";
+  transcript.hidden = m.status === "scheduled" || m.status === "cancelled";  // never met: nothing was said
+  transcript.addEventListener("click", () => openTranscript(m.id, m.title));
+  const actions = document.createElement("span");
+  actions.className = "actions";
+  actions.append(transcript, button);
   const text = document.createElement("div");
   text.append(title, meta, id);
-  item.append(text, button);
+  item.append(text, actions);
   return item;
 }
 

@@ -10,6 +10,7 @@ import {
   showChat, teardownRoom, tileFor, updateControls, updateCount, upsertMember,
 } from "./room.js";
 import { hideRecording, onRecordingSignal, onRoleChanged, showRecordingOnEntry } from "./recordings.js";
+import { hideCaptions, onCaption, onCaptionsRole, onCaptionsSignal, showCaptionsOnEntry } from "./captions.js";
 import { connectSignaling, signaling } from "./signaling.js";
 import { $, clearNotice, describe, notify, showView } from "./ui.js";
 
@@ -85,6 +86,7 @@ function enterRoom(state, local) {
   if (r.media.audio !== state.self.media.audio || r.media.video !== state.self.media.video) sendMediaState();
   startMedia(r, state.ice_servers);
   showRecordingOnEntry(state);
+  showCaptionsOnEntry(state);
 }
 
 // After a reconnect: the membership was kept (grace period), the peer connection starts over.
@@ -100,10 +102,12 @@ async function resumeRoom() {
   if (state.self.media.audio !== r.media.audio || state.self.media.video !== r.media.video) sendMediaState();
   startMedia(r, state.ice_servers);
   showRecordingOnEntry(state);
+  showCaptionsOnEntry(state, false);
 }
 
 function leaveToLobby(message, kind = "error") {
   hideRecording();
+  hideCaptions();
   teardownRoom();
   showView(session.access ? "lobby" : "auth");
   if (message) notify(message, kind);
@@ -112,6 +116,7 @@ function leaveToLobby(message, kind = "error") {
 
 export async function leaveMeeting() {
   const id = room?.id;
+  hideCaptions();
   teardownRoom();
   if (id && signaling?.ready) {
     try {
@@ -187,7 +192,14 @@ function onSignal(type, data) {
     case "room_updated": $("#meeting-title").classList.toggle("locked", data.locked); break;
     case "recording_started":
     case "recording_stopped": onRecordingSignal(type, data); break;
-    case "role_changed": if (data.user_id === session.user?.id) onRoleChanged(data.role); break;
+    case "role_changed":
+      if (data.user_id === session.user?.id) {
+        onRoleChanged(data.role);
+        onCaptionsRole(data.role);
+      }
+      break;
+    case "captions": onCaptionsSignal(data); break;
+    case "caption": onCaption(data); break;
     default: break;  // unknown types are ignored (docs 2)
   }
 }

@@ -3,6 +3,7 @@
 // recordings with their state and download links.
 
 import { api } from "./api.js";
+import { downloadFile } from "./captions.js";
 import { room } from "./room.js";
 import { $, describe, notify } from "./ui.js";
 
@@ -104,6 +105,18 @@ function recordingItem(r) {
     a.download = f.name;
     const mb = (f.size / 1e6).toFixed(1);
     a.textContent = `${f.kind === "meeting" ? "meeting" : "participant"} file (${mb} MB, ${Math.round(f.duration_s)} s)`;
+    li.append(" ", a);
+  }
+  if (r.transcript_url && (r.state === "completed" || r.state === "processing")) {
+    // The captions of the recording's span as WebVTT subtitles timed from its start (bearer: as a blob).
+    const a = document.createElement("a");
+    a.href = r.transcript_url;
+    a.className = "recording-transcript";
+    a.textContent = "subtitles (WebVTT)";
+    a.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      downloadFile(r.transcript_url, `subtitles-${r.id}.vtt`);
+    });
     li.append(" ", a);
   }
   return li;

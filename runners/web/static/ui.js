@@ -15,6 +15,8 @@ const MESSAGES = {
   invitation_required: "This meeting is for invited people only.",
   kicked_from_meeting: "You were removed from this meeting and cannot rejoin.",
   unavailable: "The service is temporarily unavailable. Please try again.",
+  captions_unavailable: "This server makes no live captions.",
+  transcript_hidden: "Only the meeting's host, co-hosts and the people who attended see its transcript.",
 };
 
 export function describe(err) {
