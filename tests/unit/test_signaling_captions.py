@@ -170,3 +170,24 @@ async def drained(s: Signaling) -> None:
     from runners.signaling.context import HUB
 
     await s.web.app[HUB].drain()
+
+
+async def test_the_composed_captioner_is_the_sfus_tap_and_follows_the_room(signaling: Signaling) -> None:
+    """The real wiring: the all-in-one composes the SFU's caption tap over in-process speech-to-text."""
+    from adapters.webrtc.caption_tap import AiortcRoomCaptioner
+
+    s = signaling
+    service = s.web.services.captions
+    assert service is not None and isinstance(service.captioner, AiortcRoomCaptioner)
+    ann = await s.web.user("ann")
+    mid = await s.meeting(ann)
+    a, _ = await s.member(ann, mid)
+    assert await service.captioner.captioning() == []  # off by default: nothing taps the room
+    await s.host_action(ann, f"{mid}/captions/on")
+    await a.next("captions")
+    await drained(s)
+    assert await service.captioner.captioning() == [mid]
+    await s.host_action(ann, f"{mid}/captions/off")
+    await a.next("captions")
+    await drained(s)
+    assert await service.captioner.captioning() == []
