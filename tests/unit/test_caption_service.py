@@ -137,8 +137,8 @@ async def test_captions_after_turning_off_are_dropped(world: World) -> None:
 async def test_an_outage_and_its_end_are_told_once_each(world: World) -> None:
     mid = await world.live_meeting()
     async with world.bus.listen(mid, world.hear):
-        await world.service.unavailable(mid, "speech_to_text_unavailable")
-        await world.service.unavailable(mid, "speech_to_text_unavailable")
+        await world.service.unavailable(mid, "the AI service cannot be reached (OSError at 10.0.0.7)")
+        await world.service.unavailable(mid, "Triton: connection refused")
         assert not (await world.service.joined(mid)).available
         await world.service.resumed(mid)
         await world.service.resumed(mid)

@@ -124,7 +124,7 @@ async def test_members_are_told_when_captions_are_unavailable_and_when_they_are_
     a, _ = await s.member(ann, mid)
     await s.host_action(ann, f"{mid}/captions/on")
     await a.next("captions")
-    await service.unavailable(MeetingId(mid), "speech_to_text_unavailable")
+    await service.unavailable(MeetingId(mid), "the AI service cannot be reached (OSError)")
     down = await a.next("captions")
     assert down["data"] == {"room_id": mid, "on": True, "available": False, "by": None,
                             "reason": "speech_to_text_unavailable"}
