@@ -14,6 +14,7 @@ Rules:
   process's captioner on the room, CaptionsChanged(off) and RoomClosed stop it.  The meeting events
   themselves become CaptionsChanged in RoomService.on_meeting_event (once, whichever process consumed
   them), exactly like a lock becomes LockChanged.
+- ``idle``: this process no longer listens to the room (nobody of it here): its tap stops.
 - ``joined``: someone entered the room on this process; if captions are on and this process does not
   caption the room yet (it restarted, or it is another process than the one that heard the turn-on)
   it starts.  Returns what the newcomer is told in ``room_state``.
@@ -138,11 +139,24 @@ class CaptionService:
                 if self.captioner is not None:
                     await self.captioner.stop(room_id)
 
+    async def idle(self, room_id: MeetingId) -> None:
+        """Nobody of the room is on this process any more (no socket, no media): its tap stops here, as
+        this process will not hear the room's events; ``joined`` starts it again if someone comes back."""
+        self._unavailable.pop(room_id, None)
+        if self.captioner is not None and room_id in await self.captioner.captioning():
+            await self.captioner.stop(room_id)
+
     async def joined(self, room_id: MeetingId) -> CaptionsNow:
+        """Also stops a tap left running here while captions went off unheard (this process had
+        nobody in the room then)."""
         meeting = await self.meetings.get(room_id)
         on = meeting.captions_on and meeting.status is MeetingStatus.LIVE
-        if on and self.captioner is not None and room_id not in await self.captioner.captioning():
-            await self.captioner.start(room_id)
+        if self.captioner is not None:
+            running = room_id in await self.captioner.captioning()
+            if on and not running:
+                await self.captioner.start(room_id)
+            elif running and not on:
+                await self.captioner.stop(room_id)
         if self.captioner is None:
             return CaptionsNow(on=on, available=False, reason="not_configured")
         reason = self._unavailable.get(room_id)

@@ -191,3 +191,21 @@ async def test_the_composed_captioner_is_the_sfus_tap_and_follows_the_room(signa
     await a.next("captions")
     await drained(s)
     assert await service.captioner.captioning() == []
+
+
+async def test_the_tap_stops_when_nobody_of_the_room_is_left_on_the_process(signaling: Signaling) -> None:
+    s = signaling
+    _, captioner = captions_of(s)
+    ann, bob = await s.web.user("ann"), await s.web.user("bob")
+    mid = await s.meeting(ann)
+    a, _ = await s.member(ann, mid)
+    b, _ = await s.member(bob, mid)
+    await s.host_action(ann, f"{mid}/captions/on")
+    await a.next("captions")
+    await drained(s)
+    for c in (a, b):
+        assert (await c.request("leave_room", {"room_id": mid}))["type"] == "ack"
+    await drained(s)
+    assert captioner.rooms == set() and captioner.calls[-1] == ("stop", mid)
+    _, state = await s.member(bob, mid)  # back: captions are still on, the tap starts again
+    assert state["captions"]["on"] is True and captioner.rooms == {mid}
