@@ -201,3 +201,32 @@ async def test_start_taps_the_audio_already_published_in_the_room():
     assert len(track.observers) == 1 and await r.captioner.captioning() == [ROOM]
     await r.captioner.close()
     assert track.observers == [] and r.media.watchers == []
+
+
+async def test_stop_also_ends_the_last_utterance_of_a_member_who_just_left(rig):
+    track = rig.publish(ALICE)
+    rig.speech.gate = asyncio.Event()  # speech-to-text is slow: the leaver's stream is still open
+    await rig.say(track, speech(0))
+    rig.captioner.member_left(ROOM, ALICE)
+    await until(lambda: rig.speech.open == 1, "the leaver's stream open")
+    await rig.captioner.stop(ROOM)
+    assert rig.speech.open == 0 and rig.sink.captions == []
+
+
+class BrokenSpeech(FakeSpeech):
+    async def transcribe_live(self, meeting_id, speaker_id, audio):
+        self.attempts += 1
+        raise RuntimeError("a bug in an adapter")
+        yield  # pragma: no cover
+
+
+async def test_an_unexpected_speech_to_text_error_is_told_as_unavailable_and_the_tap_goes_on():
+    r = Rig()
+    r.speech = BrokenSpeech()
+    r.captioner.speech = r.speech
+    await r.captioner.start(ROOM)
+    track = r.publish(ALICE)
+    await r.say(track, speech(0), quiet(1.5))
+    await until(lambda: r.sink.told_unavailable, "members told")
+    assert "RuntimeError" in r.sink.told_unavailable[0][1] and len(track.observers) == 1
+    await r.captioner.close()
