@@ -25,7 +25,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRETS = frozenset({"APP_JWT_SECRET", "APP_ADMIN_PASSWORD", "APP_TURN_SECRET", "APP_POSTGRES_DSN", "APP_REDIS_URL",
                      "APP_S3_ACCESS_KEY", "APP_S3_SECRET_KEY", "APP_MONGO_URL", "APP_AI_SERVICE_TOKENS",
-                     "APP_SERVICE_SECRETS",
+                     "APP_SERVICE_SECRETS", "APP_CAPTIONS_SERVICE_TOKEN",
                      # notification secrets (issue 13)
                      "APP_SMTP_PASSWORD", "APP_SMS_AUTH_TOKEN", "APP_VAPID_PRIVATE_KEY"})
 

@@ -27,6 +27,7 @@ class InProcessSpeechToText:
     async def transcribe_live(self, meeting_id: MeetingId, speaker_id: UserId,
                               audio: AsyncIterator[bytes]) -> AsyncIterator[HeardText]:
         window = 0
-        async for caption in self._service.stream_transcription(Actor(speaker_id), meeting_id, audio):
+        async for caption in self._service.stream_transcription(Actor(speaker_id), meeting_id, audio,
+                                                                  metered=False):
             yield heard(window, caption)
             window += 1

@@ -136,13 +136,17 @@ class AnalysisService:
         return await self.engine.nodes()
 
     async def stream_transcription(self, actor: Actor, meeting_id: MeetingId | None,
-                                   chunks: AsyncIterator[bytes]) -> AsyncIterator[Caption]:
+                                   chunks: AsyncIterator[bytes], *, metered: bool = True) -> AsyncIterator[Caption]:
         """Live transcription of 16 kHz mono PCM (captions): cut into windows at pauses, each window's
         transcript (times from the start of the stream) as soon as it is ready.  A meeting's audio only
-        for its members, as for stored analyses; counts as one submission; nothing is stored."""
+        for its members, as for stored analyses; nothing is stored.  A stream a user opens counts as one
+        submission; the media server's caption tap (``metered=False``, a trusted service) opens one per
+        utterance of a meeting whose host turned captions on, so it is bounded by the fair scheduler's
+        capacity instead of the speaker's per-minute allowance (a fast talker would exhaust it)."""
         if meeting_id is not None:
             await self._check_meeting(actor, meeting_id)
-        await self._count_submission(actor)
+        if metered:
+            await self._count_submission(actor)
         starts: deque[float] = deque()
 
         async def audio() -> AsyncIterator[PcmAudio]:

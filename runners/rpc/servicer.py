@@ -138,7 +138,7 @@ class AnalysisServicer(pb.AnalysisServiceBase):
                 chunk = await anext(rest, None)
 
         async for c in self._service.stream_transcription(actor, MeetingId(meeting_id) if meeting_id else None,
-                                                          pcm()):
+                                                          pcm(), metered=not CALLER.get().service):
             yield c
 
 

@@ -294,3 +294,18 @@ async def test_a_kind_no_model_offers_is_refused_not_an_outage():
         await w.service.submit(OUTSIDER, upload(Task.SYNTHETIC_SPEECH_RISK, wav(1.0)))
     [job] = (await w.service.list_mine(OUTSIDER, PageRequest())).items
     assert job.status is AnalysisStatus.FAILED and job.error["code"] == "feature_not_offered"
+
+
+async def test_a_users_streams_count_against_the_allowance_but_the_caption_taps_do_not():
+    from adapters.memory.limits import InMemoryAttemptLimiter
+    from domain.shared.limits import AttemptsExhausted
+
+    w = analysis_world(AnalysisLimits(submissions_per_minute=2))
+    w.service.limiter = InMemoryAttemptLimiter()
+    for _ in range(5):  # a fast talker: one stream per utterance, more than the allowance
+        got = [c async for c in w.service.stream_transcription(MEMBER, None, _chunks(_pcm(0.5)), metered=False)]
+        assert len(got) == 1
+    for _ in range(2):
+        [c async for c in w.service.stream_transcription(MEMBER, None, _chunks(_pcm(0.5)))]
+    with pytest.raises(AttemptsExhausted):
+        [c async for c in w.service.stream_transcription(MEMBER, None, _chunks(_pcm(0.5)))]
