@@ -10,6 +10,7 @@ import asyncio
 import collections
 import time
 from collections.abc import Awaitable
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from adapters.memory.outbox import InMemoryOutbox
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
 from adapters.system.clock import SystemClock
-from domain.shared.errors import DomainError
+from domain.shared.errors import DomainError, Unavailable
 from domain.users import commands as uc
 from domain.users.errors import InvalidCredentials, InvalidToken, TooManyLoginAttempts, UserBanned
 from domain.users.model import Role
@@ -81,6 +82,14 @@ def login(name: str = "alice", password: str = PASSWORD, address: str = "198.51.
     return uc.LogIn(login=name, password=password, client_address=address, client_token=client)
 
 
+def refused_unchecked(results: list[Any]) -> int:
+    """Guesses refused without a password check: throttled, or failed closed when the limiter's store did
+    not answer in time (a loaded machine once made some Redis calls time out).  The throttle must have
+    acted, and the hasher's count (asserted beside) proves no refused guess was checked."""
+    assert any(isinstance(r, TooManyLoginAttempts) for r in results)
+    return sum(isinstance(r, TooManyLoginAttempts | Unavailable) for r in results)
+
+
 class LoginRaceSuite:
     @pytest.fixture
     async def stores(self) -> tuple[SessionStore, LoginThrottle]:
@@ -118,7 +127,7 @@ class LoginRaceSuite:
         print(f"\n{GUESSES} parallel guesses from one address: {hasher.checked - 1} checked, {elapsed:.2f} s")
         assert hasher.checked - 1 <= LIMITS.per_client
         assert sum(isinstance(r, InvalidCredentials) for r in guesses) <= LIMITS.per_client
-        assert sum(isinstance(r, TooManyLoginAttempts) for r in guesses) >= GUESSES - LIMITS.per_client, \
+        assert refused_unchecked(guesses) >= GUESSES - LIMITS.per_client, \
             collections.Counter(type(r).__name__ for r in guesses)
         assert not isinstance(mine, DomainError), mine
         await service.authenticate(mine[0].access_token)
@@ -132,7 +141,8 @@ class LoginRaceSuite:
                                  + [service.login(login(address="192.0.2.99", client=owner.client_token))])
         print(f"\n{GUESSES} parallel guesses from {GUESSES} addresses: {hasher.checked - 1} checked")
         assert hasher.checked - 1 <= LIMITS.per_login
-        assert sum(isinstance(r, TooManyLoginAttempts) for r in results[:-1]) >= GUESSES - LIMITS.per_login
+        assert refused_unchecked(results[:-1]) >= GUESSES - LIMITS.per_login, \
+            collections.Counter(type(r).__name__ for r in results[:-1])
         assert not isinstance(results[-1], DomainError), results[-1]
 
     async def test_the_right_password_sent_while_40_wrong_ones_are_being_checked_is_not_let_in(

@@ -138,6 +138,13 @@ class TritonEngine:
                 if _is_deadline(error):
                     raise InferenceUnavailable(f"inference did not finish within {timeout:.1f} s",
                                                reason="deadline") from None
+                if _model_gone(error):
+                    # A node that is stopping unloads its models first: it no longer serves this one,
+                    # which says nothing of the input.  Another node may; the health check puts it back.
+                    node.models_ready = node.models_ready - {model}
+                    last_error = f"Triton node {node.url} no longer serves {model}"
+                    log.warning("%s", last_error)
+                    continue
                 if not _node_down(error):
                     # The node answered with an error of its model: another node runs the same code.
                     log.error("triton model %s failed on %s: %s", model, node.url, _describe(error))
@@ -259,6 +266,13 @@ def _node_down(error: BaseException) -> bool:
     status = getattr(error, "status", None)
     code = str((status() if callable(status) else status) or "")
     return any(c in code for c in ("UNAVAILABLE", "CANCELLED", "UNKNOWN", "ABORTED")) or not code
+
+
+def _model_gone(error: BaseException) -> bool:
+    """The node answered that it does not serve the model (unloaded, or the node is shutting down)."""
+    status = getattr(error, "status", None)
+    code = str((status() if callable(status) else status) or "")
+    return "NOT_FOUND" in code or "unknown model" in str(error)
 
 
 def _is_deadline(error: BaseException) -> bool:

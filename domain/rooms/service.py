@@ -210,7 +210,14 @@ class RoomService:
                 if removed is not None:
                     await self._left(room_id, removed, LeaveReason.KICKED)
             case me.ParticipantLeft(user_id=user_id):
-                removed = await self.presence.remove(room_id, UserId(user_id))
+                # Only the stay the event is about: a member who left and came straight back (a new
+                # connection, joined after the event) must not be removed by that earlier leave
+                # arriving late.  Removing by connection id keeps this atomic against a join in between.
+                current = next((m for m in await self.presence.members(room_id, self.clock.now())
+                                if m.user_id == user_id), None)
+                if current is None or current.joined_at > event.occurred_at:
+                    return
+                removed = await self.presence.remove(room_id, UserId(user_id), current.connection_id)
                 if removed is not None:
                     await self.bus.publish(MemberRemoved(room_id=room_id, user_id=removed.user_id))
                     await self._left(room_id, removed, LeaveReason.LEFT)

@@ -237,7 +237,8 @@ async def test_honest_joins_on_two_processes_under_heartbeats_are_never_half_joi
                                              for c in clients))
             assert all(r["type"] == "room_state" for r in replies), replies
             for c in clients:
-                assert (await c.request("chat", {"room_id": room, "text": f"round {n}"}))["type"] == "ack"
+                said = await c.request("chat", {"room_id": room, "text": f"round {n}"})
+                assert said["type"] == "ack", (said, c.inbox)
                 assert [m for m in c.inbox if m["type"] == "removed"] == []
                 assert (await c.request("leave_room", {"room_id": room}))["type"] == "ack"
                 await c.close()

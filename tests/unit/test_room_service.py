@@ -216,6 +216,18 @@ async def test_leaving_over_http_removes_the_socket_and_tells_the_room(room: Roo
     assert room.said() == []
 
 
+async def test_a_late_leave_does_not_remove_the_member_who_came_back_on_a_new_connection(room: Room) -> None:
+    await room.service.join(BOB, ROOM, "c-bob")
+    left = at(me.ParticipantLeft, user_id=BOB.user_id)  # Bob left the meeting now ...
+    await room.service.leave(BOB, ROOM, "c-bob")
+    room.clock.advance(dt.timedelta(milliseconds=5))
+    await room.service.join(BOB, ROOM, "c-bob-2")  # ... and came straight back
+    room.said()
+    await room.service.on_event(left)  # the leave reaches the rooms after the return
+    assert room.said() == []
+    assert [m.connection_id for m in await room.service.presence.members(ROOM, room.clock.now())] == ["c-bob-2"]
+
+
 @pytest.mark.parametrize(("cls", "reason"), [(me.MeetingEnded, CloseReason.ENDED),
                                              (me.MeetingCancelled, CloseReason.CANCELLED),
                                              (me.MeetingDeleted, CloseReason.DELETED)])

@@ -141,3 +141,22 @@ async def test_a_model_error_is_unavailable_but_leaves_the_node_in_service():
     assert caught.value.details["reason"] == "inference_failed"
     assert (await engine.nodes())[0].ready
     await engine.close()
+
+
+class _ModelGone(Exception):
+    def status(self) -> str:
+        return "StatusCode.NOT_FOUND"
+
+
+async def test_a_node_that_unloaded_the_model_while_stopping_is_skipped_and_the_call_served_elsewhere():
+    engine, (a, b) = await _engine("a", "b")
+
+    async def stopping(*args, **kwargs):  # type: ignore[no-untyped-def]
+        a.calls += 1
+        raise _ModelGone("Request for unknown model: 'text_sentiment' has no available versions")
+
+    a.infer = stopping  # type: ignore[method-assign]
+    results = await asyncio.gather(*(engine.text_sentiment(["x"], timeout=5) for _ in range(4)))
+    assert all(r[0].label == "positive" for r in results)
+    assert a.calls >= 1 and b.calls == 4
+    await engine.close()
