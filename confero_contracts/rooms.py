@@ -456,6 +456,12 @@ def every_event(room_id: MeetingId) -> list[ev.RoomEvent]:
         ev.ActiveSpeakerChanged(room_id=room_id, user_id=other),
         ev.RecordingChanged(room_id=room_id, recording_id=new_id(), active=True, started_by=user),
         ev.RecordingChanged(room_id=room_id, recording_id=new_id(), active=False, reason="meeting_ended"),
+        ev.CaptionsChanged(room_id=room_id, on=True, available=False, by=user,
+                           reason="speech_to_text_unavailable"),
+        ev.CaptionSpoken(room_id=room_id, caption_id=new_id(), speaker_id=other, display_name='Zoë "q" 👋',
+                         text="héllo, wörld — 12 %", final=False, start_s=61.25, end_s=63.5,
+                         start_at=dt.datetime(2030, 5, 17, 9, 31, 16, 250000, tzinfo=dt.timezone.utc),
+                         end_at=dt.datetime(2030, 5, 17, 9, 31, 18, 500000, tzinfo=dt.timezone.utc)),
     ]
 
 
