@@ -33,7 +33,9 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "ann": ("The quarterly report is ready and the numbers look good.",
             "Please share your screen so everyone can see the slides.",
             "We will meet again next Tuesday afternoon.",
-            "Let us move on to the next item on the agenda."),
+            "Let us move on to the next item on the agenda.",
+            "I have booked a bigger room for the workshop.",
+            "The first version will be ready in two weeks."),
     "bob": ("Can you hear me now or is my microphone muted?",
             "The new design makes the application much faster.",
             "I will send the minutes to the whole team tonight.",
@@ -72,13 +74,14 @@ class Script:
         return len(self.audio.samples) / 2 / TRACK_RATE
 
 
-def script(speaker: str, *, lead_in_s: float = LEAD_IN_S, pause_s: float = PAUSE_S,
-           count: int | None = None) -> Script:
-    """The speaker's sentences (the first ``count``) with ``lead_in_s`` of silence first and
-    ``pause_s`` after each."""
+def script(speaker: str, which: range | None = None, *, lead_in_s: float = LEAD_IN_S,
+           pause_s: float = PAUSE_S) -> Script:
+    """The speaker's sentences (those ``which`` numbers, all by default) with ``lead_in_s`` of silence
+    first and ``pause_s`` after each."""
     voice = VOICES[speaker]
     parts, sentences, at = [silence(lead_in_s, TRACK_RATE)], [], lead_in_s
-    for i, text in enumerate(SCRIPTS[speaker][:count]):
+    for i in which if which is not None else range(len(SCRIPTS[speaker])):
+        text = SCRIPTS[speaker][i]
         said = espeak(text, TRACK_RATE, voice)
         length = len(said.samples) / 2 / TRACK_RATE
         sentences.append(Sentence(speaker=speaker, index=i, text=text, start_s=at, end_s=at + length))
@@ -88,30 +91,36 @@ def script(speaker: str, *, lead_in_s: float = LEAD_IN_S, pause_s: float = PAUSE
     return Script(speaker=speaker, sentences=tuple(sentences), audio=audio)
 
 
-def make_track(speech: Script) -> Any:
-    """An aiortc audio track that sends silence until ``play()``, then ``speech`` once, then silence."""
+@define
+class Playback:
+    """One script played by a SpeechTrack: when its first sample and each sentence's last went out."""
+
+    speech: Script
+    played_at: float | None = None  # monotonic
+    sentence_ends: dict[int, float] = field(factory=dict)  # sentence index -> monotonic time sent
+    finished: asyncio.Event = field(factory=asyncio.Event)
+
+
+def make_track() -> Any:
+    """An aiortc audio track that sends silence, and a script once each time ``play(script)`` asks."""
     from aiortc import MediaStreamTrack
     from av import AudioFrame
-
-    @define
-    class Clock:
-        played_at: float | None = None  # monotonic time the first sample of the script went out
-        sentence_ends: dict[int, float] = field(factory=dict)  # sentence index -> monotonic time sent
-        finished: asyncio.Event = field(factory=asyncio.Event)
 
     class SpeechTrack(MediaStreamTrack):
         kind = "audio"
 
         def __init__(self) -> None:
             super().__init__()
-            self.clock = Clock()
-            self._playing = False
-            self._pos = 0  # bytes of the script sent
+            self.playing: Playback | None = None
+            self._pos = 0  # bytes of the current script sent
             self._start: float | None = None
             self._timestamp = 0
 
-        def play(self) -> None:
-            self._playing = True
+        def play(self, speech: Script) -> Playback:
+            assert self.playing is None or self.playing.finished.is_set(), "still playing"
+            self._pos = 0
+            self.playing = Playback(speech=speech)
+            return self.playing
 
         async def recv(self) -> Any:
             if self._start is None:
@@ -123,18 +132,20 @@ def make_track(speech: Script) -> Any:
                     await asyncio.sleep(wait)
             size = FRAME_SAMPLES * 2
             data = bytes(size)
-            if self._playing and self._pos < len(speech.audio.samples):
-                now = time.monotonic()
+            now = time.monotonic()
+            p = self.playing
+            if p is not None and not p.finished.is_set():
+                samples = p.speech.audio.samples
                 if self._pos == 0:
-                    self.clock.played_at = now
-                chunk = speech.audio.samples[self._pos:self._pos + size]
+                    p.played_at = now
+                chunk = samples[self._pos:self._pos + size]
                 data = chunk + bytes(size - len(chunk))
                 self._pos += size
-                for s in speech.sentences:
-                    if s.index not in self.clock.sentence_ends and self._pos >= s.end_s * TRACK_RATE * 2:
-                        self.clock.sentence_ends[s.index] = now + FRAME_SAMPLES / TRACK_RATE
-                if self._pos >= len(speech.audio.samples):
-                    self.clock.finished.set()
+                for s in p.speech.sentences:
+                    if s.index not in p.sentence_ends and self._pos >= s.end_s * TRACK_RATE * 2:
+                        p.sentence_ends[s.index] = now + FRAME_SAMPLES / TRACK_RATE
+                if self._pos >= len(samples):
+                    p.finished.set()
             frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
             frame.planes[0].update(data)
             frame.pts = self._timestamp
@@ -178,7 +189,7 @@ def pooled_wer(pairs: list[tuple[str, str]]) -> float:
 
 # --- scoring the captions a member received -------------------------------------------------------
 
-def score(speech: Script, sent_ends: dict[int, float], captions: list[dict[str, Any]]) -> dict[str, Any]:
+def score(played: Playback, captions: list[dict[str, Any]]) -> dict[str, Any]:
     """``captions``: the final captions of this speaker as received, each {"text", "at" (monotonic
     arrival)}, in arrival order.  The script's words and the captions' words are aligned; a sentence is
     captioned when at least half its words are matched, and its delay runs from the end of its last
