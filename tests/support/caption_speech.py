@@ -193,7 +193,8 @@ def score(played: Playback, captions: list[dict[str, Any]]) -> dict[str, Any]:
     """``captions``: the final captions of this speaker as received, each {"text", "at" (monotonic
     arrival)}, in arrival order.  The script's words and the captions' words are aligned; a sentence is
     captioned when at least half its words are matched, and its delay runs from the end of its last
-    sample (``sent_ends``) to the arrival of the last caption holding one of its matched words."""
+    sample to the arrival of the last caption holding one of its matched words."""
+    speech, sent_ends = played.speech, played.sentence_ends
     ref: list[tuple[int, str]] = [(s.index, w) for s in speech.sentences for w in words(s.text)]
     hyp: list[tuple[int, str]] = [(i, w) for i, c in enumerate(captions) for w in words(c["text"])]
     matcher = difflib.SequenceMatcher(a=[w for _, w in ref], b=[w for _, w in hyp], autojunk=False)
