@@ -52,6 +52,7 @@ async def run_app(port: int) -> None:
             gc.collect()
             print(json.dumps({**calls, "cpu_s": time.process_time(), "at": time.monotonic()}), flush=True)
         await runner.cleanup()
+        print(json.dumps({**calls, "cpu_s": time.process_time(), "at": time.monotonic()}), flush=True)
 
 
 def caption_app(port: int, **env: str) -> Any:
