@@ -23,6 +23,7 @@ from __future__ import annotations
 from confero_contracts.account_links import AccountLinkStoreContract
 from confero_contracts.analysis import AnalysisStoreContract
 from confero_contracts.blobs import BlobStoreContract
+from confero_contracts.captions import TranscriptStoreContract
 from confero_contracts.combining import KeyedCombinerContract
 from confero_contracts.events import EventPublisherContract
 from confero_contracts.inference import InferenceEngineContract
@@ -40,6 +41,7 @@ from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.recording_files import RecordingFilesContract
 from confero_contracts.rooms import RoomPresenceContract, SignalBusContract
 from confero_contracts.sessions import SessionStoreContract
+from confero_contracts.speech_to_text import SpeechToTextContract
 from confero_contracts.throttle import LoginThrottleContract
 from confero_contracts.users import UserRepositoryContract
 from confero_contracts.webhooks import WebhookStoreContract
@@ -71,10 +73,12 @@ SUITES: dict[type, tuple[str, ...]] = {
     RecordingRepositoryContract: ("repo", "units"),
     BlobStoreContract: ("store",),
     AnalysisStoreContract: ("store",),
+    TranscriptStoreContract: ("store",),
     InferenceEngineContract: ("engine",),
     RoomRecorderContract: ("harness",),
     RecordingProcessorContract: ("processor", "blobs"),
     RecordingFilesContract: ("harness",),
+    SpeechToTextContract: ("harness",),
 }
 
 __all__ = [
@@ -86,5 +90,6 @@ __all__ = [
     "RecordingRepositoryContract", "ReminderStoreContract", "SentLogContract",
     "MeetingQueriesContract", "MeetingRepositoryContract", "RoomPresenceContract", "RoomRecorderContract",
     "SessionStoreContract",
-    "SignalBusContract", "UnitOfWorkContract", "UserRepositoryContract", "WebhookStoreContract",
+    "SignalBusContract", "SpeechToTextContract", "TranscriptStoreContract", "UnitOfWorkContract",
+    "UserRepositoryContract", "WebhookStoreContract",
 ]

@@ -50,7 +50,7 @@ def a_busy_meeting(**overrides: Any) -> Meeting:
         description="Quarterly review — ünïcode, 'quotes', and 100% coverage_",
         duration_minutes=95, capacity=7, password_hash="$argon2id$meeting",
         settings=MeetingSettings(mute_on_join=True, allow_recording=False, invite_only=True, allow_analysis=False),
-        status=MeetingStatus.LIVE, locked=True, co_hosts={co_host}, invited_users={guest, former},
+        status=MeetingStatus.LIVE, locked=True, captions_on=True, co_hosts={co_host}, invited_users={guest, former},
         invited_emails={"someone@example.org", "other@example.net"}, kicked={kicked},
         participants={guest: Participant(user_id=guest, joined_at=at(61.000001)),
                       co_host: Participant(user_id=co_host, joined_at=at(62.5))},

@@ -92,8 +92,9 @@ class MeetingRepositoryContract:
         loaded.invite(Actor(host), user_id=guest, now=at(10))
         loaded.join(guest, email=None, password_ok=None, now=at(11))
         loaded.lock(Actor(host), now=at(12))
+        loaded.turn_captions_on(Actor(host), now=at(13))
         await repo.save(loaded)
-        assert loaded.version == 1
+        assert loaded.version == 1 and loaded.captions_on
         assert await repo.get(meeting.id) == loaded
         await repo.save(loaded)
         assert (await repo.get(meeting.id)).version == 2
@@ -105,6 +106,7 @@ class MeetingRepositoryContract:
         for name in ("co_hosts", "invited_users", "invited_emails", "kicked", "attendees", "participants"):
             getattr(loaded, name).clear()
         loaded.password_hash = None
+        loaded.captions_on = False
         await repo.save(loaded)
         assert await repo.get(meeting.id) == loaded
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
 from adapters.inference.catalogue import CATALOGUE
+from adapters.inference.fair import FairScheduler
 from adapters.inference.models import ModelSet
 from adapters.inference.streaming import transcribe_windows
 from domain.analysis.errors import InferenceUnavailable
@@ -27,8 +28,9 @@ class InProcessEngine:
     workers than cores keep light calls (text, frames) from waiting behind a transcription.
     """
 
-    def __init__(self, models: ModelSet | None = None, *, workers: int = 4) -> None:
+    def __init__(self, models: ModelSet | None = None, *, workers: int = 4, stream_slots: int = 1) -> None:
         self._models = models or ModelSet()
+        self._streams = FairScheduler(stream_slots)  # one: the model runs one transcription at a time anyway
         self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="inference")
         self._closed = False
 
@@ -74,7 +76,7 @@ class InProcessEngine:
         return await self._run(self._models.enhance_frame, frame, tuple(operations), timeout=timeout)
 
     def transcribe_stream(self, windows: AsyncIterator[PcmAudio], *, timeout: float) -> AsyncIterator[Transcription]:
-        return transcribe_windows(self.transcribe, windows, timeout=timeout)
+        return transcribe_windows(self.transcribe, windows, timeout=timeout, scheduler=self._streams)
 
     async def models(self) -> list[ModelInfo]:
         return list(CATALOGUE)

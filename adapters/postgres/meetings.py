@@ -19,7 +19,7 @@ from domain.shared.errors import AlreadyExists, ConcurrentModification
 from domain.shared.ids import MeetingId
 
 FIELDS = ("host_id", "title", "description", "start_time", "duration_minutes", "capacity", "password_hash",
-          "mute_on_join", "allow_recording", "invite_only", "allow_analysis", "status", "locked", "co_hosts", "invited_users",
+          "mute_on_join", "allow_recording", "invite_only", "allow_analysis", "status", "locked", "captions_on", "co_hosts", "invited_users",
           "invited_emails", "kicked", "created_at", "updated_at", "started_at", "ended_at")
 COLUMNS = ", ".join(("id", *FIELDS, "version"))
 INSERT = f"INSERT INTO meetings ({COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, len(FIELDS) + 3))})"
@@ -40,7 +40,7 @@ def meeting_values(m: Meeting) -> list[Any]:
     """Values in FIELDS order; sets are sorted so equal meetings give equal rows."""
     return [m.host_id, m.title, m.description, m.start_time, m.duration_minutes, m.capacity, m.password_hash,
             m.settings.mute_on_join, m.settings.allow_recording, m.settings.invite_only, m.settings.allow_analysis,
-            m.status.value, m.locked,
+            m.status.value, m.locked, m.captions_on,
             sorted(m.co_hosts), sorted(m.invited_users), sorted(m.invited_emails), sorted(m.kicked),
             m.created_at, m.updated_at, m.started_at, m.ended_at]
 
@@ -60,7 +60,7 @@ def meeting_from_row(r: asyncpg.Record) -> Meeting:
         password_hash=r["password_hash"],
         settings=MeetingSettings(mute_on_join=r["mute_on_join"], allow_recording=r["allow_recording"],
                                  invite_only=r["invite_only"], allow_analysis=r["allow_analysis"]),
-        status=MeetingStatus(r["status"]), locked=r["locked"], co_hosts=set(r["co_hosts"]),
+        status=MeetingStatus(r["status"]), locked=r["locked"], captions_on=r["captions_on"], co_hosts=set(r["co_hosts"]),
         invited_users=set(r["invited_users"]), invited_emails=set(r["invited_emails"]), kicked=set(r["kicked"]),
         participants={u: Participant(user_id=u, joined_at=t) for u, t in zip(ids, times, strict=True) if t is not None},
         attendees=set(ids), created_at=r["created_at"], updated_at=r["updated_at"],

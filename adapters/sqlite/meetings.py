@@ -19,7 +19,7 @@ from domain.shared.errors import AlreadyExists, ConcurrentModification
 from domain.shared.ids import MeetingId, UserId
 
 FIELDS = ("host_id", "title", "description", "start_time", "duration_minutes", "capacity", "password_hash",
-          "mute_on_join", "allow_recording", "invite_only", "allow_analysis", "status", "locked", "co_hosts", "invited_users",
+          "mute_on_join", "allow_recording", "invite_only", "allow_analysis", "status", "locked", "captions_on", "co_hosts", "invited_users",
           "invited_emails", "kicked", "attendees", "participants", "created_at", "updated_at", "started_at",
           "ended_at")
 COLUMNS = ", ".join(("id", *FIELDS, "version"))
@@ -37,7 +37,7 @@ def meeting_values(m: Meeting) -> list[Any]:
     people = [[u, to_us(m.participants[u].joined_at)] for u in sorted(m.participants)]
     return [m.host_id, m.title, m.description, to_us(m.start_time), m.duration_minutes, m.capacity,
             m.password_hash, int(m.settings.mute_on_join), int(m.settings.allow_recording),
-            int(m.settings.invite_only), int(m.settings.allow_analysis), m.status.value, int(m.locked), _json(sorted(m.co_hosts)),
+            int(m.settings.invite_only), int(m.settings.allow_analysis), m.status.value, int(m.locked), int(m.captions_on), _json(sorted(m.co_hosts)),
             _json(sorted(m.invited_users)), _json(sorted(m.invited_emails)), _json(sorted(m.kicked)),
             _json(sorted(m.attendees)), _json(people), to_us(m.created_at), to_us(m.updated_at),
             to_us_or_none(m.started_at), to_us_or_none(m.ended_at)]
@@ -45,14 +45,14 @@ def meeting_values(m: Meeting) -> list[Any]:
 
 def meeting_from_row(r: Any) -> Meeting:
     (id_, host_id, title, description, start, duration, capacity, password_hash, mute, recording, invite_only,
-     analysis, status, locked, co_hosts, invited_users, invited_emails, kicked, attendees, participants, created, updated,
+     analysis, status, locked, captions_on, co_hosts, invited_users, invited_emails, kicked, attendees, participants, created, updated,
      started, ended, version) = r
     return Meeting(
         id=MeetingId(id_), host_id=UserId(host_id), title=title, description=description,
         start_time=from_us(start), duration_minutes=duration, capacity=capacity, password_hash=password_hash,
         settings=MeetingSettings(mute_on_join=bool(mute), allow_recording=bool(recording),
                                  invite_only=bool(invite_only), allow_analysis=bool(analysis)),
-        status=MeetingStatus(status), locked=bool(locked), co_hosts=set(json.loads(co_hosts)),
+        status=MeetingStatus(status), locked=bool(locked), captions_on=bool(captions_on), co_hosts=set(json.loads(co_hosts)),
         invited_users=set(json.loads(invited_users)), invited_emails=set(json.loads(invited_emails)),
         kicked=set(json.loads(kicked)),
         participants={u: Participant(user_id=u, joined_at=from_us(t)) for u, t in json.loads(participants)},

@@ -21,6 +21,7 @@ import numpy as np
 from adapters.inference import catalogue as names
 from adapters.inference import pcm
 from adapters.inference.catalogue import CATALOGUE, SYNTHETIC_SPEECH_REFUSAL
+from adapters.inference.fair import FairScheduler
 from adapters.inference.models import check_texts
 from adapters.inference.streaming import transcribe_windows
 from adapters.triton import wire
@@ -58,10 +59,12 @@ class _Node:
 class TritonEngine:
     """Implements ports.inference.InferenceEngine; ``start()`` runs the first health check."""
 
-    def __init__(self, urls: Sequence[str], *, health_interval: float = 2.0) -> None:
+    def __init__(self, urls: Sequence[str], *, health_interval: float = 2.0, stream_slots: int | None = None) -> None:
         if not urls:
             raise ValueError("at least one Triton URL is needed")
         self._nodes = [_Node(u) for u in urls]
+        # Caption windows in flight at once (default two per node: one computing while the next is sent).
+        self._streams = FairScheduler(stream_slots or 2 * len(self._nodes))
         self._interval = health_interval
         self._checker: asyncio.Task[None] | None = None
         self._closed = False
@@ -219,7 +222,7 @@ class TritonEngine:
         return VideoFrame(width=int(result["width"]), height=int(result["height"]), rgb=data)
 
     def transcribe_stream(self, windows: AsyncIterator[PcmAudio], *, timeout: float) -> AsyncIterator[Transcription]:
-        return transcribe_windows(self.transcribe, windows, timeout=timeout)
+        return transcribe_windows(self.transcribe, windows, timeout=timeout, scheduler=self._streams)
 
     async def models(self) -> list[ModelInfo]:
         return list(CATALOGUE)

@@ -60,6 +60,8 @@ class HostAction(enum.Enum):
 class MeetingAction(enum.Enum):
     LOCK = "lock"
     UNLOCK = "unlock"
+    CAPTIONS_ON = "captions_on"
+    CAPTIONS_OFF = "captions_off"
     END = "end"
     CANCEL = "cancel"
 

@@ -106,3 +106,15 @@ class MeetingLocked(MeetingEvent):
 class MeetingUnlocked(MeetingEvent):
     name: ClassVar[str] = "meeting.unlocked"
     by: str
+
+
+@frozen(kw_only=True)
+class CaptionsTurnedOn(MeetingEvent):
+    name: ClassVar[str] = "meeting.captions_on"
+    by: str
+
+
+@frozen(kw_only=True)
+class CaptionsTurnedOff(MeetingEvent):
+    name: ClassVar[str] = "meeting.captions_off"
+    by: str

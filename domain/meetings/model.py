@@ -68,7 +68,9 @@ class Meeting:
     - an email invitation stays an email (``invited_emails``): it admits the user whose *verified*
       address it is (the caller passes ``User.invitation_email``) and is never turned into a user id;
     - status only moves forward: scheduled -> live -> ended, scheduled -> ended (nobody came), or
-      scheduled -> cancelled.
+      scheduled -> cancelled;
+    - captions are on only while the meeting is live (turned on by the host, a co-host or an
+      administrator; off again by them or when the meeting ends).
     Join rules for non-privileged users (privileged = host or co-host): not locked; invited when
     invite-only; the password unless invited.
     """
@@ -84,6 +86,7 @@ class Meeting:
     settings: MeetingSettings = MeetingSettings()
     status: MeetingStatus = MeetingStatus.SCHEDULED
     locked: bool = False
+    captions_on: bool = False
     co_hosts: set[UserId] = field(factory=set)
     invited_users: set[UserId] = field(factory=set)
     invited_emails: set[str] = field(factory=set)
@@ -334,11 +337,32 @@ class Meeting:
             self.updated_at = now
             self._record(ev.MeetingUnlocked(occurred_at=now, meeting_id=self.id, by=actor.user_id))
 
+    def turn_captions_on(self, actor: Actor, *, now: dt.datetime) -> None:
+        """Live captions for everyone in the meeting; only while it is live (someone is in it)."""
+        self._require_privileged(actor)
+        self._require_open()
+        if self.status is not MeetingStatus.LIVE:
+            raise e.InvalidMeetingAction("captions can be turned on once the meeting has started")
+        if not self.captions_on:
+            self.captions_on = True
+            self.updated_at = now
+            self._record(ev.CaptionsTurnedOn(occurred_at=now, meeting_id=self.id, by=actor.user_id))
+
+    def turn_captions_off(self, actor: Actor, *, now: dt.datetime) -> None:
+        self._require_privileged(actor)
+        self._require_open()
+        if self.captions_on:
+            self.captions_on = False
+            self.updated_at = now
+            self._record(ev.CaptionsTurnedOff(occurred_at=now, meeting_id=self.id, by=actor.user_id))
+
     def end(self, actor: Actor, *, now: dt.datetime) -> None:
-        """Host (or an administrator) ends the meeting for everyone."""
+        """Host (or an administrator) ends the meeting for everyone; captions end with it (MeetingEnded
+        says so: no CaptionsTurnedOff of its own)."""
         self._require_host(actor)
         self._require_open()
         self.participants.clear()
+        self.captions_on = False
         self.status = MeetingStatus.ENDED
         self.ended_at = now
         self.updated_at = now

@@ -196,6 +196,8 @@ class MeetingService:
 
     async def meeting_action(self, actor: Actor, meeting_id: MeetingId, action: c.MeetingAction) -> Meeting:
         method = {c.MeetingAction.LOCK: Meeting.lock, c.MeetingAction.UNLOCK: Meeting.unlock,
+                  c.MeetingAction.CAPTIONS_ON: Meeting.turn_captions_on,
+                  c.MeetingAction.CAPTIONS_OFF: Meeting.turn_captions_off,
                   c.MeetingAction.END: Meeting.end, c.MeetingAction.CANCEL: Meeting.cancel}[action]
         return await self._change(meeting_id, lambda m: method(m, actor, now=self.clock.now()))
 

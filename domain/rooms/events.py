@@ -90,6 +90,35 @@ class RecordingChanged(RoomEvent):
 
 
 @frozen(kw_only=True)
+class CaptionsChanged(RoomEvent):
+    """For everyone: live captions were turned on or off (``by`` the host or co-host; None when the
+    meeting ended), or, while on, speech-to-text became unavailable (``available`` False, ``reason``
+    says why) or came back.  Every process holding the room's media starts or stops its caption tap
+    on it."""
+
+    on: bool
+    available: bool = True
+    by: UserId | None = None
+    reason: str | None = None
+
+
+@frozen(kw_only=True)
+class CaptionSpoken(RoomEvent):
+    """For everyone: one caption, partial or final (a partial is replaced by the next caption with the
+    same ``caption_id``).  ``start_s``/``end_s`` are seconds since the meeting started."""
+
+    caption_id: str
+    speaker_id: UserId
+    display_name: str
+    text: str
+    final: bool
+    start_s: float
+    end_s: float
+    start_at: dt.datetime
+    end_at: dt.datetime
+
+
+@frozen(kw_only=True)
 class RoleChanged(RoomEvent):
     user_id: UserId
     role: str

@@ -15,6 +15,7 @@ from domain.meetings import events as me
 from domain.recordings import events as re_
 from domain.rooms.errors import InvalidSignal, NotInRoom, PeerNotInRoom
 from domain.rooms.events import (
+    CaptionsChanged,
     ChatPosted,
     LockChanged,
     MediaChanged,
@@ -218,6 +219,9 @@ class RoomService:
                 await self.bus.publish(RoomClosed(room_id=room_id, reason=CLOSING[type(event)]))
             case me.MeetingLocked() | me.MeetingUnlocked():
                 await self.bus.publish(LockChanged(room_id=room_id, locked=isinstance(event, me.MeetingLocked)))
+            case me.CaptionsTurnedOn(by=by) | me.CaptionsTurnedOff(by=by):
+                await self.bus.publish(CaptionsChanged(room_id=room_id, on=isinstance(event, me.CaptionsTurnedOn),
+                                                       by=UserId(by)))
             case me.CoHostPromoted(user_id=user_id) | me.CoHostDemoted(user_id=user_id):
                 role = "co_host" if isinstance(event, me.CoHostPromoted) else "participant"
                 await self.bus.publish(RoleChanged(room_id=room_id, user_id=UserId(user_id), role=role))

@@ -80,6 +80,15 @@ def delivery(event: ev.RoomEvent) -> Delivery:
         case ev.RecordingChanged():
             return Delivery(kind="recording_stopped", data=room | {"recording_id": event.recording_id,
                                                                     "reason": event.reason or "stopped"})
+        case ev.CaptionsChanged():
+            return Delivery(kind="captions", data=room | {"on": event.on, "available": event.available,
+                                                           "by": event.by, "reason": event.reason})
+        case ev.CaptionSpoken():
+            return Delivery(kind="caption", data=room | {
+                "caption_id": event.caption_id, "speaker_id": event.speaker_id,
+                "display_name": event.display_name, "text": event.text, "final": event.final,
+                "start_s": round(event.start_s, 3), "end_s": round(event.end_s, 3),
+                "start_at": iso(event.start_at), "end_at": iso(event.end_at)})
         case ev.ActiveSpeakerChanged():
             return Delivery(kind="active_speaker", data=room | {"user_id": event.user_id})
     raise TypeError(f"no frame for {type(event).__name__}")

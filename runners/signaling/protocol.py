@@ -119,6 +119,13 @@ class RecordingNow(Shape):
     started_at: TimeText | None
 
 
+class CaptionsNow(Shape):
+    on: Annotated[bool, Field(description="the host or a co-host turned live captions on")]
+    available: Annotated[bool, Field(description="captions can be made now (false: speech-to-text is "
+                                                 "unreachable, or this server has no captions)")]
+    reason: Annotated[str | None, Field(description="why captions are unavailable, or null")] = None
+
+
 class RoomState(Shape):
     room_id: Id
     self_: Member = Field(alias="self")
@@ -127,6 +134,8 @@ class RoomState(Shape):
     sfu_peer_id: Id
     recording: Annotated[RecordingNow | None, Field(
         description="the recording running as you join (show the indicator), or null")] = None
+    captions: Annotated[CaptionsNow | None, Field(
+        description="whether live captions are on as you join (null: this server has no captions)")] = None
 
 
 class MemberJoined(Member):
@@ -203,6 +212,30 @@ class RecordingStopped(Shape):
     reason: Literal["stopped", "failed", "meeting_ended"]
 
 
+class CaptionsFrame(Shape):
+    room_id: Id
+    on: bool
+    available: bool
+    by: Annotated[Id | None, Field(description="who turned captions on or off; null when the meeting ended "
+                                                "them or for a change of availability")]
+    reason: Annotated[str | None, Field(description="why captions are unavailable (null when available)")]
+
+
+class CaptionFrame(Shape):
+    room_id: Id
+    caption_id: Annotated[str, Field(min_length=1, max_length=128,
+                                     description="stable for a window: a partial caption is replaced by the "
+                                                 "next caption with the same id, ending with the final one")]
+    speaker_id: Id
+    display_name: str
+    text: str
+    final: bool
+    start_s: Annotated[float, Field(ge=0, description="seconds since the meeting started")]
+    end_s: Annotated[float, Field(ge=0, description="seconds since the meeting started")]
+    start_at: TimeText
+    end_at: TimeText
+
+
 class InRoom(Shape):
     room_id: Id
 
@@ -238,7 +271,7 @@ SERVER_MODELS: dict[str, type[BaseModel]] = {
     "room_closed": RoomClosed, "room_updated": RoomUpdated, "role_changed": RoleChanged,
     "session_replaced": InRoom, "member_resumed": MemberInRoom, "active_speaker": MemberInRoom,
     "error": ErrorData, "recording_started": RecordingStarted, "recording_stopped": RecordingStopped,
-    "error": ErrorData, "notification": NotificationFrame,
+    "notification": NotificationFrame, "captions": CaptionsFrame, "caption": CaptionFrame,
 }
 
 # -- the published schema -------------------------------------------------------------------------------

@@ -144,8 +144,9 @@ async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empt
     from adapters.postgres.meetings import PostgresMeetingRepository
     from confero_contracts.factories import a_busy_meeting
 
-    # 0011 too: the repository of today writes the rows this test starts from.
-    for path in sorted([*MIGRATIONS.glob("000[1-5]_*.sql"), *MIGRATIONS.glob("0011_*.sql")]):
+    # 0011 and 0013 too: the repository of today writes the rows this test starts from.
+    for path in sorted([*MIGRATIONS.glob("000[1-5]_*.sql"), *MIGRATIONS.glob("0011_*.sql"),
+                        *MIGRATIONS.glob("0013_*.sql")]):
         shutil.copy(path, tmp_path / path.name)
     await migrate(empty_dsn, tmp_path)
     meeting = a_busy_meeting()
@@ -154,16 +155,18 @@ async def test_kicked_users_stop_counting_as_attendees_of_existing_meetings(empt
         await PostgresMeetingRepository(pool).add(meeting)
         await pool.execute("INSERT INTO meeting_attendance (meeting_id, user_id, joined_at) VALUES ($1, $2, NULL)",
                            meeting.id, kicked)
-    assert await migrate(empty_dsn) == [p for p in ALL if p >= "0006" and not p.startswith("0011")]
+    assert await migrate(empty_dsn) == [p for p in ALL if p >= "0006" and not p.startswith(("0011", "0013"))]
     async with open_pool(empty_dsn) as pool:
         assert await PostgresMeetingRepository(pool).get(meeting.id) == meeting
         assert await pool.fetchval("SELECT count(*) FROM meeting_attendance WHERE user_id = $1", kicked) == 0
 
 
 def _as_migrated(meeting):
-    """Rows written before 0011 take allow_analysis's default (on), whatever the builder chose."""
+    """Rows written before 0011 and 0013 take allow_analysis's default (on) and captions_on's (off),
+    whatever the builder chose."""
     import attrs
 
     migrated = meeting.copy()
     migrated.settings = attrs.evolve(meeting.settings, allow_analysis=True)
+    migrated.captions_on = False
     return migrated

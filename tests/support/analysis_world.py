@@ -37,13 +37,15 @@ class AnalysisWorld:
     recordings: InMemoryRecordingFiles
     queue: BoundedAnalysisQueue
 
-    async def meeting(self, *, allow_analysis: bool = True) -> Meeting:
+    async def meeting(self, *, allow_analysis: bool = True,
+                      members: tuple[UserId, ...] = (HOST.user_id, MEMBER.user_id)) -> Meeting:
+        """A meeting hosted by ``members[0]`` that they all joined."""
         now = dt.datetime.now(dt.timezone.utc)
-        m = Meeting.schedule(meeting_id=MeetingId(new_id()), host_id=HOST.user_id, title="Standup", start_time=now,
+        m = Meeting.schedule(meeting_id=MeetingId(new_id()), host_id=members[0], title="Standup", start_time=now,
                              now=now)
         m.settings = evolve(m.settings, allow_analysis=allow_analysis)
-        m.join(HOST.user_id, email=None, password_ok=None, now=now)
-        m.join(MEMBER.user_id, email=None, password_ok=None, now=now)
+        for member in members:
+            m.join(member, email=None, password_ok=None, now=now)
         m.pull_events()
         await self.meetings.add(m)
         return m

@@ -49,6 +49,7 @@ class Model:
     invite_only: bool
     status: MeetingStatus = MeetingStatus.SCHEDULED
     locked: bool = False
+    captions_on: bool = False
     co_hosts: set[UserId] = attrs.field(factory=set)
     invited_users: set[UserId] = attrs.field(factory=set)
     invited_emails: set[str] = attrs.field(factory=set)
@@ -293,6 +294,19 @@ class MeetingMachine(RuleBasedStateMachine):
         assert self.events() == ([("meeting.locked" if lock else "meeting.unlocked")] if changed else [])
         m.locked = lock
 
+    @rule(actor=actors, on=st.booleans())
+    def captions_on_or_off(self, actor: Actor, on: bool) -> None:
+        m = self.model
+        predicted = e.NotMeetingHost if not m.is_privileged_or_admin(actor) else m.closed_error()
+        if predicted is None and on and m.status is not MeetingStatus.LIVE:
+            predicted = e.InvalidMeetingAction
+        method = self.meeting.turn_captions_on if on else self.meeting.turn_captions_off
+        if not self.expect(predicted, lambda: method(actor, now=self.tick())):
+            return
+        changed = m.captions_on != on
+        assert self.events() == ([("meeting.captions_on" if on else "meeting.captions_off")] if changed else [])
+        m.captions_on = on
+
     @rule(actor=actors)
     def end(self, actor: Actor) -> None:
         m = self.model
@@ -303,6 +317,7 @@ class MeetingMachine(RuleBasedStateMachine):
             assert self.meeting.ended_at == now
             m.status = MeetingStatus.ENDED
             m.participants.clear()
+            m.captions_on = False
 
     @rule(actor=actors)
     def cancel(self, actor: Actor) -> None:
@@ -336,6 +351,8 @@ class MeetingMachine(RuleBasedStateMachine):
     def the_meeting_is_what_the_rules_predict(self) -> None:
         mt, m = self.meeting, self.model
         assert (mt.status, mt.host_id, mt.capacity, mt.locked) == (m.status, m.host, m.capacity, m.locked)
+        assert mt.captions_on == m.captions_on
+        assert not mt.captions_on or mt.status is MeetingStatus.LIVE  # captions only in a live meeting
         assert mt.co_hosts == m.co_hosts
         assert mt.invited_users == m.invited_users
         assert mt.invited_emails == m.invited_emails

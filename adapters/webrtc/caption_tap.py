@@ -1,0 +1,109 @@
+"""``AiortcRoomCaptioner``: the RoomCaptioner port (ports/captions.py) on the aiortc SFU.
+
+Like the recorder, it watches the SFU (``AiortcMediaServer.watchers``): in a captioned room every audio
+track a member publishes, now or later, gets a ``SpeakerCaptions`` (the tap, decoding, VAD and one
+speech-to-text stream per utterance: adapters/webrtc/speaker_captions.py).  A member who leaves ends
+their taps; the utterance they were in is still transcribed.  ``stop`` cancels every tap and stream of
+the room at once.  Whether speech-to-text works is kept per room (``CaptionHealth``): members are told
+once when it fails and once when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+from collections.abc import Callable
+
+from attrs import define, field
+
+from adapters.webrtc.caption_health import CaptionHealth, WallClock
+from adapters.webrtc.forwarding import PublishedTrack
+from adapters.webrtc.sfu import AiortcMediaServer
+from adapters.webrtc.speaker_captions import SpeakerCaptions
+from adapters.webrtc.speech_gate import SpeechGate
+from domain.shared.ids import MeetingId, UserId
+from ports.captions import CaptionSink, SpeechToText
+
+
+@define
+class _Room:
+    health: CaptionHealth
+    taps: dict[tuple[UserId, str], SpeakerCaptions] = field(factory=dict)
+
+
+class AiortcRoomCaptioner:
+    def __init__(self, media: AiortcMediaServer, speech: SpeechToText, sink: CaptionSink, *,
+                 queue_frames: int = 250, stream_chunks: int = 1500, end_silence_s: float = 0.8,
+                 retry_initial: float = 1.0, retry_max: float = 10.0,
+                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+        self.media, self.speech, self.sink = media, speech, sink
+        self._queue_frames, self._stream_chunks = queue_frames, stream_chunks
+        self._gate = functools.partial(SpeechGate, end_silence_s=end_silence_s)
+        self._retry = (retry_initial, retry_max)
+        self._clock = WallClock(wall)
+        self._rooms: dict[MeetingId, _Room] = {}
+        self._leaving: set[asyncio.Task[None]] = set()
+        media.watchers.append(self)
+
+    # -- the port ----------------------------------------------------------------------------------
+
+    async def start(self, room_id: MeetingId) -> None:
+        if room_id in self._rooms:
+            return
+        room = self._rooms[room_id] = _Room(CaptionHealth(room_id, self.sink, initial=self._retry[0],
+                                                          maximum=self._retry[1]))
+        sfu_room = self.media.rooms.get(room_id)
+        if sfu_room is not None:
+            for user_id, peer in list(sfu_room.peers.items()):
+                for track in list(peer.published.values()):
+                    self._add(room_id, room, user_id, track)
+
+    async def stop(self, room_id: MeetingId) -> None:
+        room = self._rooms.pop(room_id, None)
+        if room is not None:
+            await asyncio.gather(*(tap.close(graceful=False) for tap in room.taps.values()))
+
+    async def captioning(self) -> list[MeetingId]:
+        return list(self._rooms)
+
+    def stats(self) -> dict[str, int]:
+        """Counters over the open taps (logs, tests, the benchmark)."""
+        taps = [t for r in self._rooms.values() for t in r.taps.values()]
+        return {"taps": len(taps), "frames": sum(t.frames for t in taps), "dropped": sum(t.dropped for t in taps),
+                "dropped_unavailable": sum(t.dropped_unavailable for t in taps),
+                "dropped_slow": sum(t.dropped_slow for t in taps),
+                "streams": sum(t.streams_opened for t in taps)}
+
+    async def close(self) -> None:
+        """Process shutdown: every tap and stream ends now."""
+        for room_id in list(self._rooms):
+            await self.stop(room_id)
+        for task in list(self._leaving):
+            task.cancel()
+        await asyncio.gather(*self._leaving, return_exceptions=True)
+        if self in self.media.watchers:
+            self.media.watchers.remove(self)
+
+    # -- the SFU's side ----------------------------------------------------------------------------
+
+    def track_published(self, room_id: MeetingId, user_id: UserId, track: PublishedTrack) -> None:
+        room = self._rooms.get(room_id)
+        if room is not None:
+            self._add(room_id, room, user_id, track)
+
+    def member_left(self, room_id: MeetingId, user_id: UserId) -> None:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return
+        for key in [k for k in room.taps if k[0] == user_id]:
+            task = asyncio.ensure_future(room.taps.pop(key).close(graceful=True))
+            self._leaving.add(task)
+            task.add_done_callback(self._leaving.discard)
+
+    def _add(self, room_id: MeetingId, room: _Room, user_id: UserId, track: PublishedTrack) -> None:
+        if track.kind != "audio" or (user_id, track.id) in room.taps:
+            return
+        room.taps[(user_id, track.id)] = SpeakerCaptions(
+            room_id, user_id, track, self.speech, self.sink, room.health, self._clock,
+            queue_frames=self._queue_frames, stream_chunks=self._stream_chunks, gate=self._gate)

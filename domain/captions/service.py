@@ -1,0 +1,194 @@
+"""The captions use case: what the media server's captioner hears goes to the meeting's transcript and
+to the room; turning captions on and off reaches the captioner of every process; members read the
+transcript.
+
+Rules:
+- ``heard`` (CaptionSink): a final caption is kept in the transcript (once per id); every caption,
+  partial or final, goes to the room as CaptionSpoken, with the speaker's display name and its times
+  in seconds since the meeting started.  A caption of a meeting that is not live with captions on
+  (ended, unknown, turned off meanwhile) is dropped.
+- ``unavailable`` / ``resumed`` (CaptionSink): the room hears CaptionsChanged(available=False, reason)
+  once when speech-to-text cannot be reached, and CaptionsChanged(available=True) once it is back.
+- ``on_room_event`` (every process, for the rooms it listens to): CaptionsChanged(on) starts this
+  process's captioner on the room, CaptionsChanged(off) and RoomClosed stop it.  The meeting events
+  themselves become CaptionsChanged in RoomService.on_meeting_event (once, whichever process consumed
+  them), exactly like a lock becomes LockChanged.
+- ``joined``: someone entered the room on this process; if captions are on and this process does not
+  caption the room yet (it restarted, or it is another process than the one that heard the turn-on)
+  it starts.  Returns what the newcomer is told in ``room_state``.
+- ``transcript``: the meeting's final captions, for its host, co-hosts, the people who attended it and
+  administrators (as its recordings, domain/recordings/access.py, without the ``allow_recording``
+  condition: the transcript is what members heard live anyway), during and after the meeting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from attrs import define, field, frozen
+
+from domain.captions.errors import TranscriptHidden
+from domain.captions.model import Caption
+from domain.meetings.errors import MeetingNotFound
+from domain.meetings.model import Meeting, MeetingStatus
+from domain.rooms.events import CaptionsChanged, CaptionSpoken, RoomClosed, RoomEvent
+from domain.shared.actor import Actor
+from domain.shared.ids import MeetingId, UserId
+from domain.users.errors import UserNotFound
+from ports.captions import RoomCaptioner, TranscriptStore
+from ports.meetings import MeetingRepository
+from ports.rooms import SignalBus
+from ports.users import UserRepository
+
+log = logging.getLogger(__name__)
+NAMES_KEPT = 10_000  # display names remembered (a caption per second per speaker must not look each up)
+TRANSCRIPT_MAX = 10_000
+
+
+@frozen(kw_only=True)
+class CaptionsNow:
+    """What a member joining the room is told: whether captions are on, and whether they can be made."""
+
+    on: bool
+    available: bool
+    reason: str | None = None
+
+
+@frozen(kw_only=True)
+class Transcript:
+    """A meeting's final captions between ``origin`` and ``until``; ``names`` maps speakers to their
+    display names; offsets are taken from ``origin`` (the meeting's start, or the ``since`` asked for)."""
+
+    meeting_id: MeetingId
+    origin: dt.datetime
+    until: dt.datetime | None
+    captions: tuple[Caption, ...]
+    names: dict[str, str]
+
+
+@define(kw_only=True)
+class CaptionService:
+    transcripts: TranscriptStore
+    bus: SignalBus
+    meetings: MeetingRepository
+    users: UserRepository
+    captioner: RoomCaptioner | None = None  # None: this process makes no captions
+    _started: dict[MeetingId, dt.datetime] = field(factory=dict, init=False)  # live captioned rooms
+    _names: dict[UserId, str] = field(factory=dict, init=False)
+    _unavailable: dict[MeetingId, str] = field(factory=dict, init=False)
+
+    # -- CaptionSink ---------------------------------------------------------------------------------
+
+    async def heard(self, caption: Caption) -> None:
+        started = await self._live_start(caption.meeting_id)
+        if started is None:
+            return
+        if caption.final:
+            await self.transcripts.add(caption)
+        await self.bus.publish(CaptionSpoken(
+            room_id=caption.meeting_id, caption_id=caption.id, speaker_id=caption.speaker_id,
+            display_name=await self._name(caption.speaker_id), text=caption.text, final=caption.final,
+            start_s=_seconds(caption.start_at, started), end_s=_seconds(caption.end_at, started),
+            start_at=caption.start_at, end_at=caption.end_at))
+
+    async def unavailable(self, room_id: MeetingId, reason: str) -> None:
+        if self._unavailable.get(room_id) == reason:
+            return
+        self._unavailable[room_id] = reason
+        await self.bus.publish(CaptionsChanged(room_id=room_id, on=True, available=False, reason=reason))
+
+    async def resumed(self, room_id: MeetingId) -> None:
+        if self._unavailable.pop(room_id, None) is None:
+            return
+        await self.bus.publish(CaptionsChanged(room_id=room_id, on=True, available=True))
+
+    # -- every process ---------------------------------------------------------------------------------
+
+    async def on_room_event(self, event: RoomEvent) -> None:
+        """Idempotent; unrelated events are ignored."""
+        room_id = event.room_id
+        match event:
+            case CaptionsChanged(on=True, available=available, reason=reason):
+                if available:
+                    self._unavailable.pop(room_id, None)
+                else:
+                    self._unavailable[room_id] = reason or "unavailable"
+                if self.captioner is not None:
+                    await self.captioner.start(room_id)
+            case CaptionsChanged(on=False) | RoomClosed():
+                self._forget(room_id)
+                if self.captioner is not None:
+                    await self.captioner.stop(room_id)
+
+    async def joined(self, room_id: MeetingId) -> CaptionsNow:
+        meeting = await self.meetings.get(room_id)
+        on = meeting.captions_on and meeting.status is MeetingStatus.LIVE
+        if on and self.captioner is not None and room_id not in await self.captioner.captioning():
+            await self.captioner.start(room_id)
+        if self.captioner is None:
+            return CaptionsNow(on=on, available=False, reason="not_configured")
+        reason = self._unavailable.get(room_id)
+        return CaptionsNow(on=on, available=reason is None, reason=reason)
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    async def transcript(self, actor: Actor, meeting_id: MeetingId, *, since: dt.datetime | None = None,
+                         until: dt.datetime | None = None) -> Transcript:
+        """MeetingNotFound for an unknown meeting, TranscriptHidden for someone who may not see it."""
+        meeting = await self.meetings.get(meeting_id)
+        if not may_read_transcript(actor, meeting):
+            raise TranscriptHidden("only the meeting's host, co-hosts, the people who attended it and "
+                                   "administrators see its transcript", meeting_id=meeting_id)
+        captions = await self.transcripts.transcript(meeting_id, since=since, limit=TRANSCRIPT_MAX)
+        if until is not None:
+            captions = [c for c in captions if c.start_at < until]
+        origin = since or meeting.started_at or meeting.start_time
+        names = {s: await self._name(UserId(s)) for s in sorted({c.speaker_id for c in captions})}
+        return Transcript(meeting_id=meeting_id, origin=origin, until=until, captions=tuple(captions),
+                          names=names)
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+
+    async def _live_start(self, room_id: MeetingId) -> dt.datetime | None:
+        """When the meeting started, if it is live with captions on (remembered until they go off)."""
+        started = self._started.get(room_id)
+        if started is not None:
+            return started
+        try:
+            meeting = await self.meetings.get(room_id)
+        except MeetingNotFound:
+            return None
+        if not _captioning(meeting):
+            return None
+        self._started[room_id] = started = meeting.started_at or meeting.start_time
+        return started
+
+    def _forget(self, room_id: MeetingId) -> None:
+        self._started.pop(room_id, None)
+        self._unavailable.pop(room_id, None)
+
+    async def _name(self, user_id: UserId) -> str:
+        name = self._names.get(user_id)
+        if name is None:
+            try:
+                name = (await self.users.get(user_id)).display_name
+            except UserNotFound:
+                return "unknown"
+            if len(self._names) >= NAMES_KEPT:
+                self._names.clear()
+            self._names[user_id] = name
+        return name
+
+
+def may_read_transcript(actor: Actor, meeting: Meeting) -> bool:
+    return actor.is_admin or meeting.can_manage(actor) or (
+        actor.user_id in meeting.attendees and actor.user_id not in meeting.kicked)
+
+
+def _captioning(meeting: Meeting) -> bool:
+    return meeting.status is MeetingStatus.LIVE and meeting.captions_on
+
+
+def _seconds(at: dt.datetime, origin: dt.datetime) -> float:
+    return max(0.0, round((at - origin).total_seconds(), 3))
