@@ -14,6 +14,7 @@ import attrs
 from attrs import frozen
 
 from domain.analysis.service import AnalysisService
+from domain.captions.service import CaptionService
 from domain.meetings.service import MeetingService
 from domain.messaging.dead_letters import DeadLetterService
 from domain.recordings.service import RecordingService
@@ -49,6 +50,7 @@ class Services:
     observability: Observability = attrs.Factory(Observability)
     recordings: RecordingService | None = None  # None: this process does not serve recordings
     analysis: AnalysisService | None = None  # None: a process that serves no AI routes
+    captions: CaptionService | None = None  # None: captions are off on this server (APP_CAPTIONS_ENABLED)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ports.inference import InferenceEngine
 from runners.ai_composition import analysis_service, with_recording_analysis
+from runners.captions import caption_service
 from runners.containers import Application, build, resolve
 from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
@@ -50,7 +51,8 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
         recording_work = recording_worker(recordings, recover=not isinstance(recorder, UnconfiguredRecorder),
                                           timeout=settings.shutdown_timeout)
         notifications = await notification_parts(settings, family, tags)
-        async with analysis_service(settings, container, engine) as (analysis, _):
+        async with analysis_service(settings, container, engine) as (analysis, _), \
+                caption_service(settings, container, analysis) as captions:
             services = Services(users=await resolve(container.user_service),
                                 meetings=await resolve(container.meeting_service),
                                 rooms=await resolve(container.room_service),
@@ -69,7 +71,8 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                                                            await resolve(container.webhook_sender),
                                                            poll_seconds=settings.webhook_poll_seconds),
                                             recording_work, *notifications.background),
-                                recordings=recordings, notifications=notifications, analysis=analysis)
+                                recordings=recordings, notifications=notifications, analysis=analysis,
+                                captions=captions)
             await register_adapters(services.observability, family, services)
             if tracing.is_on():
                 services = traced_services(services)

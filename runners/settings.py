@@ -198,6 +198,12 @@ class Settings(BaseSettings):
                                           le=64 * 1024 * 1024)
     # A completed recording is transcribed and emotion-tagged on its own (README "Analysis of a finished recording").
     ai_analyse_recordings: bool = _env("APP_AI_ANALYSE_RECORDINGS", default=True)
+    # Live captions (issue 12; runners/captions.py): off in every meeting until a host turns them on.
+    captions_enabled: bool = _env("APP_CAPTIONS_ENABLED", default=True)
+    # The AI service's gRPC address (host:port) for speech-to-text; empty: the AI service in this process.
+    captions_ai_address: str = _env("APP_CAPTIONS_AI_ADDRESS", default="")
+    captions_ai_token: str = _env("APP_CAPTIONS_AI_TOKEN", default="", repr=False)  # one of its APP_AI_SERVICE_TOKENS
+    captions_stream_deadline: float = _env("APP_CAPTIONS_STREAM_DEADLINE", default=300.0, gt=0, le=3600)
     # Inference: the Triton nodes the AI service uses, and the model server (runners.inference) itself.
     triton_urls: CommaList = _env("APP_TRITON_URLS", default=())
     triton_health_interval: float = _env("APP_TRITON_HEALTH_INTERVAL", default=2.0, gt=0, le=300)
@@ -280,6 +286,12 @@ class Settings(BaseSettings):
             problems.append("APP_SMS_AUTH_TOKEN and APP_SMS_FROM are required with APP_SMS_ACCOUNT_SID")
         if self.vapid_private_key and not self.vapid_public_key:
             problems.append("APP_VAPID_PUBLIC_KEY is required with APP_VAPID_PRIVATE_KEY")
+        if self.captions_ai_address:
+            host, _, port = self.captions_ai_address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                problems.append("APP_CAPTIONS_AI_ADDRESS must be host:port (the AI service's gRPC listener)")
+            if not self.captions_ai_token:
+                problems.append("APP_CAPTIONS_AI_TOKEN is required with APP_CAPTIONS_AI_ADDRESS")
         if not self.ws_origins:
             object.__setattr__(self, "ws_origins", self.cors_origins)
         if problems:

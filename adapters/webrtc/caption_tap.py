@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import time
 from collections.abc import Callable
 
 from attrs import define, field
@@ -36,12 +37,14 @@ class AiortcRoomCaptioner:
     def __init__(self, media: AiortcMediaServer, speech: SpeechToText, sink: CaptionSink, *,
                  queue_frames: int = 250, stream_chunks: int = 1500, end_silence_s: float = 0.8,
                  retry_initial: float = 1.0, retry_max: float = 10.0,
-                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.media, self.speech, self.sink = media, speech, sink
         self._queue_frames, self._stream_chunks = queue_frames, stream_chunks
         self._gate = functools.partial(SpeechGate, end_silence_s=end_silence_s)
         self._retry = (retry_initial, retry_max)
-        self._clock = WallClock(wall)
+        self._clock = WallClock(wall, monotonic)
+        self._monotonic = monotonic
         self._rooms: dict[MeetingId, _Room] = {}
         self._leaving: set[asyncio.Task[None]] = set()
         media.watchers.append(self)
@@ -52,7 +55,7 @@ class AiortcRoomCaptioner:
         if room_id in self._rooms:
             return
         room = self._rooms[room_id] = _Room(CaptionHealth(room_id, self.sink, initial=self._retry[0],
-                                                          maximum=self._retry[1]))
+                                                          maximum=self._retry[1], monotonic=self._monotonic))
         sfu_room = self.media.rooms.get(room_id)
         if sfu_room is not None:
             for user_id, peer in list(sfu_room.peers.items()):
@@ -106,4 +109,5 @@ class AiortcRoomCaptioner:
             return
         room.taps[(user_id, track.id)] = SpeakerCaptions(
             room_id, user_id, track, self.speech, self.sink, room.health, self._clock,
-            queue_frames=self._queue_frames, stream_chunks=self._stream_chunks, gate=self._gate)
+            queue_frames=self._queue_frames, stream_chunks=self._stream_chunks, gate=self._gate,
+            monotonic=self._monotonic)

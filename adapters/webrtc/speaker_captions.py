@@ -96,12 +96,14 @@ class _Stream:
 class SpeakerCaptions:
     def __init__(self, room_id: MeetingId, user_id: UserId, track: PublishedTrack, speech: SpeechToText,
                  sink: CaptionSink, health: CaptionHealth, clock: WallClock, *, queue_frames: int = 250,
-                 stream_chunks: int = 1500, gate: Callable[[], SpeechGate] = SpeechGate) -> None:
+                 stream_chunks: int = 1500, gate: Callable[[], SpeechGate] = SpeechGate,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.room_id, self.user_id, self.track = room_id, user_id, track
         self._speech, self._sink, self._health, self._clock = speech, sink, health, clock
         self._queue: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(queue_frames)
         self._stream_chunks = stream_chunks
         self._gate = gate()
+        self._monotonic = monotonic
         self._current: _Stream | None = None
         self.streams: set[asyncio.Task[None]] = set()
         self.frames = self.dropped = self.dropped_unavailable = self.streams_opened = 0
@@ -119,7 +121,7 @@ class SpeakerCaptions:
         if codec is not None and codec.name.lower() != "opus":
             return
         try:
-            self._queue.put_nowait((frame.data, time.monotonic()))
+            self._queue.put_nowait((frame.data, self._monotonic()))
             self.frames += 1
         except asyncio.QueueFull:
             self.dropped += 1
@@ -157,7 +159,7 @@ class SpeakerCaptions:
                 self.dropped_unavailable += 1
 
     def _open(self) -> None:
-        stream = self._current = _Stream(self._stream_chunks, time.monotonic())
+        stream = self._current = _Stream(self._stream_chunks, self._monotonic())
         self.streams_opened += 1
         stream.task = asyncio.create_task(self._transcribe(stream), name=f"captions-stream-{stream.id}")
         self.streams.add(stream.task)

@@ -189,10 +189,11 @@ async def join_room(app: web.Application, conn: Connection, re: str | None, data
             await app[HUB].detach(conn, room_id)
         raise
     recording = await _recording_now(app, room_id)
+    captions = await _captions_now(app, room_id)
     conn.send("room_state", {"room_id": room_id, "self": member_view(me),
                              "members": [member_view(m) for m in others],
                              "ice_servers": ice_servers_for(app[SETTINGS], conn.user_id, int(time.time())),
-                             "sfu_peer_id": SFU_PEER_ID, "recording": recording}, re)
+                             "sfu_peer_id": SFU_PEER_ID, "recording": recording, "captions": captions}, re)
     app[HUB].admit(conn, room_id)
 
 
@@ -208,6 +209,21 @@ async def _recording_now(app: web.Application, room_id: MeetingId) -> dict[str, 
         return None
     return {"recording_id": found.recording_id, "started_by": found.started_by,
             "started_at": iso(found.started_at) if found.started_at else None}
+
+
+async def _captions_now(app: web.Application, room_id: MeetingId) -> dict[str, Any] | None:
+    """Whether captions are on as the newcomer joins; starts this process's caption tap on the room if
+    they are on and it does not run here yet.  An outage must not refuse the join (a later ``captions``
+    frame still tells them)."""
+    service = app[SERVICES].captions
+    if service is None:
+        return None
+    try:
+        now = await service.joined(room_id)
+    except DomainError:
+        log.warning("could not tell whether the room has captions", extra={"room_id": room_id})
+        return None
+    return {"on": now.on, "available": now.available, "reason": now.reason}
 
 
 async def leave_room(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:

@@ -22,7 +22,8 @@ from collections.abc import Callable
 
 from attrs import define, field
 
-from domain.rooms.events import AccessRevoked, RoomEvent
+from domain.captions.service import CaptionService
+from domain.rooms.events import AccessRevoked, CaptionsChanged, RoomClosed, RoomEvent
 from domain.shared.ids import MeetingId
 from ports.media import MediaServer
 from ports.rooms import SignalBus
@@ -46,9 +47,13 @@ class Seat:
 
 
 class Hub:
-    def __init__(self, bus: SignalBus, media: MediaServer | None = None) -> None:
+    def __init__(self, bus: SignalBus, media: MediaServer | None = None,
+                 captions: CaptionService | None = None) -> None:
         self._bus = bus
         self.media = LocalMedia(media)
+        self.captions = captions
+        self._caption_tasks: set[asyncio.Task[None]] = set()
+        self._caption_order = asyncio.Lock()  # FIFO: a quick on-then-off ends off
         self.connections: dict[str, Connection] = {}
         self._by_user: dict[str, set[Connection]] = {}
         self._rooms: dict[MeetingId, dict[str, Seat]] = {}
@@ -154,10 +159,35 @@ class Hub:
         async with self._lock:
             await self._unlisten_if_idle(room_id)
 
+    async def drain(self) -> None:
+        """Waits for the media removals and caption starts and stops begun so far (tests, shutdown)."""
+        await self.media.drain()
+        while self._caption_tasks:
+            await asyncio.gather(*list(self._caption_tasks), return_exceptions=True)
+
+    def _captions(self, event: RoomEvent) -> None:
+        """This process's caption tap follows the room (domain/captions/service.py): started when
+        captions are turned on, stopped when off or when the room closes.  Not awaited here: starting
+        a tap must not hold up the room's other events."""
+        if self.captions is None or not isinstance(event, CaptionsChanged | RoomClosed):
+            return
+
+        async def follow(captions: CaptionService) -> None:
+            try:
+                async with self._caption_order:
+                    await captions.on_room_event(event)
+            except Exception:
+                log.exception("the caption tap did not follow the room", extra={"room_id": event.room_id})
+
+        task = asyncio.get_running_loop().create_task(follow(self.captions))
+        self._caption_tasks.add(task)
+        task.add_done_callback(self._caption_tasks.discard)
+
     async def _deliver(self, room_id: MeetingId, event: RoomEvent) -> None:
         if self.media.on_event(event) and not self.media.holds(room_id):
             # Not awaited here: unsubscribing waits for the very listener delivering this.
             asyncio.get_running_loop().create_task(self._release(room_id))
+        self._captions(event)
         seats = list(self._rooms.get(room_id, {}).values())
         if not seats:
             return

@@ -108,4 +108,4 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     yield
     stop.set()  # the sockets were closed already (runners.web.app.close_sockets, at on_shutdown)
     await asyncio.gather(*tasks, return_exceptions=True)
-    await hub.media.drain()
+    await hub.drain()

@@ -14,7 +14,7 @@ from runners.signaling.notifications import live_notifications
 from runners.signaling.setup import install_signaling
 from runners.web import routing
 from runners.web.context import OPENAPI, SERVICES, SETTINGS, Services
-from runners.web.handlers import ai, auth, dead_letters, media, meetings, meta, recordings, users
+from runners.web.handlers import ai, auth, captions, dead_letters, media, meetings, meta, recordings, users
 from runners.web.handlers import notifications
 from runners.web.handlers import account_links, webhooks
 from runners.web.middleware import MIDDLEWARES, hide_server_version, security_headers
@@ -27,7 +27,8 @@ SIGNALING = (
                  tag="signaling", auth=False, self_authenticating=True, status=101, errors=(400, 401, 403)),
 )
 ROUTES: tuple[Endpoint, ...] = (*auth.ROUTES, *account_links.ROUTES, *users.ROUTES, *dead_letters.ROUTES,
-                                *webhooks.ROUTES, *meetings.ROUTES, *media.ROUTES, *recordings.ROUTES, *SIGNALING,
+                                *webhooks.ROUTES, *meetings.ROUTES, *captions.ROUTES, *media.ROUTES,
+                                *recordings.ROUTES, *SIGNALING,
                                 *meta.ROUTES, *notifications.ROUTES, *ai.ROUTES)
 
 
@@ -47,7 +48,7 @@ def create_app(services: Services, settings: Settings, tags: set[str] | None = N
     endpoints = served(tags)
     app[OPENAPI] = build_document(endpoints)
     routing.install(app, endpoints)
-    install_signaling(app, services.rooms, services.signal_bus, services.event_feed)
+    install_signaling(app, services.rooms, services.signal_bus, services.event_feed, services.captions)
     if tags is None:  # the all-in-one serves the web client; a signaling-only process does not
         install_static(app)
     app.on_shutdown.append(close_sockets)

@@ -46,7 +46,8 @@ def _operation(e: Endpoint) -> dict[str, Any]:
     if e.response:
         ok["content"] = {"application/json": {"schema": ref(e.response)}}
     if e.binary:
-        ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}} for media in e.binary}
+        ok["content"] = {**ok.get("content", {}),
+                         **{media: {"schema": {"type": "string", "format": "binary"}} for media in e.binary}}
     responses = {str(e.status): ok}
     for status in e.also_ok:
         responses[str(status)] = {**ok, "description": STATUS_TEXT.get(status, "OK")}

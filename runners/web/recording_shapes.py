@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from pydantic import Field
 
 from domain.recordings.media import RecordedFile as RecordedFileValue
 from domain.recordings.model import Recording as RecordingAggregate
 from domain.recordings.service import FileLink, RecordingDetails
-from runners.shapes import Id, NullableStamp, Shape, Stamp
+from runners.shapes import Id, NullableStamp, Shape, Stamp, iso
 from runners.web.replies import Reply
 
 State = Literal["starting", "recording", "stopping", "processing", "completed", "failed"]
@@ -53,6 +56,10 @@ class Recording(Reply):
     failure_reason: str | None
     progress: float
     files: list[RecordingFile]
+    transcript_url: Annotated[str | None, Field(description=(
+        "the meeting's transcript over the recording's span, as WebVTT subtitles timed from the recording's "
+        "start (GET, same access as the meeting's transcript; empty when captions were off); null before "
+        "the recording started"))] = None
 
     @classmethod
     def of(cls, r: RecordingAggregate, links: tuple[FileLink, ...] = ()) -> Recording:
@@ -60,11 +67,22 @@ class Recording(Reply):
         return cls.make(id=r.id, meeting_id=r.meeting_id, state=r.state.value, started_by=r.started_by,
                         stopped_by=r.stopped_by, created_at=r.created_at, started_at=r.started_at,
                         stopped_at=r.stopped_at, finished_at=r.finished_at, failure_reason=r.failure_reason,
-                        progress=r.progress, files=[RecordingFile.of(f, by_key.get(f.key)) for f in r.files])
+                        progress=r.progress, files=[RecordingFile.of(f, by_key.get(f.key)) for f in r.files],
+                        transcript_url=transcript_url(r))
 
     @classmethod
     def with_links(cls, details: RecordingDetails) -> Recording:
         return cls.of(details.recording, details.links)
+
+
+def transcript_url(r: RecordingAggregate) -> str | None:
+    """The transcript of the recording's span: from its start to its stop (open while it runs)."""
+    if r.started_at is None:
+        return None
+    span = {"format": "vtt", "from": iso(r.started_at)}
+    if r.stopped_at is not None:
+        span["to"] = iso(r.stopped_at)
+    return f"/api/v1/meetings/{r.meeting_id}/transcript?{urlencode(span)}"
 
 
 class RecordingList(Reply):

@@ -132,6 +132,7 @@ class Meeting(Reply):
     settings: MeetingSettings
     status: Literal["scheduled", "live", "ended", "cancelled"]
     locked: bool
+    captions_on: bool
     co_host_ids: list[Id]
     participant_count: int
     your_role: RoleName | None
@@ -158,7 +159,7 @@ class Meeting(Reply):
                                      allow_recording=m.settings.allow_recording,
                                      invite_only=m.settings.invite_only,
                                      allow_analysis=m.settings.allow_analysis),
-            status=m.status.value, locked=m.locked, co_host_ids=sorted(m.co_hosts),
+            status=m.status.value, locked=m.locked, captions_on=m.captions_on, co_host_ids=sorted(m.co_hosts),
             participant_count=len(m.participants), your_role=role.value if role else None,
             joined=actor.user_id in m.participants, created_at=m.created_at, updated_at=m.updated_at,
             started_at=m.started_at, ended_at=m.ended_at, **private)

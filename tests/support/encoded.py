@@ -8,11 +8,33 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import av
 
+from adapters.webrtc.assembly import EncodedFrame
 from tests.support.webrtc_rig import marked_frame, read_marks
+
+
+class FakePublished:
+    """A PublishedTrack as its observers see it: ``send`` offers a frame to each of them."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.id = f"{kind}-{id(self)}"
+        self.codec = SimpleNamespace(clockRate=90000 if kind == "video" else 48000,
+                                     name="VP8" if kind == "video" else "opus")
+        self.observers: list[Any] = []
+        self.keyframe_requests = 0
+
+    def request_keyframe(self) -> None:
+        self.keyframe_requests += 1
+
+    def send(self, data: bytes, rtp: int, keyframe: bool) -> None:
+        frame = EncodedFrame(data, rtp % (1 << 32), keyframe, 96, 1234)
+        for observe in list(self.observers):
+            observe(frame)
 
 
 def vp8_frames(count: int, fps: int = 15, keyframe_every: int = 30, first: int = 0) -> list[tuple[bytes, bool]]:
@@ -29,6 +51,20 @@ def vp8_frames(count: int, fps: int = 15, keyframe_every: int = 30, first: int =
         out += [(bytes(p), bool(p.is_keyframe)) for p in enc.encode(frame)]
     out += [(bytes(p), bool(p.is_keyframe)) for p in enc.encode(None)]
     return out
+
+
+def opus_packets(pcm_48k_mono: bytes) -> list[bytes]:
+    """20 ms Opus packets of 48 kHz mono 16-bit PCM (e.g. espeak-ng speech), as a browser would send."""
+    enc = av.CodecContext.create("libopus", "w")
+    enc.sample_rate, enc.layout, enc.format = 48000, "mono", "s16"
+    out = []
+    for i in range(len(pcm_48k_mono) // 1920):
+        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
+        frame.sample_rate = 48000
+        frame.planes[0].update(pcm_48k_mono[i * 1920:(i + 1) * 1920])
+        frame.pts = i * 960
+        out += [bytes(p) for p in enc.encode(frame)]
+    return out + [bytes(p) for p in enc.encode(None)]
 
 
 def opus_frames(count: int) -> list[bytes]:

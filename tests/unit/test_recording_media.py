@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,12 +14,11 @@ import pytest
 from adapters.webm import stored
 from adapters.webm.muxer import MediaPacket, WebmMuxer, vp8_size
 from adapters.webm.remux import NothingToSave, rebuild
-from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.recording_tap import StayClock, TrackTap
 from adapters.webrtc.stay_writer import StayWriter
 from adapters.localfs.blobs import LocalDirectoryBlobStore
 from tests.support.blobs import FlakyBlobs
-from tests.support.encoded import counters, decode_errors, opus_frames, probe, require_ffmpeg, streams, vp8_frames
+from tests.support.encoded import FakePublished, counters, decode_errors, opus_frames, probe, require_ffmpeg, streams, vp8_frames
 
 FPS = 15
 
@@ -92,22 +90,6 @@ def test_vp8_size_reads_key_frames_only() -> None:
 
 
 # --- the tap ---------------------------------------------------------------------------------------
-
-class FakePublished:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.codec = SimpleNamespace(clockRate=90000 if kind == "video" else 48000)
-        self.observers: list[Any] = []
-        self.keyframe_requests = 0
-
-    def request_keyframe(self) -> None:
-        self.keyframe_requests += 1
-
-    def send(self, data: bytes, rtp: int, keyframe: bool) -> None:
-        frame = EncodedFrame(data, rtp % (1 << 32), keyframe, 96, 1234)
-        for observe in list(self.observers):
-            observe(frame)
-
 
 class FakeTime:
     def __init__(self) -> None:

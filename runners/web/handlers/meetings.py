@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.captions.errors import CaptionsUnavailable
 from domain.meetings import commands as c
 from domain.meetings.model import Meeting as MeetingAggregate
 from domain.shared.ids import MeetingId, UserId
@@ -97,14 +98,17 @@ async def transfer_host(request: web.Request) -> web.Response:
     return await _host_action(request, c.HostAction.TRANSFER_HOST, body.user_id)
 
 
-def _meeting_action(action: c.MeetingAction, summary: str) -> Endpoint:
+def _meeting_action(action: c.MeetingAction, summary: str, path: str | None = None,
+                    errors: tuple[int, ...] = ERR) -> Endpoint:
     async def handler(request: web.Request) -> web.Response:
+        if action is c.MeetingAction.CAPTIONS_ON and services(request).captions is None:
+            raise CaptionsUnavailable("this server makes no live captions")
         m = await services(request).meetings.meeting_action(actor(request), MeetingId(path_id(request)), action)
         return await _meeting(request, m)
 
     handler.__name__ = action.value
-    return Endpoint.post(f"/api/v1/meetings/{{id}}/{action.value}", handler, summary=summary, tag=TAG,
-                         response=Meeting, errors=ERR)
+    return Endpoint.post(f"/api/v1/meetings/{{id}}/{path or action.value}", handler, summary=summary, tag=TAG,
+                         response=Meeting, errors=errors)
 
 
 ROUTES = (
@@ -140,6 +144,9 @@ ROUTES = (
                   response=Meeting, errors=(400, *ERR, 422)),
     _meeting_action(c.MeetingAction.LOCK, "Lock: only host and co-hosts may join (host, co-host)"),
     _meeting_action(c.MeetingAction.UNLOCK, "Unlock (host, co-host)"),
+    _meeting_action(c.MeetingAction.CAPTIONS_ON, "Turn live captions on for everyone (host, co-host; live "
+                    "meetings only); 409 captions_unavailable when this server makes none", "captions/on"),
+    _meeting_action(c.MeetingAction.CAPTIONS_OFF, "Turn live captions off (host, co-host)", "captions/off"),
     _meeting_action(c.MeetingAction.END, "End for everyone (host)"),
     _meeting_action(c.MeetingAction.CANCEL, "Cancel a meeting that has not started (host)"),
 )
