@@ -165,34 +165,38 @@ def test_captions_off_stops_speech_to_text_while_media_keeps_flowing(meeting: di
     assert off["audio_frames_while_off"] > 100
 
 
-def cue_texts(body: str) -> list[str]:
-    """The text of each cue of a WebVTT or SRT file (voice tags and speaker prefixes removed)."""
-    texts = []
+def cues(body: str, fmt: str) -> list[tuple[str, str]]:
+    """(speaker name, text) of each cue of a WebVTT (``<v Name>text``) or SRT (``Name: text``) file."""
+    import html
+
+    out = []
     for block in re.split(r"\n\s*\n", body.replace("\r\n", "\n").strip()):
         lines = block.split("\n")
         timing = [i for i, line in enumerate(lines) if "-->" in line]
         if not timing:
             continue
         text = " ".join(lines[timing[0] + 1:]).strip()
-        text = re.sub(r"</?v[^>]*>", "", text).strip()
-        texts.append(text)
-    return texts
+        if fmt == "vtt":
+            voice = re.fullmatch(r"<v ([^>]*)>(.*)", text)
+            assert voice is not None, text
+            out.append((html.unescape(voice.group(1)), html.unescape(voice.group(2))))
+        else:
+            name, _, said = text.partition(": ")
+            out.append((name, said))
+    return out
 
 
 def test_the_transcript_holds_the_final_captions_in_json_vtt_and_srt(meeting: dict[str, Any]) -> None:
     transcript = meeting["transcript"]
     assert {f: t["status"] for f, t in transcript.items()} == {"json": 200, "vtt": 200, "srt": 200}
-    seen = sorted(c["text"] for c in meeting["seen"])
-    body = json.loads(transcript["json"]["body"])
-    items = body["captions"] if isinstance(body, dict) else body
-    assert sorted(c["text"] for c in items) == seen
+    seen = sorted((c["speaker_id"], c["text"]) for c in meeting["seen"])
+    items = json.loads(transcript["json"]["body"])["items"]
+    assert sorted((c["speaker_id"], c["text"]) for c in items) == seen
     assert {c["speaker_id"] for c in items} == {meeting["ids"]["ann"], meeting["ids"]["bob"]}
+    named = [(c["display_name"], c["text"]) for c in items]
     assert transcript["vtt"]["body"].startswith("WEBVTT")
     for fmt in ("vtt", "srt"):
-        cues = cue_texts(transcript[fmt]["body"])
-        assert sorted(cues) == seen or all(any(c.endswith(t) for c in cues) for t in seen), (fmt, cues, seen)
-
-
+        assert cues(transcript[fmt]["body"], fmt) == named, fmt
 if __name__ == "__main__":
     allow_loopback_candidates()
     out: dict[str, Any] = {}
