@@ -6,13 +6,15 @@ One meeting, in phases: ann alone says three sentences; then bob and ann speak i
 once; then the host turns captions off and ann speaks on: no further speech-to-text call.  Afterwards
 the transcript endpoint returns what the members saw, in JSON, WebVTT and SRT.
 
-Quality bound: the final captions' WER may exceed the offline WER of the same sentences (one
-``transcribe`` call per sentence at 16 kHz, no codec: the best segmentation there is) by at most
-``WER_SLACK`` = 0.06, i.e. about two words in the 35 each phase holds.  The live path differs from
-the baseline by the Opus round trip, the 48 -> 16 kHz resampling and the pause-cut windows with the
-previous text as prompt; Whisper tiny on synthetic speech flips a word now and then on such changes,
-while what this test is for, a lost, cut or doubled window, costs a whole sentence (8-11 words, 25
-points and more).  The issue's goal (within 1 point) is measured, not asserted, by bench/captions.py.
+Quality bound: the final captions' WER over a phase (all its speakers' words pooled, 27 to 37 words)
+may exceed the offline WER of the same sentences by at most ``WER_SLACK`` = 0.06, one or two words.
+The offline figure is the one after the Opus round trip (aiortc's encoder, the tap's decoder; one
+``transcribe`` per sentence, no prompt: the best segmentation there is), so what is left between them
+is the captioner's own doing: where the tap's VAD and the AI side's windows cut, the prompt, audio the
+queues dropped.  Whisper tiny on synthetic speech flips a word now and then on such changes (a cut a
+few tens of milliseconds elsewhere), while what this test is for, a lost, cut or doubled window, costs
+a whole sentence (8-11 words, 25 points and more).  The issue's goal (within 1 point of offline) is
+measured, not asserted, by bench/captions.py.
 
 Like tests/integration/test_sfu_meeting.py, pytest re-runs this module under ``unshare -n``; the app
 is a child of that process (tests/support/caption_rig.py) that reports how many times the speech
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import time
 from typing import Any
 
@@ -102,7 +105,7 @@ async def scenario(result: dict[str, Any]) -> None:
                                  "captions_after": [c for c in cat.captions if c["at"] >= off_from],
                                  "audio_frames_while_off": cat.audio_from(ann) - heard_before}
 
-                result["seen"] = [{k: c[k] for k in ("id", "speaker_id", "text")} for c in cat.captions if c["final"]]
+                result["seen"] = [{k: c[k] for k in ("caption_id", "speaker_id", "text")} for c in cat.captions if c["final"]]
                 transcript = {}
                 for fmt in ("json", "vtt", "srt"):
                     async with session.get(f"{app.base}/api/v1/meetings/{room}/transcript", params={"format": fmt},
@@ -120,6 +123,89 @@ async def scenario(result: dict[str, Any]) -> None:
             await app.proc.wait()
 
 
+async def outage(result: dict[str, Any]) -> None:
+    """The all-in-one's AI service on a model server of its own (``runners.inference``, PyTriton),
+    killed while captions are on and started again."""
+    import aiohttp
+
+    from tests.support.caption_rig import caption_app, captions_state, listener, set_captions
+    from tests.support.caption_speech import make_track, script
+    from tests.support.triton import PrivateTriton
+
+    triton = PrivateTriton()
+    await asyncio.to_thread(triton.start)
+    app = caption_app(18891, APP_TRITON_URLS=triton.grpc_url, APP_TRITON_HEALTH_INTERVAL="0.5")
+    await app.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            ann, cat = members = [listener(n, app, session) for n in ("ann", "cat")]
+            try:
+                for m in members:
+                    await m.sign_up()
+                _, meeting = await ann.http("POST", "/api/v1/meetings", json={"title": "Captions through an outage"})
+                room = meeting["id"]
+                for m in members:
+                    await m.connect()
+                    await m.join(room)
+                await ann.publish_audio(make_track())
+                await cat.publish_audio(make_track())
+                await cat.hearing(ann)
+                await set_captions(ann, room, True)
+                await captions_state(cat, True)
+
+                async def say(which: int, wait_s: float) -> list[dict[str, Any]]:
+                    since = time.monotonic()
+                    played = ann.track.play(script("ann", range(which, which + 1), lead_in_s=0.2))
+                    await played.finished.wait()
+                    deadline = time.monotonic() + wait_s
+                    while not cat.finals(ann, since) and time.monotonic() < deadline:
+                        await asyncio.sleep(0.1)
+                    return [c["text"] for c in cat.finals(ann, since)]
+
+                result["before"] = await say(0, 30)
+
+                await asyncio.to_thread(triton.kill)
+                down_from, heard_from = time.monotonic(), cat.audio_from(ann)
+                during: list[str] = []
+                notice = None
+                for which in (1, 2, 3, 4):
+                    during += await say(which, 2)
+                    try:
+                        notice = await captions_state(cat, True, available=False, timeout=0.1)
+                        break
+                    except TimeoutError:
+                        continue
+                result["notice"] = notice
+                result["notice_to_ann"] = (await captions_state(ann, True, available=False, timeout=5)
+                                           if notice is not None else None)
+                result["during"] = during
+                result["audio_while_down"] = cat.audio_from(ann) - heard_from
+                result["down_for_s"] = time.monotonic() - down_from
+
+                await asyncio.to_thread(triton.start)
+                after: list[str] = []
+                back = None
+                for which in (5, 0, 1, 2, 3, 4):  # the captioner retries after a backoff of up to 10 s
+                    after += await say(which, 5)
+                    if after:
+                        break
+                try:
+                    back = await captions_state(cat, True, available=True, timeout=10)
+                except TimeoutError:
+                    pass
+                result["after"] = after
+                result["back"] = back
+            finally:
+                for m in members:
+                    await m.close()
+        await app.stop()
+    finally:
+        if app.proc is not None and app.proc.returncode is None:
+            app.proc.kill()
+            await app.proc.wait()
+        await asyncio.to_thread(triton.stop)
+
+
 # --- tests -----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -130,12 +216,15 @@ def meeting() -> dict[str, Any]:
 
 
 def check_phase(meeting: dict[str, Any], phase: str) -> None:
+    from tests.support.caption_speech import pooled_wer
+
     got = meeting["phases"][phase]
-    offline = meeting["offline"][phase]
+    offline = meeting["offline"][phase]["codec"]
     for sc in got["scores"]:
         missing = [s["index"] for s in sc["sentences"] if not s["captioned"]]
         assert missing == [], (phase, sc["speaker"], missing, sc["heard"])
-        assert sc["wer"] <= offline["wer"][sc["speaker"]] + WER_SLACK, (phase, sc["speaker"], sc["heard"], offline)
+    live = pooled_wer([(sc["reference"], sc["heard"]) for sc in got["scores"]])
+    assert live <= offline["wer_all"] + WER_SLACK, (phase, live, [sc["heard"] for sc in got["scores"]], offline)
     assert got["misattributed"] == [], got["misattributed"]
 
 
@@ -197,10 +286,21 @@ def test_the_transcript_holds_the_final_captions_in_json_vtt_and_srt(meeting: di
     assert transcript["vtt"]["body"].startswith("WEBVTT")
     for fmt in ("vtt", "srt"):
         assert cues(transcript[fmt]["body"], fmt) == named, fmt
+def test_when_speech_to_text_goes_down_media_flows_members_are_told_and_captions_come_back() -> None:
+    require_unshare()
+    result, _ = run_module(MODULE, "outage", timeout=600)
+    assert result["before"], "no caption before the outage"
+    assert result["notice"] is not None and result["notice"]["reason"], result
+    assert result["notice_to_ann"] is not None
+    assert result["audio_while_down"] > 100, result  # Opus frames (20 ms) cat received from ann meanwhile
+    assert result["after"], result
+    assert result["back"] is not None, result
+
+
 if __name__ == "__main__":
     allow_loopback_candidates()
     out: dict[str, Any] = {}
     try:
-        asyncio.run(scenario(out))
+        asyncio.run(outage(out) if sys.argv[1:] == ["outage"] else scenario(out))
     finally:
         emit_result(out)

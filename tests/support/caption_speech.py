@@ -5,7 +5,8 @@ member would: ``script`` lays them out in time, ``SpeechTrack`` plays that audio
 connection in real time (48 kHz, 20 ms frames, silence before ``play`` and after the script) and notes
 when each sentence's last sample went out; ``offline_baseline`` transcribes the very same sentences
 with the same engine without the meeting in between (one call per sentence, no prompt: the best
-segmentation there is), and ``score`` aligns the final captions a member received with the script.
+segmentation there is; from the source audio, and after the Opus round trip a member's audio takes),
+and ``score`` aligns the final captions a member received with the script.
 
 Synthetic speech: the figures compare the live path with offline transcription of the same audio,
 they are not meeting accuracy (confero_contracts/speech.py).
@@ -158,27 +159,55 @@ def make_track() -> Any:
 
 # --- the offline baseline -------------------------------------------------------------------------
 
+def through_opus(speech: PcmAudio) -> PcmAudio:
+    """``speech`` (48 kHz) as the SFU's caption tap gets it, without the network: aiortc's own Opus
+    encoder (what a member's peer connection sends), then the tap's decoder (Opus -> 16 kHz)."""
+    from aiortc.codecs.opus import OpusEncoder
+    from av import AudioFrame
+
+    from adapters.pyav.opus_pcm import OpusToPcm
+
+    encoder, decoder, out = OpusEncoder(), OpusToPcm(), bytearray()
+    size = FRAME_SAMPLES * 2
+    samples = speech.samples + bytes(-len(speech.samples) % size)
+    for i in range(0, len(samples), size):
+        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
+        frame.planes[0].update(samples[i:i + size])
+        frame.sample_rate = TRACK_RATE
+        frame.pts = i // 2
+        frame.time_base = fractions.Fraction(1, TRACK_RATE)
+        for payload in encoder.encode(frame)[0]:
+            out += decoder.decode(payload)
+    return PcmAudio(samples=bytes(out), sample_rate=16_000)
+
+
 async def offline_baseline(scripts: list[Script], engine: Any = None) -> dict[str, Any]:
-    """Each sentence at 16 kHz (espeak-ng straight to 16 kHz, no codec) through the in-process engine's
-    ``transcribe``: {"texts": {speaker: [text per sentence]}, "wer": {speaker: wer}, "wer_all": wer}."""
+    """Each sentence transcribed alone by the in-process engine's ``transcribe`` (no prompt), twice:
+    ``source``: espeak-ng straight to 16 kHz; ``codec``: the same speech through aiortc's Opus encoder
+    and the tap's decoder (``through_opus``), i.e. what the SFU receives.  Each is
+    {"texts": {speaker: [text per sentence]}, "wer": {speaker: wer}, "wer_all": pooled wer}."""
     from adapters.inference.engine import InProcessEngine
 
     own = engine is None
     engine = engine or InProcessEngine()
+    refs = {sc.speaker: " ".join(s.text for s in sc.sentences) for sc in scripts}
+    out: dict[str, Any] = {}
     try:
-        texts: dict[str, list[str]] = {}
-        for sc in scripts:
-            texts[sc.speaker] = []
-            for s in sc.sentences:
-                t = await engine.transcribe(espeak(s.text, 16_000, VOICES[sc.speaker]), timeout=120)
-                texts[sc.speaker].append(t.text)
+        for kind in ("source", "codec"):
+            texts: dict[str, list[str]] = {}
+            for sc in scripts:
+                texts[sc.speaker] = []
+                for s in sc.sentences:
+                    audio = (espeak(s.text, 16_000, VOICES[sc.speaker]) if kind == "source"
+                             else through_opus(espeak(s.text, TRACK_RATE, VOICES[sc.speaker])))
+                    texts[sc.speaker].append((await engine.transcribe(audio, timeout=120)).text)
+            hyps = {k: " ".join(v) for k, v in texts.items()}
+            out[kind] = {"texts": texts, "wer": {k: wer(refs[k], hyps[k]) for k in refs},
+                         "wer_all": pooled_wer([(refs[k], hyps[k]) for k in refs])}
     finally:
         if own:
             await engine.close()
-    refs = {sc.speaker: " ".join(s.text for s in sc.sentences) for sc in scripts}
-    hyps = {k: " ".join(v) for k, v in texts.items()}
-    return {"texts": texts, "wer": {k: wer(refs[k], hyps[k]) for k in refs},
-            "wer_all": pooled_wer([(refs[k], hyps[k]) for k in refs])}
+    return out
 
 
 def pooled_wer(pairs: list[tuple[str, str]]) -> float:
