@@ -95,3 +95,19 @@ async def _stop_all(captioner: RoomCaptioner) -> None:
             await captioner.stop(room_id)
         except Exception:
             log.exception("stopping a room's captions failed", extra={"room_id": room_id})
+
+
+def with_captions(feed: Any, service: CaptionService | None) -> Any:
+    """The domain-event feed of the signaling task, also handing each event to the captions use case (a
+    deleted meeting's transcript goes with it).  Idempotent, like the feed's other handlers."""
+    if service is None:
+        return feed
+
+    async def run(handler: Any, stop: Any) -> None:
+        async def both(event: Any) -> None:
+            await handler(event)
+            await service.on_event(event)
+
+        await feed(both, stop)
+
+    return run

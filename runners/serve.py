@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ports.inference import InferenceEngine
 from runners.ai_composition import analysis_service, with_recording_analysis
-from runners.captions import caption_service
+from runners.captions import caption_service, with_captions
 from runners.containers import Application, build, resolve
 from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
@@ -57,8 +57,9 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                                 meetings=await resolve(container.meeting_service),
                                 rooms=await resolve(container.room_service),
                                 signal_bus=await resolve(container.adapters.signal_bus),
-                                event_feed=with_recording_analysis(with_recordings(
+                                event_feed=with_captions(with_recording_analysis(with_recordings(
                                     await resolve(container.adapters.event_feed), recordings), analysis, settings),
+                                    captions),
                                 media=await resolve(container.adapters.media),
                                 dead_letters=await resolve(container.dead_letter_service),
                                 links=await resolve(container.link_service),

@@ -11,8 +11,10 @@ tests/unit/test_caption_speech_gate.py: espeak-ng sentences with pauses, white a
 A frame is voiced when its level is ``threshold_db`` above the noise floor and above ``min_db``.  The
 floor follows the level down quickly and up slowly (``floor_rise_db_s``), so steady noise (a fan, hiss)
 becomes the floor within a second or two, while speech, which dips between syllables, keeps it low.
-``onset_s`` of voiced frames start an utterance (a click does not); the ``preroll_s`` before the onset
-goes with it so the first syllable is not cut.
+``onset_s`` of voiced frames start an utterance (a click does not) if the level moved by ``modulation_db``
+within them: speech rises and falls with its syllables, a fan or hiss that starts is steady, and the
+floor jumps to a sound that stayed steady for ``steady_s`` (so it is never taken for speech for long).
+The ``preroll_s`` before the onset goes with the utterance so the first syllable is not cut.
 """
 
 from __future__ import annotations
@@ -40,12 +42,14 @@ class Piece:
 
 
 class SpeechGate:
-    def __init__(self, *, threshold_db: float = 10.0, min_db: float = -50.0, floor_rise_db_s: float = 4.0,
-                 onset_s: float = 0.06, preroll_s: float = 0.3, end_silence_s: float = 0.8) -> None:
-        self.threshold_db, self.min_db = threshold_db, min_db
+    def __init__(self, *, threshold_db: float = 8.0, min_db: float = -50.0, floor_rise_db_s: float = 4.0,
+                 onset_s: float = 0.16, modulation_db: float = 6.0, steady_s: float = 0.5, preroll_s: float = 0.4,
+                 end_silence_s: float = 0.8) -> None:
+        self.threshold_db, self.min_db, self.modulation_db = threshold_db, min_db, modulation_db
         self._rise = floor_rise_db_s * FRAME_S
         self._onset = max(1, round(onset_s / FRAME_S))
         self._end = max(1, round(end_silence_s / FRAME_S))
+        self._levels: collections.deque[float] = collections.deque(maxlen=max(self._onset, round(steady_s / FRAME_S)))
         self._preroll: collections.deque[tuple[bytes, float]] = collections.deque(
             maxlen=max(self._onset, round(preroll_s / FRAME_S)))
         self._pending = b""
@@ -74,7 +78,7 @@ class SpeechGate:
         if not self.talking:
             self._preroll.append((frame, at))
             self._voiced_run = self._voiced_run + 1 if voiced else 0
-            if self._voiced_run >= self._onset:
+            if self._voiced_run >= self._onset and self._modulated():
                 self.talking, self._quiet_run = True, 0
                 yield Piece("start")
                 for held, held_at in self._preroll:
@@ -87,12 +91,19 @@ class SpeechGate:
             self.talking, self._voiced_run = False, 0
             yield Piece("end")
 
+    def _modulated(self) -> bool:
+        recent = list(self._levels)[-self._onset:]
+        return max(recent) - min(recent) >= self.modulation_db
+
     def _voiced(self, frame: bytes) -> bool:
         samples = np.frombuffer(frame, "<i2").astype(np.float32)
         power = float(np.dot(samples, samples)) / len(samples)
         level = 10 * math.log10(power / 32768.0**2) if power > 0 else -120.0
+        self._levels.append(level)
         if self.floor is None:
             self.floor = level
+        elif len(self._levels) == self._levels.maxlen and max(self._levels) - min(self._levels) < self.modulation_db:
+            self.floor = min(self._levels)  # a steady sound: noise, not speech
         elif level < self.floor:
             self.floor += (level - self.floor) * 0.2
         else:

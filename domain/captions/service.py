@@ -16,6 +16,7 @@ Rules:
 - ``joined``: someone entered the room on this process; if captions are on and this process does not
   caption the room yet (it restarted, or it is another process than the one that heard the turn-on)
   it starts.  Returns what the newcomer is told in ``room_state``.
+- ``on_event`` (the domain-event feed, once per event): a deleted meeting's transcript is deleted.
 - ``transcript``: the meeting's final captions, for its host, co-hosts, the people who attended it and
   administrators (as its recordings, domain/recordings/access.py, without the ``allow_recording``
   condition: the transcript is what members heard live anyway), during and after the meeting.
@@ -30,10 +31,12 @@ from attrs import define, field, frozen
 
 from domain.captions.errors import TranscriptHidden
 from domain.captions.model import Caption
+from domain.meetings import events as me
 from domain.meetings.errors import MeetingNotFound
 from domain.meetings.model import Meeting, MeetingStatus
 from domain.rooms.events import CaptionsChanged, CaptionSpoken, RoomClosed, RoomEvent
 from domain.shared.actor import Actor
+from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, UserId
 from domain.users.errors import UserNotFound
 from ports.captions import RoomCaptioner, TranscriptStore
@@ -74,7 +77,6 @@ class CaptionService:
     meetings: MeetingRepository
     users: UserRepository
     captioner: RoomCaptioner | None = None  # None: this process makes no captions
-    _started: dict[MeetingId, dt.datetime] = field(factory=dict, init=False)  # live captioned rooms
     _names: dict[UserId, str] = field(factory=dict, init=False)
     _unavailable: dict[MeetingId, str] = field(factory=dict, init=False)
 
@@ -102,6 +104,16 @@ class CaptionService:
         if self._unavailable.pop(room_id, None) is None:
             return
         await self.bus.publish(CaptionsChanged(room_id=room_id, on=True, available=True))
+
+    # -- the domain-event feed (once per event) -------------------------------------------------------------
+
+    async def on_event(self, event: DomainEvent) -> None:
+        """Idempotent (deleting twice removes nothing more)."""
+        if isinstance(event, me.MeetingDeleted):
+            removed = await self.transcripts.delete(MeetingId(event.meeting_id))
+            if removed:
+                log.info("transcript deleted with its meeting", extra={"meeting_id": event.meeting_id,
+                                                                        "captions": removed})
 
     # -- every process ---------------------------------------------------------------------------------
 
@@ -143,7 +155,7 @@ class CaptionService:
         captions = await self.transcripts.transcript(meeting_id, since=since, limit=TRANSCRIPT_MAX)
         if until is not None:
             captions = [c for c in captions if c.start_at < until]
-        origin = since or meeting.started_at or meeting.start_time
+        origin = _to_millisecond(since or meeting.started_at or meeting.start_time)  # as stores keep times
         names = {s: await self._name(UserId(s)) for s in sorted({c.speaker_id for c in captions})}
         return Transcript(meeting_id=meeting_id, origin=origin, until=until, captions=tuple(captions),
                           names=names)
@@ -151,21 +163,18 @@ class CaptionService:
     # -- plumbing ------------------------------------------------------------------------------------------
 
     async def _live_start(self, room_id: MeetingId) -> dt.datetime | None:
-        """When the meeting started, if it is live with captions on (remembered until they go off)."""
-        started = self._started.get(room_id)
-        if started is not None:
-            return started
+        """When the meeting started, if it is live with captions on now.  Read for every caption (one
+        primary-key read every few seconds per speaker, next to seconds of inference): a cache would
+        have to hear every end and turn-off, which not every process does."""
         try:
             meeting = await self.meetings.get(room_id)
         except MeetingNotFound:
             return None
         if not _captioning(meeting):
             return None
-        self._started[room_id] = started = meeting.started_at or meeting.start_time
-        return started
+        return meeting.started_at or meeting.start_time
 
     def _forget(self, room_id: MeetingId) -> None:
-        self._started.pop(room_id, None)
         self._unavailable.pop(room_id, None)
 
     async def _name(self, user_id: UserId) -> str:
@@ -188,6 +197,10 @@ def may_read_transcript(actor: Actor, meeting: Meeting) -> bool:
 
 def _captioning(meeting: Meeting) -> bool:
     return meeting.status is MeetingStatus.LIVE and meeting.captions_on
+
+
+def _to_millisecond(at: dt.datetime) -> dt.datetime:
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def _seconds(at: dt.datetime, origin: dt.datetime) -> float:

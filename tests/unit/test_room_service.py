@@ -229,19 +229,23 @@ async def test_the_end_of_a_meeting_closes_the_room_and_empties_it(room: Room, c
     assert await room.service.reap() == 0  # nobody is reaped or announced later
 
 
-async def test_locks_and_roles_reach_the_room(room: Room) -> None:
+async def test_locks_roles_and_captions_reach_the_room(room: Room) -> None:
     await room.service.on_event(at(me.MeetingLocked, by=ANN.user_id))
     await room.service.on_event(at(me.MeetingUnlocked, by=ANN.user_id))
     await room.service.on_event(at(me.CoHostPromoted, user_id=BOB.user_id, by=ANN.user_id))
     await room.service.on_event(at(me.CoHostDemoted, user_id=BOB.user_id, by=ANN.user_id))
     await room.service.on_event(at(me.HostTransferred, from_user_id=ANN.user_id, to_user_id=BOB.user_id))
+    await room.service.on_event(at(me.CaptionsTurnedOn, by=BOB.user_id))
+    await room.service.on_event(at(me.CaptionsTurnedOff, by=ANN.user_id))
     await room.service.on_event(at(me.MeetingUpdated, fields=("title",)))  # nothing the room shows
     assert room.said() == [
         ev.LockChanged(room_id=ROOM, locked=True), ev.LockChanged(room_id=ROOM, locked=False),
         ev.RoleChanged(room_id=ROOM, user_id=BOB.user_id, role="co_host"),
         ev.RoleChanged(room_id=ROOM, user_id=BOB.user_id, role="participant"),
         ev.RoleChanged(room_id=ROOM, user_id=ANN.user_id, role="co_host"),
-        ev.RoleChanged(room_id=ROOM, user_id=BOB.user_id, role="host")]
+        ev.RoleChanged(room_id=ROOM, user_id=BOB.user_id, role="host"),
+        ev.CaptionsChanged(room_id=ROOM, on=True, by=BOB.user_id),
+        ev.CaptionsChanged(room_id=ROOM, on=False, by=ANN.user_id)]
 
 
 async def test_revoking_user_events_become_access_revoked_notices(room: Room) -> None:

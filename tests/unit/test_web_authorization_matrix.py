@@ -118,6 +118,10 @@ CASES = [
          {"user_id": "<participant id>"}),
     Case("lock", "POST", f"{API}/meetings/{{id}}/lock", privileged(), {"id": "live"}),
     Case("unlock", "POST", f"{API}/meetings/{{id}}/unlock", privileged(), {"id": "live"}),
+    Case("captions on", "POST", f"{API}/meetings/{{id}}/captions/on", privileged(), {"id": "live"}),
+    Case("captions off", "POST", f"{API}/meetings/{{id}}/captions/off", privileged(), {"id": "live"}),
+    Case("transcript", "GET", f"{API}/meetings/{{id}}/transcript", protected(200, other=(403, "transcript_hidden")),
+         {"id": "live"}),
     Case("end", "POST", f"{API}/meetings/{{id}}/end", host_only(), {"id": "live"}),
     Case("cancel", "POST", f"{API}/meetings/{{id}}/cancel", host_only(), {"id": "scheduled"}),
 
