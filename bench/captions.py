@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,7 +66,7 @@ async def round_of(app: Any, speakers: list[Any], listener: Any, scripts: list[A
             await asyncio.sleep(0.05)
     # The loop above ends at the last caption (or the wait's end): CPU from the first sample to here.
     cpu1, at1 = await app.cpu()
-    out = {"cpu_s": cpu1 - cpu0, "wall_s": at1 - at0, "scores": scores,
+    out = {"cpu_s": cpu1 - cpu0, "wall_s": at1 - at0, "scores": scores, "load": os.getloadavg()[0],
            "plays": [{"speaker": m.name, "ends": p.sentence_ends} for m, p in plays]}
     await asyncio.sleep(2.0)  # let the last windows settle before the next round
     return out
@@ -142,7 +143,7 @@ def report(result: dict[str, Any]) -> None:
               + ", ".join(f"{k} {v:.3f}" for k, v in offline[kind]["wer"].items()))
     print(f"\n{'speakers':>8} {'sentences':>9} {'captioned':>9} {'delay p50':>9} {'delay p95':>9} "
           f"{'WER':>6} {'offline':>7} {'dWER':>6} {'codec':>6} {'dWER':>6} {'%core/spk on':>12} {'off':>6} "
-          f"{'on/off':>6}")
+          f"{'on/off':>6} {'load':>5}")
     goals = []
     for n, run in result["runs"].items():
         on, off = run["on"], run["off"]
@@ -159,10 +160,11 @@ def report(result: dict[str, Any]) -> None:
         p50, p95 = percentile(delays, 50), percentile(delays, 95)
         print(f"{n:>8} {len(sentences):>9} {sum(s['captioned'] for s in sentences):>9} {p50:>8.2f}s {p95:>8.2f}s "
               f"{live:>6.3f} {base['source']:>7.3f} {live - base['source']:>+6.3f} {base['codec']:>6.3f} "
-              f"{live - base['codec']:>+6.3f} {cpu_on:>12.1f} {cpu_off:>6.1f} {cpu_on / max(cpu_off, 0.01):>5.1f}x")
+              f"{live - base['codec']:>+6.3f} {cpu_on:>12.1f} {cpu_off:>6.1f} {cpu_on / max(cpu_off, 0.01):>5.1f}x {on.get('load', float('nan')):>5.1f}")
         goals.append((n, p50, live - base["source"]))
     print("\n%core/spk: the app's CPU (all threads, inference included) / speakers / wall time, in % of one core;")
     print("on: captions on, from the first sample to the last caption; off: the same speech with captions off")
+    print("load: the machine's 1-minute load average after the captioned round (other work shares the cores)")
     for n, p50, dwer in goals:
         print(f"{n} speaker(s): delay p50 {p50:.2f} s < 1.5 s {'met' if p50 < 1.5 else 'NOT met'}; "
               f"WER {dwer * 100:+.1f} points from offline: within 1 point {'met' if dwer <= 0.01 else 'NOT met'}")
