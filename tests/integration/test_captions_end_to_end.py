@@ -4,7 +4,10 @@ receiving the ``caption`` frames over signaling once the host turned captions on
 
 One meeting, in phases: ann alone says three sentences; then bob and ann speak in turn; then both at
 once; then the host turns captions off and ann speaks on: no further speech-to-text call.  Afterwards
-the transcript endpoint returns what the members saw, in JSON, WebVTT and SRT.
+the transcript endpoint returns what the members saw, in JSON, WebVTT and SRT.  And in another
+meeting, the model server the all-in-one's AI service uses (``runners.inference``, APP_TRITON_URLS) is
+killed while captions are on: media keeps flowing, every member is told captions are unavailable
+(a ``captions`` frame, ``available: false``), and once it is started again captions come back.
 
 Quality bound: the final captions' WER over a phase (all its speakers' words pooled, 27 to 37 words)
 may exceed the offline WER of the same sentences by at most ``WER_SLACK`` = 0.06, one or two words.
