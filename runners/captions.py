@@ -2,8 +2,9 @@
 
 - The transcript store: MongoDB when ``APP_MONGO_URL`` is set (as the analysis store; index made at
   start), memory otherwise.
-- Speech-to-text: the AI service over gRPC when ``APP_CAPTIONS_AI_ADDRESS`` names it (with the service
-  token ``APP_CAPTIONS_AI_TOKEN``), else the AI service composed in this process.
+- Speech-to-text (runners/captions_media.py): the AI service composed in this process
+  (``APP_CAPTIONS_SPEECH=inprocess``, the all-in-one), or the AI service's gRPC StreamCaptions
+  (``grpc``: ``APP_CAPTIONS_AI_HOST``/``_PORT`` with ``APP_CAPTIONS_SERVICE_TOKEN``).
 - The room captioner: a tap on this process's SFU (adapters/webrtc/caption_tap.py), delivering to the
   captions use case (domain/captions/service.py), which is its CaptionSink.
 
@@ -21,31 +22,9 @@ from typing import Any
 from adapters.memory.captions import InMemoryTranscriptStore
 from domain.analysis.service import AnalysisService
 from domain.captions.service import CaptionService
-from ports.captions import CaptionSink, RoomCaptioner, SpeechToText
 from runners.settings import AdapterFamily, Settings
 
 log = logging.getLogger("runners.captions")
-
-
-def speech_to_text(settings: Settings, analysis: AnalysisService | None) -> SpeechToText | None:
-    """gRPC to the AI service when configured, else the AI service of this process (None without one)."""
-    if settings.captions_ai_address:
-        from runners.rpc.speech_client import GrpcSpeechToText
-
-        host, _, port = settings.captions_ai_address.rpartition(":")
-        return GrpcSpeechToText(host, int(port), settings.captions_ai_token,  # type: ignore[no-any-return]
-                                deadline=settings.captions_stream_deadline)
-    if analysis is None:
-        return None
-    from adapters.inprocess.speech import InProcessSpeechToText
-
-    return InProcessSpeechToText(analysis)  # type: ignore[no-any-return]
-
-
-def room_captioner(media: Any, speech: SpeechToText, sink: CaptionSink) -> RoomCaptioner:
-    from adapters.webrtc.caption_tap import AiortcRoomCaptioner
-
-    return AiortcRoomCaptioner(media, speech, sink)  # type: ignore[no-any-return]
 
 
 @contextlib.asynccontextmanager
@@ -74,27 +53,24 @@ async def caption_service(settings: Settings, container: Any,
                                  meetings=await resolve(container.adapters.meetings),
                                  users=await resolve(container.adapters.users))
         try:
-            speech = speech_to_text(settings, analysis)
-            if speech is None:
-                log.warning("captions: no speech-to-text in this process; captions stay unavailable")
-            else:
-                close = getattr(speech, "close", None)
-                if close is not None:
-                    stack.push_async_callback(close)
-                service.captioner = room_captioner(await resolve(container.adapters.media), speech, service)
-        except ImportError as exc:  # a build without the media tap: the rest of captions still serves
-            log.warning("captions: the SFU's caption tap is not available", extra={"missing": exc.name})
-        if service.captioner is not None:
-            stack.push_async_callback(_stop_all, service.captioner)
+            from runners.captions_media import aiortc_room_captioner, speech_to_text
+        except ImportError as exc:  # a build without the media tap or the models: the rest still serves
+            log.warning("captions: no caption tap in this build; captions stay unavailable",
+                        extra={"missing": exc.name})
+        else:
+            speech = speech_to_text(settings.captions_speech, analysis=analysis, host=settings.captions_ai_host,
+                                    port=settings.captions_ai_port, service_token=settings.captions_service_token,
+                                    deadline=settings.captions_stream_deadline)
+            close_speech = getattr(speech, "close", None)
+            if close_speech is not None:
+                stack.push_async_callback(close_speech)
+            captioner = aiortc_room_captioner(
+                await resolve(container.adapters.media), speech, service,
+                end_silence_s=settings.captions_end_silence, tap_queue_s=settings.captions_tap_queue_seconds,
+                stream_buffer_s=settings.captions_stream_buffer_seconds, retry_max_s=settings.captions_retry_max)
+            stack.push_async_callback(captioner.close)  # every tap and stream of every room ends
+            service.captioner = captioner
         yield service
-
-
-async def _stop_all(captioner: RoomCaptioner) -> None:
-    for room_id in await captioner.captioning():
-        try:
-            await captioner.stop(room_id)
-        except Exception:
-            log.exception("stopping a room's captions failed", extra={"room_id": room_id})
 
 
 def with_captions(feed: Any, service: CaptionService | None) -> Any:

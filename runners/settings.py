@@ -198,12 +198,19 @@ class Settings(BaseSettings):
                                           le=64 * 1024 * 1024)
     # A completed recording is transcribed and emotion-tagged on its own (README "Analysis of a finished recording").
     ai_analyse_recordings: bool = _env("APP_AI_ANALYSE_RECORDINGS", default=True)
-    # Live captions (issue 12; runners/captions.py): off in every meeting until a host turns them on.
+    # Live captions (issue 12; runners/captions.py, runners/captions_media.py): off in every meeting until a
+    # host turns them on.
     captions_enabled: bool = _env("APP_CAPTIONS_ENABLED", default=True)
-    # The AI service's gRPC address (host:port) for speech-to-text; empty: the AI service in this process.
-    captions_ai_address: str = _env("APP_CAPTIONS_AI_ADDRESS", default="")
-    captions_ai_token: str = _env("APP_CAPTIONS_AI_TOKEN", default="", repr=False)  # one of its APP_AI_SERVICE_TOKENS
+    # Speech-to-text: "inprocess" (the AI service of this process) or "grpc" (the AI service's StreamCaptions).
+    captions_speech: str = _env("APP_CAPTIONS_SPEECH", default="inprocess")
+    captions_ai_host: str = _env("APP_CAPTIONS_AI_HOST", default="127.0.0.1")
+    captions_ai_port: int = _env("APP_CAPTIONS_AI_PORT", default=9084, ge=1, le=65535)
+    captions_service_token: str = _env("APP_CAPTIONS_SERVICE_TOKEN", default="", repr=False)
     captions_stream_deadline: float = _env("APP_CAPTIONS_STREAM_DEADLINE", default=300.0, gt=0, le=3600)
+    captions_end_silence: float = _env("APP_CAPTIONS_END_SILENCE", default=0.8, gt=0, le=10)
+    captions_tap_queue_seconds: float = _env("APP_CAPTIONS_TAP_QUEUE_SECONDS", default=5.0, gt=0, le=120)
+    captions_stream_buffer_seconds: float = _env("APP_CAPTIONS_STREAM_BUFFER_SECONDS", default=30.0, gt=0, le=600)
+    captions_retry_max: float = _env("APP_CAPTIONS_RETRY_MAX", default=10.0, gt=0, le=600)
     # Inference: the Triton nodes the AI service uses, and the model server (runners.inference) itself.
     triton_urls: CommaList = _env("APP_TRITON_URLS", default=())
     triton_health_interval: float = _env("APP_TRITON_HEALTH_INTERVAL", default=2.0, gt=0, le=300)
@@ -286,12 +293,10 @@ class Settings(BaseSettings):
             problems.append("APP_SMS_AUTH_TOKEN and APP_SMS_FROM are required with APP_SMS_ACCOUNT_SID")
         if self.vapid_private_key and not self.vapid_public_key:
             problems.append("APP_VAPID_PUBLIC_KEY is required with APP_VAPID_PRIVATE_KEY")
-        if self.captions_ai_address:
-            host, _, port = self.captions_ai_address.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                problems.append("APP_CAPTIONS_AI_ADDRESS must be host:port (the AI service's gRPC listener)")
-            if not self.captions_ai_token:
-                problems.append("APP_CAPTIONS_AI_TOKEN is required with APP_CAPTIONS_AI_ADDRESS")
+        if self.captions_speech not in ("inprocess", "grpc"):
+            problems.append("APP_CAPTIONS_SPEECH must be inprocess or grpc")
+        elif self.captions_enabled and self.captions_speech == "grpc" and not self.captions_service_token:
+            problems.append("APP_CAPTIONS_SERVICE_TOKEN is required with APP_CAPTIONS_SPEECH=grpc")
         if not self.ws_origins:
             object.__setattr__(self, "ws_origins", self.cors_origins)
         if problems:

@@ -7,12 +7,14 @@ Rules:
   partial or final, goes to the room as CaptionSpoken, with the speaker's display name and its times
   in seconds since the meeting started.  A caption of a meeting that is not live with captions on
   (ended, unknown, turned off meanwhile) is dropped.
-- ``unavailable`` / ``resumed`` (CaptionSink): the room hears CaptionsChanged(available=False, reason)
-  once when speech-to-text cannot be reached, and CaptionsChanged(available=True) once it is back.
+- ``unavailable`` / ``resumed`` (CaptionSink): the room hears CaptionsChanged(available=False,
+  reason="speech_to_text_unavailable") once when speech-to-text cannot be reached, and
+  CaptionsChanged(available=True) once it is back.
 - ``on_room_event`` (every process, for the rooms it listens to): CaptionsChanged(on) starts this
   process's captioner on the room, CaptionsChanged(off) and RoomClosed stop it.  The meeting events
   themselves become CaptionsChanged in RoomService.on_meeting_event (once, whichever process consumed
   them), exactly like a lock becomes LockChanged.
+- ``idle``: this process no longer listens to the room (nobody of it here): its tap stops.
 - ``joined``: someone entered the room on this process; if captions are on and this process does not
   caption the room yet (it restarted, or it is another process than the one that heard the turn-on)
   it starts.  Returns what the newcomer is told in ``room_state``.
@@ -47,6 +49,7 @@ from ports.users import UserRepository
 log = logging.getLogger(__name__)
 NAMES_KEPT = 10_000  # display names remembered (a caption per second per speaker must not look each up)
 TRANSCRIPT_MAX = 10_000
+UNAVAILABLE = "speech_to_text_unavailable"  # what members are told while speech-to-text cannot be reached
 
 
 @frozen(kw_only=True)
@@ -95,10 +98,13 @@ class CaptionService:
             start_at=caption.start_at, end_at=caption.end_at))
 
     async def unavailable(self, room_id: MeetingId, reason: str) -> None:
-        if self._unavailable.get(room_id) == reason:
+        """Members get a stable reason (UNAVAILABLE); the captioner's own (an error message that may name
+        internal hosts) stays in the log."""
+        if room_id in self._unavailable:
             return
-        self._unavailable[room_id] = reason
-        await self.bus.publish(CaptionsChanged(room_id=room_id, on=True, available=False, reason=reason))
+        log.warning("captions unavailable", extra={"room_id": room_id, "reason": reason})
+        self._unavailable[room_id] = UNAVAILABLE
+        await self.bus.publish(CaptionsChanged(room_id=room_id, on=True, available=False, reason=UNAVAILABLE))
 
     async def resumed(self, room_id: MeetingId) -> None:
         if self._unavailable.pop(room_id, None) is None:
@@ -125,7 +131,7 @@ class CaptionService:
                 if available:
                     self._unavailable.pop(room_id, None)
                 else:
-                    self._unavailable[room_id] = reason or "unavailable"
+                    self._unavailable[room_id] = reason or UNAVAILABLE
                 if self.captioner is not None:
                     await self.captioner.start(room_id)
             case CaptionsChanged(on=False) | RoomClosed():
@@ -133,11 +139,24 @@ class CaptionService:
                 if self.captioner is not None:
                     await self.captioner.stop(room_id)
 
+    async def idle(self, room_id: MeetingId) -> None:
+        """Nobody of the room is on this process any more (no socket, no media): its tap stops here, as
+        this process will not hear the room's events; ``joined`` starts it again if someone comes back."""
+        self._unavailable.pop(room_id, None)
+        if self.captioner is not None and room_id in await self.captioner.captioning():
+            await self.captioner.stop(room_id)
+
     async def joined(self, room_id: MeetingId) -> CaptionsNow:
+        """Also stops a tap left running here while captions went off unheard (this process had
+        nobody in the room then)."""
         meeting = await self.meetings.get(room_id)
         on = meeting.captions_on and meeting.status is MeetingStatus.LIVE
-        if on and self.captioner is not None and room_id not in await self.captioner.captioning():
-            await self.captioner.start(room_id)
+        if self.captioner is not None:
+            running = room_id in await self.captioner.captioning()
+            if on and not running:
+                await self.captioner.start(room_id)
+            elif running and not on:
+                await self.captioner.stop(room_id)
         if self.captioner is None:
             return CaptionsNow(on=on, available=False, reason="not_configured")
         reason = self._unavailable.get(room_id)

@@ -154,6 +154,7 @@ class Hub:
         stack = self._listeners.pop(room_id, None)
         if stack is not None:
             await stack.aclose()
+            self._follow_captions(room_id, None)
 
     async def _release(self, room_id: MeetingId) -> None:
         async with self._lock:
@@ -166,18 +167,26 @@ class Hub:
             await asyncio.gather(*list(self._caption_tasks), return_exceptions=True)
 
     def _captions(self, event: RoomEvent) -> None:
+        if isinstance(event, CaptionsChanged | RoomClosed):
+            self._follow_captions(event.room_id, event)
+
+    def _follow_captions(self, room_id: MeetingId, event: RoomEvent | None) -> None:
         """This process's caption tap follows the room (domain/captions/service.py): started when
-        captions are turned on, stopped when off or when the room closes.  Not awaited here: starting
-        a tap must not hold up the room's other events."""
-        if self.captions is None or not isinstance(event, CaptionsChanged | RoomClosed):
+        captions are turned on, stopped when off, when the room closes, or when this process stops
+        listening to the room (``event`` None; unless it listens again by then).  In arrival order,
+        and not awaited here: a tap must not hold up the room's other events."""
+        if self.captions is None:
             return
 
         async def follow(captions: CaptionService) -> None:
             try:
                 async with self._caption_order:
-                    await captions.on_room_event(event)
+                    if event is not None:
+                        await captions.on_room_event(event)
+                    elif room_id not in self._listeners:
+                        await captions.idle(room_id)
             except Exception:
-                log.exception("the caption tap did not follow the room", extra={"room_id": event.room_id})
+                log.exception("the caption tap did not follow the room", extra={"room_id": room_id})
 
         task = asyncio.get_running_loop().create_task(follow(self.captions))
         self._caption_tasks.add(task)

@@ -123,7 +123,8 @@ class CaptionsNow(Shape):
     on: Annotated[bool, Field(description="the host or a co-host turned live captions on")]
     available: Annotated[bool, Field(description="captions can be made now (false: speech-to-text is "
                                                  "unreachable, or this server has no captions)")]
-    reason: Annotated[str | None, Field(description="why captions are unavailable, or null")] = None
+    reason: Annotated[str | None, Field(description="why captions are unavailable (speech_to_text_unavailable, "
+                                                    "not_configured), or null")] = None
 
 
 class RoomState(Shape):
@@ -218,7 +219,8 @@ class CaptionsFrame(Shape):
     available: bool
     by: Annotated[Id | None, Field(description="who turned captions on or off; null when the meeting ended "
                                                 "them or for a change of availability")]
-    reason: Annotated[str | None, Field(description="why captions are unavailable (null when available)")]
+    reason: Annotated[str | None, Field(description="why captions are unavailable (speech_to_text_unavailable; "
+                                                    "null when available)")]
 
 
 class CaptionFrame(Shape):

@@ -137,8 +137,8 @@ async def test_captions_after_turning_off_are_dropped(world: World) -> None:
 async def test_an_outage_and_its_end_are_told_once_each(world: World) -> None:
     mid = await world.live_meeting()
     async with world.bus.listen(mid, world.hear):
-        await world.service.unavailable(mid, "speech_to_text_unavailable")
-        await world.service.unavailable(mid, "speech_to_text_unavailable")
+        await world.service.unavailable(mid, "the AI service cannot be reached (OSError at 10.0.0.7)")
+        await world.service.unavailable(mid, "Triton: connection refused")
         assert not (await world.service.joined(mid)).available
         await world.service.resumed(mid)
         await world.service.resumed(mid)
@@ -215,3 +215,18 @@ async def test_a_deleted_meetings_transcript_goes_with_it(world: World) -> None:
     await world.service.on_event(me.MeetingEnded(occurred_at=T0, meeting_id=other, by=world.host.id))
     assert await world.store.transcript(mid) == []
     assert [c.text for c in await world.store.transcript(other)] == ["kept"]
+
+
+async def test_a_tap_left_running_while_captions_went_off_unheard_stops_when_someone_joins(world: World) -> None:
+    mid = await world.live_meeting(captions_on=False)
+    await world.captioner.start(mid)  # this process missed the turn-off
+    assert not (await world.service.joined(mid)).on
+    assert world.captioner.rooms == set()
+
+
+async def test_an_idle_room_stops_its_tap_here(world: World) -> None:
+    mid = await world.live_meeting()
+    await world.service.joined(mid)
+    await world.service.idle(mid)
+    await world.service.idle(mid)  # nothing more
+    assert world.captioner.calls == [("start", mid), ("stop", mid)]

@@ -124,7 +124,7 @@ async def test_members_are_told_when_captions_are_unavailable_and_when_they_are_
     a, _ = await s.member(ann, mid)
     await s.host_action(ann, f"{mid}/captions/on")
     await a.next("captions")
-    await service.unavailable(MeetingId(mid), "speech_to_text_unavailable")
+    await service.unavailable(MeetingId(mid), "the AI service cannot be reached (OSError)")
     down = await a.next("captions")
     assert down["data"] == {"room_id": mid, "on": True, "available": False, "by": None,
                             "reason": "speech_to_text_unavailable"}
@@ -170,3 +170,42 @@ async def drained(s: Signaling) -> None:
     from runners.signaling.context import HUB
 
     await s.web.app[HUB].drain()
+
+
+async def test_the_composed_captioner_is_the_sfus_tap_and_follows_the_room(signaling: Signaling) -> None:
+    """The real wiring: the all-in-one composes the SFU's caption tap over in-process speech-to-text."""
+    from adapters.webrtc.caption_tap import AiortcRoomCaptioner
+
+    s = signaling
+    service = s.web.services.captions
+    assert service is not None and isinstance(service.captioner, AiortcRoomCaptioner)
+    ann = await s.web.user("ann")
+    mid = await s.meeting(ann)
+    a, _ = await s.member(ann, mid)
+    assert await service.captioner.captioning() == []  # off by default: nothing taps the room
+    await s.host_action(ann, f"{mid}/captions/on")
+    await a.next("captions")
+    await drained(s)
+    assert await service.captioner.captioning() == [mid]
+    await s.host_action(ann, f"{mid}/captions/off")
+    await a.next("captions")
+    await drained(s)
+    assert await service.captioner.captioning() == []
+
+
+async def test_the_tap_stops_when_nobody_of_the_room_is_left_on_the_process(signaling: Signaling) -> None:
+    s = signaling
+    _, captioner = captions_of(s)
+    ann, bob = await s.web.user("ann"), await s.web.user("bob")
+    mid = await s.meeting(ann)
+    a, _ = await s.member(ann, mid)
+    b, _ = await s.member(bob, mid)
+    await s.host_action(ann, f"{mid}/captions/on")
+    await a.next("captions")
+    await drained(s)
+    for c in (a, b):
+        assert (await c.request("leave_room", {"room_id": mid}))["type"] == "ack"
+    await drained(s)
+    assert captioner.rooms == set() and captioner.calls[-1] == ("stop", mid)
+    _, state = await s.member(bob, mid)  # back: captions are still on, the tap starts again
+    assert state["captions"]["on"] is True and captioner.rooms == {mid}
