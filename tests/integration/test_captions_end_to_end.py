@@ -39,6 +39,9 @@ from tests.support.netns import allow_loopback_candidates, emit_result, require_
 
 MODULE = "tests.integration.test_captions_end_to_end"
 WER_SLACK = 0.06
+# About a minute of speech played in real time, the offline baselines and a model server's start, on
+# two cores: beyond the suite's 120 s.
+pytestmark = pytest.mark.timeout(900)
 
 
 async def scenario(result: dict[str, Any]) -> None:
