@@ -10,13 +10,15 @@ killed while captions are on: media keeps flowing, every member is told captions
 (a ``captions`` frame, ``available: false``), and once it is started again captions come back.
 
 Quality bound: the final captions' WER over a phase (all its speakers' words pooled, 27 to 37 words)
-may exceed the offline WER of the same sentences by at most ``WER_SLACK`` = 0.06, one or two words.
+may exceed the offline WER of the same sentences by at most ``WER_SLACK`` = 0.10, three words.
 The offline figure is the one after the Opus round trip (aiortc's encoder, the tap's decoder; one
 ``transcribe`` per sentence, no prompt: the best segmentation there is), so what is left between them
 is the captioner's own doing: where the tap's VAD and the AI side's windows cut, the prompt, audio the
 queues dropped.  Whisper tiny on synthetic speech flips a word now and then on such changes (a cut a
-few tens of milliseconds elsewhere), while what this test is for, a lost, cut or doubled window, costs
-a whole sentence (8-11 words, 25 points and more).  The issue's goal (within 1 point of offline) is
+few tens of milliseconds elsewhere): on this 2-core machine the difference measured 0 to +0.03 at a
+load average of 7, and up to +0.14 with two speakers at once at a load of 16, when the app's stalled
+event loop loses packets; what this test is for, a lost, cut or doubled window, costs a whole sentence
+(8-11 words, 0.22 and more).  The issue's goal (within 1 point of offline) is
 measured, not asserted, by bench/captions.py.
 
 Like tests/integration/test_sfu_meeting.py, pytest re-runs this module under ``unshare -n``; the app
@@ -38,7 +40,7 @@ import pytest
 from tests.support.netns import allow_loopback_candidates, emit_result, require_unshare, run_module
 
 MODULE = "tests.integration.test_captions_end_to_end"
-WER_SLACK = 0.06
+WER_SLACK = 0.10
 # About a minute of speech played in real time, the offline baselines and a model server's start, on
 # two cores: beyond the suite's 120 s.
 pytestmark = pytest.mark.timeout(900)
