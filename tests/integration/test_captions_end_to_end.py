@@ -15,9 +15,9 @@ The offline figure is the one after the Opus round trip (aiortc's encoder, the t
 ``transcribe`` per sentence, no prompt: the best segmentation there is), so what is left between them
 is the captioner's own doing: where the tap's VAD and the AI side's windows cut, the prompt, audio the
 queues dropped.  Whisper tiny on synthetic speech flips a word now and then on such changes (a cut a
-few tens of milliseconds elsewhere): on this 2-core machine the difference measured 0 to +0.03 at a
-load average of 7, and up to +0.14 with two speakers at once at a load of 16, when the app's stalled
-event loop loses packets; what this test is for, a lost, cut or doubled window, costs a whole sentence
+few tens of milliseconds elsewhere): on this 2-core machine the difference measured 0 to +0.03, and
++0.14 once with two speakers at once while other suites loaded the machine (load average 8 to 16;
+unexplained: packets lost while the app's loop stalled is a guess); what this test is for, a lost, cut or doubled window, costs a whole sentence
 (8-11 words, 0.22 and more).  The issue's goal (within 1 point of offline) is
 measured, not asserted, by bench/captions.py.
 
