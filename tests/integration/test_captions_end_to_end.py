@@ -17,9 +17,9 @@ is the captioner's own doing: where the tap's VAD and the AI side's windows cut,
 queues dropped.  Whisper tiny on synthetic speech flips a word now and then on such changes (a cut a
 few tens of milliseconds elsewhere): on this 2-core machine the difference measured 0 to +0.03, and
 +0.14 once with two speakers at once while other suites loaded the machine (load average 8 to 16;
-unexplained: packets lost while the app's loop stalled is a guess); what this test is for, a lost, cut or doubled window, costs a whole sentence
-(8-11 words, 0.22 and more).  The issue's goal (within 1 point of offline) is
-measured, not asserted, by bench/captions.py.
+unexplained: packets lost while the app's loop stalled is a guess); what this test is for, a lost,
+cut or doubled window, costs a whole sentence (8-11 words, 0.22 and more).  The issue's goal (within
+1 point of offline) is measured, not asserted, by bench/captions.py.
 
 Like tests/integration/test_sfu_meeting.py, pytest re-runs this module under ``unshare -n``; the app
 is a child of that process (tests/support/caption_rig.py) that reports how many times the speech
