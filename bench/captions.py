@@ -3,7 +3,7 @@ and the all-in-one's CPU per captioned speaker, with 1, 2 and 4 people speaking 
 
 The all-in-one (SQLite-free defaults: memory stores, the in-process Whisper engine, so inference CPU is
 the app's own) runs as a child of a scenario process inside a private network namespace
-(tests/support/caption_rig.py).  For each speaker count N a new meeting gets N aiortc speakers (Opus
+(tests/support/caption_meeting.py).  For each speaker count N a new meeting gets N aiortc speakers (Opus
 audio only, tests/support/caption_speech.py: espeak-ng, one voice each, sentences with 1.5 s pauses)
 and one listener on signaling only.  Each round plays the N scripts at the same time twice:
 
@@ -47,7 +47,7 @@ NAMES = ("ann", "bob", "cat", "dan")
 
 
 async def round_of(app: Any, speakers: list[Any], listener: Any, scripts: list[Any], captions: bool) -> dict[str, Any]:
-    from tests.support.caption_rig import CAPTIONS_WAIT_S
+    from tests.support.caption_meeting import CAPTIONS_WAIT_S
     from tests.support.caption_speech import score
 
     since = time.monotonic()
@@ -75,7 +75,7 @@ async def round_of(app: Any, speakers: list[Any], listener: Any, scripts: list[A
 async def inside(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
-    from tests.support.caption_rig import caption_app, captions_state, listener, set_captions
+    from tests.support.caption_meeting import caption_app, captions_state, listener, set_captions
     from tests.support.caption_speech import make_track, offline_baseline, script
 
     counts = [int(n) for n in args.speakers.split(",")]

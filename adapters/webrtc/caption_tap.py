@@ -31,6 +31,7 @@ from ports.captions import CaptionSink, SpeechToText
 class _Room:
     health: CaptionHealth
     taps: dict[tuple[UserId, str], SpeakerCaptions] = field(factory=dict)
+    leaving: dict[SpeakerCaptions, asyncio.Task[None]] = field(factory=dict)  # transcribing a last utterance
 
 
 class AiortcRoomCaptioner:
@@ -46,7 +47,6 @@ class AiortcRoomCaptioner:
         self._clock = WallClock(wall, monotonic)
         self._monotonic = monotonic
         self._rooms: dict[MeetingId, _Room] = {}
-        self._leaving: set[asyncio.Task[None]] = set()
         media.watchers.append(self)
 
     # -- the port ----------------------------------------------------------------------------------
@@ -65,7 +65,9 @@ class AiortcRoomCaptioner:
     async def stop(self, room_id: MeetingId) -> None:
         room = self._rooms.pop(room_id, None)
         if room is not None:
-            await asyncio.gather(*(tap.close(graceful=False) for tap in room.taps.values()))
+            taps = [*room.taps.values(), *room.leaving]
+            await asyncio.gather(*(tap.close(graceful=False) for tap in taps), *room.leaving.values(),
+                                 return_exceptions=True)
 
     async def captioning(self) -> list[MeetingId]:
         return list(self._rooms)
@@ -82,9 +84,6 @@ class AiortcRoomCaptioner:
         """Process shutdown: every tap and stream ends now."""
         for room_id in list(self._rooms):
             await self.stop(room_id)
-        for task in list(self._leaving):
-            task.cancel()
-        await asyncio.gather(*self._leaving, return_exceptions=True)
         if self in self.media.watchers:
             self.media.watchers.remove(self)
 
@@ -100,9 +99,9 @@ class AiortcRoomCaptioner:
         if room is None:
             return
         for key in [k for k in room.taps if k[0] == user_id]:
-            task = asyncio.ensure_future(room.taps.pop(key).close(graceful=True))
-            self._leaving.add(task)
-            task.add_done_callback(self._leaving.discard)
+            tap = room.taps.pop(key)
+            task = room.leaving[tap] = asyncio.ensure_future(tap.close(graceful=True))
+            task.add_done_callback(lambda _, tap=tap: room.leaving.pop(tap, None))
 
     def _add(self, room_id: MeetingId, room: _Room, user_id: UserId, track: PublishedTrack) -> None:
         if track.kind != "audio" or (user_id, track.id) in room.taps:

@@ -144,8 +144,13 @@ class SpeakerCaptions:
         decoder = OpusToPcm()
         while True:
             data, at = await self._queue.get()
-            for piece in self._gate.push(decoder.decode(data), at):
-                self._piece(piece)
+            try:
+                for piece in self._gate.push(decoder.decode(data), at):
+                    self._piece(piece)
+            except Exception:  # one bad frame must not end the member's captions
+                self.dropped += 1
+                log.exception("captions: a frame could not be processed",
+                              extra={"room_id": self.room_id, "user_id": self.user_id})
 
     def _piece(self, piece: Piece) -> None:
         if piece.kind == "end":
@@ -190,6 +195,11 @@ class SpeakerCaptions:
             self._abandon(stream)
             log.warning("captions: speech-to-text refused a stream: %s", err,
                         extra={"room_id": self.room_id, "user_id": self.user_id})
+        except Exception as exc:  # an adapter's bug: taken as unavailable, so members know and it is retried
+            self._abandon(stream)
+            log.exception("captions: speech-to-text failed unexpectedly",
+                          extra={"room_id": self.room_id, "user_id": self.user_id})
+            await self._health.failed(f"internal error ({type(exc).__name__})")
 
     def _caption(self, stream: _Stream, heard: HeardText) -> Caption:
         return Caption(id=str(uuid.uuid5(stream.id, str(heard.window))), meeting_id=self.room_id,

@@ -5,6 +5,10 @@ event loop, once per speaking member), has no model file to ship, and what it mu
 when a person starts talking (then everything is passed on, pauses included, because the AI side cuts
 its windows at pauses and must hear them) and when they stopped for ``end_silence_s`` (then the
 utterance ends, so the AI side flushes the last window at once instead of waiting for more speech).
+The quiet after the last voiced frame is held back until speech resumes (then it goes on, as a pause)
+or the utterance ends (then only ``tail_s`` of it goes): a stream never ends on a long silence, which
+would be a window of silence of its own (wasted inference, Whisper's "Thank you." on nothing, or a
+window under the engine's 0.1 s minimum).  A pause's window cut therefore waits until speech resumes.
 Whisper itself ignores the noise it is given inside an utterance.  Measured in
 tests/unit/test_caption_speech_gate.py: espeak-ng sentences with pauses, white and pink noise.
 
@@ -44,7 +48,7 @@ class Piece:
 class SpeechGate:
     def __init__(self, *, threshold_db: float = 8.0, min_db: float = -50.0, floor_rise_db_s: float = 4.0,
                  onset_s: float = 0.16, modulation_db: float = 6.0, steady_s: float = 0.5, preroll_s: float = 0.4,
-                 end_silence_s: float = 0.8) -> None:
+                 end_silence_s: float = 0.8, tail_s: float = 0.1) -> None:
         self.threshold_db, self.min_db, self.modulation_db = threshold_db, min_db, modulation_db
         self._rise = floor_rise_db_s * FRAME_S
         self._onset = max(1, round(onset_s / FRAME_S))
@@ -52,10 +56,12 @@ class SpeechGate:
         self._levels: collections.deque[float] = collections.deque(maxlen=max(self._onset, round(steady_s / FRAME_S)))
         self._preroll: collections.deque[tuple[bytes, float]] = collections.deque(
             maxlen=max(self._onset, round(preroll_s / FRAME_S)))
+        self._held: list[tuple[bytes, float]] = []  # the quiet since the last voiced frame of an utterance
+        self._tail = round(tail_s / FRAME_S)
         self._pending = b""
         self.floor: float | None = None
         self.talking = False
-        self._voiced_run = self._quiet_run = 0
+        self._voiced_run = 0
         self.voiced_frames = self.frames = 0
 
     def push(self, pcm: bytes, at: float) -> Iterator[Piece]:
@@ -69,6 +75,7 @@ class SpeechGate:
         """The audio ended (the member left): an utterance in progress ends."""
         if self.talking:
             self.talking = False
+            self._held.clear()
             yield Piece("end")
 
     def _frame(self, frame: bytes, at: float) -> Iterator[Piece]:
@@ -79,15 +86,23 @@ class SpeechGate:
             self._preroll.append((frame, at))
             self._voiced_run = self._voiced_run + 1 if voiced else 0
             if self._voiced_run >= self._onset and self._modulated():
-                self.talking, self._quiet_run = True, 0
+                self.talking = True
                 yield Piece("start")
                 for held, held_at in self._preroll:
                     yield Piece("audio", held, held_at)
                 self._preroll.clear()
             return
-        yield Piece("audio", frame, at)
-        self._quiet_run = 0 if voiced else self._quiet_run + 1
-        if self._quiet_run >= self._end:
+        if voiced:  # a pause inside the utterance goes on with it: the AI side cuts its windows there
+            for held, held_at in self._held:
+                yield Piece("audio", held, held_at)
+            self._held.clear()
+            yield Piece("audio", frame, at)
+            return
+        self._held.append((frame, at))
+        if len(self._held) >= self._end:
+            for held, held_at in self._held[:self._tail]:
+                yield Piece("audio", held, held_at)
+            self._held.clear()
             self.talking, self._voiced_run = False, 0
             yield Piece("end")
 

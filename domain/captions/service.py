@@ -6,7 +6,7 @@ Rules:
 - ``heard`` (CaptionSink): a final caption is kept in the transcript (once per id); every caption,
   partial or final, goes to the room as CaptionSpoken, with the speaker's display name and its times
   in seconds since the meeting started.  A caption of a meeting that is not live with captions on
-  (ended, unknown, turned off meanwhile) is dropped.
+  (ended, unknown, turned off meanwhile) is dropped, and so is one without words.
 - ``unavailable`` / ``resumed`` (CaptionSink): the room hears CaptionsChanged(available=False,
   reason="speech_to_text_unavailable") once when speech-to-text cannot be reached, and
   CaptionsChanged(available=True) once it is back.
@@ -86,6 +86,8 @@ class CaptionService:
     # -- CaptionSink ---------------------------------------------------------------------------------
 
     async def heard(self, caption: Caption) -> None:
+        if not caption.text.strip():
+            return  # a window of no words (noise, a cough) is nothing to show or keep
         started = await self._live_start(caption.meeting_id)
         if started is None:
             return

@@ -22,7 +22,7 @@ cut or doubled window, costs a whole sentence (8-11 words, 0.22 and more).  The 
 1 point of offline) is measured, not asserted, by bench/captions.py.
 
 Like tests/integration/test_sfu_meeting.py, pytest re-runs this module under ``unshare -n``; the app
-is a child of that process (tests/support/caption_rig.py) that reports how many times the speech
+is a child of that process (tests/support/caption_meeting.py) that reports how many times the speech
 recogniser ran.
 """
 
@@ -50,7 +50,7 @@ async def scenario(result: dict[str, Any]) -> None:
     import aiohttp
     from aiortc import AudioStreamTrack
 
-    from tests.support.caption_rig import caption_app, captioned, captions_state, listener, misattributed, set_captions
+    from tests.support.caption_meeting import caption_app, captioned, captions_state, listener, misattributed, set_captions
     from tests.support.caption_speech import make_track, offline_baseline, script
 
     speeches = {"alone": [script("ann", range(0, 3))],
@@ -136,7 +136,7 @@ async def outage(result: dict[str, Any]) -> None:
     killed while captions are on and started again."""
     import aiohttp
 
-    from tests.support.caption_rig import caption_app, captions_state, listener, set_captions
+    from tests.support.caption_meeting import caption_app, captions_state, listener, set_captions
     from tests.support.caption_speech import make_track, script
     from tests.support.triton import PrivateTriton
 

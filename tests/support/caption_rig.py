@@ -1,208 +1,140 @@
-"""The live-caption test rig (issue 12), shared by tests/integration/test_captions_end_to_end.py and
-bench/captions.py: the all-in-one as a child process with a stdin hook (how often the speech recogniser
-ran, the process's CPU time), a meeting member that keeps the ``caption`` frames it receives and can
-publish one audio track, the host's captions switch, and the wait for captions of played speech.
+"""The captions tap on the real SFU, inside a private network namespace (tests/support/netns.py).
 
-Everything here runs inside the private network namespace (tests/support/netns.py).
-"""
+``python -m tests.support.caption_rig`` runs, in one process, ``AiortcMediaServer`` with
+``AiortcRoomCaptioner`` (to a FakeSpeech and FakeSink) and two aiortc members: Alice publishes espeak-ng
+sentences with short and long pauses, Bob publishes aiortc's silence and receives Alice.  It prints one
+RESULT line: what speech-to-text was sent, the captions, the tap's counters and what Bob received."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import json
-import os
-import sys
 import time
 from typing import Any
 
-MODULE = "tests.support.caption_rig"
-CAPTIONS_WAIT_S = 45.0  # after the last sentence: windows queue behind others on two cores
+from tests.support.netns import allow_loopback_candidates, emit_result
+
+ROOM, ALICE, BOB = ("00000000-0000-4000-8000-0000000000aa", "00000000-0000-4000-8000-00000000a11c",
+                    "00000000-0000-4000-8000-000000000b0b")
+SCRIPT = ((0, 0.4), (1, 1.5), (2, 1.5))  # (sentence, pause after it): two utterances, as 0.4 s is a short pause
+UTTERANCES = 2
 
 
-# --- the app, as a child of the scenario (inside the namespace) ----------------------------------
+def speech_track(pcm_8k: bytes) -> Any:
+    from aiortc import AudioStreamTrack
 
-async def run_app(port: int) -> None:
-    from aiohttp import web
+    class Speech(AudioStreamTrack):
+        """aiortc's paced 20 ms frames at 8 kHz, filled with ``pcm_8k`` then silence."""
+        offset = 0
 
-    from adapters.inference.models import ModelSet
-    from runners.serve import composed
-    from runners.settings import Settings
-    from runners.web.app import create_app
+        async def recv(self) -> Any:
+            frame = await super().recv()
+            size = frame.planes[0].buffer_size
+            chunk = pcm_8k[self.offset:self.offset + size]
+            self.offset += size
+            frame.planes[0].update(chunk + bytes(size - len(chunk)))
+            return frame
 
-    calls = {"transcribe": 0}
-    transcribe = ModelSet.transcribe
-
-    def counted(self: Any, *args: Any, **kw: Any) -> Any:
-        calls["transcribe"] += 1
-        return transcribe(self, *args, **kw)
-
-    ModelSet.transcribe = counted  # type: ignore[method-assign]
-    settings = Settings.from_env({**os.environ, "APP_PORT": str(port)})
-    async with composed(settings) as (_, services):
-        runner = web.AppRunner(create_app(services, settings), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        print("READY", flush=True)
-        reader = asyncio.StreamReader()
-        await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        while line := (await reader.readline()).strip():
-            if line == b"quit":
-                break
-            gc.collect()
-            print(json.dumps({**calls, "cpu_s": time.process_time(), "at": time.monotonic()}), flush=True)
-        await runner.cleanup()
-        print(json.dumps({**calls, "cpu_s": time.process_time(), "at": time.monotonic()}), flush=True)
+    return Speech()
 
 
-def caption_app(port: int, **env: str) -> Any:
-    """The all-in-one (``env`` added to its environment), started by ``await app.start()``."""
-    from tests.integration.test_sfu_meeting import App
+class Member:
+    def __init__(self, media: Any, user: str) -> None:
+        from aiortc import RTCConfiguration, RTCPeerConnection
+        from aiortc.rtcconfiguration import RTCBundlePolicy
 
-    class CaptionApp(App):
-        async def start(self) -> None:
-            full = {**os.environ, "APP_FAST_PASSWORD_HASHING": "true", "APP_LOG_LEVEL": "WARNING",
-                    "APP_LOG_FORMAT": "text", "APP_JWT_SECRET": "captions-e2e-test-secret-0123456789abcdef",
-                    "APP_AI_SUBMISSIONS_PER_MINUTE": "100000", **env}
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", MODULE, str(self.port), env=full,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-            assert self.proc.stdout is not None
-            line = await asyncio.wait_for(self.proc.stdout.readline(), 60)
-            assert line.strip() == b"READY", line
+        self.media, self.user = media, user
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        self.received = 0
+        self.answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.lock = asyncio.Lock()
+        self.pc.on("track", lambda track: self.tasks.append(asyncio.ensure_future(self._consume(track))))
 
-        async def transcribe_calls(self) -> int:
-            return int((await self.ask("calls"))["transcribe"])
+    async def publish(self, track: Any) -> None:
+        from aiortc import RTCSessionDescription
 
-        async def cpu(self) -> tuple[float, float]:
-            """(the app's CPU seconds so far, its monotonic clock)."""
-            got = await self.ask("cpu")
-            return float(got["cpu_s"]), float(got["at"])
+        from tests.support.webrtc_rig import connected
 
-    return CaptionApp(port)
+        self.pc.addTransceiver(track, direction="sendrecv")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self.media.signal(ROOM, self.user, "offer", {"sdp": self.pc.localDescription.sdp})
+        await self.pc.setRemoteDescription(RTCSessionDescription(await asyncio.wait_for(self.answer, 20), "answer"))
+        await connected(self.pc)
 
+    def on_signal(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "answer" and not self.answer.done():
+            self.answer.set_result(payload["sdp"])
+        elif kind == "offer":
+            self.tasks.append(asyncio.ensure_future(self._renegotiate(payload["sdp"])))
 
-# --- a member who keeps the captions it receives --------------------------------------------------
+    async def _renegotiate(self, sdp: str) -> None:
+        from aiortc import RTCSessionDescription
 
-def listener(name: str, app: Any, session: Any) -> Any:
-    from tests.integration.test_sfu_meeting import SFU, Member
+        async with self.lock:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            await self.media.signal(ROOM, self.user, "answer", {"sdp": self.pc.localDescription.sdp})
 
-    class Listener(Member):
-        def __init__(self) -> None:
-            super().__init__(name, app, session)
-            self.captions: list[dict[str, Any]] = []  # every caption frame's data, with "at" (monotonic)
-            self.track: Any = None
+    async def _consume(self, track: Any) -> None:
+        from aiortc.mediastreams import MediaStreamError
 
-        async def _read(self) -> None:
-            from runners.signaling.protocol import check_server
+        try:
+            while True:
+                await track.recv()
+                self.received += 1
+        except MediaStreamError:
+            pass
 
-            async for msg in self.ws:
-                message = json.loads(msg.data)
-                assert check_server(message) == [], message
-                data = message["data"]
-                if message["type"] in ("offer", "answer") and data.get("from") == SFU:
-                    self._tasks.append(asyncio.ensure_future(self._negotiate(message["type"], data)))
-                elif message["type"] == "caption":
-                    self.captions.append({**data, "at": time.monotonic()})
-                elif message["type"] == "active_speaker":
-                    self.speakers.append(data["user_id"])
-                elif message["type"] == "error":
-                    raise AssertionError(f"{self.name} got {message}")
-                else:
-                    self.inbox.append(message)
-
-        async def publish_audio(self, track: Any) -> None:
-            """Audio only (video would cost the two cores the recogniser needs)."""
-            from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
-            from aiortc.rtcconfiguration import RTCBundlePolicy
-
-            from tests.integration.test_sfu_meeting import chromium_numbering
-            from tests.support.netns import require_private_netns
-            from tests.support.webrtc_rig import ReceivedMedia
-
-            require_private_netns()
-            self.track = track
-            self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
-
-            @self.pc.on("track")
-            def on_track(remote: Any) -> None:
-                media = self.media[remote.id] = ReceivedMedia()
-                self._tasks.append(asyncio.ensure_future(media.consume(remote)))
-
-            transceiver = self.pc.addTransceiver(track, direction="sendrecv")
-            caps = RTCRtpSender.getCapabilities("audio").codecs
-            transceiver.setCodecPreferences([c for c in caps if c.mimeType.lower() == "audio/opus"])
-            offer = await self.pc.createOffer()
-            await self.pc.setLocalDescription(RTCSessionDescription(chromium_numbering(offer.sdp), "offer"))
-            await self.send("offer", {"room_id": self.room_id, "to": SFU, "sdp": self.pc.localDescription.sdp})
-
-        def audio_from(self, other: Any) -> int:
-            media = self.media.get(f"{other.user_id}-audio")
-            return media.audio_frames if media is not None else 0
-
-        async def hearing(self, *others: Any, timeout: float = 20) -> None:
-            deadline = time.monotonic() + timeout
-            while not all(self.audio_from(o) > 10 for o in others):
-                assert time.monotonic() < deadline, f"{self.name} gets no audio from {[o.name for o in others]}"
-                await asyncio.sleep(0.05)
-
-        def finals(self, speaker: Any, since: float = 0.0) -> list[dict[str, Any]]:
-            return [c for c in self.captions if c["final"] and c["speaker_id"] == speaker.user_id and c["at"] >= since]
-
-    return Listener()
+    async def close(self) -> None:
+        await self.pc.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-# --- the host's switch (docs/signaling.md, host actions) ------------------------------------------
+async def main() -> dict[str, Any]:
+    from aiortc import AudioStreamTrack
 
-async def set_captions(host: Any, room: str, on: bool) -> None:
-    status, body = await host.http("POST", f"/api/v1/meetings/{room}/captions/{'on' if on else 'off'}")
-    assert status == 200, (status, body)
+    from adapters.webrtc.caption_tap import AiortcRoomCaptioner
+    from adapters.webrtc.sfu import AiortcMediaServer
+    from confero_contracts.speech import SENTENCES, concat, espeak, silence
+    from tests.support.caption_fakes import FakeSink, FakeSpeech
 
+    members: dict[str, Member] = {}
 
-async def captions_state(member: Any, on: bool, available: bool = True, timeout: float = 20) -> dict[str, Any]:
-    """The next ``captions`` frame saying captions are ``on`` and ``available``."""
-    return (await member.next("captions", where=lambda d: d["on"] is on and d["available"] is available,
-                              timeout=timeout))["data"]
+    class Signals:
+        async def to_member(self, room_id: str, user_id: str, kind: str, payload: Any) -> None:
+            members[user_id].on_signal(kind, dict(payload))
 
+        async def active_speaker(self, room_id: str, user_id: str) -> None:
+            pass
 
-# --- phases ---------------------------------------------------------------------------------------
+    media = AiortcMediaServer(Signals())
+    speech, sink = FakeSpeech(), FakeSink()
+    captioner = AiortcRoomCaptioner(media, speech, sink)  # type: ignore[arg-type]
+    await captioner.start(ROOM)  # type: ignore[arg-type]
 
-async def captioned(listener: Any, plays: list[tuple[Any, Any]], since: float) -> list[dict[str, Any]]:
-    """Waits until ``listener`` holds a final caption for every sentence of every playback (or the
-    wait ends); returns each playback's score, with its speaker's name."""
-    from tests.support.caption_speech import score
-
-    for _, played in plays:
-        await played.finished.wait()
-    deadline = time.monotonic() + CAPTIONS_WAIT_S
-    while True:
-        scores = [{"speaker": who.name, **score(played, listener.finals(who, since))} for who, played in plays]
-        if all(s["captioned"] for sc in scores for s in sc["sentences"]) or time.monotonic() > deadline:
-            await asyncio.sleep(1.0)  # a late window of the same sentences would count against the WER
-            return [{"speaker": who.name, **score(played, listener.finals(who, since))} for who, played in plays]
+    script = [p for i, pause in SCRIPT for p in (espeak(SENTENCES[i], rate=8000), silence(pause, rate=8000))]
+    alice = members[ALICE] = Member(media, ALICE)
+    bob = members[BOB] = Member(media, BOB)
+    await bob.publish(AudioStreamTrack())
+    await alice.publish(speech_track(concat(silence(1.0, rate=8000), *script).samples))
+    began = time.monotonic()
+    talk_s = 1.0 + sum(c.duration_s for c in script)
+    while time.monotonic() - began < talk_s + 3 and len(sink.captions) < UTTERANCES:
         await asyncio.sleep(0.1)
-
-
-def misattributed(listener: Any, plays: list[tuple[Any, Any]], since: float) -> list[dict[str, Any]]:
-    """Final captions since ``since`` whose words belong to another speaker's script of the phase."""
-    from confero_contracts.speech import words
-
-    vocab = {who.user_id: {w for s in p.speech.sentences for w in words(s.text)} for who, p in plays}
-    wrong = []
-    for c in listener.captions:
-        if not c["final"] or c["at"] < since or c["speaker_id"] not in vocab:
-            continue
-        said = set(words(c["text"]))
-        own = len(said & vocab[c["speaker_id"]])
-        others = max((len(said & v) for k, v in vocab.items() if k != c["speaker_id"]), default=0)
-        if others > own:
-            wrong.append(c)
-    return wrong
-
+    result = {"streams": [{"speaker": s, "seconds": round(speech.seconds(i), 2)} for i, s in enumerate(speech.speakers)],
+              "captions": [{"speaker": c.speaker_id, "text": c.text,
+                            "duration_s": (c.end_at - c.start_at).total_seconds()} for c in sink.captions],
+              "stats": captioner.stats(), "bob_received": bob.received,
+              "said_s": [round(espeak(SENTENCES[i], rate=8000).duration_s, 2) for i, _ in SCRIPT]}
+    await captioner.close()
+    for m in members.values():
+        await m.close()
+    await media.close()
+    return result
 
 
 if __name__ == "__main__":
-    from tests.support.netns import allow_loopback_candidates
-
     allow_loopback_candidates()
-    asyncio.run(run_app(int(sys.argv[1])))
+    emit_result(asyncio.run(main()))

@@ -102,6 +102,13 @@ async def test_every_caption_reaches_the_room_and_only_final_ones_the_transcript
     assert [c.text for c in await world.store.transcript(mid)] == ["hello everyone"]
 
 
+async def test_a_caption_without_words_is_dropped(world: World) -> None:
+    mid = await world.live_meeting()
+    async with world.bus.listen(mid, world.hear):
+        await world.service.heard(world.caption(mid, 1, "  "))
+    assert world.heard == [] and await world.store.transcript(mid) == []
+
+
 async def test_a_redelivered_final_caption_is_kept_once(world: World) -> None:
     mid = await world.live_meeting()
     again = world.caption(mid, 1, "once")

@@ -16,8 +16,7 @@ from adapters.webrtc.recorder import AiortcRoomRecorder
 from confero_contracts.recording_media import RoomRecorderContract
 from adapters.localfs.blobs import LocalDirectoryBlobStore
 from tests.support.blobs import FlakyBlobs
-from tests.support.encoded import counters, opus_frames, require_ffmpeg, vp8_frames
-from tests.unit.test_recording_media import FakePublished
+from tests.support.encoded import FakePublished, counters, opus_frames, require_ffmpeg, vp8_frames
 
 ROOM, OTHER_ROOM = "room-1", "room-2"
 FPS = 15
