@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint unit integration bench bench-ai bench-signaling bench-sfu bench-recording clean
+.PHONY: run test install lint unit integration bench bench-ai bench-signaling bench-sfu bench-recording bench-captions clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,9 @@ bench-sfu: install $(VENV)/.system-deps
 
 bench-recording: install $(VENV)/.system-deps
 	$(BIN)/python bench/recording.py
+
+bench-captions: install $(VENV)/.system-deps
+	$(BIN)/python bench/captions.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
