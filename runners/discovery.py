@@ -80,7 +80,7 @@ async def etcd_registry(settings: Settings, observability: Observability) -> Asy
     from adapters.etcd.discovery import EtcdServiceRegistry
 
     async with open_etcd(settings.etcd_url) as client:
-        registry = EtcdServiceRegistry(client)
+        registry = EtcdServiceRegistry(client, prefix=settings.etcd_prefix)
 
         async def ready() -> None:
             await client.status()

@@ -218,6 +218,7 @@ class Settings(BaseSettings):
     # wildcard) and the ports it listens on, on a lease of APP_REGISTRY_TTL seconds; on SIGTERM it marks itself
     # draining, waits APP_DRAIN_SECONDS, deregisters, then stops.
     etcd_url: str = _env("APP_ETCD_URL", default="")
+    etcd_prefix: str = _env("APP_ETCD_PREFIX", default="/confero/services/", min_length=1, max_length=200)
     advertise_host: str = _env("APP_ADVERTISE_HOST", default="")
     registry_ttl: float = _env("APP_REGISTRY_TTL", default=10.0, ge=1, le=300)
     drain_seconds: float = _env("APP_DRAIN_SECONDS", default=1.0, ge=0, le=120)
@@ -320,12 +321,18 @@ class Settings(BaseSettings):
             problems.append("APP_SERVICE_SECRETS: each secret must be at least 32 bytes")
         for name, target in (("APP_USERS_GRPC_TARGET", self.users_grpc_target),
                              ("APP_MEETINGS_GRPC_TARGET", self.meetings_grpc_target)):
+            if target == "etcd":  # the service's instances in the registry (runners/remote.py)
+                if not self.etcd_url:
+                    problems.append(f"{name}=etcd needs APP_ETCD_URL")
+                continue
             host, sep, port = target.rpartition(":")
             if target and not (sep and host and port.isdigit() and 0 < int(port) < 65536):
                 problems.append(f"{name} must be host:port (got {target!r})")
         if self.etcd_url and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", self.instance_id):
             problems.append("APP_INSTANCE_ID must be 1-64 of [A-Za-z0-9._-] when APP_ETCD_URL is set (it names "
                             "the instance in the registry)")
+        if not (self.etcd_prefix.startswith("/") and self.etcd_prefix.endswith("/")):
+            problems.append("APP_ETCD_PREFIX must start and end with /")
         if any(c.isspace() for c in self.advertise_host):
             problems.append("APP_ADVERTISE_HOST must be a host name or address")
         if self.jwt_secret and len(self.jwt_secret.encode()) < 32:

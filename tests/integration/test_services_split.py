@@ -1,5 +1,6 @@
 """Users, meetings and two signaling processes as separate processes (issue 14): each registers itself in
-etcd with its addresses; a meeting's members on the two signaling processes are admitted by the meetings
+etcd with its addresses (one signaling process finds users and meetings there, the other is given
+their addresses); a meeting's members on the two signaling processes are admitted by the meetings
 service over gRPC and chat; a killed signaling process disappears after its TTL, a stopped one at once
 (shown draining first).
 
@@ -78,10 +79,11 @@ async def test_services_as_processes_register_admit_over_grpc_and_leave_the_regi
     redis_url = f"{redis_server_url.rsplit('/', 1)[0]}/{random.randint(1, 15)}"
     async with _database(postgres_server_dsn) as data, _database(postgres_server_dsn) as empty, \
             open_etcd(etcd_server_url) as etcd:
-        registry = EtcdServiceRegistry(etcd)
+        prefix = f"/confero-test/{run}/"  # a registry of this run's own in the shared etcd
+        registry = EtcdServiceRegistry(etcd, prefix=prefix)
         common = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40),
                   "APP_SERVICE_SECRETS": secrets.token_urlsafe(40), "APP_REDIS_URL": redis_url,
-                  "APP_ETCD_URL": etcd_server_url, "APP_METRICS_PORT": "0", "APP_LOG_LEVEL": "INFO",
+                  "APP_ETCD_URL": etcd_server_url, "APP_ETCD_PREFIX": prefix, "APP_METRICS_PORT": "0", "APP_LOG_LEVEL": "INFO",
                   "APP_USERS_GRPC_PORT": str(users_grpc), "APP_MEETINGS_GRPC_PORT": str(meetings_grpc),
                   "APP_DRAIN_SECONDS": "0.5"}
         # Another JWT key too: only the users service can tell whether a token is good.
@@ -100,8 +102,10 @@ async def test_services_as_processes_register_admit_over_grpc_and_leave_the_regi
             one, one_proc = stack.enter_context(process(
                 common | callers | {"APP_INSTANCE_ID": f"{run}-sig-1", "APP_REGISTRY_TTL": "2"},
                 tmp_path / "sig1.log", timeout=40, module="runners.signaling", port_variable="APP_SIGNALING_PORT"))
+            # sig-2 finds users and meetings in the registry.
             two, two_proc = stack.enter_context(process(
-                common | callers | {"APP_INSTANCE_ID": f"{run}-sig-2", "APP_REGISTRY_TTL": "300"},
+                common | callers | {"APP_INSTANCE_ID": f"{run}-sig-2", "APP_REGISTRY_TTL": "300",
+                                    "APP_USERS_GRPC_TARGET": "etcd", "APP_MEETINGS_GRPC_TARGET": "etcd"},
                 tmp_path / "sig2.log", timeout=40, module="runners.signaling", port_variable="APP_SIGNALING_PORT"))
 
             # Each registered itself, with the addresses it serves at.
@@ -125,11 +129,11 @@ async def test_services_as_processes_register_admit_over_grpc_and_leave_the_regi
                 room = meeting["id"]
 
                 a = await SignalingClient.connect(s, one + "/ws/signaling", ann)  # token checked by users
-                b = await SignalingClient.connect(s, two + "/ws/signaling", bob)
+                b = await SignalingClient.connect(s, two + "/ws/signaling", bob)  # users found in etcd
                 joined = await a.request("join_room", {"room_id": room})  # admitted by meetings
                 assert joined["type"] == "room_state", joined
                 assert joined["data"]["self"]["role"] == "host" and joined["data"]["members"] == []
-                joined = await b.request("join_room", {"room_id": room})
+                joined = await b.request("join_room", {"room_id": room})  # meetings found in etcd
                 assert joined["type"] == "room_state", joined
                 assert [m["user_id"] for m in joined["data"]["members"]] == [a.user_id]
                 assert (await a.next("member_joined"))["data"]["user_id"] == b.user_id

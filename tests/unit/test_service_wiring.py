@@ -4,17 +4,21 @@ withdrawn on a stop (runners/discovery.py), on the in-memory registry."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import attrs
 import pytest
 
+from adapters.grpc.balanced import BalancedRpcClient
+from adapters.grpc.client import CallPolicy
 from adapters.grpc.meeting_access import GrpcMeetingAccess
 from adapters.grpc.users import GrpcUsers
 from adapters.grpc.wire import current_request_id
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.memory.discovery import InMemoryDiscoveryStore
 from adapters.system.clock import FrozenClock
+from domain.discovery.errors import NoInstanceAvailable
 from domain.discovery.model import ServiceInstance
 from domain.meetings.errors import MeetingNotFound
 from domain.shared.actor import Actor
@@ -25,7 +29,7 @@ from runners.discovery import announced, instance_of, service_name
 from runners.serve import composed
 from runners.settings import Settings
 from runners.web.logs import request_id_var
-from tests.support.grpc_world import ENV, in_process, served
+from tests.support.grpc_world import ENV, SECRET, in_process, served
 
 SIGNALING = {"signaling", "media", "meta"}
 OTHER_KEY = "another-jwt-secret-nobody-else-signs-with-0123456789"
@@ -131,3 +135,43 @@ def test_registration_settings_are_checked():
     with pytest.raises(ConfigError, match="APP_REGISTRY_TTL"):
         Settings.from_env(ENV | {"APP_REGISTRY_TTL": "0"})
     assert Settings.from_env(ENV).signaling_port == 8081
+
+
+async def test_a_discovered_target_calls_the_instances_the_registry_lists_and_skips_draining_ones():
+    store = InMemoryDiscoveryStore(FrozenClock(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)))
+    own, reader = store.client(), store.client()
+    try:
+        async with in_process() as world, served(world) as port:
+            name = f"ann{new_id()[:8]}"
+            host = Actor(await world.register(name, "Ann"))
+            meeting = await world.meeting(host)
+            client = BalancedRpcClient(reader, "meetings", SECRET, CallPolicy(timeout=2, attempts=1))
+            follower = asyncio.get_running_loop().create_task(client.follow())
+            try:
+                access = GrpcMeetingAccess(client)  # type: ignore[arg-type]
+                with pytest.raises(NoInstanceAvailable):  # nobody registered yet
+                    await access.admit(host, meeting, None)
+                web_only = ServiceInstance("meetings", "m-0", http="127.0.0.1:1")
+                serving = ServiceInstance("meetings", "m-1", http="127.0.0.1:1", grpc=f"127.0.0.1:{port}")
+                await own.register(web_only, dt.timedelta(seconds=60))
+                await own.register(serving, dt.timedelta(seconds=60))
+                await client.view.wait_for(lambda snapshot: len(snapshot.instances) == 2)
+                for _ in range(3):  # never the one without gRPC
+                    assert (await access.admit(host, meeting, None)).role == "host"
+                await own.update(attrs.evolve(serving, draining=True))
+                await client.view.wait_for(lambda snapshot: snapshot.get("m-1").draining)
+                with pytest.raises(NoInstanceAvailable):
+                    await access.admit(host, meeting, None)
+            finally:
+                follower.cancel()
+                client.close()
+    finally:
+        await store.aclose()
+
+
+def test_a_discovered_target_needs_the_registry():
+    from runners.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="APP_MEETINGS_GRPC_TARGET=etcd needs APP_ETCD_URL"):
+        Settings.from_env(ENV | {"APP_MEETINGS_GRPC_TARGET": "etcd"})
+    assert Settings.from_env(ENV | {"APP_MEETINGS_GRPC_TARGET": "etcd", "APP_ETCD_URL": "http://127.0.0.1:2379"})
