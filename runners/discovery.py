@@ -21,7 +21,6 @@ import attrs
 
 from domain.discovery.model import ServiceInstance
 from domain.discovery.service import registered
-from domain.shared.errors import Unavailable
 from ports.discovery import ServiceRegistry
 from runners.observability.registry import Observability
 from runners.settings import Settings
@@ -42,6 +41,14 @@ class Announcement:
     instance: ServiceInstance
     drain_seconds: float
 
+    async def leave(self, timeout: float) -> None:
+        """``drain`` then ``withdraw``, each bounded by ``timeout`` (a hung etcd cannot hold the stop)."""
+        for step in (self.drain, self.withdraw):
+            try:
+                await asyncio.wait_for(step(), timeout + (self.drain_seconds if step == self.drain else 0))
+            except TimeoutError:
+                log.warning("the registry did not answer in time", extra={"step": step.__name__})
+
     async def drain(self) -> None:
         """Marks the instance draining (new callers go elsewhere), then gives them the pause to notice."""
         self.instance = attrs.evolve(self.instance, draining=True)
@@ -60,8 +67,8 @@ class Announcement:
             await self.registry.deregister(self.instance.service, self.instance.instance_id)
             log.info("deregistered", extra={"service": self.instance.service,
                                             "instance_id": self.instance.instance_id})
-        except Unavailable:
-            log.warning("could not deregister: the instance goes after its TTL")
+        except Exception as exc:  # etcd away or failing: the stop goes on, the lease runs out
+            log.warning("could not deregister: the instance goes after its TTL", extra={"error": type(exc).__name__})
 
 
 def instance_of(settings: Settings, service: str, http_port: int, grpc_port: int | None) -> ServiceInstance:

@@ -152,8 +152,7 @@ async def serve(settings: Settings, tags: set[str] | None = None, sidecar: Sidec
         finally:
             log.info("stopping")
             if announcement is not None:  # callers go elsewhere before this process stops answering
-                await announcement.drain()
-                await announcement.withdraw()
+                await announcement.leave(settings.shutdown_timeout)
             if listener is not None:
                 listener.close()
             try:

@@ -25,7 +25,7 @@ from domain.shared.actor import Actor
 from domain.shared.ids import new_id
 from domain.users.errors import InvalidToken
 from runners.containers import resolve
-from runners.discovery import announced, instance_of, service_name
+from runners.discovery import Announcement, announced, instance_of, service_name
 from runners.serve import composed
 from runners.settings import Settings
 from runners.web.logs import request_id_var
@@ -175,3 +175,19 @@ def test_a_discovered_target_needs_the_registry():
     with pytest.raises(ConfigError, match="APP_MEETINGS_GRPC_TARGET=etcd needs APP_ETCD_URL"):
         Settings.from_env(ENV | {"APP_MEETINGS_GRPC_TARGET": "etcd"})
     assert Settings.from_env(ENV | {"APP_MEETINGS_GRPC_TARGET": "etcd", "APP_ETCD_URL": "http://127.0.0.1:2379"})
+
+
+class HungRegistry:
+    """A registry whose store stopped answering."""
+
+    async def update(self, instance):  # type: ignore[no-untyped-def]
+        await asyncio.Event().wait()
+
+    async def deregister(self, service, instance_id):  # type: ignore[no-untyped-def]
+        await asyncio.Event().wait()
+
+
+async def test_a_registry_that_does_not_answer_cannot_hold_the_stop():
+    announcement = Announcement(HungRegistry(), ServiceInstance("signaling", "sig-1"), drain_seconds=0)  # type: ignore[arg-type]
+    await announcement.leave(timeout=0.05)
+    assert announcement.instance.draining
