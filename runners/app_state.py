@@ -24,6 +24,7 @@ from domain.users.service import UserService
 from domain.webhooks.service import WebhookAdminService
 from ports.media import MediaServer
 from ports.rooms import SignalBus
+from ports.users import Authenticator
 from runners.observability.registry import Observability
 from runners.observability.tracing import ids
 from runners.settings import Settings
@@ -51,6 +52,14 @@ class Services:
     recordings: RecordingService | None = None  # None: this process does not serve recordings
     analysis: AnalysisService | None = None  # None: a process that serves no AI routes
     captions: CaptionService | None = None  # None: captions are off on this server (APP_CAPTIONS_ENABLED)
+    # Who checks access tokens when it is not this process's users domain (the users service over gRPC
+    # when APP_USERS_GRPC_TARGET is set in a process that does not serve the users routes).
+    remote_authenticator: Authenticator | None = None
+
+    @property
+    def authenticator(self) -> Authenticator:
+        """Checks the access tokens of HTTP requests and signaling sockets."""
+        return self.remote_authenticator if self.remote_authenticator is not None else self.users
 
 
 SERVICES = web.AppKey("services", Services)

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from aiohttp import web
+from grpclib.server import Server as GrpcServer
 
 from ports.inference import InferenceEngine
 from runners.ai_composition import analysis_service, with_recording_analysis
@@ -22,6 +23,9 @@ from domain.shared.errors import DomainError
 from runners.settings import ConfigError, Settings
 from runners.web.app import create_app
 from runners.app_state import Services
+from runners.discovery import Announcement, announced, etcd_registry, instance_of, service_name
+from runners.remote import remote_parts
+from runners.rpc.server import bound_port
 from runners.observability import tracing
 from runners.observability.wiring import register_adapters, start_metrics, traced_services
 from runners.web.guard import ConnectionGuard
@@ -45,7 +49,10 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
     if init is not None:
         await init
     notifications = None
+    remote = contextlib.AsyncExitStack()
     try:
+        # meetings and users over gRPC where this process does not serve them (runners/remote.py)
+        authenticator = await remote.enter_async_context(remote_parts(container, settings, tags))
         recordings = await resolve(container.recording_service)
         recorder = await resolve(container.adapters.recorder)
         recording_work = recording_worker(recordings, recover=not isinstance(recorder, UnconfiguredRecorder),
@@ -73,7 +80,7 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                                                            poll_seconds=settings.webhook_poll_seconds),
                                             recording_work, *notifications.background),
                                 recordings=recordings, notifications=notifications, analysis=analysis,
-                                captions=captions)
+                                captions=captions, remote_authenticator=authenticator)
             await register_adapters(services.observability, family, services)
             if tracing.is_on():
                 services = traced_services(services)
@@ -84,6 +91,7 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
     finally:
         if notifications is not None:
             await close_parts(notifications)
+        await remote.aclose()
         await _close_signal_bus(container, settings.shutdown_timeout)
         shutdown = family.shutdown_resources()
         if shutdown is not None:
@@ -107,14 +115,20 @@ async def _close_signal_bus(container: Application, timeout: float) -> None:
         log.error("the signal bus did not close in time")
 
 
-async def serve(settings: Settings, tags: set[str] | None = None, sidecar: Sidecar | None = None) -> None:
+async def serve(settings: Settings, tags: set[str] | None = None, sidecar: Sidecar | None = None,
+                name: str = "allinone") -> None:
     """Serves until SIGINT/SIGTERM, then stops within about ``APP_SHUTDOWN_TIMEOUT`` seconds per stage:
-    listener closed, sockets told to go (1001) and in-flight requests given the timeout, background work
-    stopped, then pools and clients closed (each bounded by its own timeout)."""
+    (with APP_ETCD_URL) marked draining for APP_DRAIN_SECONDS and deregistered, listener closed, sockets
+    told to go (1001) and in-flight requests given the timeout, background work stopped, then pools and
+    clients closed (each bounded by its own timeout).  ``name``: the service in the registry."""
     async with composed(settings, tags) as (_, services), contextlib.AsyncExitStack() as sidecars:
         app = create_app(services, settings, tags)
+        registry = await sidecars.enter_async_context(etcd_registry(settings, services.observability))
+        grpc_port = None
         if sidecar is not None:  # another server of the process (runners.ai's gRPC), stopped after HTTP
-            await sidecars.enter_async_context(sidecar(services, settings))
+            server = await sidecars.enter_async_context(sidecar(services, settings))
+            if isinstance(server, GrpcServer):
+                grpc_port = bound_port(server)
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
                                shutdown_timeout=settings.shutdown_timeout)
         await runner.setup()
@@ -123,6 +137,7 @@ async def serve(settings: Settings, tags: set[str] | None = None, sidecar: Sidec
         guard = ConnectionGuard(runner.server, per_address=settings.connections_per_address,  # type: ignore[arg-type]
                                 total=settings.connections_total, header_timeout=settings.http_header_timeout)
         listener: asyncio.Server | None = None
+        announcement: Announcement | None = None
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _stopping, stop, settings.shutdown_timeout)
@@ -130,9 +145,14 @@ async def serve(settings: Settings, tags: set[str] | None = None, sidecar: Sidec
             listener = await loop.create_server(guard, settings.host, settings.port, backlog=1024)
             log.info("listening", extra={"host": settings.host, "port": settings.port,
                                          "adapters": settings.adapters.value})
+            http_port = listener.sockets[0].getsockname()[1]
+            announcement = await sidecars.enter_async_context(
+                announced(registry, instance_of(settings, name, http_port, grpc_port), settings))
             await stop.wait()
         finally:
             log.info("stopping")
+            if announcement is not None:  # callers go elsewhere before this process stops answering
+                await announcement.leave(settings.shutdown_timeout)
             if listener is not None:
                 listener.close()
             try:
@@ -170,11 +190,17 @@ async def _report_stragglers(every: float) -> None:
         log.warning("still stopping", extra={"waiting_for": sorted(waiting)})
 
 
-async def _run(settings: Settings, tags: set[str] | None, sidecar: Sidecar | None = None) -> None:
+async def _run(settings: Settings, tags: set[str] | None, sidecar: Sidecar | None = None,
+               name: str = "allinone") -> None:
     """serve(), then the tasks that outlived it (a client's reader that nobody closed) are cancelled and
     given APP_SHUTDOWN_TIMEOUT; asyncio.run would otherwise wait for them without a bound."""
+    extra: dict[str, Any] = {}  # only what differs from serve()'s defaults
+    if sidecar is not None:
+        extra["sidecar"] = sidecar
+    if name != "allinone":
+        extra["name"] = name
     try:
-        await (serve(settings, tags) if sidecar is None else serve(settings, tags, sidecar))
+        await serve(settings, tags, **extra)
     finally:
         me = asyncio.current_task()
         leftovers = [t for t in asyncio.all_tasks() if t is not me and t is not _watchdog and not t.done()]
@@ -204,12 +230,13 @@ def main(tags: set[str] | None = None, service: str = "confero-allinone",
         return 2
     if port is not None:
         settings = settings.model_copy(update={"port": port(settings)})
+    name = service_name(service)
     service = os.environ.get("OTEL_SERVICE_NAME") or service
     configure(settings.log_level, settings.log_format, service, settings.instance_id)
     if tracing.configure(os.environ, service, settings.instance_id):
         log.info("tracing on: spans go to the OTLP endpoint of the OTEL_* variables")
     try:
-        asyncio.run(_run(settings, tags, sidecar))
+        asyncio.run(_run(settings, tags, sidecar, name))
     except DomainError as err:
         print(f"cannot start: {err.message} {err.details}", file=sys.stderr)
         return 3

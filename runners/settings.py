@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import resource
 import secrets
 from collections.abc import Mapping
@@ -212,6 +213,16 @@ class Settings(BaseSettings):
     meetings_grpc_target: str = _env("APP_MEETINGS_GRPC_TARGET", default="")
     grpc_timeout: float = _env("APP_GRPC_TIMEOUT", default=5.0, gt=0, le=300)  # seconds, each attempt of a call
     grpc_attempts: int = _env("APP_GRPC_ATTEMPTS", default=3, ge=1, le=10)  # idempotent calls only
+    # Discovery (issue 14, runners/discovery.py): with APP_ETCD_URL every process registers itself in etcd under
+    # its service name and APP_INSTANCE_ID, at APP_ADVERTISE_HOST (default: APP_HOST, or 127.0.0.1 when that is a
+    # wildcard) and the ports it listens on, on a lease of APP_REGISTRY_TTL seconds; on SIGTERM it marks itself
+    # draining, waits APP_DRAIN_SECONDS, deregisters, then stops.
+    etcd_url: str = _env("APP_ETCD_URL", default="")
+    etcd_prefix: str = _env("APP_ETCD_PREFIX", default="/confero/services/", min_length=1, max_length=200)
+    advertise_host: str = _env("APP_ADVERTISE_HOST", default="")
+    registry_ttl: float = _env("APP_REGISTRY_TTL", default=10.0, ge=1, le=300)
+    drain_seconds: float = _env("APP_DRAIN_SECONDS", default=1.0, ge=0, le=120)
+    signaling_port: int = _env("APP_SIGNALING_PORT", default=8081, ge=0, le=65535)  # python -m runners.signaling
     # Live captions (issue 12; runners/captions.py, runners/captions_media.py): off in every meeting until a
     # host turns them on.
     captions_enabled: bool = _env("APP_CAPTIONS_ENABLED", default=True)
@@ -251,6 +262,13 @@ class Settings(BaseSettings):
             return self.http_max_connections
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         return max(16, soft // 2) if soft != resource.RLIM_INFINITY else 0
+
+    @property
+    def advertised_host(self) -> str:
+        """The host other processes reach this one at (what the registry holds)."""
+        if self.advertise_host:
+            return self.advertise_host
+        return "127.0.0.1" if self.host in ("", "0.0.0.0", "::", "[::]") else self.host
 
     @field_validator("log_level")
     @classmethod
@@ -303,9 +321,20 @@ class Settings(BaseSettings):
             problems.append("APP_SERVICE_SECRETS: each secret must be at least 32 bytes")
         for name, target in (("APP_USERS_GRPC_TARGET", self.users_grpc_target),
                              ("APP_MEETINGS_GRPC_TARGET", self.meetings_grpc_target)):
+            if target == "etcd":  # the service's instances in the registry (runners/remote.py)
+                if not self.etcd_url:
+                    problems.append(f"{name}=etcd needs APP_ETCD_URL")
+                continue
             host, sep, port = target.rpartition(":")
             if target and not (sep and host and port.isdigit() and 0 < int(port) < 65536):
                 problems.append(f"{name} must be host:port (got {target!r})")
+        if self.etcd_url and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", self.instance_id):
+            problems.append("APP_INSTANCE_ID must be 1-64 of [A-Za-z0-9._-] when APP_ETCD_URL is set (it names "
+                            "the instance in the registry)")
+        if not (self.etcd_prefix.startswith("/") and self.etcd_prefix.endswith("/")):
+            problems.append("APP_ETCD_PREFIX must start and end with /")
+        if any(c.isspace() for c in self.advertise_host):
+            problems.append("APP_ADVERTISE_HOST must be a host name or address")
         if self.jwt_secret and len(self.jwt_secret.encode()) < 32:
             problems.append("APP_JWT_SECRET must be at least 32 bytes")
         admin = (self.admin_username, self.admin_email, self.admin_password)

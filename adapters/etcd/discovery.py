@@ -181,6 +181,8 @@ class EtcdServiceRegistry:
                         # The lease ran out (TTL 0), or etcd was away: write the key again, on a new
                         # lease if needed, so the registration is back whatever etcd kept.
                         await self._write(held)
+                        if not healthy:
+                            log.info("etcd answers again: %s/%s is registered", *ident)
                 healthy, pause = True, _RETRY[0]
             except asyncio.CancelledError:
                 raise

@@ -8,4 +8,4 @@ from runners.rpc.server import analysis_grpc
 from runners.serve import main
 
 if __name__ == "__main__":
-    sys.exit(main(tags={"ai", "meta"}, port=lambda s: s.ai_port, sidecar=analysis_grpc))
+    sys.exit(main(tags={"ai", "meta"}, service="confero-ai", port=lambda s: s.ai_port, sidecar=analysis_grpc))

@@ -10,4 +10,4 @@ DEFAULT_PORT = "8085"
 
 if __name__ == "__main__":
     os.environ.setdefault("APP_PORT", DEFAULT_PORT)
-    sys.exit(main(tags={"notifications", "meta"}))
+    sys.exit(main(tags={"notifications", "meta"}, service="confero-notifications"))

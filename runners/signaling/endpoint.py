@@ -61,7 +61,7 @@ async def authenticate_frame(ws: web.WebSocketResponse, app: web.Application) ->
         await ws.close(code=1008, message=b"the first frame must be an auth frame")
         return None
     try:
-        return await app[SERVICES].users.authenticate(data["token"]), data["token"]
+        return await app[SERVICES].authenticator.authenticate(data["token"]), data["token"]
     except DomainError as err:
         await ws.send_str(frame("error", {"code": err.code, "message": err.message, "details": {}}, re))
         await ws.close(code=CLOSE_CODES["unauthenticated"], message=b"token refused")
@@ -78,7 +78,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     token = bearer_token(request)
     if token is not None:
         try:
-            credentials = (await app[SERVICES].users.authenticate(token), token)
+            credentials = (await app[SERVICES].authenticator.authenticate(token), token)
         except InvalidToken as err:
             return error_response(401, err.code, err.message, request.get(REQUEST_ID))
     ws = web.WebSocketResponse(max_msg_size=settings.ws_max_frame_bytes, heartbeat=20, autoping=True)
@@ -102,7 +102,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     conn = Connection(socket_id, ws, principal, token, TokenBucket(settings.ws_rate_per_second, settings.ws_burst))
     if hub.register(conn):
         try:
-            await app[SERVICES].users.authenticate(token)
+            await app[SERVICES].authenticator.authenticate(token)
         except InvalidToken:
             conn.error("unauthenticated", "the session ended; log in again and reconnect")
             conn.close("unauthenticated")
@@ -270,7 +270,7 @@ async def ping(app: web.Application, conn: Connection, re: str | None, data: dic
 
 async def reauth(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
     """A fresh access token keeps a long meeting's socket alive past the old token's expiry."""
-    principal = await app[SERVICES].users.authenticate(data["token"])
+    principal = await app[SERVICES].authenticator.authenticate(data["token"])
     if principal.user_id != conn.principal.user_id:
         raise InvalidToken("the token belongs to another user")
     conn.principal, conn.token = principal, data["token"]

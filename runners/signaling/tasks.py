@@ -37,7 +37,7 @@ async def beat(app: web.Application, check_tokens: bool) -> None:
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)
             try:
-                await app[SERVICES].users.authenticate(conn.token)
+                await app[SERVICES].authenticator.authenticate(conn.token)
             except InvalidToken:
                 conn.error("unauthenticated", "the session ended or the token expired; reconnect")
                 conn.close("unauthenticated")

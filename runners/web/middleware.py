@@ -85,7 +85,7 @@ async def authentication(request: web.Request, handler):  # type: ignore[no-unty
         token = bearer_token(request)
         if token is None:
             raise InvalidToken("send 'Authorization: Bearer <access token>'")
-        request[PRINCIPAL] = await request.app[SERVICES].users.authenticate(token)
+        request[PRINCIPAL] = await request.app[SERVICES].authenticator.authenticate(token)
     return await handler(request)
 
 

@@ -44,9 +44,9 @@ def _processes(tmp_path, database, redis_server_url, member_ttl: int):
     with contextlib.ExitStack() as stack:
         api, _ = stack.enter_context(process(env, tmp_path / "api.log"))
         one = stack.enter_context(process(env | {"APP_INSTANCE_ID": "sig-1"}, tmp_path / "sig1.log",
-                                          module="runners.signaling"))
+                                          module="runners.signaling", port_variable="APP_SIGNALING_PORT"))
         two = stack.enter_context(process(env | {"APP_INSTANCE_ID": "sig-2"}, tmp_path / "sig2.log",
-                                          module="runners.signaling"))
+                                          module="runners.signaling", port_variable="APP_SIGNALING_PORT"))
         yield api, one, two
 
 
