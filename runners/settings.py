@@ -212,6 +212,15 @@ class Settings(BaseSettings):
     meetings_grpc_target: str = _env("APP_MEETINGS_GRPC_TARGET", default="")
     grpc_timeout: float = _env("APP_GRPC_TIMEOUT", default=5.0, gt=0, le=300)  # seconds, each attempt of a call
     grpc_attempts: int = _env("APP_GRPC_ATTEMPTS", default=3, ge=1, le=10)  # idempotent calls only
+    # The gateway (python -m runners.gateway, issue 14; docs in README "Gateway"): the registry it finds upstreams
+    # in ("" = a memory registry, for tests and a single process), its port, timeouts and edge rate limits.
+    etcd_url: str = _env("APP_ETCD_URL", default="")
+    gateway_port: int = _env("APP_GATEWAY_PORT", default=8800, ge=0, le=65535)
+    gateway_connect_timeout: float = _env("APP_GATEWAY_CONNECT_TIMEOUT", default=2.0, gt=0, le=60)
+    gateway_timeout: float = _env("APP_GATEWAY_TIMEOUT", default=60.0, gt=0, le=3600)
+    gateway_rate_per_user: int = _env("APP_GATEWAY_RATE_PER_USER", default=1200, ge=0, le=10_000_000)
+    gateway_rate_per_address: int = _env("APP_GATEWAY_RATE_PER_ADDRESS", default=2400, ge=0, le=10_000_000)
+    gateway_rate_window: int = _env("APP_GATEWAY_RATE_WINDOW", default=60, ge=1, le=24 * 3600)
     # Live captions (issue 12; runners/captions.py, runners/captions_media.py): off in every meeting until a
     # host turns them on.
     captions_enabled: bool = _env("APP_CAPTIONS_ENABLED", default=True)
