@@ -221,6 +221,8 @@ class Settings(BaseSettings):
     gateway_rate_per_user: int = _env("APP_GATEWAY_RATE_PER_USER", default=1200, ge=0, le=10_000_000)
     gateway_rate_per_address: int = _env("APP_GATEWAY_RATE_PER_ADDRESS", default=2400, ge=0, le=10_000_000)
     gateway_rate_window: int = _env("APP_GATEWAY_RATE_WINDOW", default=60, ge=1, le=24 * 3600)
+    # Fixed upstreams (service=host:port, comma-separated) put in the memory registry: a gateway without etcd.
+    gateway_upstreams: CommaList = _env("APP_GATEWAY_UPSTREAMS", default=())
     # Live captions (issue 12; runners/captions.py, runners/captions_media.py): off in every meeting until a
     # host turns them on.
     captions_enabled: bool = _env("APP_CAPTIONS_ENABLED", default=True)
@@ -332,6 +334,13 @@ class Settings(BaseSettings):
             problems.append("APP_CAPTIONS_SPEECH must be inprocess or grpc")
         elif self.captions_enabled and self.captions_speech == "grpc" and not self.captions_service_token:
             problems.append("APP_CAPTIONS_SERVICE_TOKEN is required with APP_CAPTIONS_SPEECH=grpc")
+        for upstream in self.gateway_upstreams:
+            service, eq, address = upstream.partition("=")
+            host, colon, port = address.rpartition(":")
+            if not (eq and service and host and colon and port.isdigit() and 0 < int(port) < 65536):
+                problems.append(f"APP_GATEWAY_UPSTREAMS entries must be service=host:port (got {upstream!r})")
+        if self.gateway_upstreams and self.etcd_url:
+            problems.append("APP_GATEWAY_UPSTREAMS is for a gateway without etcd: unset APP_ETCD_URL or it")
         if not self.ws_origins:
             object.__setattr__(self, "ws_origins", self.cors_origins)
         if problems:

@@ -1,8 +1,10 @@
-"""The gateway's composition root: the service registry (etcd at APP_ETCD_URL, else one in memory), the
-edge rate limiter (Redis at APP_REDIS_URL, else in memory), the token codec with the services' secret."""
+"""The gateway's composition root: the service registry (etcd at APP_ETCD_URL, else one in memory holding
+the APP_GATEWAY_UPSTREAMS), the edge rate limiter (Redis at APP_REDIS_URL, else in memory), the token codec
+with the services' secret (APP_JWT_SECRET)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 from dependency_injector import containers, providers
@@ -11,6 +13,7 @@ from adapters.crypto.jwt import JwtTokenCodec
 from adapters.memory.discovery import InMemoryDiscoveryStore
 from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.system.clock import SystemClock
+from domain.discovery.model import ServiceInstance
 from ports.clock import Clock
 from ports.discovery import ServiceRegistry
 from ports.limits import AttemptLimiter
@@ -19,6 +22,8 @@ from runners.gateway.state import Gateway
 from runners.gateway.upstreams import Upstreams
 from runners.settings import Settings
 from runners.web.app import ROUTES
+
+STATIC_TTL = dt.timedelta(hours=1)  # renewed while the gateway runs (its own client holds them)
 
 
 async def service_registry(settings: Settings, clock: Clock) -> AsyncIterator[ServiceRegistry]:
@@ -36,6 +41,10 @@ async def service_registry(settings: Settings, clock: Clock) -> AsyncIterator[Se
     store = InMemoryDiscoveryStore(clock)
     registry = store.client()
     try:
+        for n, entry in enumerate(settings.gateway_upstreams):
+            service, _, address = entry.partition("=")
+            await registry.register(ServiceInstance(service=service.strip(), instance_id=f"static-{n}",
+                                                    http=address.strip()), STATIC_TTL)
         yield registry
     finally:
         await registry.close()
