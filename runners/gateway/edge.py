@@ -32,7 +32,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if token is None:
             raise InvalidToken("send 'Authorization: Bearer <access token>'")
         try:
-            user = gateway.tokens.decode_access(token, gateway.clock.now()).user_id
+            user = gateway.token_user(token)
         except InvalidToken:
             if not route.public:
                 raise

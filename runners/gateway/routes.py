@@ -52,6 +52,7 @@ class RouteTable:
     def __init__(self, endpoints: Iterable[Endpoint]) -> None:
         self._literal: dict[tuple[str, str], Route] = {}
         self._templates: list[tuple[str, re.Pattern[str], Route]] = []
+        self._by_shape: dict[tuple[str, int], list[tuple[re.Pattern[str], Route]]] = {}  # (method, segments)
         self.paths: dict[str, str] = {}  # path template -> service (one service per path)
         for e in endpoints:
             service = TAG_SERVICE[e.tag]
@@ -60,7 +61,9 @@ class RouteTable:
             route = Route(service=service, public=not e.auth or e.self_authenticating,
                           websocket=e.status == 101)
             if "{" in e.path:
-                self._templates.append((e.method, _pattern(e.path), route))
+                pattern = _pattern(e.path)
+                self._templates.append((e.method, pattern, route))
+                self._by_shape.setdefault((e.method, e.path.count("/")), []).append((pattern, route))
             else:
                 self._literal[(e.method, e.path)] = route
 
@@ -69,8 +72,8 @@ class RouteTable:
         route = self._literal.get((lookup, path))
         if route is not None:
             return route
-        for m, pattern, route in self._templates:
-            if m == lookup and pattern.match(path):
+        for pattern, route in self._by_shape.get((lookup, path.count("/")), ()):
+            if pattern.match(path):
                 return route
         return self._any_method(path)
 
