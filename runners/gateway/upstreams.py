@@ -69,7 +69,10 @@ class Upstreams:
 
     def failed(self, instance: ServiceInstance) -> None:
         """The instance refused a connection: pass it over for a while."""
-        self._ejected[_key(instance)] = time.monotonic() + self.eject_seconds
+        now = time.monotonic()
+        if len(self._ejected) >= 256:  # instance ids are per process start: forget the ones long gone
+            self._ejected = {k: until for k, until in self._ejected.items() if until > now}
+        self._ejected[_key(instance)] = now + self.eject_seconds
 
     @asynccontextmanager
     async def using(self, instance: ServiceInstance) -> AsyncIterator[None]:

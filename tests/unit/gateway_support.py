@@ -17,13 +17,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from adapters.crypto.jwt import JwtTokenCodec
-from adapters.memory.discovery import InMemoryDiscoveryStore, InMemoryServiceRegistry
+from adapters.memory.discovery import InMemoryDiscoveryStore
 from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.system.clock import SystemClock
 from domain.discovery.model import ServiceInstance
 from domain.shared.ids import UserId
 from domain.users.model import Role
 from domain.users.tokens import AccessClaims
+from ports.discovery import ServiceRegistry
+from ports.limits import AttemptLimiter
 from runners.gateway.app import create_gateway_app
 from runners.gateway.routes import RouteTable
 from runners.gateway.state import Gateway
@@ -51,7 +53,7 @@ class Mesh:
 
     def __init__(self, store: InMemoryDiscoveryStore) -> None:
         self.store = store
-        self.services: InMemoryServiceRegistry = store.client()  # the upstreams' registrations
+        self.services: ServiceRegistry = store.client()  # the upstreams' registrations (a test may swap it)
         self.gateway: Gateway | None = None
         self.server: TestServer | None = None
         self.session = aiohttp.ClientSession()
@@ -62,10 +64,12 @@ class Mesh:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.port}"
 
-    async def start_gateway(self, **env: str) -> Gateway:
+    async def start_gateway(self, *, registry: ServiceRegistry | None = None, limiter: AttemptLimiter | None = None,
+                            **env: str) -> Gateway:
+        """The gateway on the memory registry and limiter, unless others are given (etcd, Redis)."""
         self.gateway = Gateway(settings=gateway_settings(**env), routes=RouteTable(ROUTES),
-                               upstreams=Upstreams(self.store.client()), tokens=JwtTokenCodec(SECRET),
-                               limiter=InMemoryAttemptLimiter(), clock=SystemClock())
+                               upstreams=Upstreams(registry or self.store.client()), tokens=JwtTokenCodec(SECRET),
+                               limiter=limiter or InMemoryAttemptLimiter(), clock=SystemClock())
         self.server = TestServer(create_gateway_app(self.gateway), host="127.0.0.1")
         await self.server.start_server()
         return self.gateway
@@ -99,7 +103,7 @@ class Mesh:
             await server.close()
         if self.server is not None:
             await self.server.close()
-        await self.services.close()
+        await self.services.close()  # type: ignore[attr-defined]
         await self.store.aclose()
 
 
