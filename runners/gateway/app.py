@@ -16,6 +16,7 @@ from domain.discovery.errors import NoInstanceAvailable
 from runners.app_state import REQUEST_ID, SETTINGS, error_response
 from runners.gateway.edge import handle
 from runners.gateway.state import GATEWAY, Gateway
+from runners.gateway.websocket import close_sockets
 from runners.web.app import ROUTES
 from runners.web.middleware import cors, error_mapping, hide_server_version, request_ids, security_headers
 from runners.web.openapi import build_document
@@ -62,6 +63,7 @@ def create_gateway_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/api/v1/openapi.json", openapi)
     install_static(app)
     app.router.add_route("*", "/{path:.*}", handle)
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(_client)
     app.cleanup_ctx.append(_following)
     return app

@@ -31,6 +31,7 @@ class Gateway:
     # Tokens already verified, until they expire: a signature check per request was a fifth of the
     # gateway's time.  Bounded: emptied when full (a flood of distinct tokens only costs the checks).
     _verified: dict[str, tuple[str, dt.datetime]] = attrs.Factory(dict)
+    sockets: set[web.WebSocketResponse] = attrs.Factory(set)  # relayed client sockets, told to go at shutdown
 
     def token_user(self, token: str) -> str:
         """The user id of a valid access token; raises InvalidToken (bad signature, expired, malformed)."""

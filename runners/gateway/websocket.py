@@ -78,6 +78,8 @@ async def _relay(request: web.Request, upstream: aiohttp.ClientWebSocketResponse
     except BaseException:
         await upstream.close(code=WSCloseCode.GOING_AWAY)
         raise
+    sockets = request.app[GATEWAY].sockets
+    sockets.add(client)
     to_upstream = asyncio.create_task(_pump(client, upstream, vanished=WSCloseCode.GOING_AWAY))
     to_client = asyncio.create_task(_pump(upstream, client, vanished=WSCloseCode.BAD_GATEWAY))
     try:
@@ -89,7 +91,15 @@ async def _relay(request: web.Request, upstream: aiohttp.ClientWebSocketResponse
         # Whichever side is still open (a pump was cancelled, or this handler was): close it too.
         await asyncio.gather(_close(upstream, WSCloseCode.GOING_AWAY, b""),
                              _close(client, WSCloseCode.GOING_AWAY, b""), return_exceptions=True)
+        sockets.discard(client)
     return client
+
+
+async def close_sockets(app: web.Application) -> None:
+    """on_shutdown: a relayed socket is a handler that never ends by itself; without this every stop with a
+    socket open waited the whole shutdown timeout.  Both sides are told 1001 (going away)."""
+    await asyncio.gather(*(_close(ws, WSCloseCode.GOING_AWAY, b"gateway shutting down")
+                           for ws in list(app[GATEWAY].sockets)), return_exceptions=True)
 
 
 async def _pump(source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,

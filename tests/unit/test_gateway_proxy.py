@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yarl
 from aiohttp import web
 
 from tests.unit.gateway_support import Mesh, access_token, mesh  # noqa: F401  (fixture)
@@ -333,3 +334,31 @@ async def test_a_websocket_with_no_signaling_instance_is_503(m: Mesh) -> None:
 @pytest.fixture
 def m(mesh: Mesh) -> Mesh:  # noqa: F811
     return mesh
+
+
+@pytest.mark.parametrize("path", [f"{API}/recording-files/../meetings/x", f"{API}/recording-files/%2E%2E/meetings/x",
+                                  f"{API}/auth/login/..%2F..%2Fmeetings/x", f"{API}/recording-files%2F..%2Fmeetings%2Fx"])
+async def test_a_public_path_cannot_be_bent_into_a_protected_one(m: Mesh, path: str) -> None:
+    hits: list[str] = []
+    await m.start_gateway()
+    await m.start("meetings", "m1", upstream("m1", hits))
+    async with m.session.get(yarl.URL(m.url + path, encoded=True)) as r:
+        assert r.status in (401, 404), await r.text()
+    assert f"{API}/meetings/x" not in hits
+
+
+async def test_a_gateway_that_stops_tells_both_sides_of_a_socket_to_go(m: Mesh) -> None:
+    await m.start_gateway()
+    app = upstream("s1")
+    await m.start("signaling", "s1", app)
+    ws = await m.session.ws_connect(f"{m.url}/ws/signaling")
+    await ws.send_str("x")
+    await ws.receive_str(timeout=5)
+    assert m.server is not None
+    async with asyncio.timeout(5):  # the shutdown timeout (10 s) would pass without the on_shutdown hook
+        stopping = asyncio.create_task(m.server.close())
+        msg = await ws.receive()
+        await stopping
+        while not app[CLOSES]:
+            await asyncio.sleep(0.02)
+    assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001) and app[CLOSES] == [1001]
