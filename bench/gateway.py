@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import secrets
 import sys
 import tempfile
@@ -23,6 +24,12 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.support.process import process  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -57,9 +64,9 @@ async def run(args: argparse.Namespace) -> None:
     logs = Path(tempfile.mkdtemp(prefix="confero-bench-gateway-"))
     common = {"APP_JWT_SECRET": secret, "APP_METRICS_PORT": "0", "APP_LOG_LEVEL": "WARNING"}
     with contextlib.ExitStack() as stack:
-        direct, _ = stack.enter_context(process({**common, "APP_ADAPTERS": "memory", "APP_FAST_PASSWORD_HASHING": "true",
+        direct, direct_proc = stack.enter_context(process({**common, "APP_ADAPTERS": "memory", "APP_FAST_PASSWORD_HASHING": "true",
                                                  "APP_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "0"}, logs / "allinone.log"))
-        gateway, _ = stack.enter_context(process(
+        gateway, gateway_proc = stack.enter_context(process(
             {**common, "APP_GATEWAY_UPSTREAMS": f"allinone={direct.removeprefix('http://')}",
              "APP_GATEWAY_RATE_PER_USER": "0", "APP_GATEWAY_RATE_PER_ADDRESS": "0"},
             logs / "gateway.log", module="runners.gateway", port_variable="APP_GATEWAY_PORT"))
@@ -77,9 +84,17 @@ async def run(args: argparse.Namespace) -> None:
             for base in (direct, gateway):  # warm up both paths (connection pools, first-call costs)
                 await load(s, base + path, headers, args.workers, 1.0)
             results: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
+            pids = {"all-in-one": direct_proc.pid, "gateway": gateway_proc.pid}
+            cpu = {"all-in-one": 0.0, "gateway": 0.0}
+            through = 0
             for _ in range(args.rounds):
                 for name, base in (("direct", direct), ("gateway", gateway)):
+                    before = {k: cpu_seconds(pid) for k, pid in pids.items()} if name == "gateway" else {}
                     results[name].append(await load(s, base + path, headers, args.workers, args.seconds))
+                    if name == "gateway":
+                        through += int(results[name][-1]["n"])
+                        for k, pid in pids.items():
+                            cpu[k] += cpu_seconds(pid) - before[k]
     print(f"GET /api/v1/meetings/{{id}}, {args.workers} concurrent clients, {args.rounds} x {args.seconds:g} s each")
     summary = {}
     for name, rounds in results.items():
@@ -90,6 +105,10 @@ async def run(args: argparse.Namespace) -> None:
               f"p99 {max(r['p99'] for r in rounds):6.2f} ms  requests {n}  errors {sum(r['errors'] for r in rounds)}")
     ratio = summary["gateway"] / summary["direct"]
     print(f"  ratio gateway/direct: {ratio:.2f} (goal >= 0.60: {'met' if ratio >= 0.6 else 'NOT met'})")
+    # What does not depend on how many cores the three processes share: CPU time per request through the gateway.
+    per = {k: 1000 * v / max(1, through) for k, v in cpu.items()}
+    print(f"  CPU per request through the gateway: gateway {per['gateway']:.2f} ms, all-in-one "
+          f"{per['all-in-one']:.2f} ms ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
 
 
 def main() -> None:
