@@ -223,6 +223,16 @@ class Settings(BaseSettings):
     registry_ttl: float = _env("APP_REGISTRY_TTL", default=10.0, ge=1, le=300)
     drain_seconds: float = _env("APP_DRAIN_SECONDS", default=1.0, ge=0, le=120)
     signaling_port: int = _env("APP_SIGNALING_PORT", default=8081, ge=0, le=65535)  # python -m runners.signaling
+    # The gateway (python -m runners.gateway, issue 14; docs in README "Gateway"): it finds upstreams in the registry
+    # at APP_ETCD_URL ("" = a memory registry, for tests and a single process); its port, timeouts, edge rate limits.
+    gateway_port: int = _env("APP_GATEWAY_PORT", default=8800, ge=0, le=65535)
+    gateway_connect_timeout: float = _env("APP_GATEWAY_CONNECT_TIMEOUT", default=2.0, gt=0, le=60)
+    gateway_timeout: float = _env("APP_GATEWAY_TIMEOUT", default=60.0, gt=0, le=3600)
+    gateway_rate_per_user: int = _env("APP_GATEWAY_RATE_PER_USER", default=1200, ge=0, le=10_000_000)
+    gateway_rate_per_address: int = _env("APP_GATEWAY_RATE_PER_ADDRESS", default=2400, ge=0, le=10_000_000)
+    gateway_rate_window: int = _env("APP_GATEWAY_RATE_WINDOW", default=60, ge=1, le=24 * 3600)
+    # Fixed upstreams (service=host:port, comma-separated) put in the memory registry: a gateway without etcd.
+    gateway_upstreams: CommaList = _env("APP_GATEWAY_UPSTREAMS", default=())
     # Live captions (issue 12; runners/captions.py, runners/captions_media.py): off in every meeting until a
     # host turns them on.
     captions_enabled: bool = _env("APP_CAPTIONS_ENABLED", default=True)
@@ -352,6 +362,13 @@ class Settings(BaseSettings):
             problems.append("APP_CAPTIONS_SPEECH must be inprocess or grpc")
         elif self.captions_enabled and self.captions_speech == "grpc" and not self.captions_service_token:
             problems.append("APP_CAPTIONS_SERVICE_TOKEN is required with APP_CAPTIONS_SPEECH=grpc")
+        for upstream in self.gateway_upstreams:
+            service, eq, address = upstream.partition("=")
+            host, colon, port = address.rpartition(":")
+            if not (eq and service and host and colon and port.isdigit() and 0 < int(port) < 65536):
+                problems.append(f"APP_GATEWAY_UPSTREAMS entries must be service=host:port (got {upstream!r})")
+        if self.gateway_upstreams and self.etcd_url:
+            problems.append("APP_GATEWAY_UPSTREAMS is for a gateway without etcd: unset APP_ETCD_URL or it")
         if not self.ws_origins:
             object.__setattr__(self, "ws_origins", self.cors_origins)
         if problems:

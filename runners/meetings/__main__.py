@@ -9,5 +9,5 @@ from runners.grpc_services import run_service
 from runners.rpc.server import meetings_grpc
 
 if __name__ == "__main__":
-    sys.exit(run_service(tags={"meetings", "meta"}, service="confero-meetings", port=lambda s: s.meetings_port,
+    sys.exit(run_service(tags={"meetings", "captions", "meta"}, service="confero-meetings", port=lambda s: s.meetings_port,
                          sidecar=meetings_grpc))

@@ -12,4 +12,4 @@ import sys
 from runners.serve import main
 
 if __name__ == "__main__":
-    sys.exit(main(tags={"signaling", "media", "meta"}, service="confero-signaling", port=lambda s: s.signaling_port))
+    sys.exit(main(tags={"signaling", "media", "recordings", "meta"}, service="confero-signaling", port=lambda s: s.signaling_port))

@@ -8,5 +8,5 @@ from runners.grpc_services import run_service
 from runners.rpc.server import users_grpc
 
 if __name__ == "__main__":
-    sys.exit(run_service(tags={"auth", "users", "meta"}, service="confero-users", port=lambda s: s.users_port,
+    sys.exit(run_service(tags={"auth", "users", "admin", "meta"}, service="confero-users", port=lambda s: s.users_port,
                          sidecar=users_grpc))

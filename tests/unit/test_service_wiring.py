@@ -31,7 +31,7 @@ from runners.settings import Settings
 from runners.web.logs import request_id_var
 from tests.support.grpc_world import ENV, SECRET, in_process, served
 
-SIGNALING = {"signaling", "media", "meta"}
+SIGNALING = {"signaling", "media", "recordings", "meta"}
 OTHER_KEY = "another-jwt-secret-nobody-else-signs-with-0123456789"
 
 
@@ -75,7 +75,7 @@ async def test_signaling_with_targets_checks_tokens_and_admits_through_the_other
                     await services.rooms.meetings.admit(principal.actor, type(meeting)(new_id()), None)
 
 
-@pytest.mark.parametrize("tags", [None, {"auth", "users", "meta"}, {"meetings", "meta"}])
+@pytest.mark.parametrize("tags", [None, {"auth", "users", "admin", "meta"}, {"meetings", "captions", "meta"}])
 async def test_a_process_never_calls_remotely_what_it_serves_itself(tags):
     target = "127.0.0.1:1"  # nothing listens: nothing may call it
     settings = Settings.from_env(ENV | {"APP_USERS_GRPC_TARGET": target, "APP_MEETINGS_GRPC_TARGET": target})

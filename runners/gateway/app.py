@@ -1,0 +1,81 @@
+"""The gateway's aiohttp application: its own /health, /ready and OpenAPI document, the web client (served
+here from the same files and code as the all-in-one: one source, and no upstream needed for it), and
+every other request forwarded by ``edge.handle``.
+
+The API's CORS, request-id (with the access log) and error middlewares are reused as they are, so errors
+made at the edge have the same JSON body as the services' own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from domain.discovery.errors import NoInstanceAvailable
+from runners.app_state import REQUEST_ID, SETTINGS, error_response
+from runners.gateway.edge import handle
+from runners.gateway.state import GATEWAY, Gateway
+from runners.gateway.websocket import close_sockets
+from runners.web.app import ROUTES
+from runners.web.middleware import cors, error_mapping, hide_server_version, request_ids, security_headers
+from runners.web.openapi import build_document
+from runners.web.static_site import install_static
+
+OPENAPI_DOCUMENT = web.AppKey("gateway_openapi", dict)
+
+
+@web.middleware
+async def unavailable(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    try:
+        return await handler(request)
+    except NoInstanceAvailable as err:
+        return error_response(503, "service_unavailable", err.message, request.get(REQUEST_ID),
+                              {"service": err.details.get("service", "")}, {"Retry-After": "1"})
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "role": "gateway"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Ready once the registry answered for every service (an empty answer counts: a service with no
+    instance gets 503s, which is the registry's truth, not the gateway's fault)."""
+    ok = request.app[GATEWAY].upstreams.ready()
+    return web.json_response({"status": "ready" if ok else "unready", "checks": {"registry": ok}},
+                             status=200 if ok else 503)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[OPENAPI_DOCUMENT])
+
+
+def create_gateway_app(gateway: Gateway) -> web.Application:
+    hide_server_version()
+    # No body size here: bodies are streamed, and each service enforces its own (25 MB AI uploads).
+    app = web.Application(middlewares=[cors, request_ids, error_mapping, unavailable])
+    app.on_response_prepare.append(security_headers)
+    app[SETTINGS] = gateway.settings
+    app[GATEWAY] = gateway
+    app[OPENAPI_DOCUMENT] = build_document(ROUTES)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    install_static(app)
+    app.router.add_route("*", "/{path:.*}", handle)
+    app.on_shutdown.append(close_sockets)
+    app.cleanup_ctx.append(_client)
+    app.cleanup_ctx.append(_following)
+    return app
+
+
+async def _client(app: web.Application) -> AsyncIterator[None]:
+    gateway = app[GATEWAY]
+    gateway.session = gateway.client_session()
+    yield
+    await gateway.session.close()
+
+
+async def _following(app: web.Application) -> AsyncIterator[None]:
+    async with app[GATEWAY].upstreams.following():
+        yield
