@@ -134,6 +134,7 @@ async def test_large_bodies_stream_both_ways(m: Mesh) -> None:
     async with m.session.post(f"{m.url}{API}/meetings", data=chunks(), headers=auth()) as r:
         assert r.status == 201
         assert await r.json() == {"instance": "m1", "size": BIG, "sha256": hashlib.sha256(b"z" * BIG).hexdigest()}
+    await m.start("signaling", "s1", upstream("s1"))  # recordings are served where the SFU tapes them
     status, body, _ = await get(m, f"{API}/recordings/r1", headers=auth())
     assert status == 200 and len(body) == BIG and body[:1] == b"\x00" and body[-1:] == bytes([(BIG - 1) // 65536 * 65536 % 251])
 
