@@ -56,6 +56,23 @@ def test_a_streamed_webm_rebuilt_holds_vp8_and_opus_for_its_whole_duration_and_d
     assert counters(tmp_path / "f.webm") == list(range(60))
 
 
+@pytest.mark.parametrize("before_ms, after_ms", [(50, 33), (66, 33), (100, 16)])
+def test_video_whose_frame_rate_rises_decodes_cleanly_once_rebuilt(tmp_path: Path, before_ms: int, after_ms: int) -> None:
+    # Chromium on a loaded machine sends few frames at first, then more: the rate guessed from the
+    # first frames was declared in the file, and ffmpeg's decode put two frames in one of its slots
+    # ("non monotonically increasing dts")
+    video = vp8_frames(120, FPS, keyframe_every=FPS)
+    stamps = [i * before_ms for i in range(60)] + [60 * before_ms + i * after_ms for i in range(60)]
+    muxer = WebmMuxer(video=True, audio=False, size=vp8_size(video[0][0]))
+    for (data, key), at in zip(video, stamps):
+        muxer.write(MediaPacket("video", data, at, key))
+    (tmp_path / "s.webm").write_bytes(muxer.close())
+    facts = rebuild(tmp_path / "s.webm", tmp_path / "f.webm")
+    assert facts.video_frames == 120
+    assert decode_errors(tmp_path / "f.webm") == ""
+    assert counters(tmp_path / "f.webm") == list(range(120))
+
+
 def test_the_muxer_hands_out_bytes_while_the_call_goes_on_not_only_at_the_end() -> None:
     video = vp8_frames(90, FPS)
     muxer = WebmMuxer(video=True, audio=False, size=(320, 240))
