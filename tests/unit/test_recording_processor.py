@@ -13,7 +13,6 @@ from adapters.ffmpeg.processor import FfmpegRecordingProcessor
 from adapters.webm import stored
 from adapters.webm.remux import rebuild
 from confero_contracts.recording_media import RecordingProcessorContract
-from domain.recordings.errors import ProcessingFailed
 from domain.recordings.media import RecordedFile
 from domain.shared.ids import UserId
 from adapters.localfs.blobs import LocalDirectoryBlobStore
