@@ -1,6 +1,7 @@
 """The ffmpeg filter graph of a meeting file: every participant's video in a grid, their audio mixed,
 each placed at its offset on the meeting's time line (black before and after a stay, silence in
-its gaps).  Pure: from the inputs' timing to ffmpeg arguments."""
+its gaps).  A participant's picture may change size mid-file (the processor keeps ffmpeg from rebuilding
+the graph then): scale and pad take each frame as it comes.  Pure: from the inputs' timing to ffmpeg arguments."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def filter_graph(inputs: Sequence[Placed], total_s: float, tile: tuple[int, int]
             after = max(0.0, total_s - placed.offset_s - placed.video[1]) + 1.0
             chains.append(
                 f"[{i}:v:0]setpts=PTS-STARTPTS,fps={fps},scale={w}:{h}:force_original_aspect_ratio=decrease,"
-                f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,"
+                f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black:eval=frame,setsar=1,"
                 f"tpad=start_duration={start:.3f}:stop_duration={after:.3f}:color=black[v{i}]")
             videos.append(f"[v{i}]")
         if placed.audio:

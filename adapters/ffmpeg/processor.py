@@ -104,8 +104,9 @@ class FfmpegRecordingProcessor:
                    progress: Callable[[float], Awaitable[None]]) -> None:
         graph, maps = filter_graph(placed, total, self.tile, self.fps)
         argv = [self.ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-benchmark", "-progress", "pipe:1"]
-        for path in paths:
-            argv += ["-i", str(path)]
+        for path in paths:  # a publisher's resolution changes (Chromium adapts it to its CPU): the graph
+            # must not be rebuilt, which restarts every chain in it (audio time lines went back, video was cut)
+            argv += ["-reinit_filter", "0", "-i", str(path)]
         argv += ["-filter_complex", graph, *maps, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
                  "-b:v", self.video_bitrate, "-c:a", "libopus", "-b:a", "64k", "-f", "webm", str(out)]
         started = time.monotonic()

@@ -75,6 +75,7 @@ class WebmMuxer:
             stream.time_base = MS
             self._streams["audio"] = stream
         self._last: dict[str, int] = {}
+        self.clamped = 0  # packets moved after their predecessor (the tap should never need it)
         self.frames = {kind: 0 for kind in self._streams}
         self.first_ms: int | None = None
         self.last_ms: int | None = None
@@ -89,6 +90,7 @@ class WebmMuxer:
         if stream is None or self._closed:
             return
         pts = max(packet.pts_ms, self._last.get(packet.kind, -1) + 1)
+        self.clamped += pts != packet.pts_ms
         self._last[packet.kind] = pts
         out = av.Packet(packet.data)
         out.pts = out.dts = pts

@@ -6,6 +6,7 @@ damaged packet and everything before it is kept.  Nothing is decoded.
 
 from __future__ import annotations
 
+import fractions
 import logging
 from pathlib import Path
 
@@ -13,6 +14,11 @@ import av
 from attrs import frozen
 
 log = logging.getLogger(__name__)
+# A call's video has a variable frame rate (Chromium adapts it to its CPU, often starting slow).  The file
+# declares its timestamps' 1 ms grid as the rate (just under 1000 fps: Matroska writes no default duration
+# at exactly its time base); the rate guessed from the first frames, copied before, made tools that put
+# frames on the declared rate's grid (ffmpeg's decode) find two frames in one slot once the rate rose.
+VIDEO_GRID = fractions.Fraction(1000000, 1001)
 
 
 @frozen
@@ -44,6 +50,9 @@ def rebuild(source: Path, target: Path) -> FileFacts:
     last = 0.0
     with src, av.open(str(target), "w", format="webm") as dst:
         outs = {s.index: dst.add_stream_from_template(s) for s in src.streams if s.type in counts}
+        for out in outs.values():
+            if out.type == "video":
+                out.codec_context.framerate = VIDEO_GRID
         try:
             for packet in src.demux(*[s for s in src.streams if s.index in outs]):
                 if packet.dts is None or packet.size == 0:

@@ -7,17 +7,30 @@ next keyframe, which is requested (PLI), because the file cannot bridge a missin
 
 Timestamps: each track's RTP clock is anchored on the arrival time of its first frame, on the
 stay's clock (``StayClock``: milliseconds since the stay's first frame of any track), so audio and
-video share one time line.  The RTP clock then gives the spacing.  When it strays more than
-``REANCHOR_S`` from arrival time for ``SUSTAIN_S`` (a publisher whose RTP clock stood still while it
-sent nothing, a restarted encoder), the track is anchored again on arrival: the file keeps the pause
-as a gap.  A deviation that does not last is a delay on the way (a stalled network or event loop,
-then a burst): the RTP clock is kept, so the file has no false gap.
+video share one time line.  The RTP clock then gives the spacing.  A track's stamps only go forward,
+strictly (the file's timestamps must increase within a track whatever the network or the sender's
+clock does; frames squeezed 1 ms apart after a jump back are not a fix either: they overlap what is
+written, and ffmpeg's decode reports "non monotonically increasing dts"):
+
+- when the RTP clock lags arrival by more than ``REANCHOR_S`` for ``SUSTAIN_S`` (a publisher whose
+  RTP clock stood still while it sent nothing), the track is moved forward by the least lag seen
+  meanwhile: the file keeps the pause as a gap.  A deviation that does not last is a delay on the
+  way (a stalled network or event loop, then a burst): the RTP clock is kept, so the file has no
+  false gap;
+- when the RTP clock runs ahead of arrival the track is never moved back (the frames already written
+  would be overlapped): a delay that had lasted long enough to look like a pause, then drained,
+  stays as a gap;
+- when the RTP clock steps back or stands still from one frame to the next, or leaps ahead of the
+  time that passed by more than ``REANCHOR_S`` (a new SSRC, a restarted encoder), the track is
+  anchored again at once on arrival, and no sooner than one frame interval after its last stamp
+  (``restamped``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 
@@ -25,9 +38,12 @@ from adapters.webm.muxer import MediaPacket
 from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import PublishedTrack
 
+log = logging.getLogger(__name__)
 REANCHOR_S = 0.5
 SUSTAIN_S = 1.0
 KEYFRAME_RETRY_S = 1.0
+USUAL_STEP_MS = {"audio": 20, "video": 33}  # a restamped frame comes one frame interval after the last
+MAX_STEP_MS = 100
 
 
 class StayClock:
@@ -56,6 +72,9 @@ class TrackTap:
         self._queue = queue
         self._anchor: tuple[float, int] | None = None  # (stay seconds, unwrapped RTP) of one frame
         self._astray_since: float | None = None
+        self._least_lag = 0.0  # the least lag behind arrival since ``_astray_since``
+        self._last: tuple[int, float] | None = None  # (stamp in ms, arrival) of the last frame queued
+        self._step_ms = USUAL_STEP_MS.get(self.kind, 20)  # the track's latest frame interval (for a restamp)
         self._rtp_last: int | None = None
         self._rtp = 0
         self._need_keyframe = self.kind == "video"
@@ -64,6 +83,7 @@ class TrackTap:
         self.dropped = 0
         self.gaps = 0
         self.reanchored = 0
+        self.restamped = 0
 
     def attach(self) -> None:
         self.published.observers.append(self)
@@ -90,16 +110,33 @@ class TrackTap:
         if self._anchor is None:
             self._anchor = (now, self._rtp)
         at = self._anchor[0] + (self._rtp - self._anchor[1]) / rate
-        if abs(at - now) <= REANCHOR_S:
+        if self._last is not None:
+            last_ms, last_now = self._last
+            if round(at * 1000) <= last_ms or at - last_ms / 1000 - (now - last_now) > REANCHOR_S:
+                at = max(round(now * 1000), last_ms + self._step_ms) / 1000  # the sender's clock broke
+                self._anchor, self._astray_since = (at, self._rtp), None
+                self.restamped += 1
+                log.info("recording: a track's RTP clock jumped; stamped on arrival",
+                         extra={"track": self.published.id, "kind": self.kind})
+        lag = now - at
+        if lag <= REANCHOR_S:  # on time, or ahead of arrival: the track never goes back
             self._astray_since = None
         elif self._astray_since is None:
-            self._astray_since = now
-        elif now - self._astray_since >= SUSTAIN_S:
-            self._anchor, at, self._astray_since = (now, self._rtp), now, None
-            self.reanchored += 1
+            self._astray_since, self._least_lag = now, lag
+        else:
+            self._least_lag = min(self._least_lag, lag)
+            if now - self._astray_since >= SUSTAIN_S:
+                self._anchor = (self._anchor[0] + self._least_lag, self._anchor[1])
+                at += self._least_lag
+                self._astray_since = None
+                self.reanchored += 1
+        stamp = round(at * 1000)
         try:
-            self._queue.put_nowait(MediaPacket(self.kind, frame.data, round(at * 1000), frame.keyframe))
+            self._queue.put_nowait(MediaPacket(self.kind, frame.data, stamp, frame.keyframe))
             self.frames += 1
+            if self._last is not None and 0 < stamp - self._last[0] <= MAX_STEP_MS:
+                self._step_ms = stamp - self._last[0]
+            self._last = (stamp, now)
         except asyncio.QueueFull:
             self.dropped += 1
             self.gaps += 1

@@ -76,6 +76,9 @@ class StayWriter:
             self._open(None)
         if self.muxer is not None:
             self._ship(self.muxer.close())
+            if self.muxer.clamped:  # the taps' stamps went back: a bug, the file has frames squeezed together
+                log.warning("recording: packets were out of order in their track",
+                            extra={"user_id": self.user_id, "clamped": self.muxer.clamped})
 
     def _mux(self, packet: MediaPacket) -> None:
         if self.muxer is None:

@@ -37,16 +37,20 @@ class FakePublished:
             observe(frame)
 
 
-def vp8_frames(count: int, fps: int = 15, keyframe_every: int = 30, first: int = 0) -> list[tuple[bytes, bool]]:
-    """(data, keyframe) of ``count`` VP8 frames whose pixels carry their counter (first, first+1...)."""
+def vp8_frames(count: int, fps: int = 15, keyframe_every: int = 30, first: int = 0,
+               size: tuple[int, int] = (320, 240)) -> list[tuple[bytes, bool]]:
+    """(data, keyframe) of ``count`` VP8 frames whose pixels carry their counter (first, first+1...),
+    drawn at 320x240 and scaled to ``size``."""
     enc = av.CodecContext.create("libvpx", "w")
-    enc.width, enc.height, enc.pix_fmt = 320, 240, "yuv420p"
+    (enc.width, enc.height), enc.pix_fmt = size, "yuv420p"
     enc.time_base = fractions.Fraction(1, fps)
     enc.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
     enc.gop_size = keyframe_every
     out = []
     for i in range(count):
         frame = marked_frame(first + i, 0)
+        if size != (320, 240):
+            frame = frame.reformat(width=size[0], height=size[1])
         frame.pts = i
         out += [(bytes(p), bool(p.is_keyframe)) for p in enc.encode(frame)]
     out += [(bytes(p), bool(p.is_keyframe)) for p in enc.encode(None)]

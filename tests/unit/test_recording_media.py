@@ -56,6 +56,23 @@ def test_a_streamed_webm_rebuilt_holds_vp8_and_opus_for_its_whole_duration_and_d
     assert counters(tmp_path / "f.webm") == list(range(60))
 
 
+@pytest.mark.parametrize("before_ms, after_ms", [(50, 33), (66, 33), (100, 16), (55, 45)])
+def test_video_whose_frame_rate_rises_decodes_cleanly_once_rebuilt(tmp_path: Path, before_ms: int, after_ms: int) -> None:
+    # Chromium on a loaded machine sends few frames at first, then more: the rate guessed from the
+    # first frames was declared in the file, and ffmpeg's decode put two frames in one of its slots
+    # ("non monotonically increasing dts")
+    video = vp8_frames(120, FPS, keyframe_every=FPS)
+    stamps = [i * before_ms for i in range(60)] + [60 * before_ms + i * after_ms for i in range(60)]
+    muxer = WebmMuxer(video=True, audio=False, size=vp8_size(video[0][0]))
+    for (data, key), at in zip(video, stamps):
+        muxer.write(MediaPacket("video", data, at, key))
+    (tmp_path / "s.webm").write_bytes(muxer.close())
+    facts = rebuild(tmp_path / "s.webm", tmp_path / "f.webm")
+    assert facts.video_frames == 120
+    assert decode_errors(tmp_path / "f.webm") == ""
+    assert counters(tmp_path / "f.webm") == list(range(120))
+
+
 def test_the_muxer_hands_out_bytes_while_the_call_goes_on_not_only_at_the_end() -> None:
     video = vp8_frames(90, FPS)
     muxer = WebmMuxer(video=True, audio=False, size=(320, 240))
@@ -162,6 +179,47 @@ async def test_a_delay_on_the_way_then_a_burst_keeps_the_rtp_time_line() -> None
         published.send(bytes([i]), i * 960, True)
     assert [p.pts_ms for p in drain(queue)] == [i * 20 for i in range(150)]
     assert tap.reanchored == 0
+
+
+async def test_a_lag_that_lasts_then_drains_never_moves_the_track_back() -> None:
+    # a loaded machine: every packet is handled 0.8 s late for two seconds (long enough to pass for a
+    # pause: the track is moved forward), then the backlog drains and packets are on time again, so
+    # the RTP clock runs ahead of arrival.  Moving the track back onto arrival then would overlap what
+    # is written (the muxer squeezed those frames 1 ms apart: "non monotonically increasing dts").
+    published, tap, queue, clock = tap_for("audio", queue_size=1000)
+    start = clock.now
+    for i in range(400):
+        sent = i * 0.02
+        clock.now = max(clock.now, start + sent + (0.8 if 2.0 <= sent < 4.0 else 0.0))
+        published.send(bytes([i % 256]), i * 960, True)
+    stamps = [p.pts_ms for p in drain(queue)]
+    steps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert len(stamps) == 400 and tap.reanchored == 1
+    assert all(step >= 20 for step in steps), sorted(steps)[:5]
+    assert sorted(steps)[-1] == 820 and sorted(steps)[-2] == 20  # the lag kept as one gap, as a pause is
+
+
+@pytest.mark.parametrize("leap", [-48000 * 3, -(1 << 31) + 7, 48000 * 3600, 1 << 30, 0])
+async def test_a_sender_whose_rtp_clock_jumps_is_stamped_on_arrival_after_its_last_frame(leap: int) -> None:
+    # a new SSRC or a restarted encoder: the RTP clock steps back, leaps ahead, or repeats itself
+    published, tap, queue, clock = tap_for("audio")
+    for i in range(10):
+        published.send(bytes([i]), i * 960, True)
+        clock.now += 0.02
+    for i in range(10, 20):
+        published.send(bytes([i]), leap + (i - 1 if leap == 0 else i) * 960, True)
+        clock.now += 0.02
+    assert [p.pts_ms for p in drain(queue)] == [i * 20 for i in range(20)]
+    assert tap.restamped == 1 and tap.reanchored == 0
+
+
+async def test_a_video_frame_restamped_comes_a_frame_interval_after_the_last() -> None:
+    published, tap, queue, clock = tap_for("video")
+    for i in range(5):
+        published.send(b"k" if i == 0 else b"d", i * 3000, i == 0)  # 30 fps
+    published.send(b"d", 0, False)  # the RTP clock went back, and arrival has not moved
+    assert [p.pts_ms for p in drain(queue)] == [0, 33, 67, 100, 133, 166]
+    assert tap.restamped == 1
 
 
 async def test_a_full_queue_drops_without_waiting_records_a_gap_and_restarts_video_at_a_keyframe() -> None:
@@ -301,3 +359,33 @@ async def test_a_writer_that_fails_at_the_end_still_leaves_a_file_of_what_was_up
     path = tmp_path / "out.webm"
     path.write_bytes(await blobs.read(file.key))
     assert decode_errors(path) == ""
+
+
+async def test_a_stay_through_a_lasting_lag_then_a_drain_decodes_cleanly(tmp_path: Path) -> None:
+    # what the browser test saw on a loaded machine: ffmpeg's decode reported "non monotonically
+    # increasing dts" in a participant file
+    blobs, clock = LocalDirectoryBlobStore(tmp_path / "store"), FakeTime()
+    writer = StayWriter(blobs, "rec/6", "user-f", 1, upload_interval=0.0,  # type: ignore[arg-type]
+                        clock=StayClock(monotonic=clock))
+    published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
+    for p in published.values():
+        writer.add_track(p)  # type: ignore[arg-type]
+    seconds = 6
+    video, audio = vp8_frames(seconds * FPS, FPS), opus_frames(seconds * 50)
+    events = sorted([(i / FPS, "video", i) for i in range(len(video))] + [(i / 50, "audio", i) for i in range(len(audio))])
+    start = clock.now
+    for at, kind, i in events:  # handled 0.8 s late from 1.5 s to 3.5 s, then the backlog drains
+        clock.now = max(clock.now, start + at + (0.8 if 1.5 <= at < 3.5 else 0.0))
+        if kind == "video":
+            published["video"].send(video[i][0], int(at * 90000), video[i][1])
+        else:
+            published["audio"].send(audio[i], int(at * 48000), True)
+        if i % 10 == 0:
+            await asyncio.sleep(0)
+    file = await writer.finish()
+    assert file is not None
+    path = tmp_path / "out.webm"
+    path.write_bytes(await blobs.read(file.key))
+    assert decode_errors(path) == ""
+    assert counters(path) == list(range(seconds * FPS))
+    assert writer.muxer is not None and writer.muxer.clamped == 0

@@ -13,11 +13,11 @@ from adapters.ffmpeg.processor import FfmpegRecordingProcessor
 from adapters.webm import stored
 from adapters.webm.remux import rebuild
 from confero_contracts.recording_media import RecordingProcessorContract
-from domain.recordings.errors import ProcessingFailed
 from domain.recordings.media import RecordedFile
 from domain.shared.ids import UserId
 from adapters.localfs.blobs import LocalDirectoryBlobStore
-from tests.support.encoded import decode_errors, probe, require_ffmpeg, streams, tile_counters
+from adapters.webm.muxer import MediaPacket, WebmMuxer, vp8_size
+from tests.support.encoded import decode_errors, opus_frames, probe, require_ffmpeg, streams, tile_counters, vp8_frames
 from tests.unit.test_recording_media import streamed_call
 
 T0 = dt.datetime(2030, 1, 7, 9, 0, tzinfo=dt.timezone.utc)
@@ -83,3 +83,42 @@ async def test_three_stays_become_one_meeting_file_with_each_video_in_its_tile_w
             assert c is not None and abs(c - at * 15) <= 3, (at, c)
         if at > 3.3:
             assert c is None, (at, c)
+
+
+@pytest.mark.parametrize("later", [(640, 480), (480, 270)])
+async def test_a_participant_whose_picture_changes_size_is_composed_whole_and_decodes_cleanly(
+        tmp_path: Path, later: tuple[int, int]) -> None:
+    # Chromium lowers (or raises) its resolution to suit its CPU: a keyframe of another size mid-file.
+    # ffmpeg rebuilt its whole graph then: the mixed audio's time line went back ("non monotonically
+    # increasing dts" at decode) and the video stopped short.
+    fps, half = 15, 45
+    video = vp8_frames(half, fps, keyframe_every=fps) + vp8_frames(half, fps, keyframe_every=fps, first=half, size=later)
+    audio = opus_frames(2 * half * 50 // fps)
+    muxer = WebmMuxer(video=True, audio=True, size=vp8_size(video[0][0]))
+    events = sorted([(i * 1000 // fps, "video", i) for i in range(len(video))] + [(i * 20, "audio", i) for i in range(len(audio))])
+    for at, kind, i in events:
+        data, key = video[i] if kind == "video" else (audio[i], True)
+        muxer.write(MediaPacket(kind, data, at, key))
+    (tmp_path / "a.s.webm").write_bytes(muxer.close())
+    facts = rebuild(tmp_path / "a.s.webm", tmp_path / "a.webm")
+    blobs = LocalDirectoryBlobStore(tmp_path / "store")
+    await blobs.put("rec/a.webm", (tmp_path / "a.webm").read_bytes(), stored.WEBM)
+    files = [RecordedFile(key="rec/a.webm", user_id=UserId("a"), content_type=stored.WEBM, size=1,
+                          duration_s=facts.duration_s, started_at=T0, ended_at=T0 + dt.timedelta(seconds=facts.duration_s),
+                          has_video=True, has_audio=True),
+             await participant_file(blobs, tmp_path, "b", 1.0, 4.0)]
+
+    async def progress(fraction: float) -> None:
+        pass
+
+    result = await FfmpegRecordingProcessor(blobs).compose(files, "rec/meeting.webm", progress)  # type: ignore[arg-type]
+    path = tmp_path / "meeting.webm"
+    path.write_bytes(await blobs.read("rec/meeting.webm"))
+    assert decode_errors(path) == ""
+    assert abs(result.duration_s - 6.0) < 0.3
+    frames = tile_counters(path, [(0, 0)])
+    assert frames[-1][0] > 5.5, "the video goes on to the end"
+    if later[0] * 3 == later[1] * 4:  # the same shape: the counters can be read all along
+        for at, (a,) in frames:
+            if 0.3 < at < 5.7:
+                assert a is not None and abs(a - at * fps) <= 3, (at, a)
