@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -69,6 +70,21 @@ def _answer_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
 async def forward(request: web.Request, service: str) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     headers = forwarded_headers(request, gateway)
+    return await failover(request, service, lambda instance: _attempt(request, gateway, instance, headers))
+
+
+class Retry(Exception):
+    """An attempt failed before anything reached the instance: another instance may be tried."""
+
+    def __init__(self, failure: UpstreamFailed) -> None:
+        self.failure = failure
+
+
+async def failover(request: web.Request, service: str,
+                   attempt: Callable[[ServiceInstance], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """``attempt`` on up to MAX_ATTEMPTS distinct instances of ``service`` while it raises Retry; the last
+    failure's JSON answer when every instance failed, 503 (NoInstanceAvailable) when there was none."""
+    gateway = request.app[GATEWAY]
     tried: set[tuple[str, str]] = set()
     failure: UpstreamFailed | None = None
     for _ in range(MAX_ATTEMPTS):
@@ -80,23 +96,18 @@ async def forward(request: web.Request, service: str) -> web.StreamResponse:
             raise  # 503 from the error middleware
         tried.add((instance.service, instance.instance_id))
         try:
-            return await _attempt(request, gateway, instance, headers)
-        except _Retry as retry:
+            return await attempt(instance)
+        except Retry as retry:
             failure = retry.failure
     assert failure is not None
     return failure.response(request)
 
 
-class _Retry(Exception):
-    def __init__(self, failure: UpstreamFailed) -> None:
-        self.failure = failure
-
-
-def _slow(instance: ServiceInstance) -> UpstreamFailed:
+def slow(instance: ServiceInstance) -> UpstreamFailed:
     return UpstreamFailed(504, "gateway_timeout", f"the {instance.service} service did not answer in time")
 
 
-def _down(instance: ServiceInstance) -> UpstreamFailed:
+def down(instance: ServiceInstance) -> UpstreamFailed:
     return UpstreamFailed(502, "bad_gateway", f"the {instance.service} service cannot be reached")
 
 
@@ -121,17 +132,17 @@ async def _attempt(request: web.Request, gateway: Gateway, instance: ServiceInst
                     upstream.release()
         except aiohttp.ConnectionTimeoutError:  # nothing was sent: another instance may answer
             gateway.upstreams.failed(instance)
-            raise _Retry(_slow(instance)) from None
+            raise Retry(slow(instance)) from None
         except aiohttp.ClientConnectorError as err:  # refused, unreachable: nothing was sent either
             gateway.upstreams.failed(instance)
             log.warning("upstream refused", extra={"instance": instance.instance_id, "error": str(err)})
-            raise _Retry(_down(instance)) from None
+            raise Retry(down(instance)) from None
         except TimeoutError:  # the total, or one read of the answer (aiohttp's ServerTimeoutError)
-            return _slow(instance).response(request)
+            return slow(instance).response(request)
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as err:
             log.warning("upstream lost", extra={"instance": instance.instance_id, "error": str(err)})
             if request.method in IDEMPOTENT:
-                raise _Retry(_down(instance)) from None
+                raise Retry(down(instance)) from None
             return UpstreamFailed(502, "bad_gateway",
                                   f"the {instance.service} service closed the connection").response(request)
 

@@ -11,15 +11,13 @@ import logging
 import aiohttp
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from domain.discovery.errors import NoInstanceAvailable
 from domain.discovery.model import ServiceInstance
 from runners.app_state import REQUEST_ID, error_response
-from runners.gateway.proxy import UpstreamFailed, forwarded_headers
+from runners.gateway.proxy import Retry, down, failover, forwarded_headers, slow
 from runners.gateway.state import GATEWAY, Gateway
 from runners.web.errors import HTTP_CODES
 
 log = logging.getLogger("runners.gateway")
-MAX_ATTEMPTS = 3
 # 1005 (no code) and 1006 (abnormal) may not be sent in a close frame.
 _UNSENDABLE = {0, 1005, 1006, None}
 
@@ -29,16 +27,8 @@ async def forward_socket(request: web.Request, service: str) -> web.StreamRespon
     headers = forwarded_headers(request, gateway)
     protocols = tuple(p.strip() for h in request.headers.getall("Sec-WebSocket-Protocol", ())
                       for p in h.split(",") if p.strip())
-    tried: set[tuple[str, str]] = set()
-    failure: UpstreamFailed | None = None
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            instance = gateway.upstreams.choose(service, tried)
-        except NoInstanceAvailable:
-            if failure is not None:
-                break
-            raise
-        tried.add((instance.service, instance.instance_id))
+
+    async def attempt(instance: ServiceInstance) -> web.StreamResponse:
         try:
             upstream = await _connect(gateway, instance, request, headers, protocols)
         except aiohttp.WSServerHandshakeError as err:  # the upstream refused the client (401, 403, 400)
@@ -46,19 +36,16 @@ async def forward_socket(request: web.Request, service: str) -> web.StreamRespon
                                   err.message or "the upgrade was refused", request.get(REQUEST_ID))
         except aiohttp.ConnectionTimeoutError:
             gateway.upstreams.failed(instance)
-            failure = UpstreamFailed(504, "gateway_timeout", f"the {service} service did not answer in time")
-            continue
+            raise Retry(slow(instance)) from None
         except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
             gateway.upstreams.failed(instance)
-            failure = UpstreamFailed(502, "bad_gateway", f"the {service} service cannot be reached")
-            continue
+            raise Retry(down(instance)) from None
         except TimeoutError:
-            return UpstreamFailed(504, "gateway_timeout",
-                                  f"the {service} service did not answer in time").response(request)
+            return slow(instance).response(request)
         async with gateway.upstreams.using(instance):
             return await _relay(request, upstream)
-    assert failure is not None
-    return failure.response(request)
+
+    return await failover(request, service, attempt)
 
 
 async def _connect(gateway: Gateway, instance: ServiceInstance, request: web.Request, headers: object,
