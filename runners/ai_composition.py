@@ -19,7 +19,8 @@ from domain.analysis.recording_analysis import RecordingAnalyser
 from domain.analysis.rules import AnalysisLimits
 from domain.analysis.service import AnalysisService
 from ports.inference import InferenceEngine
-from runners.settings import AdapterFamily, Settings
+from runners.mongo_stores import document_store
+from runners.settings import Settings
 from runners.workers.analysis import BoundedAnalysisQueue
 
 log = logging.getLogger("runners.ai")
@@ -58,17 +59,8 @@ async def analysis_service(settings: Settings, container: Any,
     queue = BoundedAnalysisQueue(concurrency=settings.ai_job_concurrency, backlog=settings.ai_job_backlog)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.close)
-        if settings.mongo_url:
-            from adapters.mongo.analysis import MongoAnalysisStore
-            from adapters.mongo.client import open_database
-
-            db = await stack.enter_async_context(open_database(settings.mongo_url, settings.mongo_database))
-            store: Any = MongoAnalysisStore(db)
-            await store.create_indexes()
-        else:
-            if settings.adapters is AdapterFamily.PRODUCTION:
-                log.warning("APP_MONGO_URL is not set: analysis results live in this process's memory only")
-            store = InMemoryAnalysisStore()
+        store = await document_store(stack, settings, mongo=_mongo_analyses, memory=InMemoryAnalysisStore,
+                                     holds="analysis results")
         stack.push_async_callback(queue.close, settings.shutdown_timeout)
         service = AnalysisService(
             store=store, engine=engine, catalogue=EngineModelCatalogue(engine), decoder=PyAvMediaDecoder(),
@@ -95,3 +87,9 @@ def with_recording_analysis(feed: Any, service: AnalysisService, settings: Setti
         await feed(both, stop)
 
     return run
+
+
+def _mongo_analyses(db: Any) -> Any:
+    from adapters.mongo.analysis import MongoAnalysisStore
+
+    return MongoAnalysisStore(db)

@@ -22,7 +22,8 @@ from typing import Any
 from adapters.memory.captions import InMemoryTranscriptStore
 from domain.analysis.service import AnalysisService
 from domain.captions.service import CaptionService
-from runners.settings import AdapterFamily, Settings
+from runners.mongo_stores import document_store
+from runners.settings import Settings
 
 log = logging.getLogger("runners.captions")
 
@@ -38,17 +39,8 @@ async def caption_service(settings: Settings, container: Any,
         yield None
         return
     async with contextlib.AsyncExitStack() as stack:
-        if settings.mongo_url:
-            from adapters.mongo.captions import MongoTranscriptStore
-            from adapters.mongo.client import open_database
-
-            db = await stack.enter_async_context(open_database(settings.mongo_url, settings.mongo_database))
-            store: Any = MongoTranscriptStore(db)
-            await store.create_indexes()
-        else:
-            if settings.adapters is AdapterFamily.PRODUCTION:
-                log.warning("APP_MONGO_URL is not set: meeting transcripts live in this process's memory only")
-            store = InMemoryTranscriptStore()
+        store = await document_store(stack, settings, mongo=_mongo_transcripts, memory=InMemoryTranscriptStore,
+                                     holds="meeting transcripts")
         service = CaptionService(transcripts=store, bus=await resolve(container.adapters.signal_bus),
                                  meetings=await resolve(container.adapters.meetings),
                                  users=await resolve(container.adapters.users))
@@ -87,3 +79,9 @@ def with_captions(feed: Any, service: CaptionService | None) -> Any:
         await feed(both, stop)
 
     return run
+
+
+def _mongo_transcripts(db: Any) -> Any:
+    from adapters.mongo.captions import MongoTranscriptStore
+
+    return MongoTranscriptStore(db)
