@@ -137,7 +137,7 @@ class CaptionService:
                 if self.captioner is not None:
                     await self.captioner.start(room_id)
             case CaptionsChanged(on=False) | RoomClosed():
-                self._forget(room_id)
+                self._unavailable.pop(room_id, None)
                 if self.captioner is not None:
                     await self.captioner.stop(room_id)
 
@@ -151,8 +151,7 @@ class CaptionService:
     async def joined(self, room_id: MeetingId) -> CaptionsNow:
         """Also stops a tap left running here while captions went off unheard (this process had
         nobody in the room then)."""
-        meeting = await self.meetings.get(room_id)
-        on = meeting.captions_on and meeting.status is MeetingStatus.LIVE
+        on = _captioning(await self.meetings.get(room_id))
         if self.captioner is not None:
             running = room_id in await self.captioner.captioning()
             if on and not running:
@@ -195,9 +194,6 @@ class CaptionService:
             return None
         return meeting.started_at or meeting.start_time
 
-    def _forget(self, room_id: MeetingId) -> None:
-        self._unavailable.pop(room_id, None)
-
     async def _name(self, user_id: UserId) -> str:
         name = self._names.get(user_id)
         if name is None:
@@ -212,8 +208,8 @@ class CaptionService:
 
 
 def may_read_transcript(actor: Actor, meeting: Meeting) -> bool:
-    return actor.is_admin or meeting.can_manage(actor) or (
-        actor.user_id in meeting.attendees and actor.user_id not in meeting.kicked)
+    # A kicked user is never an attendee (the meeting's invariant): attending is the whole rule.
+    return actor.is_admin or meeting.can_manage(actor) or actor.user_id in meeting.attendees
 
 
 def _captioning(meeting: Meeting) -> bool:
