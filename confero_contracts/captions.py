@@ -83,6 +83,15 @@ class TranscriptStoreContract:
         assert [c.text for c in await store.transcript(m, since=T0 + dt.timedelta(seconds=2), limit=1)] == ["2"]
         assert await store.transcript(m, limit=0) == []
 
+    async def test_until_cuts_the_span_before_it(self, store):
+        m = a_meeting_id()
+        for s in range(6):
+            await store.add(a_caption(m, s, text=str(s)))
+        assert [c.text for c in await store.transcript(m, until=T0 + dt.timedelta(seconds=2))] == ["0", "1"]
+        assert [c.text for c in await store.transcript(m, since=T0 + dt.timedelta(seconds=1),
+                                                       until=T0 + dt.timedelta(seconds=4))] == ["1", "2", "3"]
+        assert await store.transcript(m, until=T0) == []
+
     async def test_delete_removes_the_meetings_transcript_and_counts_it(self, store):
         m, other = a_meeting_id(), a_meeting_id()
         for s in range(3):

@@ -62,11 +62,11 @@ class TranscriptStore(Protocol):
     - ``add`` keeps a final caption; adding one whose id is already kept changes nothing (idempotent
       under redelivery).  Raises ValueError for a partial caption.
     - ``transcript`` returns the meeting's captions ordered by ``start_at`` then ``id``, those starting
-      at or after ``since`` when given, at most ``limit``.
+      at or after ``since`` and before ``until`` when given, at most ``limit``.
     - ``delete`` removes the meeting's transcript and returns how many captions it held.
     Any method may raise Unavailable."""
 
     async def add(self, caption: Caption) -> None: ...
     async def transcript(self, meeting_id: MeetingId, *, since: dt.datetime | None = None,
-                         limit: int = 10_000) -> list[Caption]: ...
+                         until: dt.datetime | None = None, limit: int = 10_000) -> list[Caption]: ...
     async def delete(self, meeting_id: MeetingId) -> int: ...

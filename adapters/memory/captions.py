@@ -26,9 +26,10 @@ class InMemoryTranscriptStore:
         self._by_meeting.setdefault(caption.meeting_id, {}).setdefault(caption.id, as_stored(caption))
 
     async def transcript(self, meeting_id: MeetingId, *, since: dt.datetime | None = None,
-                         limit: int = 10_000) -> list[Caption]:
+                         until: dt.datetime | None = None, limit: int = 10_000) -> list[Caption]:
         kept = self._by_meeting.get(meeting_id, {}).values()
-        found = sorted((c for c in kept if since is None or c.start_at >= to_millisecond(since)),  # type: ignore[operator]
+        found = sorted((c for c in kept if (since is None or c.start_at >= to_millisecond(since))  # type: ignore[operator]
+                        and (until is None or c.start_at < to_millisecond(until))),  # type: ignore[operator]
                        key=lambda c: (c.start_at, c.id))
         return found[:max(0, limit)]
 

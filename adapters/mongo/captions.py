@@ -51,12 +51,13 @@ class MongoTranscriptStore:
             raise
 
     async def transcript(self, meeting_id: MeetingId, *, since: dt.datetime | None = None,
-                         limit: int = 10_000) -> list[Caption]:
+                         until: dt.datetime | None = None, limit: int = 10_000) -> list[Caption]:
         if limit <= 0:
             return []
         query: dict[str, Any] = {"meeting_id": meeting_id}
-        if since is not None:
-            query["start_at"] = {"$gte": since}
+        span = ({"$gte": since} if since is not None else {}) | ({"$lt": until} if until is not None else {})
+        if span:
+            query["start_at"] = span
         with translated():
             docs = await self._captions.find(query).sort(IN_ORDER).limit(limit).to_list(length=limit)
         return [from_document(d) for d in docs]

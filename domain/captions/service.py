@@ -172,9 +172,7 @@ class CaptionService:
         if not may_read_transcript(actor, meeting):
             raise TranscriptHidden("only the meeting's host, co-hosts, the people who attended it and "
                                    "administrators see its transcript", meeting_id=meeting_id)
-        captions = await self.transcripts.transcript(meeting_id, since=since, limit=TRANSCRIPT_MAX)
-        if until is not None:
-            captions = [c for c in captions if c.start_at < until]
+        captions = await self.transcripts.transcript(meeting_id, since=since, until=until, limit=TRANSCRIPT_MAX)
         origin = _to_millisecond(since or meeting.started_at or meeting.start_time)  # as stores keep times
         names = {s: await self._name(UserId(s)) for s in sorted({c.speaker_id for c in captions})}
         return Transcript(meeting_id=meeting_id, origin=origin, until=until, captions=tuple(captions),
