@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
 
 def _docker_available() -> bool:
@@ -81,3 +83,17 @@ def etcd_server_url() -> str:
     if not url:
         pytest.fail("TEST_ETCD_URL is not set: run `eval \"$(scripts/servers.sh)\"` (it starts etcd)")
     return url
+
+
+@pytest_asyncio.fixture
+async def mongo_database(mongo_server_url: str) -> AsyncIterator[Any]:
+    """A fresh database per test on the MongoDB-wire server (suites reuse meeting and user ids across
+    tests), dropped afterwards."""
+    from adapters.mongo.client import open_database
+    from domain.shared.ids import new_id
+
+    async with open_database(mongo_server_url, f"t_{new_id()[:8]}") as db:
+        try:
+            yield db
+        finally:
+            await db.client.drop_database(db.name)
