@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import aiohttp
-from attrs import define, frozen
+from attrs import define, evolve, field, frozen
 
 
 class ApiError(Exception):
@@ -23,6 +25,7 @@ class Account:
     display_name: str
     access_token: str
     refresh_token: str
+    expires_at: float  # time.monotonic() when the access token expires
 
 
 @frozen
@@ -47,6 +50,9 @@ class ApiClient:
     base: str
     session: aiohttp.ClientSession
     account: Account | None = None
+    renew_at: float = 0.8  # share of the access token's lifetime after which it is renewed
+    _renewing: asyncio.Lock = field(factory=asyncio.Lock)
+    _lifetime: float = 0.0
 
     @property
     def signaling_url(self) -> str:
@@ -54,6 +60,8 @@ class ApiClient:
         return f"{'wss' if scheme == 'https' else 'ws'}://{rest.rstrip('/')}/ws/signaling"
 
     async def _call(self, method: str, path: str, **kw: Any) -> Any:
+        if self.account is not None and not path.startswith("/api/v1/auth/") and self.renew_due() <= 0:
+            await self.renew()
         headers = {"Authorization": f"Bearer {self.account.access_token}"} if self.account else {}
         async with self.session.request(method, self.base.rstrip("/") + path, headers=headers, **kw) as r:
             body = await r.json() if r.content_type == "application/json" else None
@@ -71,8 +79,30 @@ class ApiClient:
         user = tokens["user"]
         self.account = Account(user_id=user["id"], username=user["username"],
                                display_name=user.get("display_name") or user["username"],
-                               access_token=tokens["access_token"], refresh_token=tokens["refresh_token"])
+                               access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+                               expires_at=time.monotonic() + tokens["expires_in"])
+        self._lifetime = tokens["expires_in"]
         return self.account
+
+    def renew_due(self) -> float:
+        """Seconds until the access token should be renewed (``renew_at`` of its lifetime)."""
+        assert self.account is not None
+        return self.account.expires_at - (1 - self.renew_at) * self._lifetime - time.monotonic()
+
+    async def renew(self) -> Account:
+        """A new token pair (``POST /auth/refresh``), once even when asked concurrently: refresh tokens
+        rotate, and presenting a used one again revokes the session."""
+        async with self._renewing:
+            assert self.account is not None
+            if self.renew_due() > 0:  # someone else renewed it meanwhile
+                return self.account
+            tokens = await self._call("POST", "/api/v1/auth/refresh",
+                                      json={"refresh_token": self.account.refresh_token})
+            self.account = evolve(self.account, access_token=tokens["access_token"],
+                                  refresh_token=tokens["refresh_token"],
+                                  expires_at=time.monotonic() + tokens["expires_in"])
+            self._lifetime = tokens["expires_in"]
+            return self.account
 
     async def sign_out(self) -> None:
         if self.account is not None:

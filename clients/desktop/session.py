@@ -96,6 +96,7 @@ class MeetingSession:
     video_on: bool = True
     local_video: MediaStreamTrack | None = None  # a relayed copy of the camera for the self-view
     ended: str | None = None
+    reauths: int = 0  # access tokens renewed on the open socket (docs/signaling.md section 9.4)
     signaling: Signaling | None = None
     link: SfuLink | None = None
     _relay: MediaRelay = field(factory=MediaRelay)
@@ -115,6 +116,7 @@ class MeetingSession:
             await self.signaling.close()
             raise
         self.room_id = meeting_id
+        self._spawn(self._keep_token())
         self.me = Member.from_json(state["self"])
         self.members = {m["user_id"]: Member.from_json(m) for m in state["members"]}
         self.audio_on = self.me.audio
@@ -175,6 +177,17 @@ class MeetingSession:
         assert self.signaling is not None and self.me is not None
         to = "00000000-0000-4000-8000-00000000f00d"
         await self.signaling.request(kind, {"room_id": self.room_id, "to": to, "sdp": sdp})
+
+    async def _keep_token(self) -> None:
+        """Renews the access token before it expires and gives the socket the new one (else the server
+        closes it with 4401 when the old one expires)."""
+        while self.signaling is not None and self.ended is None:
+            await asyncio.sleep(max(0.0, self.api.renew_due()))
+            account = await self.api.renew()
+            if self.signaling is not None and self.signaling.token != account.access_token:
+                await self.signaling.request("auth", {"token": account.access_token})
+                self.signaling.token = account.access_token
+                self.reauths += 1
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -36,8 +36,10 @@ class Signaling:
     reply to a request (events, in arrival order). It must not block: it runs inside the reader, so
     work that waits (a negotiation, which sends requests) goes into a task of its own."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, welcome: dict[str, Any], on_event: EventHandler) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, welcome: dict[str, Any], on_event: EventHandler,
+                 token: str) -> None:
         self.ws = ws
+        self.token = token  # the access token this socket is authenticated with
         self.user_id: str = welcome["user_id"]
         self.connection_id: str = welcome["connection_id"]
         self._on_event = on_event
@@ -58,7 +60,7 @@ class Signaling:
             await ws.close()
             raise SignalingError(first["data"]["code"], first["data"]["message"], first["data"]["details"])
         assert first["type"] == "welcome", first
-        return cls(ws, first["data"], on_event)
+        return cls(ws, first["data"], on_event, token)
 
     async def send(self, kind: str, data: dict[str, Any]) -> str:
         rid = f"d{next(self._ids)}"

@@ -164,3 +164,23 @@ async def test_the_test_pattern_shows_its_colour_bars_after_a_round_trip_through
         x = (2 * index + 1) * width // (2 * len(BARS))
         pixel = rgb[y * stride + 3 * x: y * stride + 3 * x + 3]
         assert all(abs(a - b) < 40 for a, b in zip(pixel, colour)), (index, tuple(pixel), colour)
+
+
+async def test_a_long_meeting_renews_the_access_token_and_hands_it_to_the_open_socket(
+        web: WebApi, http: aiohttp.ClientSession) -> None:
+    api = await signed_in(web, http, "ann")
+    api.renew_at = 0.001  # of the 900 s lifetime: about every second, instead of after 12 minutes
+    first = api.account
+    meeting = await api.create_meeting("Long one")
+    session = MeetingSession(api)
+    await session.join(meeting.id)
+    try:
+        await until(lambda: session.reauths >= 2, "two renewals reach the socket")
+        assert api.account is not None and first is not None
+        assert api.account.access_token != first.access_token and api.account.refresh_token != first.refresh_token
+        assert session.signaling is not None and session.signaling.token == api.account.access_token
+        sent = await session.send_chat("still here")  # the socket took each new token (no 4401)
+        await until(lambda: [m.text for m in session.chat] == ["still here"], "the chat comes back")
+        assert (await api.meeting(meeting.id)).id == meeting.id and sent.text == "still here"
+    finally:
+        await session.close()
