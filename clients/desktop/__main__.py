@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--audio", default=env(ENV + "AUDIO", "silence"),
                    help="microphone: 'silence', 'tone' (440 Hz) or FORMAT:DEVICE, e.g. pulse:default "
                         "(env CONFERO_DESKTOP_AUDIO)")
+    p.add_argument("--speaker", default=env(ENV + "SPEAKER", "alsa:default"),
+                   help="where the others' audio plays: FORMAT:DEVICE, e.g. alsa:default, or 'none' "
+                        "(env CONFERO_DESKTOP_SPEAKER)")
     p.add_argument("--username", default=env(ENV + "USERNAME", ""), help="prefills the sign-in form")
     p.add_argument("--ice-address", action="append", default=[a for a in env(ENV + "ICE_ADDRESSES", "").split(",") if a],
                    help="gather ICE candidates on this address only (repeatable; env CONFERO_DESKTOP_ICE_ADDRESSES, "
@@ -65,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # closing the window leaves the meeting first (MainWindow.closed)
-    options = Options(server=args.server, video=args.video, audio=args.audio, username=args.username)
+    options = Options(server=args.server, video=args.video, audio=args.audio, speaker=args.speaker,
+                      username=args.username)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QGridLayout, QHBoxLayout, QL
 
 from clients.desktop.api import ApiClient, MeetingSummary
 from clients.desktop.media import audio_source, rgb_image, video_source
+from clients.desktop.playback import Speaker
 from clients.desktop.session import (ChatReceived, Event, MeetingSession, MembersChanged, RoomEnded, TrackAdded,
                                      TrackRemoved)
 
@@ -31,6 +32,7 @@ class Options:
     server: str
     video: str = "test"  # media.video_source spec
     audio: str = "silence"  # media.audio_source spec
+    speaker: str = "none"  # playback.Speaker device spec, or none
     username: str = ""
 
 
@@ -193,6 +195,7 @@ class MainWindow(QMainWindow):
         self.tasks: set[asyncio.Task[Any]] = set()
         self._media_tasks: dict[tuple[str, str], asyncio.Task[Any]] = {}
         self._sources: list[MediaStreamTrack] = []  # the camera and microphone of the meeting
+        self.speaker: Speaker | None = None  # plays the others' audio during a meeting
         self.sign_in_page, self.meetings_page, self.call_page = SignInPage(options), MeetingsPage(), CallPage()
         self.stack = QStackedWidget()
         for page in (self.sign_in_page, self.meetings_page, self.call_page):
@@ -285,6 +288,8 @@ class MainWindow(QMainWindow):
         session = MeetingSession(self.api, listener=self._on_session_event)
         video, audio = video_source(self.options.video), audio_source(self.options.audio)
         self.session, self._sources = session, [video, audio]
+        if self.options.speaker != "none":
+            self.speaker = Speaker.for_device(self.options.speaker)
         c = self.call_page
         c.title.setText(f"{meeting.title}  —  {meeting.id}")
         c.chat.clear()
@@ -294,6 +299,7 @@ class MainWindow(QMainWindow):
             self.session = None
             await session.close()
             self._stop_sources()
+            self._close_speaker()
             raise
         assert session.me is not None and session.local_video is not None
         self._sync_tiles()
@@ -321,6 +327,7 @@ class MainWindow(QMainWindow):
         await session.leave()
         self._stop_media()
         self._stop_sources()
+        self._close_speaker()
         self._clear_tiles()
         self.stack.setCurrentWidget(self.meetings_page)
         self.status.showMessage("Left the meeting")
@@ -345,6 +352,8 @@ class MainWindow(QMainWindow):
             task = self._media_tasks.pop((event.user_id, event.kind), None)
             if task is not None:
                 task.cancel()
+            if self.speaker is not None:
+                self.speaker.forget((event.user_id, event.kind))
         elif isinstance(event, RoomEnded) and event.reason != "left":
             self.status.showMessage(f"The meeting is over for you: {event.reason}")
             self.run(self.do_leave())
@@ -374,7 +383,9 @@ class MainWindow(QMainWindow):
                     if track.kind == "video":
                         tile.set_image(to_qimage(frame))
                     else:
-                        tile.audio_frames += 1  # received audio is decoded and counted; not played (yet)
+                        tile.audio_frames += 1
+                        if self.speaker is not None:
+                            self.speaker.feed(key, frame)
             except MediaStreamError:
                 pass
 
@@ -387,6 +398,11 @@ class MainWindow(QMainWindow):
         for task in self._media_tasks.values():
             task.cancel()
         self._media_tasks.clear()
+
+    def _close_speaker(self) -> None:
+        if self.speaker is not None:
+            self.speaker.close()
+            self.speaker = None
 
     def _stop_sources(self) -> None:
         for track in self._sources:

@@ -5,8 +5,8 @@ pytest starts ``python -m tests.integration.test_desktop_client meeting`` under 
 scenario starts the app as a child (``tests.integration.test_sfu_meeting app PORT``: the real
 composition), then runs the Qt window and the aiortc member (``test_sfu_meeting.Member``) on one qasync
 loop. The window is driven as a user would: its fields are filled and its buttons clicked. It sends the
-client's test pattern and tone; the member sends marked frames (tests/support/webrtc_rig.py). A
-screenshot of the window goes to artifacts/desktop/.
+client's test pattern and tone, and plays what it receives to ALSA's null device; the member sends
+marked frames (tests/support/webrtc_rig.py). A screenshot of the window goes to artifacts/desktop/.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -30,6 +31,7 @@ SCREENSHOT = ARTIFACTS / "desktop-client.png"
 PORT = 18811
 FPS = 15
 PASSWORD = "correct horse battery staple"
+NOTHING_LEFT = {"connections": 0, "rooms": 0, "sfu_tasks": [], "open_peer_connections": 0, "open_transports": 0}
 
 
 # --- the scenario, inside the namespace --------------------------------------------------------------
@@ -115,7 +117,7 @@ async def desktop_meeting(base: str) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
         bob = Member("bob", SimpleNamespace(base=base), http)
         await bob.sign_up()
-        window = MainWindow(Options(server=base, video="test", audio="tone"), http)
+        window = MainWindow(Options(server=base, video="test", audio="tone", speaker="alsa:null"), http)
         window.resize(1100, 620)
         window.show()
         try:
@@ -192,6 +194,9 @@ async def desktop_meeting(base: str) -> dict[str, Any]:
             result["screenshot_saved"] = window.grab().save(str(SCREENSHOT))
             result["lit"] = {"bob": lit_share(window, c.tiles[bob.user_id]), "self": lit_share(window, c.tiles[ann])}
 
+            assert window.speaker is not None
+            result["speaker"] = {"chunks_played": window.speaker.chunks_played, "error": repr(window.speaker.error)}
+
             # leave
             c.leave.click()
             left = await bob.next("member_left", where=lambda d: d["user_id"] == ann)
@@ -199,7 +204,8 @@ async def desktop_meeting(base: str) -> dict[str, Any]:
             result["left"] = {"reason": left["data"]["reason"], "tiles": len(c.tiles),
                               "media_tasks": len(window._media_tasks)}
             await bob.send("leave_room", {"room_id": room})
-            await bob.next("ack", where=lambda d: True)
+            leave_id = f"bob{bob._next}"  # Member numbers its requests so
+            await until(lambda: any(m.get("re") == leave_id for m in bob.inbox), "bob's leave is acknowledged")
         finally:
             await bob.close()
             window.close()
@@ -220,7 +226,12 @@ def scenario() -> dict[str, Any]:
         asyncio.set_event_loop(loop)
         with loop:
             result = loop.run_until_complete(desktop_meeting(app.base))
-        result["after_everyone_left"] = app.ask("inspect")
+        # the SFU closes a leaver's connection when it hears the room's event, just after the leave's ack
+        for _ in range(40):
+            result["after_everyone_left"] = app.ask("inspect")
+            if result["after_everyone_left"] == NOTHING_LEFT:
+                break
+            time.sleep(0.25)
         result["after_shutdown"] = app.stop()
         return result
     finally:
@@ -255,6 +266,11 @@ def test_the_screenshot_shows_both_video_tiles(meeting: dict[str, Any]) -> None:
     assert meeting["lit"]["bob"] > 0.05  # bob's marks: white blocks on grey
 
 
+def test_the_others_audio_is_played_on_the_output_device(meeting: dict[str, Any]) -> None:
+    assert meeting["speaker"]["error"] == "None"
+    assert meeting["speaker"]["chunks_played"] > 100  # 20 ms chunks of bob's audio, to ALSA's null device
+
+
 def test_chat_goes_both_ways(meeting: dict[str, Any]) -> None:
     assert meeting["chat_to_bob"] == ["ann", True]
     assert meeting["chat_in_window"] == ["ann: hello bob", "bob: hi ann"]
@@ -267,9 +283,8 @@ def test_mute_reaches_the_other_side_and_stops_the_audio_until_unmute(meeting: d
 
 def test_leaving_returns_to_the_list_and_leaves_nothing_behind_on_the_server(meeting: dict[str, Any]) -> None:
     assert meeting["left"] == {"reason": "left", "tiles": 0, "media_tasks": 0}
-    nothing = {"connections": 0, "rooms": 0, "sfu_tasks": [], "open_peer_connections": 0, "open_transports": 0}
-    assert meeting["after_everyone_left"] == nothing
-    assert meeting["after_shutdown"] == nothing
+    assert meeting["after_everyone_left"] == NOTHING_LEFT
+    assert meeting["after_shutdown"] == NOTHING_LEFT
 
 
 if __name__ == "__main__":
