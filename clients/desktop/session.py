@@ -72,10 +72,12 @@ class TrackRemoved:
 @frozen
 class RoomEnded:
     """This client is no longer in the room: ``reason`` is left, kicked, ended, cancelled, deleted,
-    expired, session_replaced or disconnected."""
+    expired, session_replaced, unauthenticated or disconnected."""
 
     reason: str
 
+
+CLOSE_REASONS = {4001: "kicked", 4002: "session_replaced", 4401: "unauthenticated"}
 
 Event = MembersChanged | ChatReceived | TrackAdded | TrackRemoved | RoomEnded
 
@@ -117,6 +119,7 @@ class MeetingSession:
             raise
         self.room_id = meeting_id
         self._spawn(self._keep_token())
+        self._spawn(self._watch_socket(self.signaling))
         self.me = Member.from_json(state["self"])
         self.members = {m["user_id"]: Member.from_json(m) for m in state["members"]}
         self.audio_on = self.me.audio
@@ -188,6 +191,12 @@ class MeetingSession:
                 await self.signaling.request("auth", {"token": account.access_token})
                 self.signaling.token = account.access_token
                 self.reauths += 1
+
+    async def _watch_socket(self, signaling: Signaling) -> None:
+        """A socket closed by the server (or the network) ends the session (no automatic resume in
+        this version): the reason says why, by close code (docs/signaling.md section 6)."""
+        code = await asyncio.shield(signaling.closed)
+        self._end(CLOSE_REASONS.get(code, "disconnected"))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
         self.status = self.statusBar()
-        self.closed = asyncio.get_event_loop().create_future()
+        self.closed = asyncio.get_running_loop().create_future()
 
         p = self.sign_in_page
         p.sign_in.clicked.connect(lambda: self.run(self.do_sign_in(create=False)))

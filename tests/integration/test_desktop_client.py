@@ -124,6 +124,10 @@ async def desktop_meeting(base: str) -> dict[str, Any]:
             # sign up and in, create a meeting, as a user would
             p = window.sign_in_page
             p.username.setText("ann")
+            p.password.setText("not the password at all")
+            p.sign_in.click()  # no such account yet: the window says why and stays
+            await until(lambda: window.status.currentMessage().startswith("Error"), "a refused sign-in shows")
+            result["bad_sign_in"] = [window.status.currentMessage(), window.stack.currentWidget() is p]
             p.password.setText(PASSWORD)
             p.email.setText("ann@example.com")
             p.sign_up.click()
@@ -134,6 +138,10 @@ async def desktop_meeting(base: str) -> dict[str, Any]:
             await until(lambda: m.list.count() == 1, "the new meeting is listed")
             room = m.meeting_id.text()
             result["listed"] = m.list.item(0).text()
+            m.meeting_id.setText("00000000-0000-4000-8000-000000000000")
+            m.join_by_id.click()
+            await until(lambda: "meeting_not_found" in window.status.currentMessage(), "a refused join shows")
+            result["bad_join"] = [window.stack.currentWidget() is m, window.session is None]
 
             await bob.connect()
             await bob.join(room)
@@ -251,6 +259,12 @@ def meeting() -> dict[str, Any]:
 def test_the_window_signs_up_creates_a_meeting_lists_it_and_joins_it(meeting: dict[str, Any]) -> None:
     assert meeting["listed"].startswith("Desktop standup  [scheduled]")
     assert meeting["ann_joined"] == "ann"
+
+
+def test_the_window_shows_what_the_server_refused_and_stays_where_it_was(meeting: dict[str, Any]) -> None:
+    message, on_sign_in = meeting["bad_sign_in"]
+    assert "401 invalid_credentials" in message and on_sign_in
+    assert meeting["bad_join"] == [True, True]
 
 
 def test_the_desktop_client_and_an_aiortc_member_each_receive_the_others_video(meeting: dict[str, Any]) -> None:

@@ -184,3 +184,18 @@ async def test_a_long_meeting_renews_the_access_token_and_hands_it_to_the_open_s
         assert (await api.meeting(meeting.id)).id == meeting.id and sent.text == "still here"
     finally:
         await session.close()
+
+
+async def test_a_socket_the_server_closes_ends_the_session_with_the_close_codes_reason(
+        web: WebApi, http: aiohttp.ClientSession) -> None:
+    api = await signed_in(web, http, "ann")
+    meeting = await api.create_meeting("Cut short")
+    events: list[Any] = []
+    session = MeetingSession(api, listener=recorder(events))
+    await session.join(meeting.id)
+    try:
+        await api.sign_out()  # revokes the session: the server closes its sockets with 4401
+        await until(lambda: session.ended is not None, "the session hears its socket close")
+        assert session.ended == "unauthenticated" and events[-1] == RoomEnded("unauthenticated")
+    finally:
+        await session.close()
