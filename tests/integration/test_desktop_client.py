@@ -148,6 +148,7 @@ async def desktop_meeting(base: str) -> dict[str, Any]:
             await bob.publish(MarkedVideoTrack(FPS), AudioStreamTrack())
 
             m.list.setCurrentRow(0)
+            clicked = time.monotonic()
             m.join_selected.click()
             c = window.call_page
             await until(lambda: window.stack.currentWidget() is c, "joined")
@@ -157,6 +158,8 @@ async def desktop_meeting(base: str) -> dict[str, Any]:
                 "display_name"]
 
             # video and audio both ways
+            await until(lambda: bob.user_id in c.tiles and c.tiles[bob.user_id].frames > 0, "bob's first frame")
+            result["join_to_first_frame_s"] = round(time.monotonic() - clicked, 2)  # reported, not asserted
             await until(lambda: bob.user_id in c.tiles and c.tiles[bob.user_id].frames >= 2 * FPS,
                         "the window shows bob's video")
             await until(lambda: (v := bob.media.get(f"{ann}-video")) is not None and len(v.video) >= 2 * FPS,

@@ -17,7 +17,7 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from clients.desktop.api import ApiClient, ApiError
-from clients.desktop.media import BARS, TestPatternTrack, rgb_image, sections
+from clients.desktop.media import BARS, TestPatternTrack, audio_source, rgb_image, sections, video_source
 from clients.desktop.session import ChatReceived, MeetingSession, MembersChanged, RoomEnded
 from clients.desktop.signaling import SignalingError
 from tests.unit.web_support import PASSWORD, WebApi, web, web_factory  # noqa: F401  (fixtures)
@@ -199,3 +199,18 @@ async def test_a_socket_the_server_closes_ends_the_session_with_the_close_codes_
         assert session.ended == "unauthenticated" and events[-1] == RoomEnded("unauthenticated")
     finally:
         await session.close()
+
+
+async def test_a_device_spec_opens_that_ffmpeg_input_for_camera_and_microphone() -> None:
+    # lavfi (ffmpeg's generated inputs) stands in for v4l2:/dev/video0 and alsa:default, which CI has not
+    video = video_source("lavfi:testsrc=size=320x240:rate=15")
+    audio = audio_source("lavfi:sine=frequency=440")
+    try:
+        picture, sound = await video.recv(), await audio.recv()
+    finally:
+        video.stop()
+        audio.stop()
+    assert (picture.width, picture.height) == (320, 240)
+    assert sound.sample_rate == 48000 and sound.samples > 0
+    with pytest.raises(ValueError):
+        video_source("lavfi:sine=frequency=440")  # an input without video
