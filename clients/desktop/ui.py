@@ -13,7 +13,7 @@ import aiohttp
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from attrs import frozen
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import (QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QMainWindow, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
@@ -67,9 +67,10 @@ class VideoTile(QFrame):
     def paintEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(24, 24, 24))
-        if self.image is not None:
-            scaled = self.image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            x, y = (self.width() - scaled.width()) // 2, (self.height() - scaled.height()) // 2
+        if self.image is not None:  # above the name bar, as large as fits
+            area = QSize(self.width(), self.height() - 24)
+            scaled = self.image.size().scaled(area, Qt.AspectRatioMode.KeepAspectRatio)
+            x, y = (area.width() - scaled.width()) // 2, (area.height() - scaled.height()) // 2
             painter.drawImage(QRect(x, y, scaled.width(), scaled.height()), self.image)
         else:
             painter.setPen(QColor(160, 160, 160))
@@ -343,11 +344,11 @@ class MainWindow(QMainWindow):
         elif isinstance(event, ChatReceived):
             c.chat.addItem(f"{event.message.display_name}: {event.message.text}")
             c.chat.scrollToBottom()
-        elif isinstance(event, TrackAdded):
+        elif isinstance(event, TrackAdded):  # (a member's new track replaces its old one of that kind)
+            old = self._media_tasks.pop((event.user_id, event.kind), None)
+            if old is not None:
+                old.cancel()
             self._sync_tiles()
-            tile = c.tiles.get(event.user_id)
-            if tile is not None:
-                self._show(event.track, tile, (event.user_id, event.kind))
         elif isinstance(event, TrackRemoved):
             task = self._media_tasks.pop((event.user_id, event.kind), None)
             if task is not None:
@@ -374,6 +375,11 @@ class MainWindow(QMainWindow):
                 c.tiles[user_id] = VideoTile(name)
             c.tiles[user_id].set_label(name, muted)
         c.arrange(list(people))
+        # A track may come before its member (the SFU's offer and member_joined are not ordered): it is
+        # shown once the member's tile exists.
+        for key, track in session.tracks.items():
+            if key[0] in c.tiles and key not in self._media_tasks:
+                self._show(track, c.tiles[key[0]], key)
 
     def _show(self, track: MediaStreamTrack, tile: VideoTile, key: tuple[str, str]) -> None:
         async def pump() -> None:

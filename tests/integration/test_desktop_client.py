@@ -201,9 +201,31 @@ async def desktop_meeting(base: str) -> dict[str, Any]:
             await bob.send("media_state", {"room_id": room, "audio": False, "video": True, "screen": False})
             await until(lambda: c.tiles[bob.user_id].muted, "the window shows bob muted")
 
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            result["screenshot_saved"] = window.grab().save(str(SCREENSHOT))
-            result["lit"] = {"bob": lit_share(window, c.tiles[bob.user_id]), "self": lit_share(window, c.tiles[ann])}
+            # a third member joins after the window: the SFU offers its tracks to the window, which adds a tile
+            cat = Member("cat", SimpleNamespace(base=base), http)
+            await cat.sign_up()
+            await cat.connect()
+            await cat.join(room)
+            await cat.publish(MarkedVideoTrack(FPS), AudioStreamTrack())
+            try:
+                await until(lambda: cat.user_id in c.tiles and c.tiles[cat.user_id].frames >= FPS,
+                            "the window shows cat's video")
+                await cat.receiving(bob)
+                await until(lambda: (v := cat.media.get(f"{ann}-video")) is not None and len(v.video) >= FPS,
+                            "cat receives ann's video")
+                result["cat_sees_bars"] = bars_seen(cat.media[f"{ann}-video"].last_frame)
+
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                result["screenshot_saved"] = window.grab().save(str(SCREENSHOT))
+                result["lit"] = {"bob": lit_share(window, c.tiles[bob.user_id]),
+                                 "self": lit_share(window, c.tiles[ann]), "cat": lit_share(window, c.tiles[cat.user_id])}
+                await cat.send("leave_room", {"room_id": room})
+                await until(lambda: cat.user_id not in c.tiles, "cat's tile goes")
+                await until(lambda: not any(key[0] == cat.user_id for key in window._media_tasks),
+                            "nothing of cat is shown or played")
+                result["tiles_after_cat"] = sorted(c.tiles) == sorted([ann, bob.user_id])
+            finally:
+                await cat.close()
 
             assert window.speaker is not None
             result["speaker"] = {"chunks_played": window.speaker.chunks_played, "error": repr(window.speaker.error)}
@@ -277,10 +299,16 @@ def test_the_desktop_client_and_an_aiortc_member_each_receive_the_others_video(m
     assert meeting["bars_bob_sees"] == [True] * 7  # the client's test pattern, decoded by bob
 
 
-def test_the_screenshot_shows_both_video_tiles(meeting: dict[str, Any]) -> None:
+def test_a_member_who_joins_later_gets_a_tile_and_sees_the_window_and_loses_the_tile_on_leaving(
+        meeting: dict[str, Any]) -> None:
+    assert meeting["cat_sees_bars"] == [True] * 7
+    assert meeting["tiles_after_cat"] is True
+
+
+def test_the_screenshot_shows_the_video_tiles(meeting: dict[str, Any]) -> None:
     assert meeting["screenshot_saved"] is True and SCREENSHOT.stat().st_size > 10_000
     assert meeting["lit"]["self"] > 0.3  # colour bars over most of the picture (the tile letterboxes it)
-    assert meeting["lit"]["bob"] > 0.05  # bob's marks: white blocks on grey
+    assert meeting["lit"]["bob"] > 0.05 and meeting["lit"]["cat"] > 0.05  # their marks: white blocks on grey
 
 
 def test_the_others_audio_is_played_on_the_output_device(meeting: dict[str, Any]) -> None:
