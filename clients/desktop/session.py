@@ -103,6 +103,7 @@ class MeetingSession:
     link: SfuLink | None = None
     _relay: MediaRelay = field(factory=MediaRelay)
     _tasks: set[asyncio.Task[Any]] = field(factory=set)
+    _early: list[tuple[str, dict[str, Any]]] | None = None  # events received while joining
 
     async def join(self, meeting_id: str, password: str | None = None, *, audio: MediaStreamTrack | None = None,
                    video: MediaStreamTrack | None = None) -> None:
@@ -112,16 +113,21 @@ class MeetingSession:
         data: dict[str, Any] = {"room_id": meeting_id}
         if password:
             data["password"] = password
+        self.room_id, self._early = meeting_id, []
         try:
             state = await self.signaling.request("join_room", data)
         except BaseException:
+            self._early = None
             await self.signaling.close()
             raise
-        self.room_id = meeting_id
         self._spawn(self._keep_token())
         self._spawn(self._watch_socket(self.signaling))
         self.me = Member.from_json(state["self"])
         self.members = {m["user_id"]: Member.from_json(m) for m in state["members"]}
+        # Events that followed room_state while this coroutine waited to resume apply on top of it.
+        early, self._early = self._early, None
+        for kind, event in early:
+            self._on_event(kind, event)
         self.audio_on = self.me.audio
         if audio is None or video is None:  # signaling only (no devices): tell the room nothing is sent
             self.audio_on = self.video_on = self.me.audio = self.me.video = False
@@ -223,6 +229,9 @@ class MeetingSession:
 
     def _on_event(self, kind: str, data: dict[str, Any]) -> None:
         if data.get("room_id") not in (None, self.room_id):
+            return
+        if self._early is not None:
+            self._early.append((kind, data))
             return
         if kind in ("offer", "answer") and self.link is not None:
             self._spawn(self.link.on_description(kind, data["sdp"]))

@@ -19,7 +19,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from clients.desktop.api import ApiClient, ApiError
 from clients.desktop.media import BARS, TestPatternTrack, audio_source, rgb_image, sections, video_source
 from clients.desktop.session import ChatReceived, MeetingSession, MembersChanged, RoomEnded
-from clients.desktop.signaling import SignalingError
+from clients.desktop.signaling import Signaling, SignalingError
 from tests.unit.web_support import PASSWORD, WebApi, web, web_factory  # noqa: F401  (fixtures)
 
 
@@ -214,3 +214,27 @@ async def test_a_device_spec_opens_that_ffmpeg_input_for_camera_and_microphone()
     assert sound.sample_rate == 48000 and sound.samples > 0
     with pytest.raises(ValueError):
         video_source("lavfi:sine=frequency=440")  # an input without video
+
+
+async def test_an_event_read_between_room_state_and_the_join_resuming_is_not_lost(
+        web: WebApi, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    api = await signed_in(web, http, "ann")
+    meeting = await api.create_meeting("Busy room")
+    newcomer = {"room_id": meeting.id, "user_id": "bbbbbbbb-0000-4000-8000-000000000002", "display_name": "bob",
+                "role": "participant", "media": {"audio": True, "video": True, "screen": False},
+                "joined_at": "2030-01-07T09:00:42Z"}
+    real = Signaling.request
+
+    async def reader_runs_first(self: Signaling, kind: str, data: dict[str, Any], timeout: float = 15) -> Any:
+        reply = await real(self, kind, data, timeout)
+        if kind == "join_room":  # the reader got member_joined right after room_state, before join resumed
+            self._on_event("member_joined", newcomer)
+        return reply
+
+    monkeypatch.setattr(Signaling, "request", reader_runs_first)
+    session = MeetingSession(api)
+    await session.join(meeting.id)
+    try:
+        assert list(session.members) == [newcomer["user_id"]]
+    finally:
+        await session.close()
