@@ -284,18 +284,19 @@ class MainWindow(QMainWindow):
             self.run(self.do_join(item.data(Qt.ItemDataRole.UserRole), self.meetings_page.password.text() or None))
 
     async def do_join(self, meeting_id: str, password: str | None) -> None:
-        assert self.api is not None and self.session is None
-        meeting = await self.api.meeting(meeting_id)
-        session = MeetingSession(self.api, listener=self._on_session_event)
-        video, audio = video_source(self.options.video), audio_source(self.options.audio)
-        self.session, self._sources = session, [video, audio]
-        if self.options.speaker != "none":
-            self.speaker = Speaker.for_device(self.options.speaker)
+        if self.session is not None:  # a second click while joining
+            return
+        assert self.api is not None
+        session = self.session = MeetingSession(self.api, listener=self._on_session_event)
         c = self.call_page
-        c.title.setText(f"{meeting.title}  —  {meeting.id}")
-        c.chat.clear()
         try:
-            await session.join(meeting_id, password, audio=audio, video=video)
+            meeting = await self.api.meeting(meeting_id)
+            self._sources = [video_source(self.options.video), audio_source(self.options.audio)]
+            if self.options.speaker != "none":
+                self.speaker = Speaker.for_device(self.options.speaker)
+            c.title.setText(f"{meeting.title}  —  {meeting.id}")
+            c.chat.clear()
+            await session.join(meeting_id, password, video=self._sources[0], audio=self._sources[1])
         except BaseException:
             self.session = None
             await session.close()
