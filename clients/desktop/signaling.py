@@ -62,11 +62,6 @@ class Signaling:
         assert first["type"] == "welcome", first
         return cls(ws, first["data"], on_event, token)
 
-    async def send(self, kind: str, data: dict[str, Any]) -> str:
-        rid = f"d{next(self._ids)}"
-        await self.ws.send_str(json.dumps({"v": PROTOCOL, "type": kind, "id": rid, "data": data}))
-        return rid
-
     async def request(self, kind: str, data: dict[str, Any], timeout: float = 15) -> dict[str, Any]:
         """Sends and waits for the reply's ``data`` (``room_state``, ``ack``, ``pong``)."""
         rid = f"d{next(self._ids)}"
