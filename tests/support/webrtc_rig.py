@@ -113,6 +113,7 @@ class ReceivedMedia:
         self.audio_frames = 0
         self.audio_first: float | None = None
         self.audio_last: float | None = None
+        self.last_frame: av.VideoFrame | None = None  # the latest decoded picture, to look at
 
     async def consume(self, track: MediaStreamTrack) -> None:
         try:
@@ -120,6 +121,7 @@ class ReceivedMedia:
                 frame = await track.recv()
                 arrival = time.monotonic()
                 if track.kind == "video":
+                    self.last_frame = frame
                     counter, sent = read_marks(frame)
                     self.video.append((counter, (int(arrival * 1000) - sent) % (1 << 40), arrival))
                 else:
