@@ -164,6 +164,16 @@ def scenario() -> dict[str, Any]:
         run.shot(a, f"{SHOTS}03-meetings-list", full_page=True)
         run.step("a11y meetings list and schedule form (desktop)", lambda: accessible(run, a, "meetings list"))
 
+        def planted() -> list[str]:
+            a.evaluate("() => { const b = document.createElement('button'); b.id = 'planted';"
+                       " document.querySelector('#create-form').append(b); }")
+            found = [v["id"] for v in serious_violations_sync(a)]
+            a.evaluate("() => document.querySelector('#planted').remove()")
+            if "button-name" not in found:
+                raise StepFailed(f"axe missed a button without a name: {found}")
+            return found
+        run.step("the accessibility check finds a planted violation", planted)
+
         def unknown_invitee() -> str:
             schedule(a, "Lunch", invitees="nobody_here")
             expect(a.locator("#notice")).to_contain_text("Not invited: nobody_here (no such user)")
@@ -451,8 +461,12 @@ def test_a_meeting_link_opened_logged_out_leads_to_its_lobby_after_log_in(lobby_
 
 
 def test_no_serious_accessibility_violations_on_desktop_and_phone(lobby_run):
-    passed(lobby_run, "a11y sign-in (desktop)", "a11y sign-in (phone)", "a11y meetings list and schedule form (desktop)",
+    passed(lobby_run, "the accessibility check finds a planted violation",
+           "a11y sign-in (desktop)", "a11y sign-in (phone)", "a11y meetings list and schedule form (desktop)",
            "the meetings list fits a phone and passes the accessibility check there",
+           "the host edits a meeting and invites someone more by username",  # the edit dialog
+           "a meeting link opens its lobby with device pickers, a preview and a moving level meter",  # the lobby
+           "a full meeting is refused with its reason (at a phone's width)",  # the lobby at 390px
            "the schedule form's fields follow in reading order with the keyboard")
 
 

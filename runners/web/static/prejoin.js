@@ -222,6 +222,7 @@ export function wirePrejoin(joinMeeting, backToList) {
   back = backToList;
   $("#prejoin-join").addEventListener("click", joinNow);
   $("#prejoin-back").addEventListener("click", () => {
+    clearNotice();
     closePrejoin();
     back();
   });
