@@ -43,22 +43,27 @@ function showList() {
   loadMeetings();
 }
 
-export async function loadMeetings(highlightId) {
+// The first page of the selected tab; with `more`, the next page added below what is shown.
+export async function loadMeetings(highlightId, { more = false } = {}) {
   if (meetingIdFromPath(location.pathname) && document.body.dataset.view !== "prejoin") history.replaceState(null, "", "/");
   const tab = currentTab;
+  const list = $("#meetings");
+  const offset = more ? list.children.length : 0;
   let page;
   try {
-    page = await api("GET", listPath(tab));
+    page = await api("GET", listPath(tab, offset));
   } catch (err) {
     notify(describe(err));
     return;
   }
   if (tab !== currentTab) return;
-  const list = $("#meetings");
-  list.replaceChildren(...page.items.map((m) => meetingRow(m, m.id === highlightId)));
-  list.setAttribute("aria-busy", "false");
+  const rows = page.items.map((m) => meetingRow(m, m.id === highlightId));
+  if (more) list.append(...rows);
+  else list.replaceChildren(...rows);
   $("#meetings-empty").textContent = TABS[tab].empty;
-  $("#meetings-empty").hidden = page.items.length > 0;
+  $("#meetings-empty").hidden = page.total > 0;
+  $("#meetings-more").hidden = page.offset + page.items.length >= page.total;
+  if (more) rows[0]?.querySelector("button:not([hidden]):not(:disabled)")?.focus();
 }
 
 function selectMeetingsTab(tab, { focus = false, highlight = undefined } = {}) {
@@ -111,7 +116,7 @@ function meetingRow(m, highlight) {
   const cancel = button("Cancel", "link danger-link cancel", () => cancelMeeting(m), `Cancel ${m.title}`);
   cancel.hidden = !can.cancel;
   const joinButton = button("Join", "primary join", () => openPrejoin(m.id), `Join ${m.title}`);
-  joinButton.disabled = !can.join;
+  joinButton.hidden = !can.join;
   actions.append(transcript, copy, edit, cancel, joinButton);
   const text = document.createElement("div");
   text.append(title, when, meta, id);
@@ -301,6 +306,7 @@ export function wireLobby(joinMeeting) {
     await openPrejoin(meetingId);
   });
   $("#reload-meetings").addEventListener("click", () => loadMeetings());
+  $("#meetings-more").addEventListener("click", () => loadMeetings(undefined, { more: true }));
 
   $("#logout").addEventListener("click", async () => {
     const refresh = session.refresh;
