@@ -107,7 +107,7 @@ def scenario() -> dict[str, Any]:
     for old in [*ARTIFACTS.glob(f"{SHOTS}*.png"), ARTIFACTS / "allinone-lobby.log"]:
         old.unlink(missing_ok=True)
     env = {"APP_ADAPTERS": "memory", "APP_FAST_PASSWORD_HASHING": "true", "APP_MEDIA_HOST_ADDRESSES": "127.0.0.1",
-           "APP_LOG_FORMAT": "text"}
+           "APP_LOG_FORMAT": "text", "APP_MAX_OPEN_MEETINGS_PER_USER": "100"}  # enough for two pages of a list
     with (tempfile.TemporaryDirectory() as profiles, allinone(env, ARTIFACTS / "allinone-lobby.log") as base,
           sync_playwright() as pw):
         run = Run(base)
@@ -397,6 +397,21 @@ def scenario() -> dict[str, Any]:
             return names
         run.step("the schedule form's fields follow in reading order with the keyboard", keyboard_order)
 
+        def show_more() -> dict[str, int]:
+            for n in range(50):
+                host.call("POST", "/api/v1/meetings", {"title": f"Extra {n}"})
+            tab(a, "upcoming")
+            tab(a, "hosted")
+            expect(a.locator("#meetings li")).to_have_count(50)
+            a.click("#meetings-more")
+            expect(a.locator("#meetings li")).to_have_count(56)
+            expect(a.locator("#meetings-more")).to_be_hidden()
+            ids_shown = a.locator("#meetings li").evaluate_all("(rows) => rows.map((r) => r.dataset.meetingId)")
+            if len(set(ids_shown)) != 56:
+                raise StepFailed("the second page repeated meetings of the first")
+            return {"rows": len(ids_shown)}
+        run.step("a long list shows the next page on 'Show more'", show_more)
+
         def console_clean() -> dict[str, Any]:
             errors = {who: [m for m in msgs if (m.startswith("error") or m.startswith("pageerror"))
                             and not REFUSED_REQUEST.match(m)]
@@ -435,8 +450,9 @@ def test_the_schedule_form_checks_fields_then_schedules_with_every_option_and_in
            "an unknown username is reported, the meeting is still made")
 
 
-def test_the_meetings_list_has_upcoming_past_hosted_and_invited_tabs(lobby_run):
-    passed(lobby_run, "the list has upcoming, past, hosted and invited tabs, reachable by keyboard")
+def test_the_meetings_list_has_upcoming_past_hosted_and_invited_tabs_and_pages(lobby_run):
+    passed(lobby_run, "the list has upcoming, past, hosted and invited tabs, reachable by keyboard",
+           "a long list shows the next page on 'Show more'")
 
 
 def test_a_host_copies_a_link_edits_and_cancels(lobby_run):
