@@ -15,6 +15,7 @@ from aiohttp import web
 from domain.discovery.errors import NoInstanceAvailable
 from runners.app_state import REQUEST_ID, SETTINGS, error_response
 from runners.gateway.edge import handle
+from runners.gateway.metrics import gateway_metrics
 from runners.gateway.state import GATEWAY, Gateway
 from runners.gateway.websocket import close_sockets
 from runners.web.app import ROUTES
@@ -53,7 +54,7 @@ async def openapi(request: web.Request) -> web.Response:
 def create_gateway_app(gateway: Gateway) -> web.Application:
     hide_server_version()
     # No body size here: bodies are streamed, and each service enforces its own (25 MB AI uploads).
-    app = web.Application(middlewares=[cors, request_ids, error_mapping, unavailable])
+    app = web.Application(middlewares=[gateway_metrics, cors, request_ids, error_mapping, unavailable])
     app.on_response_prepare.append(security_headers)
     app[SETTINGS] = gateway.settings
     app[GATEWAY] = gateway
