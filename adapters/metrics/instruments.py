@@ -96,3 +96,9 @@ for _outcome in ("ok", "error"):
     RECORDING_PROCESSING_DURATION.labels(_outcome)
 for _result in ("hit", "miss"):
     GATEWAY_TOKEN_CACHE.labels(_result)
+
+# Sequence numbers asked again with RTCP NACK: "sent" to publishers (packets the SFU lost on the way in),
+# "received" from subscribers (packets they lost, which the SFU retransmits).
+SFU_NACKS = Counter("confero_sfu_nack_packets_total", "RTP packets requested again by RTCP NACK", ("direction",))
+for _direction in ("sent", "received"):
+    SFU_NACKS.labels(_direction)

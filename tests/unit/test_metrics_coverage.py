@@ -208,3 +208,35 @@ async def test_triton_readiness_and_the_recordings_gauge_are_registered_where_co
     m.RECORDINGS_ACTIVE.set(0)
     await observed.refresh()
     assert value("confero_recordings_active") == 2
+
+
+async def test_nacks_the_sfu_sends_and_receives_are_counted_through_aiortcs_own_methods() -> None:
+    from aiortc import RTCRtpReceiver, RTCRtpSender
+    from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket
+
+    from adapters.webrtc.observed import count_nacks
+
+    count_nacks()
+    count_nacks()  # once per process, however often the composition calls it
+    sent, received = value("confero_sfu_nack_packets_total", direction="sent"), value(
+        "confero_sfu_nack_packets_total", direction="received")
+    rtcp: list[Any] = []
+    retransmitted: list[int] = []
+
+    async def send_rtcp(packet: Any) -> None:
+        rtcp.append(packet)
+
+    async def retransmit(seq: int) -> None:
+        retransmitted.append(seq)
+
+    # Stand-ins for a receiver and a sender with just the state aiortc's methods read.
+    receiver = SimpleNamespace(_RTCRtpReceiver__rtcp_ssrc=1111, _send_rtcp=send_rtcp)
+    await RTCRtpReceiver._send_rtcp_nack(receiver, 2222, [10, 11, 14])
+    sender = SimpleNamespace(_retransmit=retransmit)
+    nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=3333, media_ssrc=4444)
+    nack.lost = [7, 9]
+    await RTCRtpSender._handle_rtcp_packet(sender, nack)
+
+    assert [p.lost for p in rtcp] == [[10, 11, 14]] and retransmitted == [7, 9]  # aiortc still does its part
+    assert value("confero_sfu_nack_packets_total", direction="sent") == sent + 3
+    assert value("confero_sfu_nack_packets_total", direction="received") == received + 2
