@@ -1,7 +1,7 @@
 """Metrics and readiness against real servers: the Redis stream consumer's lag and dead letters; the S3
 and MongoDB readiness probes up and down; `python -m runners.ai` answering /ready 503 naming Triton when
 its Triton is unreachable (every other dependency up); `python -m runners.gateway` serving /metrics on
-its own port only."""
+its own port only; a service process unready naming etcd once its registry dies."""
 
 from __future__ import annotations
 
@@ -140,3 +140,27 @@ async def test_the_gateway_process_serves_its_metrics_on_their_own_port_only(tmp
     assert 'confero_gateway_requests_total{method="GET",service="meetings",status_class="4xx"} 1.0' in metrics
     assert 'confero_gateway_requests_total{method="GET",service="other",status_class="4xx"} 1.0' in metrics
     assert "confero_gateway_request_duration_seconds_bucket" in metrics
+
+
+async def test_a_service_process_is_unready_naming_etcd_once_its_registry_dies(tmp_path) -> None:
+    from tests.support.servers import PrivateEtcd
+
+    etcd = PrivateEtcd()
+    etcd.start()
+    try:
+        env = {"APP_ETCD_URL": etcd.url, "APP_ETCD_PREFIX": f"/ready-{uuid.uuid4().hex[:8]}/",
+               "APP_METRICS_PORT": "0", "APP_DRAIN_SECONDS": "0", "APP_SHUTDOWN_TIMEOUT": "2"}
+        with allinone(env, tmp_path / "notifications.log", timeout=40, module="runners.notifications") as base:
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"{base}/ready") as r:
+                    up = (r.status, await r.json())
+                etcd.kill()
+                async with s.get(f"{base}/ready") as r:
+                    down = (r.status, await r.json())
+                async with s.get(f"{base}/health") as r:
+                    alive = r.status
+    finally:
+        etcd.destroy()
+    assert up[0] == 200 and up[1]["checks"]["etcd"]["status"] == "up"
+    assert down[0] == 503 and down[1]["checks"]["etcd"]["status"] == "down"
+    assert str(etcd.port) not in str(down[1]) and alive == 200
