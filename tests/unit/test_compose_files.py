@@ -191,3 +191,17 @@ def test_the_dockerfile_is_multi_stage_pinned_and_runs_unprivileged() -> None:
 
 CONFERO_TARGETS = {"runtime": [n for n, s in CONFERO.items() if s["build"].get("target") == "runtime"],
                    "ai": [n for n, s in CONFERO.items() if s["build"].get("target") == "ai"]}
+
+
+def test_every_dependency_exists_and_a_healthy_condition_waits_on_a_health_check() -> None:
+    for name, service in SERVICES.items():
+        depends = service.get("depends_on", {})
+        for target in depends:
+            assert target in SERVICES, (name, target)
+            if isinstance(depends, dict) and depends[target].get("condition") == "service_healthy":
+                assert "healthcheck" in SERVICES[target], (name, target)
+            if isinstance(depends, dict) and depends[target].get("condition") == "service_completed_successfully":
+                assert SERVICES[target]["restart"] == "no", (name, target)
+        profiles = set(service.get("profiles", ()))
+        for target in depends:  # a service outside a profile never waits on one that only runs inside it
+            assert not SERVICES[target].get("profiles") or profiles, (name, target)
