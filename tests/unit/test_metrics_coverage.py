@@ -240,3 +240,29 @@ async def test_nacks_the_sfu_sends_and_receives_are_counted_through_aiortcs_own_
     assert [p.lost for p in rtcp] == [[10, 11, 14]] and retransmitted == [7, 9]  # aiortc still does its part
     assert value("confero_sfu_nack_packets_total", direction="sent") == sent + 3
     assert value("confero_sfu_nack_packets_total", direction="received") == received + 2
+
+
+def test_every_confero_metric_follows_the_naming_conventions_and_has_only_bounded_labels() -> None:
+    import adapters.postgres.observed  # noqa: F401  (instruments used by modules a process imports)
+    import adapters.redis.observed  # noqa: F401
+    import runners.web.app  # noqa: F401
+
+    unbounded = {"user", "user_id", "meeting", "meeting_id", "room", "room_id", "connection", "socket", "session",
+                 "instance", "path", "url", "email", "token", "recording_id", "analysis_id"}
+    units = ("_seconds", "_bytes", "_bits_per_second")
+    families = [f for f in REGISTRY.collect() if f.name.startswith("confero_")]
+    assert len(families) > 40
+    for family in families:
+        if family.type == "counter":
+            assert any(s.name.endswith("_total") for s in family.samples) or not family.samples, family.name
+        if family.type == "histogram":
+            assert family.name.endswith(units), family.name  # a histogram measures something with a unit
+        assert not family.name.endswith(("_ms", "_milliseconds", "_kb")), family.name  # base units only
+        for sample in family.samples:
+            assert not set(sample.labels) & unbounded, (family.name, sample.labels)
+    from prometheus_client.metrics import MetricWrapperBase
+
+    declared = [i for i in vars(m).values() if isinstance(i, MetricWrapperBase)]
+    assert len(declared) > 40
+    for instrument in declared:  # label names as declared, also of series not seen yet
+        assert not set(instrument._labelnames) & unbounded, (instrument._name, instrument._labelnames)
