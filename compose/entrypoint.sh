@@ -4,7 +4,7 @@
 # the service's shared name.  An explicit APP_ADVERTISE_HOST wins.
 set -eu
 if [ -z "${APP_ADVERTISE_HOST:-}" ]; then
-    APP_ADVERTISE_HOST="$(hostname -i | cut -d' ' -f1)"
+    APP_ADVERTISE_HOST="$(python -c 'import socket; print(socket.gethostbyname(socket.gethostname()))')"
     export APP_ADVERTISE_HOST
 fi
 exec "$@"

@@ -159,7 +159,7 @@ def test_signaling_and_media_scale_and_register_their_own_address() -> None:
         assert CONFERO[name]["environment"]["APP_ETCD_URL"] == "http://etcd:2379", name
     assert CONFERO["signaling"]["environment"]["APP_MEDIA_NODES"] == "etcd"
     entry = (COMPOSE / "entrypoint.sh").read_text()
-    assert "APP_ADVERTISE_HOST" in entry and "hostname -i" in entry and 'exec "$@"' in entry
+    assert "APP_ADVERTISE_HOST" in entry and "gethostbyname(socket.gethostname())" in entry and 'exec "$@"' in entry
 
 
 def test_prometheus_scrapes_the_metrics_port_of_every_service() -> None:
@@ -205,3 +205,19 @@ def test_every_dependency_exists_and_a_healthy_condition_waits_on_a_health_check
         profiles = set(service.get("profiles", ()))
         for target in depends:  # a service outside a profile never waits on one that only runs inside it
             assert not SERVICES[target].get("profiles") or profiles, (name, target)
+
+
+def test_the_entrypoint_advertises_the_containers_address_unless_one_is_given() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    script = str(COMPOSE / "entrypoint.sh")
+    env = {k: v for k, v in os.environ.items() if k != "APP_ADVERTISE_HOST"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"  # `python`, as in the image
+    show = ["sh", "-c", 'echo "$APP_ADVERTISE_HOST"']
+    chosen = subprocess.run(["sh", script, *show], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    given = subprocess.run(["sh", script, *show], env={**env, "APP_ADVERTISE_HOST": "media-7"}, capture_output=True,
+                           text=True, check=True).stdout.strip()
+    assert chosen == socket.gethostbyname(socket.gethostname()) and given == "media-7"
