@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dashboards import DASHBOARDS, exposed_names, queried_metric_names
+
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 
 
@@ -71,37 +73,31 @@ PROCESSES = {"runners.allinone": "APP_PORT", "runners.users": "APP_USERS_PORT",
              "runners.notifications": "APP_PORT", "runners.ai": "APP_AI_PORT", "runners.gateway": "APP_GATEWAY_PORT"}
 
 
-def exposed_names(text: str) -> set[str]:
-    names = set()
-    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
-        names.add(name)
-        if kind == "histogram":
-            names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
-        if kind == "counter" and not name.endswith("_total"):
-            names.add(f"{name}_total")
-    # Series without a TYPE line of their own (Triton writes TYPE for each; prometheus-client too).
-    names |= set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", text, re.M))
-    return names
+def scrape(module: str, port_variable: str, log_dir: Path) -> str:
+    """Starts ``module``, checks its /ready, returns its /metrics exposition."""
+    import urllib.request
+
+    from tests.support.process import allinone, free_port
+
+    metrics_port = free_port()
+    env = {"APP_ADAPTERS": "memory", "APP_METRICS_PORT": str(metrics_port), "APP_USERS_GRPC_PORT": str(free_port()),
+           "APP_MEETINGS_GRPC_PORT": str(free_port()), "APP_AI_GRPC_PORT": str(free_port())}
+    if module == "runners.gateway":
+        env["APP_GATEWAY_UPSTREAMS"] = f"users=127.0.0.1:{free_port()}"
+    with allinone(env, log_dir / f"{module}.log", timeout=90, module=module, port_variable=port_variable) as base:
+        with urllib.request.urlopen(f"{base}/ready", timeout=10) as r:
+            assert r.status == 200, module
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
+            return r.read().decode()
 
 
 def test_every_process_serves_metrics_and_readiness_and_the_dashboards_query_only_served_metrics(tmp_path) -> None:
     import urllib.request
 
-    from tests.support.process import allinone, free_port
-    from tests.unit.test_compose_observability import DASHBOARDS, queried_metric_names
-
+    # One after the other: started together on a 2-core machine they took longer, not shorter.
+    texts = {module: scrape(module, variable, tmp_path) for module, variable in PROCESSES.items()}
     served: set[str] = set()
-    for module, port_variable in PROCESSES.items():
-        metrics_port = free_port()
-        env = {"APP_ADAPTERS": "memory", "APP_METRICS_PORT": str(metrics_port), "APP_USERS_GRPC_PORT": str(free_port()),
-               "APP_MEETINGS_GRPC_PORT": str(free_port()), "APP_AI_GRPC_PORT": str(free_port())}
-        if module == "runners.gateway":
-            env["APP_GATEWAY_UPSTREAMS"] = f"users=127.0.0.1:{free_port()}"
-        with allinone(env, tmp_path / f"{module}.log", timeout=60, module=module, port_variable=port_variable) as base:
-            with urllib.request.urlopen(f"{base}/ready", timeout=10) as r:
-                assert r.status == 200, module
-            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
-                text = r.read().decode()
+    for module, text in texts.items():
         requests = "confero_gateway_requests_total" if module == "runners.gateway" else "confero_http_requests_total"
         assert re.search(rf"^{requests}{{.*}} \d", text, re.M), module  # its own requests (/health, /ready) counted
         served |= exposed_names(text)

@@ -5,19 +5,12 @@ a dashboard queries exists in what the app's /metrics serves."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
-COMPOSE = Path(__file__).resolve().parents[2] / "compose"
-DASHBOARDS = sorted((COMPOSE / "grafana" / "dashboards").glob("*.json"))
-# PromQL words that look like metric names but are functions, keywords or label names.
-PROMQL_WORDS = {"sum", "rate", "increase", "by", "le", "histogram_quantile", "clamp_min", "max", "route", "state",
-                "kind", "direction", "command", "type", "outcome", "status_class", "method", "job", "service",
-                "result", "model"}
+from tests.support.dashboards import COMPOSE, DASHBOARDS, exposed_names, queried_metric_names
 
 
 def served_metric_names() -> set[str]:
@@ -28,20 +21,7 @@ def served_metric_names() -> set[str]:
     import runners.web.app  # noqa: F401
     from prometheus_client import REGISTRY, generate_latest
 
-    text = generate_latest(REGISTRY).decode()
-    names = set()
-    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
-        names.add(name)
-        if kind == "histogram":
-            names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
-    return names
-
-
-def queried_metric_names(expr: str) -> set[str]:
-    without_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    without_ranges = re.sub(r"\[[^\]]*\]", "", without_strings)
-    without_ranges = re.sub(r"\b\d+(?:\.\d+)?(?:e-?\d+)?\b", "", without_ranges)  # numbers such as 1e-9
-    return {w for w in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", without_ranges) if w not in PROMQL_WORDS}
+    return exposed_names(generate_latest(REGISTRY).decode())
 
 
 def test_the_compose_file_follows_the_compose_specification() -> None:
