@@ -1,10 +1,12 @@
 """Metrics and readiness against real servers: the Redis stream consumer's lag and dead letters; the S3
 and MongoDB readiness probes up and down; `python -m runners.ai` answering /ready 503 naming Triton when
 its Triton is unreachable (every other dependency up); `python -m runners.gateway` serving /metrics on
-its own port only; a service process unready naming etcd once its registry dies."""
+its own port only; a service process and the gateway unready naming etcd once their registry dies; the
+gateway's registry reading under APP_ETCD_PREFIX, where the services register."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 import uuid
@@ -164,3 +166,48 @@ async def test_a_service_process_is_unready_naming_etcd_once_its_registry_dies(t
     assert up[0] == 200 and up[1]["checks"]["etcd"]["status"] == "up"
     assert down[0] == 503 and down[1]["checks"]["etcd"]["status"] == "down"
     assert str(etcd.port) not in str(down[1]) and alive == 200
+
+
+async def test_the_gateway_is_unready_naming_etcd_once_its_registry_dies(tmp_path) -> None:
+    from tests.support.servers import PrivateEtcd
+
+    etcd = PrivateEtcd()
+    etcd.start()
+    try:
+        env = {"APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_ETCD_URL": etcd.url,
+               "APP_ETCD_PREFIX": f"/ready-{uuid.uuid4().hex[:8]}/", "APP_METRICS_PORT": "0",
+               "APP_SHUTDOWN_TIMEOUT": "2"}
+        with allinone(env, tmp_path / "gateway.log", timeout=40, module="runners.gateway",
+                      port_variable="APP_GATEWAY_PORT") as base:
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"{base}/ready") as r:
+                    up = (r.status, await r.json())
+                etcd.kill()
+                async with s.get(f"{base}/ready") as r:
+                    down = (r.status, await r.json())
+    finally:
+        etcd.destroy()
+    assert up[0] == 200 and {n: c["status"] for n, c in up[1]["checks"].items()} == {"registry": "up", "etcd": "up"}
+    assert down[0] == 503 and down[1]["checks"]["etcd"]["status"] == "down"
+    assert down[1]["checks"]["registry"]["status"] == "up"  # it answered once; the last view still routes
+
+
+async def test_the_gateways_etcd_registry_reads_under_the_prefix_the_services_register_under(etcd_server_url) -> None:
+    from adapters.etcd.client import open_etcd
+    from adapters.etcd.discovery import EtcdServiceRegistry
+    from adapters.system.clock import SystemClock
+    from domain.discovery.model import ServiceInstance
+    from runners.gateway.container import service_registry
+    from runners.settings import Settings
+
+    prefix = f"/gw-{uuid.uuid4().hex[:8]}/"
+    settings = Settings.from_env({"APP_ETCD_URL": etcd_server_url, "APP_ETCD_PREFIX": prefix})
+    async with open_etcd(etcd_server_url) as client:
+        service = EtcdServiceRegistry(client, prefix=prefix)  # as runners.discovery registers a service
+        await service.register(ServiceInstance("meetings", "m-1", http="10.0.0.5:8082"), dt.timedelta(seconds=30))
+        try:
+            async with contextlib.asynccontextmanager(service_registry)(settings, SystemClock()) as gateway_view:
+                seen = await gateway_view.instances("meetings")
+        finally:
+            await service.close()
+    assert [(i.instance_id, i.http) for i in seen] == [("m-1", "10.0.0.5:8082")]
