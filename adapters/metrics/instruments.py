@@ -102,3 +102,9 @@ for _result in ("hit", "miss"):
 SFU_NACKS = Counter("confero_sfu_nack_packets_total", "RTP packets requested again by RTCP NACK", ("direction",))
 for _direction in ("sent", "received"):
     SFU_NACKS.labels(_direction)
+
+# The event stream's consumer groups (a fixed set: signaling, webhooks, notifications), read at scrape time.
+EVENT_STREAM_PENDING = Gauge("confero_event_stream_pending_entries",
+                             "Stream entries delivered to a consumer group and not acknowledged yet", ("group",))
+EVENT_STREAM_BACKLOG = Gauge("confero_event_stream_lag_entries",
+                             "Stream entries not yet delivered to a consumer group (XINFO GROUPS lag)", ("group",))

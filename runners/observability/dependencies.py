@@ -1,9 +1,11 @@
 """Readiness checks and scrape hooks for the servers a process uses besides PostgreSQL and Redis
 (registered by ``wiring.register_adapters``) and etcd (``runners.discovery``): the S3 blob store, MongoDB
-and Triton, each only when this process is configured with it; and the recordings its SFU is taping."""
+and Triton, each only when this process is configured with it; and, at scrape time, the recordings its SFU
+is taping and the event stream's consumer groups (pending and undelivered entries)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from adapters.metrics import instruments as m
@@ -22,6 +24,12 @@ async def register_dependencies(observability: Observability, family: Any, servi
         blobs = await resolve(family.blobs)
         if hasattr(blobs, "ping"):
             observability.add_check("s3", blobs.ping)
+    if "redis" in getattr(family, "providers", {}):
+        from adapters.redis import observed as rd
+        from runners.containers import resolve
+        from runners.production import EVENT_STREAM
+
+        observability.on_scrape(functools.partial(rd.stream_groups, await resolve(family.redis), EVENT_STREAM))
     analysis = getattr(services, "analysis", None)
     if analysis is not None:
         if settings.mongo_url and hasattr(analysis.store, "ping"):

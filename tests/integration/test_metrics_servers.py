@@ -211,3 +211,35 @@ async def test_the_gateways_etcd_registry_reads_under_the_prefix_the_services_re
         finally:
             await service.close()
     assert [(i.instance_id, i.http) for i in seen] == [("m-1", "10.0.0.5:8082")]
+
+
+async def test_the_stream_groups_pending_and_undelivered_entries_are_read_at_scrape(redis_client,  # noqa: F811
+                                                                                    redis_prefix) -> None:  # noqa: F811
+    from adapters.redis.observed import stream_groups
+
+    stream = f"{redis_prefix}events"
+    publisher = RedisStreamEventPublisher(redis_client, stream)
+    subscriber = RedisStreamSubscriber(redis_client, stream, "scrape-group", "c-1", batch=2)
+    await subscriber.ensure_group()
+    for n in range(5):
+        await publisher.publish(MeetingCreated(occurred_at=dt.datetime.now(dt.timezone.utc), meeting_id=f"m-{n}",
+                                               host_id="u-1"))
+
+    async def stuck(event: MeetingCreated) -> None:
+        raise RuntimeError("not now")
+
+    with pytest.raises(RuntimeError):
+        await subscriber.poll(stuck)  # two entries handed over, none acknowledged
+    await stream_groups(redis_client, stream)
+    assert value("confero_event_stream_pending_entries", group="scrape-group") == 2
+    assert value("confero_event_stream_lag_entries", group="scrape-group") == 3
+
+    async def fine(event: MeetingCreated) -> None:
+        pass
+
+    while await subscriber.poll(fine):
+        pass
+    await stream_groups(redis_client, stream)
+    assert value("confero_event_stream_pending_entries", group="scrape-group") == 0
+    assert value("confero_event_stream_lag_entries", group="scrape-group") == 0
+    await stream_groups(redis_client, f"{redis_prefix}nothing")  # no stream yet: no error, nothing set
