@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from adapters.ffmpeg.processor import FfmpegRecordingProcessor
+from adapters.metrics.recording import MeasuredProcessor
 from adapters.webrtc.recorder import AiortcRoomRecorder
 from adapters.webrtc.sfu import AiortcMediaServer
 from ports.blobs import BlobStore
@@ -14,5 +15,5 @@ def aiortc_room_recorder(media: AiortcMediaServer, blobs: BlobStore, settings: S
     return AiortcRoomRecorder(media, blobs, upload_interval=settings.recording_upload_interval)
 
 
-def ffmpeg_processor(blobs: BlobStore, settings: Settings) -> FfmpegRecordingProcessor:
-    return FfmpegRecordingProcessor(blobs, ffmpeg=settings.recording_ffmpeg)
+def ffmpeg_processor(blobs: BlobStore, settings: Settings) -> MeasuredProcessor:
+    return MeasuredProcessor(FfmpegRecordingProcessor(blobs, ffmpeg=settings.recording_ffmpeg))

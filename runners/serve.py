@@ -28,6 +28,7 @@ from runners.remote import remote_parts
 from runners.rpc.server import bound_port
 from runners.observability import tracing
 from runners.observability.wiring import register_adapters, start_metrics, traced_services
+from runners.observability.dependencies import register_dependencies
 from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 from runners.recording import UnconfiguredRecorder, recording_worker, with_recordings
@@ -82,6 +83,7 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                                 recordings=recordings, notifications=notifications, analysis=analysis,
                                 captions=captions, remote_authenticator=authenticator)
             await register_adapters(services.observability, family, services)
+            await register_dependencies(services.observability, family, services, settings)
             if tracing.is_on():
                 services = traced_services(services)
             if settings.admin_username:
