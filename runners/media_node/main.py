@@ -2,6 +2,8 @@
 
 - gRPC on APP_MEDIA_GRPC_PORT (50053): the MediaNode service (proto/media.proto) over the aiortc SFU
   behind the drain rule (domain/rooms/media_node.py); only other services call it (APP_SERVICE_SECRETS).
+- Its recorder (MediaRecorder, same port): it taps the SFU's rooms into the blob store (S3 at
+  APP_S3_ENDPOINT, else APP_RECORDINGS_DIR), which the recording service in signaling must share.
 - HTTP on APP_MEDIA_PORT (8083): ``/health``, ``/ready`` (Redis, etcd) and ``/metrics`` (the SFU's gauges).
 - The SFU's own signals to members (answers, offers, active speaker) go onto the signal bus: Redis at
   APP_REDIS_URL, where every signaling process reads them, whichever holds the member's socket.  Without
@@ -33,6 +35,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from adapters.system.cpu import ProcessCpu
 from adapters.webrtc import observed
+from adapters.webrtc.recorder import AiortcRoomRecorder
 from adapters.webrtc.sfu import AiortcMediaServer
 from domain.discovery.model import InstanceLoad
 from domain.rooms.media import MediaNodeLoad
@@ -42,7 +45,8 @@ from ports.rooms import SignalBus
 from runners.discovery import Announcement, announced, etcd_registry, instance_of
 from runners.media import aiortc_media_server
 from runners.observability.registry import Observability
-from runners.rpc.media import MediaNodeServicer
+from runners.recording import blob_store
+from runners.rpc.media import MediaNodeServicer, MediaRecorderServicer
 from runners.rpc.server import bound_port, service_secrets, serving
 from runners.settings import ConfigError, Settings
 
@@ -159,8 +163,12 @@ async def serve_node(settings: Settings, stop: asyncio.Event,
         node = MediaNode(sfu)
         meter = NodeMeter(sfu, node)
         observability.on_scrape(functools.partial(observed.scrape, sfu))
+        blobs = await stack.enter_async_context(contextlib.asynccontextmanager(blob_store)(settings))
+        recorder = AiortcRoomRecorder(sfu, blobs, upload_interval=settings.recording_upload_interval)
+        stack.push_async_callback(recorder.close)  # what was uploaded stays for a recovery
         server = await stack.enter_async_context(
-            serving([MediaNodeServicer(node, secrets, meter.load)], settings.host, settings.media_grpc_port))
+            serving([MediaNodeServicer(node, secrets, meter.load), MediaRecorderServicer(recorder, secrets)],
+                    settings.host, settings.media_grpc_port))
         grpc_port = bound_port(server)
         runner = web.AppRunner(http_app(observability, settings), access_log=None,
                                shutdown_timeout=settings.shutdown_timeout)

@@ -1,5 +1,6 @@
 """A media node as its own process (``python -m runners.media``): members negotiate through signaling ->
-gRPC -> the node, get each other's media, and the node registers, reports its load and drains.
+gRPC -> the node, get each other's media, are recorded by the node's recorder, and the node registers,
+reports its load and drains.
 
 Everything runs in a private network namespace: pytest starts ``python -m
 tests.integration.test_media_node_process`` under ``unshare -n``; that scenario process starts a Redis
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -112,7 +114,8 @@ async def scenario(tmp: str) -> dict[str, Any]:
         node_env = {**os.environ, "APP_REDIS_URL": redis_url, "APP_SERVICE_SECRETS": SECRET,
                     "APP_MEDIA_PORT": str(NODE_HTTP), "APP_MEDIA_GRPC_PORT": str(NODE_GRPC),
                     "APP_MEDIA_HOST_ADDRESSES": "127.0.0.1", "APP_ETCD_URL": etcd_url, "APP_INSTANCE_ID": "node-1",
-                    "APP_MEDIA_LOAD_INTERVAL": "0.5", "APP_DRAIN_SECONDS": "120", "APP_LOG_FORMAT": "text"}
+                    "APP_MEDIA_LOAD_INTERVAL": "0.5", "APP_DRAIN_SECONDS": "120", "APP_LOG_FORMAT": "text",
+                    "APP_RECORDINGS_DIR": f"{tmp}/recordings"}
         node = subprocess.Popen([sys.executable, "-m", "runners.media"], env=node_env, stdout=node_log,
                                 stderr=node_log)
         children.append(node)
@@ -136,7 +139,8 @@ async def scenario(tmp: str) -> dict[str, Any]:
                                           "APP_LOG_LEVEL": "WARNING", "APP_LOG_FORMAT": "text",
                                           "APP_SERVICE_SECRETS": SECRET,
                                           "APP_MEDIA_GRPC_TARGET": f"127.0.0.1:{NODE_GRPC}",
-                                          "APP_JWT_SECRET": "media-node-test-secret-0123456789abcdef"})
+                                          "APP_JWT_SECRET": "media-node-test-secret-0123456789abcdef",
+                                          "APP_RECORDINGS_DIR": f"{tmp}/recordings"})
             async with composed(settings) as (_, services):
                 result["signaling_media"] = type(services.media).__name__
                 runner = web.AppRunner(create_app(services, settings), access_log=None)
@@ -146,7 +150,7 @@ async def scenario(tmp: str) -> dict[str, Any]:
                 async with aiohttp.ClientSession() as session:
                     ann, bob = Member("ann", app, session), Member("bob", app, session)  # type: ignore[arg-type]
                     try:
-                        await meeting(result, ann, bob, node, registry)
+                        await meeting(result, ann, bob, node, registry, Path(tmp) / "recordings")
                     finally:
                         for m in (ann, bob):
                             await m.close()
@@ -161,7 +165,8 @@ async def scenario(tmp: str) -> dict[str, Any]:
             child.wait()
 
 
-async def meeting(result: dict[str, Any], ann: Any, bob: Any, node: subprocess.Popen[bytes], registry: Any) -> None:
+async def meeting(result: dict[str, Any], ann: Any, bob: Any, node: subprocess.Popen[bytes], registry: Any,
+                  recordings: Path) -> None:
     from aiortc import AudioStreamTrack, RTCPeerConnection
 
     from tests.integration.test_sfu_meeting import ToneTrack
@@ -184,6 +189,25 @@ async def meeting(result: dict[str, Any], ann: Any, bob: Any, node: subprocess.P
     with urllib.request.urlopen(f"http://127.0.0.1:{NODE_HTTP}/metrics", timeout=5) as r:
         metrics = r.read().decode()
     result["node_rooms_metric"] = _metric(metrics, "confero_sfu_rooms")
+
+    # A recording: signaling's recording service, the node's recorder (the SFU's tap), one directory.
+    status, rec = await ann.http("POST", "/api/v1/recordings", json={"meeting_id": room})
+    result["recording_start"] = status
+    result["recording_notice"] = (await bob.next("recording_started"))["data"]["recording_id"] == rec["id"]
+    await asyncio.sleep(3.0)
+    status, _ = await ann.http("POST", f"/api/v1/recordings/{rec['id']}/stop")
+    result["recording_stop"] = status
+    deadline = time.monotonic() + 120
+    while True:
+        _, got = await ann.http("GET", f"/api/v1/recordings/{rec['id']}")
+        if got["state"] in ("completed", "failed") or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    result["recording_state"] = got["state"], got.get("failure")
+    result["recorded_stays"] = sorted(f["user_id"] for f in got["files"] if f.get("user_id"))
+    result["recorded_sizes_match"] = all(
+        [p.stat().st_size for p in (recordings / "objects").rglob(f["name"]) if rec["id"] in p.parts] == [f["size"]]
+        for f in got["files"])
 
     client = GrpcMediaServer.to(f"127.0.0.1:{NODE_GRPC}", token=SECRET)
     try:
@@ -251,6 +275,13 @@ def test_members_on_signaling_get_each_others_media_through_the_node_over_grpc(r
     assert run["stats_status"] == 200 and run["stats_members"] == run["members"]
     assert run["node_rooms_metric"] == 1  # the room's media is on the node, not in the signaling process
     assert run["load"]["rooms"] == 1 and run["load"]["connections"] == 2 and run["load"]["streams"] >= 4
+
+
+def test_the_nodes_recorder_records_the_meeting_for_the_recording_service_in_signaling(run):
+    assert (run["recording_start"], run["recording_stop"], run["recording_notice"]) == (201, 200, True)
+    assert run["recording_state"] == ["completed", None]
+    assert run["recorded_stays"] == run["members"]
+    assert run["recorded_sizes_match"] is True
 
 
 def test_the_node_registers_as_media_and_reports_its_load(run):

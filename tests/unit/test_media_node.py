@@ -16,6 +16,7 @@ import pytest
 from grpclib.client import Channel
 
 from adapters.grpc.media import GrpcMediaServer
+from adapters.grpc.recorder import GrpcRoomRecorder
 from adapters.grpc.wire import CheckedProtoCodec
 from adapters.memory.discovery import InMemoryDiscoveryStore, InMemoryServiceRegistry
 from adapters.system.clock import SystemClock
@@ -28,6 +29,7 @@ from domain.shared.ids import MeetingId, UserId, new_id
 from runners.discovery import Announcement
 from runners.media_node.main import NodeMeter, drain, serve_node
 from runners.recording import UnconfiguredRecorder
+from runners.recording_media import aiortc_room_recorder
 from runners.serve import composed
 from runners.settings import Settings
 from tests.support.media_fakes import FakeMediaServer
@@ -112,8 +114,9 @@ async def test_an_idle_node_reports_no_streams_rooms_or_connections():
     await sfu.close()
 
 
-async def test_the_node_serves_health_ready_metrics_and_grpc_then_stops_when_told():
+async def test_the_node_serves_health_ready_metrics_and_grpc_then_stops_when_told(tmp_path):
     settings = Settings.from_env({"APP_SERVICE_SECRETS": SECRET, "APP_MEDIA_PORT": "0", "APP_MEDIA_GRPC_PORT": "0",
+                                  "APP_RECORDINGS_DIR": str(tmp_path),
                                   "APP_LOG_FORMAT": "text", "APP_DRAIN_SECONDS": "0"})
     stop = asyncio.Event()
     ports: list[int] = []
@@ -133,6 +136,7 @@ async def test_the_node_serves_health_ready_metrics_and_grpc_then_stops_when_tol
         load = await client.load()
         assert (load.rooms, load.connections, load.draining) == (0, 0, False)
         assert await client.stats(ROOM) == []
+        assert await GrpcRoomRecorder(client.channel, token=SECRET).recording() == []  # the node's recorder
     finally:
         await client.close()
     stop.set()
@@ -148,12 +152,17 @@ def test_a_production_node_without_a_service_secret_refuses_to_start():
     assert done.returncode == 2 and "APP_SERVICE_SECRETS" in done.stderr, done.stderr
 
 
-async def test_a_process_using_a_media_node_composes_no_recorder_and_no_caption_tap():
+async def test_a_process_using_a_media_node_records_through_it_and_has_no_caption_tap():
     settings = web_settings(APP_MEDIA_GRPC_TARGET="127.0.0.1:50053", APP_SERVICE_SECRETS=SECRET)
     async with composed(settings) as (_, services):
         assert isinstance(services.media, GrpcMediaServer)
-        assert isinstance(services.recordings.recorder, UnconfiguredRecorder)
+        assert isinstance(services.recordings.recorder, GrpcRoomRecorder)
         assert services.captions is None or services.captions.captioner is None
+
+
+def test_any_other_media_server_gets_the_placeholder_recorder():
+    assert isinstance(aiortc_room_recorder(FakeMediaServer(), None, web_settings()),  # type: ignore[arg-type]
+                      UnconfiguredRecorder)
 
 
 def test_a_media_target_must_be_host_and_port():

@@ -4,6 +4,7 @@
 # This file has been @generated
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import (
     TYPE_CHECKING,
     Dict,
@@ -118,6 +119,129 @@ class LoadReply(betterproto.Message):
     draining: bool = betterproto.bool_field(5)
 
 
+@dataclass(eq=False, repr=False)
+class StartRecordingRequest(betterproto.Message):
+    recording_id: str = betterproto.string_field(1)
+    room_id: str = betterproto.string_field(2)
+    key_prefix: str = betterproto.string_field(3)
+
+
+@dataclass(eq=False, repr=False)
+class StartRecordingReply(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class StopRecordingRequest(betterproto.Message):
+    recording_id: str = betterproto.string_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class RecoverRecordingRequest(betterproto.Message):
+    recording_id: str = betterproto.string_field(1)
+    key_prefix: str = betterproto.string_field(2)
+
+
+@dataclass(eq=False, repr=False)
+class RecordedFile(betterproto.Message):
+    """domain.recordings.media.RecordedFile"""
+
+    key: str = betterproto.string_field(1)
+    user_id: Optional[str] = betterproto.string_field(2, optional=True)
+    content_type: str = betterproto.string_field(3)
+    size: int = betterproto.uint64_field(4)
+    duration_s: float = betterproto.double_field(5)
+    started_at: datetime = betterproto.message_field(6)
+    ended_at: datetime = betterproto.message_field(7)
+    has_video: bool = betterproto.bool_field(8)
+    has_audio: bool = betterproto.bool_field(9)
+
+
+@dataclass(eq=False, repr=False)
+class RecordedFiles(betterproto.Message):
+    files: List["RecordedFile"] = betterproto.message_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class ListRecordingsRequest(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class RecordingList(betterproto.Message):
+    recording_ids: List[str] = betterproto.string_field(1)
+
+
+class MediaRecorderStub(betterproto.ServiceStub):
+    async def start(
+        self,
+        start_recording_request: "StartRecordingRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "StartRecordingReply":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaRecorder/Start",
+            start_recording_request,
+            StartRecordingReply,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def stop(
+        self,
+        stop_recording_request: "StopRecordingRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RecordedFiles":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaRecorder/Stop",
+            stop_recording_request,
+            RecordedFiles,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def recover(
+        self,
+        recover_recording_request: "RecoverRecordingRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RecordedFiles":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaRecorder/Recover",
+            recover_recording_request,
+            RecordedFiles,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def list(
+        self,
+        list_recordings_request: "ListRecordingsRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RecordingList":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaRecorder/List",
+            list_recordings_request,
+            RecordingList,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+
 class MediaNodeStub(betterproto.ServiceStub):
     async def signal(
         self,
@@ -203,6 +327,86 @@ class MediaNodeStub(betterproto.ServiceStub):
             deadline=deadline,
             metadata=metadata,
         )
+
+
+class MediaRecorderBase(ServiceBase):
+
+    async def start(
+        self, start_recording_request: "StartRecordingRequest"
+    ) -> "StartRecordingReply":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def stop(
+        self, stop_recording_request: "StopRecordingRequest"
+    ) -> "RecordedFiles":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def recover(
+        self, recover_recording_request: "RecoverRecordingRequest"
+    ) -> "RecordedFiles":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def list(
+        self, list_recordings_request: "ListRecordingsRequest"
+    ) -> "RecordingList":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def __rpc_start(
+        self,
+        stream: "grpclib.server.Stream[StartRecordingRequest, StartRecordingReply]",
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.start(request)
+        await stream.send_message(response)
+
+    async def __rpc_stop(
+        self, stream: "grpclib.server.Stream[StopRecordingRequest, RecordedFiles]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.stop(request)
+        await stream.send_message(response)
+
+    async def __rpc_recover(
+        self, stream: "grpclib.server.Stream[RecoverRecordingRequest, RecordedFiles]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.recover(request)
+        await stream.send_message(response)
+
+    async def __rpc_list(
+        self, stream: "grpclib.server.Stream[ListRecordingsRequest, RecordingList]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.list(request)
+        await stream.send_message(response)
+
+    def __mapping__(self) -> Dict[str, grpclib.const.Handler]:
+        return {
+            "/confero.media.v1.MediaRecorder/Start": grpclib.const.Handler(
+                self.__rpc_start,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                StartRecordingRequest,
+                StartRecordingReply,
+            ),
+            "/confero.media.v1.MediaRecorder/Stop": grpclib.const.Handler(
+                self.__rpc_stop,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                StopRecordingRequest,
+                RecordedFiles,
+            ),
+            "/confero.media.v1.MediaRecorder/Recover": grpclib.const.Handler(
+                self.__rpc_recover,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                RecoverRecordingRequest,
+                RecordedFiles,
+            ),
+            "/confero.media.v1.MediaRecorder/List": grpclib.const.Handler(
+                self.__rpc_list,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                ListRecordingsRequest,
+                RecordingList,
+            ),
+        }
 
 
 class MediaNodeBase(ServiceBase):
