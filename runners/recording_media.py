@@ -1,5 +1,5 @@
 """The media server's recorder and the after-meeting processor, as composed by both adapter families
-(the recorder lives with the SFU, in this process)."""
+(the recorder lives with the SFU: in this process, or on the media node it runs on)."""
 
 from __future__ import annotations
 
