@@ -40,6 +40,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from adapters.inprocess.caption_relay import CaptionRelay
 from adapters.system.cpu import ProcessCpu
 from adapters.webrtc import observed
+from adapters.webrtc.load import forwarded_streams
 from adapters.webrtc.recorder import AiortcRoomRecorder
 from adapters.webrtc.sfu import AiortcMediaServer
 from domain.discovery.model import InstanceLoad
@@ -72,11 +73,11 @@ class NodeMeter:
     def sample(self) -> InstanceLoad:
         """A new reading (the CPU share since the previous one), as the registry holds it."""
         self.last_cpu = self.cpu.fraction()
-        return InstanceLoad(streams=observed.forwarded_streams(self.sfu), cpu=self.last_cpu)
+        return InstanceLoad(streams=forwarded_streams(self.sfu), cpu=self.last_cpu)
 
     async def load(self) -> MediaNodeLoad:
         """What the Load call answers (the CPU share of the last report: a call does not reset it)."""
-        return MediaNodeLoad(streams=observed.forwarded_streams(self.sfu), cpu=self.last_cpu,
+        return MediaNodeLoad(streams=forwarded_streams(self.sfu), cpu=self.last_cpu,
                              rooms=len(self.sfu.rooms), connections=self.sfu.connection_count(),
                              draining=self.node.draining)
 
