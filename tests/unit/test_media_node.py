@@ -204,3 +204,17 @@ def test_any_other_media_server_gets_the_placeholder_recorder():
 def test_a_media_target_must_be_host_and_port():
     with pytest.raises(Exception, match="APP_MEDIA_GRPC_TARGET"):
         web_settings(APP_MEDIA_GRPC_TARGET="nowhere")
+
+
+async def test_a_drain_that_cannot_read_the_rooms_waits_on_instead_of_failing():
+    fake = FakeMediaServer()
+    node = MediaNode(fake)
+    await node.signal(ROOM, ANN, "offer", {"sdp": "v=0"})
+    fake.failures = [RuntimeError("a peer closing under the read")]
+    assert await drain(node, None, seconds=0, timeout=5) == ["?"]
+    fake.failures = [RuntimeError("again"), RuntimeError("and again")]
+    draining = asyncio.ensure_future(drain(node, None, seconds=60, timeout=5))
+    await asyncio.sleep(0.6)  # two failed looks, then the room is still held
+    assert not draining.done()
+    await node.remove(ROOM, ANN)
+    assert await asyncio.wait_for(draining, 30) == []
