@@ -39,6 +39,7 @@ from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueCo
                                              PreferenceStoreContract, PushSubscriptionsContract,
                                              ReminderStoreContract, SentLogContract)
 from confero_contracts.outbox import UnitOfWorkContract
+from confero_contracts.placement import RoomPlacementContract
 from confero_contracts.recording_media import RecordingProcessorContract, RoomRecorderContract
 from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.recording_files import RecordingFilesContract
@@ -86,6 +87,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     AuthenticatorContract: ("harness",),
     UserDirectoryContract: ("harness",),
     SpeechToTextContract: ("harness",),
+    RoomPlacementContract: ("harness",),
 }
 
 __all__ = [
@@ -100,4 +102,5 @@ __all__ = [
     "SignalBusContract", "SpeechToTextContract", "TranscriptStoreContract", "UnitOfWorkContract",
     "UserRepositoryContract", "WebhookStoreContract",
     "MeetingAccessContract", "AuthenticatorContract", "UserDirectoryContract",
+    "RoomPlacementContract",
 ]
