@@ -255,6 +255,10 @@ class Settings(BaseSettings):
     inference_max_batch: int = _env("APP_INFERENCE_MAX_BATCH", default=8, ge=1, le=256)
     inference_batch_delay_us: int = _env("APP_INFERENCE_BATCH_DELAY_US", default=2000, ge=0, le=1_000_000)
     inference_threads: int = _env("APP_INFERENCE_THREADS", default=2, ge=1, le=64)
+    # Media nodes (issue 14, runners/media_nodes.py, docs/signaling.md 13.7): "" = the SFU in this process;
+    # "etcd" = each room placed on one of the registry's "media" instances (APP_ETCD_URL), over gRPC.
+    media_nodes: str = _env("APP_MEDIA_NODES", default="")
+    media_node_probe_seconds: float = _env("APP_MEDIA_NODE_PROBE_SECONDS", default=1.0, gt=0, le=60)
 
     @property
     def connections_per_address(self) -> int:
@@ -369,6 +373,10 @@ class Settings(BaseSettings):
                 problems.append(f"APP_GATEWAY_UPSTREAMS entries must be service=host:port (got {upstream!r})")
         if self.gateway_upstreams and self.etcd_url:
             problems.append("APP_GATEWAY_UPSTREAMS is for a gateway without etcd: unset APP_ETCD_URL or it")
+        if self.media_nodes not in ("", "etcd"):
+            problems.append("APP_MEDIA_NODES must be empty (the SFU in process) or etcd")
+        elif self.media_nodes and not self.etcd_url:
+            problems.append("APP_MEDIA_NODES=etcd needs APP_ETCD_URL")
         if not self.ws_origins:
             object.__setattr__(self, "ws_origins", self.cors_origins)
         if problems:
