@@ -34,6 +34,7 @@ from confero_contracts.locks import KeyedLocksContract
 from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_access import MeetingAccessContract
 from confero_contracts.meeting_queries import MeetingQueriesContract
+from confero_contracts.media_server import MediaServerContract
 from confero_contracts.meetings import MeetingRepositoryContract
 from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueContract, NotificationHistoryContract,
                                              PreferenceStoreContract, PushSubscriptionsContract,
@@ -87,6 +88,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     AuthenticatorContract: ("harness",),
     UserDirectoryContract: ("harness",),
     SpeechToTextContract: ("harness",),
+    MediaServerContract: ("harness",),
     RoomPlacementContract: ("harness",),
 }
 
@@ -102,5 +104,6 @@ __all__ = [
     "SignalBusContract", "SpeechToTextContract", "TranscriptStoreContract", "UnitOfWorkContract",
     "UserRepositoryContract", "WebhookStoreContract",
     "MeetingAccessContract", "AuthenticatorContract", "UserDirectoryContract",
+    "MediaServerContract",
     "RoomPlacementContract",
 ]

@@ -31,7 +31,7 @@ from adapters.redis.presence import RedisRoomPresence
 from adapters.redis.signal_bus import RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
-from runners.media import aiortc_media_server
+from runners.media import media_server
 from runners.recording import blob_store
 from runners.recording_media import aiortc_room_recorder, ffmpeg_processor
 from runners.settings import Settings
@@ -77,7 +77,7 @@ class ProductionAdapters(containers.DeclarativeContainer):
     presence = providers.Singleton(RedisRoomPresence, redis)
     signal_bus = providers.Singleton(RedisSignalBus, redis)
     # The SFU lives in the process that holds the participant's socket (docs/signaling.md, section 13).
-    media = providers.Singleton(aiortc_media_server, signal_bus, settings)
+    media = providers.Singleton(media_server, signal_bus, settings)
     # One consumer group for all signaling processes: each meeting event is turned into room messages
     # once, and the signal bus fans those out to every process.
     event_feed = providers.Callable(stream_feed, providers.Singleton(
