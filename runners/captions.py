@@ -35,7 +35,7 @@ async def caption_service(settings: Settings, container: Any,
     caption tap and closes what it opened on the way out."""
     from runners.containers import resolve
 
-    if not settings.captions_enabled or settings.media_nodes:  # media nodes: no SFU here to tap
+    if not settings.captions_enabled:
         yield None
         return
     async with contextlib.AsyncExitStack() as stack:

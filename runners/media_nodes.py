@@ -1,9 +1,9 @@
 """APP_MEDIA_NODES=etcd (issue 14, docs/signaling.md 13.7): the media server this process composes is
-PlacedMediaServer over the registry's "media" instances, one GrpcMediaServer per node, the rooms' placement
-in Redis (production adapters; memory otherwise, for one signaling process).  Recording and captions tap an
-SFU in this process, so with media nodes the recorder is the unconfigured one (starting a recording is
-refused as unavailable) and captions are off (runners/captions.py).  Without the setting nothing changes:
-the aiortc SFU of runners/media.py."""
+PlacedMediaServer over the registry's "media" instances (``python -m runners.media``), one GrpcMediaServer
+per node, the rooms' placement in Redis (production adapters; memory otherwise, for one signaling process).
+Recording and the caption tap need an SFU in this process: with media nodes they are unavailable here, as
+with APP_MEDIA_GRPC_TARGET (runners/recording_media.py, runners/captions.py).  Without the setting nothing
+changes: runners/media.py's media server."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from adapters.inprocess.placed_media import PlacedMediaServer
 from domain.discovery.model import ServiceInstance
 from ports.placement import RoomPlacement
 from runners.containers import resolve
-from runners.recording import UnconfiguredRecorder
 from runners.remote import serves
 from runners.rpc.clients import call_policy
 from runners.rpc.server import service_secrets
@@ -28,7 +27,7 @@ from runners.web.logs import request_id_var
 
 @asynccontextmanager
 async def media_nodes(family: Any, settings: Settings, tags: set[str] | None) -> AsyncIterator[PlacedMediaServer | None]:
-    """Overrides the family's ``media`` (and ``recorder``) for as long as the block runs."""
+    """Overrides the family's ``media`` for as long as the block runs."""
     if settings.media_nodes != "etcd" or not serves(tags, "media"):
         yield None
         return
@@ -49,7 +48,6 @@ async def media_nodes(family: Any, settings: Settings, tags: set[str] | None) ->
                                   probe_interval=settings.media_node_probe_seconds,
                                   probe_timeout=settings.grpc_timeout)
         stack.enter_context(family.media.override(providers.Object(media)))
-        stack.enter_context(family.recorder.override(providers.Object(UnconfiguredRecorder())))
         await media.start()
         stack.push_async_callback(media.close)  # also closed by the web app's cleanup: closing twice is harmless
         yield media

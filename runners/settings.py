@@ -385,6 +385,8 @@ class Settings(BaseSettings):
             problems.append("APP_MEDIA_NODES must be empty (the SFU in process) or etcd")
         elif self.media_nodes and not self.etcd_url:
             problems.append("APP_MEDIA_NODES=etcd needs APP_ETCD_URL")
+        if self.media_nodes and self.media_grpc_target:
+            problems.append("APP_MEDIA_NODES=etcd places rooms on every media node: unset APP_MEDIA_GRPC_TARGET (one node)")
         if not self.ws_origins:
             object.__setattr__(self, "ws_origins", self.cors_origins)
         if problems:

@@ -9,6 +9,7 @@ from adapters.inprocess.placed_media import PlacedMediaServer
 from adapters.webrtc.sfu import AiortcMediaServer
 from domain.shared.errors import Unavailable
 from domain.shared.ids import MeetingId, RecordingId
+from runners.containers import resolve
 from runners.serve import composed
 from runners.settings import Settings
 
@@ -22,8 +23,8 @@ async def test_with_media_nodes_the_rooms_use_the_placed_media_server_and_nothin
     async with composed(settings, tags={"signaling", "media", "meta"}) as (container, services):
         assert isinstance(services.media, PlacedMediaServer)
         assert services.rooms.media is services.media
-        assert services.captions is None
-        recorder = container.adapters.recorder()
+        assert services.captions is not None and services.captions.captioner is None  # no SFU here to tap
+        recorder = await resolve(container.adapters.recorder)
         with pytest.raises(Unavailable):
             await recorder.start(RecordingId("r"), MeetingId("m"), "k")
         assert services.media.nodes() == []  # nobody registered a media node under this prefix
