@@ -45,13 +45,11 @@ Connect = Callable[[ServiceInstance], MediaServer]
 class PlacedMediaServer:
     def __init__(self, registry: ServiceRegistry, placement: RoomPlacement, connect: Connect,
                  signals: MediaSignals, *, service: str = "media", probe_interval: float = 1.0,
-                 probe_timeout: float = 2.0, first_snapshot_timeout: float = 5.0, retry_delay: float = 0.5,
-                 close_timeout: float = 5.0) -> None:
+                 probe_timeout: float = 2.0, first_snapshot_timeout: float = 5.0, retry_delay: float = 0.5) -> None:
         self.registry, self.placement, self.connect, self.signals = registry, placement, connect, signals
         self.service = service
         self.probe_interval, self.probe_timeout = probe_interval, probe_timeout
-        self.first_snapshot_timeout, self.retry_delay, self.close_timeout = (
-            first_snapshot_timeout, retry_delay, close_timeout)
+        self.first_snapshot_timeout, self.retry_delay = first_snapshot_timeout, retry_delay
         self._nodes: dict[str, ServiceInstance] = {}  # the registry's latest "media" instances
         self._seen: dict[str, ServiceInstance] = {}  # each node as last seen (was it draining when it went?)
         self._known = asyncio.Event()  # set once the first snapshot is in
@@ -71,18 +69,16 @@ class PlacedMediaServer:
                        loop.create_task(self._probe(), name="media-nodes-probe")]
 
     async def close(self) -> None:
-        """Stops following, removes this process's members from their nodes (their sockets go with this
-        process, as an in-process SFU's connections would) and closes the node clients."""
+        """Stops following and closes the node clients.  The members' media stays on their nodes: a member
+        whose socket goes with this process comes back on another one and offers from a new connection
+        (which replaces the old one on the node), and a connection nobody comes back for fails and is
+        dropped by its node.  Removing them here could remove the new connection of a member who already
+        came back through another process."""
         for task in self._tasks:
             task.cancel()
         for task in (*self._tasks, *self._failing.values()):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        removals = [self._quietly(self.remove(room, user)) for room, users in list(self._members.items())
-                    for user in list(users)]
-        if removals:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*removals), self.close_timeout)
         for client in self._clients.values():
             await self._quietly(client.close())
         self._clients.clear()

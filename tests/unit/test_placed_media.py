@@ -267,11 +267,14 @@ async def test_when_the_last_node_is_lost_members_are_reset_once_and_offers_are_
     assert holding(cluster, room) == ["b"]
 
 
-async def test_closing_a_process_removes_its_members_from_their_nodes_only(cluster):
+async def test_a_signaling_process_that_stops_leaves_its_members_media_on_the_node(cluster):
     await cluster.add_node("a")
     one, two = await cluster.process(), await cluster.process()
     room, alice, bob = a_room(), a_user(), a_user()
     await one.media.signal(room, alice, "offer", SDP)
     await two.media.signal(room, bob, "offer", SDP)
     await one.media.close()
-    assert cluster.nodes["a"].server.rooms[room] == {bob}
+    assert cluster.nodes["a"].server.rooms[room] == {alice, bob}
+    await two.media.signal(room, alice, "offer", SDP)  # alice came back through the other process
+    assert cluster.nodes["a"].server.rooms[room] == {alice, bob}
+    assert [c[0] for c in cluster.nodes["a"].server.calls].count("remove") == 0
