@@ -34,6 +34,7 @@ class QueuedMediaSignals:
     def __init__(self) -> None:
         self.queues: dict[tuple[MeetingId, UserId], asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
         self.speakers: list[tuple[MeetingId, UserId]] = []
+        self.resets: list[tuple[MeetingId, UserId, Any]] = []
 
     def queue(self, room_id: MeetingId, user_id: UserId) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
         return self.queues.setdefault((room_id, user_id), asyncio.Queue())
@@ -43,6 +44,9 @@ class QueuedMediaSignals:
 
     async def active_speaker(self, room_id: MeetingId, user_id: UserId) -> None:
         self.speakers.append((room_id, user_id))
+
+    async def media_reset(self, room_id: MeetingId, user_id: UserId, reason: Any) -> None:
+        self.resets.append((room_id, user_id, reason))
 
 
 class MediaServerHarness(Protocol):

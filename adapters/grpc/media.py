@@ -93,6 +93,7 @@ class GrpcMediaServer:
 
     def __init__(self, channel: Channel, *, token: str, policy: CallPolicy | None = None,
                  request_id: Callable[[], str | None] | None = None) -> None:
+        self.channel = channel  # the node's other service (MediaRecorder) may share it: GrpcRoomRecorder
         self._client = RpcClient.over(channel, token, policy, request_id=request_id)
 
     @classmethod

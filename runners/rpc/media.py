@@ -1,4 +1,4 @@
-"""The MediaNode gRPC service (proto/media.proto): translation to any MediaServer (ports/media.py) this
+"""The MediaNode, MediaRecorder and MediaCaptioner gRPC services (proto/media.proto): translation to any MediaServer (ports/media.py) this
 process composes; on a media node (python -m runners.media_node) the aiortc SFU behind the drain rule
 (domain/rooms/media_node.py).
 
@@ -8,17 +8,24 @@ signaling protocol bounds them; every domain error goes back as its status and c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import betterproto
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from adapters.grpc.captioner import caption_pb
 from adapters.grpc.media import candidate_from_pb, stats_pb
+from adapters.inprocess.caption_relay import CaptionRelay
+from adapters.grpc.recorder import files_pb
 from domain.rooms.media import MediaNodeLoad
 from domain.rooms.model import CANDIDATE_MAX, SDP_MAX
-from domain.shared.ids import MeetingId, UserId
+from domain.shared.errors import Unavailable
+from domain.shared.ids import MeetingId, RecordingId, UserId
+from ports.captions import RoomCaptioner
 from ports.media import MediaServer
+from ports.recording_media import RoomRecorder
 from proto.confero.media import v1 as pb
 from runners.rpc.guard import ServiceGuard, invalid, valid_id
 
@@ -70,3 +77,83 @@ class MediaNodeServicer(ServiceGuard, pb.MediaNodeBase):
 
 def _room(value: str) -> MeetingId:
     return MeetingId(valid_id(value, "room_id"))
+
+
+KEY_PREFIX = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+){0,15}")
+KEY_PREFIX_MAX = 512
+
+
+def _key_prefix(value: str) -> str:
+    prefix = value.rstrip("/")
+    if (len(prefix) > KEY_PREFIX_MAX or not KEY_PREFIX.fullmatch(prefix)
+            or any(part in (".", "..") for part in prefix.split("/"))):
+        raise invalid("key_prefix is a relative blob key of [A-Za-z0-9._-] segments (no . or ..), at most "
+                      f"{KEY_PREFIX_MAX} characters")
+    return prefix
+
+
+class MediaRecorderServicer(ServiceGuard, pb.MediaRecorderBase):
+    """The node's RoomRecorder.  ``Recover`` is asked by the recording's next owner when the one that
+    started it is gone: if this node still runs the recording, it is stopped here and its files are
+    returned (recording on would race that recovery); otherwise the files are made from the uploads."""
+
+    def __init__(self, recorder: RoomRecorder, service_secrets: tuple[str, ...]) -> None:
+        self._recorder = recorder
+        self.service_secrets = service_secrets
+
+    async def start(self, start_recording_request: pb.StartRecordingRequest) -> pb.StartRecordingReply:
+        r = start_recording_request
+        await self._recorder.start(RecordingId(valid_id(r.recording_id, "recording_id")), _room(r.room_id),
+                                   _key_prefix(r.key_prefix))
+        return pb.StartRecordingReply()
+
+    async def stop(self, stop_recording_request: pb.StopRecordingRequest) -> pb.RecordedFiles:
+        recording_id = RecordingId(valid_id(stop_recording_request.recording_id, "recording_id"))
+        return files_pb(await self._recorder.stop(recording_id))
+
+    async def recover(self, recover_recording_request: pb.RecoverRecordingRequest) -> pb.RecordedFiles:
+        r = recover_recording_request
+        recording_id = RecordingId(valid_id(r.recording_id, "recording_id"))
+        prefix = _key_prefix(r.key_prefix)
+        if recording_id in await self._recorder.recording():
+            return files_pb(await self._recorder.stop(recording_id))
+        return files_pb(await self._recorder.recover(recording_id, prefix))
+
+    async def list(self, list_recordings_request: pb.ListRecordingsRequest) -> pb.RecordingList:
+        return pb.RecordingList(recording_ids=sorted(await self._recorder.recording()))
+
+
+class MediaCaptionerServicer(ServiceGuard, pb.MediaCaptionerBase):
+    """The node's caption tap (None: the node has none, every Caption call is Unavailable), whose sink is
+    ``relay``: a ``Caption`` stream follows one room, gets the
+    room's captions while it is the room's first follower (adapters/inprocess/caption_relay.py), and
+    stops the tap when it was the last."""
+
+    def __init__(self, captioner: RoomCaptioner | None, relay: CaptionRelay, service_secrets: tuple[str, ...]) -> None:
+        self._captioner, self._relay = captioner, relay
+        self.service_secrets = service_secrets
+
+    async def caption(self, caption_request: pb.CaptionRequest) -> AsyncIterator[pb.CaptionEvent]:
+        room_id = _room(caption_request.room_id)
+        if self._captioner is None:
+            raise Unavailable("this media node has no caption tap (APP_CAPTIONS_SPEECH=grpc and its token)",
+                              reason="no_caption_tap")
+        queue = self._relay.listen(room_id)
+        try:
+            await self._captioner.start(room_id)
+            yield pb.CaptionEvent(started=pb.CaptionsStarted())
+            while True:
+                kind, value = await queue.get()
+                if kind == "heard":
+                    yield pb.CaptionEvent(heard=caption_pb(value))
+                elif kind == "unavailable":
+                    yield pb.CaptionEvent(unavailable=str(value)[:500])
+                else:
+                    yield pb.CaptionEvent(resumed=pb.CaptionsResumed())
+        finally:
+            if self._relay.leave(room_id, queue):
+                await self._captioner.stop(room_id)
+
+    async def captioning(self, captioning_request: pb.CaptioningRequest) -> pb.RoomList:
+        rooms = [] if self._captioner is None else await self._captioner.captioning()
+        return pb.RoomList(room_ids=[str(r) for r in rooms])

@@ -4,8 +4,10 @@
 # This file has been @generated
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import (
     TYPE_CHECKING,
+    AsyncIterator,
     Dict,
     List,
     Optional,
@@ -118,6 +120,212 @@ class LoadReply(betterproto.Message):
     draining: bool = betterproto.bool_field(5)
 
 
+@dataclass(eq=False, repr=False)
+class StartRecordingRequest(betterproto.Message):
+    recording_id: str = betterproto.string_field(1)
+    room_id: str = betterproto.string_field(2)
+    key_prefix: str = betterproto.string_field(3)
+
+
+@dataclass(eq=False, repr=False)
+class StartRecordingReply(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class StopRecordingRequest(betterproto.Message):
+    recording_id: str = betterproto.string_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class RecoverRecordingRequest(betterproto.Message):
+    recording_id: str = betterproto.string_field(1)
+    key_prefix: str = betterproto.string_field(2)
+
+
+@dataclass(eq=False, repr=False)
+class RecordedFile(betterproto.Message):
+    """domain.recordings.media.RecordedFile"""
+
+    key: str = betterproto.string_field(1)
+    user_id: Optional[str] = betterproto.string_field(2, optional=True)
+    content_type: str = betterproto.string_field(3)
+    size: int = betterproto.uint64_field(4)
+    duration_s: float = betterproto.double_field(5)
+    started_at: datetime = betterproto.message_field(6)
+    ended_at: datetime = betterproto.message_field(7)
+    has_video: bool = betterproto.bool_field(8)
+    has_audio: bool = betterproto.bool_field(9)
+
+
+@dataclass(eq=False, repr=False)
+class RecordedFiles(betterproto.Message):
+    files: List["RecordedFile"] = betterproto.message_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class ListRecordingsRequest(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class RecordingList(betterproto.Message):
+    recording_ids: List[str] = betterproto.string_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class CaptionRequest(betterproto.Message):
+    room_id: str = betterproto.string_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class Caption(betterproto.Message):
+    """domain.captions.model.Caption"""
+
+    id: str = betterproto.string_field(1)
+    meeting_id: str = betterproto.string_field(2)
+    speaker_id: str = betterproto.string_field(3)
+    text: str = betterproto.string_field(4)
+    final: bool = betterproto.bool_field(5)
+    start_at: datetime = betterproto.message_field(6)
+    end_at: datetime = betterproto.message_field(7)
+
+
+@dataclass(eq=False, repr=False)
+class CaptionsStarted(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class CaptionsResumed(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class CaptionEvent(betterproto.Message):
+    started: "CaptionsStarted" = betterproto.message_field(1, group="event")
+    heard: "Caption" = betterproto.message_field(2, group="event")
+    unavailable: str = betterproto.string_field(3, group="event")
+    resumed: "CaptionsResumed" = betterproto.message_field(4, group="event")
+
+
+@dataclass(eq=False, repr=False)
+class CaptioningRequest(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class RoomList(betterproto.Message):
+    room_ids: List[str] = betterproto.string_field(1)
+
+
+class MediaRecorderStub(betterproto.ServiceStub):
+    async def start(
+        self,
+        start_recording_request: "StartRecordingRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "StartRecordingReply":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaRecorder/Start",
+            start_recording_request,
+            StartRecordingReply,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def stop(
+        self,
+        stop_recording_request: "StopRecordingRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RecordedFiles":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaRecorder/Stop",
+            stop_recording_request,
+            RecordedFiles,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def recover(
+        self,
+        recover_recording_request: "RecoverRecordingRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RecordedFiles":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaRecorder/Recover",
+            recover_recording_request,
+            RecordedFiles,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def list(
+        self,
+        list_recordings_request: "ListRecordingsRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RecordingList":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaRecorder/List",
+            list_recordings_request,
+            RecordingList,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+
+class MediaCaptionerStub(betterproto.ServiceStub):
+    async def caption(
+        self,
+        caption_request: "CaptionRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> AsyncIterator[CaptionEvent]:
+        async for response in self._unary_stream(
+            "/confero.media.v1.MediaCaptioner/Caption",
+            caption_request,
+            CaptionEvent,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
+    async def captioning(
+        self,
+        captioning_request: "CaptioningRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RoomList":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaCaptioner/Captioning",
+            captioning_request,
+            RoomList,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+
 class MediaNodeStub(betterproto.ServiceStub):
     async def signal(
         self,
@@ -203,6 +411,131 @@ class MediaNodeStub(betterproto.ServiceStub):
             deadline=deadline,
             metadata=metadata,
         )
+
+
+class MediaRecorderBase(ServiceBase):
+
+    async def start(
+        self, start_recording_request: "StartRecordingRequest"
+    ) -> "StartRecordingReply":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def stop(
+        self, stop_recording_request: "StopRecordingRequest"
+    ) -> "RecordedFiles":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def recover(
+        self, recover_recording_request: "RecoverRecordingRequest"
+    ) -> "RecordedFiles":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def list(
+        self, list_recordings_request: "ListRecordingsRequest"
+    ) -> "RecordingList":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def __rpc_start(
+        self,
+        stream: "grpclib.server.Stream[StartRecordingRequest, StartRecordingReply]",
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.start(request)
+        await stream.send_message(response)
+
+    async def __rpc_stop(
+        self, stream: "grpclib.server.Stream[StopRecordingRequest, RecordedFiles]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.stop(request)
+        await stream.send_message(response)
+
+    async def __rpc_recover(
+        self, stream: "grpclib.server.Stream[RecoverRecordingRequest, RecordedFiles]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.recover(request)
+        await stream.send_message(response)
+
+    async def __rpc_list(
+        self, stream: "grpclib.server.Stream[ListRecordingsRequest, RecordingList]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.list(request)
+        await stream.send_message(response)
+
+    def __mapping__(self) -> Dict[str, grpclib.const.Handler]:
+        return {
+            "/confero.media.v1.MediaRecorder/Start": grpclib.const.Handler(
+                self.__rpc_start,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                StartRecordingRequest,
+                StartRecordingReply,
+            ),
+            "/confero.media.v1.MediaRecorder/Stop": grpclib.const.Handler(
+                self.__rpc_stop,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                StopRecordingRequest,
+                RecordedFiles,
+            ),
+            "/confero.media.v1.MediaRecorder/Recover": grpclib.const.Handler(
+                self.__rpc_recover,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                RecoverRecordingRequest,
+                RecordedFiles,
+            ),
+            "/confero.media.v1.MediaRecorder/List": grpclib.const.Handler(
+                self.__rpc_list,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                ListRecordingsRequest,
+                RecordingList,
+            ),
+        }
+
+
+class MediaCaptionerBase(ServiceBase):
+
+    async def caption(
+        self, caption_request: "CaptionRequest"
+    ) -> AsyncIterator[CaptionEvent]:
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield CaptionEvent()
+
+    async def captioning(self, captioning_request: "CaptioningRequest") -> "RoomList":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def __rpc_caption(
+        self, stream: "grpclib.server.Stream[CaptionRequest, CaptionEvent]"
+    ) -> None:
+        request = await stream.recv_message()
+        await self._call_rpc_handler_server_stream(
+            self.caption,
+            stream,
+            request,
+        )
+
+    async def __rpc_captioning(
+        self, stream: "grpclib.server.Stream[CaptioningRequest, RoomList]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.captioning(request)
+        await stream.send_message(response)
+
+    def __mapping__(self) -> Dict[str, grpclib.const.Handler]:
+        return {
+            "/confero.media.v1.MediaCaptioner/Caption": grpclib.const.Handler(
+                self.__rpc_caption,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                CaptionRequest,
+                CaptionEvent,
+            ),
+            "/confero.media.v1.MediaCaptioner/Captioning": grpclib.const.Handler(
+                self.__rpc_captioning,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                CaptioningRequest,
+                RoomList,
+            ),
+        }
 
 
 class MediaNodeBase(ServiceBase):
