@@ -40,6 +40,7 @@ from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueCo
                                              PreferenceStoreContract, PushSubscriptionsContract,
                                              ReminderStoreContract, SentLogContract)
 from confero_contracts.outbox import UnitOfWorkContract
+from confero_contracts.placement import RoomPlacementContract
 from confero_contracts.recording_media import RecordingProcessorContract, RoomRecorderContract
 from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.recording_files import RecordingFilesContract
@@ -88,6 +89,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     UserDirectoryContract: ("harness",),
     SpeechToTextContract: ("harness",),
     MediaServerContract: ("harness",),
+    RoomPlacementContract: ("harness",),
 }
 
 __all__ = [
@@ -103,4 +105,5 @@ __all__ = [
     "UserRepositoryContract", "WebhookStoreContract",
     "MeetingAccessContract", "AuthenticatorContract", "UserDirectoryContract",
     "MediaServerContract",
+    "RoomPlacementContract",
 ]
