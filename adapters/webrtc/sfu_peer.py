@@ -52,7 +52,6 @@ class Subscription:
     transceiver: RTCRtpTransceiver
     active: bool = True
     started: float = 0.0
-    label: str = ""  # the publisher's section label (section_label); the kind when empty
 
 
 def section_label(kind: str, index: int) -> str:
@@ -217,15 +216,16 @@ class SfuPeer:
             mime = source.mime_type() or ("video/VP8" if source.kind == "video" else "audio/opus")
             transceiver.setCodecPreferences(_preferences(source.kind, (mime, "video/rtx") if source.kind == "video"
                                                          else (mime,)))
-            sub = Subscription(key[0], source, track, transceiver, started=time.monotonic(), label=key[1])
+            sub = Subscription(key[0], source, track, transceiver, started=time.monotonic())
             self.subscriptions[key] = sub
             self._awaiting_keyframe.append(sub)
             changed = True
         return changed
 
     def _msids(self) -> dict[str, tuple[str, str]]:
-        return {s.track.id: (s.publisher_id, f"{s.publisher_id}-{s.label or s.source.kind}")
-                for s in self.subscriptions.values()}
+        # Keyed by subscription: a retired m-line of a publisher who came back is ``<label>@<n>``, so no
+        # two m-lines ever carry the same msid (browsers refuse such an SDP).
+        return {s.track.id: (s.publisher_id, f"{s.publisher_id}-{key[1]}") for key, s in self.subscriptions.items()}
 
     async def accept_answer(self, sdp: str) -> None:
         async with self._lock:

@@ -15,7 +15,8 @@ export function summarize(entries) {
     if (s.type === "inbound-rtp") {
       out.received += s.packetsReceived || 0;
       out.lost += Math.max(0, s.packetsLost || 0);
-      if (typeof s.jitter === "number") out.jitter = Math.max(out.jitter ?? 0, s.jitter);
+      // Audio's jitter: video arrives in bursts of a frame's packets, which is no sign of trouble.
+      if (s.kind === "audio" && typeof s.jitter === "number") out.jitter = Math.max(out.jitter ?? 0, s.jitter);
     } else if (s.type === "candidate-pair") {
       pairs.push(s);
     } else if (s.type === "transport") {

@@ -52,8 +52,9 @@ export function trackOrigin(msid, fallbackStreamId, kind) {
 }
 
 export class SfuSession {
-  constructor({ createPc, send, onTrack = () => {}, onState = () => {}, onError = () => {}, sfuId, roomId }) {
-    Object.assign(this, { createPc, send, onTrack, onState, onError, sfuId, roomId });
+  constructor({ createPc, send, onTrack = () => {}, onState = () => {}, onError = () => {}, onMark = () => {},
+    sfuId, roomId }) {
+    Object.assign(this, { createPc, send, onTrack, onState, onError, onMark, sfuId, roomId });
     this.pc = null;
     this.local = null;        // MediaStream-like with getAudioTracks / getVideoTracks
     this.screen = null;       // the screen track while sharing
@@ -103,14 +104,19 @@ export class SfuSession {
       const sdp = pc.remoteDescription?.sdp ?? "";
       const msid = msidByMid(sdp).get(ev.transceiver?.mid ?? "");
       const origin = trackOrigin(msid, ev.streams?.[0]?.id, ev.track.kind);
+      this.onMark(`track_${ev.track.kind}`);
       this.onTrack({ ...origin, track: ev.track });
     };
     pc.onconnectionstatechange = () => {
-      if (generation === this.generation) this.onState(pc.connectionState);
+      if (generation !== this.generation) return;
+      this.onMark(`pc_${pc.connectionState}`);
+      this.onState(pc.connectionState);
     };
     return this.enqueue(async () => {
       await pc.setLocalDescription(await pc.createOffer());
       if (generation !== this.generation) return;
+      this.gatheringAtOffer = pc.iceGatheringState;  // "gathering": the offer did not wait (trickle)
+      this.onMark("offer_sent");
       const sent = this.send("offer", { room_id: this.roomId, to: this.sfuId, sdp: pc.localDescription.sdp });
       this.offers += 1;
       // The offer frame is on the socket: candidates may follow it (the server handles frames in order).
@@ -131,6 +137,7 @@ export class SfuSession {
     const { pc, generation } = this;
     return this.enqueue(async () => {
       if (!pc || generation !== this.generation) return;
+      this.onMark("sfu_offer");
       await pc.setRemoteDescription({ type: "offer", sdp });
       await pc.setLocalDescription(await pc.createAnswer());
       if (generation !== this.generation) return;
@@ -147,6 +154,7 @@ export class SfuSession {
     const { pc } = this;
     return this.enqueue(async () => {
       if (pc && pc === this.pc && pc.signalingState === "have-local-offer") {
+        this.onMark("answer");
         await pc.setRemoteDescription({ type: "answer", sdp });
       }
     });
