@@ -72,6 +72,7 @@ class PublishedTrack:
         self.receiver = receiver
         self.kind: str = receiver.track.kind
         self.id: str = receiver.track.id
+        self.label: str = self.kind  # which of the publisher's sections: "audio", "video", "screen"... (sfu_peer)
         self.codec: RTCRtpCodecParameters | None = None
         self._queue_size = video_queue if self.kind == "video" else audio_queue
         self._subscribers: set[ForwardedTrack] = set()

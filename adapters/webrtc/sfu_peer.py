@@ -136,6 +136,7 @@ class SfuPeer:
         while key in self.published:  # never overwrite a published track
             index += 1
             key = section_label(track.kind, index)
+        published.label = key
         self.published[key] = published
         self.published_at[key] = time.monotonic()
         if track.kind == "audio":
