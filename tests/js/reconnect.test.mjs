@@ -55,6 +55,19 @@ test("media_reset makes a new media connection, shown until the connection is up
   assert.equal(r.banner, "Moving you to another media server…");
 });
 
+test("a failed media connection is made anew twice in a row at most, and a success resets the count", () => {
+  const r = new Reconnect();
+  assert.deepEqual(r.mediaState("failed"), { action: "new_connection" });
+  assert.equal(r.banner, "Reconnecting audio and video…");
+  assert.deepEqual(r.mediaState("failed"), { action: "new_connection" });
+  assert.deepEqual(r.mediaState("failed"), { action: "give_up" });
+  assert.equal(r.banner, null);
+  r.mediaState("connected");
+  assert.deepEqual(r.mediaState("failed"), { action: "new_connection" });
+  r.socketClosed(1006);
+  assert.deepEqual(r.mediaState("failed"), { action: "none" });  // the resume makes a new one anyway
+});
+
 test("media_reset while the socket itself reconnects is left to the resume", () => {
   const r = new Reconnect();
   r.socketClosed(1006);

@@ -23,9 +23,14 @@ export function startMedia(r, iceServers) {
       onState: (state) => {
         if (room !== r) return;
         document.body.dataset.media = state;
-        r.reconnect.mediaState(state);
+        const step = r.reconnect.mediaState(state);
         showBanner(r);
-        if (state === "failed") notify("The media connection failed.");
+        if (step.action === "new_connection") {
+          r.remote.clear();
+          startMedia(r, r.session.iceServers);
+        } else if (step.action === "give_up") {
+          notify("The media connection failed: audio and video are unavailable. Leave and join again to retry.");
+        }
       },
       onError: (err) => {
         console.error("media negotiation failed", err);

@@ -15,6 +15,8 @@ export const STOPPED = "stopped";
 // Close codes after which reconnecting would be refused or steal the session back (docs 6).
 export const FINAL_CLOSES = { 4001: "kicked", 4002: "replaced" };
 export const MAX_ATTEMPTS = 8;
+// New media connections after failures in a row (each costs sections of the member's budget, docs 13.6).
+export const MAX_MEDIA_RETRIES = 2;
 
 // docs 9.3: the first try at once (to stay inside the grace period), then 0.5 s doubling to 10 s, with jitter.
 export function backoffDelay(attempt, random = Math.random) {
@@ -31,6 +33,7 @@ export class Reconnect {
     this.random = random;
     this.closeCode = null;
     this.reason = null;
+    this.mediaRetries = 0;
   }
 
   // The socket closed: {action: "stop", reason} or {action: "retry", delay, refresh}.
@@ -72,9 +75,23 @@ export class Reconnect {
     return { action: "ignore" };  // a socket reconnect makes a new connection anyway
   }
 
-  // The peer connection's state (RTCPeerConnection.connectionState).
+  // The peer connection's state (RTCPeerConnection.connectionState): "failed" (ICE or DTLS gave up)
+  // starts a new connection while the socket is up, a couple of times in a row at most.
   mediaState(pcState) {
-    if (this.state === MEDIA && pcState === "connected") this.state = CONNECTED;
+    if (pcState === "connected") {
+      this.mediaRetries = 0;
+      if (this.state === MEDIA) this.state = CONNECTED;
+      return { action: "none" };
+    }
+    if (pcState !== "failed" || (this.state !== CONNECTED && this.state !== MEDIA)) return { action: "none" };
+    if (this.mediaRetries >= MAX_MEDIA_RETRIES) {
+      this.state = CONNECTED;
+      return { action: "give_up" };
+    }
+    this.mediaRetries += 1;
+    this.state = MEDIA;
+    this.reason = "failed";
+    return { action: "new_connection" };
   }
 
   get banner() {
