@@ -42,6 +42,13 @@ $(VENV)/.system-deps: Makefile
 	    chmod +x /usr/sbin/policy-rc.d; made=1; }; \
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus nginx-light etcd-server; rc=$$?; \
 	  [ $$made = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; }
+	# The web client's JavaScript unit tests run on node (tests/js); the browser tests' accessibility
+	# check injects axe-core (pinned) from npm into the page (tests/browser/accessibility.py).
+	command -v node >/dev/null && command -v npm >/dev/null || { \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nodejs npm; }
+	test -f $(VENV)/axe/node_modules/axe-core/axe.min.js || \
+	  npm install --prefix $(VENV)/axe --no-audit --no-fund axe-core@4.10.3
 	touch $@
 
 run: install

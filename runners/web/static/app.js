@@ -12,7 +12,9 @@
 //   sfu.js, layout.js, participants.js, unread.js, netquality.js, reconnect.js: the rules, without
 //                 the DOM (tested with node: tests/js/)
 //   meeting.js    joining, leaving, server events, reconnecting
-//   lobby.js      log in / register, my meetings, create / join
+//   lobby.js      log in / register, my meetings (tabs), schedule / edit / cancel, copy link, /m/<id> links
+//   prejoin.js    a meeting's lobby: device pickers, self-preview, level meter, joining muted, refusals
+//   meetinglist.js, meetingform.js, refusals.js, levels.js: their logic, without the DOM (tests/js)
 //   recordings.js record / stop, the recording indicator, the meeting's recordings
 //   captions.js   captions on / off, the indicator, caption lines and panel, the transcript
 //   notifications.js  the bell, notification settings, Web Push opt-in (sw.js)

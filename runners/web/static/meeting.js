@@ -6,6 +6,7 @@ import { api, ApiError, refreshTokens, session, sessionLost } from "./api.js";
 import { debug, mark } from "./debug.js";
 import { loadMeetings } from "./lobby.js";
 import { getLocalMedia, onSfuAnswer, onSfuCandidate, onSfuOffer, showBanner, startMedia } from "./media.js";
+import { takePreparedMedia } from "./prejoin.js";
 import {
   applyLayout, beginRoom, DEFAULT_SFU_PEER_ID, removeMember, room, roomChanged, sendMediaState, setActiveSpeaker,
   setMemberMedia, setMemberRole, showChat, teardownRoom, tileFor, updateControls, updateCount, upsertMember,
@@ -27,7 +28,8 @@ export async function joinMeeting(meetingId, password) {
   debug.joinStartedAt = performance.now();
   debug.firstRemoteFrameMs = null;
   debug.marks = {};
-  const media = pendingLocal ? Promise.resolve(pendingLocal) : getLocalMedia();
+  const prepared = pendingLocal ?? takePreparedMedia();  // the lobby's stream: its devices and mute choices
+  const media = prepared ? Promise.resolve(prepared) : getLocalMedia();
   media.then(() => mark("local_media"));
   pendingLocal = null;
   let state;
@@ -88,8 +90,8 @@ function enterRoom(state, local) {
 
   const audio = r.local?.getAudioTracks()[0];
   const video = r.local?.getVideoTracks()[0];
-  if (audio) audio.enabled = state.self.media.audio;  // mute_on_join
-  if (video) video.enabled = state.self.media.video;
+  if (audio) audio.enabled = state.self.media.audio && audio.enabled;  // mute_on_join, or muted in the lobby
+  if (video) video.enabled = state.self.media.video && video.enabled;
   r.media = { audio: Boolean(audio?.enabled), video: Boolean(video?.enabled), screen: false,
     hand: Boolean(state.self.media.hand) };
   r.selfTile = tileFor({ ...state.self, media: r.media }, true);

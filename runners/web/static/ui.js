@@ -1,5 +1,7 @@
 // Shared page helpers: element lookup, the notice bar, view switching and form handling.
 
+import { REFUSAL_MESSAGES } from "./refusals.js";
+
 export const $ = (selector) => document.querySelector(selector);
 
 // ---------------------------------------------------------------- messages shown to people
@@ -17,6 +19,7 @@ const MESSAGES = {
   unavailable: "The service is temporarily unavailable. Please try again.",
   captions_unavailable: "This server makes no live captions.",
   transcript_hidden: "Only the meeting's host, co-hosts and the people who attended see its transcript.",
+  ...REFUSAL_MESSAGES,  // refusals to join: one wording for the notice and the lobby (refusals.js)
 };
 
 export function describe(err) {
