@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.accessibility import serious_violations_sync, summary
 from tests.browser.conftest import ARTIFACTS, CHROMIUM_FLAGS, write_tone
 from tests.browser.test_web_client import (
     DESKTOP,
@@ -367,6 +368,22 @@ def host_controls(run: Run, host: Any, guest: Any, carol: Any) -> dict[str, Any]
     return {}
 
 
+def accessible(run: Run, page: Any, name: str) -> dict[str, Any]:
+    """axe-core on the meeting view as it is, then with the participants, chat and devices panels open."""
+    found = {"closed": serious_violations_sync(page)}
+    for panel in ("people", "chat", "devices"):
+        page.click(f"#{panel}-toggle")
+    page.wait_for_function("() => document.querySelector('#mic-select').options.length > 0")
+    found["panels_open"] = serious_violations_sync(page)
+    shot(run, page, f"15-{name}-panels-open")
+    for panel in ("people", "chat", "devices"):
+        page.click(f"#{panel}-toggle")
+    bad = {k: summary(v) for k, v in found.items() if v}
+    if bad:
+        raise StepFailed(f"serious accessibility violations: {bad}")
+    return {"checked": list(found)}
+
+
 def console_errors(run: Run) -> dict[str, list[str]]:
     bad = {who: [line for line in lines if (line.startswith(("error", "pageerror", "unexpected"))
                                              and not IGNORED_CONSOLE.search(line))]
@@ -420,6 +437,8 @@ def scenario() -> dict[str, Any]:
         run.step("reconnecting_banner", lambda: socket_drop(run, a, b, "Alice"))
         run.step("phone_width", lambda: phone(run, c, meeting_id))
         shot(run, a, "14-alice-three-people")
+        run.step("accessibility_desktop", lambda: accessible(run, a, "desktop"))
+        run.step("accessibility_phone", lambda: accessible(run, c, "phone"))
         run.step("host_controls", lambda: host_controls(run, a, b, c))
         expect(a.locator("#view-lobby")).to_be_visible()
         run.step("no_console_errors", lambda: console_errors(run))
@@ -488,6 +507,10 @@ def test_the_meeting_fits_a_phone_screen(meeting_run):
 
 def test_host_controls_co_host_lock_remove_make_host_and_end_for_all(meeting_run):
     passed(meeting_run, "host_controls")
+
+
+def test_the_meeting_view_has_no_serious_accessibility_violations_on_desktop_and_phone(meeting_run):
+    passed(meeting_run, "accessibility_desktop", "accessibility_phone")
 
 
 def test_no_console_errors_on_any_page(meeting_run):
