@@ -112,6 +112,7 @@ test("media_reset: a new connection and offer with the same tracks and the scree
   assert.equal(old.closed, true);
   assert.equal(s.pc, pc);
   assert.deepEqual(pc.transceivers.map((t) => t.sender.track?.id ?? null), ["mic", "cam", "screen"]);
+  assert.equal(pc.transceivers[2].sender.params.degradationPreference, "maintain-resolution");
   assert.deepEqual(sent.map(([type]) => type), ["offer"]);
   assert.equal(old.onicecandidate, null);  // nothing from the old connection reaches the SFU
   assert.equal(s.offers, 2);

@@ -115,6 +115,7 @@ export class SfuSession {
     return this.enqueue(async () => {
       await pc.setLocalDescription(await pc.createOffer());
       if (generation !== this.generation) return;
+      if (this.screen) await this.screenPolicy(this.transceivers.screen.sender);  // sharing across a restart
       this.gatheringAtOffer = pc.iceGatheringState;  // "gathering": the offer did not wait (trickle)
       this.onMark("offer_sent");
       const sent = this.send("offer", { room_id: this.roomId, to: this.sfuId, sdp: pc.localDescription.sdp });
@@ -174,12 +175,16 @@ export class SfuSession {
     const sender = this.transceivers.screen?.sender;
     if (!sender) return;
     await sender.replaceTrack(track);
-    if (track && sender.getParameters && sender.setParameters) {
-      const params = sender.getParameters();
-      params.encodings = (params.encodings?.length ? params.encodings : [{}]).map((e) => ({ ...e, ...SCREEN_ENCODING }));
-      params.degradationPreference = "maintain-resolution";
-      await sender.setParameters(params).catch(() => {});
-    }
+    if (track) await this.screenPolicy(sender);
+  }
+
+  // The screen's layer policy on its sender: full resolution, low frame rate, keep the resolution.
+  async screenPolicy(sender) {
+    if (!sender.getParameters || !sender.setParameters) return;
+    const params = sender.getParameters();
+    params.encodings = (params.encodings?.length ? params.encodings : [{}]).map((e) => ({ ...e, ...SCREEN_ENCODING }));
+    params.degradationPreference = "maintain-resolution";
+    await sender.setParameters(params).catch(() => {});
   }
 
   // A device change mid-call: the new microphone or camera replaces the old one on its sender.
