@@ -260,7 +260,9 @@ async def media_state(app: web.Application, conn: Connection, re: str | None, da
 
 
 async def raise_hand(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
-    await app[ROOMS].raise_hand(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["raised"])
+    other = data.get("user_id")
+    await app[ROOMS].raise_hand(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["raised"],
+                                UserId(other) if other is not None else None)
     conn.send("ack", {}, re)
 
 

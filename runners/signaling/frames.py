@@ -52,7 +52,8 @@ def delivery(event: ev.RoomEvent) -> Delivery:
                                     else {"candidate": candidate_view(event.candidate)})
             return Delivery(kind=event.kind.value, data=room | {"from": event.sender} | body, to=event.to)
         case ev.MediaChanged(media=media):
-            return Delivery(kind="media_state", exclude=event.user_id, data=room | {
+            mine = event.by is None or event.by == event.user_id
+            return Delivery(kind="media_state", exclude=event.user_id if mine else None, data=room | {
                 "user_id": event.user_id, "audio": media.audio, "video": media.video, "screen": media.screen,
                 "hand": media.hand})
         case ev.MemberJoined(member=member):

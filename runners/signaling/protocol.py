@@ -69,6 +69,8 @@ class SetMediaState(Shape):
 class RaiseHand(Shape):
     room_id: Id
     raised: Annotated[bool, Field(description="true raises your hand, false lowers it")]
+    user_id: Annotated[Id | None, Field(description="a host or co-host lowering another member's hand "
+                                                   "(raised false); omitted for your own")] = None
 
 
 class SendChat(Shape):

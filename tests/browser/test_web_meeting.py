@@ -150,6 +150,13 @@ def hand(run: Run, raiser: Any, watcher: Any) -> dict[str, Any]:
     raiser.click("#hand-toggle")
     expect(tile.locator(".hand")).to_be_hidden()
     expect(watcher.locator("#people-list li").first).to_contain_text("Alice")
+    raiser.click("#hand-toggle")  # up again: this time the host lowers it from the panel
+    lower = watcher.get_by_role("button", name="Lower hand: Bob")
+    lower.click()
+    expect(raiser.locator("#hand-toggle")).to_have_text("Raise hand")
+    expect(raiser.locator("#notice")).to_contain_text("The host lowered your hand")
+    expect(tile.locator(".hand")).to_be_hidden()
+    expect(lower).to_have_count(0)
     watcher.click("#people-toggle")
     return {"first_listed": item.inner_text()}
 
@@ -465,7 +472,7 @@ def test_joining_sends_the_offer_at_once_trickles_candidates_and_reports_the_med
         print("  steps (ms since the click):", sorted(marks.items(), key=lambda kv: kv[1]))
 
 
-def test_a_raised_hand_shows_on_the_tile_and_first_in_the_participants_panel(meeting_run):
+def test_a_raised_hand_shows_on_the_tile_and_first_in_the_participants_panel_and_the_host_lowers_it(meeting_run):
     passed(meeting_run, "raise_hand")
 
 

@@ -22,6 +22,15 @@ test("a co-host may only remove participants; participants may do nothing to any
   for (const target of [host, co]) assert.deepEqual(memberActions("participant", "p", target), []);
 });
 
+test("host and co-hosts may lower a raised hand, even the host's; participants may not", () => {
+  const raised = { ...pat, media: { hand: true } };
+  assert.deepEqual(memberActions("host", "h", raised), ["lower_hand", "make_host", "make_cohost", "kick"]);
+  assert.deepEqual(memberActions("co_host", "c", raised), ["lower_hand", "kick"]);
+  assert.deepEqual(memberActions("co_host", "c", { ...host, media: { hand: true } }), ["lower_hand"]);
+  assert.deepEqual(memberActions("participant", "p2", raised), []);
+  assert.equal(actionRequest("m", "lower_hand", "p"), null);
+});
+
 test("nobody acts on themselves", () => {
   assert.deepEqual(memberActions("host", "h", { ...pat, user_id: "h" }), []);
 });

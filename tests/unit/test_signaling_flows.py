@@ -128,6 +128,31 @@ async def test_a_raised_hand_reaches_the_others_stays_up_through_mute_and_comes_
     await b.never("media_state")
 
 
+async def test_the_host_lowers_someone_elses_hand_and_that_member_is_told_but_others_may_not(
+        signaling: Signaling) -> None:
+    s = signaling
+    ann, bob, cid = await s.web.user("ann"), await s.web.user("bob"), await s.web.user("cid")
+    mid = await s.meeting(ann)
+    a, _ = await s.member(ann, mid)
+    b, _ = await s.member(bob, mid)
+    c, _ = await s.member(cid, mid)
+    await b.request("raise_hand", {"room_id": mid, "raised": True})
+    for other in (a, c):
+        assert (await other.next("media_state"))["data"]["hand"] is True
+
+    refused = await c.request("raise_hand", {"room_id": mid, "raised": False, "user_id": bob.id})
+    assert refused["type"] == "error" and refused["data"]["code"] == "not_meeting_host"
+    raising = await a.request("raise_hand", {"room_id": mid, "raised": True, "user_id": bob.id})
+    assert raising["data"]["code"] == "invalid_signal" and raising["data"]["details"] == {"field": "raised"}
+    absent = await a.request("raise_hand", {"room_id": mid, "raised": False, "user_id": "00000000-0000-4000-8000-0000000000aa"})
+    assert absent["data"]["code"] == "peer_not_in_room"
+
+    assert (await a.request("raise_hand", {"room_id": mid, "raised": False, "user_id": bob.id}))["type"] == "ack"
+    for page in (a, b, c):  # the host and the member too: someone else lowered it
+        seen = (await page.next("media_state"))["data"]
+        assert seen["user_id"] == bob.id and seen["hand"] is False and seen["audio"] is True
+
+
 async def test_chat_reaches_everyone_including_the_sender_with_one_message_id(signaling: Signaling) -> None:
     s = signaling
     ann, bob, cid = await s.web.user("ann"), await s.web.user("bob"), await s.web.user("cid")

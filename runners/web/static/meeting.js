@@ -8,8 +8,9 @@ import { loadMeetings } from "./lobby.js";
 import { getLocalMedia, onSfuAnswer, onSfuCandidate, onSfuOffer, showBanner, startMedia } from "./media.js";
 import { takePreparedMedia } from "./prejoin.js";
 import {
-  applyLayout, beginRoom, DEFAULT_SFU_PEER_ID, removeMember, room, roomChanged, sendMediaState, setActiveSpeaker,
-  setMemberMedia, setMemberRole, showChat, teardownRoom, tileFor, updateControls, updateCount, upsertMember,
+  applyLayout, beginRoom, DEFAULT_SFU_PEER_ID, lowerOwnHand, removeMember, room, roomChanged, sendMediaState,
+  setActiveSpeaker, setMemberMedia, setMemberRole, showChat, teardownRoom, tileFor, updateControls, updateCount,
+  upsertMember,
 } from "./room.js";
 import { hideRecording, onRecordingSignal, onRoleChanged, showRecordingOnEntry } from "./recordings.js";
 import { hideCaptions, onCaption, onCaptionsRole, onCaptionsSignal, showCaptionsOnEntry } from "./captions.js";
@@ -207,7 +208,8 @@ function onSignal(type, data) {
     case "member_joined": upsertMember(data); break;
     case "member_left": removeMember(data.user_id); break;
     case "media_state":
-      setMemberMedia(data.user_id, { audio: data.audio, video: data.video, screen: data.screen, hand: Boolean(data.hand) });
+      if (data.user_id === room.selfId) lowerOwnHand(data.hand);  // a host lowered it
+      else setMemberMedia(data.user_id, { audio: data.audio, video: data.video, screen: data.screen, hand: Boolean(data.hand) });
       break;
     case "media_reset": onMediaReset(data); break;
     case "active_speaker": setActiveSpeaker(data.user_id); break;

@@ -4,15 +4,17 @@
 export const ROLE_NAMES = { host: "Host", co_host: "Co-host", participant: "Participant" };
 const ROLE_ORDER = { host: 0, co_host: 1, participant: 2 };
 
-// Per member: "kick", "make_cohost", "remove_cohost", "make_host" (docs/signaling.md 12, the meeting rules).
+// Per member: "lower_hand" (a raised hand, for host and co-hosts: docs/signaling.md raise_hand), "kick",
+// "make_cohost", "remove_cohost", "make_host" (docs/signaling.md 12, the meeting rules).
 export function memberActions(myRole, me, target) {
   if (!target || target.user_id === me) return [];
+  const hand = (myRole === "host" || myRole === "co_host") && target.media?.hand ? ["lower_hand"] : [];
   if (myRole === "host") {
     const roleAction = target.role === "co_host" ? "remove_cohost" : "make_cohost";
-    return target.role === "host" ? [] : ["make_host", roleAction, "kick"];
+    return target.role === "host" ? hand : [...hand, "make_host", roleAction, "kick"];
   }
-  if (myRole === "co_host" && target.role === "participant") return ["kick"];
-  return [];
+  if (myRole === "co_host" && target.role === "participant") return [...hand, "kick"];
+  return hand;
 }
 
 // For the whole meeting: lock / unlock for host and co-hosts, end for the host.
@@ -54,12 +56,13 @@ export function actionRequest(meetingId, action, userId) {
     case "lock": return ["POST", `${m}/lock`];
     case "unlock": return ["POST", `${m}/unlock`];
     case "end": return ["POST", `${m}/end`];
+    case "lower_hand": return null;  // not HTTP: the raise_hand signaling message with the member's user_id
     default: throw new Error(`unknown action ${action}`);
   }
 }
 
 export const ACTION_LABELS = {
-  kick: "Remove", make_cohost: "Make co-host", remove_cohost: "Remove co-host", make_host: "Make host",
+  lower_hand: "Lower hand", kick: "Remove", make_cohost: "Make co-host", remove_cohost: "Remove co-host", make_host: "Make host",
   lock: "Lock meeting", unlock: "Unlock meeting", end: "End for all",
 };
 

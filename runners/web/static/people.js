@@ -7,6 +7,7 @@ import {
   ACTION_LABELS, actionRequest, CONFIRM, memberActions, orderMembers, ROLE_NAMES, roomActions,
 } from "./participants.js";
 import { onRoomChange, room, togglePanel } from "./room.js";
+import { signaling } from "./signaling.js";
 import { $, describe, notify } from "./ui.js";
 
 const CONFIRM_TEXT = {
@@ -29,9 +30,10 @@ async function act(action, target) {
   const r = room;
   if (!r) return;
   if (CONFIRM.has(action) && !(await confirmAction(CONFIRM_TEXT[action](target?.display_name)))) return;
-  const [method, path, body] = actionRequest(r.id, action, target?.user_id);
+  const request = actionRequest(r.id, action, target?.user_id);
   try {
-    await api(method, path, body);
+    if (request) await api(...request);
+    else await signaling.request("raise_hand", { room_id: r.id, raised: false, user_id: target.user_id });
   } catch (err) {
     notify(describe(err));
   }

@@ -335,6 +335,17 @@ async function toggleHand() {
   roomChanged();
 }
 
+// Someone else (a host or co-host) set our hand.
+export function lowerOwnHand(raised) {
+  if (!room || Boolean(raised) === room.media.hand) return;
+  room.media.hand = Boolean(raised);
+  room.hands = updateHands(room.hands, room.selfId, room.media.hand);
+  setTileMedia(room.selfTile, room.media);
+  updateControls();
+  roomChanged();
+  if (!raised) notify("The host lowered your hand.", "info");
+}
+
 export function updateControls() {
   const mic = $("#mic-toggle");
   const cam = $("#cam-toggle");
