@@ -3,7 +3,9 @@
 
 import { debug, mark } from "./debug.js";
 import { describeQuality, grade, summarize } from "./netquality.js";
-import { onRemoteTrack, room, roomChanged, sendMediaState, setTileMedia, showScreen, updateControls } from "./room.js";
+import {
+  onRemoteTrack, room, roomChanged, sendMediaState, setTileMedia, showScreen, togglePanel, updateControls,
+} from "./room.js";
 import { SfuSession } from "./sfu.js";
 import { REQUEST_TIMEOUT_MS, signaling } from "./signaling.js";
 import { $, describe, notify } from "./ui.js";
@@ -230,11 +232,8 @@ function watchQuality(r) {
 export function wireMedia() {
   $("#share-toggle").addEventListener("click", toggleShare);
   $("#devices-toggle").addEventListener("click", async () => {
-    const panel = $("#devices");
-    if (panel.hidden) await fillDevices();
-    panel.hidden = !panel.hidden;
-    $("#devices-toggle").setAttribute("aria-pressed", String(!panel.hidden));
-    if (!panel.hidden) $("#mic-select").focus();
+    if ($("#devices").hidden) await fillDevices();
+    togglePanel("devices");
   });
   $("#mic-select").addEventListener("change", (ev) => switchDevice("audio", ev.target.value));
   $("#cam-select").addEventListener("change", (ev) => switchDevice("video", ev.target.value));

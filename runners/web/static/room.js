@@ -398,10 +398,16 @@ function renderUnread() {
   $("#chat-toggle").setAttribute("aria-label", room?.unread.label ?? "Chat");
 }
 
-// One side panel at a time on a phone is enough; on a wide screen they sit side by side.
+const PANELS = ["people", "devices", "chat"];
+const PHONE = "(max-width: 720px)";
+
+// One side panel at a time on a phone; on a wide screen they sit side by side.
 export function togglePanel(name, open) {
   const panel = $(`#${name}`);
   const show = open ?? panel.hidden;
+  if (show && window.matchMedia?.(PHONE).matches) {
+    for (const other of PANELS) if (other !== name && !$(`#${other}`).hidden) togglePanel(other, false);
+  }
   panel.hidden = !show;
   $(`#${name}-toggle`).setAttribute("aria-pressed", String(show));
   if (name === "chat" && room) {
