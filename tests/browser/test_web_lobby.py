@@ -107,7 +107,8 @@ def scenario() -> dict[str, Any]:
     for old in [*ARTIFACTS.glob(f"{SHOTS}*.png"), ARTIFACTS / "allinone-lobby.log"]:
         old.unlink(missing_ok=True)
     env = {"APP_ADAPTERS": "memory", "APP_FAST_PASSWORD_HASHING": "true", "APP_MEDIA_HOST_ADDRESSES": "127.0.0.1",
-           "APP_LOG_FORMAT": "text"}
+           "APP_LOG_FORMAT": "text", "APP_MAX_OPEN_MEETINGS_PER_USER": "100",  # enough for two pages of a list
+           "APP_MEETING_PASSWORD_MAX_GUESSES": "3"}
     with (tempfile.TemporaryDirectory() as profiles, allinone(env, ARTIFACTS / "allinone-lobby.log") as base,
           sync_playwright() as pw):
         run = Run(base)
@@ -300,6 +301,23 @@ def scenario() -> dict[str, Any]:
             return text
         run.step("a full meeting is refused with its reason (at a phone's width)", full)
 
+        def guessing() -> dict[str, Any]:
+            dialog = c.locator("#password-dialog")
+            too_many = c.locator("#notice:not([hidden])").filter(has_text="Too many wrong passwords")
+            c.click("#prejoin-join")
+            tries = 0
+            for tries in range(1, 8):
+                expect(c.locator("#password-dialog[open]").or_(too_many).first).to_be_visible()
+                if too_many.is_visible():
+                    break
+                dialog.locator("input").fill("nope")
+                dialog.locator("button[value=ok]").click()
+            text = too_many.inner_text()
+            if "Try again in" not in text:
+                raise StepFailed(f"the refusal should say how long to wait: {text}")
+            return {"prompts": tries, "notice": text}
+        run.step("too many wrong passwords are refused with the time to wait", guessing)
+
         host = Http(base, "alice")
 
         def locked() -> str:
@@ -397,6 +415,21 @@ def scenario() -> dict[str, Any]:
             return names
         run.step("the schedule form's fields follow in reading order with the keyboard", keyboard_order)
 
+        def show_more() -> dict[str, int]:
+            for n in range(50):
+                host.call("POST", "/api/v1/meetings", {"title": f"Extra {n}"})
+            tab(a, "upcoming")
+            tab(a, "hosted")
+            expect(a.locator("#meetings li")).to_have_count(50)
+            a.click("#meetings-more")
+            expect(a.locator("#meetings li")).to_have_count(56)
+            expect(a.locator("#meetings-more")).to_be_hidden()
+            ids_shown = a.locator("#meetings li").evaluate_all("(rows) => rows.map((r) => r.dataset.meetingId)")
+            if len(set(ids_shown)) != 56:
+                raise StepFailed("the second page repeated meetings of the first")
+            return {"rows": len(ids_shown)}
+        run.step("a long list shows the next page on 'Show more'", show_more)
+
         def console_clean() -> dict[str, Any]:
             errors = {who: [m for m in msgs if (m.startswith("error") or m.startswith("pageerror"))
                             and not REFUSED_REQUEST.match(m)]
@@ -435,8 +468,9 @@ def test_the_schedule_form_checks_fields_then_schedules_with_every_option_and_in
            "an unknown username is reported, the meeting is still made")
 
 
-def test_the_meetings_list_has_upcoming_past_hosted_and_invited_tabs(lobby_run):
-    passed(lobby_run, "the list has upcoming, past, hosted and invited tabs, reachable by keyboard")
+def test_the_meetings_list_has_upcoming_past_hosted_and_invited_tabs_and_pages(lobby_run):
+    passed(lobby_run, "the list has upcoming, past, hosted and invited tabs, reachable by keyboard",
+           "a long list shows the next page on 'Show more'")
 
 
 def test_a_host_copies_a_link_edits_and_cancels(lobby_run):
@@ -451,7 +485,8 @@ def test_the_lobby_shows_devices_a_preview_and_the_microphone_level_and_joins_mu
 
 
 def test_every_refusal_to_join_is_explained(lobby_run):
-    passed(lobby_run, "a full meeting is refused with its reason (at a phone's width)", "a locked meeting is refused",
+    passed(lobby_run, "a full meeting is refused with its reason (at a phone's width)",
+           "too many wrong passwords are refused with the time to wait", "a locked meeting is refused",
            "an invite-only meeting refuses the uninvited in its lobby", "someone kicked is refused when coming back",
            "an ended meeting says so in its lobby")
 

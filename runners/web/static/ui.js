@@ -1,6 +1,6 @@
 // Shared page helpers: element lookup, the notice bar, view switching and form handling.
 
-import { REFUSAL_MESSAGES } from "./refusals.js";
+import { REFUSAL_MESSAGES, refusal } from "./refusals.js";
 
 export const $ = (selector) => document.querySelector(selector);
 
@@ -23,6 +23,7 @@ const MESSAGES = {
 };
 
 export function describe(err) {
+  if (err?.code === "too_many_password_guesses") return refusal(err.code, err.details).message;  // says how long
   return MESSAGES[err?.code] ?? err?.message ?? String(err);
 }
 
