@@ -182,7 +182,7 @@ class RoomPresenceContract:
     async def test_set_media_updates_the_current_connection_and_returns_the_member(self, presence, now):
         room, member = a_room(), a_busy_member()
         await presence.enter(room, member, now + TTL)
-        media = MediaState(audio=True, video=False, screen=False)
+        media = MediaState(audio=True, video=False, screen=False, hand=True)
         updated = await presence.set_media(room, member.user_id, member.connection_id, media)
         assert updated == evolve(member, media=media)
         assert await presence.members(room, now) == [updated]
@@ -445,7 +445,9 @@ def every_event(room_id: MeetingId) -> list[ev.RoomEvent]:
         ev.ChatPosted(room_id=room_id, message_id=new_id(), sender=user, display_name='Zoë "q" 👋',
                       text="héllo\n\"there\" 🎥", sent_at=dt.datetime(2030, 5, 17, 9, 30, 15, 654321,
                                                                      tzinfo=dt.timezone.utc)),
-        ev.MediaChanged(room_id=room_id, user_id=user, media=MediaState(audio=False, video=False, screen=True)),
+        ev.MediaChanged(room_id=room_id, user_id=user,
+                        media=MediaState(audio=False, video=False, screen=True, hand=True)),
+        ev.MediaChanged(room_id=room_id, user_id=user, media=MediaState(hand=False), by=other),
         ev.SignalSent(room_id=room_id, kind=SignalKind.OFFER, sender=user, to=other,
                       sdp="v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\n"),
         ev.SignalSent(room_id=room_id, kind=SignalKind.ICE_CANDIDATE, sender=user, to=other,

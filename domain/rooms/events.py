@@ -138,10 +138,12 @@ class ChatPosted(RoomEvent):
 
 @frozen(kw_only=True)
 class MediaChanged(RoomEvent):
-    """For everyone but the member."""
+    """For everyone but the member; for everyone when someone else (``by``, a host lowering the
+    member's hand) changed it."""
 
     user_id: UserId
     media: MediaState
+    by: UserId | None = None
 
 
 @frozen(kw_only=True)

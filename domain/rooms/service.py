@@ -139,10 +139,41 @@ class RoomService:
         await self.media.signal(room_id, actor.user_id, kind.value, payload)
 
     async def set_media(self, actor: Actor, room_id: MeetingId, connection_id: str, media: MediaState) -> None:
+        """Rules: the member's audio / video / screen become ``media``; a raised hand stays raised
+        (``raise_hand`` alone raises and lowers it).  Everyone else is told."""
+        current = await self._me(actor, room_id, connection_id)
+        await self._store_media(actor, room_id, connection_id, evolve(media, hand=current.media.hand))
+
+    async def raise_hand(self, actor: Actor, room_id: MeetingId, connection_id: str, raised: bool,
+                         user_id: UserId | None = None) -> None:
+        """Rules: the member's hand goes up or down, its media unchanged; everyone else is told (as a
+        media state).  The host, a co-host or an administrator may lower another member's hand
+        (``user_id``; NotMeetingHost otherwise), and then that member is told too; nobody raises
+        another's hand (InvalidSignal); PeerNotInRoom for someone not in the room."""
+        if user_id is None or user_id == actor.user_id:
+            current = await self._me(actor, room_id, connection_id)
+            await self._store_media(actor, room_id, connection_id, evolve(current.media, hand=raised))
+            return
+        if raised:
+            raise InvalidSignal("only members raise their own hands", field="raised")
+        members = await self.require_member(actor.user_id, room_id, connection_id)
+        await self.meetings.require_manager(actor, room_id)
+        target = next((m for m in members if m.user_id == user_id), None)
+        if target is None:
+            raise PeerNotInRoom("that member is not in this room", room_id=room_id, peer=user_id)
+        await self._store_media(Actor(user_id), room_id, target.connection_id, evolve(target.media, hand=False),
+                                by=actor.user_id)
+
+    async def _me(self, actor: Actor, room_id: MeetingId, connection_id: str) -> Member:
+        members = await self.require_member(actor.user_id, room_id, connection_id)
+        return next(m for m in members if m.user_id == actor.user_id)
+
+    async def _store_media(self, actor: Actor, room_id: MeetingId, connection_id: str, media: MediaState,
+                           by: UserId | None = None) -> None:
         member = await self.presence.set_media(room_id, actor.user_id, connection_id, media)
         if member is None:
             raise NotInRoom("you are not in this room", room_id=room_id)
-        await self.bus.publish(MediaChanged(room_id=room_id, user_id=actor.user_id, media=member.media))
+        await self.bus.publish(MediaChanged(room_id=room_id, user_id=actor.user_id, media=member.media, by=by))
 
     async def chat(self, actor: Actor, room_id: MeetingId, connection_id: str, text: str) -> ChatPosted:
         """Everyone in the room, the sender included, receives the message (one order for all)."""

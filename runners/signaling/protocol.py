@@ -66,6 +66,13 @@ class SetMediaState(Shape):
     screen: bool
 
 
+class RaiseHand(Shape):
+    room_id: Id
+    raised: Annotated[bool, Field(description="true raises your hand, false lowers it")]
+    user_id: Annotated[Id | None, Field(description="a host or co-host lowering another member's hand "
+                                                   "(raised false); omitted for your own")] = None
+
+
 class SendChat(Shape):
     room_id: Id
     text: text(2000, 1)
@@ -78,6 +85,7 @@ class Empty(Shape):
 CLIENT_MODELS: dict[str, type[BaseModel]] = {
     "auth": Auth, "join_room": JoinRoom, "leave_room": LeaveRoom, "offer": SendSdp, "answer": SendSdp,
     "ice_candidate": SendCandidate, "media_state": SetMediaState, "chat": SendChat, "ping": Empty,
+    "raise_hand": RaiseHand,
 }
 
 
@@ -87,6 +95,7 @@ class Media(Shape):
     audio: bool
     video: bool
     screen: bool
+    hand: Annotated[bool, Field(description="the member's hand is raised (raise_hand)")]
 
 
 class Member(Shape):

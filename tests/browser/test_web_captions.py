@@ -301,6 +301,7 @@ def scenario() -> dict[str, Any]:
         def after_the_meeting() -> dict[str, Any]:
             end_meeting_over_http(server.base, meeting)
             expect(bob.locator("#view-lobby")).to_be_visible()
+            bob.click("#meetings-tab-past")  # an ended meeting is listed under Past (the meetings tabs)
             bob.click(f"#meetings li[data-meeting-id='{meeting}'] button.transcript")
             dialog = bob.locator("#transcript-dialog")
             expect(dialog).to_be_visible()

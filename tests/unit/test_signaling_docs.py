@@ -26,7 +26,7 @@ PROTOCOL_CODES = {"malformed_json", "unknown_type", "invalid_message", "not_in_r
 DOMAIN_ERRORS = [re_.NotInRoom, re_.PeerNotInRoom, re_.InvalidSignal, InvalidToken, ConcurrentModification,
                  Unavailable, me.MeetingNotFound, me.MeetingEnded, me.MeetingCancelled, me.MeetingFull,
                  me.MeetingLocked, me.InvitationRequired, me.PasswordRequired, me.WrongMeetingPassword,
-                 me.KickedFromMeeting, me.TooManyPasswordGuesses]
+                 me.KickedFromMeeting, me.TooManyPasswordGuesses, me.NotMeetingHost]
 
 
 def doc_text() -> str:
