@@ -28,11 +28,11 @@ STATIC_TTL = dt.timedelta(hours=1)  # renewed while the gateway runs (its own cl
 
 async def service_registry(settings: Settings, clock: Clock) -> AsyncIterator[ServiceRegistry]:
     if settings.etcd_url:
-        from adapters.etcd import open_etcd
+        from adapters.etcd.client import open_etcd
         from adapters.etcd.discovery import EtcdServiceRegistry
 
         async with open_etcd(settings.etcd_url) as client:
-            registry = EtcdServiceRegistry(client)
+            registry = EtcdServiceRegistry(client, prefix=settings.etcd_prefix)
             try:
                 yield registry
             finally:

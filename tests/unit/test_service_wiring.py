@@ -34,6 +34,7 @@ from runners.serve import _database_tags, composed
 from runners.settings import ConfigError, Settings
 from runners.web.logs import request_id_var
 from tests.support.grpc_world import ENV, SECRET, in_process, served
+from tests.support.process import free_port
 
 SIGNALING = {"signaling", "media", "recordings", "meta"}
 OTHER_KEY = "another-jwt-secret-nobody-else-signs-with-0123456789"
@@ -165,6 +166,37 @@ async def test_a_discovered_target_calls_the_instances_the_registry_lists_and_sk
                 await own.update(attrs.evolve(serving, draining=True))
                 await client.view.wait_for(lambda snapshot: snapshot.get("m-1").draining)
                 with pytest.raises(NoInstanceAvailable):
+                    await access.admit(host, meeting, None)
+            finally:
+                follower.cancel()
+                client.close()
+    finally:
+        await store.aclose()
+
+
+async def test_a_discovered_target_passes_over_a_listed_instance_that_refuses_connections():
+    """A killed instance stays listed until its lease runs out: even an admission (never retried) goes to
+    another instance, since nothing reached the dead one."""
+    store = InMemoryDiscoveryStore(FrozenClock(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)))
+    own, reader = store.client(), store.client()
+    try:
+        async with in_process() as world, served(world) as port:
+            host = Actor(await world.register(f"ann{new_id()[:8]}", "Ann"))
+            meeting = await world.meeting(host)
+            client = BalancedRpcClient(reader, "meetings", SECRET, CallPolicy(timeout=2, attempts=1))
+            follower = asyncio.get_running_loop().create_task(client.follow())
+            try:
+                access = GrpcMeetingAccess(client)  # type: ignore[arg-type]
+                dead = ServiceInstance("meetings", "m-0", http="127.0.0.1:1", grpc=f"127.0.0.1:{free_port()}")
+                live = ServiceInstance("meetings", "m-1", http="127.0.0.1:1", grpc=f"127.0.0.1:{port}")
+                await own.register(dead, dt.timedelta(seconds=60))
+                await own.register(live, dt.timedelta(seconds=60))
+                await client.view.wait_for(lambda snapshot: len(snapshot.instances) == 2)
+                for _ in range(4):  # the turns alternate: half of these were given to the dead one first
+                    assert (await access.admit(host, meeting, None)).role == "host"
+                await own.deregister("meetings", "m-1")
+                await client.view.wait_for(lambda snapshot: len(snapshot.instances) == 1)
+                with pytest.raises(NoInstanceAvailable, match="refused"):
                     await access.admit(host, meeting, None)
             finally:
                 follower.cancel()
