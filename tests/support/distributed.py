@@ -145,6 +145,7 @@ class Member:
 @define
 class Cluster:
     gateway: str
+    gateway_proc: subprocess.Popen[bytes]
     etcd: Etcd
     env: dict[str, str]
     members: dict[str, list[Member]]
@@ -201,9 +202,9 @@ def cluster(tmp_path: Path, dsn: str, redis_url: str, etcd: Etcd, *, meetings: i
         placement = {"APP_MEDIA_NODES": "etcd"} if media else {}
         for n in range(signaling):
             start("signaling", n, remote | placement, "runners.signaling", "APP_SIGNALING_PORT", metrics=True)
-        gateway, _ = stack.enter_context(process(
+        gateway, gateway_proc = stack.enter_context(process(
             # It keeps no data (memory adapters); its rate limits are in Redis.
             common | {"APP_INSTANCE_ID": f"{run}-gateway", "APP_ADAPTERS": "memory"},
             tmp_path / f"{run}-gateway.log", timeout=SETTLE,
             module="runners.gateway", port_variable="APP_GATEWAY_PORT"))
-        yield Cluster(gateway, etcd, common, members)
+        yield Cluster(gateway, gateway_proc, etcd, common, members)
