@@ -35,6 +35,7 @@ from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_access import MeetingAccessContract
 from confero_contracts.meeting_state import MeetingStateContract
 from confero_contracts.meeting_queries import MeetingQueriesContract
+from confero_contracts.media_server import MediaServerContract
 from confero_contracts.meetings import MeetingRepositoryContract
 from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueContract, NotificationHistoryContract,
                                              PreferenceStoreContract, PushSubscriptionsContract,
@@ -88,6 +89,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     UserDirectoryContract: ("harness",),
     SpeechToTextContract: ("harness",),
     MeetingStateContract: ("harness",),
+    MediaServerContract: ("harness",),
 }
 
 __all__ = [
@@ -103,4 +105,5 @@ __all__ = [
     "UserRepositoryContract", "WebhookStoreContract",
     "MeetingAccessContract", "AuthenticatorContract", "UserDirectoryContract",
     "MeetingStateContract",
+    "MediaServerContract",
 ]

@@ -47,10 +47,16 @@ async def caption_service(settings: Settings, container: Any,
                                  users=await resolve(container.user_directory))
         try:
             from runners.captions_media import aiortc_room_captioner, speech_to_text
+            from runners.media import in_process
         except ImportError as exc:  # a build without the media tap or the models: the rest still serves
             log.warning("captions: no caption tap in this build; captions stay unavailable",
                         extra={"missing": exc.name})
         else:
+            media = await resolve(container.adapters.media)
+            if not in_process(media):  # the SFU is on a media node, which this process cannot tap
+                log.warning("captions: the SFU is on a media node; captions stay unavailable here")
+                yield service
+                return
             speech = speech_to_text(settings.captions_speech, analysis=analysis, host=settings.captions_ai_host,
                                     port=settings.captions_ai_port, service_token=settings.captions_service_token,
                                     deadline=settings.captions_stream_deadline)
@@ -58,7 +64,7 @@ async def caption_service(settings: Settings, container: Any,
             if close_speech is not None:
                 stack.push_async_callback(close_speech)
             captioner = aiortc_room_captioner(
-                await resolve(container.adapters.media), speech, service,
+                media, speech, service,
                 end_silence_s=settings.captions_end_silence, tap_queue_s=settings.captions_tap_queue_seconds,
                 stream_buffer_s=settings.captions_stream_buffer_seconds, retry_max_s=settings.captions_retry_max)
             stack.push_async_callback(captioner.close)  # every tap and stream of every room ends

@@ -51,7 +51,7 @@ from runners.workers.webhooks import memory_feed
 from domain.users.links_service import AccountLinkService
 from domain.users.service import TokenPolicy, UserService
 from domain.users.throttling import AttemptLimits
-from runners.media import aiortc_media_server
+from runners.media import media_server
 from runners.recording import blob_store
 from runners.recording_media import aiortc_room_recorder, ffmpeg_processor
 from runners.settings import AdapterFamily, Settings
@@ -127,7 +127,7 @@ class MemoryAdapters(containers.DeclarativeContainer):
     presence = providers.Singleton(InMemoryRoomPresence)
     signal_bus = providers.Singleton(InMemorySignalBus)
     event_feed = providers.Callable(in_memory_feed, events)
-    media = providers.Singleton(aiortc_media_server, signal_bus, settings)
+    media = providers.Singleton(media_server, signal_bus, settings)
     webhooks = providers.Singleton(InMemoryWebhookStore)
     webhook_feed = providers.Callable(memory_feed, events)
     # Recording: files in APP_RECORDINGS_DIR or S3; the SFU's recorder taps this process's media server,

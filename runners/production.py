@@ -39,7 +39,7 @@ from adapters.memory.recordings import InMemoryRecordingRepository
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.users import InMemoryUserRepository
 from adapters.memory.webhooks import InMemoryWebhookStore
-from runners.media import aiortc_media_server
+from runners.media import media_server
 from runners.recording import UnconfiguredRecorder, blob_store
 from runners.recording_media import aiortc_room_recorder, ffmpeg_processor
 from runners.settings import Settings
@@ -85,7 +85,7 @@ class ProductionAdapters(containers.DeclarativeContainer):
     presence = providers.Singleton(RedisRoomPresence, redis)
     signal_bus = providers.Singleton(RedisSignalBus, redis)
     # The SFU lives in the process that holds the participant's socket (docs/signaling.md, section 13).
-    media = providers.Singleton(aiortc_media_server, signal_bus, settings)
+    media = providers.Singleton(media_server, signal_bus, settings)
     # One consumer group for all signaling processes: each meeting event is turned into room messages
     # once, and the signal bus fans those out to every process.
     event_feed = providers.Callable(stream_feed, providers.Singleton(

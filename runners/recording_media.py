@@ -1,17 +1,39 @@
 """The media server's recorder and the after-meeting processor, as composed by both adapter families
-(the recorder lives with the SFU, in this process)."""
+(the recorder lives with the SFU: in this process, or on the media node it runs on)."""
 
 from __future__ import annotations
+
+import logging
 
 from adapters.ffmpeg.processor import FfmpegRecordingProcessor
 from adapters.webrtc.recorder import AiortcRoomRecorder
 from adapters.webrtc.sfu import AiortcMediaServer
 from ports.blobs import BlobStore
+from ports.media import MediaServer
+from ports.recording_media import RoomRecorder
 from runners.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def aiortc_room_recorder(media: AiortcMediaServer, blobs: BlobStore, settings: Settings) -> AiortcRoomRecorder:
-    return AiortcRoomRecorder(media, blobs, upload_interval=settings.recording_upload_interval)
+
+def aiortc_room_recorder(media: MediaServer, blobs: BlobStore, settings: Settings) -> RoomRecorder:
+    """The recorder taps the SFU where it runs: this process's, or the media node's (APP_MEDIA_GRPC_TARGET:
+    the node's recorder over gRPC, on the media client's channel, writing to the blob store both share).
+    Any other media server: no recorder here (starting a recording is Unavailable)."""
+    if isinstance(media, AiortcMediaServer):
+        return AiortcRoomRecorder(media, blobs, upload_interval=settings.recording_upload_interval)
+    from adapters.grpc.media import GrpcMediaServer
+
+    if isinstance(media, GrpcMediaServer):
+        from adapters.grpc.recorder import GrpcRoomRecorder
+        from runners.rpc.clients import call_policy
+        from runners.rpc.server import service_secrets
+
+        return GrpcRoomRecorder(media.channel, token=service_secrets(settings)[0], policy=call_policy(settings))
+    from runners.recording import UnconfiguredRecorder
+
+    log.warning("recording: this process's media server cannot be tapped; recordings are unavailable here")
+    return UnconfiguredRecorder()
 
 
 def ffmpeg_processor(blobs: BlobStore, settings: Settings) -> FfmpegRecordingProcessor:

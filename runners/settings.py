@@ -255,6 +255,13 @@ class Settings(BaseSettings):
     inference_max_batch: int = _env("APP_INFERENCE_MAX_BATCH", default=8, ge=1, le=256)
     inference_batch_delay_us: int = _env("APP_INFERENCE_BATCH_DELAY_US", default=2000, ge=0, le=1_000_000)
     inference_threads: int = _env("APP_INFERENCE_THREADS", default=2, ge=1, le=64)
+    # Media nodes (issue 14; python -m runners.media, docs/grpc.md): the SFU in its own process.  HTTP (/health,
+    # /ready, /metrics) and gRPC ports; the load it reports to the registry every APP_MEDIA_LOAD_INTERVAL seconds.
+    # APP_MEDIA_GRPC_TARGET (host:port of one node) makes this process's rooms use that node's SFU over gRPC.
+    media_port: int = _env("APP_MEDIA_PORT", default=8083, ge=0, le=65535)
+    media_grpc_port: int = _env("APP_MEDIA_GRPC_PORT", default=50053, ge=0, le=65535)
+    media_load_interval: float = _env("APP_MEDIA_LOAD_INTERVAL", default=2.0, gt=0, le=300)
+    media_grpc_target: str = _env("APP_MEDIA_GRPC_TARGET", default="")
 
     @property
     def connections_per_address(self) -> int:
@@ -332,7 +339,8 @@ class Settings(BaseSettings):
         if any(len(s.encode()) < 32 for s in self.service_secrets):
             problems.append("APP_SERVICE_SECRETS: each secret must be at least 32 bytes")
         for name, target in (("APP_USERS_GRPC_TARGET", self.users_grpc_target),
-                             ("APP_MEETINGS_GRPC_TARGET", self.meetings_grpc_target)):
+                             ("APP_MEETINGS_GRPC_TARGET", self.meetings_grpc_target),
+                             ("APP_MEDIA_GRPC_TARGET", self.media_grpc_target)):
             if target == "etcd":  # the service's instances in the registry (runners/remote.py)
                 if not self.etcd_url:
                     problems.append(f"{name}=etcd needs APP_ETCD_URL")

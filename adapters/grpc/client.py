@@ -108,6 +108,15 @@ class RpcClient:
             raise _Failed(Unavailable(f"{path}: the server sent no reply", reason="no_reply"), True)
         return reply
 
+    @classmethod
+    def over(cls, channel: Channel, secret: str, policy: CallPolicy | None = None, **kw: Any) -> RpcClient:
+        """A client on a channel the caller made (its codec should be CheckedProtoCodec); ``close()``
+        closes that channel."""
+        client = cls(channel._host, channel._port, secret, policy, **kw)
+        client._channel.close()  # never connected: a channel connects on its first call
+        client._channel = channel
+        return client
+
     def close(self) -> None:
         self._channel.close()
 

@@ -15,3 +15,9 @@ class PeerNotInRoom(DomainError):
 
 class InvalidSignal(InvalidArgument):
     pass
+
+
+class MediaNodeDraining(DomainError):
+    """A draining media node opens no new rooms (the room goes to another node); rooms it holds go on."""
+
+    kind = ErrorKind.FAILED_PRECONDITION

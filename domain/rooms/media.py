@@ -35,3 +35,15 @@ class ParticipantMediaStats:
     user_id: UserId
     connection_state: str
     tracks: tuple[TrackStats, ...]
+
+
+@frozen(kw_only=True)
+class MediaNodeLoad:
+    """What a media node reports about itself (issue 14): ``streams`` forwarded now, ``cpu`` its share of
+    the host (0-1), the rooms and member connections it holds, and whether it drains."""
+
+    streams: int
+    cpu: float
+    rooms: int
+    connections: int
+    draining: bool

@@ -1,0 +1,133 @@
+"""MediaServer (ports/media.py) over gRPC: ONE media node in another process, as signaling sees it
+(proto/media.proto, served by runners/rpc/media.py).  Which node a room lives on is the placement's
+business (a PlacedMediaServer holds one of these per node).
+
+``signal`` is not retried (an offer restarts the member's connection; a lost reply may have applied it);
+``remove``, ``close_room`` and ``stats`` are idempotent and are (CallPolicy).  A node that cannot be
+reached, times out or breaks the call raises Unavailable; every error the node raised comes back as the
+same domain error (InvalidSignal with its field, MediaNodeDraining, ...).
+
+``close()`` closes this client's channel only: the rooms on the node are not this client's to close
+(other signaling processes use them); the node closes them when it stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from grpclib.client import Channel
+
+from adapters.grpc.client import CallPolicy, RpcClient
+from domain.rooms.errors import InvalidSignal
+from domain.rooms.media import MediaNodeLoad, ParticipantMediaStats, TrackStats
+from domain.shared.ids import MeetingId, UserId
+from proto.confero.media import v1 as pb
+
+SERVICE = "/confero.media.v1.MediaNode"
+SIGNAL, REMOVE, CLOSE_ROOM, STATS, LOAD = (f"{SERVICE}/{m}" for m in ("Signal", "Remove", "CloseRoom", "Stats",
+                                                                          "Load"))
+
+
+# -- messages <-> the port's values (shared with the servicer) ------------------------------------------
+
+def candidate_pb(raw: Mapping[str, Any]) -> pb.IceCandidate:
+    """The browser's RTCIceCandidateInit as a message (InvalidSignal for one that is not)."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("candidate", ""), str):
+        raise InvalidSignal("an ice_candidate carries a candidate object", field="candidate")
+    mid, index, ufrag = raw.get("sdpMid"), raw.get("sdpMLineIndex"), raw.get("usernameFragment")
+    if (mid is not None and not isinstance(mid, str)) or (ufrag is not None and not isinstance(ufrag, str)) or (
+            index is not None and (isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 2**32)):
+        raise InvalidSignal("the candidate's sdpMid, sdpMLineIndex or usernameFragment is malformed",
+                            field="candidate")
+    return pb.IceCandidate(candidate=raw.get("candidate", ""), sdp_mid=mid, sdp_mline_index=index,
+                           username_fragment=ufrag)
+
+
+def candidate_from_pb(c: pb.IceCandidate) -> dict[str, Any]:
+    return {"candidate": c.candidate, "sdpMid": c.sdp_mid, "sdpMLineIndex": c.sdp_mline_index,
+            "usernameFragment": c.username_fragment}
+
+
+def signal_pb(room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> pb.SignalRequest:
+    request = pb.SignalRequest(room_id=room_id, user_id=user_id)
+    if kind in ("offer", "answer"):
+        sdp = payload.get("sdp")
+        if not isinstance(sdp, str):
+            raise InvalidSignal(f"an {kind} carries sdp", field="sdp")
+        setattr(request, kind, sdp)
+    elif kind == "ice_candidate":
+        request.ice_candidate = candidate_pb(payload.get("candidate"))  # type: ignore[arg-type]
+    else:
+        raise InvalidSignal(f"the media server takes offer, answer or ice_candidate, not {kind[:40]!r}", field="kind")
+    return request
+
+
+def stats_pb(members: list[ParticipantMediaStats]) -> pb.StatsReply:
+    return pb.StatsReply(members=[pb.MemberStats(
+        user_id=m.user_id, connection_state=m.connection_state,
+        tracks=[pb.TrackStats(publisher_id=t.publisher_id, kind=t.kind, direction=t.direction, active=t.active,
+                              bitrate_bps=max(0, t.bitrate_bps), packets=max(0, t.packets),
+                              packets_lost=max(0, t.packets_lost), rtt_ms=t.rtt_ms,
+                              frames_forwarded=max(0, t.frames_forwarded)) for t in m.tracks])
+        for m in members])
+
+
+def stats_from_pb(reply: pb.StatsReply) -> list[ParticipantMediaStats]:
+    return [ParticipantMediaStats(
+        user_id=UserId(m.user_id), connection_state=m.connection_state,
+        tracks=tuple(TrackStats(publisher_id=UserId(t.publisher_id), kind=t.kind, direction=t.direction,
+                                active=t.active, bitrate_bps=t.bitrate_bps, packets=t.packets,
+                                packets_lost=t.packets_lost, rtt_ms=t.rtt_ms, frames_forwarded=t.frames_forwarded)
+                     for t in m.tracks))
+        for m in reply.members]
+
+
+# -- the client ----------------------------------------------------------------------------------------
+
+class GrpcMediaServer:
+    """MediaServer for the rooms of one media node, over ``channel`` (a grpclib Channel to the node's gRPC
+    address, made with CheckedProtoCodec).  ``token``: the service secret (APP_SERVICE_SECRETS[0]);
+    ``policy``: deadline per attempt and attempts of the idempotent calls; ``request_id``: names the calls
+    (else the id of the call being served, else a fresh one)."""
+
+    def __init__(self, channel: Channel, *, token: str, policy: CallPolicy | None = None,
+                 request_id: Callable[[], str | None] | None = None) -> None:
+        self.channel = channel  # the node's other service (MediaRecorder) may share it: GrpcRoomRecorder
+        self._client = RpcClient.over(channel, token, policy, request_id=request_id)
+
+    @classmethod
+    def to(cls, target: str, *, token: str, policy: CallPolicy | None = None,
+           request_id: Callable[[], str | None] | None = None) -> GrpcMediaServer:
+        """To the node at ``target`` ("host:port")."""
+        from adapters.grpc.client import parse_target
+        from adapters.grpc.wire import CheckedProtoCodec
+
+        host, port = parse_target(target)
+        return cls(Channel(host, port, codec=CheckedProtoCodec()), token=token, policy=policy, request_id=request_id)
+
+    async def signal(self, room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> None:
+        await self._client.unary(SIGNAL, signal_pb(room_id, user_id, kind, payload), pb.SignalReply,
+                                 idempotent=False)
+
+    async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
+        await self._client.unary(REMOVE, pb.RemoveRequest(room_id=room_id, user_id=user_id), pb.RemoveReply,
+                                 idempotent=True)
+
+    async def close_room(self, room_id: MeetingId) -> None:
+        await self._client.unary(CLOSE_ROOM, pb.CloseRoomRequest(room_id=room_id), pb.CloseRoomReply,
+                                 idempotent=True)
+
+    async def stats(self, room_id: MeetingId) -> list[ParticipantMediaStats]:
+        return stats_from_pb(await self._client.unary(STATS, pb.StatsRequest(room_id=room_id), pb.StatsReply,
+                                                      idempotent=True))
+
+    async def load(self) -> MediaNodeLoad:
+        """The node's own report (not part of the port: the placement may ask a node directly)."""
+        r = await self._client.unary(LOAD, pb.LoadRequest(), pb.LoadReply, idempotent=True)
+        return MediaNodeLoad(streams=r.streams, cpu=min(1.0, max(0.0, r.cpu)) if r.cpu == r.cpu else 0.0,
+                             rooms=r.rooms, connections=r.connections, draining=r.draining)
+
+    async def close(self) -> None:
+        """Closes this client's channel; the node's rooms go on (see the module's docstring)."""
+        self._client.close()

@@ -1,0 +1,119 @@
+"""The MediaNode and MediaRecorder gRPC services (proto/media.proto): translation to any MediaServer (ports/media.py) this
+process composes; on a media node (python -m runners.media_node) the aiortc SFU behind the drain rule
+(domain/rooms/media_node.py).
+
+Only other services call it (signaling relays its members' signals): the service secret is required,
+user tokens are not accepted (ServiceGuard).  Ids must be UUIDs, SDP and candidates are bounded as the
+signaling protocol bounds them; every domain error goes back as its status and class (docs/grpc.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+import betterproto
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
+
+from adapters.grpc.media import candidate_from_pb, stats_pb
+from adapters.grpc.recorder import files_pb
+from domain.rooms.media import MediaNodeLoad
+from domain.rooms.model import CANDIDATE_MAX, SDP_MAX
+from domain.shared.ids import MeetingId, RecordingId, UserId
+from ports.media import MediaServer
+from ports.recording_media import RoomRecorder
+from proto.confero.media import v1 as pb
+from runners.rpc.guard import ServiceGuard, invalid, valid_id
+
+LoadProbe = Callable[[], Awaitable[MediaNodeLoad]]
+
+
+class MediaNodeServicer(ServiceGuard, pb.MediaNodeBase):
+    def __init__(self, media: MediaServer, service_secrets: tuple[str, ...], load: LoadProbe | None = None) -> None:
+        self._media = media
+        self._load = load
+        self.service_secrets = service_secrets
+
+    async def signal(self, signal_request: pb.SignalRequest) -> pb.SignalReply:
+        r = signal_request
+        room_id, user_id = _room(r.room_id), UserId(valid_id(r.user_id, "user_id"))
+        kind, value = betterproto.which_one_of(r, "signal")
+        if kind in ("offer", "answer"):
+            if not value or len(value) > SDP_MAX:
+                raise invalid(f"an {kind} carries 1-{SDP_MAX} characters of SDP")
+            await self._media.signal(room_id, user_id, kind, {"sdp": value})
+        elif kind == "ice_candidate":
+            if len(value.candidate) > CANDIDATE_MAX or len(value.sdp_mid or "") > 256 or len(
+                    value.username_fragment or "") > 256:
+                raise invalid(f"a candidate is at most {CANDIDATE_MAX} characters, its mid and ufrag 256")
+            await self._media.signal(room_id, user_id, kind, {"candidate": candidate_from_pb(value)})
+        else:
+            raise invalid("one signal is required: offer, answer or ice_candidate")
+        return pb.SignalReply()
+
+    async def remove(self, remove_request: pb.RemoveRequest) -> pb.RemoveReply:
+        r = remove_request
+        await self._media.remove(_room(r.room_id), UserId(valid_id(r.user_id, "user_id")))
+        return pb.RemoveReply()
+
+    async def close_room(self, close_room_request: pb.CloseRoomRequest) -> pb.CloseRoomReply:
+        await self._media.close_room(_room(close_room_request.room_id))
+        return pb.CloseRoomReply()
+
+    async def stats(self, stats_request: pb.StatsRequest) -> pb.StatsReply:
+        return stats_pb(await self._media.stats(_room(stats_request.room_id)))
+
+    async def load(self, load_request: pb.LoadRequest) -> pb.LoadReply:
+        if self._load is None:
+            raise GRPCError(Status.UNIMPLEMENTED, "not_implemented: this server reports no load")
+        n = await self._load()
+        return pb.LoadReply(streams=n.streams, cpu=n.cpu, rooms=n.rooms, connections=n.connections,
+                            draining=n.draining)
+
+
+def _room(value: str) -> MeetingId:
+    return MeetingId(valid_id(value, "room_id"))
+
+
+KEY_PREFIX = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+){0,15}")
+KEY_PREFIX_MAX = 512
+
+
+def _key_prefix(value: str) -> str:
+    prefix = value.rstrip("/")
+    if (len(prefix) > KEY_PREFIX_MAX or not KEY_PREFIX.fullmatch(prefix)
+            or any(part in (".", "..") for part in prefix.split("/"))):
+        raise invalid("key_prefix is a relative blob key of [A-Za-z0-9._-] segments (no . or ..), at most "
+                      f"{KEY_PREFIX_MAX} characters")
+    return prefix
+
+
+class MediaRecorderServicer(ServiceGuard, pb.MediaRecorderBase):
+    """The node's RoomRecorder.  ``Recover`` is asked by the recording's next owner when the one that
+    started it is gone: if this node still runs the recording, it is stopped here and its files are
+    returned (recording on would race that recovery); otherwise the files are made from the uploads."""
+
+    def __init__(self, recorder: RoomRecorder, service_secrets: tuple[str, ...]) -> None:
+        self._recorder = recorder
+        self.service_secrets = service_secrets
+
+    async def start(self, start_recording_request: pb.StartRecordingRequest) -> pb.StartRecordingReply:
+        r = start_recording_request
+        await self._recorder.start(RecordingId(valid_id(r.recording_id, "recording_id")), _room(r.room_id),
+                                   _key_prefix(r.key_prefix))
+        return pb.StartRecordingReply()
+
+    async def stop(self, stop_recording_request: pb.StopRecordingRequest) -> pb.RecordedFiles:
+        recording_id = RecordingId(valid_id(stop_recording_request.recording_id, "recording_id"))
+        return files_pb(await self._recorder.stop(recording_id))
+
+    async def recover(self, recover_recording_request: pb.RecoverRecordingRequest) -> pb.RecordedFiles:
+        r = recover_recording_request
+        recording_id = RecordingId(valid_id(r.recording_id, "recording_id"))
+        prefix = _key_prefix(r.key_prefix)
+        if recording_id in await self._recorder.recording():
+            return files_pb(await self._recorder.stop(recording_id))
+        return files_pb(await self._recorder.recover(recording_id, prefix))
+
+    async def list(self, list_recordings_request: pb.ListRecordingsRequest) -> pb.RecordingList:
+        return pb.RecordingList(recording_ids=sorted(await self._recorder.recording()))
