@@ -41,6 +41,7 @@ from confero_contracts.notifications import (DeliveryLimiterContract, JobQueueCo
                                              PreferenceStoreContract, PushSubscriptionsContract,
                                              ReminderStoreContract, SentLogContract)
 from confero_contracts.outbox import UnitOfWorkContract
+from confero_contracts.placement import RoomPlacementContract
 from confero_contracts.recording_media import RecordingProcessorContract, RoomRecorderContract
 from confero_contracts.recordings import RecordingRepositoryContract
 from confero_contracts.recording_files import RecordingFilesContract
@@ -90,6 +91,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     SpeechToTextContract: ("harness",),
     MeetingStateContract: ("harness",),
     MediaServerContract: ("harness",),
+    RoomPlacementContract: ("harness",),
 }
 
 __all__ = [
@@ -106,4 +108,5 @@ __all__ = [
     "MeetingAccessContract", "AuthenticatorContract", "UserDirectoryContract",
     "MeetingStateContract",
     "MediaServerContract",
+    "RoomPlacementContract",
 ]

@@ -18,7 +18,7 @@ import pytest
 from attrs import evolve
 
 from domain.rooms import events as ev
-from domain.rooms.model import CloseReason, IceCandidate, LeaveReason, MediaState, Member, SignalKind
+from domain.rooms.model import CloseReason, IceCandidate, LeaveReason, MediaResetReason, MediaState, Member, SignalKind
 from domain.shared.ids import MeetingId, UserId, new_id
 from ports.rooms import RoomPresence, SignalBus
 from confero_contracts.factories import T0
@@ -454,6 +454,7 @@ def every_event(room_id: MeetingId) -> list[ev.RoomEvent]:
         ev.SignalSent(room_id=room_id, kind=SignalKind.ICE_CANDIDATE, sender=user, to=other,
                       candidate=IceCandidate(candidate="")),
         ev.ActiveSpeakerChanged(room_id=room_id, user_id=other),
+        ev.MediaReset(room_id=room_id, user_id=user, reason=MediaResetReason.NODE_LOST),
         ev.RecordingChanged(room_id=room_id, recording_id=new_id(), active=True, started_by=user),
         ev.RecordingChanged(room_id=room_id, recording_id=new_id(), active=False, reason="meeting_ended"),
         ev.CaptionsChanged(room_id=room_id, on=True, available=False, by=user,

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from domain.rooms.media import ParticipantMediaStats
+from domain.rooms.model import MediaResetReason
 from domain.shared.ids import MeetingId, UserId
 
 
@@ -13,11 +14,14 @@ class MediaSignals(Protocol):
     - ``to_member`` delivers an ``offer`` / ``answer`` / ``ice_candidate`` from the SFU to one member
       (``payload``: ``sdp`` or ``candidate``).
     - ``active_speaker`` tells the whole room who is speaking.
+    - ``media_reset`` tells one member that its media connection is gone with the media node that held
+      the room, so it makes a new one (docs/signaling.md, section 13.7); its membership is unchanged.
     Any method may raise Unavailable.
     """
 
     async def to_member(self, room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> None: ...
     async def active_speaker(self, room_id: MeetingId, user_id: UserId) -> None: ...
+    async def media_reset(self, room_id: MeetingId, user_id: UserId, reason: MediaResetReason) -> None: ...
 
 
 class MediaServer(Protocol):

@@ -25,6 +25,7 @@ from runners.web.app import create_app
 from runners.app_state import Services
 from runners.discovery import Announcement, announced, etcd_registry, instance_of, service_name
 from runners.remote import remote_parts, without_database
+from runners.media_nodes import media_nodes
 from runners.rpc.server import bound_port
 from runners.observability import tracing
 from runners.observability.wiring import register_adapters, start_metrics, traced_services
@@ -53,6 +54,8 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
     try:
         # meetings and users over gRPC where this process does not serve them (runners/remote.py)
         authenticator = await remote.enter_async_context(remote_parts(container, settings, tags))
+        # each room's media on a media node instead of this process's SFU (APP_MEDIA_NODES, runners/media_nodes.py)
+        await remote.enter_async_context(media_nodes(family, settings, tags))
         recordings = await resolve(container.recording_service)
         recorder = await resolve(container.adapters.recorder)
         recording_work = recording_worker(recordings, recover=not isinstance(recorder, UnconfiguredRecorder),

@@ -262,6 +262,10 @@ class Settings(BaseSettings):
     media_grpc_port: int = _env("APP_MEDIA_GRPC_PORT", default=50053, ge=0, le=65535)
     media_load_interval: float = _env("APP_MEDIA_LOAD_INTERVAL", default=2.0, gt=0, le=300)
     media_grpc_target: str = _env("APP_MEDIA_GRPC_TARGET", default="")
+    # Media nodes (issue 14, runners/media_nodes.py, docs/signaling.md 13.7): "" = the SFU in this process;
+    # "etcd" = each room placed on one of the registry's "media" instances (APP_ETCD_URL), over gRPC.
+    media_nodes: str = _env("APP_MEDIA_NODES", default="")
+    media_node_probe_seconds: float = _env("APP_MEDIA_NODE_PROBE_SECONDS", default=1.0, gt=0, le=60)
 
     @property
     def connections_per_address(self) -> int:
@@ -379,6 +383,12 @@ class Settings(BaseSettings):
                 problems.append(f"APP_GATEWAY_UPSTREAMS entries must be service=host:port (got {upstream!r})")
         if self.gateway_upstreams and self.etcd_url:
             problems.append("APP_GATEWAY_UPSTREAMS is for a gateway without etcd: unset APP_ETCD_URL or it")
+        if self.media_nodes not in ("", "etcd"):
+            problems.append("APP_MEDIA_NODES must be empty (the SFU in process) or etcd")
+        elif self.media_nodes and not self.etcd_url:
+            problems.append("APP_MEDIA_NODES=etcd needs APP_ETCD_URL")
+        if self.media_nodes and self.media_grpc_target:
+            problems.append("APP_MEDIA_NODES=etcd places rooms on every media node: unset APP_MEDIA_GRPC_TARGET (one node)")
         if not self.ws_origins:
             object.__setattr__(self, "ws_origins", self.cors_origins)
         if problems:

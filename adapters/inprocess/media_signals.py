@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.rooms.events import ActiveSpeakerChanged, SignalSent
+from domain.rooms.events import ActiveSpeakerChanged, MediaReset, SignalSent
 from domain.rooms.media import SFU_PEER_ID
-from domain.rooms.model import IceCandidate, SignalKind
+from domain.rooms.model import IceCandidate, MediaResetReason, SignalKind
 from domain.shared.ids import MeetingId, UserId
 from ports.rooms import SignalBus
 
@@ -30,3 +30,6 @@ class SignalBusMediaSignals:
 
     async def active_speaker(self, room_id: MeetingId, user_id: UserId) -> None:
         await self.bus.publish(ActiveSpeakerChanged(room_id=room_id, user_id=user_id))
+
+    async def media_reset(self, room_id: MeetingId, user_id: UserId, reason: MediaResetReason) -> None:
+        await self.bus.publish(MediaReset(room_id=room_id, user_id=user_id, reason=reason))

@@ -3,13 +3,15 @@ snapshot) and gets one back, or ``NoInstanceAvailable``.  Draining instances are
 
 - ``least_loaded``: the instance with the fewest streams, then the lowest CPU, then the smallest id
   (deterministic); instances at or over ``cpu_limit`` are chosen only when every candidate is.
+- ``media_node``: where a new room's media goes (issue 14): the least loaded media node that serves
+  gRPC, is not draining and is not one of ``avoid`` (a node just lost).
 - ``RoundRobin``: takes turns over the candidates in id order, resuming after the last one it chose,
   so a changing membership neither skips nor repeats the instances that stay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from attrs import define
 
@@ -32,6 +34,11 @@ def least_loaded(instances: Iterable[ServiceInstance], *, service: str = "",
     if not ready:
         raise _none_for(service)
     return min(ready, key=lambda i: (i.load.cpu >= cpu_limit, i.load.streams, i.load.cpu, i.instance_id))
+
+
+def media_node(instances: Iterable[ServiceInstance], *, avoid: Collection[str] = (),
+               service: str = "media") -> ServiceInstance:
+    return least_loaded([i for i in instances if i.grpc and i.instance_id not in avoid], service=service)
 
 
 @define

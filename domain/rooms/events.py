@@ -11,7 +11,8 @@ import datetime as dt
 
 from attrs import frozen
 
-from domain.rooms.model import CloseReason, IceCandidate, LeaveReason, MediaState, Member, SignalKind
+from domain.rooms.model import (CloseReason, IceCandidate, LeaveReason, MediaResetReason, MediaState, Member,
+                                SignalKind)
 from domain.shared.ids import MeetingId, UserId
 
 
@@ -158,6 +159,15 @@ class SignalSent(RoomEvent):
 @frozen(kw_only=True)
 class ActiveSpeakerChanged(RoomEvent):
     user_id: UserId
+
+
+@frozen(kw_only=True)
+class MediaReset(RoomEvent):
+    """For one member only: its media connection is gone with the media node that held it; it makes a
+    new one (a fresh offer to the SFU).  Its membership of the room is unchanged."""
+
+    user_id: UserId
+    reason: MediaResetReason
 
 
 @frozen(kw_only=True)

@@ -27,6 +27,13 @@ class LeaveReason(enum.Enum):
     ENDED = "ended"
 
 
+class MediaResetReason(enum.Enum):
+    """Why a member must make a new media connection (docs/signaling.md, section 13.7)."""
+
+    NODE_LOST = "node_lost"  # the media node holding the room stopped answering or left the registry
+    NODE_DRAINED = "node_drained"  # the media node was drained and has now gone
+
+
 class CloseReason(enum.Enum):
     ENDED = "ended"
     CANCELLED = "cancelled"

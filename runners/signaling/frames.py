@@ -91,4 +91,6 @@ def delivery(event: ev.RoomEvent) -> Delivery:
                 "start_at": iso(event.start_at), "end_at": iso(event.end_at)})
         case ev.ActiveSpeakerChanged():
             return Delivery(kind="active_speaker", data=room | {"user_id": event.user_id})
+        case ev.MediaReset():
+            return Delivery(kind="media_reset", data=room | {"reason": event.reason.value}, to=event.user_id)
     raise TypeError(f"no frame for {type(event).__name__}")

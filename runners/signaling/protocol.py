@@ -260,6 +260,14 @@ class NotificationFrame(Shape):
     created_at: TimeText
 
 
+class MediaResetFrame(Shape):
+    room_id: Id
+    reason: Annotated[Literal["node_lost", "node_drained"],
+                      Field(description="node_lost: the media node holding the room failed; node_drained: it was "
+                                        "drained and has gone. Either way: close the peer connection with the SFU "
+                                        "and offer from a new one (section 13.7)")]
+
+
 class ErrorData(Shape):
     code: str
     message: str
@@ -274,6 +282,7 @@ SERVER_MODELS: dict[str, type[BaseModel]] = {
     "session_replaced": InRoom, "member_resumed": MemberInRoom, "active_speaker": MemberInRoom,
     "error": ErrorData, "recording_started": RecordingStarted, "recording_stopped": RecordingStopped,
     "notification": NotificationFrame, "captions": CaptionsFrame, "caption": CaptionFrame,
+    "media_reset": MediaResetFrame,
 }
 
 # -- the published schema -------------------------------------------------------------------------------
