@@ -196,8 +196,9 @@ def cluster(tmp_path: Path, dsn: str, redis_url: str, etcd: Etcd, *, meetings: i
         for n in range(meetings):
             start("meetings", n, {"APP_POSTGRES_DSN": dsn, "APP_MEETINGS_GRPC_PORT": str(free_port()),
                                   "APP_USERS_GRPC_TARGET": "etcd"}, "runners.meetings", "APP_MEETINGS_PORT")
-        for n in range(media):
-            start("media", n, {"APP_MEDIA_GRPC_PORT": str(free_port()), **(media_extra or {})},
+        for n in range(media):  # a media node keeps no data: memory adapters, its signals on the Redis bus
+            start("media", n, {"APP_ADAPTERS": "memory", "APP_MEDIA_GRPC_PORT": str(free_port()),
+                               "APP_MEDIA_LOAD_INTERVAL": "0.5", **(media_extra or {})},
                   "runners.media", "APP_MEDIA_PORT")
         placement = {"APP_MEDIA_NODES": "etcd"} if media else {}
         for n in range(signaling):
