@@ -9,7 +9,8 @@ sign up through the gateway and open their sockets through it, which puts them o
 processes; each is an aiortc member publishing audio and marked video (tests/support/sfu_member.py).
 Once each receives the other's video, the media node holding the room (its placement, in Redis) is
 killed (kill -9): both get ``media_reset``, offer again, the room goes to the other node, and each
-receives the other's video again.  One RESULT line says what happened and how long media took to come
+receives the other's video again.  Then a kick and the meeting's end, through the meetings service and
+consumed by whichever signaling process, reach the node that now holds the room.  One RESULT line says what happened and how long media took to come
 back (reported, never asserted).
 """
 
@@ -65,6 +66,8 @@ def test_members_on_two_signaling_processes_see_each_other_and_get_media_back_wh
     assert result["placed_after"] != result["placed_before"]
     assert result["resets"] == {"ann": ["node_lost"], "bob": ["node_lost"]}
     assert result["video_after"]["ann"] > 0 and result["video_after"]["bob"] > 0
+    # On the node that holds the room now: both, then Ann once Bob was kicked, then nobody once it ended.
+    assert result["node_members"] == result["expected_node_members"]
 
 
 # --- the scenario (inside the namespace) --------------------------------------------------------------
@@ -78,10 +81,17 @@ async def _user(api: Any, name: str) -> str:
     return tokens["access_token"]  # type: ignore[no-any-return]
 
 
+async def _until(condition: Any) -> None:
+    async with asyncio.timeout(WAIT):
+        while not await condition():
+            await asyncio.sleep(0.1)
+
+
 async def scenario(dsn: str) -> dict[str, Any]:
     import aiohttp
     from redis.asyncio import Redis
 
+    from adapters.grpc.media import GrpcMediaServer
     from adapters.redis.placement import RedisRoomPlacement
     from domain.shared.ids import MeetingId
     from tests.support.distributed import cluster, fresh_database, own_etcd, redis_server, signaling_sockets
@@ -139,6 +149,26 @@ async def scenario(dsn: str) -> dict[str, Any]:
                             "resets": {k: [r for r, _ in m.resets] for k, m in members.items()},
                             "reset_after_s": round(max(t for m in members.values() for _, t in m.resets) - killed, 3),
                             "media_back_s": round(back, 3), "load_average": os.getloadavg()[0]}
+
+                        # A kick and the meeting's end, consumed by whichever signaling process, reach the node.
+                        node = next(n for n in c.of("media") if n.instance_id == result["placed_after"])
+                        sfu = GrpcMediaServer.to(node.grpc, token=c.env["APP_SERVICE_SECRETS"])
+                        held: list[list[str]] = []
+
+                        async def on_node(expected: list[str]) -> bool:
+                            held.append(sorted(st.user_id for st in await sfu.stats(MeetingId(room))))
+                            return held[-1] == expected
+
+                        await _until(lambda: on_node(sorted([a.user_id, b.user_id])))
+                        status, _ = await api.call("POST", f"/api/v1/meetings/{room}/participants/{b.user_id}/kick", ann)
+                        assert status == 200
+                        await _until(lambda: on_node([a.user_id]))
+                        status, _ = await api.call("POST", f"/api/v1/meetings/{room}/end", ann)
+                        assert status == 200
+                        await _until(lambda: on_node([]))
+                        result["node_members"] = [held[0], [a.user_id], []]
+                        result["expected_node_members"] = [sorted([a.user_id, b.user_id]), [a.user_id], []]
+                        await sfu.close()
                         for f in followers:
                             f.cancel()
                         for m in members.values():

@@ -135,6 +135,7 @@ class Member:
     base: str
     proc: subprocess.Popen[bytes]
     metrics: str | None = None
+    grpc: str | None = None  # host:port of its gRPC server, if it has one
 
     def kill(self) -> None:
         """kill -9: nothing deregisters; its lease runs out."""
@@ -187,8 +188,9 @@ def cluster(tmp_path: Path, dsn: str, redis_url: str, etcd: Etcd, *, meetings: i
             full = common | env | {"APP_INSTANCE_ID": instance, "APP_METRICS_PORT": str(metrics_port)}
             base, proc = stack.enter_context(process(full, tmp_path / f"{instance}.log", timeout=SETTLE,
                                                      module=module, port_variable=port_variable))
+            grpc = next((f"127.0.0.1:{v}" for k, v in env.items() if k.endswith("_GRPC_PORT")), None)
             members[service].append(Member(instance, base, proc,
-                                           f"http://127.0.0.1:{metrics_port}" if metrics else None))
+                                           f"http://127.0.0.1:{metrics_port}" if metrics else None, grpc))
 
         for n in range(users):
             start("users", n, {"APP_POSTGRES_DSN": dsn, "APP_USERS_GRPC_PORT": str(free_port())},
