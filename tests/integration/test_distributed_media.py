@@ -56,6 +56,7 @@ def netns_capable() -> None:
 
 
 @pytest.mark.usefixtures("netns_capable")
+@pytest.mark.timeout(700)  # the scenario starts nine processes and servers one after another
 def test_members_on_two_signaling_processes_see_each_other_and_get_media_back_when_their_node_is_killed(
         postgres_server_dsn):
     result, output = run_module(MODULE, "scenario", unix_socket_dsn(postgres_server_dsn), timeout=600)

@@ -20,7 +20,8 @@ from tests.support.distributed import SETTLE, Cluster, cluster, fresh_database, 
 from tests.support.scripted import Api, check_session_survived, scripted_session
 from tests.support.signaling_client import SignalingClient
 
-pytestmark = pytest.mark.integration
+# Seven processes start one after another on a shared machine: more than the default 120 s at times.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 PASSWORD = "correct horse battery staple"
 
 
