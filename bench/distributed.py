@@ -52,7 +52,11 @@ async def run(args: argparse.Namespace) -> None:
                  "APP_POSTGRES_DSN": one_dsn, "APP_REDIS_URL": f"{redis_base}/14", **quiet},
                 work / "allinone.log", timeout=60))
             etcd = stack.enter_context(own_etcd(work / "etcd"))
-            split = stack.enter_context(cluster(work, split_dsn, f"{redis_base}/15", etcd, signaling=0, extra=quiet))
+            # --local-tokens: meetings checks access tokens itself (same key, sessions in the same Redis)
+            # instead of asking the users service over gRPC for every request.
+            tokens = {"meetings": {"APP_USERS_GRPC_TARGET": ""}} if args.local_tokens else {}
+            split = stack.enter_context(cluster(work, split_dsn, f"{redis_base}/15", etcd, signaling=0, extra=quiet,
+                                                service_env=tokens))
             pids = {"all-in-one": [allinone_proc.pid],
                     "split": [m.proc.pid for ms in split.members.values() for m in ms] + [split.gateway_proc.pid]}
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.workers * 4)) as s:
@@ -67,7 +71,8 @@ async def run(args: argparse.Namespace) -> None:
                             cpu[path] += sum(cpu_seconds(p) for p in pids[path]) - before
                             served[path] += int(r["n"])
                             totals.setdefault((name, path), []).append(r)
-    print(f"\n## API through the gateway and the split services vs the all-in-one (PostgreSQL + Redis)\n"
+    how = "meetings checks tokens itself" if args.local_tokens else "meetings checks tokens with users over gRPC"
+    print(f"\n## API through the gateway and the split services ({how}) vs the all-in-one (PostgreSQL + Redis)\n"
           f"concurrency {args.workers}, {args.rounds} x {args.seconds:g} s per scenario and path, alternating; "
           f"client and servers on one {os.cpu_count()}-core machine; load average before {load_before[0]:.1f}, "
           f"after {os.getloadavg()[0]:.1f}")
@@ -110,6 +115,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--local-tokens", action="store_true",
+                        help="meetings checks tokens itself instead of over gRPC with the users service")
     parser.add_argument("--calls", type=int, default=2000, help="gRPC hop: calls per measurement")
     parser.add_argument("--concurrency", type=int, default=16, help="gRPC hop: concurrent callers")
     asyncio.run(run(parser.parse_args()))

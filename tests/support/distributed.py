@@ -168,10 +168,12 @@ def signaling_sockets(member: Member) -> int:
 @contextlib.contextmanager
 def cluster(tmp_path: Path, dsn: str, redis_url: str, etcd: Etcd, *, meetings: int = 1, signaling: int = 2,
             media: int = 0, users: int = 1, extra: dict[str, str] | None = None,
-            media_extra: dict[str, str] | None = None) -> Iterator[Cluster]:
+            media_extra: dict[str, str] | None = None,
+            service_env: dict[str, dict[str, str]] | None = None) -> Iterator[Cluster]:
     """users, meetings, signaling (no APP_POSTGRES_DSN) and media processes, then the gateway, all on the
     registry of ``etcd`` (a prefix of this run's own).  Signaling processes find users and meetings (and
-    with media nodes, those) in the registry."""
+    with media nodes, those) in the registry.  ``service_env``: settings of one service's processes (e.g.
+    {"meetings": {"APP_USERS_GRPC_TARGET": ""}}: meetings checks tokens itself)."""
     run = f"d{uuid.uuid4().hex[:8]}"
     common = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40),
               "APP_SERVICE_SECRETS": secrets.token_urlsafe(40), "APP_REDIS_URL": redis_url,
@@ -185,7 +187,8 @@ def cluster(tmp_path: Path, dsn: str, redis_url: str, etcd: Etcd, *, meetings: i
                   metrics: bool = False) -> None:
             instance = f"{run}-{service}-{n}"
             metrics_port = free_port() if metrics else 0
-            full = common | env | {"APP_INSTANCE_ID": instance, "APP_METRICS_PORT": str(metrics_port)}
+            full = common | env | (service_env or {}).get(service, {}) | {"APP_INSTANCE_ID": instance,
+                                                                       "APP_METRICS_PORT": str(metrics_port)}
             base, proc = stack.enter_context(process(full, tmp_path / f"{instance}.log", timeout=SETTLE,
                                                      module=module, port_variable=port_variable))
             grpc = next((f"127.0.0.1:{v}" for k, v in env.items() if k.endswith("_GRPC_PORT")), None)
