@@ -53,8 +53,14 @@ async def caption_service(settings: Settings, container: Any,
                         extra={"missing": exc.name})
         else:
             media = await resolve(container.adapters.media)
-            if not in_process(media):  # the SFU is on a media node, which this process cannot tap
-                log.warning("captions: the SFU is on a media node; captions stay unavailable here")
+            if not in_process(media):  # the SFU is on a media node: so is the tap (runners/media_node)
+                captioner = node_captioner(media, service, settings)
+                if captioner is None:
+                    log.warning("captions: this process's media server has no caption tap; captions stay "
+                                "unavailable here")
+                else:
+                    stack.push_async_callback(captioner.close)
+                    service.captioner = captioner
                 yield service
                 return
             speech = speech_to_text(settings.captions_speech, analysis=analysis, host=settings.captions_ai_host,
@@ -70,6 +76,20 @@ async def caption_service(settings: Settings, container: Any,
             stack.push_async_callback(captioner.close)  # every tap and stream of every room ends
             service.captioner = captioner
         yield service
+
+
+def node_captioner(media: Any, sink: CaptionService, settings: Settings) -> Any:
+    """The caption tap of the media node ``media`` is (GrpcMediaServer), over its channel; else None."""
+    from adapters.grpc.media import GrpcMediaServer
+
+    if not isinstance(media, GrpcMediaServer):
+        return None
+    from adapters.grpc.captioner import GrpcRoomCaptioner
+    from runners.rpc.clients import call_policy
+    from runners.rpc.server import service_secrets
+
+    return GrpcRoomCaptioner(media.channel, sink, token=service_secrets(settings)[0], policy=call_policy(settings),
+                             stream_deadline=settings.captions_stream_deadline, retry_max=settings.captions_retry_max)
 
 
 def with_captions(feed: Any, service: CaptionService | None) -> Any:

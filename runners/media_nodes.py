@@ -46,7 +46,7 @@ async def media_nodes(family: Any, settings: Settings, tags: set[str] | None) ->
         media = PlacedMediaServer(registry, await _placement(family, settings), connect,
                                   SignalBusMediaSignals(await resolve(family.signal_bus)),
                                   probe_interval=settings.media_node_probe_seconds,
-                                  probe_timeout=settings.grpc_timeout)
+                                  probe_timeout=min(settings.grpc_timeout, 2.0))  # a silent host: lost within ~3 s
         stack.enter_context(family.media.override(providers.Object(media)))
         await media.start()
         stack.push_async_callback(media.close)  # also closed by the web app's cleanup: closing twice is harmless

@@ -21,7 +21,6 @@ placed on it (MediaNodeDraining) sees the room moved at once, before anyone's me
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -45,11 +44,13 @@ Connect = Callable[[ServiceInstance], MediaServer]
 class PlacedMediaServer:
     def __init__(self, registry: ServiceRegistry, placement: RoomPlacement, connect: Connect,
                  signals: MediaSignals, *, service: str = "media", probe_interval: float = 1.0,
-                 probe_timeout: float = 2.0, first_snapshot_timeout: float = 5.0, retry_delay: float = 0.5) -> None:
+                 probe_timeout: float = 2.0, first_snapshot_timeout: float = 5.0, retry_delay: float = 0.5,
+                 close_timeout: float = 5.0) -> None:
         self.registry, self.placement, self.connect, self.signals = registry, placement, connect, signals
         self.service = service
         self.probe_interval, self.probe_timeout = probe_interval, probe_timeout
-        self.first_snapshot_timeout, self.retry_delay = first_snapshot_timeout, retry_delay
+        self.first_snapshot_timeout, self.retry_delay, self.close_timeout = (
+            first_snapshot_timeout, retry_delay, close_timeout)
         self._nodes: dict[str, ServiceInstance] = {}  # the registry's latest "media" instances
         self._seen: dict[str, ServiceInstance] = {}  # each node as last seen (was it draining when it went?)
         self._known = asyncio.Event()  # set once the first snapshot is in
@@ -74,11 +75,11 @@ class PlacedMediaServer:
         (which replaces the old one on the node), and a connection nobody comes back for fails and is
         dropped by its node.  Removing them here could remove the new connection of a member who already
         came back through another process."""
+        tasks = [*self._tasks, *self._failing.values()]
         for task in self._tasks:
             task.cancel()
-        for task in (*self._tasks, *self._failing.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:  # bounded: a registry watch that ignores its cancellation must not hold up the shutdown
+            await asyncio.wait(tasks, timeout=self.close_timeout)
         for client in self._clients.values():
             await self._quietly(client.close())
         self._clients.clear()

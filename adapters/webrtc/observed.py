@@ -57,9 +57,3 @@ def _children(gauge):  # type: ignore[no-untyped-def]
     for metric in gauge.collect():
         for sample in metric.samples:
             yield sample
-
-
-def forwarded_streams(sfu: AiortcMediaServer) -> int:
-    """The RTP streams the SFU forwards now (one per active subscription): a media node's load."""
-    return sum(1 for room in list(sfu.rooms.values()) for peer in list(room.peers.values())
-               for sub in list(peer.subscriptions.values()) if sub.active)

@@ -4,6 +4,9 @@
   behind the drain rule (domain/rooms/media_node.py); only other services call it (APP_SERVICE_SECRETS).
 - Its recorder (MediaRecorder, same port): it taps the SFU's rooms into the blob store (S3 at
   APP_S3_ENDPOINT, else APP_RECORDINGS_DIR), which the recording service in signaling must share.
+- Its caption tap (MediaCaptioner, same port) when captions are on and APP_CAPTIONS_SPEECH=grpc: it hears
+  the rooms' audio, streams it to the AI service, and streams the captions back to the signaling process
+  following the room, whose captions use case stores and publishes them.
 - HTTP on APP_MEDIA_PORT (8083): ``/health``, ``/ready`` (Redis, etcd) and ``/metrics`` (the SFU's gauges).
 - The SFU's own signals to members (answers, offers, active speaker) go onto the signal bus: Redis at
   APP_REDIS_URL, where every signaling process reads them, whichever holds the member's socket.  Without
@@ -27,14 +30,17 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 from contextlib import asynccontextmanager
 
 import attrs
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from adapters.inprocess.caption_relay import CaptionRelay
 from adapters.system.cpu import ProcessCpu
 from adapters.webrtc import observed
+from adapters.webrtc.load import forwarded_streams
 from adapters.webrtc.recorder import AiortcRoomRecorder
 from adapters.webrtc.sfu import AiortcMediaServer
 from domain.discovery.model import InstanceLoad
@@ -46,7 +52,7 @@ from runners.discovery import Announcement, announced, etcd_registry, instance_o
 from runners.media import aiortc_media_server
 from runners.observability.registry import Observability
 from runners.recording import blob_store
-from runners.rpc.media import MediaNodeServicer, MediaRecorderServicer
+from runners.rpc.media import MediaCaptionerServicer, MediaNodeServicer, MediaRecorderServicer
 from runners.rpc.server import bound_port, service_secrets, serving
 from runners.settings import ConfigError, Settings
 
@@ -67,11 +73,11 @@ class NodeMeter:
     def sample(self) -> InstanceLoad:
         """A new reading (the CPU share since the previous one), as the registry holds it."""
         self.last_cpu = self.cpu.fraction()
-        return InstanceLoad(streams=observed.forwarded_streams(self.sfu), cpu=self.last_cpu)
+        return InstanceLoad(streams=forwarded_streams(self.sfu), cpu=self.last_cpu)
 
     async def load(self) -> MediaNodeLoad:
         """What the Load call answers (the CPU share of the last report: a call does not reset it)."""
-        return MediaNodeLoad(streams=observed.forwarded_streams(self.sfu), cpu=self.last_cpu,
+        return MediaNodeLoad(streams=forwarded_streams(self.sfu), cpu=self.last_cpu,
                              rooms=len(self.sfu.rooms), connections=self.sfu.connection_count(),
                              draining=self.node.draining)
 
@@ -97,6 +103,38 @@ async def signal_bus(settings: Settings, observability: Observability) -> AsyncI
         finally:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(bus.aclose(), settings.shutdown_timeout)
+
+
+async def caption_tap(stack: contextlib.AsyncExitStack, sfu: AiortcMediaServer,
+                      settings: Settings) -> tuple[Any, CaptionRelay]:
+    """The caption tap on the SFU and the relay it delivers to, when captions are on and speech-to-text is
+    the AI service over gRPC (APP_CAPTIONS_SPEECH=grpc; a node composes no AI service of its own); else
+    no tap (None): the node's MediaCaptioner answers Unavailable."""
+    relay = CaptionRelay()
+    if not settings.captions_enabled:
+        return None, relay
+    if settings.captions_speech != "grpc":
+        log.warning("captions: a media node needs APP_CAPTIONS_SPEECH=grpc (the AI service's StreamCaptions); "
+                    "captions stay unavailable for its rooms")
+        return None, relay
+    from runners.captions_media import aiortc_room_captioner, speech_to_text
+
+    try:
+        speech = speech_to_text("grpc", host=settings.captions_ai_host, port=settings.captions_ai_port,
+                                service_token=settings.captions_service_token,
+                                deadline=settings.captions_stream_deadline)
+    except ValueError as err:  # no APP_CAPTIONS_SERVICE_TOKEN
+        log.warning("captions: no caption tap on this node", extra={"reason": str(err)})
+        return None, relay
+    close_speech = getattr(speech, "close", None)
+    if close_speech is not None:
+        stack.push_async_callback(close_speech)
+    captioner = aiortc_room_captioner(sfu, speech, relay, end_silence_s=settings.captions_end_silence,
+                                      tap_queue_s=settings.captions_tap_queue_seconds,
+                                      stream_buffer_s=settings.captions_stream_buffer_seconds,
+                                      retry_max_s=settings.captions_retry_max)
+    stack.push_async_callback(captioner.close)
+    return captioner, relay
 
 
 def http_app(observability: Observability, settings: Settings) -> web.Application:
@@ -142,12 +180,22 @@ async def drain(node: MediaNode, announcement: Announcement | None, seconds: flo
             log.warning("could not mark this node draining", extra={"error": type(exc).__name__})
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    rooms = await node.rooms()
+    rooms = await _held(node, None)
     log.info("draining", extra={"rooms": len(rooms), "seconds": seconds})
     while rooms and loop.time() < deadline:
         await asyncio.sleep(min(POLL, max(0.0, deadline - loop.time())))
-        rooms = await node.rooms()
+        rooms = await _held(node, rooms)
     return [str(r) for r in rooms]
+
+
+async def _held(node: MediaNode, before: list[Any] | None) -> list[Any]:
+    """The rooms the node holds; when the SFU cannot say (a peer closing under the read), as before (or
+    one unknown room at the first look), so the stop waits on and never fails for it."""
+    try:
+        return await node.rooms()
+    except Exception as exc:
+        log.warning("could not list the rooms while draining", extra={"error": type(exc).__name__})
+        return before if before is not None else ["?"]
 
 
 async def serve_node(settings: Settings, stop: asyncio.Event,
@@ -166,9 +214,10 @@ async def serve_node(settings: Settings, stop: asyncio.Event,
         blobs = await stack.enter_async_context(contextlib.asynccontextmanager(blob_store)(settings))
         recorder = AiortcRoomRecorder(sfu, blobs, upload_interval=settings.recording_upload_interval)
         stack.push_async_callback(recorder.close)  # what was uploaded stays for a recovery
-        server = await stack.enter_async_context(
-            serving([MediaNodeServicer(node, secrets, meter.load), MediaRecorderServicer(recorder, secrets)],
-                    settings.host, settings.media_grpc_port))
+        servicers: list[Any] = [MediaNodeServicer(node, secrets, meter.load), MediaRecorderServicer(recorder, secrets)]
+        captioner, relay = await caption_tap(stack, sfu, settings)
+        servicers.append(MediaCaptionerServicer(captioner, relay, secrets))
+        server = await stack.enter_async_context(serving(servicers, settings.host, settings.media_grpc_port))
         grpc_port = bound_port(server)
         runner = web.AppRunner(http_app(observability, settings), access_log=None,
                                shutdown_timeout=settings.shutdown_timeout)

@@ -1,4 +1,4 @@
-"""The MediaNode and MediaRecorder gRPC services (proto/media.proto): translation to any MediaServer (ports/media.py) this
+"""The MediaNode, MediaRecorder and MediaCaptioner gRPC services (proto/media.proto): translation to any MediaServer (ports/media.py) this
 process composes; on a media node (python -m runners.media_node) the aiortc SFU behind the drain rule
 (domain/rooms/media_node.py).
 
@@ -9,17 +9,21 @@ signaling protocol bounds them; every domain error goes back as its status and c
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import betterproto
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
+from adapters.grpc.captioner import caption_pb
 from adapters.grpc.media import candidate_from_pb, stats_pb
+from adapters.inprocess.caption_relay import CaptionRelay
 from adapters.grpc.recorder import files_pb
 from domain.rooms.media import MediaNodeLoad
 from domain.rooms.model import CANDIDATE_MAX, SDP_MAX
+from domain.shared.errors import Unavailable
 from domain.shared.ids import MeetingId, RecordingId, UserId
+from ports.captions import RoomCaptioner
 from ports.media import MediaServer
 from ports.recording_media import RoomRecorder
 from proto.confero.media import v1 as pb
@@ -117,3 +121,39 @@ class MediaRecorderServicer(ServiceGuard, pb.MediaRecorderBase):
 
     async def list(self, list_recordings_request: pb.ListRecordingsRequest) -> pb.RecordingList:
         return pb.RecordingList(recording_ids=sorted(await self._recorder.recording()))
+
+
+class MediaCaptionerServicer(ServiceGuard, pb.MediaCaptionerBase):
+    """The node's caption tap (None: the node has none, every Caption call is Unavailable), whose sink is
+    ``relay``: a ``Caption`` stream follows one room, gets the
+    room's captions while it is the room's first follower (adapters/inprocess/caption_relay.py), and
+    stops the tap when it was the last."""
+
+    def __init__(self, captioner: RoomCaptioner | None, relay: CaptionRelay, service_secrets: tuple[str, ...]) -> None:
+        self._captioner, self._relay = captioner, relay
+        self.service_secrets = service_secrets
+
+    async def caption(self, caption_request: pb.CaptionRequest) -> AsyncIterator[pb.CaptionEvent]:
+        room_id = _room(caption_request.room_id)
+        if self._captioner is None:
+            raise Unavailable("this media node has no caption tap (APP_CAPTIONS_SPEECH=grpc and its token)",
+                              reason="no_caption_tap")
+        queue = self._relay.listen(room_id)
+        try:
+            await self._captioner.start(room_id)
+            yield pb.CaptionEvent(started=pb.CaptionsStarted())
+            while True:
+                kind, value = await queue.get()
+                if kind == "heard":
+                    yield pb.CaptionEvent(heard=caption_pb(value))
+                elif kind == "unavailable":
+                    yield pb.CaptionEvent(unavailable=str(value)[:500])
+                else:
+                    yield pb.CaptionEvent(resumed=pb.CaptionsResumed())
+        finally:
+            if self._relay.leave(room_id, queue):
+                await self._captioner.stop(room_id)
+
+    async def captioning(self, captioning_request: pb.CaptioningRequest) -> pb.RoomList:
+        rooms = [] if self._captioner is None else await self._captioner.captioning()
+        return pb.RoomList(room_ids=[str(r) for r in rooms])

@@ -140,10 +140,12 @@ async def scenario(how: str) -> dict[str, Any]:
         return members[user]
 
     alice, bob = member(ALICE, one), member(BOB, two)
+    joined = time.monotonic()
     await alice.join()
     await bob.join()
     await eventually(lambda: alice.frames_in(1) > 10 and bob.frames_in(1) > 10, bound=WAIT)
     first = await placement.node_of(ROOM)  # type: ignore[arg-type]
+    first_media = max(alice.first_frame[1], bob.first_frame[1]) - joined  # the baseline: media up at the start
     video_before = {"alice": alice.frames_in(1), "bob": bob.frames_in(1)}
 
     stopped = time.monotonic()
@@ -155,7 +157,7 @@ async def scenario(how: str) -> dict[str, Any]:
         "first_node": first, "second_node": next(n for n in nodes if n != first), "placed_before": first,
         "placed_after": second, "resets": {"alice": [r for r, _ in alice.resets], "bob": [r for r, _ in bob.resets]},
         "reset_after_s": round(max(t for _, t in alice.resets + bob.resets) - stopped, 3),
-        "how": how, "media_back_s": round(back, 3), "video_before": video_before,
+        "how": how, "media_back_s": round(back, 3), "first_media_s": round(first_media, 3), "video_before": video_before,
         "video_after": {"alice": alice.frames_in(2), "bob": bob.frames_in(2)},
         "second_node_members": sorted(s.user_id for s in await nodes[second].sfu.stats(ROOM)),  # type: ignore[arg-type]
     }

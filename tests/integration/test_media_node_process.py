@@ -1,6 +1,6 @@
 """A media node as its own process (``python -m runners.media``): members negotiate through signaling ->
-gRPC -> the node, get each other's media, are recorded by the node's recorder, and the node registers,
-reports its load and drains.
+gRPC -> the node, get each other's media, are captioned by the node's caption tap (a stand-in AI service)
+and recorded by the node's recorder, and the node registers, reports its load and drains.
 
 Everything runs in a private network namespace: pytest starts ``python -m
 tests.integration.test_media_node_process`` under ``unshare -n``; that scenario process starts a Redis
@@ -14,6 +14,8 @@ are still in their meeting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import os
 import shutil
 import signal
@@ -40,6 +42,8 @@ from adapters.redis.client import open_redis
 from adapters.redis.signal_bus import RedisSignalBus
 from domain.rooms.errors import MediaNodeDraining
 from domain.shared.ids import MeetingId, UserId, new_id
+from proto.confero.analysis import v1 as apb
+from runners.rpc.server import serving
 from runners.serve import composed
 from runners.settings import Settings
 from tests.support.netns import allow_loopback_candidates, emit_result, require_unshare, run_module
@@ -47,8 +51,52 @@ from tests.support.netns import allow_loopback_candidates, emit_result, require_
 MODULE = "tests.integration.test_media_node_process"
 SECRET = "the-shared-service-secret-of-the-media-node-test-0123456789"
 REDIS_PORT, ETCD_PORT, ETCD_PEER_PORT = 16379, 12379, 12380
-NODE_HTTP, NODE_GRPC, APP_PORT = 18083, 15053, 18800
+NODE_HTTP, NODE_GRPC, APP_PORT, AI_GRPC = 18083, 15053, 18800, 19084
+AI_TOKEN = "the-ai-service-token-of-the-media-node-test-0123456789"
 FPS = 15
+
+
+def syllables() -> Any:
+    """A 220 Hz tone pulsed four times a second (as syllables are): the caption tap's speech gate takes a
+    steady tone for noise, so test_sfu_meeting's ToneTrack would never be heard as speech."""
+    from aiortc import AudioStreamTrack
+
+    class Syllables(AudioStreamTrack):
+        phase = 0
+
+        async def recv(self) -> Any:
+            frame = await super().recv()
+            rate, n = frame.sample_rate, frame.samples
+            samples = bytearray()
+            for i in range(n):
+                t = (self.phase + i) / rate
+                envelope = 1.0 if (t * 4) % 1 < 0.6 else 0.0
+                v = int(9000 * envelope * math.sin(2 * math.pi * 220 * t))
+                samples += v.to_bytes(2, "little", signed=True) * (len(frame.layout.channels))
+            self.phase += n
+            size = frame.planes[0].buffer_size
+            frame.planes[0].update(bytes(samples[:size]) + bytes(max(0, size - len(samples))))
+            return frame
+
+    return Syllables()
+
+
+class FakeSpeech(apb.AnalysisServiceBase):
+    """The AI service's StreamCaptions as the node's caption tap calls it: one caption per utterance,
+    naming its speaker, once half a second of its audio arrived; ``streams`` counts the utterances."""
+
+    streams = 0
+
+    async def stream_captions(self, audio_chunk_iterator: Any) -> Any:
+        FakeSpeech.streams += 1
+        heard, speaker = 0, ""
+        async for chunk in audio_chunk_iterator:
+            speaker = speaker or chunk.acting_user_id
+            heard += len(chunk.pcm)
+            if heard >= 16_000 and heard - len(chunk.pcm) < 16_000:  # 0.5 s of 16 kHz 16-bit PCM
+                yield apb.Transcript(text=f"heard {speaker}", window_start_s=0.0, window_end_s=0.5,
+                                     segments=[apb.TranscriptSegment(start_s=0, end_s=0.5, text="heard",
+                                                                     confidence=0.9)])
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -115,7 +163,9 @@ async def scenario(tmp: str) -> dict[str, Any]:
                     "APP_MEDIA_PORT": str(NODE_HTTP), "APP_MEDIA_GRPC_PORT": str(NODE_GRPC),
                     "APP_MEDIA_HOST_ADDRESSES": "127.0.0.1", "APP_ETCD_URL": etcd_url, "APP_INSTANCE_ID": "node-1",
                     "APP_MEDIA_LOAD_INTERVAL": "0.5", "APP_DRAIN_SECONDS": "120", "APP_LOG_FORMAT": "text",
-                    "APP_RECORDINGS_DIR": f"{tmp}/recordings"}
+                    "APP_RECORDINGS_DIR": f"{tmp}/recordings", "APP_CAPTIONS_SPEECH": "grpc",
+                    "APP_CAPTIONS_AI_HOST": "127.0.0.1", "APP_CAPTIONS_AI_PORT": str(AI_GRPC),
+                    "APP_CAPTIONS_SERVICE_TOKEN": AI_TOKEN}
         node = subprocess.Popen([sys.executable, "-m", "runners.media"], env=node_env, stdout=node_log,
                                 stderr=node_log)
         children.append(node)
@@ -124,7 +174,8 @@ async def scenario(tmp: str) -> dict[str, Any]:
             result["node_ready"] = r.status
 
         # Signaling: the all-in-one's composition, its signal bus on the Redis the node publishes to.
-        async with open_redis(redis_url) as redis, open_etcd(etcd_url) as etcd:
+        async with open_redis(redis_url) as redis, open_etcd(etcd_url) as etcd, \
+                serving([FakeSpeech()], "127.0.0.1", AI_GRPC):
             bus = RedisSignalBus(redis)
             plain = containers.adapter_family
 
@@ -140,7 +191,9 @@ async def scenario(tmp: str) -> dict[str, Any]:
                                           "APP_SERVICE_SECRETS": SECRET,
                                           "APP_MEDIA_GRPC_TARGET": f"127.0.0.1:{NODE_GRPC}",
                                           "APP_JWT_SECRET": "media-node-test-secret-0123456789abcdef",
-                                          "APP_RECORDINGS_DIR": f"{tmp}/recordings"})
+                                          "APP_RECORDINGS_DIR": f"{tmp}/recordings", "APP_CAPTIONS_SPEECH": "grpc",
+                    "APP_CAPTIONS_AI_HOST": "127.0.0.1", "APP_CAPTIONS_AI_PORT": str(AI_GRPC),
+                    "APP_CAPTIONS_SERVICE_TOKEN": AI_TOKEN})
             async with composed(settings) as (_, services):
                 result["signaling_media"] = type(services.media).__name__
                 runner = web.AppRunner(create_app(services, settings), access_log=None)
@@ -158,6 +211,10 @@ async def scenario(tmp: str) -> dict[str, Any]:
             await bus.aclose()
         result["node_log"] = open(f"{tmp}/node.log", encoding="utf-8", errors="replace").read()[-4000:]
         return result
+    except BaseException:
+        with contextlib.suppress(OSError):  # what the node said, for the failure's report
+            print(open(f"{tmp}/node.log", encoding="utf-8", errors="replace").read()[-6000:], file=sys.stderr)
+        raise
     finally:
         for child in reversed(children):
             if child.poll() is None:
@@ -169,7 +226,6 @@ async def meeting(result: dict[str, Any], ann: Any, bob: Any, node: subprocess.P
                   recordings: Path) -> None:
     from aiortc import AudioStreamTrack, RTCPeerConnection
 
-    from tests.integration.test_sfu_meeting import ToneTrack
     from tests.support.webrtc_rig import MarkedVideoTrack
 
     for m in (ann, bob):
@@ -179,16 +235,27 @@ async def meeting(result: dict[str, Any], ann: Any, bob: Any, node: subprocess.P
     for m in (ann, bob):
         await m.connect()
         await m.join(room)
-    await ann.publish(MarkedVideoTrack(FPS), ToneTrack.make())
+    await ann.publish(MarkedVideoTrack(FPS), syllables())
     await bob.publish(MarkedVideoTrack(FPS), AudioStreamTrack())
     await ann.receiving(bob, timeout=30)
     await bob.receiving(ann, timeout=30)
     status, stats = await ann.http("GET", "/api/v1/media/stats", params={"room_id": room})
     result["stats_status"], result["stats_members"] = status, sorted(p["user_id"] for p in stats["participants"])
     result["members"] = sorted([ann.user_id, bob.user_id])
+    result["members_by_name"] = {"ann": ann.user_id, "bob": bob.user_id}
     with urllib.request.urlopen(f"http://127.0.0.1:{NODE_HTTP}/metrics", timeout=5) as r:
         metrics = r.read().decode()
     result["node_rooms_metric"] = _metric(metrics, "confero_sfu_rooms")
+
+    # Captions: the node's tap hears ann's tone, the fake AI service answers, bob gets the caption frame.
+    status, _ = await ann.http("POST", f"/api/v1/meetings/{room}/captions/on")
+    result["captions_on"] = status
+    frame = await bob.next("caption", timeout=30, where=lambda d: d["speaker_id"] == ann.user_id and d["final"])
+    result["caption"] = {"text": frame["data"]["text"], "display_name": frame["data"]["display_name"]}
+    _, transcript = await ann.http("GET", f"/api/v1/meetings/{room}/transcript")
+    result["transcript_texts"] = sorted({c["text"] for c in transcript["items"]})
+    status, _ = await ann.http("POST", f"/api/v1/meetings/{room}/captions/off")
+    result["captions_off"] = status
 
     # A recording: signaling's recording service, the node's recorder (the SFU's tap), one directory.
     status, rec = await ann.http("POST", "/api/v1/recordings", json={"meeting_id": room})
@@ -282,6 +349,13 @@ def test_the_nodes_recorder_records_the_meeting_for_the_recording_service_in_sig
     assert run["recording_state"] == ["completed", None]
     assert run["recorded_stays"] == run["members"]
     assert run["recorded_sizes_match"] is True
+
+
+def test_the_nodes_caption_tap_captions_the_meeting_for_the_captions_service_in_signaling(run):
+    ann = run["members_by_name"]["ann"]
+    assert run["captions_on"] in (200, 204) and run["captions_off"] in (200, 204)
+    assert run["caption"] == {"text": f"heard {ann}", "display_name": "ann"}
+    assert run["transcript_texts"] == [f"heard {ann}"]
 
 
 def test_the_node_registers_as_media_and_reports_its_load(run):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from adapters.grpc.wire import SERVICE_TOKEN, CheckedProtoCodec
 from proto.confero.analysis import v1 as apb
+from proto.confero.media import v1 as mdpb
 from proto.confero.meetings import v1 as mpb
 from proto.confero.users import v1 as upb
 from runners.rpc.meetings import MeetingAccessServicer
@@ -22,7 +23,8 @@ from runners.rpc.users import UsersServicer
 from tests.support.grpc_world import SECRET, in_process, served
 
 REQUESTS = [mpb.AdmitRequest, mpb.DepartRequest, mpb.RequireManagerRequest, upb.AuthenticateRequest,
-            upb.GetUserRequest, apb.SubmitRequest, apb.AudioChunk, apb.ListMeetingAnalysesRequest]
+            upb.GetUserRequest, apb.SubmitRequest, apb.AudioChunk, apb.ListMeetingAnalysesRequest,
+            mdpb.SignalRequest, mdpb.StatsRequest, mdpb.StartRecordingRequest, mdpb.CaptionRequest]
 
 
 def mutations(message: bytes) -> st.SearchStrategy[bytes]:

@@ -263,3 +263,23 @@ def test_the_servicer_guards_every_method():
     mapping = MediaNodeServicer(FakeMediaServer(), (SECRET,)).__mapping__()
     assert len(mapping) == 5
     assert all(h.func.__qualname__.endswith("_guarded.<locals>.handler") for h in mapping.values())
+
+
+async def test_the_callers_request_id_reaches_the_node(node):
+    from adapters.grpc import wire
+
+    fake, _, _, port = node
+    seen: list[str | None] = []
+    original = fake.stats
+
+    async def stats(room_id):  # type: ignore[no-untyped-def]
+        seen.append(wire.current_request_id.get())
+        return await original(room_id)
+
+    fake.stats = stats  # type: ignore[method-assign]
+    named = GrpcMediaServer.to(f"127.0.0.1:{port}", token=SECRET, policy=FAST, request_id=lambda: "req-42.a")
+    try:
+        await named.stats(ROOM)
+    finally:
+        await named.close()
+    assert seen == ["req-42.a"]

@@ -179,3 +179,40 @@ async def test_recorder_calls_without_the_service_secret_are_unauthenticated(har
     for path, reply in ((START, pb.StartRecordingReply), (STOP, pb.RecordedFiles), (RECOVER, pb.RecordedFiles),
                         (LIST, pb.RecordingList)):
         assert await _status(harness.port, path, b"", reply, metadata) == Status.UNAUTHENTICATED
+
+
+async def test_random_bytes_get_statuses_never_unknown_and_the_recorder_serves_on(harness: GrpcRecorderHarness) -> None:
+    import random
+
+    rng = random.Random(14)
+    recording, room, prefix = _ids()
+    samples = [(START, bytes(pb.StartRecordingRequest(recording_id=recording, room_id=room, key_prefix=prefix)),
+                pb.StartRecordingReply),
+               (STOP, bytes(pb.StopRecordingRequest(recording_id=recording)), pb.RecordedFiles),
+               (RECOVER, bytes(pb.RecoverRecordingRequest(recording_id=recording, key_prefix=prefix)),
+                pb.RecordedFiles),
+               (LIST, b"", pb.RecordingList)]
+    seen: set[Status] = set()
+    for i in range(100):
+        path, data, reply = samples[i % len(samples)]
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            if mutated:
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        mutated = mutated[:rng.randint(0, len(mutated))] if i % 3 == 0 else mutated
+        status = await _status(harness.port, path, bytes(mutated), reply, {SERVICE_TOKEN: SECRET})
+        assert status not in (Status.UNKNOWN, Status.INTERNAL), (path, bytes(mutated))
+        seen.add(status)
+    assert Status.INVALID_ARGUMENT in seen
+    await harness.recorder.stop(recording)
+    await harness.recorder.start(RecordingId(new_id()), MeetingId(new_id()), "recordings/still/serving")
+
+
+def test_the_recorder_and_captioner_servicers_guard_every_method() -> None:
+    from adapters.inprocess.caption_relay import CaptionRelay
+    from runners.rpc.media import MediaCaptionerServicer
+
+    for servicer in (MediaRecorderServicer(None, (SECRET,)),  # type: ignore[arg-type]
+                     MediaCaptionerServicer(None, CaptionRelay(), (SECRET,))):
+        mapping = servicer.__mapping__()
+        assert mapping and all(h.func.__qualname__.endswith("_guarded.<locals>.handler") for h in mapping.values())

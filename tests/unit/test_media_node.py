@@ -14,10 +14,13 @@ import time
 import aiohttp
 import pytest
 from grpclib.client import Channel
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError
 
+from adapters.grpc.captioner import GrpcRoomCaptioner
 from adapters.grpc.media import GrpcMediaServer
 from adapters.grpc.recorder import GrpcRoomRecorder
-from adapters.grpc.wire import CheckedProtoCodec
+from adapters.grpc.wire import SERVICE_TOKEN, CheckedProtoCodec
 from adapters.memory.discovery import InMemoryDiscoveryStore, InMemoryServiceRegistry
 from adapters.system.clock import SystemClock
 from adapters.system.cpu import ProcessCpu
@@ -143,6 +146,38 @@ async def test_the_node_serves_health_ready_metrics_and_grpc_then_stops_when_tol
     await asyncio.wait_for(serving, 30)
 
 
+@pytest.mark.parametrize("speech,served", [("grpc", True), ("inprocess", False)])
+async def test_the_node_taps_captions_when_speech_to_text_is_the_ai_service_over_grpc(tmp_path, speech, served):
+    from proto.confero.media import v1 as pb
+
+    settings = Settings.from_env({"APP_SERVICE_SECRETS": SECRET, "APP_MEDIA_PORT": "0", "APP_MEDIA_GRPC_PORT": "0",
+                                  "APP_RECORDINGS_DIR": str(tmp_path), "APP_LOG_FORMAT": "text",
+                                  "APP_DRAIN_SECONDS": "0", "APP_CAPTIONS_SPEECH": speech,
+                                  "APP_CAPTIONS_SERVICE_TOKEN": "a-token-of-the-ai-service-0123456789"})
+    stop = asyncio.Event()
+    ports: list[int] = []
+    serving = asyncio.ensure_future(serve_node(settings, stop, lambda http, grpc: ports.extend((http, grpc))))
+    while not ports:
+        assert not serving.done(), serving.exception()
+        await asyncio.sleep(0.02)
+    channel = Channel("127.0.0.1", ports[1], codec=CheckedProtoCodec())
+    try:
+        stub = pb.MediaCaptionerStub(channel, metadata={SERVICE_TOKEN: SECRET})
+        assert (await stub.captioning(pb.CaptioningRequest())).room_ids == []
+        caption = stub.caption(pb.CaptionRequest(room_id=ROOM))
+        if served:
+            assert (await anext(caption)).started == pb.CaptionsStarted()
+        else:
+            with pytest.raises(GRPCError) as raised:
+                await anext(caption)
+            assert raised.value.status == Status.UNAVAILABLE and "no caption tap" in raised.value.message
+        await caption.aclose()
+    finally:
+        channel.close()
+        stop.set()
+        await asyncio.wait_for(serving, 30)
+
+
 def test_a_production_node_without_a_service_secret_refuses_to_start():
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
     env |= {"APP_ADAPTERS": "production", "APP_JWT_SECRET": "x" * 40, "APP_POSTGRES_DSN": "postgresql://nowhere/db",
@@ -152,12 +187,13 @@ def test_a_production_node_without_a_service_secret_refuses_to_start():
     assert done.returncode == 2 and "APP_SERVICE_SECRETS" in done.stderr, done.stderr
 
 
-async def test_a_process_using_a_media_node_records_through_it_and_has_no_caption_tap():
+async def test_a_process_using_a_media_node_records_and_captions_through_it():
     settings = web_settings(APP_MEDIA_GRPC_TARGET="127.0.0.1:50053", APP_SERVICE_SECRETS=SECRET)
     async with composed(settings) as (_, services):
         assert isinstance(services.media, GrpcMediaServer)
         assert isinstance(services.recordings.recorder, GrpcRoomRecorder)
-        assert services.captions is None or services.captions.captioner is None
+        assert isinstance(services.captions.captioner, GrpcRoomCaptioner)
+        assert services.captions.captioner.sink is services.captions
 
 
 def test_any_other_media_server_gets_the_placeholder_recorder():
@@ -168,3 +204,17 @@ def test_any_other_media_server_gets_the_placeholder_recorder():
 def test_a_media_target_must_be_host_and_port():
     with pytest.raises(Exception, match="APP_MEDIA_GRPC_TARGET"):
         web_settings(APP_MEDIA_GRPC_TARGET="nowhere")
+
+
+async def test_a_drain_that_cannot_read_the_rooms_waits_on_instead_of_failing():
+    fake = FakeMediaServer()
+    node = MediaNode(fake)
+    await node.signal(ROOM, ANN, "offer", {"sdp": "v=0"})
+    fake.failures = [RuntimeError("a peer closing under the read")]
+    assert await drain(node, None, seconds=0, timeout=5) == ["?"]
+    fake.failures = [RuntimeError("again"), RuntimeError("and again")]
+    draining = asyncio.ensure_future(drain(node, None, seconds=60, timeout=5))
+    await asyncio.sleep(0.6)  # two failed looks, then the room is still held
+    assert not draining.done()
+    await node.remove(ROOM, ANN)
+    assert await asyncio.wait_for(draining, 30) == []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import (
     TYPE_CHECKING,
+    AsyncIterator,
     Dict,
     List,
     Optional,
@@ -172,6 +173,52 @@ class RecordingList(betterproto.Message):
     recording_ids: List[str] = betterproto.string_field(1)
 
 
+@dataclass(eq=False, repr=False)
+class CaptionRequest(betterproto.Message):
+    room_id: str = betterproto.string_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class Caption(betterproto.Message):
+    """domain.captions.model.Caption"""
+
+    id: str = betterproto.string_field(1)
+    meeting_id: str = betterproto.string_field(2)
+    speaker_id: str = betterproto.string_field(3)
+    text: str = betterproto.string_field(4)
+    final: bool = betterproto.bool_field(5)
+    start_at: datetime = betterproto.message_field(6)
+    end_at: datetime = betterproto.message_field(7)
+
+
+@dataclass(eq=False, repr=False)
+class CaptionsStarted(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class CaptionsResumed(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class CaptionEvent(betterproto.Message):
+    started: "CaptionsStarted" = betterproto.message_field(1, group="event")
+    heard: "Caption" = betterproto.message_field(2, group="event")
+    unavailable: str = betterproto.string_field(3, group="event")
+    resumed: "CaptionsResumed" = betterproto.message_field(4, group="event")
+
+
+@dataclass(eq=False, repr=False)
+class CaptioningRequest(betterproto.Message):
+    pass
+
+
+@dataclass(eq=False, repr=False)
+class RoomList(betterproto.Message):
+    room_ids: List[str] = betterproto.string_field(1)
+
+
 class MediaRecorderStub(betterproto.ServiceStub):
     async def start(
         self,
@@ -236,6 +283,43 @@ class MediaRecorderStub(betterproto.ServiceStub):
             "/confero.media.v1.MediaRecorder/List",
             list_recordings_request,
             RecordingList,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+
+class MediaCaptionerStub(betterproto.ServiceStub):
+    async def caption(
+        self,
+        caption_request: "CaptionRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> AsyncIterator[CaptionEvent]:
+        async for response in self._unary_stream(
+            "/confero.media.v1.MediaCaptioner/Caption",
+            caption_request,
+            CaptionEvent,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        ):
+            yield response
+
+    async def captioning(
+        self,
+        captioning_request: "CaptioningRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RoomList":
+        return await self._unary_unary(
+            "/confero.media.v1.MediaCaptioner/Captioning",
+            captioning_request,
+            RoomList,
             timeout=timeout,
             deadline=deadline,
             metadata=metadata,
@@ -405,6 +489,51 @@ class MediaRecorderBase(ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 ListRecordingsRequest,
                 RecordingList,
+            ),
+        }
+
+
+class MediaCaptionerBase(ServiceBase):
+
+    async def caption(
+        self, caption_request: "CaptionRequest"
+    ) -> AsyncIterator[CaptionEvent]:
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+        yield CaptionEvent()
+
+    async def captioning(self, captioning_request: "CaptioningRequest") -> "RoomList":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def __rpc_caption(
+        self, stream: "grpclib.server.Stream[CaptionRequest, CaptionEvent]"
+    ) -> None:
+        request = await stream.recv_message()
+        await self._call_rpc_handler_server_stream(
+            self.caption,
+            stream,
+            request,
+        )
+
+    async def __rpc_captioning(
+        self, stream: "grpclib.server.Stream[CaptioningRequest, RoomList]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.captioning(request)
+        await stream.send_message(response)
+
+    def __mapping__(self) -> Dict[str, grpclib.const.Handler]:
+        return {
+            "/confero.media.v1.MediaCaptioner/Caption": grpclib.const.Handler(
+                self.__rpc_caption,
+                grpclib.const.Cardinality.UNARY_STREAM,
+                CaptionRequest,
+                CaptionEvent,
+            ),
+            "/confero.media.v1.MediaCaptioner/Captioning": grpclib.const.Handler(
+                self.__rpc_captioning,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                CaptioningRequest,
+                RoomList,
             ),
         }
 
