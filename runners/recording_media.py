@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from adapters.ffmpeg.processor import FfmpegRecordingProcessor
+from adapters.metrics.recording import MeasuredProcessor
 from adapters.webrtc.recorder import AiortcRoomRecorder
 from adapters.webrtc.sfu import AiortcMediaServer
 from ports.blobs import BlobStore
@@ -36,5 +37,5 @@ def aiortc_room_recorder(media: MediaServer, blobs: BlobStore, settings: Setting
     return UnconfiguredRecorder()
 
 
-def ffmpeg_processor(blobs: BlobStore, settings: Settings) -> FfmpegRecordingProcessor:
-    return FfmpegRecordingProcessor(blobs, ffmpeg=settings.recording_ffmpeg)
+def ffmpeg_processor(blobs: BlobStore, settings: Settings) -> MeasuredProcessor:
+    return MeasuredProcessor(FfmpegRecordingProcessor(blobs, ffmpeg=settings.recording_ffmpeg))

@@ -29,6 +29,7 @@ from runners.media_nodes import media_nodes
 from runners.rpc.server import bound_port
 from runners.observability import tracing
 from runners.observability.wiring import register_adapters, start_metrics, traced_services
+from runners.observability.dependencies import register_dependencies
 from runners.web.guard import ConnectionGuard
 from runners.web.logs import configure
 from runners.recording import UnconfiguredRecorder, recording_worker, with_recordings
@@ -85,6 +86,7 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                                 recordings=recordings, notifications=notifications, analysis=analysis,
                                 captions=captions, remote_authenticator=authenticator)
             await register_adapters(services.observability, family, services)
+            await register_dependencies(services.observability, family, services, settings)
             if tracing.is_on():
                 services = traced_services(services)
             if settings.admin_username and not without_database(settings):  # the users service makes it

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from attrs import define, field
 
+from adapters.metrics.instruments import DEAD_LETTERED, EVENT_CONSUME_LAG, EVENTS_CONSUMED
 from domain.messaging.errors import DeadLetterNotFound
 from domain.shared.events import DomainEvent
 from domain.shared.ids import new_id
@@ -92,6 +93,7 @@ class InMemoryEventBus:
                 try:
                     await consumer.handler(event)
                 except Exception as exc:
+                    EVENTS_CONSUMED.labels("failed").inc()
                     consumer.failures += 1
                     if consumer.failures < self._max_attempts:
                         log.exception("event subscriber failed; will retry", extra={"event": event.name})
@@ -100,7 +102,11 @@ class InMemoryEventBus:
                     log.exception("event subscriber failed %d times; dead-lettered", consumer.failures,
                                   extra={"event": event.name})
                     self.dead_letters.add(consumer.name, event, exc, consumer.failures)
+                    DEAD_LETTERED.inc()
                 else:
+                    EVENTS_CONSUMED.labels("handled").inc()
+                    EVENT_CONSUME_LAG.observe(max(0.0, (dt.datetime.now(dt.timezone.utc)
+                                                        - event.occurred_at).total_seconds()))
                     consumer.handled[event.event_id] = None
                     if len(consumer.handled) > self._remember:
                         consumer.handled.popitem(last=False)

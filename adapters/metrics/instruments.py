@@ -54,3 +54,57 @@ SFU_KEYFRAME_REQUESTS = Gauge("confero_sfu_keyframe_requests", "PLIs sent to the
 SFU_KEYFRAME_WAITS = Gauge("confero_sfu_subscriptions_waiting_for_keyframe",
                            "Subscriptions dropping video until a keyframe arrives")
 SFU_SCRAPE_ERRORS = Counter("confero_sfu_stats_errors_total", "SFU stats reads that failed during a scrape")
+
+# Seconds of work that runs for minutes: AI analyses and recordings' processing.
+JOB_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+
+EVENT_CONSUME_LAG = Histogram("confero_event_consume_lag_seconds",
+                              "From an event's occurrence to a consumer of the stream handling it",
+                              buckets=LATENCY_BUCKETS)
+DEAD_LETTERED = Counter("confero_events_dead_lettered_total",
+                        "Events a consumer gave up on after APP_EVENT_MAX_ATTEMPTS (moved to the dead letters)")
+
+AI_JOBS = Gauge("confero_ai_jobs", "Long AI analyses in this process's queue, by state", ("state",))
+AI_JOB_DURATION = Histogram("confero_ai_job_duration_seconds", "Time a long AI analysis ran (after its wait)",
+                            ("outcome",), buckets=JOB_BUCKETS)
+AI_JOB_WAIT = Histogram("confero_ai_job_wait_seconds", "Time a long AI analysis waited for a slot",
+                        buckets=JOB_BUCKETS)
+AI_JOBS_REJECTED = Counter("confero_ai_jobs_rejected_total", "Long AI analyses refused because the queue was full")
+
+RECORDINGS_ACTIVE = Gauge("confero_recordings_active", "Recordings this process's SFU is taping now")
+RECORDING_PROCESSING = Gauge("confero_recording_processing_jobs", "Recordings being made into the meeting file now")
+RECORDING_PROCESSING_DURATION = Histogram("confero_recording_processing_duration_seconds",
+                                          "Time to make a recording's meeting file (ffmpeg)", ("outcome",),
+                                          buckets=JOB_BUCKETS)
+
+GATEWAY_REQUESTS = Counter("confero_gateway_requests_total",
+                           "Requests the gateway answered, by upstream service and status class",
+                           ("service", "method", "status_class"))
+GATEWAY_DURATION = Histogram("confero_gateway_request_duration_seconds",
+                             "Time to answer a request at the gateway (forwarding included)", ("service", "method"),
+                             buckets=LATENCY_BUCKETS)
+GATEWAY_TOKEN_CACHE = Counter("confero_gateway_token_cache_lookups_total",
+                              "Access-token checks at the gateway: answered from its cache (hit) or verified (miss)",
+                              ("result",))
+GATEWAY_RATE_LIMITED = Counter("confero_gateway_rate_limited_total", "Requests the gateway refused with 429")
+
+# Label sets shown at zero before their first use, so dashboards and PromQL find the series from the start.
+for _state in ("waiting", "running"):
+    AI_JOBS.labels(_state)
+for _outcome in ("ok", "error"):
+    AI_JOB_DURATION.labels(_outcome)
+    RECORDING_PROCESSING_DURATION.labels(_outcome)
+for _result in ("hit", "miss"):
+    GATEWAY_TOKEN_CACHE.labels(_result)
+
+# Sequence numbers asked again with RTCP NACK: "sent" to publishers (packets the SFU lost on the way in),
+# "received" from subscribers (packets they lost, which the SFU retransmits).
+SFU_NACKS = Counter("confero_sfu_nack_packets_total", "RTP packets requested again by RTCP NACK", ("direction",))
+for _direction in ("sent", "received"):
+    SFU_NACKS.labels(_direction)
+
+# The event stream's consumer groups (a fixed set: signaling, webhooks, notifications), read at scrape time.
+EVENT_STREAM_PENDING = Gauge("confero_event_stream_pending_entries",
+                             "Stream entries delivered to a consumer group and not acknowledged yet", ("group",))
+EVENT_STREAM_BACKLOG = Gauge("confero_event_stream_lag_entries",
+                             "Stream entries not yet delivered to a consumer group (XINFO GROUPS lag)", ("group",))

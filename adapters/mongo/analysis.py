@@ -31,6 +31,11 @@ class MongoAnalysisStore:
             await self._jobs.create_index([("meeting_id", DESCENDING), *NEWEST_FIRST], name="by_meeting")
             await self._jobs.create_index([("requested_by", DESCENDING), *NEWEST_FIRST], name="by_requester")
 
+    async def ping(self) -> None:
+        """Readiness: raises Unavailable when the server does not answer (runners/observability)."""
+        with translated():
+            await self._jobs.database.command("ping")
+
     async def put(self, job: AnalysisJob) -> None:
         with translated():
             await self._jobs.replace_one({"_id": job.id}, to_document(job), upsert=True)

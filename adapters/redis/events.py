@@ -16,7 +16,7 @@ from opentelemetry import propagate, trace
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from adapters.metrics.instruments import EVENTS_CONSUMED
+from adapters.metrics.instruments import DEAD_LETTERED, EVENT_CONSUME_LAG, EVENTS_CONSUMED
 from adapters.redis.errors import redis_unavailable, translate_errors
 from domain.shared.errors import Unavailable
 from domain.shared.events import DomainEvent, UnknownEvent, event_from_record
@@ -223,6 +223,8 @@ class RedisStreamSubscriber:
                                                       kind=trace.SpanKind.CONSUMER):
                         await handler(event)
                     EVENTS_CONSUMED.labels("handled").inc()
+                    EVENT_CONSUME_LAG.observe(max(0.0, (dt.datetime.now(dt.timezone.utc)
+                                                        - event.occurred_at).total_seconds()))
                 except Exception as exc:
                     EVENTS_CONSUMED.labels("failed").inc()
                     failures = self._failures.get(entry_id, 0) + 1
@@ -261,6 +263,7 @@ class RedisStreamSubscriber:
                 pipe.xadd(self.dead_stream, letter)
                 pipe.xack(self.stream, self.group, entry_id)
                 await pipe.execute()
+        DEAD_LETTERED.inc()
         self._failures.pop(entry_id, None)
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import ResponseError
 
-from adapters.metrics.instruments import REDIS_COMMAND, REDIS_ERRORS
+from adapters.metrics.instruments import EVENT_STREAM_BACKLOG, EVENT_STREAM_PENDING, REDIS_COMMAND, REDIS_ERRORS
 
 
 class ObservedPipeline(Pipeline):  # type: ignore[misc]
@@ -44,3 +45,20 @@ class ObservedRedis(Redis):  # type: ignore[misc]
 async def ready(client: Redis) -> None:
     """Raises when the server does not answer PING (the caller reports it as down)."""
     await client.ping()
+
+
+MAX_GROUPS = 32  # a bound on the label values, whatever the server holds
+
+
+async def stream_groups(client: Redis, stream: str) -> None:
+    """Run before each scrape: per consumer group of ``stream``, the entries it was handed and has not
+    acknowledged, and those not handed to it yet (Redis 7's ``lag``; absent on older servers)."""
+    try:
+        groups = await client.xinfo_groups(stream)
+    except ResponseError:  # no such stream yet: nothing published
+        return
+    for group in groups[:MAX_GROUPS]:
+        name = str(group["name"])
+        EVENT_STREAM_PENDING.labels(name).set(int(group["pending"]))
+        if group.get("lag") is not None:
+            EVENT_STREAM_BACKLOG.labels(name).set(int(group["lag"]))

@@ -58,6 +58,11 @@ class S3BlobStore:
         self._s3 = client
         self.bucket = bucket
 
+    async def ping(self) -> None:
+        """Readiness: raises Unavailable when the server does not answer or the bucket is not there."""
+        with translated():
+            await self._s3.head_bucket(Bucket=self.bucket)
+
     async def put(self, key: str, data: bytes, content_type: str) -> BlobInfo:
         check_key(key)
         with translated(key):

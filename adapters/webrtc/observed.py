@@ -1,9 +1,14 @@
 """SFU gauges, read from the SFU's own state and aiortc's stats when Prometheus scrapes, so the media
-path does no metrics work per packet or frame."""
+path does no metrics work per packet or frame; and NACK counts, which aiortc keeps to itself: its two
+NACK paths are wrapped once per process (``count_nacks``), one counter increment per NACK packet."""
 
 from __future__ import annotations
 
 from collections import Counter as Tally
+from typing import Any
+
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket
 
 from adapters.metrics import instruments as m
 from adapters.webrtc.sfu import AiortcMediaServer
@@ -57,3 +62,25 @@ def _children(gauge):  # type: ignore[no-untyped-def]
     for metric in gauge.collect():
         for sample in metric.samples:
             yield sample
+
+
+def count_nacks() -> None:
+    """Counts the sequence numbers in every NACK the SFU's receivers send and its senders receive.
+    Idempotent.  aiortc exposes neither (no nackCount in its stats): the wrappers call its own methods."""
+    if getattr(RTCRtpReceiver, "_confero_counted", False):
+        return
+    send_nack = RTCRtpReceiver._send_rtcp_nack
+    handle_rtcp = RTCRtpSender._handle_rtcp_packet
+
+    async def counted_send(self: Any, media_ssrc: int, lost: list[int]) -> None:
+        m.SFU_NACKS.labels("sent").inc(len(lost))
+        await send_nack(self, media_ssrc, lost)
+
+    async def counted_handle(self: Any, packet: Any) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            m.SFU_NACKS.labels("received").inc(len(packet.lost))
+        await handle_rtcp(self, packet)
+
+    RTCRtpReceiver._send_rtcp_nack = counted_send  # type: ignore[method-assign]
+    RTCRtpSender._handle_rtcp_packet = counted_handle  # type: ignore[method-assign]
+    RTCRtpReceiver._confero_counted = True  # type: ignore[attr-defined]

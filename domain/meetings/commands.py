@@ -48,6 +48,7 @@ class Invite:
     meeting_id: MeetingId
     user_id: UserId | None = None
     email: str | None = None
+    username: str | None = None
 
 
 class HostAction(enum.Enum):

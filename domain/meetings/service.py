@@ -172,16 +172,25 @@ class MeetingService:
         return await self._change(meeting_id, lambda m: m.leave(actor.user_id, now=self.clock.now()))
 
     async def invite(self, actor: Actor, cmd: c.Invite) -> Meeting:
-        """Rules: host or co-host; by user id (the user must exist) or by email.  An email stays an
-        email (never looked up: the host must not learn which account owns it) and admits whoever
-        holds it as a verified address (User.invitation_email)."""
+        """Rules: host or co-host; by user id or username (the user must exist) or by email.  An email
+        stays an email (never looked up: the host must not learn which account owns it) and admits
+        whoever holds it as a verified address (User.invitation_email).  A username is only ever
+        matched against usernames, never against email addresses."""
         user_id, email = cmd.user_id, None
         if cmd.email is not None:
             email = normalize_email(cmd.email)
+        elif cmd.username is not None:
+            user_id = await self._user_named(cmd.username)
         elif user_id is not None:
             await self.users.get(user_id)
         return await self._change(cmd.meeting_id, lambda m: m.invite(
             actor, now=self.clock.now(), user_id=user_id, email=email, limit=self.limits.invitations_per_meeting))
+
+    async def _user_named(self, username: str) -> UserId:
+        found = await self.users.find_by_login(username)
+        if found is None or found.username.lower() != username.strip().lower():
+            raise UserNotFound("no user has that username", username=username)
+        return found.id
 
     async def host_action(self, actor: Actor, meeting_id: MeetingId, action: c.HostAction,
                           target: UserId) -> Meeting:

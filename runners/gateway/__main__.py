@@ -16,6 +16,7 @@ from domain.shared.errors import DomainError
 from runners.containers import resolve
 from runners.gateway.app import create_gateway_app
 from runners.gateway.container import GatewayContainer
+from runners.observability.http_metrics import start_metrics_listener
 from runners.settings import ConfigError, Settings
 from runners.web.logs import configure
 
@@ -32,6 +33,9 @@ async def serve(settings: Settings) -> None:
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_idle_timeout,
                                shutdown_timeout=settings.shutdown_timeout)
         await runner.setup()
+        metrics = None
+        if settings.metrics_port:  # /metrics on its own listener (APP_METRICS_HOST:APP_METRICS_PORT), never public
+            metrics = await start_metrics_listener(settings.metrics_host, settings.metrics_port, _nothing_to_refresh)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -44,10 +48,16 @@ async def serve(settings: Settings) -> None:
         finally:
             log.info("stopping")
             await asyncio.wait_for(runner.cleanup(), 3 * settings.shutdown_timeout)
+            if metrics is not None:
+                await metrics.cleanup()
     finally:
         shutdown = container.shutdown_resources()
         if shutdown is not None:
             await shutdown
+
+
+async def _nothing_to_refresh() -> None:
+    """The gateway's metrics are counted as requests pass; no gauge is read at scrape time."""
 
 
 def main() -> int:

@@ -8,15 +8,19 @@ made at the edge have the same JSON body as the services' own.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from domain.discovery.errors import NoInstanceAvailable
+from domain.shared.errors import Unavailable
 from runners.app_state import REQUEST_ID, SETTINGS, error_response
 from runners.gateway.edge import handle
+from runners.gateway.metrics import gateway_metrics
 from runners.gateway.state import GATEWAY, Gateway
 from runners.gateway.websocket import close_sockets
+from runners.observability.registry import Observability
 from runners.web.app import ROUTES
 from runners.web.middleware import cors, error_mapping, hide_server_version, request_ids, security_headers
 from runners.web.openapi import build_document
@@ -40,10 +44,20 @@ async def health(request: web.Request) -> web.Response:
 
 async def ready(request: web.Request) -> web.Response:
     """Ready once the registry answered for every service (an empty answer counts: a service with no
-    instance gets 503s, which is the registry's truth, not the gateway's fault)."""
-    ok = request.app[GATEWAY].upstreams.ready()
-    return web.json_response({"status": "ready" if ok else "unready", "checks": {"registry": ok}},
-                             status=200 if ok else 503)
+    instance gets 503s, which is the registry's truth, not the gateway's fault) and, with APP_ETCD_URL,
+    while etcd answers a read.  The same report as every process's /ready (runners/observability)."""
+    gateway = request.app[GATEWAY]
+    probes = Observability()
+
+    async def registry() -> None:
+        if not gateway.upstreams.ready():
+            raise Unavailable("the registry has not answered for every service yet")
+
+    probes.add_check("registry", registry)
+    if gateway.settings.etcd_url:
+        probes.add_check("etcd", functools.partial(gateway.upstreams.registry.instances, "gateway"))
+    ok, checks = await probes.readiness()
+    return web.json_response({"status": "ready" if ok else "unready", "checks": checks}, status=200 if ok else 503)
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -53,7 +67,7 @@ async def openapi(request: web.Request) -> web.Response:
 def create_gateway_app(gateway: Gateway) -> web.Application:
     hide_server_version()
     # No body size here: bodies are streamed, and each service enforces its own (25 MB AI uploads).
-    app = web.Application(middlewares=[cors, request_ids, error_mapping, unavailable])
+    app = web.Application(middlewares=[gateway_metrics, cors, request_ids, error_mapping, unavailable])
     app.on_response_prepare.append(security_headers)
     app[SETTINGS] = gateway.settings
     app[GATEWAY] = gateway

@@ -32,7 +32,7 @@ async def service_registry(settings: Settings, clock: Clock) -> AsyncIterator[Se
         from adapters.etcd.discovery import EtcdServiceRegistry
 
         async with open_etcd(settings.etcd_url) as client:
-            registry = EtcdServiceRegistry(client, prefix=settings.etcd_prefix)
+            registry = EtcdServiceRegistry(client, prefix=settings.etcd_prefix)  # where the services register
             try:
                 yield registry
             finally:

@@ -9,7 +9,8 @@ import logging
 from aiohttp import web
 
 from domain.shared.errors import Unavailable
-from domain.shared.limits import AttemptLimit
+from adapters.metrics.instruments import GATEWAY_RATE_LIMITED
+from domain.shared.limits import AttemptLimit, AttemptsExhausted
 from domain.users.errors import InvalidToken
 from runners.app_state import bearer_token
 from runners.gateway.proxy import forward
@@ -57,6 +58,9 @@ async def _within_rate(request: web.Request, gateway: Gateway, user: str | None)
         return
     try:
         await gateway.limiter.reserve(limits, gateway.clock.now())
+    except AttemptsExhausted:
+        GATEWAY_RATE_LIMITED.inc()
+        raise
     except Unavailable:
         log.warning("the rate limiter is unavailable: request let through")
 

@@ -9,6 +9,7 @@ from aiohttp import web
 import attrs
 from attrs import define
 
+from adapters.metrics.instruments import GATEWAY_TOKEN_CACHE
 from ports.clock import Clock
 from ports.limits import AttemptLimiter
 from ports.users import TokenCodec
@@ -38,7 +39,9 @@ class Gateway:
         now = self.clock.now()
         known = self._verified.get(token)
         if known is not None and known[1] > now:
+            GATEWAY_TOKEN_CACHE.labels("hit").inc()
             return known[0]
+        GATEWAY_TOKEN_CACHE.labels("miss").inc()
         claims = self.tokens.decode_access(token, now)
         if len(self._verified) >= VERIFIED_TOKENS:
             self._verified.clear()

@@ -29,6 +29,7 @@ def _key(instance: ServiceInstance) -> tuple[str, str]:
 class Upstreams:
     def __init__(self, registry: ServiceRegistry, services: Iterable[str] = SERVICES, *,
                  eject_seconds: float = 5.0) -> None:
+        self.registry = registry
         self.views = {s: ServiceView(registry, s) for s in services}
         self.eject_seconds = eject_seconds
         self._in_flight: dict[tuple[str, str], int] = {}

@@ -38,6 +38,7 @@ async def register_adapters(observability: Observability, family: Any, services:
         from adapters.webrtc import observed as sfu
 
         observability.on_scrape(functools.partial(sfu.scrape, services.media))
+        sfu.count_nacks()
 
 
 async def _dead_letters(letters: Any) -> None:

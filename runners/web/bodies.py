@@ -126,19 +126,21 @@ class JoinMeetingRequest(Shape):
         return mc.JoinMeeting(meeting_id=meeting_id, password=self.password)
 
 
-class InviteRequest(Shape, json_schema_extra={"oneOf": [{"required": ["user_id"]}, {"required": ["email"]}]}):
+class InviteRequest(Shape, json_schema_extra={"oneOf": [{"required": ["user_id"]}, {"required": ["email"]},
+                                                         {"required": ["username"]}]}):
     user_id: Id = None
     email: text(254, 1) = None
+    username: text(64, 1) = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> InviteRequest:
         if len(self.model_fields_set) != 1:
-            raise ValueError("send either user_id or email")
+            raise ValueError("send one of user_id, email or username")
         return self
 
     def command(self, meeting_id: MeetingId) -> mc.Invite:
         return mc.Invite(meeting_id=meeting_id, user_id=UserId(self.user_id) if self.user_id else None,
-                         email=self.email)
+                         email=self.email, username=self.username)
 
 
 class TransferHostRequest(Shape):

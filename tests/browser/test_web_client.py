@@ -159,10 +159,20 @@ def create_meeting(page: Any, title: str) -> str:
     return str(row.get_attribute("data-meeting-id"))
 
 
+def through_the_lobby(page: Any) -> None:
+    """The meeting's lobby (devices, preview, level meter) stands before every meeting: join from it."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#view-prejoin")).to_be_visible()
+    expect(page.locator("#prejoin-preview-box")).to_have_attribute("data-ready", "true")
+    page.click("#prejoin-join")
+
+
 def join_from_list(page: Any, meeting_id: str) -> None:
     from playwright.sync_api import expect
 
     page.click(f"#meetings li[data-meeting-id='{meeting_id}'] button.join")
+    through_the_lobby(page)
     expect(page.locator("#view-meeting")).to_be_visible()
     # Functions, not expressions: the page's CSP forbids the eval Playwright uses for expressions.
     page.wait_for_function("() => document.querySelector('.tile.self video')?.videoWidth > 0")
@@ -175,6 +185,7 @@ def join_by_id_with_password(page: Any, meeting_id: str, wrong_first: bool) -> f
     dialog = page.locator("#password-dialog")
     page.fill("#join-form [name=meeting_id]", meeting_id)
     page.click("#join-form button[type=submit]")
+    through_the_lobby(page)
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("needs a password")
     if wrong_first:

@@ -131,6 +131,7 @@ def test_packets_lost_once_are_recovered_by_nack_without_losing_a_frame() -> Non
     assert in_order(sub["counters"]), sub["counters"]
     assert sub["fps"] == pytest.approx(FPS, rel=0.1)
     assert result["sfu"]["holes_skipped"] == 0
+    assert result["sfu"]["nacks"]["sent"] > 0  # confero_sfu_nack_packets_total counted the SFU's NACKs
 
 
 @needs_netns

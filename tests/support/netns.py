@@ -71,7 +71,9 @@ def require_unshare() -> None:
 
 def environment() -> dict[str, str]:
     """For a child started under ``command()`` by other means than ``run_module``."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), PARENT_NETNS: current_netns()}
+    # The repository first; a PYTHONPATH the caller had (extra packages of a local run) stays behind it.
+    path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**os.environ, "PYTHONPATH": path, PARENT_NETNS: current_netns()}
 
 
 LOOPBACK_ONLY = "ip link set lo up"

@@ -113,6 +113,7 @@ class ReceivedMedia:
         self.audio_frames = 0
         self.audio_first: float | None = None
         self.audio_last: float | None = None
+        self.last_frame: av.VideoFrame | None = None  # the latest decoded picture, to look at
 
     async def consume(self, track: MediaStreamTrack) -> None:
         try:
@@ -120,6 +121,7 @@ class ReceivedMedia:
                 frame = await track.recv()
                 arrival = time.monotonic()
                 if track.kind == "video":
+                    self.last_frame = frame
                     counter, sent = read_marks(frame)
                     self.video.append((counter, (int(arrival * 1000) - sent) % (1 << 40), arrival))
                 else:
@@ -159,6 +161,9 @@ class SfuServer:
         self.senders: list[Any] = []
         self.codec_calls = {"get_encoder": 0, "get_decoder": 0}
         self._count_codec_calls()
+        from adapters.webrtc.observed import count_nacks
+
+        count_nacks()  # confero_sfu_nack_packets_total, as the SFU of a served process counts them
 
     def _count_codec_calls(self) -> None:
         import aiortc.rtcrtpreceiver
@@ -207,6 +212,8 @@ class SfuServer:
         return {}
 
     async def op_stats(self, req: dict[str, Any]) -> dict[str, Any]:
+        from prometheus_client import REGISTRY
+
         from adapters.webrtc import aiortc_internals
 
         times = os.times()
@@ -217,7 +224,9 @@ class SfuServer:
                 "frames_in": sum(p.frames_in for p in published),
                 "holes_skipped": sum(getattr(p.assembler, "holes_skipped", 0) for p in published),
                 "loss_keyframe_requests": sum(getattr(p.assembler, "keyframe_requests", 0) for p in published),
-                "subscriber_drops": sum(t.frames_dropped for p in published for t in p.subscribers)}
+                "subscriber_drops": sum(t.frames_dropped for p in published for t in p.subscribers),
+                "nacks": {d: REGISTRY.get_sample_value("confero_sfu_nack_packets_total", {"direction": d})
+                          for d in ("sent", "received")}}
 
     async def op_drop_video(self, req: dict[str, Any]) -> dict[str, Any]:
         """Test hook: lose RTP packets of published video on the way into the SFU."""

@@ -9,15 +9,21 @@ import yaml
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 
 
-def test_only_the_proxy_publishes_a_port_and_the_app_trusts_exactly_that_hop() -> None:
+def test_only_the_proxies_publish_a_port_and_each_process_trusts_exactly_its_proxy_hops() -> None:
     services = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())["services"]
     published = {name for name, svc in services.items() if svc.get("ports")}
-    assert published == {"proxy", "grafana", "jaeger"}
+    assert published == {"nginx", "proxy-allinone", "grafana", "jaeger"}
     for operator_ui in ("grafana", "jaeger"):  # for the operator on the host, not the world
         assert all(p.startswith("127.0.0.1:") for p in services[operator_ui]["ports"])
-    app = services["app"]["environment"]
+    app = services["app"]["environment"]  # the all-in-one behind its proxy
     assert (app["APP_TRUST_FORWARDED_FOR"], app["APP_TRUSTED_PROXY_HOPS"]) == ("true", "1")
-    assert "nginx.conf" in services["proxy"]["volumes"][0]
+    assert "nginx.conf" in services["proxy-allinone"]["volumes"][0]
+    gateway = services["gateway"]["environment"]  # behind nginx
+    assert (gateway["APP_TRUST_FORWARDED_FOR"], gateway["APP_TRUSTED_PROXY_HOPS"]) == ("true", "1")
+    assert "nginx-gateway.conf" in services["nginx"]["volumes"][0]
+    for name in ("users", "meetings", "signaling", "media", "ai", "notifications"):  # behind nginx and the gateway
+        env = services[name]["environment"]
+        assert (env["APP_TRUST_FORWARDED_FOR"], env["APP_TRUSTED_PROXY_HOPS"]) == ("true", "2"), name
 
 
 def test_the_proxy_sets_the_slow_client_deadlines_and_a_per_client_limit() -> None:

@@ -595,3 +595,14 @@ async def test_joins_arriving_while_one_commits_are_applied_together_in_one_unit
     assert set(stored.participants) == {people[n].user_id for n in ("host", "alice", "bob")}
     joined = [e.user_id for e in domain_outbox.events if e.name == "meeting.participant_joined"]
     assert joined == [people[n].user_id for n in ("host", "alice", "bob")]
+
+
+async def test_an_invitation_by_username_invites_that_user_and_never_matches_an_email(meeting_service, people):
+    meeting = await schedule(meeting_service, people["host"], settings=MeetingSettings(invite_only=True))
+    invited = await meeting_service.invite(people["host"], mc.Invite(meeting_id=meeting.id, username=" Bob "))
+    assert people["bob"].user_id in invited.invited_users
+    await join(meeting_service, people["bob"], meeting)
+    for unknown in ("nobody", "alice@example.com"):
+        with pytest.raises(UserNotFound):
+            await meeting_service.invite(people["host"], mc.Invite(meeting_id=meeting.id, username=unknown))
+    assert people["alice"].user_id not in (await meeting_service.get(people["host"], meeting.id)).invited_users

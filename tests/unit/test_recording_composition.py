@@ -29,7 +29,8 @@ async def test_the_all_in_one_records_the_sfu_into_the_recordings_directory(tmp_
         assert isinstance(service.recorder, AiortcRoomRecorder) and service.recorder.media is services.media
         assert service.recorder.blobs is service.blobs and service.recorder.upload_interval == 1.5
         assert service.recorder in services.media.watchers
-        assert isinstance(service.processor, FfmpegRecordingProcessor) and service.processor.blobs is service.blobs
+        processor = service.processor.inner  # inside the metrics decorator (adapters/metrics/recording.py)
+        assert isinstance(processor, FfmpegRecordingProcessor) and processor.blobs is service.blobs
 
 
 async def test_the_placeholder_recorder_refuses_with_unavailable():

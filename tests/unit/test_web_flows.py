@@ -321,3 +321,16 @@ async def test_someone_invited_by_email_sees_their_role_like_someone_invited_by_
     listed = await web.ok("GET", f"{API}/meetings", who=later, params={"relation": "invited"})
     assert [m["your_role"] for m in listed["items"]] == ["participant"]
     assert by_email.id not in (await web.get_meeting(host, mid))["invited_user_ids"]
+
+
+async def test_a_host_invites_by_username_and_an_unknown_username_is_a_404(web: WebApi) -> None:
+    host, guest = await web.user("hana"), await web.user("ivo")
+    mid = (await web.meeting(host, settings={"invite_only": True}))["id"]
+    meeting = await web.ok("POST", f"{API}/meetings/{mid}/invitations", who=host, json={"username": "ivo"})
+    assert meeting["invited_user_ids"] == [guest.id]
+    assert (await web.join(guest, mid))["joined"] is True
+    missing = await web.call("POST", f"{API}/meetings/{mid}/invitations", who=host, json={"username": "nobody"})
+    assert (missing.status, missing.code) == (404, "user_not_found")
+    both = await web.call("POST", f"{API}/meetings/{mid}/invitations", who=host,
+                          json={"username": "ivo", "email": "ivo@example.com"})
+    assert both.status == 422

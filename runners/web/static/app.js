@@ -8,7 +8,9 @@
 //   media.js      the RTCPeerConnection with the SFU, local camera and microphone
 //   room.js       the meeting view: tiles, mute buttons, active speaker, chat
 //   meeting.js    joining, leaving, server events, reconnecting
-//   lobby.js      log in / register, my meetings, create / join
+//   lobby.js      log in / register, my meetings (tabs), schedule / edit / cancel, copy link, /m/<id> links
+//   prejoin.js    a meeting's lobby: device pickers, self-preview, level meter, joining muted, refusals
+//   meetinglist.js, meetingform.js, refusals.js, levels.js: their logic, without the DOM (tests/js)
 //   recordings.js record / stop, the recording indicator, the meeting's recordings
 //   captions.js   captions on / off, the indicator, caption lines and panel, the transcript
 //   notifications.js  the bell, notification settings, Web Push opt-in (sw.js)

@@ -5,6 +5,7 @@ import { api, ApiError, refreshTokens, session, sessionLost } from "./api.js";
 import { debug } from "./debug.js";
 import { loadMeetings } from "./lobby.js";
 import { getLocalMedia, onSfuAnswer, onSfuCandidate, onSfuOffer, startMedia } from "./media.js";
+import { takePreparedMedia } from "./prejoin.js";
 import {
   beginRoom, DEFAULT_SFU_PEER_ID, removeMember, room, sendMediaState, setActiveSpeaker, setTileMedia,
   showChat, teardownRoom, tileFor, updateControls, updateCount, upsertMember,
@@ -25,7 +26,8 @@ export async function joinMeeting(meetingId, password) {
   clearNotice();
   debug.joinStartedAt = performance.now();
   debug.firstRemoteFrameMs = null;
-  const media = pendingLocal ? Promise.resolve(pendingLocal) : getLocalMedia();
+  const prepared = pendingLocal ?? takePreparedMedia();  // the lobby's stream: its devices and mute choices
+  const media = prepared ? Promise.resolve(prepared) : getLocalMedia();
   pendingLocal = null;
   let state;
   try {
@@ -75,8 +77,8 @@ function enterRoom(state, local) {
 
   const audio = r.local?.getAudioTracks()[0];
   const video = r.local?.getVideoTracks()[0];
-  if (audio) audio.enabled = state.self.media.audio;  // mute_on_join
-  if (video) video.enabled = state.self.media.video;
+  if (audio) audio.enabled = state.self.media.audio && audio.enabled;  // mute_on_join, or muted in the lobby
+  if (video) video.enabled = state.self.media.video && video.enabled;
   r.media = { audio: Boolean(audio?.enabled), video: Boolean(video?.enabled), screen: false };
   r.selfTile = tileFor({ ...state.self, media: r.media }, true);
   if (r.local) r.selfTile.querySelector("video").srcObject = r.local;

@@ -1,5 +1,7 @@
 // Shared page helpers: element lookup, the notice bar, view switching and form handling.
 
+import { REFUSAL_MESSAGES, refusal } from "./refusals.js";
+
 export const $ = (selector) => document.querySelector(selector);
 
 // ---------------------------------------------------------------- messages shown to people
@@ -17,9 +19,11 @@ const MESSAGES = {
   unavailable: "The service is temporarily unavailable. Please try again.",
   captions_unavailable: "This server makes no live captions.",
   transcript_hidden: "Only the meeting's host, co-hosts and the people who attended see its transcript.",
+  ...REFUSAL_MESSAGES,  // refusals to join: one wording for the notice and the lobby (refusals.js)
 };
 
 export function describe(err) {
+  if (err?.code === "too_many_password_guesses") return refusal(err.code, err.details).message;  // says how long
   return MESSAGES[err?.code] ?? err?.message ?? String(err);
 }
 
