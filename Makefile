@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 
-.PHONY: run test install lint unit integration bench bench-ai bench-signaling bench-sfu bench-recording bench-captions clean
+.PHONY: run test install lint unit integration bench bench-ai bench-signaling bench-sfu bench-recording bench-captions bench-distributed clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -98,6 +98,10 @@ bench-recording: install $(VENV)/.system-deps
 
 bench-captions: install $(VENV)/.system-deps
 	$(BIN)/python bench/captions.py
+
+# The split services behind the gateway against the all-in-one, same run (servers.sh also brings etcd).
+bench-distributed: install
+	eval "$$(scripts/servers.sh)" && $(BIN)/python bench/distributed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -33,6 +33,7 @@ from confero_contracts.limits import AttemptLimiterContract
 from confero_contracts.locks import KeyedLocksContract
 from confero_contracts.login_races import LoginRaceSuite
 from confero_contracts.meeting_access import MeetingAccessContract
+from confero_contracts.meeting_state import MeetingStateContract
 from confero_contracts.meeting_queries import MeetingQueriesContract
 from confero_contracts.media_server import MediaServerContract
 from confero_contracts.meetings import MeetingRepositoryContract
@@ -88,6 +89,7 @@ SUITES: dict[type, tuple[str, ...]] = {
     AuthenticatorContract: ("harness",),
     UserDirectoryContract: ("harness",),
     SpeechToTextContract: ("harness",),
+    MeetingStateContract: ("harness",),
     MediaServerContract: ("harness",),
     RoomPlacementContract: ("harness",),
 }
@@ -104,6 +106,7 @@ __all__ = [
     "SignalBusContract", "SpeechToTextContract", "TranscriptStoreContract", "UnitOfWorkContract",
     "UserRepositoryContract", "WebhookStoreContract",
     "MeetingAccessContract", "AuthenticatorContract", "UserDirectoryContract",
+    "MeetingStateContract",
     "MediaServerContract",
     "RoomPlacementContract",
 ]

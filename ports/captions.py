@@ -70,3 +70,13 @@ class TranscriptStore(Protocol):
     async def transcript(self, meeting_id: MeetingId, *, since: dt.datetime | None = None,
                          until: dt.datetime | None = None, limit: int = 10_000) -> list[Caption]: ...
     async def delete(self, meeting_id: MeetingId) -> int: ...
+
+
+class CaptionedMeetings(Protocol):
+    """Whether a meeting is live with captions on, as the processes that caption rooms see it (read in
+    process, or from the meetings service over gRPC when the process has no database of its own).
+
+    ``live_since`` returns when the meeting started if it is live with captions on now, None otherwise
+    (not started, ended, captions off, or no such meeting).  May raise Unavailable."""
+
+    async def live_since(self, meeting_id: MeetingId) -> dt.datetime | None: ...

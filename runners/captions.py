@@ -43,7 +43,8 @@ async def caption_service(settings: Settings, container: Any,
                                      holds="meeting transcripts")
         service = CaptionService(transcripts=store, bus=await resolve(container.adapters.signal_bus),
                                  meetings=await resolve(container.adapters.meetings),
-                                 users=await resolve(container.adapters.users))
+                                 captioned=await resolve(container.captioned_meetings),
+                                 users=await resolve(container.user_directory))
         try:
             from runners.captions_media import aiortc_room_captioner, speech_to_text
             from runners.media import in_process

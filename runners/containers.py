@@ -21,6 +21,8 @@ from adapters.memory.limits import InMemoryAttemptLimiter
 from adapters.memory.locks import InProcessKeyedLocks
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.inprocess.recording_status import InProcessRecordingStatus
+from adapters.inprocess.captioned_meetings import RepositoryCaptionedMeetings
+from adapters.inprocess.user_directory import RepositoryUserDirectory
 from adapters.memory.meeting_queries import InMemoryMeetingQueries
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.outbox import InMemoryOutbox
@@ -177,12 +179,17 @@ class Application(containers.DeclarativeContainer):
                                 publisher=providers.Singleton(MeasuredPublisher, adapters.events))
     dead_letter_service = providers.Singleton(DeadLetterService, adapters.dead_letters)
     meeting_access = providers.Singleton(InProcessMeetingAccess, meeting_service, adapters.users)
+    # What a joining member is told; the meetings service's answers over gRPC in a process without a
+    # database (runners/remote.py overrides these three).
+    recording_status = providers.Singleton(InProcessRecordingStatus, adapters.recordings)
+    captioned_meetings = providers.Singleton(RepositoryCaptionedMeetings, adapters.meetings)
+    user_directory = providers.Singleton(RepositoryUserDirectory, adapters.users)
     room_service = providers.Singleton(
         RoomService, presence=adapters.presence, bus=adapters.signal_bus, meetings=meeting_access, clock=clock,
         member_ttl=providers.Callable(lambda s: dt.timedelta(seconds=s.member_ttl_seconds), settings),
         grace=providers.Callable(lambda s: dt.timedelta(seconds=s.reconnect_grace_seconds), settings),
         media=adapters.media,
-        recordings=providers.Singleton(InProcessRecordingStatus, adapters.recordings),
+        recordings=recording_status,
     )
     recording_service = providers.Singleton(
         RecordingService, uow=adapters.uow, recorder=adapters.recorder, processor=adapters.recording_processor,
@@ -194,9 +201,10 @@ class Application(containers.DeclarativeContainer):
 
 def adapter_family(settings: Settings) -> containers.DeclarativeContainer:
     if settings.adapters is AdapterFamily.PRODUCTION:
-        from runners.production import ProductionAdapters
+        from runners.production import ProductionAdapters, RemoteDataAdapters
+        from runners.remote import without_database
 
-        return ProductionAdapters(settings=settings)
+        return (RemoteDataAdapters if without_database(settings) else ProductionAdapters)(settings=settings)
     if settings.sqlite_path:
         from runners.sqlite import SqliteAdapters
 

@@ -31,8 +31,16 @@ from adapters.redis.presence import RedisRoomPresence
 from adapters.redis.signal_bus import RedisSignalBus
 from adapters.redis.sessions import RedisSessionStore
 from adapters.redis.throttle import RedisLoginThrottle
+from adapters.memory.events import InMemoryEventBus
+from adapters.memory.meeting_queries import InMemoryMeetingQueries
+from adapters.memory.meetings import InMemoryMeetingRepository
+from adapters.memory.outbox import InMemoryOutbox
+from adapters.memory.recordings import InMemoryRecordingRepository
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.memory.users import InMemoryUserRepository
+from adapters.memory.webhooks import InMemoryWebhookStore
 from runners.media import media_server
-from runners.recording import blob_store
+from runners.recording import UnconfiguredRecorder, blob_store
 from runners.recording_media import aiortc_room_recorder, ffmpeg_processor
 from runners.settings import Settings
 from runners.signaling.feeds import stream_feed
@@ -93,3 +101,26 @@ class ProductionAdapters(containers.DeclarativeContainer):
     blobs = providers.Resource(blob_store, settings)
     recorder = providers.Singleton(aiortc_room_recorder, media, blobs, settings)
     recording_processor = providers.Singleton(ffmpeg_processor, blobs, settings)
+
+
+class RemoteDataAdapters(ProductionAdapters):
+    """ProductionAdapters without PostgreSQL, for a process that serves only signaling (and media): rooms,
+    sessions and events in Redis as in ProductionAdapters; whom to admit, what a joining member is told
+    about recordings and captions, and display names come from the users and meetings services over gRPC
+    (runners/remote.py overrides those ports).  The stores of data this process does not serve are
+    process-local and stay empty: no route of this process reaches them, and nothing records here
+    (recordings need the database: a recording refused as Unavailable).  Its outbox and webhooks are local
+    too, so it takes no events from the consumer groups of the processes that keep the data."""
+
+    pool = providers.Object(None)
+    users = providers.Singleton(InMemoryUserRepository)
+    meetings = providers.Singleton(InMemoryMeetingRepository)
+    meeting_queries = providers.Singleton(InMemoryMeetingQueries, meetings)
+    outbox = providers.Singleton(InMemoryOutbox)
+    recordings = providers.Singleton(InMemoryRecordingRepository)
+    uow = providers.Singleton(InMemoryUnitOfWorkFactory, meetings, users, outbox,
+                              on_commit=ProductionAdapters.commit_signal.provided.notify, recordings=recordings)
+    webhooks = providers.Singleton(InMemoryWebhookStore)
+    webhook_feed = providers.Callable(webhook_worker.memory_feed, providers.Singleton(InMemoryEventBus))
+    recorder = providers.Singleton(UnconfiguredRecorder)
+    recording_processor = providers.Singleton(UnconfiguredRecorder)

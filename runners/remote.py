@@ -2,9 +2,14 @@
 
 A process that does not serve a service itself calls it over gRPC when its target is set:
 
-- ``APP_MEETINGS_GRPC_TARGET``: the rooms' MeetingAccess (who may join, roles) is GrpcMeetingAccess;
+- ``APP_MEETINGS_GRPC_TARGET``: the rooms' MeetingAccess (who may join, roles) is GrpcMeetingAccess; what a
+  joining member is told about a running recording (RecordingStatus) and captions (CaptionedMeetings)
+  comes from the meetings service too (adapters/grpc/meeting_state.py);
 - ``APP_USERS_GRPC_TARGET``: access tokens of HTTP requests and signaling sockets are checked by GrpcUsers
-  (the Authenticator port).
+  (the Authenticator port), and display names (the UserDirectory of captions) come from it.
+
+With both, a signaling process reads no database: it may run without APP_POSTGRES_DSN
+(runners/production.py's RemoteDataAdapters).
 
 A process that serves the service (the all-in-one, ``runners.users`` for tokens, ``runners.meetings`` for
 admissions) keeps its own domain whatever the targets say.  A target of ``etcd`` means the service's
@@ -25,18 +30,25 @@ from dependency_injector import providers
 
 from adapters.grpc.balanced import BalancedRpcClient
 from adapters.grpc.meeting_access import GrpcMeetingAccess
+from adapters.grpc.meeting_state import GrpcCaptionedMeetings, GrpcRecordingStatus
 from adapters.grpc.users import GrpcUsers
 from ports.discovery import ServiceRegistry
 from ports.rooms import MeetingAccess
 from ports.users import Authenticator
 from runners.containers import Application
-from runners.rpc.clients import call_policy, remote_meeting_access, remote_users
+from runners.rpc.clients import call_policy, meetings_client, remote_users
 from runners.rpc.server import service_secrets
-from runners.settings import Settings
+from runners.settings import AdapterFamily, Settings
 from runners.web.logs import request_id_var
 
 
 DISCOVERED = "etcd"  # a target that means: the service's instances in the registry (APP_ETCD_URL)
+
+
+def without_database(settings: Settings) -> bool:
+    """A production process given no APP_POSTGRES_DSN: one that reads the users and meetings services over
+    gRPC instead (settings.py refuses it otherwise), such as a signaling process (RemoteDataAdapters)."""
+    return settings.adapters is AdapterFamily.PRODUCTION and not settings.postgres_dsn
 
 
 def serves(tags: set[str] | None, tag: str) -> bool:
@@ -58,15 +70,21 @@ async def remote_parts(container: Application, settings: Settings,
         discovered = _Discovered(settings, stack)
         if settings.meetings_grpc_target and not serves(tags, "meetings"):
             if settings.meetings_grpc_target == DISCOVERED:
-                access: MeetingAccess = GrpcMeetingAccess(await discovered.client("meetings"))
+                meetings = await discovered.client("meetings")
             else:
-                access = await stack.enter_async_context(remote_meeting_access(settings, _request_id))
+                meetings = await stack.enter_async_context(meetings_client(settings, _request_id))
+            access: MeetingAccess = GrpcMeetingAccess(meetings)
             stack.enter_context(container.meeting_access.override(providers.Object(access)))
+            stack.enter_context(container.recording_status.override(providers.Object(GrpcRecordingStatus(meetings))))
+            stack.enter_context(container.captioned_meetings.override(
+                providers.Object(GrpcCaptionedMeetings(meetings))))
         if settings.users_grpc_target and not serves(tags, "auth"):
             if settings.users_grpc_target == DISCOVERED:
-                authenticator = GrpcUsers(await discovered.client("users"))
+                users = GrpcUsers(await discovered.client("users"))
             else:
-                authenticator = await stack.enter_async_context(remote_users(settings, _request_id))
+                users = await stack.enter_async_context(remote_users(settings, _request_id))
+            authenticator = users
+            stack.enter_context(container.user_directory.override(providers.Object(users)))
         yield authenticator
 
 

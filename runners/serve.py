@@ -24,7 +24,7 @@ from runners.settings import ConfigError, Settings
 from runners.web.app import create_app
 from runners.app_state import Services
 from runners.discovery import Announcement, announced, etcd_registry, instance_of, service_name
-from runners.remote import remote_parts
+from runners.remote import remote_parts, without_database
 from runners.media_nodes import media_nodes
 from runners.rpc.server import bound_port
 from runners.observability import tracing
@@ -68,8 +68,8 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                                 meetings=await resolve(container.meeting_service),
                                 rooms=await resolve(container.room_service),
                                 signal_bus=await resolve(container.adapters.signal_bus),
-                                event_feed=with_captions(with_recording_analysis(with_recordings(
-                                    await resolve(container.adapters.event_feed), recordings), analysis, settings),
+                                event_feed=with_captions(_with_data_handlers(
+                                    await resolve(container.adapters.event_feed), recordings, analysis, settings),
                                     captions),
                                 media=await resolve(container.adapters.media),
                                 dead_letters=await resolve(container.dead_letter_service),
@@ -89,7 +89,7 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
             await register_dependencies(services.observability, family, services, settings)
             if tracing.is_on():
                 services = traced_services(services)
-            if settings.admin_username:
+            if settings.admin_username and not without_database(settings):  # the users service makes it
                 await services.users.ensure_admin(settings.admin_username, settings.admin_email,
                                                   settings.admin_password)
             yield container, services
@@ -104,6 +104,30 @@ async def composed(settings: Settings, tags: set[str] | None = None, engine: Inf
                 await asyncio.wait_for(shutdown, 2 * settings.shutdown_timeout)
             except TimeoutError:
                 log.error("closing pools and clients did not finish in time")
+
+
+def _with_data_handlers(feed: Any, recordings: Any, analysis: Any, settings: Settings) -> Any:
+    """The event feed's handlers that act on this process's data (recordings stop with their meeting,
+    finished ones are analysed); a process without a database has none of that data."""
+    if without_database(settings):
+        return feed
+    return with_recording_analysis(with_recordings(feed, recordings), analysis, settings)
+
+
+# What a process without a database may serve (runners/production.py's RemoteDataAdapters): its rooms and
+# media come from Redis and the other services; recordings need the database and are left out.
+WITHOUT_DATABASE = frozenset({"signaling", "media", "meta"})
+
+
+def _database_tags(settings: Settings, tags: set[str] | None) -> set[str] | None:
+    """``tags`` for a process without a database (recordings dropped); ConfigError if it serves data."""
+    if not without_database(settings):
+        return tags
+    serving = {"every route"} if tags is None else tags - WITHOUT_DATABASE - {"recordings"}
+    if serving:
+        raise ConfigError(f"APP_POSTGRES_DSN is required by a process that serves {', '.join(sorted(serving))}")
+    log.info("no database: recordings are served by the processes that have one")
+    return tags - {"recordings"}
 
 
 async def _close_signal_bus(container: Application, timeout: float) -> None:
@@ -238,6 +262,11 @@ def main(tags: set[str] | None = None, service: str = "confero-allinone",
     name = service_name(service)
     service = os.environ.get("OTEL_SERVICE_NAME") or service
     configure(settings.log_level, settings.log_format, service, settings.instance_id)
+    try:
+        tags = _database_tags(settings, tags)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
     if tracing.configure(os.environ, service, settings.instance_id):
         log.info("tracing on: spans go to the OTLP endpoint of the OTEL_* variables")
     try:

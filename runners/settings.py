@@ -327,6 +327,8 @@ class Settings(BaseSettings):
             for name, value in (("APP_POSTGRES_DSN", self.postgres_dsn), ("APP_REDIS_URL", self.redis_url)):
                 if not value:
                     problems.append(f"{name} is required when APP_ADAPTERS=production")
+            if not self.postgres_dsn and self.users_grpc_target and self.meetings_grpc_target:
+                problems.remove("APP_POSTGRES_DSN is required when APP_ADAPTERS=production")  # signaling: over gRPC
             if self.fast_password_hashing:
                 problems.append("APP_FAST_PASSWORD_HASHING is for tests and is refused in production")
             if self.sqlite_path:

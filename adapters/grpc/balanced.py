@@ -8,10 +8,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from adapters.grpc.client import CallPolicy, RpcClient
+from adapters.grpc.client import REFUSED, CallPolicy, RpcClient
 from domain.discovery.errors import NoInstanceAvailable
 from domain.discovery.model import ServiceInstance
-from domain.discovery.placement import RoundRobin
+from domain.discovery.placement import RoundRobin, candidates
+from domain.shared.errors import Unavailable
 from domain.discovery.service import Policy, ServiceView
 from ports.discovery import ServiceRegistry
 
@@ -31,7 +32,8 @@ class BalancedRpcClient:
 
     A call raises NoInstanceAvailable (an Unavailable) when no instance can take it, after waiting at
     most one call timeout for the registry's first answer.  Retries (idempotent calls) stay on the
-    instance the call was given to."""
+    instance the call was given to; an instance that refuses the connection (killed, still listed until
+    its lease runs out) is passed over for another, whatever the call, since nothing reached it."""
 
     def __init__(self, registry: ServiceRegistry, service: str, secret: str, policy: CallPolicy | None = None, *,
                  request_id: Callable[[], str | None] | None = None, placement: Policy | None = None) -> None:
@@ -51,7 +53,21 @@ class BalancedRpcClient:
             except TimeoutError:
                 raise NoInstanceAvailable(f"the registry did not list {self.view.service} in time",
                                           service=self.view.service) from None
-        return await self._client(self.view.pick()).unary(path, request, reply_type, idempotent=idempotent)
+        refused: set[str] = set()
+        while True:
+            instance = self.view.pick()
+            if instance.grpc in refused:  # the turn came back to one that refused: any other left?
+                others = [i for i in candidates(self.view.instances()) if i.grpc and i.grpc not in refused]
+                if not others:
+                    raise NoInstanceAvailable(f"every instance of {self.view.service} refused the connection",
+                                              service=self.view.service)
+                instance = others[0]
+            try:
+                return await self._client(instance).unary(path, request, reply_type, idempotent=idempotent)
+            except Unavailable as err:
+                if err.details.get("reason") != REFUSED:
+                    raise
+                refused.add(instance.grpc)  # killed, its lease not run out yet: the call never reached it
 
     def _client(self, instance: ServiceInstance) -> RpcClient:
         client = self._clients.get(instance.grpc)

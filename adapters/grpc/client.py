@@ -23,6 +23,7 @@ from domain.shared.errors import DomainError, Unavailable
 
 R = TypeVar("R")
 _RETRYABLE = frozenset({Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED})
+REFUSED = "connection_refused"  # the Unavailable's reason when the instance took no connection
 
 
 @frozen(kw_only=True)
@@ -99,6 +100,8 @@ class RpcClient:
         except TimeoutError:
             raise _Failed(Unavailable(f"{path}: no answer within {self.policy.timeout} s",
                                       reason="deadline_exceeded"), True) from None
+        except ConnectionRefusedError:  # nothing was sent: another instance may take even a non-idempotent call
+            raise _Failed(Unavailable(f"{path}: connection refused", reason=REFUSED), True) from None
         except (OSError, StreamTerminatedError, ProtocolError) as exc:
             raise _Failed(Unavailable(f"{path}: {type(exc).__name__}", reason="connection_failed"), True) from None
         if reply is None:

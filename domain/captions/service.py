@@ -34,17 +34,16 @@ from attrs import define, field, frozen
 from domain.captions.errors import TranscriptHidden
 from domain.captions.model import Caption
 from domain.meetings import events as me
-from domain.meetings.errors import MeetingNotFound
 from domain.meetings.model import Meeting, MeetingStatus
 from domain.rooms.events import CaptionsChanged, CaptionSpoken, RoomClosed, RoomEvent
 from domain.shared.actor import Actor
 from domain.shared.events import DomainEvent
 from domain.shared.ids import MeetingId, UserId
 from domain.users.errors import UserNotFound
-from ports.captions import RoomCaptioner, TranscriptStore
+from ports.captions import CaptionedMeetings, RoomCaptioner, TranscriptStore
 from ports.meetings import MeetingRepository
 from ports.rooms import SignalBus
-from ports.users import UserRepository
+from ports.users import UserDirectory
 
 log = logging.getLogger(__name__)
 NAMES_KEPT = 10_000  # display names remembered (a caption per second per speaker must not look each up)
@@ -77,8 +76,9 @@ class Transcript:
 class CaptionService:
     transcripts: TranscriptStore
     bus: SignalBus
-    meetings: MeetingRepository
-    users: UserRepository
+    meetings: MeetingRepository  # for transcripts (read where the meetings are kept)
+    captioned: CaptionedMeetings  # whether a room is captioned now (the meetings service's answer elsewhere)
+    users: UserDirectory
     captioner: RoomCaptioner | None = None  # None: this process makes no captions
     _names: dict[UserId, str] = field(factory=dict, init=False)
     _unavailable: dict[MeetingId, str] = field(factory=dict, init=False)
@@ -151,7 +151,7 @@ class CaptionService:
     async def joined(self, room_id: MeetingId) -> CaptionsNow:
         """Also stops a tap left running here while captions went off unheard (this process had
         nobody in the room then)."""
-        on = _captioning(await self.meetings.get(room_id))
+        on = await self.captioned.live_since(room_id) is not None
         if self.captioner is not None:
             running = room_id in await self.captioner.captioning()
             if on and not running:
@@ -184,19 +184,13 @@ class CaptionService:
         """When the meeting started, if it is live with captions on now.  Read for every caption (one
         primary-key read every few seconds per speaker, next to seconds of inference): a cache would
         have to hear every end and turn-off, which not every process does."""
-        try:
-            meeting = await self.meetings.get(room_id)
-        except MeetingNotFound:
-            return None
-        if not _captioning(meeting):
-            return None
-        return meeting.started_at or meeting.start_time
+        return await self.captioned.live_since(room_id)
 
     async def _name(self, user_id: UserId) -> str:
         name = self._names.get(user_id)
         if name is None:
             try:
-                name = (await self.users.get(user_id)).display_name
+                name = (await self.users.summary(user_id)).display_name
             except UserNotFound:
                 return "unknown"
             if len(self._names) >= NAMES_KEPT:
@@ -210,8 +204,11 @@ def may_read_transcript(actor: Actor, meeting: Meeting) -> bool:
     return actor.is_admin or meeting.can_manage(actor) or actor.user_id in meeting.attendees
 
 
-def _captioning(meeting: Meeting) -> bool:
-    return meeting.status is MeetingStatus.LIVE and meeting.captions_on
+def live_captions_since(meeting: Meeting) -> dt.datetime | None:
+    """When the meeting started, if it is live with captions on now (CaptionedMeetings' rule)."""
+    if meeting.status is MeetingStatus.LIVE and meeting.captions_on:
+        return meeting.started_at or meeting.start_time
+    return None
 
 
 def _to_millisecond(at: dt.datetime) -> dt.datetime:

@@ -19,10 +19,10 @@ async def register_adapters(observability: Observability, family: Any, services:
     """Checks and hooks for what this adapter family holds: PostgreSQL and Redis when configured, the
     dead letters, the SFU; with tracing on, the domain services run in spans of their own."""
     providers = getattr(family, "providers", {})
-    if "pool" in providers:
+    pool = await _resolved(family.pool) if "pool" in providers else None
+    if pool is not None:  # None: a process without a database (runners/production.py, RemoteDataAdapters)
         from adapters.postgres import observed as pg
 
-        pool = await _resolved(family.pool)
         observability.add_check("postgresql", functools.partial(pg.ready, pool))
         observability.on_scrape(functools.partial(pg.scrape, pool))
     if "redis" in providers:

@@ -29,6 +29,14 @@ def _client(settings: Settings, target: str, name: str, request_id: Callable[[],
 
 
 @asynccontextmanager
+async def meetings_client(settings: Settings, request_id: Callable[[], str | None] | None = None,
+                          ) -> AsyncIterator[RpcClient]:
+    """One channel to the meetings service at APP_MEETINGS_GRPC_TARGET, for every adapter of it."""
+    async with _client(settings, settings.meetings_grpc_target, "APP_MEETINGS_GRPC_TARGET", request_id) as client:
+        yield client
+
+
+@asynccontextmanager
 async def remote_meeting_access(settings: Settings, request_id: Callable[[], str | None] | None = None,
                                 ) -> AsyncIterator[GrpcMeetingAccess]:
     async with _client(settings, settings.meetings_grpc_target, "APP_MEETINGS_GRPC_TARGET", request_id) as client:

@@ -6,10 +6,12 @@ carries the service secret."""
 
 from __future__ import annotations
 
+from adapters.grpc.meeting_state import to_ms
 from domain.rooms.model import Admission
 from domain.shared.actor import Actor
 from domain.shared.ids import MeetingId, UserId
-from ports.rooms import MeetingAccess
+from ports.captions import CaptionedMeetings
+from ports.rooms import MeetingAccess, RecordingStatus
 from proto.confero.meetings import v1 as pb
 from runners.rpc.guard import ServiceGuard, invalid, valid_id
 
@@ -48,3 +50,24 @@ class MeetingAccessServicer(ServiceGuard, pb.MeetingAccessBase):
         r = require_manager_request
         await self._access.require_manager(_actor(r.actor), MeetingId(valid_id(r.meeting_id, "meeting_id")))
         return pb.RequireManagerReply()
+
+
+class MeetingStateServicer(ServiceGuard, pb.MeetingStateBase):
+    """What a signaling process without a database tells a joining member (proto/meetings.proto's
+    MeetingState): the RecordingStatus and CaptionedMeetings ports this process composes over its data."""
+
+    def __init__(self, recordings: RecordingStatus, captions: CaptionedMeetings,
+                 service_secrets: tuple[str, ...]) -> None:
+        self._recordings, self._captions = recordings, captions
+        self.service_secrets = service_secrets
+
+    async def recording(self, room_state_request: pb.RoomStateRequest) -> pb.RecordingNow:
+        found = await self._recordings.active(MeetingId(valid_id(room_state_request.meeting_id, "meeting_id")))
+        if found is None:
+            return pb.RecordingNow(active=False)
+        return pb.RecordingNow(active=True, recording_id=found.recording_id, started_by=found.started_by,
+                               started_at_ms=to_ms(found.started_at) if found.started_at else None)
+
+    async def captions(self, room_state_request: pb.RoomStateRequest) -> pb.CaptionsLive:
+        since = await self._captions.live_since(MeetingId(valid_id(room_state_request.meeting_id, "meeting_id")))
+        return pb.CaptionsLive(live=False) if since is None else pb.CaptionsLive(live=True, since_ms=to_ms(since))

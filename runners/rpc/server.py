@@ -13,7 +13,8 @@ from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.inprocess.user_directory import RepositoryUserDirectory
 from runners.app_state import Services
 from runners.rpc.errors import CheckedProtoCodec
-from runners.rpc.meetings import MeetingAccessServicer
+from adapters.inprocess.captioned_meetings import RepositoryCaptionedMeetings
+from runners.rpc.meetings import MeetingAccessServicer, MeetingStateServicer
 from runners.rpc.servicer import AnalysisServicer
 from runners.rpc.users import UsersServicer
 from runners.settings import ConfigError, Settings
@@ -62,10 +63,15 @@ async def users_grpc(services: Services, settings: Settings) -> AsyncIterator[Se
 
 @asynccontextmanager
 async def meetings_grpc(services: Services, settings: Settings) -> AsyncIterator[Server]:
-    """The meetings service's gRPC API (proto/meetings.proto): MeetingAccess over this process's domain."""
+    """The meetings service's gRPC API (proto/meetings.proto): MeetingAccess over this process's domain,
+    MeetingState over its recordings and meetings (what signaling processes tell joining members)."""
     access = InProcessMeetingAccess(services.meetings, services.users.users)
-    servicer = MeetingAccessServicer(access, service_secrets(settings))
-    async with serving([servicer], settings.host, settings.meetings_grpc_port) as server:
+    secrets = service_secrets(settings)
+    assert services.rooms.recordings is not None  # the composition root always gives one
+    state = MeetingStateServicer(services.rooms.recordings,
+                                 RepositoryCaptionedMeetings(services.meetings.meetings), secrets)
+    async with serving([MeetingAccessServicer(access, secrets), state], settings.host,
+                       settings.meetings_grpc_port) as server:
         yield server
 
 

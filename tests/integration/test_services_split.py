@@ -4,14 +4,15 @@ their addresses); a meeting's members on the two signaling processes are admitte
 service over gRPC and chat; a killed signaling process disappears after its TTL, a stopped one at once
 (shown draining first).
 
-The signaling processes get a PostgreSQL database of their own that holds no users and no meetings, and
-a JWT key of their own: they can only admit members and check tokens through the meetings and users
-services."""
+The signaling processes get no database at all (no APP_POSTGRES_DSN) and a JWT key of their own: they can
+only admit members, check tokens, and tell a joining member about captions and a running recording
+through the meetings and users services."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import random
 import secrets
 import signal
@@ -24,8 +25,11 @@ import asyncpg
 import pytest
 
 from adapters.etcd.client import open_etcd
+from adapters.postgres.recordings import PostgresRecordingRepository
 from adapters.etcd.discovery import EtcdServiceRegistry
 from domain.discovery.model import ServiceInstance
+from domain.recordings.model import Recording
+from domain.shared.ids import MeetingId, RecordingId, UserId, new_id
 from tests.support.process import free_port, process
 from tests.support.scripted import Api
 from tests.support.signaling_client import SignalingClient
@@ -77,8 +81,7 @@ async def test_services_as_processes_register_admit_over_grpc_and_leave_the_regi
     users_grpc, meetings_grpc = free_port(), free_port()
     # A Redis database of its own (1-15): other runs' processes would consume this run's meeting events.
     redis_url = f"{redis_server_url.rsplit('/', 1)[0]}/{random.randint(1, 15)}"
-    async with _database(postgres_server_dsn) as data, _database(postgres_server_dsn) as empty, \
-            open_etcd(etcd_server_url) as etcd:
+    async with _database(postgres_server_dsn) as data, open_etcd(etcd_server_url) as etcd:
         prefix = f"/confero-test/{run}/"  # a registry of this run's own in the shared etcd
         registry = EtcdServiceRegistry(etcd, prefix=prefix)
         common = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": secrets.token_urlsafe(40),
@@ -87,7 +90,7 @@ async def test_services_as_processes_register_admit_over_grpc_and_leave_the_regi
                   "APP_USERS_GRPC_PORT": str(users_grpc), "APP_MEETINGS_GRPC_PORT": str(meetings_grpc),
                   "APP_DRAIN_SECONDS": "0.5"}
         # Another JWT key too: only the users service can tell whether a token is good.
-        callers = {"APP_POSTGRES_DSN": empty, "APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_USERS_GRPC_TARGET": f"127.0.0.1:{users_grpc}",
+        callers = {"APP_JWT_SECRET": secrets.token_urlsafe(40), "APP_USERS_GRPC_TARGET": f"127.0.0.1:{users_grpc}",
                    "APP_MEETINGS_GRPC_TARGET": f"127.0.0.1:{meetings_grpc}"}
         with contextlib.ExitStack() as stack:
             users, _ = stack.enter_context(process(
@@ -141,9 +144,31 @@ async def test_services_as_processes_register_admit_over_grpc_and_leave_the_regi
                 assert (await a.next("chat"))["data"]["text"] == "hello from the other process"
                 nowhere = await a.request("join_room", {"room_id": str(uuid.uuid4())})
                 assert nowhere["type"] == "error", nowhere  # the meetings service knows no such meeting
+
+                # Captions and a running recording: what a member joining a process without a database is told
+                # comes from the meetings service.
+                carol = await _user(accounts, "carol")
+                status, _ = await Api(s, meetings).call("POST", f"/api/v1/meetings/{room}/captions/on", ann)
+                assert status == 200
+                assert (await a.next("captions"))["data"]["on"] is True  # the meeting event, from either process
+                assert (await b.next("captions"))["data"]["on"] is True
+                recording = await _running_recording(data, room, a.user_id)
+                c = await SignalingClient.connect(s, two + "/ws/signaling", carol)
+                joined = await c.request("join_room", {"room_id": room})
+                assert joined["type"] == "room_state", joined
+                assert joined["data"]["captions"]["on"] is True
+                assert joined["data"]["recording"]["recording_id"] == recording
+                assert joined["data"]["recording"]["started_by"] == a.user_id
+                status, _ = await Api(s, meetings).call("POST", f"/api/v1/meetings/{room}/captions/off", ann)
+                assert status == 200
+                assert (await c.next("captions"))["data"]["on"] is False
+                await c.request("leave_room", {"room_id": room})
+                joined = await c.request("join_room", {"room_id": room})
+                assert joined["data"]["captions"]["on"] is False
                 with contextlib.suppress(Exception):
                     await a.close()
                     await b.close()
+                    await c.close()
 
             # SIGTERM: shown draining, then gone as soon as the process has exited.
             seen: list[ServiceInstance | None] = []
@@ -165,6 +190,20 @@ async def test_services_as_processes_register_admit_over_grpc_and_leave_the_regi
             one_proc.wait()
             await _until(lambda: _own_without(registry, run, f"{run}-sig-1"), "sig-1 gone")
             assert set(await _own(registry, "users", run)) == {f"{run}-users"}
+
+
+async def _running_recording(dsn: str, room: str, by: str) -> str:
+    """A recording in progress in the meetings service's database, as a recording process would leave it."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        made = Recording.begin(recording_id=RecordingId(new_id()), meeting_id=MeetingId(room), started_by=UserId(by),
+                               now=now)
+        made.recorder_started(now=now)
+        await PostgresRecordingRepository(pool).add(made)
+        return made.id
+    finally:
+        await pool.close()
 
 
 async def _own_without(registry: EtcdServiceRegistry, run: str, instance_id: str) -> bool:

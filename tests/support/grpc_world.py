@@ -4,6 +4,7 @@ contract suites (confero_contracts) over it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,19 +14,24 @@ from attrs import define
 
 from adapters.grpc.client import CallPolicy, RpcClient
 from adapters.grpc.meeting_access import GrpcMeetingAccess
+from adapters.grpc.meeting_state import GrpcCaptionedMeetings, GrpcRecordingStatus
 from adapters.grpc.users import GrpcUsers
 from adapters.inprocess.user_directory import RepositoryUserDirectory
-from domain.meetings.commands import HostAction, MeetingAction, ScheduleMeeting
+from domain.meetings.commands import HostAction, JoinMeeting, MeetingAction, ScheduleMeeting
 from domain.meetings.model import MeetingSettings
+from domain.recordings.model import Recording
+from domain.rooms.recording import ActiveRecording
 from domain.shared.actor import Actor
-from domain.shared.ids import MeetingId, UserId, new_id
+from domain.shared.ids import MeetingId, RecordingId, UserId, new_id
 from domain.users.commands import LogIn, RegisterUser
 from domain.users.model import Role
 from domain.users.tokens import TokenPair
-from ports.rooms import MeetingAccess
+from ports.captions import CaptionedMeetings
+from ports.recordings import RecordingRepository
+from ports.rooms import MeetingAccess, RecordingStatus
 from ports.users import Authenticator, UserDirectory
 from runners.containers import resolve
-from runners.rpc.meetings import MeetingAccessServicer
+from runners.rpc.meetings import MeetingAccessServicer, MeetingStateServicer
 from runners.rpc.server import bound_port, serving
 from runners.rpc.users import UsersServicer
 from runners.serve import composed
@@ -47,6 +53,9 @@ class World:
     access: MeetingAccess
     authenticator: Authenticator
     directory: UserDirectory
+    recording_status: RecordingStatus
+    captioned: CaptionedMeetings
+    recordings: RecordingRepository
 
     async def register(self, username: str, display_name: str, *, admin: bool = False) -> UserId:
         n = next(_addresses)
@@ -91,6 +100,30 @@ class World:
     async def end(self, host: Actor, meeting_id: MeetingId) -> None:
         await self.services.meetings.meeting_action(host, meeting_id, MeetingAction.END)
 
+    async def start(self, host: Actor, meeting_id: MeetingId) -> dt.datetime:
+        await self.services.meetings.join(host, JoinMeeting(meeting_id=meeting_id))
+        meeting = await self.services.meetings.get(host, meeting_id)
+        assert meeting.started_at is not None
+        return meeting.started_at  # type: ignore[no-any-return]
+
+    async def captions(self, host: Actor, meeting_id: MeetingId, on: bool) -> None:
+        await self.services.meetings.meeting_action(
+            host, meeting_id, MeetingAction.CAPTIONS_ON if on else MeetingAction.CAPTIONS_OFF)
+
+    async def recording(self, meeting_id: MeetingId, by: Actor, *, running: bool) -> ActiveRecording:
+        now = dt.datetime.now(dt.UTC)
+        made = Recording.begin(recording_id=RecordingId(new_id()), meeting_id=meeting_id, started_by=by.user_id,
+                               now=now)
+        if running:
+            made.recorder_started(now=now)
+        await self.recordings.add(made)
+        return ActiveRecording(recording_id=made.id, started_by=made.started_by, started_at=made.started_at)
+
+    async def stop_recording(self, recording_id: RecordingId) -> None:
+        found = await self.recordings.get(recording_id)
+        found.stop(by=None, now=dt.datetime.now(dt.UTC))
+        await self.recordings.save(found)
+
     async def participants(self, meeting_id: MeetingId) -> set[UserId]:
         meeting = await self.services.meetings.get(Actor(UserId(new_id()), is_admin=True), meeting_id)
         return set(meeting.participants)
@@ -102,13 +135,15 @@ async def in_process(**env: str) -> AsyncIterator[World]:
     async with composed(settings) as (container, services):
         users = await resolve(container.adapters.users)
         yield World(services, await resolve(container.meeting_access), services.users,
-                    RepositoryUserDirectory(users))
+                    RepositoryUserDirectory(users), await resolve(container.recording_status),
+                    await resolve(container.captioned_meetings), await resolve(container.adapters.recordings))
 
 
 @asynccontextmanager
 async def served(world: World, secrets: tuple[str, ...] = (SECRET,)) -> AsyncIterator[int]:
     """The world's MeetingAccess and users servers on 127.0.0.1; yields the port."""
     servicers = [MeetingAccessServicer(world.access, secrets),
+                 MeetingStateServicer(world.recording_status, world.captioned, secrets),
                  UsersServicer(world.authenticator, world.directory, secrets)]
     async with serving(servicers, "127.0.0.1", 0) as server:
         yield bound_port(server)
@@ -119,4 +154,5 @@ async def over_grpc(world: World, policy: CallPolicy | None = None) -> AsyncIter
     """The same world, with ``access``/``authenticator``/``directory`` replaced by the gRPC adapters."""
     async with served(world) as port, RpcClient("127.0.0.1", port, SECRET, policy) as client:
         users = GrpcUsers(client)
-        yield World(world.services, GrpcMeetingAccess(client), users, users)
+        yield World(world.services, GrpcMeetingAccess(client), users, users, GrpcRecordingStatus(client),
+                    GrpcCaptionedMeetings(client), world.recordings)

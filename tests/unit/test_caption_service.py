@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from adapters.inprocess.captioned_meetings import RepositoryCaptionedMeetings
+from adapters.inprocess.user_directory import RepositoryUserDirectory
 from adapters.memory.captions import InMemoryTranscriptStore
 from adapters.memory.meetings import InMemoryMeetingRepository
 from adapters.memory.rooms import InMemorySignalBus
@@ -55,7 +57,8 @@ class World:
         self.users = InMemoryUserRepository()
         self.captioner = FakeCaptioner()
         self.service = CaptionService(transcripts=self.store, bus=self.bus, meetings=self.meetings,
-                                      users=self.users, captioner=self.captioner)
+                                      captioned=RepositoryCaptionedMeetings(self.meetings),
+                                      users=RepositoryUserDirectory(self.users), captioner=self.captioner)
         self.heard: list[Any] = []
         self.host = a_user(display_name="Ann Host")
         self.guest = a_user(display_name="Bob <Guest>")

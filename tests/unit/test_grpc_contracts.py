@@ -1,11 +1,11 @@
-"""The MeetingAccess, Authenticator and UserDirectory contract suites against the in-process adapters and
+"""The MeetingAccess, MeetingState, Authenticator and UserDirectory contract suites against the in-process adapters and
 against the gRPC adapters talking to real grpclib servers on 127.0.0.1."""
 
 from __future__ import annotations
 
 import pytest
 
-from confero_contracts import AuthenticatorContract, MeetingAccessContract, UserDirectoryContract
+from confero_contracts import AuthenticatorContract, MeetingAccessContract, MeetingStateContract, UserDirectoryContract
 from tests.support.grpc_world import in_process, over_grpc
 
 
@@ -52,6 +52,18 @@ class TestRepositoryUserDirectory(UserDirectoryContract):
 
 
 class TestGrpcUserDirectory(UserDirectoryContract):
+    @pytest.fixture
+    async def harness(self, remote):
+        return remote
+
+
+class TestInProcessMeetingState(MeetingStateContract):
+    @pytest.fixture
+    async def harness(self, local):
+        return local
+
+
+class TestGrpcMeetingState(MeetingStateContract):
     @pytest.fixture
     async def harness(self, remote):
         return remote

@@ -13,9 +13,12 @@ import pytest
 from adapters.grpc.balanced import BalancedRpcClient
 from adapters.grpc.client import CallPolicy
 from adapters.grpc.meeting_access import GrpcMeetingAccess
+from adapters.grpc.meeting_state import GrpcCaptionedMeetings, GrpcRecordingStatus
 from adapters.grpc.users import GrpcUsers
 from adapters.grpc.wire import current_request_id
+from adapters.inprocess.captioned_meetings import RepositoryCaptionedMeetings
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
+from adapters.inprocess.recording_status import InProcessRecordingStatus
 from adapters.memory.discovery import InMemoryDiscoveryStore
 from adapters.system.clock import FrozenClock
 from domain.discovery.errors import NoInstanceAvailable
@@ -26,10 +29,12 @@ from domain.shared.ids import new_id
 from domain.users.errors import InvalidToken
 from runners.containers import resolve
 from runners.discovery import Announcement, announced, instance_of, service_name
-from runners.serve import composed
-from runners.settings import Settings
+from runners.remote import without_database
+from runners.serve import _database_tags, composed
+from runners.settings import ConfigError, Settings
 from runners.web.logs import request_id_var
 from tests.support.grpc_world import ENV, SECRET, in_process, served
+from tests.support.process import free_port
 
 SIGNALING = {"signaling", "media", "recordings", "meta"}
 OTHER_KEY = "another-jwt-secret-nobody-else-signs-with-0123456789"
@@ -169,6 +174,37 @@ async def test_a_discovered_target_calls_the_instances_the_registry_lists_and_sk
         await store.aclose()
 
 
+async def test_a_discovered_target_passes_over_a_listed_instance_that_refuses_connections():
+    """A killed instance stays listed until its lease runs out: even an admission (never retried) goes to
+    another instance, since nothing reached the dead one."""
+    store = InMemoryDiscoveryStore(FrozenClock(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)))
+    own, reader = store.client(), store.client()
+    try:
+        async with in_process() as world, served(world) as port:
+            host = Actor(await world.register(f"ann{new_id()[:8]}", "Ann"))
+            meeting = await world.meeting(host)
+            client = BalancedRpcClient(reader, "meetings", SECRET, CallPolicy(timeout=2, attempts=1))
+            follower = asyncio.get_running_loop().create_task(client.follow())
+            try:
+                access = GrpcMeetingAccess(client)  # type: ignore[arg-type]
+                dead = ServiceInstance("meetings", "m-0", http="127.0.0.1:1", grpc=f"127.0.0.1:{free_port()}")
+                live = ServiceInstance("meetings", "m-1", http="127.0.0.1:1", grpc=f"127.0.0.1:{port}")
+                await own.register(dead, dt.timedelta(seconds=60))
+                await own.register(live, dt.timedelta(seconds=60))
+                await client.view.wait_for(lambda snapshot: len(snapshot.instances) == 2)
+                for _ in range(4):  # the turns alternate: half of these were given to the dead one first
+                    assert (await access.admit(host, meeting, None)).role == "host"
+                await own.deregister("meetings", "m-1")
+                await client.view.wait_for(lambda snapshot: len(snapshot.instances) == 1)
+                with pytest.raises(NoInstanceAvailable, match="refused"):
+                    await access.admit(host, meeting, None)
+            finally:
+                follower.cancel()
+                client.close()
+    finally:
+        await store.aclose()
+
+
 def test_a_discovered_target_needs_the_registry():
     from runners.settings import ConfigError
 
@@ -191,3 +227,42 @@ async def test_a_registry_that_does_not_answer_cannot_hold_the_stop():
     announcement = Announcement(HungRegistry(), ServiceInstance("signaling", "sig-1"), drain_seconds=0)  # type: ignore[arg-type]
     await announcement.leave(timeout=0.05)
     assert announcement.instance.draining
+
+
+async def test_signaling_with_targets_reads_what_a_joining_member_is_told_from_the_other_services():
+    target = "127.0.0.1:1"  # composing calls nothing
+    settings = Settings.from_env(ENV | {"APP_USERS_GRPC_TARGET": target, "APP_MEETINGS_GRPC_TARGET": target})
+    async with composed(settings, SIGNALING) as (container, services):
+        assert isinstance(services.rooms.recordings, GrpcRecordingStatus)
+        assert services.captions is not None
+        assert isinstance(services.captions.captioned, GrpcCaptionedMeetings)
+        assert isinstance(services.captions.users, GrpcUsers)
+    async with composed(settings, {"meetings", "captions", "meta"}) as (container, services):
+        assert isinstance(services.rooms.recordings, InProcessRecordingStatus)  # it keeps them itself
+        assert services.captions is not None
+        assert isinstance(services.captions.captioned, RepositoryCaptionedMeetings)
+
+
+PRODUCTION = {"APP_ADAPTERS": "production", "APP_JWT_SECRET": OTHER_KEY, "APP_REDIS_URL": "redis://127.0.0.1:1/0",
+              "APP_SERVICE_SECRETS": SECRET}
+
+
+def test_only_a_process_that_calls_both_services_may_run_without_a_database():
+    both = {"APP_USERS_GRPC_TARGET": "users:50051", "APP_MEETINGS_GRPC_TARGET": "meetings:50052"}
+    settings = Settings.from_env(PRODUCTION | both)
+    assert without_database(settings)
+    with pytest.raises(ConfigError, match="APP_POSTGRES_DSN is required"):
+        Settings.from_env(PRODUCTION | {"APP_USERS_GRPC_TARGET": "users:50051"})
+    assert not without_database(Settings.from_env(PRODUCTION | both | {"APP_POSTGRES_DSN": "postgresql://db/c"}))
+    assert not without_database(Settings.from_env(ENV | both))  # embedded: memory, not "no database"
+
+
+def test_a_process_without_a_database_serves_only_signaling_and_media():
+    settings = Settings.from_env(PRODUCTION | {"APP_USERS_GRPC_TARGET": "users:50051",
+                                               "APP_MEETINGS_GRPC_TARGET": "meetings:50052"})
+    assert _database_tags(settings, set(SIGNALING)) == {"signaling", "media", "meta"}  # recordings need one
+    for tags in (None, {"auth", "users", "admin", "meta"}, {"meetings", "captions", "meta"}):
+        with pytest.raises(ConfigError, match="APP_POSTGRES_DSN is required by a process that serves"):
+            _database_tags(settings, tags)
+    with_database = Settings.from_env(ENV)
+    assert _database_tags(with_database, set(SIGNALING)) == SIGNALING

@@ -69,6 +69,31 @@ class RequireManagerReply(betterproto.Message):
     pass
 
 
+@dataclass(eq=False, repr=False)
+class RoomStateRequest(betterproto.Message):
+    """
+    What a signaling process tells a member who joins a room, read from the meetings service's data (the
+     RecordingStatus port of ports/rooms.py and the CaptionedMeetings port of ports/captions.py): a signaling
+     process then needs no database of its own.
+    """
+
+    meeting_id: str = betterproto.string_field(1)
+
+
+@dataclass(eq=False, repr=False)
+class RecordingNow(betterproto.Message):
+    active: bool = betterproto.bool_field(1)
+    recording_id: str = betterproto.string_field(2)
+    started_by: str = betterproto.string_field(3)
+    started_at_ms: Optional[int] = betterproto.int64_field(4, optional=True)
+
+
+@dataclass(eq=False, repr=False)
+class CaptionsLive(betterproto.Message):
+    live: bool = betterproto.bool_field(1)
+    since_ms: int = betterproto.int64_field(2)
+
+
 class MeetingAccessStub(betterproto.ServiceStub):
     async def admit(
         self,
@@ -116,6 +141,42 @@ class MeetingAccessStub(betterproto.ServiceStub):
             "/confero.meetings.v1.MeetingAccess/RequireManager",
             require_manager_request,
             RequireManagerReply,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+
+class MeetingStateStub(betterproto.ServiceStub):
+    async def recording(
+        self,
+        room_state_request: "RoomStateRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "RecordingNow":
+        return await self._unary_unary(
+            "/confero.meetings.v1.MeetingState/Recording",
+            room_state_request,
+            RecordingNow,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def captions(
+        self,
+        room_state_request: "RoomStateRequest",
+        *,
+        timeout: Optional[float] = None,
+        deadline: Optional["Deadline"] = None,
+        metadata: Optional["MetadataLike"] = None
+    ) -> "CaptionsLive":
+        return await self._unary_unary(
+            "/confero.meetings.v1.MeetingState/Captions",
+            room_state_request,
+            CaptionsLive,
             timeout=timeout,
             deadline=deadline,
             metadata=metadata,
@@ -176,5 +237,44 @@ class MeetingAccessBase(ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 RequireManagerRequest,
                 RequireManagerReply,
+            ),
+        }
+
+
+class MeetingStateBase(ServiceBase):
+
+    async def recording(self, room_state_request: "RoomStateRequest") -> "RecordingNow":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def captions(self, room_state_request: "RoomStateRequest") -> "CaptionsLive":
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def __rpc_recording(
+        self, stream: "grpclib.server.Stream[RoomStateRequest, RecordingNow]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.recording(request)
+        await stream.send_message(response)
+
+    async def __rpc_captions(
+        self, stream: "grpclib.server.Stream[RoomStateRequest, CaptionsLive]"
+    ) -> None:
+        request = await stream.recv_message()
+        response = await self.captions(request)
+        await stream.send_message(response)
+
+    def __mapping__(self) -> Dict[str, grpclib.const.Handler]:
+        return {
+            "/confero.meetings.v1.MeetingState/Recording": grpclib.const.Handler(
+                self.__rpc_recording,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                RoomStateRequest,
+                RecordingNow,
+            ),
+            "/confero.meetings.v1.MeetingState/Captions": grpclib.const.Handler(
+                self.__rpc_captions,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                RoomStateRequest,
+                CaptionsLive,
             ),
         }
