@@ -54,3 +54,15 @@ SFU_KEYFRAME_REQUESTS = Gauge("confero_sfu_keyframe_requests", "PLIs sent to the
 SFU_KEYFRAME_WAITS = Gauge("confero_sfu_subscriptions_waiting_for_keyframe",
                            "Subscriptions dropping video until a keyframe arrives")
 SFU_SCRAPE_ERRORS = Counter("confero_sfu_stats_errors_total", "SFU stats reads that failed during a scrape")
+
+# gRPC, both ends (adapters/grpc/observed.py): the service and method of the proto, the status code's name.
+GRPC_SERVER_HANDLED = Counter("confero_grpc_server_handled_total", "gRPC calls answered, by method and status code",
+                              ("grpc_service", "grpc_method", "grpc_code"))
+GRPC_SERVER_DURATION = Histogram("confero_grpc_server_handling_seconds", "Time to answer a gRPC call",
+                                 ("grpc_service", "grpc_method"), buckets=FAST_BUCKETS)
+GRPC_CLIENT_HANDLED = Counter("confero_grpc_client_handled_total",
+                              "gRPC call attempts made to other services, by method and status code",
+                              ("grpc_service", "grpc_method", "grpc_code"))
+GRPC_CLIENT_DURATION = Histogram("confero_grpc_client_handling_seconds",
+                                 "Time of one gRPC call attempt, from the caller's side",
+                                 ("grpc_service", "grpc_method"), buckets=FAST_BUCKETS)
