@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -80,23 +80,32 @@ def mark_configured() -> None:
     _configured = True
 
 
-@web.middleware
-async def http_tracing(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    route = route_template(request)
-    method = method_label(request.method)
-    with tracer.start_as_current_span(f"{method} {route}", context=propagate.extract(request.headers),
-                                      kind=SpanKind.SERVER, attributes={
-                                          "http.request.method": method, "http.route": route,
-                                          "url.path": request.path}) as span:
-        try:
-            response = await (handler(request) if span.is_recording() else unsampled(handler(request)))
-        except web.HTTPException as exc:
-            span.set_attribute("http.response.status_code", exc.status)
-            raise
-        span.set_attribute("http.response.status_code", response.status)
-        if response.status >= 500:
-            span.set_status(StatusCode.ERROR)
-        return response
+def server_spans(route_of: Callable[[web.Request], str]) -> Any:
+    """The middleware of one SERVER span per request, named ``<method> <route_of(request)>`` (a bounded
+    template, never the raw path), a child of the W3C context of the request's headers."""
+
+    @web.middleware
+    async def tracing(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        route = route_of(request)
+        method = method_label(request.method)
+        with tracer.start_as_current_span(f"{method} {route}", context=propagate.extract(request.headers),
+                                          kind=SpanKind.SERVER, attributes={
+                                              "http.request.method": method, "http.route": route,
+                                              "url.path": request.path}) as span:
+            try:
+                response = await (handler(request) if span.is_recording() else unsampled(handler(request)))
+            except web.HTTPException as exc:
+                span.set_attribute("http.response.status_code", exc.status)
+                raise
+            span.set_attribute("http.response.status_code", response.status)
+            if response.status >= 500:
+                span.set_status(StatusCode.ERROR)
+            return response
+
+    return tracing
+
+
+http_tracing = server_spans(route_template)
 
 
 async def unsampled(work: Any) -> Any:
