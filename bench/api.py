@@ -176,6 +176,8 @@ async def run_observability(args: argparse.Namespace) -> None:
     observed = {**common, "APP_POSTGRES_DSN": pg_dsn.rsplit("/", 1)[0] + "/" + dbs[1],
                 "APP_METRICS_PORT": str(metrics_port), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
                 "OTEL_SDK_DISABLED": "false", "OTEL_SERVICE_NAME": "confero-bench"}
+    if args.sample is not None:  # what production sets (compose/): a request the sampler leaves out makes no spans
+        observed.update(OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG=str(args.sample))
     if args.observability == "metrics":
         observed.update(OTEL_SDK_DISABLED="true")
     elif args.observability == "tracing":
@@ -210,7 +212,8 @@ async def run_observability(args: argparse.Namespace) -> None:
         for db in dbs:
             await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
-    print(f"\n{args.observability} cost (metrics, tracing); concurrency {args.workers}, {args.rounds} x {args.seconds:.0f} s "
+    sampled = "every trace kept" if args.sample is None else f"traces sampled at {args.sample}"
+    print(f"\n{args.observability} cost (metrics, tracing; {sampled}); concurrency {args.workers}, {args.rounds} x {args.seconds:.0f} s "
           f"per scenario and mode (off and on interleaved), client and servers on one {os.cpu_count()}-core machine; "
           f"medians; CPU: the server process's user+system time per request")
     print(f"{'scenario':24} {'off req/s':>10} {'on req/s':>10} {'on/off':>8} {'off CPU ms':>11} {'on CPU ms':>10} "
@@ -270,6 +273,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--log", default="/tmp/confero-bench.log")
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose application is measured")
+    parser.add_argument("--sample", type=float, help="--observability: keep this share of the traces (default: all)")
     parser.add_argument("--rounds", type=int, default=2, help="--observability: off/on pairs per scenario")
     parser.add_argument("--observability", nargs="?", const="both", choices=("both", "metrics", "tracing"),
                         help="measure metrics and/or tracing: the same scenarios with them off and on, same run")

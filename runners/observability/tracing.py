@@ -45,16 +45,9 @@ def configure(env: Mapping[str, str], service: str, instance: str) -> bool:
         return False
     if _configured:
         return True
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from runners.observability.sdk import tracer_provider  # the SDK is imported only when tracing is on
 
-    attributes = {"service.instance.id": instance}
-    if not env.get("OTEL_SERVICE_NAME"):
-        attributes["service.name"] = service
-    provider = TracerProvider(resource=Resource.create(attributes))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    provider = tracer_provider(service if not env.get("OTEL_SERVICE_NAME") else None, instance)
     trace.set_tracer_provider(provider)
     instrument_libraries()
     _configured = True
