@@ -198,6 +198,9 @@ async def test_one_join_is_one_trace_from_http_through_the_service_to_postgresql
     consumers = [s for s in r["events"] if s["name"].startswith("consume ") and s["trace"] in traces]
     assert producers and consumers, r["events"]
     assert all(c["parent"] in {p["id"] for p in producers} for c in consumers), (producers, consumers)
+    # The producer span is the join's own child (the outbox row kept the join's traceparent): the event's
+    # publication and consumption are in the join's trace.
+    assert any(p["trace"] == root["trace"] and p["parent"] == service["id"] for p in producers), (producers, service)
 
 
 if __name__ == "__main__":
