@@ -31,6 +31,7 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, StatusCode
 
+from adapters.metrics import spans
 from adapters.metrics.instruments import (
     GRPC_CLIENT_DURATION,
     GRPC_CLIENT_HANDLED,
@@ -110,9 +111,9 @@ def _observed(path: str, func: Callable[[Any], Awaitable[None]], metadata: Any) 
         _serving.set(call)
         started = time.perf_counter()
         status = Status.OK
-        with tracer.start_as_current_span(path.lstrip("/"), context=propagate.extract(metadata),
-                                          kind=SpanKind.SERVER, attributes=_attributes(path),
-                                          record_exception=False, set_status_on_exception=False) as span:
+        with spans.span(tracer, path.lstrip("/"), context=propagate.extract(metadata), kind=SpanKind.SERVER,
+                        attributes=_attributes(path), record_exception=False,
+                        set_status_on_exception=False) as span:
             try:
                 await func(stream)
                 status = call.status or Status.OK
@@ -154,8 +155,8 @@ def client_call(path: str, peer: tuple[str, int] | None = None) -> Iterator[Atte
     attributes = _attributes(path)
     if peer is not None:
         attributes = {**attributes, "server.address": peer[0], "server.port": peer[1]}
-    with tracer.start_as_current_span(path.lstrip("/"), kind=SpanKind.CLIENT, attributes=attributes,
-                                      record_exception=False, set_status_on_exception=False) as span:
+    with spans.span(tracer, path.lstrip("/"), kind=SpanKind.CLIENT, attributes=attributes,
+                    record_exception=False, set_status_on_exception=False) as span:
         try:
             yield attempt
         except BaseException as exc:
