@@ -185,6 +185,7 @@ async def run_observability(args: argparse.Namespace) -> None:
     totals: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
     errors: dict[str, int] = {}
+    idle: dict[str, float] = {}
     try:
         with process(bare, Path(args.log + ".bare"), timeout=90) as (bare_base, bare_proc), \
                 process(observed, Path(args.log + ".observed"), timeout=90) as (observed_base, observed_proc):
@@ -195,12 +196,19 @@ async def run_observability(args: argparse.Namespace) -> None:
                 scraper = asyncio.ensure_future(_scrape(s, f"http://127.0.0.1:{metrics_port}/metrics")
                                                 if observed["APP_METRICS_PORT"] != "0" else asyncio.sleep(0))
                 try:
+                    # What each process burns without requests (its background loops; the observed one's
+                    # scrapes and exports too): subtracted below, so that CPU per request is the requests'.
+                    idle = {mode: cpu_seconds(pid) for mode, pid in pids.items()}
+                    started = time.monotonic()
+                    await asyncio.sleep(args.seconds * 2)
+                    idle = {mode: (cpu_seconds(pid) - idle[mode]) / (time.monotonic() - started)
+                            for mode, pid in pids.items()}
                     for name in scenarios["off"]:
                         for _ in range(args.rounds):
                             for mode in ("off", "on"):
-                                used = cpu_seconds(pids[mode])
+                                used, started = cpu_seconds(pids[mode]), time.monotonic()
                                 r = await load(name, args.workers, args.seconds, scenarios[mode][name])
-                                used = cpu_seconds(pids[mode]) - used
+                                used = cpu_seconds(pids[mode]) - used - idle[mode] * (time.monotonic() - started)
                                 totals.setdefault((name, mode), []).append(r["rps"])
                                 cpu.setdefault((name, mode), []).append(1000 * used / max(1, r["n"]))
                                 errors[mode] = errors.get(mode, 0) + r["errors"]
@@ -215,13 +223,15 @@ async def run_observability(args: argparse.Namespace) -> None:
     sampled = "every trace kept" if args.sample is None else f"traces sampled at {args.sample}"
     print(f"\n{args.observability} cost (metrics, tracing; {sampled}); concurrency {args.workers}, {args.rounds} x {args.seconds:.0f} s "
           f"per scenario and mode (off and on interleaved), client and servers on one {os.cpu_count()}-core machine; "
-          f"medians; CPU: the server process's user+system time per request")
+          f"medians; CPU: the server process's user+system time per request, its idle rate deducted")
     print(f"{'scenario':24} {'off req/s':>10} {'on req/s':>10} {'on/off':>8} {'off CPU ms':>11} {'on CPU ms':>10} "
           f"{'off/on CPU':>11}")
     for name in dict.fromkeys(n for n, _ in totals):
         off, on = (statistics.median(totals[(name, m)]) for m in ("off", "on"))
         off_cpu, on_cpu = (statistics.median(cpu[(name, m)]) for m in ("off", "on"))
         print(f"{name:24} {off:10.0f} {on:10.0f} {on / off:8.3f} {off_cpu:11.2f} {on_cpu:10.2f} {off_cpu / on_cpu:11.3f}")
+    print(f"idle CPU (background work, subtracted from the CPU per request): off {100 * idle['off']:.1f}%, "
+          f"on {100 * idle['on']:.1f}% of a core")
     print(f"errors: off {errors.get('off', 0)}, on {errors.get('on', 0)}; load average "
           f"{os.getloadavg()[0]:.1f} (other work on the machine widens the spread of req/s; CPU per request "
           f"is the steadier measure: off/on CPU is the throughput ratio a process that has the CPU to itself gets)")
