@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -29,7 +30,14 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import tests.support.process as app_process  # noqa: E402
-from tests.support.process import allinone, free_port  # noqa: E402
+from tests.support.process import allinone, free_port, process  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc): what a request costs it, whatever share of
+    the machine it gets while other work runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -168,26 +176,42 @@ async def run_observability(args: argparse.Namespace) -> None:
     observed = {**common, "APP_POSTGRES_DSN": pg_dsn.rsplit("/", 1)[0] + "/" + dbs[1],
                 "APP_METRICS_PORT": str(metrics_port), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
                 "OTEL_SDK_DISABLED": "false", "OTEL_SERVICE_NAME": "confero-bench"}
+    if args.sample is not None:  # what production sets (compose/): a request the sampler leaves out makes no spans
+        observed.update(OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG=str(args.sample))
     if args.observability == "metrics":
         observed.update(OTEL_SDK_DISABLED="true")
     elif args.observability == "tracing":
         observed.update(APP_METRICS_PORT="0")
     totals: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
     errors: dict[str, int] = {}
+    idle: dict[str, float] = {}
     try:
-        with allinone(bare, Path(args.log + ".bare")) as bare_base, \
-                allinone(observed, Path(args.log + ".observed")) as observed_base:
+        with process(bare, Path(args.log + ".bare"), timeout=90) as (bare_base, bare_proc), \
+                process(observed, Path(args.log + ".observed"), timeout=90) as (observed_base, observed_proc):
+            pids = {"off": bare_proc.pid, "on": observed_proc.pid}
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.workers * 4)) as s:
                 scenarios = {mode: await _scenarios(s, base, args.workers)
                              for mode, base in (("off", bare_base), ("on", observed_base))}
                 scraper = asyncio.ensure_future(_scrape(s, f"http://127.0.0.1:{metrics_port}/metrics")
                                                 if observed["APP_METRICS_PORT"] != "0" else asyncio.sleep(0))
                 try:
+                    # What each process burns without requests (its background loops; the observed one's
+                    # scrapes and exports too): subtracted below, so that CPU per request is the requests'.
+                    idle = {mode: cpu_seconds(pid) for mode, pid in pids.items()}
+                    started = time.monotonic()
+                    await asyncio.sleep(args.seconds * 2)
+                    idle = {mode: (cpu_seconds(pid) - idle[mode]) / (time.monotonic() - started)
+                            for mode, pid in pids.items()}
                     for name in scenarios["off"]:
-                        for mode in ("off", "on", "off", "on"):
-                            r = await load(name, args.workers, args.seconds, scenarios[mode][name])
-                            totals.setdefault((name, mode), []).append(r["rps"])
-                            errors[mode] = errors.get(mode, 0) + r["errors"]
+                        for _ in range(args.rounds):
+                            for mode in ("off", "on"):
+                                used, started = cpu_seconds(pids[mode]), time.monotonic()
+                                r = await load(name, args.workers, args.seconds, scenarios[mode][name])
+                                used = cpu_seconds(pids[mode]) - used - idle[mode] * (time.monotonic() - started)
+                                totals.setdefault((name, mode), []).append(r["rps"])
+                                cpu.setdefault((name, mode), []).append(1000 * used / max(1, r["n"]))
+                                errors[mode] = errors.get(mode, 0) + r["errors"]
                 finally:
                     scraper.cancel()
     finally:
@@ -196,14 +220,21 @@ async def run_observability(args: argparse.Namespace) -> None:
         for db in dbs:
             await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
-    print(f"\n{args.observability} cost (metrics, tracing); concurrency {args.workers}, 2 x {args.seconds:.0f} s per scenario and mode, "
-          f"client and servers on one {os.cpu_count()}-core machine")
-    print(f"{'scenario':24} {'off req/s':>10} {'on req/s':>10} {'on/off':>8}")
+    sampled = "every trace kept" if args.sample is None else f"traces sampled at {args.sample}"
+    print(f"\n{args.observability} cost (metrics, tracing; {sampled}); concurrency {args.workers}, {args.rounds} x {args.seconds:.0f} s "
+          f"per scenario and mode (off and on interleaved), client and servers on one {os.cpu_count()}-core machine; "
+          f"medians; CPU: the server process's user+system time per request, its idle rate deducted")
+    print(f"{'scenario':24} {'off req/s':>10} {'on req/s':>10} {'on/off':>8} {'off CPU ms':>11} {'on CPU ms':>10} "
+          f"{'off/on CPU':>11}")
     for name in dict.fromkeys(n for n, _ in totals):
-        off, on = (sum(totals[(name, m)]) / len(totals[(name, m)]) for m in ("off", "on"))
-        print(f"{name:24} {off:10.0f} {on:10.0f} {on / off:8.3f}")
+        off, on = (statistics.median(totals[(name, m)]) for m in ("off", "on"))
+        off_cpu, on_cpu = (statistics.median(cpu[(name, m)]) for m in ("off", "on"))
+        print(f"{name:24} {off:10.0f} {on:10.0f} {on / off:8.3f} {off_cpu:11.2f} {on_cpu:10.2f} {off_cpu / on_cpu:11.3f}")
+    print(f"idle CPU (background work, subtracted from the CPU per request): off {100 * idle['off']:.1f}%, "
+          f"on {100 * idle['on']:.1f}% of a core")
     print(f"errors: off {errors.get('off', 0)}, on {errors.get('on', 0)}; load average "
-          f"{os.getloadavg()[0]:.1f} (other work on the machine widens the spread)")
+          f"{os.getloadavg()[0]:.1f} (other work on the machine widens the spread of req/s; CPU per request "
+          f"is the steadier measure: off/on CPU is the throughput ratio a process that has the CPU to itself gets)")
 
 
 async def _scenarios(s: aiohttp.ClientSession, base: str, workers: int) -> dict:  # type: ignore[type-arg]
@@ -252,6 +283,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--log", default="/tmp/confero-bench.log")
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose application is measured")
+    parser.add_argument("--sample", type=float, help="--observability: keep this share of the traces (default: all)")
+    parser.add_argument("--rounds", type=int, default=2, help="--observability: off/on pairs per scenario")
     parser.add_argument("--observability", nargs="?", const="both", choices=("both", "metrics", "tracing"),
                         help="measure metrics and/or tracing: the same scenarios with them off and on, same run")
     args = parser.parse_args()

@@ -18,6 +18,7 @@ from grpclib.client import Channel
 from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
+from adapters.grpc.observed import client_call
 from adapters.grpc.wire import CheckedProtoCodec, from_grpc, outgoing
 from domain.shared.errors import DomainError, Unavailable
 
@@ -66,6 +67,7 @@ class RpcClient:
         if not secret:
             raise ValueError("a service secret is required (APP_SERVICE_SECRETS)")
         self._channel = Channel(host, port, codec=CheckedProtoCodec())
+        self._peer = (host, port)
         self._secret = secret
         self.policy = policy or CallPolicy()
         self._request_id = request_id
@@ -87,6 +89,10 @@ class RpcClient:
         raise AssertionError("unreachable")
 
     async def _once(self, path: str, request: Any, reply_type: type[R]) -> R:
+        with client_call(path, self._peer) as attempt:  # the span whose traceparent the metadata carries
+            return await self._attempt(path, request, reply_type, attempt)
+
+    async def _attempt(self, path: str, request: Any, reply_type: type[R], attempt: Any) -> R:
         metadata = outgoing(self._secret, self._request_id() if self._request_id else None)
         stream = None
         try:
@@ -95,16 +101,20 @@ class RpcClient:
                 await stream.send_message(request, end=True)
                 reply = await stream.recv_message()
         except GRPCError as exc:
+            attempt.status = exc.status
             trailers = dict(stream.trailing_metadata or {}) if stream is not None else {}
             raise _Failed(from_grpc(exc.status, exc.message, trailers), exc.status in _RETRYABLE) from None
         except TimeoutError:
+            attempt.status = Status.DEADLINE_EXCEEDED
             raise _Failed(Unavailable(f"{path}: no answer within {self.policy.timeout} s",
                                       reason="deadline_exceeded"), True) from None
         except ConnectionRefusedError:  # nothing was sent: another instance may take even a non-idempotent call
             raise _Failed(Unavailable(f"{path}: connection refused", reason=REFUSED), True) from None
         except (OSError, StreamTerminatedError, ProtocolError) as exc:
+            attempt.status = Status.UNAVAILABLE
             raise _Failed(Unavailable(f"{path}: {type(exc).__name__}", reason="connection_failed"), True) from None
         if reply is None:
+            attempt.status = Status.UNKNOWN
             raise _Failed(Unavailable(f"{path}: the server sent no reply", reason="no_reply"), True)
         return reply
 

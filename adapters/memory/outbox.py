@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from attrs import define, field
 
+from adapters.metrics.event_traces import claimed, current_traceparent
 from domain.shared.events import DomainEvent
 from ports.outbox import OutboxRecord
 
@@ -34,11 +35,15 @@ class InMemoryOutbox:
     now: Callable[[], dt.datetime] = _utcnow
     records: list[OutboxRecord] = field(factory=list)
     sent_at: dict[int, dt.datetime] = field(factory=dict)
+    trace_contexts: dict[str, str] = field(factory=dict)  # event id -> the traceparent it was written in
     _next: int = 1
     _busy: bool = False
 
     def append(self, events: Sequence[DomainEvent]) -> None:
+        parent = current_traceparent()
         for event in events:
+            if parent is not None:
+                self.trace_contexts[event.event_id] = parent
             self.records.append(OutboxRecord(position=self._next, event=event))
             self._next += 1
 
@@ -61,12 +66,16 @@ class InMemoryOutbox:
         self._busy = True
         try:
             pending = [r for r in self.records if r.position not in self.sent_at][:limit]
+            claimed((r.event.event_id, self.trace_contexts.get(r.event.event_id)) for r in pending)
             yield InMemoryBatch(pending, self)
         finally:
             self._busy = False
 
     async def purge_sent(self, before: dt.datetime) -> int:
         gone = {p for p, at in self.sent_at.items() if at < before}
+        for r in self.records:
+            if r.position in gone:
+                self.trace_contexts.pop(r.event.event_id, None)
         self.records = [r for r in self.records if r.position not in gone]
         for p in gone:
             del self.sent_at[p]

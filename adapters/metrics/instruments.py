@@ -108,3 +108,15 @@ EVENT_STREAM_PENDING = Gauge("confero_event_stream_pending_entries",
                              "Stream entries delivered to a consumer group and not acknowledged yet", ("group",))
 EVENT_STREAM_BACKLOG = Gauge("confero_event_stream_lag_entries",
                              "Stream entries not yet delivered to a consumer group (XINFO GROUPS lag)", ("group",))
+
+# gRPC, both ends (adapters/grpc/observed.py): the service and method of the proto, the status code's name.
+GRPC_SERVER_HANDLED = Counter("confero_grpc_server_handled_total", "gRPC calls answered, by method and status code",
+                              ("grpc_service", "grpc_method", "grpc_code"))
+GRPC_SERVER_DURATION = Histogram("confero_grpc_server_handling_seconds", "Time to answer a gRPC call",
+                                 ("grpc_service", "grpc_method"), buckets=FAST_BUCKETS)
+GRPC_CLIENT_HANDLED = Counter("confero_grpc_client_handled_total",
+                              "gRPC call attempts made to other services, by method and status code",
+                              ("grpc_service", "grpc_method", "grpc_code"))
+GRPC_CLIENT_DURATION = Histogram("confero_grpc_client_handling_seconds",
+                                 "Time of one gRPC call attempt, from the caller's side",
+                                 ("grpc_service", "grpc_method"), buckets=FAST_BUCKETS)

@@ -7,6 +7,8 @@ import datetime as dt
 
 from opentelemetry import trace
 
+from adapters.metrics import spans
+from adapters.metrics.event_traces import producer_context
 from adapters.metrics.instruments import EVENT_RELAY_LAG, EVENTS_PUBLISHED
 from domain.shared.events import DomainEvent
 from ports.events import EventPublisher
@@ -23,9 +25,11 @@ class MeasuredPublisher:
 
     async def publish(self, *events: DomainEvent) -> None:
         # The span whose context the stream entries carry (adapters/redis/events.py): consumers' spans
-        # in any process become its children.
-        with tracer.start_as_current_span("publish events", kind=trace.SpanKind.PRODUCER,
-                                          attributes={"messaging.batch.message_count": len(events)}):
+        # in any process become its children.  It is itself the child of the request that wrote the
+        # events, or linked to those requests (adapters/metrics/event_traces.py).
+        parent, links = producer_context(events)
+        with spans.span(tracer, "publish events", context=parent, kind=trace.SpanKind.PRODUCER, links=links,
+                        attributes={"messaging.batch.message_count": len(events)}):
             await self._inner.publish(*events)
         now = dt.datetime.now(dt.timezone.utc)
         for event in events:

@@ -15,6 +15,7 @@ from typing import Any
 
 from attrs import frozen
 
+from adapters.metrics.event_traces import current_traceparent
 from adapters.postgres.meetings import COLUMNS, FIELDS, attendance, meeting_values
 from domain.meetings.model import Meeting
 from domain.shared.events import DomainEvent
@@ -84,8 +85,9 @@ class Statement:
             return
         when = " AND ".join(f"EXISTS (SELECT 1 FROM {g})" for g, _ in self.guards) or "TRUE"
         self.ctes.append(
-            "o AS (INSERT INTO outbox (event_id, name, occurred_at, payload)"
-            f" SELECT e, n, o, p FROM unnest({self.arg([e.event_id for e in events], '::text[]')},"
+            "o AS (INSERT INTO outbox (event_id, name, occurred_at, payload, trace_context)"
+            f" SELECT e, n, o, p, {self.arg(current_traceparent(), '::text')}"  # adapters/metrics/event_traces.py
+            f" FROM unnest({self.arg([e.event_id for e in events], '::text[]')},"
             f" {self.arg([e.name for e in events], '::text[]')}, {self.arg([e.occurred_at for e in events], '::timestamptz[]')},"
             f" {self.arg([json.dumps(e.payload(), separators=(',', ':')) for e in events], '::jsonb[]')})"
             f" WITH ORDINALITY AS t(e, n, o, p, i) WHERE {when} ORDER BY i)")

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 from attrs import define, field
 
+from adapters.metrics.event_traces import claimed, current_traceparent
 from adapters.postgres.pool import acquire
 from domain.shared.events import DomainEvent, UnknownEvent, event_from_record
 from ports.outbox import OutboxRecord
@@ -19,18 +20,19 @@ log = logging.getLogger(__name__)
 # Held for the claiming transaction: one relay publishes at a time, so rows go out in position order
 # (SKIP LOCKED alone would let a second relay publish later rows of an aggregate before earlier ones).
 RELAY_LOCK = 0x636F6E6665726F + 1
-INSERT = ("INSERT INTO outbox (event_id, name, occurred_at, payload)"
-          " SELECT e, n, o, p FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[])"
+INSERT = ("INSERT INTO outbox (event_id, name, occurred_at, payload, trace_context)"
+          " SELECT e, n, o, p, $5::text FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[])"
           " WITH ORDINALITY AS t(e, n, o, p, i) ORDER BY i")
 
 
 async def write_events(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
-    """Appends ``events`` in order inside the caller's transaction (one statement)."""
+    """Appends ``events`` in order inside the caller's transaction (one statement), with the trace they
+    were written in (adapters/metrics/event_traces.py)."""
     if not events:
         return
     await conn.execute(INSERT, [e.event_id for e in events], [e.name for e in events],
                        [e.occurred_at for e in events],
-                       [json.dumps(e.payload(), separators=(",", ":")) for e in events])
+                       [json.dumps(e.payload(), separators=(",", ":")) for e in events], current_traceparent())
 
 
 @define
@@ -58,9 +60,10 @@ class PostgresOutbox:
             try:
                 # The lock is a one-time filter of the same statement: no rows when another relay holds it.
                 rows = await conn.fetch(
-                    "SELECT position, event_id, name, occurred_at, payload FROM outbox"
+                    "SELECT position, event_id, name, occurred_at, payload, trace_context FROM outbox"
                     " WHERE sent_at IS NULL AND (SELECT pg_try_advisory_xact_lock($2))"
                     " ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED", limit, RELAY_LOCK)
+                claimed((r["event_id"], r["trace_context"]) for r in rows)  # for the relay's producer span
                 batch = PostgresOutboxBatch(_readable_prefix(rows))
                 yield batch
             except BaseException:

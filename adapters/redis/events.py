@@ -16,6 +16,7 @@ from opentelemetry import propagate, trace
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from adapters.metrics import spans
 from adapters.metrics.instruments import DEAD_LETTERED, EVENT_CONSUME_LAG, EVENTS_CONSUMED
 from adapters.redis.errors import redis_unavailable, translate_errors
 from domain.shared.errors import Unavailable
@@ -219,8 +220,8 @@ class RedisStreamSubscriber:
                     await self._dead_letter(entry_id, fields, exc, attempts=1)
                     continue
                 try:
-                    with tracer.start_as_current_span(f"consume {event.name}", context=propagate.extract(fields),
-                                                      kind=trace.SpanKind.CONSUMER):
+                    with spans.span(tracer, f"consume {event.name}", context=propagate.extract(fields),
+                                    kind=trace.SpanKind.CONSUMER):
                         await handler(event)
                     EVENTS_CONSUMED.labels("handled").inc()
                     EVENT_CONSUME_LAG.observe(max(0.0, (dt.datetime.now(dt.timezone.utc)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import aiosqlite
 from attrs import define
 
+from adapters.metrics.event_traces import claimed, current_traceparent
 from adapters.sqlite.database import SqliteDatabase
 from adapters.sqlite.timeconv import from_us, to_us
 from domain.shared.events import DomainEvent, UnknownEvent, event_from_record
@@ -28,11 +29,13 @@ def _utcnow() -> dt.datetime:
 
 
 async def write_events(conn: aiosqlite.Connection, events: Sequence[DomainEvent], now: dt.datetime) -> None:
-    """Appends ``events`` in order inside the caller's transaction."""
+    """Appends ``events`` in order inside the caller's transaction, with the trace they were written in."""
+    parent = current_traceparent()
     await conn.executemany(
-        "INSERT INTO outbox (event_id, name, occurred_at, payload, committed_at) VALUES (?, ?, ?, ?, ?)",
-        [(e.event_id, e.name, to_us(e.occurred_at), json.dumps(e.payload(), separators=(",", ":")), to_us(now))
-         for e in events])
+        "INSERT INTO outbox (event_id, name, occurred_at, payload, committed_at, trace_context)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(e.event_id, e.name, to_us(e.occurred_at), json.dumps(e.payload(), separators=(",", ":")), to_us(now),
+          parent) for e in events])
 
 
 @define
@@ -60,10 +63,11 @@ class SqliteOutbox:
         try:
             async with self._db.connection() as conn:
                 async with conn.execute(
-                        "SELECT position, event_id, name, occurred_at, payload FROM outbox WHERE sent_at IS NULL"
-                        " ORDER BY position LIMIT ?", (limit,)) as cur:
+                        "SELECT position, event_id, name, occurred_at, payload, trace_context FROM outbox"
+                        " WHERE sent_at IS NULL ORDER BY position LIMIT ?", (limit,)) as cur:
                     rows = await cur.fetchall()
-            yield SqliteOutboxBatch(_readable_prefix(rows), self)
+            claimed((r[1], r[5]) for r in rows)  # for the relay's producer span (adapters/metrics/event_traces.py)
+            yield SqliteOutboxBatch(_readable_prefix([r[:5] for r in rows]), self)
         finally:
             self._db.relay_busy = False
 

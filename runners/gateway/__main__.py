@@ -16,6 +16,7 @@ from domain.shared.errors import DomainError
 from runners.containers import resolve
 from runners.gateway.app import create_gateway_app
 from runners.gateway.container import GatewayContainer
+from runners.observability import tracing
 from runners.observability.http_metrics import start_metrics_listener
 from runners.settings import ConfigError, Settings
 from runners.web.logs import configure
@@ -66,8 +67,10 @@ def main() -> int:
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
-    configure(settings.log_level, settings.log_format, os.environ.get("OTEL_SERVICE_NAME") or "confero-gateway",
-              settings.instance_id)
+    service = os.environ.get("OTEL_SERVICE_NAME") or "confero-gateway"
+    configure(settings.log_level, settings.log_format, service, settings.instance_id)
+    if tracing.configure(os.environ, service, settings.instance_id):
+        log.info("tracing on: spans go to the OTLP endpoint of the OTEL_* variables")
     if not os.environ.get("APP_JWT_SECRET"):
         log.warning("APP_JWT_SECRET is not set: tokens issued by the services will all be refused")
     try:

@@ -21,6 +21,8 @@ from runners.gateway.metrics import gateway_metrics
 from runners.gateway.state import GATEWAY, Gateway
 from runners.gateway.websocket import close_sockets
 from runners.observability.registry import Observability
+from runners.observability import tracing
+from runners.observability.routes import route_template
 from runners.web.app import ROUTES
 from runners.web.middleware import cors, error_mapping, hide_server_version, request_ids, security_headers
 from runners.web.openapi import build_document
@@ -64,10 +66,19 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(request.app[OPENAPI_DOCUMENT])
 
 
+def endpoint_template(request: web.Request) -> str:
+    """The API endpoint a request is forwarded to (``/api/v1/meetings/{id}``), else the gateway's own route."""
+    route = request.app[GATEWAY].routes.resolve(request.method, request.path)
+    return route.path if route is not None and route.path else route_template(request)
+
+
 def create_gateway_app(gateway: Gateway) -> web.Application:
     hide_server_version()
     # No body size here: bodies are streamed, and each service enforces its own (25 MB AI uploads).
-    app = web.Application(middlewares=[gateway_metrics, cors, request_ids, error_mapping, unavailable])
+    # With tracing on, a SERVER span per request (outermost: error bodies and log lines carry its ids), whose
+    # context the upstream request carries on (proxy.forwarded_headers).
+    spans = [tracing.server_spans(endpoint_template)] if tracing.is_on() else []
+    app = web.Application(middlewares=[*spans, gateway_metrics, cors, request_ids, error_mapping, unavailable])
     app.on_response_prepare.append(security_headers)
     app[SETTINGS] = gateway.settings
     app[GATEWAY] = gateway

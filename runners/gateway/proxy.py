@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
+from opentelemetry import propagate
 
 from domain.discovery.errors import NoInstanceAvailable
 from domain.discovery.model import ServiceInstance
@@ -45,7 +46,8 @@ def _hop_by_hop(headers: CIMultiDict[str] | object) -> set[str]:
 
 
 def forwarded_headers(request: web.Request, gateway: Gateway) -> CIMultiDict[str]:
-    """The client's headers minus hop-by-hop ones, Host kept, X-Forwarded-* and X-Request-Id added."""
+    """The client's headers minus hop-by-hop ones, Host kept, X-Forwarded-* and X-Request-Id added, and
+    (with tracing on) the gateway's span as the W3C traceparent, so the upstream's spans are its children."""
     drop = _hop_by_hop(request.headers) | {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
                                            "x-request-id", "sec-websocket-key", "sec-websocket-version",
                                            "sec-websocket-extensions", "sec-websocket-protocol"}
@@ -59,6 +61,7 @@ def forwarded_headers(request: web.Request, gateway: Gateway) -> CIMultiDict[str
     out["X-Forwarded-Proto"] = proto or request.scheme
     out["X-Forwarded-Host"] = request.host
     out["X-Request-Id"] = request.get(REQUEST_ID, "")
+    propagate.inject(out)  # replaces the client's traceparent; nothing without a span (tracing off)
     return out
 
 

@@ -40,6 +40,7 @@ class Route:
     service: str
     public: bool  # no token needed at the edge
     websocket: bool = False
+    path: str = ""  # the endpoint's template (/api/v1/meetings/{id}): the gateway's span names
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -61,7 +62,7 @@ class RouteTable:
             if self.paths.setdefault(e.path, service) != service:
                 raise ValueError(f"{e.path} is served by two services: {self.paths[e.path]} and {service}")
             route = Route(service=service, public=not e.auth or e.self_authenticating,
-                          websocket=e.status == 101)
+                          websocket=e.status == 101, path=e.path)
             if "{" in e.path:
                 pattern = _pattern(e.path)
                 self._templates.append((e.method, pattern, route))

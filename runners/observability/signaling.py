@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
+from adapters.metrics import spans
 from adapters.metrics.instruments import SIGNALING_RATE_LIMITED, SIGNALING_RECEIVED, SIGNALING_SENT
-from opentelemetry.instrumentation.utils import suppress_instrumentation
-
-from runners.observability.tracing import new_root, tracer
+from runners.observability import tracing
+from runners.observability.tracing import new_root
 
 __all__ = ["SIGNALING_RATE_LIMITED", "SIGNALING_RECEIVED", "SIGNALING_SENT", "message_span"]
 
@@ -22,10 +22,5 @@ def message_span(kind: str) -> Iterator[None]:
     trace, so each message starts a trace of its own with a link back to the socket's."""
     socket = trace.get_current_span().get_span_context()
     links = [Link(socket)] if socket.is_valid else None
-    with tracer.start_as_current_span(f"signaling {kind}", context=new_root(), kind=SpanKind.SERVER,
-                                      links=links) as span:
-        if span.is_recording():
-            yield
-        else:
-            with suppress_instrumentation():
-                yield
+    with spans.span(tracing.tracer, f"signaling {kind}", context=new_root(), kind=SpanKind.SERVER, links=links):
+        yield

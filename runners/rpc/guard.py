@@ -1,5 +1,6 @@
 """What every service-to-service servicer does around each method (docs/grpc.md): the service secret
-checked first (UNAUTHENTICATED without it), the caller's request id and W3C trace context made current,
+checked first (UNAUTHENTICATED without it), the caller's request id made current (its W3C trace context is
+made current around every call by adapters.grpc.observed, see runners.rpc.server.serving),
 and a domain error sent as its status with its class and details in the trailing metadata, so the
 client adapter raises the same error (adapters/grpc/wire.py)."""
 
@@ -11,22 +12,17 @@ from typing import Any
 
 from grpclib.const import Handler, Status
 from grpclib.exceptions import GRPCError
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
 
 from adapters.grpc.wire import (
     REQUEST_ID,
     clean_request_id,
     current_request_id,
     error_trailers,
-    incoming_trace,
     service_token_ok,
 )
 from domain.shared.errors import DomainError
 from domain.shared.ids import is_valid_id
-
-tracer = trace.get_tracer("confero.rpc")
 
 
 def invalid(message: str) -> GRPCError:
@@ -62,15 +58,12 @@ class ServiceGuard:
                                 else "invalid_service_token: unknown service token")
             request_id = clean_request_id(stream.metadata.get(REQUEST_ID)) or uuid.uuid4().hex
             rid = current_request_id.set(request_id)
-            attached = otel_context.attach(incoming_trace(stream.metadata))
+            # The call's span (and its parent from the caller's traceparent) is adapters.grpc.observed's.
+            trace.get_current_span().set_attribute("request.id", request_id)
             try:
-                with tracer.start_as_current_span(path, kind=SpanKind.SERVER,
-                                                  attributes={"rpc.system": "grpc", "request.id": request_id}):
-                    try:
-                        await func(stream)
-                    except DomainError as err:
-                        await send_domain_error(stream, err)
+                await func(stream)
+            except DomainError as err:
+                await send_domain_error(stream, err)
             finally:
-                otel_context.detach(attached)
                 current_request_id.reset(rid)
         return handler

@@ -9,6 +9,7 @@ from typing import Any
 
 from grpclib.server import Server
 
+from adapters.grpc.observed import observe_server
 from adapters.inprocess.meeting_access import InProcessMeetingAccess
 from adapters.inprocess.user_directory import RepositoryUserDirectory
 from runners.app_state import Services
@@ -25,7 +26,7 @@ log = logging.getLogger("runners.rpc")
 @asynccontextmanager
 async def serving(servicers: Sequence[Any], host: str, port: int) -> AsyncIterator[Server]:
     """``servicers`` on host:port (port 0: any free port, see ``server._server.sockets``) until the block ends."""
-    server = Server(list(servicers), codec=CheckedProtoCodec())
+    server = observe_server(Server(list(servicers), codec=CheckedProtoCodec()))  # spans and metrics of every call
     await server.start(host, port)
     log.info("grpc listening", extra={"host": host, "port": port,
                                       "services": [type(s).__name__ for s in servicers]})

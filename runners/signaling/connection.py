@@ -15,6 +15,7 @@ from aiohttp import web
 from domain.shared.ids import MeetingId
 from domain.users.tokens import Principal
 from runners.observability.signaling import SIGNALING_SENT
+from runners.observability.tracing import ids
 from runners.signaling.protocol import VERSION
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ class Connection:
             self.close("slow", "too slow to receive")
 
     def error(self, code: str, message: str, re: str | None = None, details: dict[str, Any] | None = None) -> None:
-        self.send("error", {"code": code, "message": message, "details": details or {}}, re)
+        # trace_id and span_id (tracing on): the message's trace, for a report to point at, as on HTTP errors
+        self.send("error", {"code": code, "message": message, "details": details or {}, **ids()}, re)
 
     def close(self, reason: str, message: str = "") -> None:
         """Closes after what is already queued has been sent."""

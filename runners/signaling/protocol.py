@@ -281,6 +281,8 @@ class ErrorData(Shape):
     code: str
     message: str
     details: dict[str, Any]
+    trace_id: str | None = None  # present when tracing is on: the trace of the message that failed
+    span_id: str | None = None
 
 
 SERVER_MODELS: dict[str, type[BaseModel]] = {

@@ -108,10 +108,14 @@ async def scenario(dsn: str, redis_url: str) -> dict[str, Any]:
             await ws.send_json({"v": 1, "type": "join_room", "id": "j1", "data": {"room_id": meeting}})
             while (await ws.receive_json())["type"] != "room_state":
                 pass
+            await ws.send_json({"v": 1, "type": "chat", "id": "c1", "data": {"room_id": str(uuid.uuid4()), "text": "hi"}})
+            while (reply := await ws.receive_json()).get("re") != "c1":
+                pass
+            out["signaling_error"] = reply["data"]
             await ws.close()
-            # room_state is queued before the command's span ends: wait for the span, not for a time.
+            # Replies are queued before the command's span ends: wait for the spans, not for a time.
             for _ in range(200):
-                if any(s.name == "signaling join_room" for s in exporter.get_finished_spans()):
+                if {"signaling join_room", "signaling chat"} <= {s.name for s in exporter.get_finished_spans()}:
                     break
                 await asyncio.sleep(0.05)
             out["signaling"] = [_span(s) for s in exporter.get_finished_spans()]
@@ -183,12 +187,20 @@ async def test_one_join_is_one_trace_from_http_through_the_service_to_postgresql
     assert any(s["name"] == "RoomService.join" or s["name"].startswith("RoomService.") for s in
                _descendants(signaling, message))
 
+    # A signaling error frame names the trace of the message that failed.
+    [chat] = [s for s in signaling if s["name"] == "signaling chat"]
+    assert r["signaling_error"]["code"] == "not_in_room"
+    assert (r["signaling_error"]["trace_id"], r["signaling_error"]["span_id"]) == (chat["trace"], chat["id"])
+
     # The join's event is published under a producer span; its consumer's span is that span's child.
     producers = [s for s in r["events"] if s["name"] == "publish events"]
     traces = {p["trace"] for p in producers}
     consumers = [s for s in r["events"] if s["name"].startswith("consume ") and s["trace"] in traces]
     assert producers and consumers, r["events"]
     assert all(c["parent"] in {p["id"] for p in producers} for c in consumers), (producers, consumers)
+    # The producer span is the join's own child (the outbox row kept the join's traceparent): the event's
+    # publication and consumption are in the join's trace.
+    assert any(p["trace"] == root["trace"] and p["parent"] == service["id"] for p in producers), (producers, service)
 
 
 if __name__ == "__main__":
