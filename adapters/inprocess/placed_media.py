@@ -148,6 +148,24 @@ class PlacedMediaServer:
     def members(self, room_id: MeetingId) -> set[UserId]:
         return set(self._members.get(room_id, ()))
 
+    async def node_of(self, room_id: MeetingId) -> str:
+        """The node ``room_id`` is placed on, placing it now when it is not (as its first offer would);
+        NoInstanceAvailable when no node can take it.  The recorder and captioner of a room go there."""
+        return await self._node_for(room_id, offering=None)
+
+    def client(self, node: str) -> MediaServer:
+        """The client of ``node`` (one per node: what it returns changes only after the node was lost)."""
+        return self._client(node)
+
+    def live(self, node: str) -> bool:
+        """Whether ``node`` is in the registry's latest snapshot."""
+        return node in self._nodes
+
+    async def any_node(self) -> str:
+        """The least loaded live node that is not draining; NoInstanceAvailable when there is none."""
+        await self._first_snapshot()
+        return self._choose()()
+
     def node_failed(self, node: str) -> asyncio.Task[None]:
         """Moves this process's rooms off ``node`` and resets their members here (once, however many
         callers notice); awaitable."""
@@ -170,12 +188,15 @@ class PlacedMediaServer:
         seen = self._seen.get(node)
         return MediaResetReason.NODE_DRAINED if seen is not None and seen.draining else MediaResetReason.NODE_LOST
 
-    async def _node_for(self, room_id: MeetingId, offering: UserId | None) -> str:
+    async def _first_snapshot(self) -> None:
         if not self._known.is_set():
             try:
                 await asyncio.wait_for(self._known.wait(), self.first_snapshot_timeout)
             except TimeoutError:
                 raise NoInstanceAvailable("no media node is known yet", service=self.service) from None
+
+    async def _node_for(self, room_id: MeetingId, offering: UserId | None) -> str:
+        await self._first_snapshot()
         async with self._lock(room_id):
             node = await self.placement.place(room_id, self._choose())
             if node not in self._nodes and not await self._registered(node):
