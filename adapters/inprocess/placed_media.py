@@ -104,7 +104,7 @@ class PlacedMediaServer:
             if self._rooms.get(room_id, node) == node:
                 raise
 
-    async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
         members = self._members.get(room_id, set())
         members.discard(user_id)
         node = self._rooms.get(room_id)
@@ -115,7 +115,7 @@ class PlacedMediaServer:
         if node is None:
             return
         try:
-            await self._client(node).remove(room_id, user_id)
+            await self._client(node).remove(room_id, user_id, connection)
         except Unavailable:
             log.warning("the media node holding the room cannot remove a member: its connection goes with the node",
                         extra={"room_id": room_id, "node": node})
