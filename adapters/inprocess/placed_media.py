@@ -157,6 +157,10 @@ class PlacedMediaServer:
         """The client of ``node`` (one per node: what it returns changes only after the node was lost)."""
         return self._client(node)
 
+    def connected(self, node: str) -> MediaServer | None:
+        """The client of ``node`` if this process has one now (None once the node was lost)."""
+        return self._clients.get(node)
+
     def live(self, node: str) -> bool:
         """Whether ``node`` is in the registry's latest snapshot."""
         return node in self._nodes

@@ -28,6 +28,7 @@ class Placement(Protocol):
 
     async def node_of(self, room_id: MeetingId) -> str: ...
     def client(self, node: str) -> MediaServer: ...
+    def connected(self, node: str) -> MediaServer | None: ...
     def live(self, node: str) -> bool: ...
     async def any_node(self) -> str: ...
 
@@ -58,13 +59,11 @@ class _PerNode(Generic[T]):
         return made[1]
 
     def current(self, node: str) -> T | None:
+        """The one made for ``node`` while its client is the same (not lost since) and it is registered."""
         made = self.made.get(node)
-        if made is None or not self.media.live(node):
+        if made is None or not self.media.live(node) or self.media.connected(node) is not made[0]:
             return None
-        try:
-            return made[1] if self.media.client(node) is made[0] else None
-        except Unavailable:
-            return None
+        return made[1]
 
     def clear(self) -> list[T]:
         made = [m for _, m in self.made.values()]
