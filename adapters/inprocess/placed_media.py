@@ -153,6 +153,10 @@ class PlacedMediaServer:
         NoInstanceAvailable when no node can take it.  The recorder and captioner of a room go there."""
         return await self._node_for(room_id, offering=None)
 
+    async def placed_on(self, room_id: MeetingId) -> str | None:
+        """The node ``room_id`` is placed on now, without placing it (None when it is not placed)."""
+        return await self.placement.node_of(room_id)
+
     def client(self, node: str) -> MediaServer:
         """The client of ``node`` (one per node: what it returns changes only after the node was lost)."""
         return self._client(node)

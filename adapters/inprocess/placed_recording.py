@@ -9,10 +9,16 @@ and captioner are then made anew, and the recordings this process ran there are 
 
 ``recover`` goes to the node this process started the recording on while it is live, else to the live
 node that still runs it (it stops it there), else to any live node: the blob store is shared.
+
+Captions follow their room: every ``follow_interval`` the captioner looks where each of its rooms is
+placed, and when a room moved (its node was lost or drained, whichever process noticed) it stops the
+room's stream on the old node and starts it on the new one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
@@ -23,10 +29,13 @@ from ports.captions import RoomCaptioner
 from ports.media import MediaServer
 from ports.recording_media import RoomRecorder
 
+log = logging.getLogger(__name__)
+
 class Placement(Protocol):
     """What of PlacedMediaServer routing needs (adapters/inprocess/placed_media.py)."""
 
     async def node_of(self, room_id: MeetingId) -> str: ...
+    async def placed_on(self, room_id: MeetingId) -> str | None: ...
     def client(self, node: str) -> MediaServer: ...
     def connected(self, node: str) -> MediaServer | None: ...
     def live(self, node: str) -> bool: ...
@@ -129,19 +138,39 @@ class PlacedRoomRecorder:
 
 
 class PlacedRoomCaptioner:
-    def __init__(self, media: Placement, connect: Callable[[str, MediaServer], NodeCaptioner]) -> None:
-        self.media = media
+    def __init__(self, media: Placement, connect: Callable[[str, MediaServer], NodeCaptioner], *,
+                 follow_interval: float = 1.0) -> None:
+        self.media, self.follow_interval = media, follow_interval
         self._nodes: _PerNode[NodeCaptioner] = _PerNode(media, connect)
         self._rooms: dict[MeetingId, tuple[str, NodeCaptioner]] = {}
+        self._following: asyncio.Task[None] | None = None
 
     async def start(self, room_id: MeetingId) -> None:
-        node = await self.media.node_of(room_id)
+        await self._start_on(room_id, await self.media.node_of(room_id))
+        if self._following is None or self._following.done():
+            self._following = asyncio.get_running_loop().create_task(self._follow(), name="captions-follow-rooms")
+
+    async def _start_on(self, room_id: MeetingId, node: str) -> None:
         captioner = self._nodes(node)
         before = self._rooms.get(room_id)
         if before is not None and before[1] is not captioner:  # the room moved: follow it
             await before[1].stop(room_id)
         self._rooms[room_id] = (node, captioner)
         await captioner.start(room_id)
+
+    async def _follow(self) -> None:
+        while self._rooms:
+            await asyncio.sleep(self.follow_interval)
+            for room_id, (node, captioner) in list(self._rooms.items()):
+                try:
+                    now = await self.media.placed_on(room_id)
+                    if self._rooms.get(room_id) != (node, captioner):
+                        continue  # stopped (or started again) meanwhile
+                    if now is not None and (now != node or self._nodes.current(now) is not captioner):
+                        await self._start_on(room_id, now)
+                except Exception:  # the placement store or the node: try again at the next look
+                    log.warning("captions: could not follow a room to its node", extra={"room_id": room_id},
+                                exc_info=True)
 
     async def stop(self, room_id: MeetingId) -> None:
         held = self._rooms.pop(room_id, None)
@@ -153,6 +182,9 @@ class PlacedRoomCaptioner:
 
     async def close(self) -> None:
         """Ends this process's caption streams (the nodes' taps stop when nobody follows a room)."""
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
         for room_id in list(self._rooms):
             await self.stop(room_id)
         for captioner in self._nodes.clear():

@@ -17,7 +17,7 @@ from adapters.grpc.recorder import GrpcRoomRecorder
 from adapters.inprocess.placed_recording import PlacedRoomCaptioner, PlacedRoomRecorder
 from adapters.webrtc.recorder import AiortcRoomRecorder
 from confero_contracts.recording_media import RoomRecorderContract
-from domain.shared.ids import MeetingId, RecordingId, new_id
+from domain.shared.ids import MeetingId, RecordingId, UserId, new_id
 from runners.rpc.media import MediaNodeServicer, MediaRecorderServicer
 from runners.rpc.server import bound_port, serving
 from tests.support.encoded import require_ffmpeg
@@ -199,20 +199,24 @@ class FakeCaptioner:
         self.closed = True
 
 
-async def test_captions_go_to_the_room_s_node_and_follow_it_when_it_moves() -> None:
+async def test_captions_go_to_the_room_s_node_and_follow_it_when_another_process_moves_it() -> None:
     async with MediaCluster() as cluster:
         await cluster.add_node("a", streams=40)
         await cluster.add_node("b")
-        p = await cluster.process()
+        host, other = await cluster.process(), await cluster.process()
         made: dict[str, FakeCaptioner] = {}
-        captioner = PlacedRoomCaptioner(p.media, lambda node, client: made.setdefault(node, FakeCaptioner(node)))
+        captioner = PlacedRoomCaptioner(host.media, lambda node, client: made.setdefault(node, FakeCaptioner(node)),
+                                        follow_interval=0.02)
         room = MeetingId(new_id())
         await captioner.start(room)
         assert made["b"].rooms == {room} and await captioner.captioning() == [room]
+        # the members' media is on the other process, which notices the node's loss and moves the room
+        await other.media.signal(room, UserId(new_id()), "offer", {"sdp": "v=0\r\n"})
         await cluster.stop_node("b")
-        await eventually(lambda: not p.media.live("b"))
-        await p.media.node_failed("b")
-        await captioner.start(room)  # the captions use case starts it again on the room's new node
-        assert made["a"].rooms == {room} and made["b"].rooms == set()
+        await eventually(lambda: room in made.get("a", FakeCaptioner("a")).rooms)
+        assert made["b"].rooms == set() and await captioner.captioning() == [room]
+        await captioner.stop(room)
+        assert made["a"].rooms == set() and await captioner.captioning() == []
+        await captioner.start(room)
         await captioner.close()
         assert made["a"].rooms == set() and made["a"].closed
