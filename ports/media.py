@@ -31,16 +31,22 @@ class MediaServer(Protocol):
     - ``signal`` hands over an ``offer`` / ``answer`` / ``ice_candidate`` a member sent to the SFU.  A
       member's offer (re)starts its connection; the SFU answers, then offers whenever the tracks the
       member should receive change.  Raises InvalidSignal (``field`` names the bad part) when the
-      signal cannot be applied (malformed SDP, no codec in common, an answer nobody asked for).
+      signal cannot be applied (malformed SDP, no codec in common, an answer nobody asked for).  An
+      offer's payload may carry ``connection``: the signaling connection that made it.  A media server
+      several signaling processes share (a media node) remembers it as the member's current connection.
     - ``remove`` closes the member's connection and stops forwarding its tracks (the others get an
-      offer without them); nothing happens for an unknown member.
+      offer without them); nothing happens for an unknown member.  With ``connection`` (a shared media
+      server's clients and the node), nothing happens either when the member's current connection was
+      offered from another signaling connection: the removal is about a membership that was replaced
+      meanwhile (through another process) and must not close the new one.  An SFU of the signaling
+      process itself need not take ``connection`` (that process checks its own members: LocalMedia).
     - ``close_room`` removes every member of the room.
     - ``stats`` describes each member's connection and tracks in the room (empty when none).
     - ``close`` closes every connection (process shutdown).
     """
 
     async def signal(self, room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> None: ...
-    async def remove(self, room_id: MeetingId, user_id: UserId) -> None: ...
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None: ...
     async def close_room(self, room_id: MeetingId) -> None: ...
     async def stats(self, room_id: MeetingId) -> list[ParticipantMediaStats]: ...
     async def close(self) -> None: ...

@@ -79,17 +79,26 @@ async def caption_service(settings: Settings, container: Any,
 
 
 def node_captioner(media: Any, sink: CaptionService, settings: Settings) -> Any:
-    """The caption tap of the media node ``media`` is (GrpcMediaServer), over its channel; else None."""
-    from adapters.grpc.media import GrpcMediaServer
-
-    if not isinstance(media, GrpcMediaServer):
-        return None
+    """The caption tap of the media node ``media`` is (GrpcMediaServer), over its channel; with media nodes
+    (PlacedMediaServer) the tap of the node each room is placed on, over that node's channel; else None."""
     from adapters.grpc.captioner import GrpcRoomCaptioner
+    from adapters.grpc.media import GrpcMediaServer
+    from adapters.inprocess.placed_media import PlacedMediaServer
     from runners.rpc.clients import call_policy
     from runners.rpc.server import service_secrets
 
-    return GrpcRoomCaptioner(media.channel, sink, token=service_secrets(settings)[0], policy=call_policy(settings),
-                             stream_deadline=settings.captions_stream_deadline, retry_max=settings.captions_retry_max)
+    def on(channel: Any) -> GrpcRoomCaptioner:
+        return GrpcRoomCaptioner(channel, sink, token=service_secrets(settings)[0], policy=call_policy(settings),
+                                 stream_deadline=settings.captions_stream_deadline,
+                                 retry_max=settings.captions_retry_max)
+
+    if isinstance(media, GrpcMediaServer):
+        return on(media.channel)
+    if isinstance(media, PlacedMediaServer):
+        from adapters.inprocess.placed_recording import PlacedRoomCaptioner
+
+        return PlacedRoomCaptioner(media, lambda node, client: on(client.channel))  # type: ignore[attr-defined]
+    return None
 
 
 def with_captions(feed: Any, service: CaptionService | None) -> Any:

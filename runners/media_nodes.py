@@ -1,9 +1,9 @@
 """APP_MEDIA_NODES=etcd (issue 14, docs/signaling.md 13.7): the media server this process composes is
 PlacedMediaServer over the registry's "media" instances (``python -m runners.media``), one GrpcMediaServer
 per node, the rooms' placement in Redis (production adapters; memory otherwise, for one signaling process).
-Recording and the caption tap need an SFU in this process: with media nodes they are unavailable here, as
-with APP_MEDIA_GRPC_TARGET (runners/recording_media.py, runners/captions.py).  Without the setting nothing
-changes: runners/media.py's media server."""
+Recording and the caption tap go to the node each room is placed on, over that node's channel
+(adapters/inprocess/placed_recording.py, chosen in runners/recording_media.py and runners/captions.py).
+Without the setting nothing changes: runners/media.py's media server."""
 
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 def aiortc_room_recorder(media: MediaServer, blobs: BlobStore, settings: Settings) -> RoomRecorder:
     """The recorder taps the SFU where it runs: this process's, or the media node's (APP_MEDIA_GRPC_TARGET:
-    the node's recorder over gRPC, on the media client's channel, writing to the blob store both share).
+    the node's recorder over gRPC, on the media client's channel, writing to the blob store both share;
+    APP_MEDIA_NODES: the recorder of the node each room is placed on, on that node's channel).
     Any other media server: no recorder here (starting a recording is Unavailable)."""
     if isinstance(media, AiortcMediaServer):
         return AiortcRoomRecorder(media, blobs, upload_interval=settings.recording_upload_interval)
@@ -31,6 +32,17 @@ def aiortc_room_recorder(media: MediaServer, blobs: BlobStore, settings: Setting
         from runners.rpc.server import service_secrets
 
         return GrpcRoomRecorder(media.channel, token=service_secrets(settings)[0], policy=call_policy(settings))
+    from adapters.inprocess.placed_media import PlacedMediaServer
+
+    if isinstance(media, PlacedMediaServer):  # APP_MEDIA_NODES: each room's recorder is its node's
+        from adapters.grpc.recorder import GrpcRoomRecorder
+        from adapters.inprocess.placed_recording import PlacedRoomRecorder
+        from runners.rpc.clients import call_policy
+        from runners.rpc.server import service_secrets
+
+        token, policy = service_secrets(settings)[0], call_policy(settings)
+        return PlacedRoomRecorder(media, lambda node, client: GrpcRoomRecorder(client.channel,  # type: ignore[attr-defined]
+                                                                               token=token, policy=policy))
     from runners.recording import UnconfiguredRecorder
 
     log.warning("recording: this process's media server cannot be tapped; recordings are unavailable here")

@@ -345,6 +345,10 @@ class Settings(BaseSettings):
         for name, target in (("APP_USERS_GRPC_TARGET", self.users_grpc_target),
                              ("APP_MEETINGS_GRPC_TARGET", self.meetings_grpc_target),
                              ("APP_MEDIA_GRPC_TARGET", self.media_grpc_target)):
+            if target == "etcd" and name == "APP_MEDIA_GRPC_TARGET":  # rooms go to one node's SFU, not "any"
+                problems.append("APP_MEDIA_GRPC_TARGET is one media node's host:port; to place rooms on every "
+                                "media node in the registry set APP_MEDIA_NODES=etcd (and unset APP_MEDIA_GRPC_TARGET)")
+                continue
             if target == "etcd":  # the service's instances in the registry (runners/remote.py)
                 if not self.etcd_url:
                     problems.append(f"{name}=etcd needs APP_ETCD_URL")

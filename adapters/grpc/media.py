@@ -56,6 +56,9 @@ def signal_pb(room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[s
         if not isinstance(sdp, str):
             raise InvalidSignal(f"an {kind} carries sdp", field="sdp")
         setattr(request, kind, sdp)
+        connection = payload.get("connection") if kind == "offer" else None
+        if connection is not None:
+            request.connection_id = str(connection)
     elif kind == "ice_candidate":
         request.ice_candidate = candidate_pb(payload.get("candidate"))  # type: ignore[arg-type]
     else:
@@ -110,9 +113,10 @@ class GrpcMediaServer:
         await self._client.unary(SIGNAL, signal_pb(room_id, user_id, kind, payload), pb.SignalReply,
                                  idempotent=False)
 
-    async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
-        await self._client.unary(REMOVE, pb.RemoveRequest(room_id=room_id, user_id=user_id), pb.RemoveReply,
-                                 idempotent=True)
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
+        await self._client.unary(REMOVE, pb.RemoveRequest(room_id=room_id, user_id=user_id,
+                                                          connection_id=connection or ""),
+                                 pb.RemoveReply, idempotent=True)
 
     async def close_room(self, room_id: MeetingId) -> None:
         await self._client.unary(CLOSE_ROOM, pb.CloseRoomRequest(room_id=room_id), pb.CloseRoomReply,

@@ -89,6 +89,11 @@ class GrpcRoomRecorder:
         self._mine &= running  # a recording the node lost is not coming back
         return sorted(self._mine)
 
+    async def running(self) -> list[RecordingId]:
+        """Every recording the node runs, whoever started it (PlacedRoomRecorder: where a recovery goes)."""
+        reply = await self._client.unary(LIST, pb.ListRecordingsRequest(), pb.RecordingList, idempotent=True)
+        return sorted(RecordingId(r) for r in reply.recording_ids)
+
     async def close(self) -> None:
         """Closes this client's channel; the node's recordings go on."""
         self._client.close()

@@ -104,7 +104,7 @@ class PlacedMediaServer:
             if self._rooms.get(room_id, node) == node:
                 raise
 
-    async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
         members = self._members.get(room_id, set())
         members.discard(user_id)
         node = self._rooms.get(room_id)
@@ -115,7 +115,7 @@ class PlacedMediaServer:
         if node is None:
             return
         try:
-            await self._client(node).remove(room_id, user_id)
+            await self._client(node).remove(room_id, user_id, connection)
         except Unavailable:
             log.warning("the media node holding the room cannot remove a member: its connection goes with the node",
                         extra={"room_id": room_id, "node": node})
@@ -148,6 +148,32 @@ class PlacedMediaServer:
     def members(self, room_id: MeetingId) -> set[UserId]:
         return set(self._members.get(room_id, ()))
 
+    async def node_of(self, room_id: MeetingId) -> str:
+        """The node ``room_id`` is placed on, placing it now when it is not (as its first offer would);
+        NoInstanceAvailable when no node can take it.  The recorder and captioner of a room go there."""
+        return await self._node_for(room_id, offering=None)
+
+    async def placed_on(self, room_id: MeetingId) -> str | None:
+        """The node ``room_id`` is placed on now, without placing it (None when it is not placed)."""
+        return await self.placement.node_of(room_id)
+
+    def client(self, node: str) -> MediaServer:
+        """The client of ``node`` (one per node: what it returns changes only after the node was lost)."""
+        return self._client(node)
+
+    def connected(self, node: str) -> MediaServer | None:
+        """The client of ``node`` if this process has one now (None once the node was lost)."""
+        return self._clients.get(node)
+
+    def live(self, node: str) -> bool:
+        """Whether ``node`` is in the registry's latest snapshot."""
+        return node in self._nodes
+
+    async def any_node(self) -> str:
+        """The least loaded live node that is not draining; NoInstanceAvailable when there is none."""
+        await self._first_snapshot()
+        return self._choose()()
+
     def node_failed(self, node: str) -> asyncio.Task[None]:
         """Moves this process's rooms off ``node`` and resets their members here (once, however many
         callers notice); awaitable."""
@@ -170,12 +196,15 @@ class PlacedMediaServer:
         seen = self._seen.get(node)
         return MediaResetReason.NODE_DRAINED if seen is not None and seen.draining else MediaResetReason.NODE_LOST
 
-    async def _node_for(self, room_id: MeetingId, offering: UserId | None) -> str:
+    async def _first_snapshot(self) -> None:
         if not self._known.is_set():
             try:
                 await asyncio.wait_for(self._known.wait(), self.first_snapshot_timeout)
             except TimeoutError:
                 raise NoInstanceAvailable("no media node is known yet", service=self.service) from None
+
+    async def _node_for(self, room_id: MeetingId, offering: UserId | None) -> str:
+        await self._first_snapshot()
         async with self._lock(room_id):
             node = await self.placement.place(room_id, self._choose())
             if node not in self._nodes and not await self._registered(node):

@@ -132,10 +132,13 @@ class RoomService:
     async def signal_sfu(self, actor: Actor, room_id: MeetingId, connection_id: str, kind: SignalKind,
                          payload: Mapping[str, Any]) -> None:
         """An offer / answer / ice_candidate for the room's media server, from a member of the room only
-        (PeerNotInRoom when the room has no media server)."""
+        (PeerNotInRoom when the room has no media server).  An offer names the connection that made it (a
+        media node keeps it, so a removal about an older connection of the member changes nothing)."""
         if self.media is None:
             raise PeerNotInRoom("this room has no media server", room_id=room_id, peer=SFU_PEER_ID)
         await self.require_member(actor.user_id, room_id, connection_id)
+        if kind is SignalKind.OFFER:
+            payload = {**payload, "connection": connection_id}
         await self.media.signal(room_id, actor.user_id, kind.value, payload)
 
     async def set_media(self, actor: Actor, room_id: MeetingId, connection_id: str, media: MediaState) -> None:

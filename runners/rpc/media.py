@@ -45,7 +45,10 @@ class MediaNodeServicer(ServiceGuard, pb.MediaNodeBase):
         if kind in ("offer", "answer"):
             if not value or len(value) > SDP_MAX:
                 raise invalid(f"an {kind} carries 1-{SDP_MAX} characters of SDP")
-            await self._media.signal(room_id, user_id, kind, {"sdp": value})
+            payload = {"sdp": value}
+            if kind == "offer" and r.connection_id:
+                payload["connection"] = _connection(r.connection_id)
+            await self._media.signal(room_id, user_id, kind, payload)
         elif kind == "ice_candidate":
             if len(value.candidate) > CANDIDATE_MAX or len(value.sdp_mid or "") > 256 or len(
                     value.username_fragment or "") > 256:
@@ -57,7 +60,8 @@ class MediaNodeServicer(ServiceGuard, pb.MediaNodeBase):
 
     async def remove(self, remove_request: pb.RemoveRequest) -> pb.RemoveReply:
         r = remove_request
-        await self._media.remove(_room(r.room_id), UserId(valid_id(r.user_id, "user_id")))
+        await self._media.remove(_room(r.room_id), UserId(valid_id(r.user_id, "user_id")),
+                                 _connection(r.connection_id) if r.connection_id else None)
         return pb.RemoveReply()
 
     async def close_room(self, close_room_request: pb.CloseRoomRequest) -> pb.CloseRoomReply:
@@ -157,3 +161,10 @@ class MediaCaptionerServicer(ServiceGuard, pb.MediaCaptionerBase):
     async def captioning(self, captioning_request: pb.CaptioningRequest) -> pb.RoomList:
         rooms = [] if self._captioner is None else await self._captioner.captioning()
         return pb.RoomList(room_ids=[str(r) for r in rooms])
+
+
+def _connection(value: str) -> str:
+    """A signaling connection id (opaque to the node): 1-128 printable characters."""
+    if not 0 < len(value) <= 128 or not value.isprintable():
+        raise invalid("a connection_id is 1-128 printable characters")
+    return value

@@ -5,7 +5,9 @@ membership (a kick, a leave over HTTP, a reap, the meeting's end) may be consume
 So every process watches the room events of the rooms it holds media in (the hub keeps listening
 while media is held, even after the member's socket closed) and removes its own members' media,
 whichever process turned the meeting event into room events.  A removal names the connection that
-sent the offer, so an event about an older membership never removes a newer one's media.
+sent the offer, so an event about an older membership never removes a newer one's media: here (this
+process's own members) and, when the SFU is a media node other processes share, on the node too (the
+new offer may reach it, through another process, before this process's removal).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 from domain.rooms import events as ev
 from domain.shared.ids import MeetingId, UserId
 from ports.media import MediaServer
+from runners.media import in_process
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class LocalMedia:
                 return released
             case ev.MemberLeft(user_id=user, connection_id=conn) | ev.SessionReplaced(user_id=user, connection_id=conn):
                 if held.get(user) == conn:
-                    return self._release(room, user)
+                    return self._release(room, user, conn)
         return False
 
     async def drain(self) -> None:
@@ -55,13 +58,13 @@ class LocalMedia:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _release(self, room_id: MeetingId, user_id: UserId) -> bool:
+    def _release(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> bool:
         held = self._held.get(room_id, {})
         if held.pop(user_id, None) is None:
             return False
         if not held:
             self._held.pop(room_id, None)
-        self._spawn(self._remove(room_id, user_id))
+        self._spawn(self._remove(room_id, user_id, connection))
         return True
 
     def _spawn(self, coro: object) -> None:
@@ -69,10 +72,13 @@ class LocalMedia:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _remove(self, room_id: MeetingId, user_id: UserId) -> None:
+    async def _remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
         if self.media is not None:
             try:
-                await self.media.remove(room_id, user_id)
+                if connection is not None and not in_process(self.media):  # a node other processes share
+                    await self.media.remove(room_id, user_id, connection)
+                else:  # this process's SFU: _held already told an older connection from the current one
+                    await self.media.remove(room_id, user_id)
             except Exception:
                 log.exception("removing a member's media failed", extra={"room_id": room_id})
 

@@ -34,8 +34,8 @@ class FakeMediaServer:
         elif kind == "answer" and user_id not in self.rooms.get(room_id, set()):
             raise InvalidSignal("the SFU is not waiting for an answer from you", field="sdp")
 
-    async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
-        await self._call("remove", room_id, user_id)
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
+        await self._call("remove", room_id, user_id)  # the SFU does not know connections: MediaNode does
         members = self.rooms.get(room_id, set())
         members.discard(user_id)
         if not members:

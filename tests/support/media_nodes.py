@@ -38,10 +38,10 @@ class DownableNode:
         if not callable(method) or name not in ("signal", "remove", "close_room", "stats"):
             return method
 
-        async def call(*args: Any) -> Any:
+        async def call(*args: Any, **kw: Any) -> Any:
             if self.down:
                 raise Unavailable("media node cannot be reached")
-            return await method(*args)
+            return await method(*args, **kw)
         return call
 
     async def close(self) -> None:

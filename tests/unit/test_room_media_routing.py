@@ -44,8 +44,8 @@ class RecordingMediaServer:
     async def signal(self, room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> None:
         self.calls.append(("signal", user_id, kind, dict(payload)))
 
-    async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
-        self.calls.append(("remove", user_id))
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
+        self.calls.append(("remove", user_id, connection))
 
     async def close_room(self, room_id: MeetingId) -> None:
         self.calls.append(("close_room", room_id))
@@ -121,14 +121,14 @@ async def test_the_process_holding_the_media_removes_it_whichever_process_consum
     if ending == "kick":
         await service.on_event(me.ParticipantKicked(occurred_at=START, meeting_id=ROOM, user_id=BOB.user_id,
                                                     by=ANN.user_id))
-        expected = [("remove", BOB.user_id)]
+        expected = [("remove", BOB.user_id, None)]  # a kick removes whatever connection Bob has
     elif ending == "end":
         await service.on_event(me.MeetingEnded(occurred_at=START, meeting_id=ROOM, by=ANN.user_id))
         expected = [("close_room", ROOM)]
     else:
         service.clock.advance(service.member_ttl)  # type: ignore[attr-defined]
         assert await service.reap() == 1
-        expected = [("remove", BOB.user_id)]
+        expected = [("remove", BOB.user_id, "c-bob")]
     await hub.media.drain()
     assert sfu.calls == expected
     await asyncio.sleep(0)  # the hub lets go of the room once nothing of it is held
@@ -153,7 +153,7 @@ async def test_an_event_about_an_older_connection_leaves_the_newer_connections_m
 
     await service.leave(BOB, ROOM, "c-new")
     await hub.media.drain()
-    assert sfu.calls == [("remove", BOB.user_id)]
+    assert sfu.calls == [("remove", BOB.user_id, "c-new")]
 
 
 async def test_the_sfus_signals_reach_one_member_and_its_speaker_everyone(bus: InMemorySignalBus) -> None:
@@ -192,8 +192,10 @@ async def test_an_offer_to_the_sfu_goes_to_this_processs_media_server_and_not_to
     b, _ = await s.member(bob, mid)
 
     assert (await b.request("offer", {"room_id": mid, "to": SFU_PEER_ID, "sdp": "v=0"}))["type"] == "ack"
-    assert sfu.calls == [("signal", bob.id, "offer", {"sdp": "v=0"})]
+    # the offer names the connection that made it; so does the removal (a node shared by other processes
+    # leaves a newer connection of the member alone)
+    assert sfu.calls == [("signal", bob.id, "offer", {"sdp": "v=0", "connection": b.connection_id})]
     await a.never("offer")
     assert (await b.request("leave_room", {"room_id": mid}))["type"] == "ack"
     await s.web.app[HUB].media.drain()
-    assert sfu.calls[-1] == ("remove", bob.id)
+    assert sfu.calls[-1] == ("remove", bob.id, b.connection_id)

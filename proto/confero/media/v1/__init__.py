@@ -42,6 +42,11 @@ class SignalRequest(betterproto.Message):
     offer: str = betterproto.string_field(3, group="signal")
     answer: str = betterproto.string_field(4, group="signal")
     ice_candidate: "IceCandidate" = betterproto.message_field(5, group="signal")
+    connection_id: str = betterproto.string_field(6)
+    """
+    With an offer: the signaling connection that made it.  The node remembers it as the member's current
+     connection, so a removal naming an older connection (RemoveRequest.connection_id) changes nothing.
+    """
 
 
 @dataclass(eq=False, repr=False)
@@ -53,6 +58,11 @@ class SignalReply(betterproto.Message):
 class RemoveRequest(betterproto.Message):
     room_id: str = betterproto.string_field(1)
     user_id: str = betterproto.string_field(2)
+    connection_id: str = betterproto.string_field(3)
+    """
+    When set: remove only if the member's current connection was offered from this signaling connection
+     (a removal about a membership that was replaced meanwhile is a no-op).  Empty: whatever connection.
+    """
 
 
 @dataclass(eq=False, repr=False)
