@@ -182,7 +182,7 @@ class RoomPresenceContract:
     async def test_set_media_updates_the_current_connection_and_returns_the_member(self, presence, now):
         room, member = a_room(), a_busy_member()
         await presence.enter(room, member, now + TTL)
-        media = MediaState(audio=True, video=False, screen=False)
+        media = MediaState(audio=True, video=False, screen=False, hand=True)
         updated = await presence.set_media(room, member.user_id, member.connection_id, media)
         assert updated == evolve(member, media=media)
         assert await presence.members(room, now) == [updated]

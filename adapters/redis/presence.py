@@ -162,7 +162,8 @@ class RedisRoomPresence:
     @translate_errors
     async def set_media(self, room_id: MeetingId, user_id: UserId, connection_id: str,
                         media: MediaState) -> Member | None:
-        media_json = json.dumps({"audio": media.audio, "video": media.video, "screen": media.screen})
+        media_json = json.dumps({"audio": media.audio, "video": media.video, "screen": media.screen,
+                                 "hand": media.hand})
         out = await self._set_media(keys=self._keys(room_id)[:1], args=[user_id, connection_id, media_json])
         return None if out is None else member_from_json(out)
 

@@ -72,6 +72,7 @@ class PublishedTrack:
         self.receiver = receiver
         self.kind: str = receiver.track.kind
         self.id: str = receiver.track.id
+        self.label: str = self.kind  # which of the publisher's sections: "audio", "video", "screen"... (sfu_peer)
         self.codec: RTCRtpCodecParameters | None = None
         self._queue_size = video_queue if self.kind == "video" else audio_queue
         self._subscribers: set[ForwardedTrack] = set()
@@ -231,14 +232,26 @@ class ForwardedTrack(MediaStreamTrack):
         self._end()
 
     def restart(self) -> None:
-        """The subscriber is (again) ready to decode: drop what is queued and start at a fresh keyframe."""
+        """The subscriber is (again) ready to decode: start at the newest keyframe already queued (the
+        one the subscription asked for, usually), else drop what is queued and wait for a fresh one.
+        Keeping it matters: a publisher ignores a second keyframe request that soon after the first
+        (browsers: within 300 ms), which would leave the subscriber waiting for the retry a second on."""
+        queued: list[ForwardedFrame] = []
         while not self._queue.empty():
-            if self._queue.get_nowait() is None:
+            frame = self._queue.get_nowait()
+            if frame is None:
                 self._queue.put_nowait(None)
                 return
-        if self.kind == "video":
+            queued.append(frame)
+        if self.kind != "video":
+            return
+        start = next((i for i in range(len(queued) - 1, -1, -1) if queued[i].keyframe), None)
+        if start is None:
             self._need_keyframe, self._waiting_since = True, time.monotonic()
             self.source.request_keyframe()
+            return
+        for frame in queued[start:]:
+            self._queue.put_nowait(frame)
 
     def _offer(self, frame: ForwardedFrame) -> None:
         if self._need_keyframe:

@@ -136,6 +136,8 @@ class AiortcRoomRecorder:
                 self._finish(recording, user_id)
 
     def _add(self, recording: _Recording, user_id: UserId, track: PublishedTrack) -> None:
+        if track.label == "screen":
+            return  # v1 records each member's camera and microphone; a screen share is a second video
         writer = recording.open.get(user_id)
         if writer is None:
             stay = recording.stays[user_id] = recording.stays.get(user_id, 0) + 1

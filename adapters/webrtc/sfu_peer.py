@@ -3,7 +3,8 @@
 - The participant offers once (its microphone and camera, sendrecv). The SFU answers receiving only
   (its transceivers are created recvonly, with opus / VP8+RTX preferred, before the offer is applied).
 - Every other member's track comes in an SFU offer as a new sendonly m-line whose msid is
-  ``<publisher> <publisher>-<kind>``; a departed publisher's m-lines become ``inactive`` and stay
+  ``<publisher> <publisher>-<label>``, the label saying which of the publisher's sections it came
+  from (``section_label``: ``audio``, ``video``, and ``screen`` for a second video section); a departed publisher's m-lines become ``inactive`` and stay
   (never renumbered, never removed; not recycled in v1).
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
@@ -53,6 +54,17 @@ class Subscription:
     started: float = 0.0
 
 
+def section_label(kind: str, index: int) -> str:
+    """The name of a participant's ``index``-th published section of ``kind`` (0-based, in the order
+    of its offer): ``audio`` / ``video`` for the first, ``screen`` for the second video section (the
+    screen share, docs/signaling.md 13.7), ``<kind>-<n>`` (1-based) for any other."""
+    if index == 0:
+        return kind
+    if kind == "video" and index == 1:
+        return "screen"
+    return f"{kind}-{index + 1}"
+
+
 def _preferences(kind: str, mimes: tuple[str, ...]) -> list[Any]:
     caps = RTCRtpSender.getCapabilities(kind).codecs
     return [c for mime in mimes for c in caps if c.mimeType.lower() == mime.lower()]
@@ -72,7 +84,7 @@ class SfuPeer:
         self._on_audio = on_audio
         self._on_published = on_published
         self._resend_after = resend_after
-        self.published: dict[str, PublishedTrack] = {}  # "audio", "video", "video-2", ...
+        self.published: dict[str, PublishedTrack] = {}  # section_label -> track: "audio", "video", "screen"...
         self.published_at: dict[str, float] = {}
         self.subscriptions: dict[tuple[UserId, str], Subscription] = {}
         self.numbering: Numbering | None = None
@@ -117,7 +129,14 @@ class SfuPeer:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         published = tap(self.pc, track)
-        key = track.kind if track.kind not in self.published else f"{track.kind}-{len(self.published) + 1}"
+        # The participant's own transceivers come first (made before any forwarded one), in its offer's order.
+        same_kind = [t for t in self.pc.getTransceivers() if t.kind == track.kind]
+        index = next((i for i, t in enumerate(same_kind) if t.receiver.track is track), len(self.published))
+        key = section_label(track.kind, index)
+        while key in self.published:  # never overwrite a published track
+            index += 1
+            key = section_label(track.kind, index)
+        published.label = key
         self.published[key] = published
         self.published_at[key] = time.monotonic()
         if track.kind == "audio":
@@ -205,7 +224,9 @@ class SfuPeer:
         return changed
 
     def _msids(self) -> dict[str, tuple[str, str]]:
-        return {s.track.id: (s.publisher_id, f"{s.publisher_id}-{s.source.kind}") for s in self.subscriptions.values()}
+        # Keyed by subscription: a retired m-line of a publisher who came back is ``<label>@<n>``, so no
+        # two m-lines ever carry the same msid (browsers refuse such an SDP).
+        return {s.track.id: (s.publisher_id, f"{s.publisher_id}-{key[1]}") for key, s in self.subscriptions.items()}
 
     async def accept_answer(self, sdp: str) -> None:
         async with self._lock:

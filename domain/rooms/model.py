@@ -43,7 +43,8 @@ class SignalKind(enum.Enum):
 class MediaState:
     audio: bool = True   # True = sending (unmuted)
     video: bool = True
-    screen: bool = False
+    screen: bool = False  # a second video track, the screen share, is being sent (docs 13.7)
+    hand: bool = False    # a raised hand: asks the host for the floor; not media, but live state like it
 
 
 @frozen(kw_only=True)

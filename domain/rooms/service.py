@@ -139,6 +139,22 @@ class RoomService:
         await self.media.signal(room_id, actor.user_id, kind.value, payload)
 
     async def set_media(self, actor: Actor, room_id: MeetingId, connection_id: str, media: MediaState) -> None:
+        """Rules: the member's audio / video / screen become ``media``; a raised hand stays raised
+        (``raise_hand`` alone raises and lowers it).  Everyone else is told."""
+        current = await self._me(actor, room_id, connection_id)
+        await self._store_media(actor, room_id, connection_id, evolve(media, hand=current.media.hand))
+
+    async def raise_hand(self, actor: Actor, room_id: MeetingId, connection_id: str, raised: bool) -> None:
+        """Rules: the member's hand goes up or down, its media unchanged; everyone else is told (as a
+        media state)."""
+        current = await self._me(actor, room_id, connection_id)
+        await self._store_media(actor, room_id, connection_id, evolve(current.media, hand=raised))
+
+    async def _me(self, actor: Actor, room_id: MeetingId, connection_id: str) -> Member:
+        members = await self.require_member(actor.user_id, room_id, connection_id)
+        return next(m for m in members if m.user_id == actor.user_id)
+
+    async def _store_media(self, actor: Actor, room_id: MeetingId, connection_id: str, media: MediaState) -> None:
         member = await self.presence.set_media(room_id, actor.user_id, connection_id, media)
         if member is None:
             raise NotInRoom("you are not in this room", room_id=room_id)

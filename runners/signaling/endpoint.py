@@ -259,6 +259,11 @@ async def media_state(app: web.Application, conn: Connection, re: str | None, da
     conn.send("ack", {}, re)
 
 
+async def raise_hand(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    await app[ROOMS].raise_hand(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["raised"])
+    conn.send("ack", {}, re)
+
+
 async def chat(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
     posted = await app[ROOMS].chat(conn.principal.actor, MeetingId(data["room_id"]), conn.id, data["text"])
     conn.send("ack", {"message_id": posted.message_id, "sent_at": iso(posted.sent_at)}, re)
@@ -279,7 +284,7 @@ async def reauth(app: web.Application, conn: Connection, re: str | None, data: d
 
 COMMANDS: dict[str, Command] = {
     "auth": reauth, "join_room": join_room, "leave_room": leave_room, "media_state": media_state,
-    "chat": chat, "ping": ping,
+    "chat": chat, "ping": ping, "raise_hand": raise_hand,
     "offer": lambda a, c, r, d: relay(a, c, r, d, "offer"),
     "answer": lambda a, c, r, d: relay(a, c, r, d, "answer"),
     "ice_candidate": lambda a, c, r, d: relay(a, c, r, d, "ice_candidate"),

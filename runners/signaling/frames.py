@@ -26,7 +26,8 @@ class Delivery:
 
 def member_view(m: Member) -> dict[str, Any]:
     return {"user_id": m.user_id, "display_name": m.display_name, "role": m.role,
-            "media": {"audio": m.media.audio, "video": m.media.video, "screen": m.media.screen},
+            "media": {"audio": m.media.audio, "video": m.media.video, "screen": m.media.screen,
+                      "hand": m.media.hand},
             "joined_at": iso(m.joined_at)}
 
 
@@ -52,7 +53,8 @@ def delivery(event: ev.RoomEvent) -> Delivery:
             return Delivery(kind=event.kind.value, data=room | {"from": event.sender} | body, to=event.to)
         case ev.MediaChanged(media=media):
             return Delivery(kind="media_state", exclude=event.user_id, data=room | {
-                "user_id": event.user_id, "audio": media.audio, "video": media.video, "screen": media.screen})
+                "user_id": event.user_id, "audio": media.audio, "video": media.video, "screen": media.screen,
+                "hand": media.hand})
         case ev.MemberJoined(member=member):
             return Delivery(kind="member_joined", data=room | member_view(member), exclude=member.user_id)
         case ev.MemberLeft():

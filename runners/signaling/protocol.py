@@ -66,6 +66,11 @@ class SetMediaState(Shape):
     screen: bool
 
 
+class RaiseHand(Shape):
+    room_id: Id
+    raised: Annotated[bool, Field(description="true raises your hand, false lowers it")]
+
+
 class SendChat(Shape):
     room_id: Id
     text: text(2000, 1)
@@ -78,6 +83,7 @@ class Empty(Shape):
 CLIENT_MODELS: dict[str, type[BaseModel]] = {
     "auth": Auth, "join_room": JoinRoom, "leave_room": LeaveRoom, "offer": SendSdp, "answer": SendSdp,
     "ice_candidate": SendCandidate, "media_state": SetMediaState, "chat": SendChat, "ping": Empty,
+    "raise_hand": RaiseHand,
 }
 
 
@@ -87,6 +93,7 @@ class Media(Shape):
     audio: bool
     video: bool
     screen: bool
+    hand: Annotated[bool, Field(description="the member's hand is raised (raise_hand)")]
 
 
 class Member(Shape):

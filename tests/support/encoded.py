@@ -22,6 +22,7 @@ class FakePublished:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self.label = kind
         self.id = f"{kind}-{id(self)}"
         self.codec = SimpleNamespace(clockRate=90000 if kind == "video" else 48000,
                                      name="VP8" if kind == "video" else "opus")

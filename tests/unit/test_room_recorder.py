@@ -151,3 +151,16 @@ async def test_recover_leaves_out_what_is_damaged_and_aborts_cut_off_final_uploa
     assert [f.user_id for f in files] == ["ann"] and 0.5 < files[0].duration_s <= 2.1
     assert await blobs.pending_uploads("recordings/rec-4/") == []
     assert await recorder.recover("rec-4", "recordings/rec-4") == files  # type: ignore[arg-type]
+
+
+async def test_a_screen_share_is_not_mixed_into_the_members_camera_recording(harness: FakeSfuHarness) -> None:
+    await harness.recorder.start("rec-3", ROOM, "recordings/rec-3")  # type: ignore[arg-type]
+    sender = await harness.join(ROOM, "ann")
+    screen = FakePublished("video")
+    screen.label = "screen"  # the SFU's name for a member's second video section (docs/signaling.md 13.7)
+    for watcher in harness.sfu.watchers:
+        watcher.track_published(ROOM, "ann", screen)
+    taps = harness.recorder._recordings["rec-3"].open["ann"].taps  # type: ignore[index]
+    assert sorted(t.published.label for t in taps) == ["audio", "video"]
+    await sender.send(0.5)
+    assert len(await harness.recorder.stop("rec-3")) == 1  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from tests.unit.signaling_support import (  # noqa: F401  (fixtures)
 )
 from tests.unit.web_support import API
 
-MEDIA_ON = {"audio": True, "video": True, "screen": False}
+MEDIA_ON = {"audio": True, "video": True, "screen": False, "hand": False}
 
 
 async def test_two_users_join_a_room_and_see_each_other(signaling_factory: SignalingFactory) -> None:
@@ -100,11 +100,32 @@ async def test_media_state_goes_to_the_others_and_into_later_room_states(signali
     muted = {"audio": False, "video": True, "screen": True}
     assert (await a.request("media_state", {"room_id": mid, **muted}))["type"] == "ack"
     seen = await b.next("media_state")
-    assert seen["data"] == {"room_id": mid, "user_id": ann.id, **muted}
+    assert seen["data"] == {"room_id": mid, "user_id": ann.id, **muted, "hand": False}
     await a.never("media_state")
 
     _, state = await s.member(cid, mid)
-    assert {m["user_id"]: m["media"] for m in state["members"]} == {ann.id: muted, bob.id: MEDIA_ON}
+    assert {m["user_id"]: m["media"] for m in state["members"]} == {ann.id: {**muted, "hand": False},
+                                                                     bob.id: MEDIA_ON}
+
+
+async def test_a_raised_hand_reaches_the_others_stays_up_through_mute_and_comes_down(signaling: Signaling) -> None:
+    s = signaling
+    ann, bob, cid = await s.web.user("ann"), await s.web.user("bob"), await s.web.user("cid")
+    mid = await s.meeting(ann)
+    a, _ = await s.member(ann, mid)
+    b, _ = await s.member(bob, mid)
+
+    assert (await b.request("raise_hand", {"room_id": mid, "raised": True}))["type"] == "ack"
+    assert (await a.next("media_state"))["data"] == {"room_id": mid, "user_id": bob.id, **MEDIA_ON, "hand": True}
+    await b.request("media_state", {"room_id": mid, "audio": False, "video": True, "screen": False})
+    assert (await a.next("media_state"))["data"]["hand"] is True  # muting does not lower the hand
+    _, state = await s.member(cid, mid)
+    assert next(m for m in state["members"] if m["user_id"] == bob.id)["media"] == {
+        "audio": False, "video": True, "screen": False, "hand": True}
+
+    await b.request("raise_hand", {"room_id": mid, "raised": False})
+    assert (await a.next("media_state"))["data"]["hand"] is False
+    await b.never("media_state")
 
 
 async def test_chat_reaches_everyone_including_the_sender_with_one_message_id(signaling: Signaling) -> None:
@@ -173,7 +194,7 @@ async def test_reconnecting_within_the_grace_period_is_invisible_to_the_others(
     await b.close()
     await asyncio.sleep(0.1)
     again, state = await s.member(bob, mid)
-    assert state["self"]["media"] == muted
+    assert state["self"]["media"] == {**muted, "hand": False}
     assert state["self"]["joined_at"] == first["self"]["joined_at"]
     assert [m["user_id"] for m in state["members"]] == [ann.id]
 

@@ -5,8 +5,12 @@
 //   ui.js         element lookup, notices, views, form handling
 //   api.js        HTTP calls, token storage and refresh
 //   signaling.js  the WebSocket client
-//   media.js      the RTCPeerConnection with the SFU, local camera and microphone
-//   room.js       the meeting view: tiles, mute buttons, active speaker, chat
+//   media.js      the SFU session on a real RTCPeerConnection, camera and microphone, screen share,
+//                 devices mid-call, the network quality indicator
+//   room.js       the meeting view: tiles, layout and pin, mute / hand buttons, active speaker, chat
+//   people.js     the participants panel and host controls
+//   sfu.js, layout.js, participants.js, unread.js, netquality.js, reconnect.js: the rules, without
+//                 the DOM (tested with node: tests/js/)
 //   meeting.js    joining, leaving, server events, reconnecting
 //   lobby.js      log in / register, my meetings, create / join
 //   recordings.js record / stop, the recording indicator, the meeting's recordings
@@ -17,6 +21,8 @@ import { dropSavedSession, onSessionEnd, refreshTokens, restoreSavedSession } fr
 import { debug } from "./debug.js";
 import { endSession, loggedIn, wireLobby } from "./lobby.js";
 import { joinMeeting, leaveMeeting } from "./meeting.js";
+import { wireMedia } from "./media.js";
+import { wirePeople } from "./people.js";
 import { wireRecordings } from "./recordings.js";
 import { wireCaptions } from "./captions.js";
 import { wireNotifications } from "./notifications.js";
@@ -25,13 +31,22 @@ import { signaling } from "./signaling.js";
 import { $, clearNotice, showView } from "./ui.js";
 
 // What the browser tests read (page.evaluate); nothing in the app depends on it.
-window.confero = { debug, get pc() { return room?.pc ?? null; }, get roomId() { return room?.id ?? null; } };
+window.confero = {
+  debug, get pc() { return room?.pc ?? null; }, get roomId() { return room?.id ?? null; },
+  get sfu() {
+    const s = room?.session;
+    return s ? { offers: s.offers, candidatesSent: s.candidatesSent, gatheringAtOffer: s.gatheringAtOffer } : null;
+  },
+  get signaling() { return signaling; },
+};
 
 function wire() {
   onSessionEnd(endSession);
   $("#notice-close").addEventListener("click", clearNotice);
   wireLobby(joinMeeting);
   wireRoom();
+  wireMedia();
+  wirePeople();
   wireRecordings();
   wireCaptions();
   wireNotifications();

@@ -1,13 +1,14 @@
 // Being in a meeting: joining (with the password prompt), entering and resuming the room, leaving,
-// what the server's events do to it, and reconnecting when the socket drops.
+// what the server's events do to it, reconnecting when the socket drops (reconnect.js decides), and
+// a new media connection when the server says media_reset.
 
 import { api, ApiError, refreshTokens, session, sessionLost } from "./api.js";
-import { debug } from "./debug.js";
+import { debug, mark } from "./debug.js";
 import { loadMeetings } from "./lobby.js";
-import { getLocalMedia, onSfuAnswer, onSfuCandidate, onSfuOffer, startMedia } from "./media.js";
+import { getLocalMedia, onSfuAnswer, onSfuCandidate, onSfuOffer, showBanner, startMedia } from "./media.js";
 import {
-  beginRoom, DEFAULT_SFU_PEER_ID, removeMember, room, sendMediaState, setActiveSpeaker, setTileMedia,
-  showChat, teardownRoom, tileFor, updateControls, updateCount, upsertMember,
+  applyLayout, beginRoom, DEFAULT_SFU_PEER_ID, removeMember, room, roomChanged, sendMediaState, setActiveSpeaker,
+  setMemberMedia, setMemberRole, showChat, teardownRoom, tileFor, updateControls, updateCount, upsertMember,
 } from "./room.js";
 import { hideRecording, onRecordingSignal, onRoleChanged, showRecordingOnEntry } from "./recordings.js";
 import { hideCaptions, onCaption, onCaptionsRole, onCaptionsSignal, showCaptionsOnEntry } from "./captions.js";
@@ -25,12 +26,16 @@ export async function joinMeeting(meetingId, password) {
   clearNotice();
   debug.joinStartedAt = performance.now();
   debug.firstRemoteFrameMs = null;
+  debug.marks = {};
   const media = pendingLocal ? Promise.resolve(pendingLocal) : getLocalMedia();
+  media.then(() => mark("local_media"));
   pendingLocal = null;
   let state;
   try {
     await connect();
+    mark("socket");
     state = await signaling.request("join_room", password ? { room_id: meetingId, password } : { room_id: meetingId });
+    mark("room_state");
   } catch (err) {
     const local = await media;
     const needsPassword = err.code === "password_required" || err.code === "wrong_meeting_password";
@@ -65,24 +70,35 @@ function enterRoom(state, local) {
   const r = beginRoom(state.room_id);
   r.local = local;
   r.sfu = state.sfu_peer_id ?? DEFAULT_SFU_PEER_ID;
+  r.selfId = state.self.user_id;
+  r.selfName = state.self.display_name;
+  r.role = state.self.role;
   $("#tiles").replaceChildren();
   $("#chat-log").replaceChildren();
+  $("#chat-unread").hidden = true;
+  $("#chat-unread").textContent = "";
   $("#meeting-title").textContent = "Meeting";
   showView("meeting");
   api("GET", `/meetings/${state.room_id}`).then((m) => {
-    if (room?.id === state.room_id) $("#meeting-title").textContent = m.title;
+    if (room?.id !== state.room_id) return;
+    $("#meeting-title").textContent = m.title;
+    room.locked = Boolean(m.locked);
+    roomChanged();
   }).catch(() => {});
 
   const audio = r.local?.getAudioTracks()[0];
   const video = r.local?.getVideoTracks()[0];
   if (audio) audio.enabled = state.self.media.audio;  // mute_on_join
   if (video) video.enabled = state.self.media.video;
-  r.media = { audio: Boolean(audio?.enabled), video: Boolean(video?.enabled), screen: false };
+  r.media = { audio: Boolean(audio?.enabled), video: Boolean(video?.enabled), screen: false,
+    hand: Boolean(state.self.media.hand) };
   r.selfTile = tileFor({ ...state.self, media: r.media }, true);
-  if (r.local) r.selfTile.querySelector("video").srcObject = r.local;
+  if (video) r.selfTile.querySelector("video").srcObject = new MediaStream([video]);
   for (const member of state.members) upsertMember(member);
   updateCount();
   updateControls();
+  applyLayout();
+  roomChanged();
   if (r.media.audio !== state.self.media.audio || r.media.video !== state.self.media.video) sendMediaState();
   startMedia(r, state.ice_servers);
   showRecordingOnEntry(state);
@@ -99,8 +115,13 @@ async function resumeRoom() {
   }
   for (const member of state.members) upsertMember(member);
   updateCount();
-  if (state.self.media.audio !== r.media.audio || state.self.media.video !== r.media.video) sendMediaState();
+  r.role = state.self.role;
+  if (state.self.media.audio !== r.media.audio || state.self.media.video !== r.media.video
+      || state.self.media.screen !== r.media.screen) sendMediaState();
   startMedia(r, state.ice_servers);
+  r.reconnect.resumed();
+  showBanner(r);
+  roomChanged();
   showRecordingOnEntry(state);
   showCaptionsOnEntry(state, false);
 }
@@ -130,25 +151,39 @@ export async function leaveMeeting() {
 
 // ---------------------------------------------------------------- the socket closing
 
-// Close codes after which reconnecting would be refused or steal the session back (docs 6).
-const FINAL_CLOSES = { 4001: "kicked", 4002: "replaced" };
-
+// What to do and when is reconnect.js's (a state machine); this only carries it out.
 async function onSocketClosed(code) {
   debug.socketCloses.push(code);
-  if (!room || FINAL_CLOSES[code]) return;
-  room.status("Reconnecting…");
-  for (let attempt = 0, delay = 0; room && attempt < 8; attempt += 1, delay = Math.min(10000, (delay || 500) * 2)) {
-    await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+  const r = room;
+  if (!r) return;
+  let step = r.reconnect.socketClosed(code);
+  showBanner(r);
+  while (room === r && step.action === "retry") {
+    await new Promise((done) => setTimeout(done, step.delay));
+    if (room !== r) return;
     try {
-      if (code === 4401) await refreshTokens();
+      if (step.refresh) await refreshTokens();
       await connect();
-      if (room) await resumeRoom();
+      await resumeRoom();
       return;
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return sessionLost(err);
+      step = r.reconnect.attemptFailed();
+      showBanner(r);
     }
   }
-  if (room) leaveToLobby("The connection to the meeting was lost.");
+  if (room === r && step.action === "give_up") leaveToLobby("The connection to the meeting was lost.");
+}
+
+// media_reset (the media node went away or is draining): membership stays, media starts over.
+function onMediaReset(data) {
+  const r = room;
+  const step = r.reconnect.mediaReset(data.reason);
+  debug.mediaResets = (debug.mediaResets ?? 0) + 1;
+  if (step.action !== "new_connection") return;
+  showBanner(r);
+  r.remote.clear();
+  startMedia(r, r.session?.iceServers);
 }
 
 // ---------------------------------------------------------------- server events
@@ -169,14 +204,10 @@ function onSignal(type, data) {
   switch (type) {
     case "member_joined": upsertMember(data); break;
     case "member_left": removeMember(data.user_id); break;
-    case "media_state": {
-      const known = room.members.get(data.user_id);
-      if (known) {
-        known.member.media = { audio: data.audio, video: data.video, screen: data.screen };
-        setTileMedia(known.tile, known.member.media);
-      }
+    case "media_state":
+      setMemberMedia(data.user_id, { audio: data.audio, video: data.video, screen: data.screen, hand: Boolean(data.hand) });
       break;
-    }
+    case "media_reset": onMediaReset(data); break;
     case "active_speaker": setActiveSpeaker(data.user_id); break;
     case "offer": if (fromSfu) onSfuOffer(data.sdp); break;
     case "answer": if (fromSfu) onSfuAnswer(data.sdp); break;
@@ -189,13 +220,19 @@ function onSignal(type, data) {
       if (data.reason === "expired") resumeRoom().catch(() => leaveToLobby("You dropped out of the meeting."));
       else leaveToLobby("You left this meeting from another device.", "info");
       break;
-    case "room_updated": $("#meeting-title").classList.toggle("locked", data.locked); break;
+    case "room_updated":
+      room.locked = data.locked;
+      roomChanged();
+      notify(data.locked ? "The meeting is locked: nobody new can join." : "The meeting is unlocked.", "info");
+      break;
     case "recording_started":
     case "recording_stopped": onRecordingSignal(type, data); break;
     case "role_changed":
+      setMemberRole(data.user_id, data.role);
       if (data.user_id === session.user?.id) {
         onRoleChanged(data.role);
         onCaptionsRole(data.role);
+        if (data.role !== "participant") notify(data.role === "host" ? "You are now the host." : "You are now a co-host.", "info");
       }
       break;
     case "captions": onCaptionsSignal(data); break;
