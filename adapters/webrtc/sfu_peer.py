@@ -5,7 +5,11 @@
 - Every other member's track comes in an SFU offer as a new sendonly m-line whose msid is
   ``<publisher> <publisher>-<label>``, the label saying which of the publisher's sections it came
   from (``section_label``: ``audio``, ``video``, and ``screen`` for a second video section); a departed publisher's m-lines become ``inactive`` and stay
-  (never renumbered, never removed; not recycled in v1).
+  (never renumbered, never removed) until a new track of the same kind and codec re-uses one: the
+  same transceiver, sender and SSRC, ``sendonly`` again with the new publisher's msid, forwarding
+  from the subscriber's answer on (so the SDP grows only with the most tracks received at once).
+- Last-N (``allow_video``): cameras the room does not choose for this participant stay negotiated
+  and send nothing; allowed again, they start at a fresh keyframe. No renegotiation either way.
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
 - Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.

@@ -125,8 +125,19 @@ class RoomMember:
         task.add_done_callback(self._tasks.discard)
 
     async def publish(self, *tracks: MediaStreamTrack) -> None:
+        self.keyframe_requests = 0
         for track in tracks:
-            self.pc.addTransceiver(track, direction="sendrecv")
+            sender = self.pc.addTransceiver(track, direction="sendrecv").sender
+            if track.kind == "video":
+                original = sender._send_keyframe
+
+                def counted(original: Any = original) -> None:
+                    self.keyframe_requests += 1
+                    original()
+
+                sender._send_keyframe = counted
+        if not tracks:  # a member that only watches: its one offer must still have a section
+            self.pc.addTransceiver("audio", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await self.room.sfu.signal(ROOM, self.user_id, "offer", {"sdp": self.pc.localDescription.sdp})
 
