@@ -8,8 +8,10 @@ then the median over the streams of each room, and the SFU process's CPU.
 Everything runs in ONE process inside a private network namespace (tests/support/sfu_room.py):
 the SFU, the publishers' VP8 encoders (320x48 pictures, just the marks, so 100 decodes stay
 affordable) and the subscribers' decoders share its event loop and the machine's 2 cores, so the
-delay includes their contention: compare the two rooms, not the absolute numbers. No audio (20
-watchers offer a receive-only microphone section).
+delay includes their contention: compare the two rooms, not the absolute numbers. When that one
+process reaches a core (its CPU figure near 1.0) the 25-person figures measure this harness, not
+the SFU: bench/sfu_forwarding.py has the SFU in a process of its own. No audio (20 watchers offer a
+receive-only microphone section).
 
 ``python bench/sfu_room25.py [--publishers 5] [--subscribers 20] [--seconds 10] [--fps 15]``
 (root: it re-runs itself under ``unshare -n``).
