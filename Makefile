@@ -92,6 +92,7 @@ bench-sfu: install $(VENV)/.system-deps
 	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq janus; rc=$$?; \
 	  [ $$made = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; }
 	$(BIN)/python bench/sfu.py
+	$(BIN)/python bench/sfu_room25.py
 
 bench-recording: install $(VENV)/.system-deps
 	$(BIN)/python bench/recording.py

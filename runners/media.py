@@ -23,7 +23,8 @@ def aiortc_media_server(bus: SignalBus, settings: Settings) -> AiortcMediaServer
                                max_sections_per_member=settings.media_max_sections_per_member,
                                max_sections_per_connection=settings.media_max_sections_per_connection,
                                allow_mdns=settings.media_allow_mdns)
-    return AiortcMediaServer(SignalBusMediaSignals(bus), settings.ice_servers, limits=limits)
+    return AiortcMediaServer(SignalBusMediaSignals(bus), settings.ice_servers, limits=limits,
+                             last_n=settings.media_last_n)
 
 
 def media_server(bus: SignalBus, settings: Settings) -> MediaServer:

@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     media_max_sections_per_member: int = _env("APP_MEDIA_MAX_SECTIONS_PER_MEMBER", default=16, ge=1, le=256)
     media_max_sections_per_connection: int = _env("APP_MEDIA_MAX_SECTIONS_PER_CONNECTION", default=24, ge=2, le=256)
     media_allow_mdns: bool = _env("APP_MEDIA_ALLOW_MDNS", default=False)
+    media_last_n: int = _env("APP_MEDIA_LAST_N", default=0, ge=0, le=100)
     # The SFU's recorder: how often each recorded member's new WebM bytes go to the blob store (what a
     # crash may lose), and the ffmpeg that makes the meeting file after a recording.
     recording_upload_interval: float = _env("APP_RECORDING_UPLOAD_INTERVAL", default=2.0, ge=0.5, le=60)

@@ -15,6 +15,7 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 | ``RtpPacket._data`` (set by ``_handle_rtp_packet``) | the depayloaded bytes of each packet |
 | ``RTCRtpSender.__encoder`` (set before the first frame) | install a packetizer, so ``get_encoder`` is never called |
 | ``RTCRtpSender._send_keyframe`` (replaced per instance) | a subscriber's PLI/FIR goes to the publisher instead of a (non-existent) encoder |
+| ``RTCRtpSender._next_encoded_frame`` (wrapped per instance) and its ``RTCEncodedFrame.audio_level`` | a forwarded audio packet carries the publisher's ssrc-audio-level (aiortc only computes one for frames it encodes) |
 | ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
 """
 
@@ -40,6 +41,7 @@ RECEIVER_SEND_PLI = "_send_rtcp_pli"
 PACKET_DEPAYLOADED = "_data"
 SENDER_ENCODER = "_RTCRtpSender__encoder"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
+SENDER_NEXT_FRAME = "_next_encoded_frame"
 
 
 class AiortcInternalsChanged(ImportError):
@@ -92,6 +94,10 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
     need(SENDER_SEND_KEYFRAME in names(sender_cls, "_handle_rtcp_packet"),
          "RTCRtpSender._handle_rtcp_packet no longer calls self._send_keyframe() on PLI/FIR")
     need(callable(getattr(sender_cls, SENDER_SEND_KEYFRAME, None)), "RTCRtpSender._send_keyframe is gone")
+    nxt = getattr(sender_cls, SENDER_NEXT_FRAME, None)
+    need(callable(nxt) and inspect.iscoroutinefunction(nxt) and _params(nxt) == ["self", "codec"]
+         and {SENDER_NEXT_FRAME, "audio_level"} <= names(sender_cls, "_run_rtp"),
+         "RTCRtpSender._run_rtp no longer takes self._next_encoded_frame(codec) and its frame's audio_level")
 
     need(callable(getattr(vp8_cls, "_packetize", None)) and _params(vp8_cls._packetize) == ["buffer", "picture_id"],
          "Vp8Encoder._packetize(buffer, picture_id) is gone or changed")
@@ -148,6 +154,20 @@ def sender_encoder(sender: RTCRtpSender) -> Encoder | None:
 
 def route_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
     setattr(sender, SENDER_SEND_KEYFRAME, request)
+
+
+def forward_audio_levels(sender: RTCRtpSender, level: Callable[[], int | None]) -> None:
+    """Each frame ``sender`` sends gets ``level()`` (RFC 6464 level, 0 loudest .. 127 silence; read
+    right after the frame was taken from the track) as its ssrc-audio-level header extension."""
+    original = getattr(sender, SENDER_NEXT_FRAME)
+
+    async def next_frame(codec: RTCRtpCodecParameters) -> Any:
+        frame = await original(codec)
+        if frame is not None and (value := level()) is not None:
+            frame.audio_level = -value  # aiortc holds dBov (<= 0) and writes its negation
+        return frame
+
+    setattr(sender, SENDER_NEXT_FRAME, next_frame)
 
 
 def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:

@@ -46,10 +46,12 @@ class ReceiverAlreadyStarted(RuntimeError):
 class ForwardedFrame:
     """One publisher frame as every subscriber sees it: created once, never copied per subscriber."""
 
-    __slots__ = ("packet", "keyframe", "codec_name", "picture_id", "_payloads")
+    __slots__ = ("packet", "keyframe", "codec_name", "picture_id", "audio_level", "_payloads")
 
-    def __init__(self, packet: av.Packet, keyframe: bool, codec_name: str, picture_id: int) -> None:
+    def __init__(self, packet: av.Packet, keyframe: bool, codec_name: str, picture_id: int,
+                 audio_level: int | None = None) -> None:
         self.packet, self.keyframe, self.codec_name, self.picture_id = packet, keyframe, codec_name, picture_id
+        self.audio_level = audio_level  # the publisher's ssrc-audio-level (0 loudest .. 127), when it sent one
         self._payloads: list[bytes] | None = None
 
     def payloads(self) -> list[bytes]:
@@ -106,6 +108,10 @@ class PublishedTrack:
         return published
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def subscribers(self) -> frozenset[ForwardedTrack]:
         return frozenset(self._subscribers)
 
@@ -127,6 +133,15 @@ class PublishedTrack:
     def _unsubscribe(self, track: ForwardedTrack) -> None:
         self._subscribers.discard(track)
 
+    def _adopt(self, track: ForwardedTrack) -> None:
+        """``track`` (a subscription moved here from another source, or resumed) gets this track's
+        frames from the next keyframe on."""
+        if self._closed:
+            raise MediaStreamError("the published track has ended")
+        self._subscribers.add(track)
+        if self.kind == "video":
+            self.request_keyframe()
+
     def request_keyframe(self) -> None:
         """Send a PLI to the publisher, unless one was sent very recently and no keyframe came since."""
         now = time.monotonic()
@@ -145,7 +160,10 @@ class PublishedTrack:
             return
         self._closed = True
         for track in list(self._subscribers):
-            track._end()
+            if track.reusable:
+                track.detach()  # its sender lives on, for another track (SfuPeer re-uses m-lines)
+            else:
+                track._end()
         self._subscribers.clear()
         self._watch.cancel()
 
@@ -173,7 +191,7 @@ class PublishedTrack:
         packet.pts = packet.dts = self._pts
         packet.time_base = fractions.Fraction(1, codec.clockRate)
         packet.is_keyframe = frame.keyframe
-        shared = ForwardedFrame(packet, frame.keyframe, codec.name.lower(), self._picture_id)
+        shared = ForwardedFrame(packet, frame.keyframe, codec.name.lower(), self._picture_id, frame.audio_level)
         self._picture_id = (self._picture_id + 1) % (1 << 15)
         for track in list(self._subscribers):
             track._offer(shared)
@@ -197,6 +215,10 @@ class ForwardedTrack(MediaStreamTrack):
         self._need_keyframe = kind == "video"
         self._waiting_since = time.monotonic()
         self._current: ForwardedFrame | None = None
+        self._paused = False
+        # True: when the source ends, the track pauses (its sender's RTP loop stays, to be re-used)
+        # instead of ending; ``end()`` still ends it.
+        self.reusable = False
         self.frames_sent = 0
         self.frames_dropped = 0
 
@@ -215,6 +237,12 @@ class ForwardedTrack(MediaStreamTrack):
     def waiting_for_keyframe(self) -> bool:
         return self._need_keyframe
 
+    @property
+    def audio_level(self) -> int | None:
+        """The audio level of the frame last handed to the sender (RFC 6464: 0 loudest, 127 silence)."""
+        current = self._current
+        return current.audio_level if current is not None else None
+
     def payloads_for(self, packet: av.Packet) -> list[bytes] | None:
         current = self._current
         return current.payloads() if current is not None and current.packet is packet else None
@@ -230,6 +258,45 @@ class ForwardedTrack(MediaStreamTrack):
         """Stop forwarding: the sender sending this track finishes its RTP loop."""
         self.source._unsubscribe(self)
         self._end()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def detach(self) -> None:
+        """Stop taking frames from the source but stay live: the sender's RTP loop just waits (an
+        inactive m-line kept for re-use, or a paused one). Frames already queued are dropped."""
+        self.source._unsubscribe(self)
+        self._paused = True
+        while not self._queue.empty():
+            if self._queue.get_nowait() is None:  # ended meanwhile: stays ended
+                self._queue.put_nowait(None)
+                return
+
+    def retarget(self, source: PublishedTrack) -> None:
+        """Forward ``source`` from now on (same kind), starting at its next keyframe: the same sender,
+        SSRC and m-line carry another publisher's track (an m-line re-used), or the same one again
+        (resumed after a pause)."""
+        if source.kind != self.kind:
+            raise ValueError(f"a {self.kind} subscription cannot forward a {source.kind} track")
+        self.detach()
+        self.source = source
+        self._paused = False
+        self._need_keyframe, self._waiting_since = self.kind == "video", time.monotonic()
+        source._adopt(self)
+
+    def switch(self, source: PublishedTrack) -> None:
+        """Take ``source`` as this track's source but stay paused (``resume`` starts it): an m-line
+        re-used for another publisher forwards nothing until the subscriber has answered."""
+        if source.kind != self.kind:
+            raise ValueError(f"a {self.kind} subscription cannot forward a {source.kind} track")
+        self.detach()
+        self.source = source
+
+    def resume(self) -> None:
+        """Forward the source again (from its next keyframe); nothing when it has ended meanwhile."""
+        if self._paused and not self.source.closed:
+            self.retarget(self.source)
 
     def restart(self) -> None:
         """The subscriber is (again) ready to decode: start at the newest keyframe already queued (the
@@ -313,6 +380,8 @@ def attach(sender: RTCRtpSender, track: ForwardedTrack) -> None:
     """Make ``sender`` forward ``track`` as-is; call right after ``addTrack``/``replaceTrack``."""
     internals.install_packetizer(sender, ForwardingPacketizer(track))
     internals.route_keyframe_requests(sender, track.request_keyframe)
+    if track.kind == "audio":  # the publisher's ssrc-audio-level goes on (when negotiated both ways)
+        internals.forward_audio_levels(sender, lambda: track.audio_level)
 
 
 def forward(pc: RTCPeerConnection, source: PublishedTrack, mime_type: str | None = None) -> RTCRtpSender:

@@ -6,8 +6,8 @@ no mDNS (``.local``) candidates unless the operator allows them.
   almost anything, "hello world" included, into an empty description and answer it.
 - An offer has at most ``max_sections_per_offer`` m-sections, and a member's offers together publish
   at most ``max_sections_per_member`` audio/video sections in one room (``SfuRoom`` counts): each one
-  becomes an m-line in every other member's connection, and the SFU never removes m-lines (issue 14
-  will reuse them), so without a cap one member could grow everyone else's SDP past the signaling
+  becomes an m-line in every other member's connection, and the SFU never removes m-lines (it re-uses
+  retired ones, but only for tracks of their kind and codec), so without a cap one member could grow everyone else's SDP past the signaling
   limits and cut them off.  And whatever all the members do together, no member's connection has
   more than ``max_sections_per_connection`` m-lines (``SfuPeer``): the default 24 keeps the SFU's
   offers and a browser's answers well under the 32,000-character SDP limit of the signaling

@@ -42,6 +42,22 @@ def rtc_configuration(ice_servers: Sequence[Mapping[str, Any]]) -> RTCConfigurat
     return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
+MAX_LAST_N = 100
+MAX_PINNED = 16
+
+
+def media_preferences(payload: Mapping[str, Any]) -> tuple[int | None, frozenset[UserId]]:
+    """(N or None, pinned members) of a ``media_preferences`` signal (docs/signaling.md 13);
+    InvalidSignal for anything else."""
+    last_n, pinned = payload.get("last_n"), payload.get("pinned", [])
+    if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int)
+                               or not 0 <= last_n <= MAX_LAST_N):
+        raise InvalidSignal(f"last_n must be null or a whole number from 0 to {MAX_LAST_N}", field="last_n")
+    if not isinstance(pinned, list) or len(pinned) > MAX_PINNED or not all(isinstance(u, str) for u in pinned):
+        raise InvalidSignal(f"pinned must be a list of at most {MAX_PINNED} user ids", field="pinned")
+    return last_n, frozenset(UserId(u) for u in pinned)
+
+
 class MediaWatcher(Protocol):
     """Sees each member's published tracks as they come and each member's departure (leave, kick,
     failed connection, room closed); the recorder is one.  Called synchronously: must not block."""
@@ -57,6 +73,7 @@ class SfuRoom:
         self.peers: dict[UserId, SfuPeer] = {}
         self.speaker = ActiveSpeakerDetector(hold=server.speaker_hold)
         self.announced: UserId | None = None
+        self.recent_speakers: list[UserId] = []  # most recent first: the order of last-N
         # Audio/video sections each member's offers have published here: every one is an m-line in
         # every other member's connection for the room's lifetime (never removed), hence the cap.
         self.sections_published: dict[UserId, int] = {}
@@ -88,6 +105,29 @@ class SfuRoom:
     def tracks_changed(self) -> None:
         for peer in self.peers.values():
             peer.want_renegotiation(self._desired_for(peer.user_id))
+        self.apply_last_n()
+
+    def speaker_order(self) -> list[UserId]:
+        """Members by how recently they were the active speaker; those never announced follow, in
+        the order they joined."""
+        spoken = [u for u in self.recent_speakers if u in self.peers]
+        return spoken + [u for u in self.peers if u not in spoken]
+
+    def last_n_for(self, user_id: UserId) -> set[UserId] | None:
+        """Whose cameras ``user_id`` gets (None: everyone's): its pinned members that publish a camera,
+        then the most recent speakers, up to its N (pins beyond N all stay)."""
+        last_n, pinned = self.server.preferences.get((self.room_id, user_id), (None, frozenset()))
+        n = self.server.last_n if last_n is None else last_n
+        if n <= 0:
+            return None
+        cameras = [u for u in self.speaker_order() if u != user_id and "video" in self.peers[u].published]
+        chosen = [u for u in cameras if u in pinned]
+        chosen += [u for u in cameras if u not in pinned][:max(0, n - len(chosen))]
+        return set(chosen)
+
+    def apply_last_n(self) -> None:
+        for peer in self.peers.values():
+            peer.allow_video(self.last_n_for(peer.user_id))
 
     def _desired_for(self, user_id: UserId) -> dict[tuple[UserId, str], PublishedTrack]:
         return {(other.user_id, key): track for other in self.peers.values() if other.user_id != user_id
@@ -140,6 +180,8 @@ class SfuRoom:
             speaker = self.speaker.decide(time.monotonic())
             if speaker is not None and speaker != self.announced and speaker in self.peers:
                 self.announced = speaker
+                self.recent_speakers = [speaker, *(u for u in self.recent_speakers if u != speaker)]
+                self.apply_last_n()
                 try:
                     await self.server.signals.active_speaker(self.room_id, speaker)
                 except Exception:
@@ -151,8 +193,11 @@ class AiortcMediaServer:
 
     def __init__(self, signals: MediaSignals, ice_servers: Sequence[Mapping[str, Any]] = (), *,
                  speaker_hold: float = 1.5, resend_after: float = 10.0,
-                 limits: NegotiationLimits = NegotiationLimits()) -> None:
+                 limits: NegotiationLimits = NegotiationLimits(), last_n: int = 0) -> None:
         self.signals = signals
+        self.last_n = last_n  # cameras forwarded to each member in a room (0: all); members may choose
+        # (room, member) -> (its own N or None for the server's, the members it pinned)
+        self.preferences: dict[tuple[MeetingId, UserId], tuple[int | None, frozenset[UserId]]] = {}
         self.limits = limits
         self.configuration = rtc_configuration(ice_servers)
         self.speaker_hold = speaker_hold
@@ -179,6 +224,11 @@ class AiortcMediaServer:
                     await room.close()
             return
         room = self.rooms.get(room_id)
+        if kind == "media_preferences":
+            self.preferences[(room_id, user_id)] = media_preferences(payload)
+            if room is not None:
+                room.apply_last_n()
+            return
         peer = room.peers.get(user_id) if room is not None else None
         if kind == "answer":
             if peer is None:
@@ -187,7 +237,10 @@ class AiortcMediaServer:
         elif kind == "ice_candidate" and peer is not None:
             await peer.add_candidate(payload["candidate"], self.limits)
 
-    async def remove(self, room_id: MeetingId, user_id: UserId) -> None:
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
+        # ``connection`` is not needed here: this SFU belongs to one process, whose LocalMedia already tells
+        # an older connection's removal from the current one's (a node shared by processes: MediaNode).
+        self.preferences.pop((room_id, user_id), None)
         room = self.rooms.get(room_id)
         if room is None:
             return
@@ -197,6 +250,8 @@ class AiortcMediaServer:
             await room.close()
 
     async def close_room(self, room_id: MeetingId) -> None:
+        for key in [k for k in self.preferences if k[0] == room_id]:
+            del self.preferences[key]
         room = self.rooms.pop(room_id, None)
         if room is not None:
             await room.close()

@@ -5,7 +5,11 @@
 - Every other member's track comes in an SFU offer as a new sendonly m-line whose msid is
   ``<publisher> <publisher>-<label>``, the label saying which of the publisher's sections it came
   from (``section_label``: ``audio``, ``video``, and ``screen`` for a second video section); a departed publisher's m-lines become ``inactive`` and stay
-  (never renumbered, never removed; not recycled in v1).
+  (never renumbered, never removed) until a new track of the same kind and codec re-uses one: the
+  same transceiver, sender and SSRC, ``sendonly`` again with the new publisher's msid, forwarding
+  from the subscriber's answer on (so the SDP grows only with the most tracks received at once).
+- Last-N (``allow_video``): cameras the room does not choose for this participant stay negotiated
+  and send nothing; allowed again, they start at a fresh keyframe. No renegotiation either way.
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
 - Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.
@@ -65,6 +69,11 @@ def section_label(kind: str, index: int) -> str:
     return f"{kind}-{index + 1}"
 
 
+def _mimes(source: PublishedTrack) -> tuple[str, ...]:
+    mime = source.mime_type() or ("video/VP8" if source.kind == "video" else "audio/opus")
+    return (mime, "video/rtx") if source.kind == "video" else (mime,)
+
+
 def _preferences(kind: str, mimes: tuple[str, ...]) -> list[Any]:
     caps = RTCRtpSender.getCapabilities(kind).codecs
     return [c for mime in mimes for c in caps if c.mimeType.lower() == mime.lower()]
@@ -87,6 +96,9 @@ class SfuPeer:
         self.published: dict[str, PublishedTrack] = {}  # section_label -> track: "audio", "video", "screen"...
         self.published_at: dict[str, float] = {}
         self.subscriptions: dict[tuple[UserId, str], Subscription] = {}
+        self.video_allowed: set[UserId] | None = None  # last-N: cameras forwarded (None: all)
+        self.sections_reused = 0
+        self._retired_count = 0
         self.numbering: Numbering | None = None
         self.offers_sent = 0
         self._lock = asyncio.Lock()
@@ -193,35 +205,85 @@ class SfuPeer:
 
     def _apply(self, desired: Mapping[tuple[UserId, str], PublishedTrack]) -> bool:
         changed = False
-        for key, sub in self.subscriptions.items():
+        # A publisher's tracks close before the room says it left (SfuRoom.remove): not wanted then.
+        desired = {key: source for key, source in desired.items() if not source.closed}
+        for key, sub in list(self.subscriptions.items()):
             if sub.active and (key not in desired or desired[key] is not sub.source):
-                sub.active = False
-                sub.transceiver.direction = "inactive"
-                sub.track.end()
+                self._retire(key, sub)
                 changed = True
         for key, source in desired.items():
             current = self.subscriptions.get(key)
             if current is not None and current.active:
                 continue
-            if len(self.pc.getTransceivers()) >= self.max_sections:
-                if key not in self.not_forwarded:
-                    self.not_forwarded.add(key)
-                    log.warning("SFU connection full: a track is not forwarded", extra={
-                        "peer": self.name, "publisher": key[0], "max_sections": self.max_sections})
-                continue
-            if current is not None:  # the publisher came back: its old m-line stays inactive
-                self.subscriptions[(key[0], f"{key[1]}@{id(current)}")] = self.subscriptions.pop(key)
-            track = source.subscribe()
-            transceiver = self.pc.addTransceiver(track, direction="sendonly")
-            attach(transceiver.sender, track)
-            mime = source.mime_type() or ("video/VP8" if source.kind == "video" else "audio/opus")
-            transceiver.setCodecPreferences(_preferences(source.kind, (mime, "video/rtx") if source.kind == "video"
-                                                         else (mime,)))
-            sub = Subscription(key[0], source, track, transceiver, started=time.monotonic())
+            sub = self._reuse(key, source)
+            if sub is None:
+                if len(self.pc.getTransceivers()) >= self.max_sections:
+                    if key not in self.not_forwarded:
+                        self.not_forwarded.add(key)
+                        log.warning("SFU connection full: a track is not forwarded", extra={
+                            "peer": self.name, "publisher": key[0], "max_sections": self.max_sections})
+                    continue
+                track = source.subscribe()
+                track.reusable = True
+                transceiver = self.pc.addTransceiver(track, direction="sendonly")
+                attach(transceiver.sender, track)
+                transceiver.setCodecPreferences(_preferences(source.kind, _mimes(source)))
+                sub = Subscription(key[0], source, track, transceiver, started=time.monotonic())
+                if not self._allowed(sub):
+                    track.detach()  # last-N: the m-line is negotiated, its video waits
+            self.not_forwarded.discard(key)
             self.subscriptions[key] = sub
             self._awaiting_keyframe.append(sub)
             changed = True
         return changed
+
+    def _retire(self, key: tuple[UserId, str], sub: Subscription) -> None:
+        """The m-line goes inactive and waits, under a key of its own (so its msid stays unique), for
+        a new track of its kind and codec to re-use it."""
+        sub.active = False
+        sub.transceiver.direction = "inactive"
+        sub.track.detach()
+        self._retired_count += 1
+        del self.subscriptions[key]
+        self.subscriptions[(key[0], f"{key[1]}@{self._retired_count}")] = sub  # last: re-used last
+
+    def _reuse(self, key: tuple[UserId, str], source: PublishedTrack) -> Subscription | None:
+        """The oldest retired m-line of ``source``'s kind and codec, switched to ``source`` (paused until
+        the subscriber's answer), or None."""
+        mime = (_mimes(source)[0]).lower()
+        for old_key, sub in self.subscriptions.items():
+            if (not sub.active and sub.source.kind == source.kind
+                    and _mimes(sub.source)[0].lower() == mime and sub not in self._awaiting_keyframe):
+                del self.subscriptions[old_key]
+                sub.track.switch(source)
+                sub.transceiver.direction = "sendonly"
+                self.sections_reused += 1
+                return Subscription(key[0], source, sub.track, sub.transceiver, started=time.monotonic())
+        return None
+
+    # -- last-N: which forwarded cameras run (no renegotiation) ----------------------------------------
+
+    def _allowed(self, sub: Subscription) -> bool:
+        return (self.video_allowed is None or sub.source.kind != "video" or sub.source.label != "video"
+                or sub.publisher_id in self.video_allowed)
+
+    def allow_video(self, publishers: set[UserId] | None) -> None:
+        """Forward the cameras of ``publishers`` only (None: every camera); the others' m-lines stay
+        negotiated and send nothing until allowed again, which starts them at a fresh keyframe. Screen
+        shares and audio are never paused."""
+        self.video_allowed = None if publishers is None else set(publishers)
+        for sub in self.subscriptions.values():
+            if not sub.active or sub in self._awaiting_keyframe:
+                continue  # retired, or not answered yet (accept_answer decides)
+            if self._allowed(sub):
+                sub.track.resume()
+            elif not sub.track.paused:
+                sub.track.detach()
+
+    def forwarding_video_from(self) -> set[UserId]:
+        """Publishers whose camera this participant gets now (active and not paused)."""
+        return {s.publisher_id for s in self.subscriptions.values()
+                if s.active and s.source.label == "video" and not s.track.paused}
 
     def _msids(self) -> dict[str, tuple[str, str]]:
         # Keyed by subscription: a retired m-line of a publisher who came back is ``<label>@<n>``, so no
@@ -240,7 +302,13 @@ class SfuPeer:
             if self._resender is not None:
                 self._resender.cancel()
             for sub in self._awaiting_keyframe:  # the m-line is live now: start it at a fresh keyframe
-                if sub.active:
+                if not sub.active:
+                    continue
+                if not self._allowed(sub):
+                    sub.track.detach()
+                elif sub.track.paused:
+                    sub.track.resume()  # a re-used m-line: its new source starts now
+                else:
                     sub.track.restart()
             self._awaiting_keyframe.clear()
         if self._dirty:

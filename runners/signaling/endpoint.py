@@ -253,6 +253,14 @@ async def relay(app: web.Application, conn: Connection, re: str | None, data: di
     conn.send("ack", {}, re)
 
 
+async def media_preferences(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
+    """For the SFU of this process (docs/signaling.md 13.8): how many cameras, and whose always."""
+    await app[ROOMS].signal_sfu(conn.principal.actor, MeetingId(data["room_id"]), conn.id,
+                                SignalKind.MEDIA_PREFERENCES,
+                                {"last_n": data.get("last_n"), "pinned": list(data.get("pinned") or [])})
+    conn.send("ack", {}, re)
+
+
 async def media_state(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
     media = MediaState(audio=data["audio"], video=data["video"], screen=data["screen"])
     await app[ROOMS].set_media(conn.principal.actor, MeetingId(data["room_id"]), conn.id, media)
@@ -286,7 +294,7 @@ async def reauth(app: web.Application, conn: Connection, re: str | None, data: d
 
 COMMANDS: dict[str, Command] = {
     "auth": reauth, "join_room": join_room, "leave_room": leave_room, "media_state": media_state,
-    "chat": chat, "ping": ping, "raise_hand": raise_hand,
+    "chat": chat, "ping": ping, "raise_hand": raise_hand, "media_preferences": media_preferences,
     "offer": lambda a, c, r, d: relay(a, c, r, d, "offer"),
     "answer": lambda a, c, r, d: relay(a, c, r, d, "answer"),
     "ice_candidate": lambda a, c, r, d: relay(a, c, r, d, "ice_candidate"),

@@ -18,7 +18,6 @@ import logging
 from domain.rooms import events as ev
 from domain.shared.ids import MeetingId, UserId
 from ports.media import MediaServer
-from runners.media import in_process
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +74,7 @@ class LocalMedia:
     async def _remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
         if self.media is not None:
             try:
-                if connection is not None and not in_process(self.media):  # a node other processes share
-                    await self.media.remove(room_id, user_id, connection)
-                else:  # this process's SFU: _held already told an older connection from the current one
-                    await self.media.remove(room_id, user_id)
+                await self.media.remove(room_id, user_id, connection)
             except Exception:
                 log.exception("removing a member's media failed", extra={"room_id": room_id})
 

@@ -78,6 +78,15 @@ class SendChat(Shape):
     text: text(2000, 1)
 
 
+class SetMediaPreferences(Shape):
+    room_id: Id
+    last_n: Annotated[int | None, Field(ge=0, le=100, description=(
+        "how many other members' cameras the SFU forwards to you: the most recent active speakers "
+        "(0: all of them; null: the server's APP_MEDIA_LAST_N)"))] = None
+    pinned: Annotated[list[Id], Field(max_length=16, description=(
+        "members whose camera you always get (they count towards last_n)"))] = []
+
+
 class Empty(Shape):
     pass
 
@@ -85,7 +94,7 @@ class Empty(Shape):
 CLIENT_MODELS: dict[str, type[BaseModel]] = {
     "auth": Auth, "join_room": JoinRoom, "leave_room": LeaveRoom, "offer": SendSdp, "answer": SendSdp,
     "ice_candidate": SendCandidate, "media_state": SetMediaState, "chat": SendChat, "ping": Empty,
-    "raise_hand": RaiseHand,
+    "raise_hand": RaiseHand, "media_preferences": SetMediaPreferences,
 }
 
 

@@ -199,3 +199,22 @@ async def test_an_offer_to_the_sfu_goes_to_this_processs_media_server_and_not_to
     assert (await b.request("leave_room", {"room_id": mid}))["type"] == "ack"
     await s.web.app[HUB].media.drain()
     assert sfu.calls[-1] == ("remove", bob.id, b.connection_id)
+
+
+async def test_media_preferences_go_to_this_processs_media_server_from_members_only(signaling: Signaling) -> None:
+    s = signaling
+    sfu = RecordingMediaServer()
+    s.web.app[ROOMS].media = sfu
+    s.web.app[HUB].media.media = sfu
+    ann, bob = await s.web.user("ann"), await s.web.user("bob")
+    mid = await s.meeting(ann)
+    await s.member(ann, mid)
+    b, _ = await s.member(bob, mid)
+
+    reply = await b.request("media_preferences", {"room_id": mid, "last_n": 4, "pinned": [ann.id]})
+    assert reply["type"] == "ack"
+    assert sfu.calls == [("signal", bob.id, "media_preferences", {"last_n": 4, "pinned": [ann.id]})]
+    await b.request("leave_room", {"room_id": mid})
+    reply = await b.request("media_preferences", {"room_id": mid, "last_n": 2})
+    assert reply["type"] == "error" and reply["data"]["code"] == "not_in_room"
+    assert len([c for c in sfu.calls if c[0] == "signal"]) == 1
