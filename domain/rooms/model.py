@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from attrs import field, frozen
 
-from domain.shared.ids import MeetingId, UserId
+from domain.shared.ids import UserId
 
 CHAT_MAX = 2000
 SDP_MAX = 32_000
