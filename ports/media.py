@@ -29,7 +29,7 @@ class MediaServer(Protocol):
     every other member's tracks.  Negotiation is over MediaSignals (docs/signaling.md, section 13).
 
     - ``signal`` hands over an ``offer`` / ``answer`` / ``ice_candidate`` a member sent to the SFU, or
-      its ``media_preferences`` (``last_n``, ``pinned``: which cameras it gets, docs/signaling.md 13.8).  A
+      its ``media_preferences`` (``last_n``, ``pinned``: which cameras it gets, docs/signaling.md 13.9).  A
       member's offer (re)starts its connection; the SFU answers, then offers whenever the tracks the
       member should receive change.  Raises InvalidSignal (``field`` names the bad part) when the
       signal cannot be applied (malformed SDP, no codec in common, an answer nobody asked for).  An

@@ -109,6 +109,7 @@ class RpcClient:
             raise _Failed(Unavailable(f"{path}: no answer within {self.policy.timeout} s",
                                       reason="deadline_exceeded"), True) from None
         except ConnectionRefusedError:  # nothing was sent: another instance may take even a non-idempotent call
+            attempt.status = Status.UNAVAILABLE
             raise _Failed(Unavailable(f"{path}: connection refused", reason=REFUSED), True) from None
         except (OSError, StreamTerminatedError, ProtocolError) as exc:
             attempt.status = Status.UNAVAILABLE

@@ -49,6 +49,20 @@ def candidate_from_pb(c: pb.IceCandidate) -> dict[str, Any]:
             "usernameFragment": c.username_fragment}
 
 
+def preferences_pb(payload: Mapping[str, Any]) -> pb.MediaPreferences:
+    """The wire shape only; the node's SFU checks the values as it does in process."""
+    last_n, pinned = payload.get("last_n"), payload.get("pinned", [])
+    if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int) or not 0 <= last_n < 2**32):
+        raise InvalidSignal("last_n must be null or a whole number >= 0", field="last_n")
+    if not isinstance(pinned, list) or not all(isinstance(u, str) for u in pinned):
+        raise InvalidSignal("pinned must be a list of user ids", field="pinned")
+    return pb.MediaPreferences(has_last_n=last_n is not None, last_n=last_n or 0, pinned=pinned)
+
+
+def preferences_from_pb(p: pb.MediaPreferences) -> dict[str, Any]:
+    return {"last_n": p.last_n if p.has_last_n else None, "pinned": list(p.pinned)}
+
+
 def signal_pb(room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> pb.SignalRequest:
     request = pb.SignalRequest(room_id=room_id, user_id=user_id)
     if kind in ("offer", "answer"):
@@ -61,8 +75,11 @@ def signal_pb(room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[s
             request.connection_id = str(connection)
     elif kind == "ice_candidate":
         request.ice_candidate = candidate_pb(payload.get("candidate"))  # type: ignore[arg-type]
+    elif kind == "media_preferences":
+        request.media_preferences = preferences_pb(payload)
     else:
-        raise InvalidSignal(f"the media server takes offer, answer or ice_candidate, not {kind[:40]!r}", field="kind")
+        raise InvalidSignal(f"the media server takes offer, answer, ice_candidate or media_preferences, "
+                            f"not {kind[:40]!r}", field="kind")
     return request
 
 

@@ -44,7 +44,7 @@ class SignalKind(enum.Enum):
     OFFER = "offer"
     ANSWER = "answer"
     ICE_CANDIDATE = "ice_candidate"
-    MEDIA_PREFERENCES = "media_preferences"  # for the media server only: last-N and pins (docs 13.8)
+    MEDIA_PREFERENCES = "media_preferences"  # for the media server only: last-N and pins (docs 13.9)
 
 
 @frozen(kw_only=True)

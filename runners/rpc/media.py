@@ -16,7 +16,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 
 from adapters.grpc.captioner import caption_pb
-from adapters.grpc.media import candidate_from_pb, stats_pb
+from adapters.grpc.media import candidate_from_pb, preferences_from_pb, stats_pb
 from adapters.inprocess.caption_relay import CaptionRelay
 from adapters.grpc.recorder import files_pb
 from domain.rooms.media import MediaNodeLoad
@@ -30,6 +30,9 @@ from proto.confero.media import v1 as pb
 from runners.rpc.guard import ServiceGuard, invalid, valid_id
 
 LoadProbe = Callable[[], Awaitable[MediaNodeLoad]]
+
+
+PINNED_MAX = 100  # a bound on the wire only: the node's SFU allows fewer (docs/signaling.md 13.9)
 
 
 class MediaNodeServicer(ServiceGuard, pb.MediaNodeBase):
@@ -54,8 +57,12 @@ class MediaNodeServicer(ServiceGuard, pb.MediaNodeBase):
                     value.username_fragment or "") > 256:
                 raise invalid(f"a candidate is at most {CANDIDATE_MAX} characters, its mid and ufrag 256")
             await self._media.signal(room_id, user_id, kind, {"candidate": candidate_from_pb(value)})
+        elif kind == "media_preferences":
+            if len(value.pinned) > PINNED_MAX or any(len(u) > 64 for u in value.pinned):
+                raise invalid(f"at most {PINNED_MAX} pinned user ids")
+            await self._media.signal(room_id, user_id, kind, preferences_from_pb(value))
         else:
-            raise invalid("one signal is required: offer, answer or ice_candidate")
+            raise invalid("one signal is required: offer, answer, ice_candidate or media_preferences")
         return pb.SignalReply()
 
     async def remove(self, remove_request: pb.RemoveRequest) -> pb.RemoveReply:

@@ -254,7 +254,7 @@ async def relay(app: web.Application, conn: Connection, re: str | None, data: di
 
 
 async def media_preferences(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
-    """For the SFU of this process (docs/signaling.md 13.8): how many cameras, and whose always."""
+    """For the SFU of this process (docs/signaling.md 13.9): how many cameras, and whose always."""
     await app[ROOMS].signal_sfu(conn.principal.actor, MeetingId(data["room_id"]), conn.id,
                                 SignalKind.MEDIA_PREFERENCES,
                                 {"last_n": data.get("last_n"), "pinned": list(data.get("pinned") or [])})

@@ -68,6 +68,18 @@ async def test_signals_reach_the_server_as_the_port_gave_them(node):
     ]
 
 
+async def test_media_preferences_cross_unchanged(node):
+    fake, _, client, _ = node
+    await client.signal(ROOM, ANN, "media_preferences", {"last_n": 4, "pinned": [ANN]})
+    await client.signal(ROOM, ANN, "media_preferences", {"last_n": None})
+    await client.signal(ROOM, ANN, "media_preferences", {"last_n": 0, "pinned": []})
+    assert fake.calls == [
+        ("signal", ROOM, ANN, "media_preferences", {"last_n": 4, "pinned": [ANN]}),
+        ("signal", ROOM, ANN, "media_preferences", {"last_n": None, "pinned": []}),
+        ("signal", ROOM, ANN, "media_preferences", {"last_n": 0, "pinned": []}),
+    ]
+
+
 async def test_stats_remove_and_close_room_cross_unchanged(node):
     fake, _, client, _ = node
     await client.signal(ROOM, ANN, "offer", {"sdp": "v=0"})
@@ -169,7 +181,11 @@ async def test_signals_the_wire_cannot_carry_are_invalid_before_any_call(node):
     for kind, payload, field in [("offer", {}, "sdp"), ("answer", {"sdp": 3}, "sdp"), ("bye", {}, "kind"),
                                  ("ice_candidate", {"candidate": "text"}, "candidate"),
                                  ("ice_candidate", {"candidate": {"candidate": "c", "sdpMLineIndex": -1}},
-                                  "candidate")]:
+                                  "candidate"),
+                                 ("media_preferences", {"last_n": "4"}, "last_n"),
+                                 ("media_preferences", {"last_n": -1}, "last_n"),
+                                 ("media_preferences", {"pinned": "ann"}, "pinned"),
+                                 ("media_preferences", {"pinned": [3]}, "pinned")]:
         with pytest.raises(InvalidSignal) as raised:
             await client.signal(ROOM, ANN, kind, payload)
         assert raised.value.details["field"] == field
@@ -219,6 +235,8 @@ async def test_calls_without_the_service_secret_are_unauthenticated(node, metada
     pb.SignalRequest(room_id=ROOM, user_id=ANN, offer=""),
     pb.SignalRequest(room_id=ROOM, user_id=ANN, answer="x" * 32_001),
     pb.SignalRequest(room_id=ROOM, user_id=ANN, ice_candidate=pb.IceCandidate(candidate="c" * 2_001)),
+    pb.SignalRequest(room_id=ROOM, user_id=ANN, media_preferences=pb.MediaPreferences(pinned=[ANN] * 101)),
+    pb.SignalRequest(room_id=ROOM, user_id=ANN, media_preferences=pb.MediaPreferences(pinned=["x" * 65])),
     pb.RemoveRequest(room_id=ROOM, user_id=ROOM.upper()),
     pb.CloseRoomRequest(room_id="../" + ROOM),
     pb.StatsRequest(),

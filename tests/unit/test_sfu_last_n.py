@@ -1,4 +1,4 @@
-"""Last-N (docs/signaling.md 13.8): the media_preferences message, and whose cameras the SFU picks.
+"""Last-N (docs/signaling.md 13.9): the media_preferences message, and whose cameras the SFU picks.
 
 The SFU's choice is tested on a room whose peers are stand-ins (only ``published`` is read); the
 forwarding itself (paused m-lines, no renegotiation) is tests/integration/test_sfu_large_rooms.py.

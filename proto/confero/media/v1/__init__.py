@@ -42,11 +42,23 @@ class SignalRequest(betterproto.Message):
     offer: str = betterproto.string_field(3, group="signal")
     answer: str = betterproto.string_field(4, group="signal")
     ice_candidate: "IceCandidate" = betterproto.message_field(5, group="signal")
+    media_preferences: "MediaPreferences" = betterproto.message_field(7, group="signal")
     connection_id: str = betterproto.string_field(6)
     """
     With an offer: the signaling connection that made it.  The node remembers it as the member's current
      connection, so a removal naming an older connection (RemoveRequest.connection_id) changes nothing.
     """
+
+
+@dataclass(eq=False, repr=False)
+class MediaPreferences(betterproto.Message):
+    """
+    What a member wants forwarded (docs/signaling.md 13.9, last-N): the node's SFU checks the values.
+    """
+
+    has_last_n: bool = betterproto.bool_field(1)
+    last_n: int = betterproto.uint32_field(2)
+    pinned: List[str] = betterproto.string_field(3)
 
 
 @dataclass(eq=False, repr=False)
