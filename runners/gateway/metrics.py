@@ -5,13 +5,12 @@ the services themselves measure each route."""
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
-from adapters.metrics.instruments import GATEWAY_DURATION, GATEWAY_REQUESTS, HTTP_IN_FLIGHT
+from adapters.metrics.instruments import GATEWAY_DURATION, GATEWAY_REQUESTS
 from runners.gateway.routes import GATEWAY as OWN
 from runners.gateway.state import GATEWAY
+from runners.observability.http_metrics import measured
 from runners.observability.routes import method_label
 
 
@@ -22,21 +21,5 @@ def upstream_label(request: web.Request) -> str:
     return route.service if route.service != OWN else "gateway"
 
 
-@web.middleware
-async def gateway_metrics(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    status = 500
-    HTTP_IN_FLIGHT.inc()
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        HTTP_IN_FLIGHT.dec()
-        service, method = upstream_label(request), method_label(request.method)
-        GATEWAY_REQUESTS.labels(service, method, f"{status // 100}xx").inc()
-        if status != 101:  # a relayed WebSocket's lifetime is not a request latency
-            GATEWAY_DURATION.labels(service, method).observe(time.perf_counter() - started)
+gateway_metrics = measured(lambda request: (upstream_label(request), method_label(request.method)),
+                           GATEWAY_REQUESTS, GATEWAY_DURATION)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 
 from adapters.metrics.instruments import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 from runners.observability.routes import method_label, route_template
@@ -15,24 +16,34 @@ from runners.observability.routes import method_label, route_template
 log = logging.getLogger(__name__)
 
 
-@web.middleware
-async def http_metrics(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    status = 500  # a handler that raised something else is answered 500 further out
-    HTTP_IN_FLIGHT.inc()
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        HTTP_IN_FLIGHT.dec()
-        route, method = route_template(request), method_label(request.method)
-        HTTP_REQUESTS.labels(method, route, f"{status // 100}xx").inc()
-        if status != 101:  # a WebSocket's lifetime is not a request latency
-            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+def measured(labels: Callable[[web.Request], tuple[str, str]], requests: Counter, duration: Histogram) -> Any:
+    """A middleware that counts each request under ``labels(request)`` and its status class, and times it
+    (a WebSocket's lifetime is not a request latency: upgrades are counted, not timed)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        status = 500  # a handler that raised something else is answered 500 further out
+        HTTP_IN_FLIGHT.inc()
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            first, second = labels(request)
+            requests.labels(first, second, f"{status // 100}xx").inc()
+            if status != 101:
+                duration.labels(first, second).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+http_metrics = measured(lambda request: (method_label(request.method), route_template(request)),
+                        HTTP_REQUESTS, HTTP_DURATION)
 
 
 def metrics_app(refresh: Callable[[], Awaitable[None]]) -> web.Application:
