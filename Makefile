@@ -65,8 +65,12 @@ run: install
 lint: install
 	$(BIN)/lint-imports
 
+# PYTHONNODEBUGRANGES: CPython 3.11 before 3.11.8 keeps ast.parse's recursion depth per interpreter, not per
+# thread, so two threads formatting a traceback at once (3.11's tracebacks parse the failing line to place
+# their carets) can fail one with "SystemError: AST constructor recursion depth mismatch" (seen in a WebRTC
+# test's teardown logging).  Without column ranges tracebacks parse nothing.
 test: install $(VENV)/.system-deps lint
-	eval "$$(scripts/servers.sh)" && $(BIN)/python -m pytest -q -p no:cacheprovider
+	eval "$$(scripts/servers.sh)" && PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
