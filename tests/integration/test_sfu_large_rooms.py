@@ -58,6 +58,7 @@ async def scenario_churn() -> dict[str, Any]:
         stayer = await room.join("stayer", ToneTrack())
         host = await room.join("host", ToneTrack(), small_video(FPS))
         await wait_for(lambda: len(stayer.video_from(host)) >= 3, "stayer sees the host")
+        started = time.monotonic()
         sizes, seen, levels = [], [], []
         for i in range(VISITORS):
             visitor = await room.join(f"visitor{i}", ToneTrack(loud=True), small_video(FPS))
@@ -77,6 +78,7 @@ async def scenario_churn() -> dict[str, Any]:
                 "host_levels": stayer.audio_levels[f"{host.user_id}-audio"][-10:],
                 "host_counters": [f[0] for f in stayer.video_from(host)],
                 "host_frames_last_second": len(stayer.video_from(host, since)),
+                "churn_seconds": time.monotonic() - started,
                 "transceivers": len(stayer.pc.getTransceivers()), "sections_reused": peer.sections_reused}
     finally:
         await room.close()
@@ -219,7 +221,10 @@ def test_forty_visitors_later_the_sdp_is_as_big_as_after_the_first_and_every_vis
 
 @needs_netns
 def test_the_hosts_stream_runs_in_order_through_every_renegotiation(churn: dict[str, Any]) -> None:
-    assert in_order(churn["host_counters"]) and len(churn["host_counters"]) > VISITORS * FPS // 2
+    # Every frame the host sent arrived, in order, and they kept coming for the whole churn (at least half
+    # its frame rate: how long 40 visitors take depends on the machine, so the count follows the time).
+    assert in_order(churn["host_counters"])
+    assert len(churn["host_counters"]) >= churn["churn_seconds"] * FPS / 2, churn["churn_seconds"]
     assert churn["host_frames_last_second"] >= FPS // 2
 
 
