@@ -4,6 +4,8 @@ NACK paths are wrapped once per process (``count_nacks``), one counter increment
 
 from __future__ import annotations
 
+import functools
+
 from collections import Counter as Tally
 from typing import Any
 
@@ -72,10 +74,13 @@ def count_nacks() -> None:
     send_nack = RTCRtpReceiver._send_rtcp_nack
     handle_rtcp = RTCRtpSender._handle_rtcp_packet
 
+    # functools.wraps: aiortc_internals.find_problems reads the wrapped methods' code through __wrapped__.
+    @functools.wraps(send_nack)
     async def counted_send(self: Any, media_ssrc: int, lost: list[int]) -> None:
         m.SFU_NACKS.labels("sent").inc(len(lost))
         await send_nack(self, media_ssrc, lost)
 
+    @functools.wraps(handle_rtcp)
     async def counted_handle(self: Any, packet: Any) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             m.SFU_NACKS.labels("received").inc(len(packet.lost))

@@ -266,3 +266,13 @@ def test_every_confero_metric_follows_the_naming_conventions_and_has_only_bounde
     assert len(declared) > 40
     for instrument in declared:  # label names as declared, also of series not seen yet
         assert not set(instrument._labelnames) & unbounded, (instrument._name, instrument._labelnames)
+
+
+def test_counting_nacks_leaves_every_aiortc_internal_the_forwarding_core_checks_readable() -> None:
+    # count_nacks wraps RTCRtpSender._handle_rtcp_packet, whose code find_problems reads: without
+    # functools.wraps every later check in the process reported it as changed.
+    from adapters.webrtc import aiortc_internals
+    from adapters.webrtc.observed import count_nacks
+
+    count_nacks()
+    assert aiortc_internals.find_problems() == []
