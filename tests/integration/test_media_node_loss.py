@@ -102,12 +102,10 @@ class Node:
 
 async def scenario(how: str) -> dict[str, Any]:
     from adapters.grpc.client import CallPolicy
-    from adapters.grpc.media import GrpcMediaServer
     from adapters.memory.discovery import InMemoryDiscoveryStore
     from adapters.system.clock import SystemClock
-    from tests.support.media_nodes import RecordedSignals, eventually
+    from tests.support.media_nodes import eventually, placed_member, placed_signaling
     from tests.support.sfu_member import SfuMember
-    from adapters.inprocess.placed_media import PlacedMediaServer
     from adapters.memory.placement import InMemoryRoomPlacement
 
     store = InMemoryDiscoveryStore(SystemClock())
@@ -118,28 +116,8 @@ async def scenario(how: str) -> dict[str, Any]:
         await node.start()
     policy = CallPolicy(timeout=2.0, attempts=2, backoff=0.05, max_backoff=0.2)
 
-    async def signaling_process() -> PlacedMediaServer:
-        signals = RecordedSignals()
-
-        async def deliver(room_id: str, user_id: str, kind: str, payload: Any) -> None:
-            members[user_id].on_signal(kind, dict(payload))
-
-        signals.deliver = deliver
-        media = PlacedMediaServer(store.client(), placement,
-                                  lambda i: GrpcMediaServer.to(i.grpc, token=SECRET, policy=policy), signals,
-                                  probe_interval=0.5, probe_timeout=2.0)
-        await media.start()
-        return media
-
-    one, two = await signaling_process(), await signaling_process()
-
-    def member(user: str, media: PlacedMediaServer) -> SfuMember:
-        async def send(kind: str, payload: dict[str, Any]) -> None:
-            await media.signal(ROOM, user, kind, payload)  # type: ignore[arg-type]
-        members[user] = SfuMember(user, send)
-        return members[user]
-
-    alice, bob = member(ALICE, one), member(BOB, two)
+    one, two = [await placed_signaling(store, placement, members, token=SECRET, policy=policy) for _ in range(2)]
+    alice, bob = placed_member(ALICE, ROOM, one, members), placed_member(BOB, ROOM, two, members)
     joined = time.monotonic()
     await alice.join()
     await bob.join()

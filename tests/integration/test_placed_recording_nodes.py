@@ -101,16 +101,14 @@ class Node:
 
 async def scenario() -> dict[str, Any]:
     from adapters.grpc.client import CallPolicy
-    from adapters.grpc.media import GrpcMediaServer
     from adapters.grpc.recorder import GrpcRoomRecorder
-    from adapters.inprocess.placed_media import PlacedMediaServer
     from adapters.inprocess.placed_recording import PlacedRoomRecorder
     from adapters.localfs.blobs import LocalDirectoryBlobStore
     from adapters.memory.discovery import InMemoryDiscoveryStore
     from adapters.memory.placement import InMemoryRoomPlacement
     from adapters.system.clock import SystemClock
     from domain.shared.ids import MeetingId, RecordingId
-    from tests.support.media_nodes import RecordedSignals, eventually
+    from tests.support.media_nodes import eventually, placed_member, placed_signaling
     from tests.support.sfu_member import SfuMember
 
     store = InMemoryDiscoveryStore(SystemClock())
@@ -123,28 +121,8 @@ async def scenario() -> dict[str, Any]:
         await node.start()
     policy = CallPolicy(timeout=5.0, attempts=2, backoff=0.05, max_backoff=0.2)
 
-    async def signaling_process() -> PlacedMediaServer:
-        signals = RecordedSignals()
-
-        async def deliver(room_id: str, user_id: str, kind: str, payload: Any) -> None:
-            members[user_id].on_signal(kind, dict(payload))
-
-        signals.deliver = deliver
-        media = PlacedMediaServer(store.client(), placement,
-                                  lambda i: GrpcMediaServer.to(i.grpc, token=SECRET, policy=policy), signals,
-                                  probe_interval=0.5, probe_timeout=2.0)
-        await media.start()
-        return media
-
-    one, two = await signaling_process(), await signaling_process()
-
-    def member(user: str, media: PlacedMediaServer) -> SfuMember:
-        async def send(kind: str, payload: dict[str, Any]) -> None:
-            await media.signal(ROOM, user, kind, payload)  # type: ignore[arg-type]
-        members[user] = SfuMember(user, send)
-        return members[user]
-
-    alice, bob = member(ALICE, one), member(BOB, two)
+    one, two = [await placed_signaling(store, placement, members, token=SECRET, policy=policy) for _ in range(2)]
+    alice, bob = placed_member(ALICE, ROOM, one, members), placed_member(BOB, ROOM, two, members)
     await alice.join()
     await bob.join()
     await eventually(lambda: alice.frames_in(1) > 10 and bob.frames_in(1) > 10, bound=WAIT)

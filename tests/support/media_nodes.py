@@ -130,3 +130,33 @@ async def eventually(condition: Callable[[], bool], *, bound: float = 10.0) -> N
         if loop.time() > deadline:
             raise AssertionError("the condition did not come true")
         await asyncio.sleep(0.01)
+
+
+async def placed_signaling(store: InMemoryDiscoveryStore, placement: InMemoryRoomPlacement,
+                           members: Mapping[str, Any], *, token: str, policy: Any) -> PlacedMediaServer:
+    """One signaling process's PlacedMediaServer over real media nodes (gRPC), its signals handed straight
+    to the members (``members[user_id].on_signal``, as an SfuMember's socket would)."""
+    from adapters.grpc.media import GrpcMediaServer
+
+    signals = RecordedSignals()
+
+    async def deliver(room_id: str, user_id: str, kind: str, payload: Any) -> None:
+        members[user_id].on_signal(kind, dict(payload))
+
+    signals.deliver = deliver  # type: ignore[method-assign]
+    media = PlacedMediaServer(store.client(), placement,
+                              lambda i: GrpcMediaServer.to(i.grpc, token=token, policy=policy), signals,
+                              probe_interval=0.5, probe_timeout=2.0)
+    await media.start()
+    return media
+
+
+def placed_member(user: str, room: str, media: PlacedMediaServer, members: dict[str, Any]) -> Any:
+    """An SfuMember of ``room`` whose signals go through ``media`` (its signaling process)."""
+    from tests.support.sfu_member import SfuMember
+
+    async def send(kind: str, payload: dict[str, Any]) -> None:
+        await media.signal(room, user, kind, payload)  # type: ignore[arg-type]
+
+    members[user] = SfuMember(user, send)
+    return members[user]
