@@ -25,24 +25,20 @@ def aiortc_room_recorder(media: MediaServer, blobs: BlobStore, settings: Setting
     if isinstance(media, AiortcMediaServer):
         return AiortcRoomRecorder(media, blobs, upload_interval=settings.recording_upload_interval)
     from adapters.grpc.media import GrpcMediaServer
+    from adapters.grpc.recorder import GrpcRoomRecorder
+    from adapters.inprocess.placed_media import PlacedMediaServer
+    from runners.rpc.clients import call_policy
+    from runners.rpc.server import service_secrets
+
+    def on(channel: object) -> GrpcRoomRecorder:  # a node's recorder, over the channel its media client has
+        return GrpcRoomRecorder(channel, token=service_secrets(settings)[0], policy=call_policy(settings))  # type: ignore[arg-type]
 
     if isinstance(media, GrpcMediaServer):
-        from adapters.grpc.recorder import GrpcRoomRecorder
-        from runners.rpc.clients import call_policy
-        from runners.rpc.server import service_secrets
-
-        return GrpcRoomRecorder(media.channel, token=service_secrets(settings)[0], policy=call_policy(settings))
-    from adapters.inprocess.placed_media import PlacedMediaServer
-
+        return on(media.channel)
     if isinstance(media, PlacedMediaServer):  # APP_MEDIA_NODES: each room's recorder is its node's
-        from adapters.grpc.recorder import GrpcRoomRecorder
         from adapters.inprocess.placed_recording import PlacedRoomRecorder
-        from runners.rpc.clients import call_policy
-        from runners.rpc.server import service_secrets
 
-        token, policy = service_secrets(settings)[0], call_policy(settings)
-        return PlacedRoomRecorder(media, lambda node, client: GrpcRoomRecorder(client.channel,  # type: ignore[attr-defined]
-                                                                               token=token, policy=policy))
+        return PlacedRoomRecorder(media, lambda node, client: on(client.channel))  # type: ignore[attr-defined]
     from runners.recording import UnconfiguredRecorder
 
     log.warning("recording: this process's media server cannot be tapped; recordings are unavailable here")
