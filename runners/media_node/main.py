@@ -35,7 +35,6 @@ from contextlib import asynccontextmanager
 
 import attrs
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from adapters.inprocess.caption_relay import CaptionRelay
 from adapters.system.cpu import ProcessCpu
@@ -50,6 +49,7 @@ from domain.shared.errors import DomainError
 from ports.rooms import SignalBus
 from runners.discovery import Announcement, announced, etcd_registry, instance_of
 from runners.media import aiortc_media_server
+from runners.observability.http_metrics import metrics_handler
 from runners.observability.registry import Observability
 from runners.recording import blob_store
 from runners.rpc.media import MediaCaptionerServicer, MediaNodeServicer, MediaRecorderServicer
@@ -145,14 +145,10 @@ def http_app(observability: Observability, settings: Settings) -> web.Applicatio
         ok, checks = await observability.readiness()
         return web.json_response({"status": "ready" if ok else "unready", "checks": checks}, status=200 if ok else 503)
 
-    async def metrics(request: web.Request) -> web.Response:
-        await observability.refresh()
-        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
     app = web.Application()
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", metrics_handler(observability.refresh))
     return app
 
 

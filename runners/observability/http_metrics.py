@@ -46,13 +46,19 @@ http_metrics = measured(lambda request: (method_label(request.method), route_tem
                         HTTP_REQUESTS, HTTP_DURATION)
 
 
-def metrics_app(refresh: Callable[[], Awaitable[None]]) -> web.Application:
+def metrics_handler(refresh: Callable[[], Awaitable[None]]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /metrics: the process's registry in Prometheus's text format, after ``refresh`` read the gauges."""
+
     async def metrics(request: web.Request) -> web.Response:
         await refresh()
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    return metrics
+
+
+def metrics_app(refresh: Callable[[], Awaitable[None]]) -> web.Application:
     app = web.Application()
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", metrics_handler(refresh))
     return app
 
 
