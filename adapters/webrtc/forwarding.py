@@ -211,7 +211,10 @@ class PublishedTrack:
     @property
     def layers(self) -> tuple[LayerInfo, ...]:
         """The layers, low to high (by resolution once every layer's is known, else in the offer's
-        order); one for a track published without simulcast."""
+        order); one for a track published without simulcast. A simulcast layer that sent nothing for
+        ``LAYER_TIMEOUT`` is inactive, with bitrate and frame rate 0."""
+        if self.simulcast:
+            self._check_layers(time.monotonic())
         return tuple(layer.info() for layer in self._order)
 
     def mime_type(self) -> str | None:
@@ -703,7 +706,7 @@ def forward(pc: RTCPeerConnection, source: PublishedTrack, mime_type: str | None
     return sender
 
 
-def tap(pc: RTCPeerConnection, track: MediaStreamTrack) -> PublishedTrack:
+def tap(pc: RTCPeerConnection, track: MediaStreamTrack, rids: tuple[str, ...] = ()) -> PublishedTrack:
     """``PublishedTrack.tap`` for the receiver of a track from ``pc``'s "track" event."""
     receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-    return PublishedTrack.tap(receiver)
+    return PublishedTrack.tap(receiver, rids=rids)
