@@ -85,6 +85,8 @@ class PublishedTrack:
         self._rtp_last: int | None = None
         self._pts = 0
         self._picture_id = 0
+        self._last_frame_at: float | None = None
+        self._follows: tuple[int, int, float] | None = None  # continue_from: (pts, picture id, when)
         self._closed = False
         self._pli_tasks: set[asyncio.Task[None]] = set()
         self.frames_in = 0
@@ -142,6 +144,14 @@ class PublishedTrack:
         if self.kind == "video":
             self.request_keyframe()
 
+    def continue_from(self, previous: PublishedTrack) -> None:
+        """This track replaces ``previous`` (the same section of the same member, published again from a
+        new connection: an ICE restart, docs/signaling.md 13.12), so subscribers retargeted to it see one
+        stream: its timestamps go on from ``previous``'s last one plus the time since, its VP8 picture ids
+        from ``previous``'s next one.  Call before this track's first frame."""
+        if previous._last_frame_at is not None and self._rtp_last is None:
+            self._follows = (previous._pts, previous._picture_id, previous._last_frame_at)
+
     def request_keyframe(self) -> None:
         """Send a PLI to the publisher, unless one was sent very recently and no keyframe came since."""
         now = time.monotonic()
@@ -180,9 +190,15 @@ class PublishedTrack:
         self.bytes_in += len(frame.data)
         for observe in self.observers:
             observe(frame)
+        now = time.monotonic()
         if self._rtp_last is not None:  # unwrap the 32-bit RTP clock into a growing pts
             self._pts += (frame.rtp_timestamp - self._rtp_last + (1 << 31)) % (1 << 32) - (1 << 31)
+        elif self._follows is not None:  # the first frame of a track that replaces another (continue_from)
+            pts, self._picture_id, then = self._follows
+            self._pts = pts + max(1, int((now - then) * codec.clockRate))
+            self._follows = None
         self._rtp_last = frame.rtp_timestamp
+        self._last_frame_at = now
         if frame.keyframe:
             self._keyframe_since_pli = True
         if not self._subscribers:
