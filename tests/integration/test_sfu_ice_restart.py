@@ -57,7 +57,11 @@ async def mover(path: str) -> None:
 
     reader, writer = await asyncio.open_unix_connection(path)
 
+    timeline: list[tuple[str, float]] = []  # the restart's steps at the mover, for the report
+
     async def send(kind: str, payload: dict[str, Any]) -> None:
+        if kind in ("offer", "answer"):
+            timeline.append((f"sent {kind}{' (restart)' if payload.get('restart') else ''}", time.monotonic()))
         writer.write((json.dumps({"kind": kind, **payload}) + "\n").encode())
         await writer.drain()
 
@@ -66,6 +70,8 @@ async def mover(path: str) -> None:
 
     async def move(mode: str) -> None:
         changed = time.monotonic()
+        timeline.clear()
+        timeline.append(("address changed", changed))
         sh(f"ip addr del {OLD_ADDRESS}/24 dev vmove")
         sh(f"ip addr add {NEW_ADDRESS}/24 dev vmove")
         await send("moved", {"changed": changed})
@@ -73,6 +79,7 @@ async def mover(path: str) -> None:
             await member.restart()
         else:
             await member.reset()  # the old way: a plain offer from a new connection replaces the old one
+        timeline.append(("new connection connected", time.monotonic()))
 
     async def join() -> None:
         await member.join()
@@ -89,13 +96,15 @@ async def mover(path: str) -> None:
         elif kind == "move":
             task = asyncio.ensure_future(move(message["mode"]))
         elif kind == "status":
-            await send("status", {"generation": member.generation, "video_starts": {
+            await send("status", {"generation": member.generation, "timeline": timeline, "video_starts": {
                 str(g): starts for g, starts in member.video_starts.items()},
                 "frames": {str(g): f for g, f in member.frames.items()}})
             continue
         elif kind == "stop":
             break
         else:
+            if kind in ("offer", "answer"):
+                timeline.append((f"got SFU {kind}", time.monotonic()))
             member.on_signal(kind, message)
             continue
         tasks.add(task)
@@ -141,6 +150,12 @@ class Watcher:
 
     def member_left(self, room_id: Any, user_id: Any) -> None:
         self.left.append(user_id)
+
+
+def new_frames(frames: list[tuple[int, int, float]], changed: float) -> list[float]:
+    """Arrival times of the frames captured after the address change (so sent on the new connection: the
+    old path is dead), by the capture time each frame's marks carry (tests/support/webrtc_rig.py)."""
+    return [arrival for _, delay_ms, arrival in frames if arrival - delay_ms / 1000 > changed]
 
 
 async def wait_for(check: Any, timeout: float, what: str) -> None:
@@ -230,17 +245,16 @@ async def scenario(mode: str) -> dict[str, Any]:
             mine = await status()
             starts = mine["video_starts"].get(str(mine["generation"]), [])
             return mine["generation"] == 2 and len(starts) == len(others) and all(
-                any(f[2] > changed for f in o.video.get(f"{MOVER}-video", [])) for o in others)
+                new_frames(o.video.get(f"{MOVER}-video", []), changed) for o in others)
 
         await wait_for(back, MEDIA_BACK_TIMEOUT, "media did not come back after the move")
         await asyncio.sleep(1.0)  # anything late (an SFU offer to the others) shows up meanwhile
         sampling = False
         await sampler
         mine = await status()
-        from_mover = [min(f[2] for f in o.video.get(f"{MOVER}-video", []) if f[2] > changed) - changed
-                      for o in others]
+        from_mover = [min(new_frames(o.video.get(f"{MOVER}-video", []), changed)) - changed for o in others]
         to_mover = sorted(mine["video_starts"]["2"])[-1] - changed
-        frames_after = [sum(1 for f in o.video.get(f"{MOVER}-video", []) if f[2] > changed) for o in others]
+        frames_after = [len(new_frames(o.video.get(f"{MOVER}-video", []), changed)) for o in others]
         sfu_room = room.sfu.rooms[ROOM]
         result = {
             "mode": mode,
@@ -257,6 +271,9 @@ async def scenario(mode: str) -> dict[str, Any]:
             "frames_from_mover_after": frames_after,
             "frames_to_mover_after": mine["frames"].get("2", {}),
             "members": sorted(sfu_room.peers),
+            "mover_timeline": [(step, round(at - changed, 3)) for step, at in mine["timeline"]]
+            + [(f"video track {i + 1} at the mover", round(at - changed, 3))
+               for i, at in enumerate(sorted(mine["video_starts"]["2"]))],
         }
         links[0].send("stop")
         await asyncio.wait_for(child.wait(), 10)
@@ -282,7 +299,8 @@ def netns_capable() -> None:
 def test_ice_restart_after_moving_a_client_to_a_new_address_keeps_everyone_else_as_they_were() -> None:
     result, output = run_module(MODULE, "scenario", "restart", timeout=90)
     print(f"ICE restart: media back {result['media_back_s']} s after the address change "
-          f"(from the mover {result['from_mover_s']}, to the mover {result['to_mover_s']})")
+          f"(from the mover {result['from_mover_s']}, to the mover {result['to_mover_s']}); "
+          f"steps at the mover: {result['mover_timeline']}")
     assert result["restarts"] == 1, result
     assert all(n > 0 for n in result["frames_from_mover_after"]), result  # the others see the mover again
     assert result["frames_to_mover_after"].get("video", 0) > 0, result  # and it sees them
