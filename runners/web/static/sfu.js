@@ -127,6 +127,7 @@ export class SfuSession {
     this.transceivers = {};
     this.offers = 0;
     this.restarts = 0;
+    this.sfuOffers = 0;       // SFU offers answered (renegotiations)
     this.candidatesSent = 0;
   }
 
@@ -210,6 +211,7 @@ export class SfuSession {
     const { pc, generation } = this;
     return this.enqueue(async () => {
       if (!pc || generation !== this.generation) return;
+      this.sfuOffers += 1;
       this.onMark("sfu_offer");
       await pc.setRemoteDescription({ type: "offer", sdp });
       await pc.setLocalDescription(await pc.createAnswer());
