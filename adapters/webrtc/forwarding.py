@@ -149,8 +149,12 @@ class PublishedTrack:
         new connection: an ICE restart, docs/signaling.md 13.12), so subscribers retargeted to it see one
         stream: its timestamps go on from ``previous``'s last one plus the time since, its VP8 picture ids
         from ``previous``'s next one.  Call before this track's first frame."""
-        if previous._last_frame_at is not None and self._rtp_last is None:
+        if self._rtp_last is not None:
+            return
+        if previous._last_frame_at is not None:
             self._follows = (previous._pts, previous._picture_id, previous._last_frame_at)
+        else:  # ``previous`` never got a frame (restarted again at once): what it would have gone on from
+            self._follows = previous._follows
 
     def request_keyframe(self) -> None:
         """Send a PLI to the publisher, unless one was sent very recently and no keyframe came since."""

@@ -2,7 +2,9 @@
 
 Rooms hold one ``SfuPeer`` per participant. When the set of published tracks in a room changes (a
 participant's offer was applied, a participant left or its connection failed), every other
-participant renegotiates to receive exactly the tracks of the others. Each room also runs an active
+participant renegotiates to receive exactly the tracks of the others.  A participant's offer marked
+``restart`` (an ICE restart after a network change, docs/signaling.md 13.12) swaps its connection in
+place instead: the others' m-lines of its tracks follow the new connection, nobody else renegotiates. Each room also runs an active
 speaker loop over its publishers' audio (the ssrc-audio-level extension when negotiated, else the
 Opus frame size). Everything lives in this process: a participant's media goes to the SFU of the
 process that holds its signaling socket.

@@ -10,6 +10,9 @@
   from the subscriber's answer on (so the SDP grows only with the most tracks received at once).
 - Last-N (``allow_video``): cameras the room does not choose for this participant stay negotiated
   and send nothing; allowed again, they start at a fresh keyframe. No renegotiation either way.
+- A publisher that restarts its connection (docs/signaling.md 13.12) publishes its sections again on
+  a new one: ``republished`` points this participant's m-lines of them at the new tracks (same
+  transceiver, sender, SSRC, msid; from the next keyframe), so nothing is renegotiated here.
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
 - Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.

@@ -54,6 +54,21 @@ async def test_the_new_track_goes_on_from_the_old_ones_timestamp_and_picture_id(
     new.close()
 
 
+async def test_two_restarts_in_a_row_go_on_from_the_last_track_that_sent():
+    old, unused, new = published(), published(), published()
+    sub = old.subscribe()
+    old._on_frame(frame(90_000, keyframe=True))
+    last = sub._queue.get_nowait()
+    unused.continue_from(old)  # restarted again before its connection carried anything
+    new.continue_from(unused)
+    sub.retarget(new)
+    new._on_frame(frame(11, keyframe=True))
+    first = sub._queue.get_nowait()
+    assert first.packet.pts > last.packet.pts and first.picture_id == last.picture_id + 1
+    for track in (old, unused, new):
+        track.close()
+
+
 async def test_a_track_that_replaces_one_that_never_sent_starts_as_usual():
     old, new = published(), published()
     new.continue_from(old)
