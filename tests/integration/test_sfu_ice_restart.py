@@ -234,7 +234,8 @@ async def scenario(mode: str) -> dict[str, Any]:
         async def sample() -> None:
             nonlocal absent
             while sampling:
-                absent += mover_id not in room.sfu.rooms[ROOM].peers
+                current = room.sfu.rooms.get(ROOM)
+                absent += current is None or mover_id not in current.peers
                 await asyncio.sleep(0.005)
 
         sampler = asyncio.ensure_future(sample())
@@ -247,7 +248,15 @@ async def scenario(mode: str) -> dict[str, Any]:
             return mine["generation"] == 2 and len(starts) == len(others) and all(
                 new_frames(o.video.get(f"{MOVER}-video", []), changed) for o in others)
 
-        await wait_for(back, MEDIA_BACK_TIMEOUT, "media did not come back after the move")
+        try:
+            await wait_for(back, MEDIA_BACK_TIMEOUT, "media did not come back after the move")
+        except TimeoutError:
+            sampling = False
+            mine = await status()
+            raise TimeoutError(
+                f"media did not come back after the move: at the mover {mine['timeline']}, video tracks "
+                f"{mine['video_starts']}; the others' new frames of the mover "
+                f"{[len(new_frames(o.video.get(f'{MOVER}-video', []), changed)) for o in others]}") from None
         await asyncio.sleep(1.0)  # anything late (an SFU offer to the others) shows up meanwhile
         sampling = False
         await sampler
