@@ -33,7 +33,7 @@ def main(runs: int) -> None:
                 result, _ = run_module("tests.integration.test_sfu_ice_restart", "scenario", mode, timeout=120)
             except AssertionError as exc:  # media not back within the scenario's 20 s, or a crash: counted
                 failed += 1
-                print(f"{mode}: a run failed: {str(exc).strip().splitlines()[-1][:200]}", file=sys.stderr)
+                print(f"{mode}: a run failed: {str(exc).strip().splitlines()[-1][:2000]}", file=sys.stderr)
                 continue
             back.append(result["media_back_s"])
             from_mover.append(max(result["from_mover_s"]))
