@@ -73,6 +73,8 @@ def signal_pb(room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[s
         connection = payload.get("connection") if kind == "offer" else None
         if connection is not None:
             request.connection_id = str(connection)
+        if kind == "offer" and payload.get("restart") is True:
+            request.restart = True
     elif kind == "ice_candidate":
         request.ice_candidate = candidate_pb(payload.get("candidate"))  # type: ignore[arg-type]
     elif kind == "media_preferences":

@@ -174,6 +174,7 @@ class PublishedTrack:
         self._by_ssrc: dict[int, _Layer] = {}
         self._rtx_ssrc: dict[int, int] = {}
         self._checked_layers = 0.0
+        self._continues: PublishedTrack | None = None  # the track this one replaces (continue_from)
         self._closed = False
         self._pli_tasks: set[asyncio.Task[None]] = set()
         self.frames_in = 0
@@ -245,6 +246,22 @@ class PublishedTrack:
         track._choose_layer()
         if self.kind == "video":
             track.request_keyframe()
+
+    def continue_from(self, previous: PublishedTrack) -> None:
+        """This track replaces ``previous`` (the same section of the same member, published again from a
+        new connection: an ICE restart, docs/signaling.md 13.12): a subscription retargeted from
+        ``previous`` (or from a track ``previous`` itself replaced) to this one goes on as one stream, its
+        RTP timestamps and VP8 picture ids shifted to follow the last frame it sent, as at a layer switch."""
+        self._continues = previous
+
+    def continues(self, other: PublishedTrack) -> bool:
+        """True when this track replaces ``other``, directly or through tracks replaced in between."""
+        seen = self._continues
+        while seen is not None:
+            if seen is other:
+                return True
+            seen = seen._continues
+        return False
 
     # -- layers ----------------------------------------------------------------------------------
 
@@ -432,6 +449,7 @@ class ForwardedTrack(MediaStreamTrack):
         # ...of the frame handed out last, and the queued frames where it changes (layer switches)
         self._shift: tuple[int, int] | None = None
         self._switches: collections.deque[tuple[ForwardedFrame, tuple[int, int]]] = collections.deque()
+        self._continuing = False  # retargeted to a track that replaces its source: the next start shifts
         self.layer_switches = 0
         # True: when the source ends, the track pauses (its sender's RTP loop stays, to be re-used)
         # instead of ending; ``end()`` still ends it.
@@ -511,15 +529,16 @@ class ForwardedTrack(MediaStreamTrack):
         """``frame`` (a keyframe of the wanted layer) starts it: past a switch, its RTP timestamps and
         picture ids are shifted to follow on from the last frame queued."""
         last = self._last
-        if last is not None and last.layer != frame.layer:
+        if last is not None and (last.layer != frame.layer or self._continuing):
             ts, pid = self._next_shift or (0, 0)
             gap = max(1, round((frame.arrival - last.arrival) * frame.packet.time_base.denominator
                                / frame.packet.time_base.numerator))
             self._next_shift = (int(last.packet.pts) + ts + gap - int(frame.packet.pts),
                                 (last.picture_id + pid + 1 - frame.picture_id) % PICTURE_IDS)
             self._switches.append((frame, self._next_shift))
-            self.layer_switches += 1
-        self._layer = frame.layer
+            if not self._continuing:
+                self.layer_switches += 1
+        self._layer, self._continuing = frame.layer, False
         self._need_keyframe = False
 
     def stop(self) -> None:
@@ -565,8 +584,10 @@ class ForwardedTrack(MediaStreamTrack):
         source._adopt(self)
 
     def _set_source(self, source: PublishedTrack) -> None:
-        if source is not self.source:  # another publisher: its clock starts afresh, as without simulcast
-            self._last, self._next_shift, self._want = None, None, -1
+        if source is not self.source and source.continues(self.source):  # the same section, restarted
+            self._want, self._continuing = -1, self._last is not None
+        elif source is not self.source:  # another publisher: its clock starts afresh, as without simulcast
+            self._last, self._next_shift, self._want, self._continuing = None, None, -1, False
             if self._queue.empty():
                 self._flushed()
         self.source = source

@@ -2,7 +2,9 @@
 
 Rooms hold one ``SfuPeer`` per participant. When the set of published tracks in a room changes (a
 participant's offer was applied, a participant left or its connection failed), every other
-participant renegotiates to receive exactly the tracks of the others. Each room also runs an active
+participant renegotiates to receive exactly the tracks of the others.  A participant's offer marked
+``restart`` (an ICE restart after a network change, docs/signaling.md 13.12) swaps its connection in
+place instead: the others' m-lines of its tracks follow the new connection, nobody else renegotiates. Each room also runs an active
 speaker loop over its publishers' audio (the ssrc-audio-level extension when negotiated, else the
 Opus frame size). Everything lives in this process: a participant's media goes to the SFU of the
 process that holds its signaling socket.
@@ -77,30 +79,78 @@ class SfuRoom:
         # Audio/video sections each member's offers have published here: every one is an m-line in
         # every other member's connection for the room's lifetime (never removed), hence the cap.
         self.sections_published: dict[UserId, int] = {}
+        self.restarts = 0  # connections restarted in place (offer with restart, docs/signaling.md 13.12)
         self._speaker_task = asyncio.create_task(self._announce_speakers(), name=f"sfu-speaker-{room_id}")
 
-    async def offer(self, user_id: UserId, sdp: str) -> None:
+    async def offer(self, user_id: UserId, sdp: str, restart: bool = False) -> None:
+        """The member's first offer of a new connection.  It replaces the member's current connection, if
+        any: as a departure and a new arrival (the others' m-lines of its tracks go inactive, new ones are
+        offered), or with ``restart`` (docs/signaling.md 13.12) in place: see ``_restart``."""
         limits = self.server.limits
         sdp, publishing = checked_offer(sdp, limits)
+        old = self.peers.get(user_id) if restart else None
         used = self.sections_published.get(user_id, 0)
-        if used + publishing > limits.max_sections_per_member:
+        # A restart re-uses the m-lines the old connection's sections have in the others' connections.
+        charged = publishing if old is None else max(0, publishing - len(old.published))
+        if used + charged > limits.max_sections_per_member:
             raise InvalidSignal(f"you have published {used} media sections in this meeting; at most "
                                 f"{limits.max_sections_per_member} are allowed", field="sdp",
                                 limit=limits.max_sections_per_member)
-        self.sections_published[user_id] = used + publishing  # counted before any await: no race
-        if user_id in self.peers:  # a participant offers once per connection: this is a new one
+        self.sections_published[user_id] = used + charged  # counted before any await: no race
+        if old is None and user_id in self.peers:  # a participant offers once per connection: this is a new one
             await self.remove(user_id)
         pc = RTCPeerConnection(self.server.configuration)
+        held: list[PublishedTrack] = []  # a restart's tracks reach the watchers once it takes the old one's place
         peer = SfuPeer(f"{self.room_id}/{user_id}", user_id, pc, self._send, self._on_audio,
-                       self.server.resend_after, limits.max_sections_per_connection, self._published)
-        self.peers[user_id] = peer
+                       self.server.resend_after, limits.max_sections_per_connection,
+                       self._published if old is None else lambda _, track: held.append(track))
+        if old is None:
+            self.peers[user_id] = peer
         pc.on("connectionstatechange", lambda: self._connection_changed(peer))
         try:
             await peer.accept_offer(sdp)
         except BaseException:
-            await self.remove(user_id)
+            if old is None:
+                await self.remove(user_id)
+            else:  # the old connection stays as it was
+                self.sections_published[user_id] = max(0, self.sections_published.get(user_id, 0) - charged)
+                await peer.close()
             raise
+        if old is not None:
+            await self._restart(old, peer, held)
         self.tracks_changed()
+
+    async def _restart(self, old: SfuPeer, new: SfuPeer, held: list[PublishedTrack]) -> None:
+        """ICE restart by a new connection (aiortc cannot restart ICE on an existing one): ``new`` takes
+        ``old``'s place with nothing else changing.  Its sections continue the old ones (same timestamps,
+        picture ids) on the m-lines every other member already has: each of their subscriptions to the old
+        tracks is retargeted (same sender, SSRC and m-line, from the next keyframe), so nobody else gets an
+        SFU offer.  The member's own subscriptions come back in the SFU's offer on the new connection; its
+        last-N preferences and place among the speakers stay.  Watchers (the recorder, captions) see the
+        old connection's tracks end and the new ones published, as for any new connection (a recording
+        starts a new stay), but no membership changes anywhere."""
+        user_id = old.user_id
+        new.on_published = self._published
+        current = self.peers.get(user_id)
+        if current is not old:  # removed (or replaced) while the new offer was applied: a plain new connection
+            if current is not None:
+                await self.remove(user_id)
+            self.peers[user_id] = new
+            for track in held:
+                self._published(user_id, track)
+            return
+        for label, track in new.published.items():
+            previous = old.published.get(label)
+            if previous is not None:
+                track.continue_from(previous)
+        moved = sum(peer.republished(user_id, new.published) for peer in self.peers.values() if peer is not old)
+        self.peers[user_id] = new
+        self._left(user_id)
+        for track in held:
+            self._published(user_id, track)
+        self.restarts += 1
+        log.info("SFU connection restarted in place", extra={"peer": new.name, "retargeted": moved})
+        await old.close()
 
     def tracks_changed(self) -> None:
         for peer in self.peers.values():
@@ -217,7 +267,7 @@ class AiortcMediaServer:
             if room is None:
                 room = self.rooms[room_id] = SfuRoom(self, room_id)
             try:
-                await room.offer(user_id, str(payload["sdp"]))
+                await room.offer(user_id, str(payload["sdp"]), restart=payload.get("restart") is True)
             finally:
                 if not room.peers and self.rooms.get(room_id) is room:
                     del self.rooms[room_id]

@@ -10,6 +10,9 @@
   from the subscriber's answer on (so the SDP grows only with the most tracks received at once).
 - Last-N (``allow_video``): cameras the room does not choose for this participant stay negotiated
   and send nothing; allowed again, they start at a fresh keyframe. No renegotiation either way.
+- A publisher that restarts its connection (docs/signaling.md 13.12) publishes its sections again on
+  a new one: ``republished`` points this participant's m-lines of them at the new tracks (same
+  transceiver, sender, SSRC, msid; from the next keyframe), so nothing is renegotiated here.
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
 - Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.
@@ -96,7 +99,7 @@ class SfuPeer:
         self.pc = pc
         self._send = send
         self._on_audio = on_audio
-        self._on_published = on_published
+        self.on_published = on_published
         self._resend_after = resend_after
         self.published: dict[str, PublishedTrack] = {}  # section_label -> track: "audio", "video", "screen"...
         self.published_at: dict[str, float] = {}
@@ -172,8 +175,8 @@ class SfuPeer:
         self.published_at[key] = time.monotonic()
         if track.kind == "audio":
             published.observers.append(lambda frame: self._on_audio(self.user_id, frame))
-        if self._on_published is not None:
-            self._on_published(self.user_id, published)
+        if self.on_published is not None:
+            self.on_published(self.user_id, published)
 
     async def add_candidate(self, candidate: Mapping[str, Any], limits: NegotiationLimits) -> None:
         text = str(candidate.get("candidate", ""))
@@ -282,6 +285,29 @@ class SfuPeer:
                 self.sections_reused += 1
                 return Subscription(key[0], source, sub.track, sub.transceiver, started=time.monotonic())
         return None
+
+    def republished(self, publisher_id: UserId, published: Mapping[str, PublishedTrack]) -> int:
+        """``publisher_id`` restarted its connection (docs/signaling.md 13.12): its sections, published
+        again as ``published`` (by label), take the place of the old ones on this participant's m-lines:
+        the same transceiver, sender, SSRC and msid, from the new track's next keyframe on, without an
+        SFU offer.  A paused m-line (last-N, or re-used and not answered yet) stays paused with its new
+        source.  Returns how many m-lines were retargeted; a section with no counterpart of the same
+        kind and codec is left to the next renegotiation (which retires it)."""
+        moved = 0
+        for key, sub in self.subscriptions.items():
+            source = published.get(key[1])
+            if (key[0] != publisher_id or not sub.active or source is None or source.closed
+                    or source.kind != sub.source.kind or _mimes(source)[0].lower() != _mimes(sub.source)[0].lower()):
+                continue
+            sub.source = source
+            if sub.track.paused:
+                sub.track.switch(source)
+            else:
+                sub.track.retarget(source)
+            if key in self._desired:
+                self._desired[key] = source
+            moved += 1
+        return moved
 
     # -- last-N: which forwarded cameras run (no renegotiation) ----------------------------------------
 

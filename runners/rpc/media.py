@@ -48,9 +48,11 @@ class MediaNodeServicer(ServiceGuard, pb.MediaNodeBase):
         if kind in ("offer", "answer"):
             if not value or len(value) > SDP_MAX:
                 raise invalid(f"an {kind} carries 1-{SDP_MAX} characters of SDP")
-            payload = {"sdp": value}
+            payload: dict[str, object] = {"sdp": value}
             if kind == "offer" and r.connection_id:
                 payload["connection"] = _connection(r.connection_id)
+            if kind == "offer" and r.restart:
+                payload["restart"] = True
             await self._media.signal(room_id, user_id, kind, payload)
         elif kind == "ice_candidate":
             if len(value.candidate) > CANDIDATE_MAX or len(value.sdp_mid or "") > 256 or len(

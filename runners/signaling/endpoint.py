@@ -240,8 +240,10 @@ async def relay(app: web.Application, conn: Connection, re: str | None, data: di
     room_id, to, actor = MeetingId(data["room_id"]), UserId(data["to"]), conn.principal.actor
     rooms = app[ROOMS]
     if to == SFU_PEER_ID:
-        await rooms.signal_sfu(actor, room_id, conn.id, SignalKind(kind),
-                               {k: v for k, v in data.items() if k in ("sdp", "candidate")})
+        payload = {k: v for k, v in data.items() if k in ("sdp", "candidate")}
+        if kind == "offer" and data.get("restart") is True:
+            payload["restart"] = True  # docs/signaling.md 13.12
+        await rooms.signal_sfu(actor, room_id, conn.id, SignalKind(kind), payload)
         if kind == "offer":
             app[HUB].hold_media(conn, room_id)
     else:

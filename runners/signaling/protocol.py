@@ -53,6 +53,13 @@ class SendSdp(Shape):
     sdp: Sdp
 
 
+class SendOffer(SendSdp):
+    restart: Annotated[bool, Field(description=(
+        "to the SFU only: this offer comes from a new peer connection that restarts your current one after "
+        "a network change (docs/signaling.md 13.12): your tracks, subscriptions and preferences stay, nobody "
+        "else renegotiates"))] = False
+
+
 class SendCandidate(Shape):
     room_id: Id
     to: Id
@@ -92,7 +99,7 @@ class Empty(Shape):
 
 
 CLIENT_MODELS: dict[str, type[BaseModel]] = {
-    "auth": Auth, "join_room": JoinRoom, "leave_room": LeaveRoom, "offer": SendSdp, "answer": SendSdp,
+    "auth": Auth, "join_room": JoinRoom, "leave_room": LeaveRoom, "offer": SendOffer, "answer": SendSdp,
     "ice_candidate": SendCandidate, "media_state": SetMediaState, "chat": SendChat, "ping": Empty,
     "raise_hand": RaiseHand, "media_preferences": SetMediaPreferences,
 }

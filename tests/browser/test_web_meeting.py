@@ -295,6 +295,40 @@ def media_reset(run: Run, page: Any, other: Any) -> dict[str, Any]:
             "banner": page.evaluate("() => window.bannerSeen"), "resets": page.evaluate("() => window.confero.debug.mediaResets")}
 
 
+TILE_FRAMES_JS = """(name) => {
+  const tile = [...document.querySelectorAll('.tile:not(.self)')].find((t) => t.querySelector('.name').textContent === name);
+  const video = tile?.querySelector('video');
+  return video ? {frames: video.getVideoPlaybackQuality().totalVideoFrames, kept: tile.dataset.restartMark === 'before'} : null;
+}"""
+MARK_TILE_JS = """(name) => {
+  const tile = [...document.querySelectorAll('.tile:not(.self)')].find((t) => t.querySelector('.name').textContent === name);
+  tile.dataset.restartMark = 'before';
+}"""
+
+
+def ice_restart(run: Run, page: Any, other: Any, name: str) -> dict[str, Any]:
+    """A network change at the page (the `online` event: the namespace has no other network to move to)
+    restarts its connection in place (docs/signaling.md 13.12): the other page renegotiates nothing, keeps
+    the page's tile (no member_left / member_joined: the same element) and its video plays on there; the
+    page gets the others back on its new connection."""
+    other.evaluate(MARK_TILE_JS, name)
+    before = {"page": page.evaluate("() => window.confero.sfu"), "other": other.evaluate("() => window.confero.sfu")}
+    started = time.monotonic()
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.wait_for_function("() => window.confero.sfu.restarts >= 1 && window.confero.pc.connectionState === 'connected'",
+                           timeout=15_000)
+    wait_decoding(page)  # the new connection's stats start at 0
+    back_s = time.monotonic() - started
+    seen = other.evaluate(TILE_FRAMES_JS, name)
+    time.sleep(1.5)
+    later = other.evaluate(TILE_FRAMES_JS, name)
+    if not (seen and later and later["kept"] and later["frames"] > seen["frames"]):
+        raise StepFailed(f"{name}'s tile at the other page did not play on: {seen} -> {later}")
+    after = {"page": page.evaluate("() => window.confero.sfu"), "other": other.evaluate("() => window.confero.sfu")}
+    return {"before": before, "after": after, "back_s": round(back_s, 2), "tile": [seen, later],
+            "reason": page.evaluate("() => window.confero.debug.iceRestartReason")}
+
+
 def socket_drop(run: Run, page: Any, other: Any, name: str) -> dict[str, Any]:
     from playwright.sync_api import expect
 
@@ -449,6 +483,7 @@ def scenario() -> dict[str, Any]:
         run.step("device_change", lambda: device_change(run, a, b))
         # Alice, not Bob: his five joins used 15 of the 16 sections a member may publish per meeting (13.6).
         run.step("media_reset", lambda: media_reset(run, a, b))
+        run.step("ice_restart", lambda: ice_restart(run, a, b, "Alice"))
         run.step("reconnecting_banner", lambda: socket_drop(run, a, b, "Alice"))
         run.step("phone_width", lambda: phone(run, c, meeting_id))
         shot(run, a, "14-alice-three-people")
@@ -510,6 +545,17 @@ def test_media_reset_makes_a_new_connection_and_media_flows_again(meeting_run):
     (value,) = passed(meeting_run, "media_reset")
     assert value["offers"] == [1, 2] and value["resets"] == 1, value  # one more offer, from a new connection
     assert any("audio and video" in text for text in value["banner"]), value
+
+
+def test_a_network_change_restarts_the_connection_in_place_and_nobody_else_renegotiates(meeting_run):
+    (value,) = passed(meeting_run, "ice_restart")
+    print(f"browser ICE restart: video decoded on the new connection {value['back_s']} s after the online event; "
+          f"the other page's tile of the page: {value['tile']}")
+    before, after = value["before"], value["after"]
+    assert after["page"]["restarts"] == before["page"]["restarts"] + 1 and value["reason"] == "online", value
+    assert after["page"]["offers"] == before["page"]["offers"] + 1, value  # one offer, from the new connection
+    assert after["other"]["sfuOffers"] == before["other"]["sfuOffers"], value  # the other page: no renegotiation
+    assert after["other"]["offers"] == before["other"]["offers"], value
 
 
 def test_a_dropped_socket_shows_the_reconnecting_banner_and_resumes(meeting_run):

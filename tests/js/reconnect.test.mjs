@@ -55,6 +55,16 @@ test("media_reset makes a new media connection, shown until the connection is up
   assert.equal(r.banner, "Moving you to another media server…");
 });
 
+test("a network change restarts the media in place while the socket is up, shown until it is connected", () => {
+  const r = new Reconnect();
+  assert.deepEqual(r.networkChange("disconnected"), { action: "restart" });
+  assert.equal(r.banner, "Reconnecting audio and video…");
+  r.mediaState("connected");
+  assert.equal(r.banner, null);
+  r.socketClosed(1006);
+  assert.deepEqual(r.networkChange("online"), { action: "ignore" });  // the resume makes a new connection
+});
+
 test("a failed media connection is made anew twice in a row at most, and a success resets the count", () => {
   const r = new Reconnect();
   assert.deepEqual(r.mediaState("failed"), { action: "new_connection" });

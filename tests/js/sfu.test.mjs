@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import test from "node:test";
 
 import {
-  msidByMid, SCREEN_ENCODING, SfuSession, trackOrigin, usableCandidate,
+  DISCONNECTED_RESTART_MS, msidByMid, NetworkWatch, SCREEN_ENCODING, SfuSession, trackOrigin, usableCandidate,
 } from "../../runners/web/static/sfu.js";
 
 // A fake RTCPeerConnection: records what the session does to it; the test fires its events.
@@ -117,6 +117,90 @@ test("media_reset: a new connection and offer with the same tracks and the scree
   assert.equal(old.onicecandidate, null);  // nothing from the old connection reaches the SFU
   assert.equal(s.offers, 2);
   assert.deepEqual(tracks, []);
+});
+
+test("a network change restarts in place: a new connection whose offer says restart, the old one closed after the ack", async () => {
+  const { s, sent, tracks } = session();
+  let ack;
+  s.send = (type, data) => {
+    sent.push([type, data]);
+    return type === "offer" && data.restart ? new Promise((resolve) => { ack = resolve; }) : Promise.resolve({});
+  };
+  await s.start(local, [{ urls: ["stun:x"] }]);
+  const old = FakePc.made[0];
+  await s.setScreen(track("video", "screen"));
+  sent.length = 0;
+  const restarting = s.restartIce();
+  const pc = FakePc.made[1];
+  assert.equal(s.pc, pc);
+  assert.deepEqual(pc.config, { bundlePolicy: "max-bundle", iceServers: [{ urls: ["stun:x"] }] });
+  assert.equal(old.onicecandidate, null);  // nothing from the old connection reaches the SFU any more
+  assert.equal(old.oniceconnectionstatechange, null);
+  while (!ack) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(sent, [["offer", { room_id: "room", to: "sfu", sdp: "offer-3", restart: true }]]);
+  assert.equal(old.closed, false);  // not before the SFU swapped it: closing it first could look like leaving
+  ack({});
+  await restarting;
+  assert.equal(old.closed, true);
+  assert.deepEqual(pc.transceivers.map((t) => t.sender.track?.id ?? null), ["mic", "cam", "screen"]);
+  assert.equal(s.restarts, 1);
+  assert.deepEqual(tracks, []);
+  // the SFU's offer on the new connection brings the others back
+  sent.length = 0;
+  await s.onOffer("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:3\r\na=msid:ann ann-video\r\n");
+  assert.deepEqual(sent.map(([type]) => type), ["answer"]);
+});
+
+test("restartIce without a connection is a plain first offer", async () => {
+  const { s, sent } = session();
+  await s.restartIce();
+  assert.deepEqual(sent.map(([type, data]) => [type, "restart" in data]), [["offer", false]]);
+});
+
+test("NetworkWatch: ICE disconnected past the grace restarts once; a blip, a restart in flight or a recent one does not", () => {
+  const timers = [];
+  let now = 0;
+  const reasons = [];
+  const w = new NetworkWatch({
+    restart: (reason) => reasons.push(reason), now: () => now,
+    setTimer: (fn, ms) => { timers.push({ fn, ms, live: true }); return timers.length - 1; },
+    clearTimer: (id) => { timers[id].live = false; },
+  });
+  const fire = () => { for (const t of timers.filter((x) => x.live)) { t.live = false; t.fn(); } };
+  w.iceState("disconnected");
+  assert.equal(timers[0].ms, DISCONNECTED_RESTART_MS);
+  w.iceState("connected");  // a blip: recovered by itself
+  fire();
+  assert.deepEqual(reasons, []);
+  w.iceState("disconnected");
+  w.iceState("disconnected");  // one timer only
+  assert.equal(timers.filter((t) => t.live).length, 1);
+  now = 5000;
+  fire();
+  assert.deepEqual(reasons, ["disconnected"]);
+  w.online();  // the restart is in flight: absorbed
+  w.iceState("checking");
+  w.online();
+  assert.deepEqual(reasons, ["disconnected"]);
+  w.iceState("connected");  // the new connection is up
+  now = 6000;
+  w.online();  // too soon after the last one
+  assert.deepEqual(reasons, ["disconnected"]);
+  now = 9000;
+  w.online();
+  assert.deepEqual(reasons, ["disconnected", "online"]);
+});
+
+test("NetworkWatch: a change of network type restarts, an unchanged or unknown one does not", () => {
+  const reasons = [];
+  const w = new NetworkWatch({ restart: (reason) => reasons.push(reason), type: "wifi", now: () => 10_000 });
+  w.connectionChanged("wifi");
+  w.connectionChanged(undefined);
+  assert.deepEqual(reasons, []);
+  w.connectionChanged("wifi");
+  w.connectionChanged("cellular");
+  assert.deepEqual(reasons, ["network"]);
+  assert.equal(w.restarts, 1);
 });
 
 test("an SFU offer is answered; a repeated one's invalid_signal is ignored; its tracks are named by msid", async () => {

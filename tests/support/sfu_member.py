@@ -40,13 +40,15 @@ class SfuMember:
         self.resets: list[tuple[str, float]] = []  # (reason, monotonic time it arrived)
         self.frames: dict[int, dict[str, int]] = {}  # generation -> kind -> frames received
         self.first_frame: dict[int, float] = {}  # generation -> when its first video frame arrived
+        self.video_starts: dict[int, list[float]] = {}  # generation -> when each video track's first frame came
         self._answer: asyncio.Future[str] | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reset_task: asyncio.Task[None] | None = None
 
-    async def join(self) -> None:
-        """A new peer connection with fresh tracks and its one offer (13.1); returns once connected."""
+    async def join(self, restart: bool = False) -> None:
+        """A new peer connection with fresh tracks and its one offer (13.1); returns once connected.
+        ``restart``: the offer restarts the current connection in place (13.12)."""
         from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
         from aiortc.rtcconfiguration import RTCBundlePolicy
 
@@ -59,7 +61,7 @@ class SfuMember:
                 pc.addTransceiver(track, direction="sendrecv")
             await pc.setLocalDescription(await pc.createOffer())
             self._answer = asyncio.get_running_loop().create_future()
-            await self.send("offer", {"sdp": pc.localDescription.sdp})
+            await self.send("offer", {"sdp": pc.localDescription.sdp, **({"restart": True} if restart else {})})
             sdp = await asyncio.wait_for(self._answer, self.connect_timeout)
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
         await connected(pc, self.connect_timeout)
@@ -82,6 +84,14 @@ class SfuMember:
         if old is not None:
             await old.close()
         await self.join()
+
+    async def restart(self) -> None:
+        """What a client does after a network change (13.12): offer from a new connection marked
+        ``restart``, then close the old one (it can no longer reach the SFU)."""
+        old = self.pc
+        await self.join(restart=True)
+        if old is not None:
+            await old.close()
 
     def frames_in(self, generation: int, kind: str = "video") -> int:
         return self.frames.get(generation, {}).get(kind, 0)
@@ -107,12 +117,15 @@ class SfuMember:
         from aiortc.mediastreams import MediaStreamError
 
         counts = self.frames.setdefault(generation, {})
+        started = False
         try:
             while True:
                 await track.recv()
                 counts[track.kind] = counts.get(track.kind, 0) + 1
-                if track.kind == "video":
+                if track.kind == "video" and not started:
+                    started = True
                     self.first_frame.setdefault(generation, time.monotonic())
+                    self.video_starts.setdefault(generation, []).append(time.monotonic())
         except MediaStreamError:
             pass
 

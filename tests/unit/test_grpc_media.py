@@ -68,6 +68,15 @@ async def test_signals_reach_the_server_as_the_port_gave_them(node):
     ]
 
 
+async def test_a_restart_offer_crosses_with_its_marker(node):
+    """docs/signaling.md 13.12: the node's SFU must know the offer restarts the member's connection."""
+    fake, _, client, _ = node
+    await client.signal(ROOM, ANN, "offer", {"sdp": "v=0 offer", "restart": True})
+    await client.signal(ROOM, ANN, "offer", {"sdp": "v=0 offer", "restart": False})
+    assert fake.calls == [("signal", ROOM, ANN, "offer", {"sdp": "v=0 offer", "restart": True}),
+                          ("signal", ROOM, ANN, "offer", {"sdp": "v=0 offer"})]
+
+
 async def test_media_preferences_cross_unchanged(node):
     fake, _, client, _ = node
     await client.signal(ROOM, ANN, "media_preferences", {"last_n": 4, "pinned": [ANN]})

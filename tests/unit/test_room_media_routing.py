@@ -201,6 +201,29 @@ async def test_an_offer_to_the_sfu_goes_to_this_processs_media_server_and_not_to
     assert sfu.calls[-1] == ("remove", bob.id, b.connection_id)
 
 
+async def test_a_restart_offer_reaches_the_media_server_marked_and_the_room_hears_nothing(
+        signaling: Signaling) -> None:
+    """docs/signaling.md 13.12: an offer with restart goes to the SFU with the marker; no membership event."""
+    s = signaling
+    sfu = RecordingMediaServer()
+    s.web.app[ROOMS].media = sfu
+    s.web.app[HUB].media.media = sfu
+    ann, bob = await s.web.user("ann"), await s.web.user("bob")
+    mid = await s.meeting(ann)
+    a, _ = await s.member(ann, mid)
+    b, _ = await s.member(bob, mid)
+    await a.next(lambda m: m["type"] == "member_joined")  # bob's arrival, before any offer
+    await b.request("offer", {"room_id": mid, "to": SFU_PEER_ID, "sdp": "v=0"})
+    reply = await b.request("offer", {"room_id": mid, "to": SFU_PEER_ID, "sdp": "v=0 again", "restart": True})
+    assert reply["type"] == "ack"
+    assert sfu.calls[-1] == ("signal", bob.id, "offer",
+                             {"sdp": "v=0 again", "restart": True, "connection": b.connection_id})
+    for kind in ("member_left", "member_joined", "offer"):
+        await a.never(kind)
+    bad = await b.request("offer", {"room_id": mid, "to": SFU_PEER_ID, "sdp": "v=0", "restart": "yes"})
+    assert bad["type"] == "error", bad
+
+
 async def test_media_preferences_go_to_this_processs_media_server_from_members_only(signaling: Signaling) -> None:
     s = signaling
     sfu = RecordingMediaServer()

@@ -37,7 +37,8 @@ window.confero = {
   debug, get pc() { return room?.pc ?? null; }, get roomId() { return room?.id ?? null; },
   get sfu() {
     const s = room?.session;
-    return s ? { offers: s.offers, candidatesSent: s.candidatesSent, gatheringAtOffer: s.gatheringAtOffer } : null;
+    return s ? { offers: s.offers, candidatesSent: s.candidatesSent, gatheringAtOffer: s.gatheringAtOffer,
+      restarts: s.restarts, sfuOffers: s.sfuOffers } : null;
   },
   get signaling() { return signaling; },
 };

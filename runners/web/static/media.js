@@ -6,7 +6,7 @@ import { describeQuality, grade, summarize } from "./netquality.js";
 import {
   onRemoteTrack, room, roomChanged, sendMediaState, setTileMedia, showScreen, togglePanel, updateControls,
 } from "./room.js";
-import { SfuSession } from "./sfu.js";
+import { NetworkWatch, SfuSession } from "./sfu.js";
 import { REQUEST_TIMEOUT_MS, signaling } from "./signaling.js";
 import { $, describe, notify } from "./ui.js";
 
@@ -22,14 +22,14 @@ export function startMedia(r, iceServers) {
       roomId: r.id,
       onMark: mark,
       onTrack: (t) => { if (room === r) onRemoteTrack(t); },
+      onIceState: (state) => { if (room === r) r.network.iceState(state); },
       onState: (state) => {
         if (room !== r) return;
         document.body.dataset.media = state;
         const step = r.reconnect.mediaState(state);
         showBanner(r);
         if (step.action === "new_connection") {
-          r.remote.clear();
-          startMedia(r, r.session.iceServers);
+          restartMedia(r, "failed");  // in place (13.12): the tiles keep their last frame meanwhile
         } else if (step.action === "give_up") {
           notify("The media connection failed: audio and video are unavailable. Leave and join again to retry.");
         }
@@ -39,6 +39,10 @@ export function startMedia(r, iceServers) {
         if (room === r && err.code !== "socket_closed") notify(`Media negotiation failed: ${describe(err)}`);
       },
     });
+  }
+  if (!r.network) {
+    r.network = new NetworkWatch({ restart: (reason) => networkChanged(r, reason),
+      type: navigator.connection?.type ?? null });
   }
   const s = r.session;
   s.sfuId = r.sfu;
@@ -52,6 +56,21 @@ export function startMedia(r, iceServers) {
   });
   watchQuality(r);
   return started;
+}
+
+// A network change (NetworkWatch): the same membership, a connection restarted in place on the SFU.
+function networkChanged(r, reason) {
+  if (room !== r || r.reconnect.networkChange(reason).action !== "restart") return;
+  mark(`network_${reason}`);
+  restartMedia(r, reason);
+}
+
+export function restartMedia(r, reason) {
+  document.body.dataset.media = "reconnecting";
+  showBanner(r);
+  debug.iceRestarts = (debug.iceRestarts ?? 0) + 1;
+  debug.iceRestartReason = reason;
+  return r.session.restartIce();
 }
 
 export function showBanner(r) {
@@ -238,4 +257,7 @@ export function wireMedia() {
   $("#mic-select").addEventListener("change", (ev) => switchDevice("audio", ev.target.value));
   $("#cam-select").addEventListener("change", (ev) => switchDevice("video", ev.target.value));
   navigator.mediaDevices?.addEventListener?.("devicechange", onDeviceChange);
+  // Network changes (13.12): back online, or another kind of network (wifi <-> cellular).
+  window.addEventListener("online", () => room?.network?.online());
+  navigator.connection?.addEventListener?.("change", () => room?.network?.connectionChanged(navigator.connection.type));
 }

@@ -5,6 +5,7 @@
 //                                reconnecting --attempt failed--> reconnecting (backoff) | failed
 //   connected --final close (kicked, replaced)--> stopped
 //   connected --media_reset--> media (a new peer connection) --media connected--> connected
+//   connected --network change / media failed--> media (ICE restart, docs 13.12) --media connected--> connected
 
 export const CONNECTED = "connected";
 export const RECONNECTING = "reconnecting";
@@ -75,8 +76,17 @@ export class Reconnect {
     return { action: "ignore" };  // a socket reconnect makes a new connection anyway
   }
 
+  // The network changed under the media connection (NetworkWatch, sfu.js): restart it in place (13.12),
+  // the membership and the tiles kept. While the socket reconnects, its new connection does it anyway.
+  networkChange(reason) {
+    if (this.state !== CONNECTED && this.state !== MEDIA) return { action: "ignore" };
+    this.state = MEDIA;
+    this.reason = reason;
+    return { action: "restart" };
+  }
+
   // The peer connection's state (RTCPeerConnection.connectionState): "failed" (ICE or DTLS gave up)
-  // starts a new connection while the socket is up, a couple of times in a row at most.
+  // restarts the connection in place (13.12) while the socket is up, a couple of times in a row at most.
   mediaState(pcState) {
     if (pcState === "connected") {
       this.mediaRetries = 0;

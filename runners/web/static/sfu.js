@@ -1,10 +1,12 @@
 // The media connection with the SFU (docs/signaling.md 13), without the DOM: one RTCPeerConnection
 // with our microphone, camera and a screen-share slot (13.8), one client offer sent at once with its
 // ICE candidates trickled after it, answers to the SFU's offers, and starting over from a new
-// connection (a reconnect, or media_reset) while keeping the local tracks.
+// connection (a reconnect, or media_reset) while keeping the local tracks, and restarting it in place
+// after a network change (13.12: NetworkWatch decides when, restartIce does it).
 //
 // Dependencies come in so node can test it: createPc(config) -> RTCPeerConnection-like,
-// send(type, data) -> Promise (the signaling request), onTrack({userId, label, track}), onState(state).
+// send(type, data) -> Promise (the signaling request), onTrack({userId, label, track}), onState(state),
+// onIceState(iceConnectionState).
 
 // The screen share's layer policy: full resolution, a low frame rate (13.8).
 export const SCREEN_ENCODING = { maxFramerate: 15, maxBitrate: 2_500_000, scaleResolutionDownBy: 1 };
@@ -51,10 +53,69 @@ export function trackOrigin(msid, fallbackStreamId, kind) {
   return { userId: msid?.[0] ?? fallbackStreamId, label: kind };
 }
 
+// Network change (13.12): ICE "disconnected" for this long restarts the connection (a blip shorter
+// than this recovers by itself); restarts closer together than MIN_RESTART_INTERVAL_MS are not repeated
+// (a "failed" connection still is, through Reconnect.mediaState).
+export const DISCONNECTED_RESTART_MS = 1000;
+export const MIN_RESTART_INTERVAL_MS = 3000;
+
+// When to restart the media connection after a network change, without the DOM or real timers:
+// - the connection's ICE state stays "disconnected" for graceMs (the path stopped answering);
+// - the browser comes back `online`;
+// - navigator.connection's `type` changes (wifi <-> cellular; Chromium on Android reports it).
+// restart(reason) is called once per change; a restart in flight (its connection not connected yet)
+// or one less than minIntervalMs ago absorbs further triggers.
+export class NetworkWatch {
+  constructor({ restart, setTimer = setTimeout, clearTimer = clearTimeout, now = () => Date.now(),
+    graceMs = DISCONNECTED_RESTART_MS, minIntervalMs = MIN_RESTART_INTERVAL_MS, type = null }) {
+    Object.assign(this, { restart, setTimer, clearTimer, now, graceMs, minIntervalMs, type });
+    this.timer = null;
+    this.pending = false;
+    this.lastRestart = -Infinity;
+    this.restarts = 0;
+  }
+
+  // The current connection's iceConnectionState.
+  iceState(state) {
+    if (state === "disconnected") {
+      if (this.timer === null) {
+        this.timer = this.setTimer(() => { this.timer = null; this.trigger("disconnected"); }, this.graceMs);
+      }
+      return;
+    }
+    this.cancel();
+    if (state === "connected" || state === "completed") this.pending = false;
+  }
+
+  online() { this.trigger("online"); }
+
+  connectionChanged(type) {
+    const before = this.type;
+    this.type = type ?? null;
+    if (before && type && type !== before) this.trigger("network");
+  }
+
+  trigger(reason) {
+    const now = this.now();
+    if (this.pending || now - this.lastRestart < this.minIntervalMs) return false;
+    this.cancel();
+    this.pending = true;
+    this.lastRestart = now;
+    this.restarts += 1;
+    this.restart(reason);
+    return true;
+  }
+
+  cancel() {
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+  }
+}
+
 export class SfuSession {
-  constructor({ createPc, send, onTrack = () => {}, onState = () => {}, onError = () => {}, onMark = () => {},
-    sfuId, roomId }) {
-    Object.assign(this, { createPc, send, onTrack, onState, onError, onMark, sfuId, roomId });
+  constructor({ createPc, send, onTrack = () => {}, onState = () => {}, onIceState = () => {}, onError = () => {},
+    onMark = () => {}, sfuId, roomId }) {
+    Object.assign(this, { createPc, send, onTrack, onState, onIceState, onError, onMark, sfuId, roomId });
     this.pc = null;
     this.local = null;        // MediaStream-like with getAudioTracks / getVideoTracks
     this.screen = null;       // the screen track while sharing
@@ -65,6 +126,8 @@ export class SfuSession {
     this.pendingCandidates = [];
     this.transceivers = {};
     this.offers = 0;
+    this.restarts = 0;
+    this.sfuOffers = 0;       // SFU offers answered (renegotiations)
     this.candidatesSent = 0;
   }
 
@@ -75,8 +138,11 @@ export class SfuSession {
   }
 
   // A new connection with the local tracks (and the screen, if sharing): one offer, sent at once.
-  start(local, iceServers = this.iceServers) {
-    this.close();
+  // restart (13.12): the offer says so and the old connection stays open until the SFU acked it (the
+  // SFU then has swapped it for the new one: closing it before could look like leaving).
+  start(local, iceServers = this.iceServers, { restart = false } = {}) {
+    const previous = restart ? this.detach() : null;
+    if (!restart) this.close();
     this.local = local;
     this.iceServers = iceServers;
     const generation = ++this.generation;
@@ -112,19 +178,26 @@ export class SfuSession {
       this.onMark(`pc_${pc.connectionState}`);
       this.onState(pc.connectionState);
     };
+    pc.oniceconnectionstatechange = () => {
+      if (generation !== this.generation) return;
+      this.onIceState(pc.iceConnectionState);
+    };
     return this.enqueue(async () => {
       await pc.setLocalDescription(await pc.createOffer());
       if (generation !== this.generation) return;
       if (this.screen) await this.screenPolicy(this.transceivers.screen.sender);  // sharing across a restart
       this.gatheringAtOffer = pc.iceGatheringState;  // "gathering": the offer did not wait (trickle)
-      this.onMark("offer_sent");
-      const sent = this.send("offer", { room_id: this.roomId, to: this.sfuId, sdp: pc.localDescription.sdp });
+      this.onMark(previous ? "restart_offer_sent" : "offer_sent");
+      const offer = { room_id: this.roomId, to: this.sfuId, sdp: pc.localDescription.sdp };
+      if (previous) offer.restart = true;
+      const sent = this.send("offer", offer);
       this.offers += 1;
+      if (previous) this.restarts += 1;
       // The offer frame is on the socket: candidates may follow it (the server handles frames in order).
       this.offerSent = true;
       for (const c of this.pendingCandidates.splice(0)) this.sendCandidate(c);
       await sent;
-    });
+    }).finally(() => previous?.close());  // after the SFU's ack (or a refusal), or when superseded
   }
 
   sendCandidate(candidate) {
@@ -138,6 +211,7 @@ export class SfuSession {
     const { pc, generation } = this;
     return this.enqueue(async () => {
       if (!pc || generation !== this.generation) return;
+      this.sfuOffers += 1;
       this.onMark("sfu_offer");
       await pc.setRemoteDescription({ type: "offer", sdp });
       await pc.setLocalDescription(await pc.createAnswer());
@@ -198,11 +272,22 @@ export class SfuSession {
     return this.start(this.local, iceServers);
   }
 
-  close() {
-    if (this.pc) {
-      this.pc.onicecandidate = this.pc.ontrack = this.pc.onconnectionstatechange = null;
-      this.pc.close();
-    }
+  // A network change (13.12): a new connection whose offer restarts the current one in place on the SFU
+  // (our tracks, subscriptions and preferences stay; nobody else renegotiates). Our tracks from the
+  // others come back in the SFU's next offer, on the new connection. Without a connection: a plain start.
+  restartIce(iceServers = this.iceServers) {
+    return this.start(this.local, iceServers, { restart: Boolean(this.pc) });
+  }
+
+  // The current connection, its callbacks silenced (late events of it are dropped), still open.
+  detach() {
+    const { pc } = this;
+    if (pc) pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
     this.pc = null;
+    return pc;
+  }
+
+  close() {
+    this.detach()?.close();
   }
 }

@@ -49,6 +49,12 @@ class SignalRequest(betterproto.Message):
      connection, so a removal naming an older connection (RemoveRequest.connection_id) changes nothing.
     """
 
+    restart: bool = betterproto.bool_field(8)
+    """
+    With an offer: it restarts the member's current connection in place (an ICE restart after a network
+     change, docs/signaling.md 13.12): the others' subscriptions to the member move to the new connection.
+    """
+
 
 @dataclass(eq=False, repr=False)
 class MediaPreferences(betterproto.Message):
