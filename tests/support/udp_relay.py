@@ -20,14 +20,17 @@ bunches packets as a queue would); without it, jitter reorders.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
+import socket
 from typing import Any
 
 from attrs import define, field
 
 Address = tuple[str, int]
 UP, DOWN = "up", "down"  # client -> server, server -> client
+RECEIVE_BUFFER = 1 << 20
 
 
 @define
@@ -52,6 +55,8 @@ class _Side(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        with contextlib.suppress(OSError):  # room for a late event loop (the kernel caps it at rmem_max)
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         self.relay._arrived(self.direction, data, addr)
