@@ -27,8 +27,9 @@ SFU: CPU of the node's process (utime+stime from /proc/<pid>/stat) over the wind
 
 Baseline in the same run (same processes and code): a 2-person room (1 publisher, 1 subscriber: one
 stream); the 25-person figures are printed with their ratio to it.  ``--last-n 4`` adds the 25-person
-room with last-N 4.  ``BENCH_SFU_PROFILE=1`` runs the node of the 25-person room under cProfile and prints
-where it spends its time (by function and by file).
+room with last-N 4.  ``BENCH_SFU_PROFILE=1`` (or a path to keep the profile at) runs the node of the
+25-person room under cProfile and prints where it spends its time (by function and by file).
+``BENCH_SFU_FAST_NTP=1`` runs every node with adapters/webrtc/ntp_clock.py installed (an experiment).
 
 ``python bench/sfu_room25.py [--publishers 5] [--subscribers 20] [--clients 3] [--seconds 10] [--fps 15]
 [--last-n 0]`` (root: it makes the namespace).
@@ -251,10 +252,11 @@ async def client(args: argparse.Namespace) -> None:
         deadline = time.monotonic() + SETTLE
         while not all(len(m.video) >= args.expect and all(len(v) >= 3 for v in m.video.values())
                       for m in members.values()):
-            if time.monotonic() > deadline:
-                raise TimeoutError({m.name: (m.pc.connectionState, {k[-3:]: len(v) for k, v in m.video.items()})
-                                    for m in members.values()})
+            if time.monotonic() > deadline:  # measured anyway; the result says who lacked what
+                break
             await asyncio.sleep(0.1)
+        not_ready = {m.name: (m.pc.connectionState, sorted(k[-3:] for k in m.video))
+                     for m in members.values() if len(m.video) < args.expect}
         print("READY", flush=True)
         line = (await stdin.readline()).decode().split()
         t0, t1 = float(line[1]), float(line[2])
@@ -282,7 +284,7 @@ async def client(args: argparse.Namespace) -> None:
                                 "delays": [f[1] for f in window] if decoded else [],
                                 "rtp_received": after[0] - before[0], "rtp_lost": after[1] - before[1]})
         emit_result({"streams": streams, "sent_fps": {uid: (sent1[uid] - sent0[uid]) / wall for uid in sent1},
-                     "cpu_s": cpu[1] - cpu[0],
+                     "cpu_s": cpu[1] - cpu[0], "not_ready": not_ready,
                      "failed": [m.name for m in members.values() if "failed" in m.states or "closed" in m.states]})
         await stdin.readline()  # quit
     for m in members.values():
@@ -308,6 +310,9 @@ class Node:
                "APP_MEDIA_MAX_SECTIONS_PER_CONNECTION": "64", "APP_RECORDINGS_DIR": str(work / "recordings"),
                "APP_LOG_LEVEL": "WARNING", "APP_DRAIN_SECONDS": "0.5", "APP_METRICS_PORT": "0"}
         argv = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []), "-m", "runners.media"]
+        if os.environ.get("BENCH_SFU_FAST_NTP") == "1":  # the experiment of adapters/webrtc/ntp_clock.py
+            argv = [sys.executable, "-c", "from adapters.webrtc import ntp_clock; ntp_clock.install(); import runpy; "
+                    "runpy.run_module('runners.media', run_name='__main__', alter_sys=True)"]
         self.log = open(work / f"node-{self.http}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + SETTLE
@@ -406,6 +411,7 @@ def run_room(work: Path, redis_url: str, args: argparse.Namespace, publishers: i
                 "sfu_streams": {k.split('"')[1]: v for k, v in streams_gauge.items() if '"' in k},
                 "client_cpu_cores": [r["cpu_s"] / (t1 - t0) for r in results],
                 "failed": [n for r in results for n in r["failed"]], "streams": streams,
+                "not_ready": {k: v for r in results for k, v in r["not_ready"].items()},
                 "load_before": load0, "load_after": os.getloadavg()}
     finally:
         for c in procs:
@@ -413,26 +419,34 @@ def run_room(work: Path, redis_url: str, args: argparse.Namespace, publishers: i
         node.stop()
 
 
+def median(values: Any) -> float:
+    values = list(values)
+    return statistics.median(values) if values else float("nan")
+
+
 def stream_summary(room: dict[str, Any]) -> dict[str, Any]:
     s = room["streams"]
-    ratios = [x["fps"] / x["sent_fps"] for x in s if x["sent_fps"]]
+    ratios = [x["fps"] / x["sent_fps"] for x in s if x["sent_fps"]] or [float("nan")]
     delays = [d for x in s for d in x["delays"]]
     video_streams = room["sfu_streams"].get("video", len(s))
     cpu = room["sfu_cpu_cores"] - room["sfu_idle_cores"]
     rtp_total = sum(x["rtp_received"] + x["rtp_lost"] for x in s)
     return {"streams": len(s), "sfu_video_streams": video_streams,
-            "fps_median": statistics.median(x["fps"] for x in s), "fps_min": min(x["fps"] for x in s),
-            "sent_fps_median": statistics.median(x["sent_fps"] for x in s),
-            "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
+            "fps_median": median(x["fps"] for x in s), "fps_min": min((x["fps"] for x in s), default=float("nan")),
+            "sent_fps_median": median(x["sent_fps"] for x in s),
+            "ratio_median": median(ratios), "ratio_min": min(ratios),
             "full_rate_streams": sum(r >= 0.95 for r in ratios),
             "delay_p50": percentile(delays, 0.5), "delay_p95": percentile(delays, 0.95),
-            "stream_p95_worst": max(percentile(x["delays"], 0.95) for x in s if x["delays"]),
+            "stream_p95_worst": max((percentile(x["delays"], 0.95) for x in s if x["delays"]), default=float("nan")),
             "decoded_streams": sum(1 for x in s if x["decoded"]),
             "frames_missing": sum(x["frames_missing"] for x in s), "frames": sum(x["frames"] for x in s),
             "rtp_loss_pct": 100 * sum(x["rtp_lost"] for x in s) / rtp_total if rtp_total else 0.0,
             "sfu_cpu_cores": room["sfu_cpu_cores"], "sfu_idle_cores": room["sfu_idle_cores"],
             "cpu_pct_per_stream": 100 * cpu / video_streams if video_streams else float("nan"),
+            # SFU CPU per frame the members received (load-independent where the frame rate is not)
+            "cpu_us_per_frame": 1e6 * cpu * room["seconds"] / max(1, sum(x["frames"] for x in s)),
             "client_cpu_cores": [round(c, 2) for c in room["client_cpu_cores"]], "failed": room["failed"],
+            "not_ready": room["not_ready"],
             "load": [round(x, 2) for x in room["load_before"]]}
 
 
@@ -468,13 +482,17 @@ def inside(args: argparse.Namespace) -> dict[str, Any]:
     from tests.support.netns import require_private_netns
 
     require_private_netns()
-    profile = os.environ.get("BENCH_SFU_PROFILE") == "1"
+    profile = os.environ.get("BENCH_SFU_PROFILE", "")  # "1", or where to keep the profile
     with tempfile.TemporaryDirectory(prefix="confero-room25-") as tmp, redis_server(Path(tmp)) as redis_url:
         work = Path(tmp)
         rooms = {"baseline 1+1": run_room(work, redis_url, args, 1, 1, 0, 2)}
-        prof = work / "sfu.prof" if profile else None
-        rooms[f"{args.publishers}+{args.subscribers}"] = run_room(work, redis_url, args, args.publishers,
-                                                                  args.subscribers, 0, args.clients, prof)
+        prof = (work / "sfu.prof" if profile == "1" else Path(profile)) if profile else None
+        try:
+            rooms[f"{args.publishers}+{args.subscribers}"] = run_room(work, redis_url, args, args.publishers,
+                                                                      args.subscribers, 0, args.clients, prof)
+        finally:
+            if prof is not None and prof.exists():
+                print(profile_summary(prof), file=sys.stderr, flush=True)
         result = {"rooms": {k: stream_summary(v) for k, v in rooms.items()}, "fps": args.fps,
                   "streams": {k: v["streams"] for k, v in rooms.items()} if os.environ.get("BENCH_JSON") else {}}
         if args.last_n:
@@ -490,20 +508,22 @@ def report(result: dict[str, Any]) -> None:
     rooms = result["rooms"]
     base = rooms["baseline 1+1"]
     print(f"{'room':<24}{'streams':>8}{'fps med/min (sent)':>22}{'full rate':>11}{'delay p50/p95':>16}"
-          f"{'worst p95':>10}{'loss frm/rtp':>14}{'SFU cores':>10}{'%/stream':>9}  clients (cores)")
+          f"{'worst p95':>10}{'loss frm/rtp':>14}{'SFU cores':>10}{'%/stream':>9}{'us/frame':>9}  clients (cores)")
     for name, r in rooms.items():
         print(f"{name:<24}{r['streams']:>8}{r['fps_median']:>9.1f}/{r['fps_min']:<4.1f}({r['sent_fps_median']:4.1f})"
               f"{r['full_rate_streams']:>6}/{r['streams']:<4}{r['delay_p50']:>8.0f}/{r['delay_p95']:<5.0f}ms"
               f"{r['stream_p95_worst']:>8.0f}ms{r['frames_missing']:>6}/{r['rtp_loss_pct']:<5.2f}%"
-              f"{r['sfu_cpu_cores']:>9.2f}{r['cpu_pct_per_stream']:>9.2f}  {r['client_cpu_cores']}")
+              f"{r['sfu_cpu_cores']:>9.2f}{r['cpu_pct_per_stream']:>9.2f}{r['cpu_us_per_frame']:>9.0f}  {r['client_cpu_cores']}")
     for name, r in rooms.items():
         if r is base:
             continue
-        print(f"{name} / baseline: per-stream SFU CPU x{r['cpu_pct_per_stream'] / base['cpu_pct_per_stream']:.2f}, "
+        print(f"{name} / baseline: per-stream SFU CPU x{r['cpu_pct_per_stream'] / base['cpu_pct_per_stream']:.2f} "
+              f"(per frame x{r['cpu_us_per_frame'] / base['cpu_us_per_frame']:.2f}), "
               f"delay p50 x{r['delay_p50'] / base['delay_p50']:.2f}, p95 x{r['delay_p95'] / base['delay_p95']:.2f}, "
               f"received/sent fps median {r['ratio_median']:.2f} (min {r['ratio_min']:.2f}); "
               f"delay from the {r['decoded_streams']} decoded streams"
-              + (f"; connections failed: {r['failed']}" if r["failed"] else ""))
+              + (f"; connections failed: {r['failed']}" if r["failed"] else "")
+              + (f"; lacking streams when measured: {r['not_ready']}" if r["not_ready"] else ""))
     idle = ", ".join(f"{r['sfu_idle_cores']:.3f}" for r in rooms.values())
     print(f"SFU idle CPU (before joins): {idle} cores; "
           f"load average at each window's start: {[r['load'] for r in rooms.values()]} on {os.cpu_count()} cores")
