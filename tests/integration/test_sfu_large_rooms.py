@@ -12,7 +12,14 @@ child's RESULT line.
   seen without any renegotiation. One of them (m7, ``IMPAIRED``) reaches the SFU only through a UDP relay
   (tests/support/udp_relay.py) that drops 5 % of the packets each way (seeded) and delays them 80 ms
   (+ up to 10 ms): it decodes what it gets, and the scenario measures it (and the others) once more
-  before anyone speaks (``impaired``).
+  before anyone speaks (``impaired``). What is asserted: its media crosses the relay both ways and
+  nothing bypasses it; it hears every speaker and still decodes camera frames at the start and at the
+  end of the look; the others keep theirs. Not asserted (reported): that each of its 4 cameras keeps
+  going. aiortc's receiver NACKs a gap once and never again, and its jitter buffer holds everything
+  behind an unrepaired gap (128 packets: ~25 s of a 5 fps 1-packet stream) before it asks for a
+  keyframe, so a lost NACK or retransmission stalls that camera in this client; and the room's one event
+  loop lets the kernel drop thousands of datagrams for full socket buffers on a loaded machine
+  (``udp_rcvbuf_errors``), which the relay does not see.
 """
 
 from __future__ import annotations
@@ -378,10 +385,12 @@ def test_the_impaired_members_media_crosses_the_relay_both_ways_and_nothing_bypa
 def test_through_loss_and_delay_the_impaired_member_still_hears_the_speakers_and_sees_its_last_n_cameras(
         last_n: dict[str, Any]) -> None:
     imp = last_n["impaired"]
+    # Datagrams the kernel dropped meanwhile for a full socket buffer (the room's one event loop late on
+    # an overloaded machine): not the relay's loss, but it starves everyone; shown with each failure.
+    overflow = f"UDP receive-buffer drops in the window: {imp['udp_rcvbuf_errors']}"
     assert imp["cameras"] == sorted(expected_cameras(IMPAIRED, list(range(MEMBERS))))
-    assert all(n > 0 for n in imp["audio_frames"].values()), imp["audio_frames"]  # every speaker's, decoded
-    decoded = {c: sum(w[c] for w in imp["windows"]) for c in imp["cameras"]}
-    assert sum(decoded.values()) > 0 and any(imp["windows"][-1].values()), imp["windows"]
+    assert all(n > 0 for n in imp["audio_frames"].values()), (imp["audio_frames"], overflow)  # each speaker's
+    assert any(imp["windows"][0].values()) and any(imp["windows"][-1].values()), (imp["windows"], overflow)
     for counters in imp["counters"].values():
         assert counters == sorted(counters)  # never an older picture after a newer one
     # losses were reported and repaired: NACKs (retransmissions) and/or PLIs (a fresh keyframe)
@@ -392,7 +401,8 @@ def test_through_loss_and_delay_the_impaired_member_still_hears_the_speakers_and
 def test_the_others_keep_receiving_their_cameras_meanwhile(last_n: dict[str, Any]) -> None:
     others = last_n["impaired"]["others"]
     assert len(others) == MEMBERS - 1
-    assert all(sum(cameras.values()) > 0 for cameras in others.values()), others
+    overflow = f"UDP receive-buffer drops in the window: {last_n['impaired']['udp_rcvbuf_errors']}"
+    assert all(sum(cameras.values()) > 0 for cameras in others.values()), (others, overflow)
 
 
 if __name__ == "__main__":
