@@ -309,7 +309,12 @@ class Node:
                "APP_MEDIA_HOST_ADDRESSES": "127.0.0.1", "APP_MEDIA_LAST_N": str(last_n),
                "APP_MEDIA_MAX_SECTIONS_PER_CONNECTION": "64", "APP_RECORDINGS_DIR": str(work / "recordings"),
                "APP_LOG_LEVEL": "WARNING", "APP_DRAIN_SECONDS": "0.5", "APP_METRICS_PORT": "0"}
-        argv = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []), "-m", "runners.media"]
+        argv = [sys.executable, "-m", "runners.media"]
+        if profile:  # cProfile on the process's CPU time (not wall time: other processes share the cores)
+            argv = [sys.executable, "-c", "import cProfile, runpy, time\n"
+                    "p = cProfile.Profile(time.process_time)\np.enable()\ntry:\n"
+                    "    runpy.run_module('runners.media', run_name='__main__', alter_sys=True)\n"
+                    f"finally:\n    p.disable()\n    p.dump_stats({str(profile)!r})"]
         if os.environ.get("BENCH_SFU_FAST_NTP") == "1":  # the experiment of adapters/webrtc/ntp_clock.py
             argv = [sys.executable, "-c", "from adapters.webrtc import ntp_clock; ntp_clock.install(); import runpy; "
                     "runpy.run_module('runners.media', run_name='__main__', alter_sys=True)"]
@@ -456,7 +461,7 @@ def profile_summary(path: Path, top: int = 25) -> str:
     stats = pstats.Stats(str(path))
     total = stats.total_tt  # type: ignore[attr-defined]
     rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
-    out = [f"SFU process profile (cProfile, main thread): {total:.1f} s of own time"]
+    out = [f"SFU process profile (cProfile on CPU time, main thread, whole run): {total:.1f} s"]
     out.append("  top functions by own time:")
     for (file, line, func), (_, calls, tt, ct, _) in rows[:top]:
         out.append(f"    {100 * tt / total:5.1f}%  {tt:7.2f} s own {ct:7.2f} s cum {calls:>9} calls  "
