@@ -7,6 +7,10 @@ Each received RTP packet's ssrc-audio-level is recorded too (read below aiortc's
 
 - ``ToneTrack``: audio that is loud (a 440 Hz sine at about -12 dBov) while ``loud`` is set, else silent.
 - ``small_video(fps)``: a ``MarkedVideoTrack`` of 320x48 pictures (just the marks), cheap to encode.
+
+A member joined ``via`` a ``UdpRelay`` (tests/support/udp_relay.py) reaches the SFU only through it: the
+candidates of its SDPs are rewritten to the relay's server side, the SFU's to its client side.  A
+decoding member counts the NACKs and PLIs it sends and the retransmissions (RTX) it receives.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncio
 import functools
 import logging
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +35,7 @@ from adapters.webrtc.sdp import msid_of, sections
 from adapters.webrtc.sfu import AiortcMediaServer
 from domain.shared.ids import MeetingId, UserId
 from tests.support.netns import require_private_netns
+from tests.support.udp_relay import UdpRelay, rewrite_candidates
 from tests.support.webrtc_rig import MarkedVideoTrack, marked_frame, read_marks
 
 log = logging.getLogger(__name__)
@@ -86,9 +92,10 @@ class Room:
         limits = NegotiationLimits(max_sections_per_connection=max_sections, max_sections_per_member=16)
         self.sfu = AiortcMediaServer(self.signals, (), limits=limits, last_n=last_n, speaker_hold=0.5)
 
-    async def join(self, name: str, *tracks: MediaStreamTrack, decode: bool = True) -> RoomMember:
+    async def join(self, name: str, *tracks: MediaStreamTrack, decode: bool = True,
+                   via: UdpRelay | None = None) -> RoomMember:
         self.joined += 1
-        member = RoomMember(self, UserId(f"00000000-0000-4000-8000-{self.joined:012d}"), name, decode)
+        member = RoomMember(self, UserId(f"00000000-0000-4000-8000-{self.joined:012d}"), name, decode, via)
         self.signals.members[member.user_id] = member
         await member.publish(*tracks)
         return member
@@ -105,10 +112,17 @@ class Room:
 
 
 class RoomMember:
-    def __init__(self, room: Room, user_id: UserId, name: str, decode: bool = True) -> None:
+    def __init__(self, room: Room, user_id: UserId, name: str, decode: bool = True,
+                 via: UdpRelay | None = None) -> None:
         """``decode=False``: received media is counted as encoded frames (taken like the SFU takes
         them), never decoded; video frames then have counter -1 and delay 0."""
-        self.room, self.user_id, self.name, self.decode = room, user_id, name, decode
+        self.room, self.user_id, self.name, self.decode, self.via = room, user_id, name, decode, via
+        self.audio_frames: dict[str, int] = {}  # msid track -> audio frames decoded
+        self.rtcp_sent = {"nack": 0, "pli": 0}  # feedback packets sent by the receivers (decoding members)
+        self.rtx_received = 0  # retransmitted video packets that arrived (decoding members)
+        self.video_packets = 0  # video RTP packets that arrived (decoding members)
+        self._msids: dict[str, str] = {}  # mid -> msid of the remote description now
+        self._rtx_pts: set[int] = set()
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", lambda: log.info("%s: connection %s", name, self.pc.connectionState))
@@ -139,7 +153,18 @@ class RoomMember:
         if not tracks:  # a member that only watches: its one offer must still have a section
             self.pc.addTransceiver("audio", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        await self.room.sfu.signal(ROOM, self.user_id, "offer", {"sdp": self.pc.localDescription.sdp})
+        await self.room.sfu.signal(ROOM, self.user_id, "offer", {"sdp": self._outgoing(self.pc.localDescription.sdp)})
+
+    def _outgoing(self, sdp: str) -> str:
+        return sdp if self.via is None else rewrite_candidates(sdp, self.via.server_side)[0]
+
+    def _incoming(self, sdp: str) -> str:
+        if self.via is None:
+            return sdp
+        sdp, sfu_addresses = rewrite_candidates(sdp, self.via.client_side)
+        if self.via.upstream is None and sfu_addresses:
+            self.via.upstream = sfu_addresses[0]
+        return sdp
 
     async def prefer(self, last_n: int | None, pinned: list[UserId] = ()) -> None:  # type: ignore[assignment]
         await self.room.sfu.signal(ROOM, self.user_id, "media_preferences", {"last_n": last_n, "pinned": list(pinned)})
@@ -148,22 +173,23 @@ class RoomMember:
         async with self._lock:
             if self.pc.connectionState == "closed":
                 return
-            await self.pc.setRemoteDescription(RTCSessionDescription(payload["sdp"], kind))
+            sdp = self._incoming(payload["sdp"])
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp, kind))
+            self._remote(sdp)
             if kind == "offer":
                 self.sfu_offers += 1
                 self.last_offer = payload["sdp"]
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
-                answer = self.pc.localDescription.sdp
+                answer = self._outgoing(self.pc.localDescription.sdp)
         if kind == "offer":
             await self.room.sfu.signal(ROOM, self.user_id, "answer", {"sdp": answer})
 
     def label_of(self, receiver: Any) -> str | None:
         """The msid track ("<publisher>-<label>") the SFU gives the receiver's m-line now."""
         transceiver = next((t for t in self.pc.getTransceivers() if t.receiver is receiver), None)
-        remote = self.pc.remoteDescription
-        if transceiver is None or transceiver.mid is None or remote is None:
+        if transceiver is None or transceiver.mid is None:
             return None
-        msid = msid_of(remote.sdp).get(transceiver.mid, "")
+        msid = self._msids.get(transceiver.mid, "")
         return msid.split(" ")[-1] if msid else None
 
     def _on_track(self, track: MediaStreamTrack) -> None:
@@ -182,7 +208,36 @@ class RoomMember:
                 await handle(packet, arrival_time_ms)
 
             receiver._handle_rtp_packet = levels
+        else:
+            self._count_feedback(receiver)
         self.spawn(self._consume(receiver, track))
+
+    def _count_feedback(self, receiver: Any) -> None:
+        """Counts the video receiver's NACKs and PLIs, and the RTX packets it gets (below aiortc)."""
+        nack, pli, handle = receiver._send_rtcp_nack, receiver._send_rtcp_pli, receiver._handle_rtp_packet
+
+        async def counted_nack(media_ssrc: int, lost: list[int]) -> None:
+            self.rtcp_sent["nack"] += 1
+            await nack(media_ssrc, lost)
+
+        async def counted_pli(media_ssrc: int) -> None:
+            self.rtcp_sent["pli"] += 1
+            await pli(media_ssrc)
+
+        async def counted_rtp(packet: Any, arrival_time_ms: int) -> None:
+            self.video_packets += 1
+            if packet.payload_type in self._rtx_pts:
+                self.rtx_received += 1
+            await handle(packet, arrival_time_ms)
+
+        receiver._send_rtcp_nack, receiver._send_rtcp_pli = counted_nack, counted_pli
+        receiver._handle_rtp_packet = counted_rtp
+
+    def _remote(self, sdp: str) -> None:
+        """What label_of and the RTX count read of the remote description just applied: parsed once here
+        (aiortc's ``remoteDescription`` serializes the whole SDP on every read)."""
+        self._msids = msid_of(sdp)
+        self._rtx_pts = {int(pt) for pt in re.findall(r"^a=rtpmap:(\d+) rtx/", sdp, re.MULTILINE)}
 
     def _on_encoded(self, receiver: Any, frame: EncodedFrame) -> None:
         label = self.label_of(receiver)
@@ -197,10 +252,11 @@ class RoomMember:
         try:
             while True:
                 frame = await track.recv()
-                if track.kind != "video":
-                    continue
                 label = self.label_of(receiver)
                 if label is None:
+                    continue
+                if track.kind != "video":
+                    self.audio_frames[label] = self.audio_frames.get(label, 0) + 1
                     continue
                 arrival = time.monotonic()
                 counter, sent = read_marks(frame)
