@@ -29,7 +29,6 @@ Baseline in the same run (same processes and code): a 2-person room (1 publisher
 stream); the 25-person figures are printed with their ratio to it.  ``--last-n 4`` adds the 25-person
 room with last-N 4.  ``BENCH_SFU_PROFILE=1`` (or a path to keep the profile at) runs the node of the
 25-person room under cProfile and prints where it spends its time (by function and by file).
-``BENCH_SFU_FAST_NTP=1`` runs every node with adapters/webrtc/ntp_clock.py installed (an experiment).
 
 ``python bench/sfu_room25.py [--publishers 5] [--subscribers 20] [--clients 3] [--seconds 10] [--fps 15]
 [--last-n 0]`` (root: it makes the namespace).
@@ -315,9 +314,6 @@ class Node:
                     "p = cProfile.Profile(time.process_time)\np.enable()\ntry:\n"
                     "    runpy.run_module('runners.media', run_name='__main__', alter_sys=True)\n"
                     f"finally:\n    p.disable()\n    p.dump_stats({str(profile)!r})"]
-        if os.environ.get("BENCH_SFU_FAST_NTP") == "1":  # the experiment of adapters/webrtc/ntp_clock.py
-            argv = [sys.executable, "-c", "from adapters.webrtc import ntp_clock; ntp_clock.install(); import runpy; "
-                    "runpy.run_module('runners.media', run_name='__main__', alter_sys=True)"]
         self.log = open(work / f"node-{self.http}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + SETTLE
