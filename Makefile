@@ -69,8 +69,16 @@ lint: install
 # thread, so two threads formatting a traceback at once (3.11's tracebacks parse the failing line to place
 # their carets) can fail one with "SystemError: AST constructor recursion depth mismatch" (seen in a WebRTC
 # test's teardown logging).  Without column ranges tracebacks parse nothing.
+# The unit tests need none of the servers: they run while scripts/servers.sh starts them (the model
+# server's load, ~30 s, and on a new machine mongoeco's virtualenv), then the rest of tests/ runs on them.
+# Two pytest sessions, so two summaries; the target fails if either fails (or the servers do not come up).
 test: install $(VENV)/.system-deps lint
-	eval "$$(scripts/servers.sh)" && PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	@mkdir -p $(VENV)/run
+	scripts/servers.sh >$(VENV)/run/servers.env 2>$(VENV)/run/servers.log & servers=$$!; \
+	  PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit; unit=$$?; \
+	  wait $$servers; up=$$?; cat $(VENV)/run/servers.log >&2; [ $$up = 0 ] || exit 1; \
+	  . $(VENV)/run/servers.env && PYTHONNODEBUGRANGES=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
+	    --ignore=tests/unit; rest=$$?; [ $$unit = 0 ] && [ $$rest = 0 ]
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -5,6 +5,39 @@
 set -euo pipefail
 log() { echo "[servers] $*" >&2; }
 
+# The model server (python -m runners.inference: Triton on CPU, ~30 s to load and ~1.4 GB): started once
+# and left running like the databases, so a session's tests share it.  Its PID file is its process
+# group's leader; stop it with `kill -TERM "$(cat "$TRITON_DIR/triton.pid")"` (a clean Triton.stop()).
+TRITON_HTTP_PORT=${TRITON_HTTP_PORT:-18000}
+TRITON_GRPC_PORT=${TRITON_GRPC_PORT:-18001}
+TRITON_METRICS_PORT=${TRITON_METRICS_PORT:-18002}
+TRITON_DIR=${TRITON_DIR:-/tmp/confero-triton}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TRITON_PYTHON=${TRITON_PYTHON:-$ROOT/.venv/bin/python}
+triton_models_up() {
+  for m in asr_whisper_tiny_en text_sentiment_vader text_emotion_minilm vocal_arousal_prosody denoise video_enhance_opencv; do
+    curl -sf -o /dev/null "http://127.0.0.1:$TRITON_HTTP_PORT/v2/models/$m/ready" || return 1
+  done
+}
+triton_alive() { [ -f "$TRITON_DIR/triton.pid" ] && kill -0 "$(cat "$TRITON_DIR/triton.pid")" 2>/dev/null; }
+start_triton() {
+  log "starting the model server on 127.0.0.1:$TRITON_GRPC_PORT (log: $TRITON_DIR/triton.log)"
+  # setsid: its own process group, so nothing signalled to this script's group reaches it; the PID
+  # written is the server's own (setsid execs in place when not a group leader).
+  (cd "$ROOT"
+   APP_HOST=127.0.0.1 APP_INFERENCE_HTTP_PORT=$TRITON_HTTP_PORT APP_INFERENCE_GRPC_PORT=$TRITON_GRPC_PORT \
+     APP_INFERENCE_METRICS_PORT=$TRITON_METRICS_PORT PYTHONPATH="$ROOT" \
+     setsid "$TRITON_PYTHON" -m runners.inference >"$TRITON_DIR/triton.log" 2>&1 </dev/null &
+   echo $! >"$TRITON_DIR/triton.pid")
+}
+# Started first and in the background: its load (~30 s, the longest here) overlaps starting the other
+# servers below; it is waited for at the end.
+if ! triton_models_up && ! triton_alive; then
+  mkdir -p "$TRITON_DIR"
+  start_triton
+  triton_started=1
+fi
+
 PG_PORT=${PG_PORT:-5432}
 REDIS_PORT=${REDIS_PORT:-6379}
 
@@ -84,49 +117,6 @@ fi
 etcd_up || { log "etcd did not come up on 127.0.0.1:$ETCD_PORT; see $ETCD_DIR/etcd.log"; exit 1; }
 echo "export TEST_ETCD_URL=http://127.0.0.1:$ETCD_PORT"
 
-# The model server (python -m runners.inference: Triton on CPU, ~30 s to load and ~1.4 GB): started once
-# and left running like the databases, so a session's tests share it.  Its PID file is its process
-# group's leader; stop it with `kill -TERM "$(cat "$TRITON_DIR/triton.pid")"` (a clean Triton.stop()).
-TRITON_HTTP_PORT=${TRITON_HTTP_PORT:-18000}
-TRITON_GRPC_PORT=${TRITON_GRPC_PORT:-18001}
-TRITON_METRICS_PORT=${TRITON_METRICS_PORT:-18002}
-TRITON_DIR=${TRITON_DIR:-/tmp/confero-triton}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TRITON_PYTHON=${TRITON_PYTHON:-$ROOT/.venv/bin/python}
-triton_models_up() {
-  for m in asr_whisper_tiny_en text_sentiment_vader text_emotion_minilm vocal_arousal_prosody denoise video_enhance_opencv; do
-    curl -sf -o /dev/null "http://127.0.0.1:$TRITON_HTTP_PORT/v2/models/$m/ready" || return 1
-  done
-}
-triton_alive() { [ -f "$TRITON_DIR/triton.pid" ] && kill -0 "$(cat "$TRITON_DIR/triton.pid")" 2>/dev/null; }
-start_triton() {
-  log "starting the model server on 127.0.0.1:$TRITON_GRPC_PORT (log: $TRITON_DIR/triton.log)"
-  # setsid: its own process group, so nothing signalled to this script's group reaches it; the PID
-  # written is the server's own (setsid execs in place when not a group leader).
-  (cd "$ROOT"
-   APP_HOST=127.0.0.1 APP_INFERENCE_HTTP_PORT=$TRITON_HTTP_PORT APP_INFERENCE_GRPC_PORT=$TRITON_GRPC_PORT \
-     APP_INFERENCE_METRICS_PORT=$TRITON_METRICS_PORT PYTHONPATH="$ROOT" \
-     setsid "$TRITON_PYTHON" -m runners.inference >"$TRITON_DIR/triton.log" 2>&1 </dev/null &
-   echo $! >"$TRITON_DIR/triton.pid")
-}
-if ! triton_models_up; then
-  mkdir -p "$TRITON_DIR"
-  started=0
-  triton_alive && log "the model server (pid $(cat "$TRITON_DIR/triton.pid")) is loading or stopping: waiting"
-  for _ in $(seq 1 360); do
-    triton_models_up && break
-    # Start one when none runs, also when the one found was on its way out.
-    if ! triton_alive; then
-      [ "$started" = 1 ] && break
-      start_triton; started=1
-    fi
-    sleep 0.5
-  done
-fi
-triton_models_up || { log "the model server did not come up; see $TRITON_DIR/triton.log"; exit 1; }
-
-echo "export TEST_TRITON_URLS=grpc://127.0.0.1:$TRITON_GRPC_PORT,http://127.0.0.1:$TRITON_HTTP_PORT"
-echo "export TEST_TRITON_METRICS_URL=http://127.0.0.1:$TRITON_METRICS_PORT/metrics"
 echo "export TEST_POSTGRES_DSN=postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
 echo "export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
 echo "export TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT"
@@ -156,3 +146,22 @@ if ! mongo_up; then
 fi
 mongo_up || { log "the MongoDB-wire server did not come up on 127.0.0.1:$MONGO_PORT"; exit 1; }
 echo "export TEST_MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true"
+
+if ! triton_models_up; then
+  mkdir -p "$TRITON_DIR"
+  started=${triton_started:-0}
+  [ "$started" = 1 ] || ! triton_alive || log "the model server (pid $(cat "$TRITON_DIR/triton.pid")) is loading or stopping: waiting"
+  for _ in $(seq 1 360); do
+    triton_models_up && break
+    # Start one when none runs, also when the one found was on its way out.
+    if ! triton_alive; then
+      [ "$started" = 1 ] && break
+      start_triton; started=1
+    fi
+    sleep 0.5
+  done
+fi
+triton_models_up || { log "the model server did not come up; see $TRITON_DIR/triton.log"; exit 1; }
+
+echo "export TEST_TRITON_URLS=grpc://127.0.0.1:$TRITON_GRPC_PORT,http://127.0.0.1:$TRITON_HTTP_PORT"
+echo "export TEST_TRITON_METRICS_URL=http://127.0.0.1:$TRITON_METRICS_PORT/metrics"

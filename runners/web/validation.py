@@ -77,8 +77,25 @@ def check(name: str, data: Any, document: dict[str, Any] | None = None) -> list[
         from runners.web.openapi import build_document
 
         document = build_document(served())
+    return [e.message for e in _validators(_document_text(document))[name].iter_errors(data)]
+
+
+_TEXTS: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _document_text(document: dict[str, Any]) -> str:
+    """The document as _validators' cache key, serialised once per document object: an app's document
+    (app[OPENAPI]) is built once and never changed, and a test checks hundreds of bodies against it
+    (dumping it each time was a quarter of the web tests' CPU).  The entry keeps the document alive, so
+    its id cannot be reused by another object while cached."""
+    hit = _TEXTS.get(id(document))
+    if hit is not None and hit[0] is document:
+        return hit[1]
     text = json.dumps(document, sort_keys=True)
-    return [e.message for e in _validators(text)[name].iter_errors(data)]
+    if len(_TEXTS) >= 8:
+        del _TEXTS[next(iter(_TEXTS))]
+    _TEXTS[id(document)] = (document, text)
+    return text
 
 
 def path_id(request: web.Request, name: str = "id") -> str:

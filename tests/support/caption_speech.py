@@ -181,11 +181,14 @@ def through_opus(speech: PcmAudio) -> PcmAudio:
     return PcmAudio(samples=bytes(out), sample_rate=16_000)
 
 
-async def offline_baseline(scripts: list[Script], engine: Any = None) -> dict[str, Any]:
-    """Each sentence transcribed alone by the in-process engine's ``transcribe`` (no prompt), twice:
-    ``source``: espeak-ng straight to 16 kHz; ``codec``: the same speech through aiortc's Opus encoder
-    and the tap's decoder (``through_opus``), i.e. what the SFU receives.  Each is
-    {"texts": {speaker: [text per sentence]}, "wer": {speaker: wer}, "wer_all": pooled wer}."""
+async def offline_baseline(scripts: list[Script], engine: Any = None,
+                           kinds: tuple[str, ...] = ("source", "codec")) -> dict[str, Any]:
+    """Each sentence transcribed alone by the in-process engine's ``transcribe`` (no prompt), once per
+    kind asked: ``source``: espeak-ng straight to 16 kHz; ``codec``: the same speech through aiortc's
+    Opus encoder and the tap's decoder (``through_opus``), i.e. what the SFU receives.  Each is
+    {"texts": {speaker: [text per sentence]}, "wer": {speaker: wer}, "wer_all": pooled wer}.
+    ``engine``: one to reuse (a caller scoring several phases loads the model once); by default one
+    of its own, closed afterwards."""
     from adapters.inference.engine import InProcessEngine
 
     own = engine is None
@@ -193,7 +196,7 @@ async def offline_baseline(scripts: list[Script], engine: Any = None) -> dict[st
     refs = {sc.speaker: " ".join(s.text for s in sc.sentences) for sc in scripts}
     out: dict[str, Any] = {}
     try:
-        for kind in ("source", "codec"):
+        for kind in kinds:
             texts: dict[str, list[str]] = {}
             for sc in scripts:
                 texts[sc.speaker] = []
