@@ -362,6 +362,20 @@ class ForwardingPacketizer(Encoder):
     def __init__(self, track: ForwardedTrack) -> None:
         self._track = track
         self._picture_id = 0
+        self.bytes_out = 0  # RTP payload bytes handed to the sender (the subscriber's send rate)
+        self.on_target_bitrate: Callable[[int], None] | None = None  # REMB (bandwidth.py)
+        self._target_bitrate: int | None = None
+
+    @property
+    def target_bitrate(self) -> int | None:
+        """The subscriber's last REMB naming this sender's SSRC: aiortc sets it on the encoder."""
+        return self._target_bitrate
+
+    @target_bitrate.setter
+    def target_bitrate(self, bitrate: int) -> None:
+        self._target_bitrate = bitrate
+        if self.on_target_bitrate is not None:
+            self.on_target_bitrate(bitrate)
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         raise TypeError("a forwarded track carries encoded packets only; it is never encoded")
@@ -373,6 +387,7 @@ class ForwardingPacketizer(Encoder):
             payloads = packetize(source_codec.name.lower() if source_codec else "", bytes(packet),
                                  self._picture_id)
             self._picture_id = (self._picture_id + 1) % (1 << 15)
+        self.bytes_out += sum(map(len, payloads))
         return payloads, int(packet.pts)  # pts is already in the codec's RTP clock
 
 
