@@ -12,9 +12,9 @@ Rules:
 - the video budget is the estimate minus ``audio_reserve_bps``: audio is never dropped, video
   pauses first, so the chosen video never costs more than the budget;
 - the budget goes out in priority order (lower ``priority`` first: screen shares, pinned members,
-  the active speaker...): first every subscription's lowest layer (a subscription is never paused
-  while one of lower priority gets video), then one layer up at a time, round by round, towards
-  what each wants;
+  the active speaker...): first every subscription's lowest layer (one that does not fit what is
+  left is paused, and cheaper ones after it may still start), then one layer up at a time, round
+  by round, towards what each wants;
 - the estimate is followed DOWN at once; UP cautiously: a subscription goes up only after an
   allocation with every layer's bitrate times ``up_margin`` has offered it the higher layer for
   ``up_hold`` seconds without a break (a new subscription starts at that cautious allocation).
@@ -105,14 +105,14 @@ class LayerDecision:
 
 
 def allocate(budget: float, wants: Sequence[VideoWant]) -> dict[Hashable, int]:
-    """The layers ``budget`` buys: lowest layers in priority order (stopping at the first that does
-    not fit), then rounds of one layer up each, in priority order, up to what each wants."""
+    """The layers ``budget`` buys: lowest layers in priority order (one that does not fit what is left
+    is paused), then rounds of one layer up each, in priority order, up to what each wants."""
     order = sorted(wants, key=lambda w: (w.priority, not w.screen, str(w.key)))
     chosen = {w.key: PAUSED for w in wants}
     left = budget
     for want in order:
         if want.cost(0) > left:
-            break
+            continue
         chosen[want.key] = 0
         left -= want.cost(0)
     growing = [w for w in order if chosen[w.key] == 0]

@@ -10,7 +10,7 @@ from domain.rooms.layers import (PAUSED, Layer, LayerPolicy, LayerState, TileSiz
                                  priority)
 
 POLICY = LayerPolicy(audio_reserve_bps=64_000, up_margin=1.15, up_hold=2.5)
-FAST = settings(max_examples=100, deadline=None)
+FAST = settings(max_examples=60, deadline=None)
 
 
 @st.composite
@@ -86,12 +86,16 @@ def test_spare_budget_is_used_when_a_cheaper_choice_is_not_needed(wants, estimat
 
 
 @FAST
-@given(want_lists(), estimates, estimates)
-def test_lowest_layers_go_in_priority_order(wants, estimate, _) -> None:
+@given(want_lists(), estimates)
+def test_lowest_layers_go_in_priority_order(wants, estimate) -> None:
+    """Paused only when its lowest layer did not fit what the ones before it left."""
     chosen = allocate(POLICY.budget(estimate), wants)
-    order = sorted(wants, key=lambda w: (w.priority, not w.screen, str(w.key)))
-    paused = [chosen[w.key] == PAUSED for w in order]
-    assert paused == sorted(paused)  # never a paused one before one with video
+    left = POLICY.budget(estimate)
+    for want in sorted(wants, key=lambda w: (w.priority, not w.screen, str(w.key))):
+        if chosen[want.key] == PAUSED:
+            assert want.cost(0) > left
+        else:
+            left -= want.cost(0)
 
 
 @FAST
@@ -100,7 +104,6 @@ def test_more_bandwidth_never_gives_less_video(wants, low, high) -> None:
     low, high = sorted((low, high))
     a, b = allocate(POLICY.budget(low), wants), allocate(POLICY.budget(high), wants)
     assert cost(wants, a) <= cost(wants, b)
-    assert sum(v != PAUSED for v in a.values()) <= sum(v != PAUSED for v in b.values())
     if wants:
         top = min(wants, key=lambda w: (w.priority, not w.screen, str(w.key))).key
         assert a[top] <= b[top]
@@ -179,6 +182,9 @@ def test_audio_first_then_screen_then_pinned_when_short() -> None:
     wants = [other, speaker, pinned, screen]
     assert allocate(POLICY.budget(60_000), wants) == dict.fromkeys(["other", "speaker", "pinned", "screen"], PAUSED)
     assert allocate(POLICY.budget(600_000), wants) == {"screen": 0, "pinned": 0, "speaker": PAUSED, "other": PAUSED}
+    big_screen = VideoWant("screen", [Layer(1920, 1080, 900_000)], screen=True, priority=0)
+    assert allocate(POLICY.budget(600_000), [big_screen, pinned, speaker]) == {  # cheaper ones still start
+        "screen": PAUSED, "pinned": 0, "speaker": 0}
     assert allocate(POLICY.budget(1_000_000), wants) == {"screen": 0, "pinned": 0, "speaker": 0, "other": 0}
     assert allocate(POLICY.budget(2_000_000), wants) == {"screen": 0, "pinned": 1, "speaker": 0, "other": 0}
 
