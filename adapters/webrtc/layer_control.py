@@ -103,13 +103,14 @@ class LayerController:
         active = [(i, info) for i, info in enumerate(infos) if getattr(info, "active", True)]
         if not active:
             if infos:  # every layer paused by the publisher: the lowest, at no cost, until one comes back
-                return (Layer(infos[0].width, infos[0].height, 0),), (0,)
+                return (Layer(infos[0].width or 0, infos[0].height or 0, 0),), (0,)
             return (Layer(0, 0, int(self._source_rate(source, now))),), (0,)
         layers, floor = [], 0
         for _, info in active:
-            rate = info.bitrate_bps if info.bitrate_bps > 0 else nominal_bitrate(info.width, info.height, info.fps)
+            width, height = info.width or 0, info.height or 0  # None: no keyframe seen yet
+            rate = info.bitrate_bps or nominal_bitrate(width, height, info.fps or 0)
             floor = max(floor, int(rate))
-            layers.append(Layer(info.width, info.height, floor))
+            layers.append(Layer(width, height, floor))
         return tuple(layers), tuple(i for i, _ in active)
 
     def _source_rate(self, source: Any, now: float) -> float:

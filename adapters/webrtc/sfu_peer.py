@@ -16,6 +16,9 @@
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
 - Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.
+- Simulcast (docs/signaling.md 13.10): a section of the participant's offer with ``a=simulcast:send``
+  and ``a=rid`` lines (and the rtp-stream-id extmap) is answered with the same rids as ``recv``, in
+  this answer and in every SFU offer after it, and its track is tapped layer by layer.
 - The connection never grows past ``max_sections`` m-lines (its own and the forwarded ones): a track
   that would need one more is not forwarded to this participant, who keeps everything else, instead
   of an SDP too big for signaling cutting them off (see ``negotiation_input``).
@@ -38,10 +41,11 @@ from aiortc.rtp import RtcpRrPacket, RtcpSrPacket
 
 from adapters.webrtc import aiortc_internals as internals
 from adapters.webrtc.assembly import EncodedFrame
-from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach, tap
+from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach
 from adapters.webrtc.layer_control import LayerController
 from adapters.webrtc.negotiation_input import NegotiationLimits, check_candidate
-from adapters.webrtc.sdp import Numbering, kind_of, pin, sections
+from adapters.webrtc.sdp import (RID_EXTENSIONS, Numbering, kind_of, pin, receive_simulcast, rid_extensions,
+                                 sections, simulcast_rids)
 from domain.rooms.errors import InvalidSignal
 from domain.rooms.layers import PAUSED, TileSize
 from domain.rooms.media import ParticipantMediaStats, TrackStats
@@ -111,6 +115,8 @@ class SfuPeer:
         self.sections_reused = 0
         self._retired_count = 0
         self.numbering: Numbering | None = None
+        self.simulcast: dict[str, tuple[str, ...]] = {}  # mid -> rids of the participant's simulcast sections
+        self._rid_extension_ids: dict[str, int] = {}
         self.offers_sent = 0
         self._lock = asyncio.Lock()
         self._dirty = False
@@ -148,17 +154,29 @@ class SfuPeer:
                         transceiver = self.pc.addTransceiver(kind, direction="recvonly")
                         transceiver.setCodecPreferences(_preferences(kind, PUBLISHED_CODECS[kind]))
                 self.numbering = Numbering.from_sdp(sdp)
+                offered = {mid: rids for mid, rids in simulcast_rids(sdp).items()
+                           if RID_EXTENSIONS[0] in {uri for _, uri in rid_extensions(sdp, mid)}}
+                self.simulcast.update(offered)
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+                for transceiver in self.pc.getTransceivers():
+                    if transceiver.mid in offered:
+                        found = rid_extensions(sdp, transceiver.mid)
+                        self._rid_extension_ids.update({uri: i for i, uri in found})
+                        internals.add_header_extensions(transceiver, found)
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
+                for transceiver in self.pc.getTransceivers():
+                    if transceiver.mid in offered:
+                        internals.route_new_ssrcs_by_mid(transceiver.receiver)
             except InvalidSignal:
                 raise
             except Exception as exc:  # aiortc raises many types for a bad or unsupported SDP
                 raise InvalidSignal(f"the SFU cannot accept this offer: {exc}", field="sdp") from None
-            answer = self.pc.localDescription.sdp
+            answer = receive_simulcast(self.pc.localDescription.sdp, offered, self._rid_extension_ids)
         await self._send(self.user_id, "answer", {"sdp": answer})
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        published = tap(self.pc, track)
+        transceiver = next(t for t in self.pc.getTransceivers() if t.receiver.track is track)
+        published = PublishedTrack.tap(transceiver.receiver, rids=self.simulcast.get(transceiver.mid or "", ()))
         # The participant's own transceivers come first (made before any forwarded one), in its offer's order.
         same_kind = [t for t in self.pc.getTransceivers() if t.kind == track.kind]
         index = next((i for i, t in enumerate(same_kind) if t.receiver.track is track), len(self.published))
@@ -216,7 +234,10 @@ class SfuPeer:
             offer = await self.pc.createOffer()
             sdp = pin(offer.sdp, self.numbering, self._msids())
             await self.pc.setLocalDescription(RTCSessionDescription(sdp, "offer"))
-            self._pending_offer = self.pc.localDescription.sdp
+            # The participant's simulcast sections stay simulcast (a browser answering an offer without
+            # its rids would fall back to one layer).
+            self._pending_offer = receive_simulcast(self.pc.localDescription.sdp, self.simulcast,
+                                                    self._rid_extension_ids)
             self.offers_sent += 1
         await self._send(self.user_id, "offer", {"sdp": self._pending_offer})
         self._resender = self._spawn(self._resend(self._pending_offer), f"sfu-resend-{self.name}")

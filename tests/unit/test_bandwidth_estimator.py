@@ -108,7 +108,7 @@ def test_never_below_the_floor() -> None:
 
 def test_the_packetizer_passes_remb_on_and_counts_bytes() -> None:
     seen: list[int] = []
-    packetizer = ForwardingPacketizer(SimpleNamespace(payloads_for=lambda p: [b"abc", b"de"]))  # type: ignore[arg-type]
+    packetizer = ForwardingPacketizer(SimpleNamespace(rtp_for=lambda p: ([b"abc", b"de"], 90)))  # type: ignore[arg-type]
     assert packetizer.target_bitrate is None
     packetizer.on_target_bitrate = seen.append
     packetizer.target_bitrate = 321_000  # what aiortc does on REMB
