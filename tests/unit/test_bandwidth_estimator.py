@@ -87,6 +87,29 @@ def test_remb_below_the_send_rate_is_congestion_and_above_it_is_no_limit() -> No
     assert est.remb == 800_000
 
 
+def test_a_remb_far_below_the_send_rate_counts_only_with_loss() -> None:
+    est = BandwidthEstimator(start_bps=2_000_000)
+    link = Link(est, capacity=10**9)
+    link.run(2, rate=1_500_000)
+    est.on_remb(150_000)  # aiortc's estimator at its start: implausible without any loss
+    assert link.run(0.25, rate=1_500_000)[-1] >= 2_000_000
+    link.capacity = 1_500_000 * 0.95  # 5% lost: not enough for the loss rule, enough to confirm REMB
+    link.run(2, rate=1_500_000)
+    est.on_remb(150_000)
+    assert link.run(0.25, rate=1_500_000)[-1] == 150_000
+
+
+def test_rembs_per_stream_add_up_and_a_repeat_replaces() -> None:
+    est = BandwidthEstimator()
+    est.on_remb(300_000, (1,))
+    est.on_remb(500_000, (2,))
+    est.on_remb(400_000, (1,))
+    assert est.remb == 900_000
+    est.forget_stream(2)
+    est.on_remb(400_000, (1,))
+    assert est.remb == 400_000
+
+
 def test_a_repeated_or_reordered_report_counts_nothing() -> None:
     est = BandwidthEstimator()
     est.on_receiver_report(5, 1000, 10)
