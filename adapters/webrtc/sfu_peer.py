@@ -375,7 +375,10 @@ class SfuPeer:
         await self._connected.wait()
         while not self.closed:
             await asyncio.sleep(tick)
-            self.control_layers(time.monotonic())
+            try:
+                self.control_layers(time.monotonic())
+            except Exception:  # one bad tick must not leave the layers frozen for the connection's life
+                log.exception("SFU layer control failed", extra={"peer": self.name})
 
     def _msids(self) -> dict[str, tuple[str, str]]:
         # Keyed by subscription: a retired m-line of a publisher who came back is ``<label>@<n>``, so no
