@@ -7,10 +7,12 @@ Two signals, both RTCP from the subscriber to the SFU's senders:
   which for a forwarded track is our ``ForwardingPacketizer``. A receiver in its "increase" state
   reports up to ~1.5x what it receives (so REMB alone never lets a sender climb to a much higher
   layer); when it detects over-use it reports ~0.85x what it receives. REMB therefore *limits* only
-  when it falls below what the SFU sends (``REMB_CONGESTED`` of the send rate), and a REMB below half
-  the send rate counts only when loss confirms it (aiortc's estimator starts at ~0.1x what it gets,
-  with no loss at all). A browser sends one REMB for the connection, aiortc one per video stream:
-  the estimate reads the sum of the latest REMB per set of SSRCs.
+  when it falls below what the SFU sends (``REMB_CONGESTED`` of the send rate) **and** the latest
+  receiver reports show some loss (>= 2%): then it says how far to cut. Alone it is not trusted:
+  aiortc's estimator reports 0.1-0.6x what it receives with no loss at all (at its start, and when
+  the event loop of a busy machine delays packets), and a delay-based estimate is fooled the same
+  way by the SFU's own scheduling jitter. A browser sends one REMB for the connection, aiortc one
+  per video stream: the estimate reads the sum of the latest REMB per set of SSRCs.
 - Loss (GCC-style), from the receiver reports' cumulative counts over all the subscriber's streams:
   more than 10% lost cuts the estimate to the send rate times (1 - loss/2); less than 2% lets it grow
   (``growth`` per second); in between it holds. A token-bucket-limited link (tc tbf: it drops) is
@@ -32,7 +34,6 @@ MAX_BPS = 20_000_000
 LOSS_HIGH = 0.10
 LOSS_LOW = 0.02
 REMB_CONGESTED = 0.95  # REMB below this share of the send rate: the receiver signals over-use
-REMB_PLAUSIBLE = 0.5  # ...unless below this share without loss (aiortc's first REMBs are ~0.1x what it gets)
 MIN_PACKETS = 20  # a loss figure needs at least this many packets expected
 RATE_WINDOW = 1.0  # seconds: smoothing of the send rate
 FEEDBACK_FRESH = 3.0  # seconds: growth needs a loss figure this recent (no feedback, no growth)
@@ -119,8 +120,9 @@ class BandwidthEstimator:
                 self._congested(now, min(self.estimate, self.send_rate) * (1 - self.loss / 2))
                 congested = True
         remb, self._remb_pending = self._remb_pending, None
-        if remb is not None and remb < REMB_CONGESTED * self.send_rate and (
-                remb >= REMB_PLAUSIBLE * self.send_rate or (self.loss is not None and self.loss >= LOSS_LOW)):
+        lossy = (self.loss is not None and self.loss >= LOSS_LOW and self._loss_at is not None
+                 and now - self._loss_at <= FEEDBACK_FRESH)
+        if remb is not None and remb < REMB_CONGESTED * self.send_rate and lossy:
             self._congested(now, remb)
             congested = True
         if not congested:

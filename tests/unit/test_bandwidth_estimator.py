@@ -76,27 +76,19 @@ def test_after_congestion_it_stays_below_the_ceiling_until_the_retry_time() -> N
     assert later[-1] > ceiling  # probed again
 
 
-def test_remb_below_the_send_rate_is_congestion_and_above_it_is_no_limit() -> None:
+def test_remb_counts_only_below_the_send_rate_and_with_some_loss() -> None:
     est = BandwidthEstimator(start_bps=2_000_000)
     link = Link(est, capacity=10**9)
     link.run(2, rate=1_500_000)
     est.on_remb(2_200_000)  # a receiver in "increase" reports ~1.5x what it gets: not a limit
     assert link.run(0.25, rate=1_500_000)[-1] >= 2_000_000
-    est.on_remb(800_000)  # over-use: 0.85x of what arrives
-    assert link.run(0.25, rate=1_500_000)[-1] == 800_000
-    assert est.remb == 800_000
-
-
-def test_a_remb_far_below_the_send_rate_counts_only_with_loss() -> None:
-    est = BandwidthEstimator(start_bps=2_000_000)
-    link = Link(est, capacity=10**9)
-    link.run(2, rate=1_500_000)
-    est.on_remb(150_000)  # aiortc's estimator at its start: implausible without any loss
+    est.on_remb(800_000)  # below what is sent, but nothing lost: not trusted (aiortc, a busy SFU)
     assert link.run(0.25, rate=1_500_000)[-1] >= 2_000_000
     link.capacity = 1_500_000 * 0.95  # 5% lost: not enough for the loss rule, enough to confirm REMB
     link.run(2, rate=1_500_000)
-    est.on_remb(150_000)
-    assert link.run(0.25, rate=1_500_000)[-1] == 150_000
+    est.on_remb(800_000)  # over-use: 0.85x of what arrives
+    assert link.run(0.25, rate=1_500_000)[-1] == 800_000
+    assert est.remb == 800_000 and est.congestion_events == 1
 
 
 def test_rembs_per_stream_add_up_and_a_repeat_replaces() -> None:
