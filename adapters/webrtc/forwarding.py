@@ -49,7 +49,8 @@ AUDIO_QUEUE = 50  # frames: 1 s of 20 ms Opus
 KEYFRAME_REQUEST_INTERVAL = 0.3  # s between two PLIs sent to one publisher (per layer)
 LAYER_WINDOW = 1.0  # s over which a layer's bitrate and frame rate are measured
 LAYER_TIMEOUT = 1.0  # s without a frame after which a simulcast layer counts as inactive
-SWITCH_RETRY = 1.0  # s waiting for the keyframe of a new layer before asking again
+SWITCH_RETRY = 0.5  # s waiting for the keyframe of a new layer before asking again (browsers drop a PLI
+# that comes within 300 ms of their last keyframe of that layer)
 PICTURE_IDS = 1 << 15
 
 
@@ -211,7 +212,9 @@ class PublishedTrack:
     @property
     def layers(self) -> tuple[LayerInfo, ...]:
         """The layers, low to high (by resolution once every layer's is known, else in the offer's
-        order); one for a track published without simulcast."""
+        order); one for a track published without simulcast (always active). A layer that sent nothing
+        for ``LAYER_TIMEOUT`` has bitrate and frame rate 0, and is inactive if it is a simulcast layer."""
+        self._check_layers(time.monotonic())
         return tuple(layer.info() for layer in self._order)
 
     def mime_type(self) -> str | None:
@@ -284,10 +287,10 @@ class PublishedTrack:
     def _check_layers(self, now: float) -> None:
         changed = False
         for layer in self._layers:
-            active = now - layer.last_frame < LAYER_TIMEOUT
+            active = now - layer.last_frame < LAYER_TIMEOUT or not self.simulcast  # a single layer: always
             if active != layer.active:
                 layer.active, changed = active, True
-            if not active:
+            if now - layer.last_frame >= LAYER_TIMEOUT:
                 layer.bitrate_bps, layer.fps, layer.window_start = 0, 0.0, None
         if changed:
             for track in list(self._subscribers):
@@ -708,7 +711,7 @@ def forward(pc: RTCPeerConnection, source: PublishedTrack, mime_type: str | None
     return sender
 
 
-def tap(pc: RTCPeerConnection, track: MediaStreamTrack) -> PublishedTrack:
+def tap(pc: RTCPeerConnection, track: MediaStreamTrack, rids: tuple[str, ...] = ()) -> PublishedTrack:
     """``PublishedTrack.tap`` for the receiver of a track from ``pc``'s "track" event."""
     receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-    return PublishedTrack.tap(receiver)
+    return PublishedTrack.tap(receiver, rids=rids)
