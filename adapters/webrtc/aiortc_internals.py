@@ -16,6 +16,7 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 | ``RTCRtpSender.__encoder`` (set before the first frame) | install a packetizer, so ``get_encoder`` is never called |
 | ``RTCRtpSender._send_keyframe`` (replaced per instance) | a subscriber's PLI/FIR goes to the publisher instead of a (non-existent) encoder |
 | ``RTCRtpSender._next_encoded_frame`` (wrapped per instance) and its ``RTCEncodedFrame.audio_level`` | a forwarded audio packet carries the publisher's ssrc-audio-level (aiortc only computes one for frames it encodes) |
+| ``RTCRtpSender._handle_rtcp_packet`` (wrapped per instance) | a subscriber's receiver reports (cumulative loss per stream) reach its bandwidth estimate (``bandwidth.py``); aiortc keeps only the last fraction lost in its stats |
 | ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
 | simulcast only: ``RTCRtpReceiver.__nack_generator`` (replaced) | one NACK generator per SSRC (aiortc has one per receiver, which would mix the layers' sequence numbers) |
 | simulcast only: ``RTCRtpReceiver.__rtx_ssrc`` (filled in) | RTX SSRC -> media SSRC, learnt from repaired-rtp-stream-id (RID simulcast has no SSRCs in the SDP) |
@@ -50,6 +51,7 @@ PACKET_DEPAYLOADED = "_data"
 SENDER_ENCODER = "_RTCRtpSender__encoder"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
 SENDER_NEXT_FRAME = "_next_encoded_frame"
+SENDER_HANDLE_RTCP = "_handle_rtcp_packet"
 RECEIVER_NACK = "_RTCRtpReceiver__nack_generator"
 RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
@@ -113,6 +115,13 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
     need(callable(nxt) and inspect.iscoroutinefunction(nxt) and _params(nxt) == ["self", "codec"]
          and {SENDER_NEXT_FRAME, "audio_level"} <= names(sender_cls, "_run_rtp"),
          "RTCRtpSender._run_rtp no longer takes self._next_encoded_frame(codec) and its frame's audio_level")
+
+    rtcp = getattr(sender_cls, SENDER_HANDLE_RTCP, None)
+    need(callable(rtcp) and inspect.iscoroutinefunction(inspect.unwrap(rtcp))
+         and _params(inspect.unwrap(rtcp)) == ["self", "packet"]
+         and "target_bitrate" in names(sender_cls, SENDER_HANDLE_RTCP),
+         "RTCRtpSender._handle_rtcp_packet(self, packet) coroutine is gone or no longer sets the encoder's "
+         "target_bitrate on REMB")
 
     need(callable(getattr(vp8_cls, "_packetize", None)) and _params(vp8_cls._packetize) == ["buffer", "picture_id"],
          "Vp8Encoder._packetize(buffer, picture_id) is gone or changed")
@@ -204,6 +213,18 @@ def forward_audio_levels(sender: RTCRtpSender, level: Callable[[], int | None]) 
         return frame
 
     setattr(sender, SENDER_NEXT_FRAME, next_frame)
+
+
+def observe_rtcp(sender: RTCRtpSender, observe: Callable[[Any], None]) -> None:
+    """``observe(packet)`` sees each RTCP packet aiortc routes to ``sender`` (receiver and sender
+    reports naming its SSRC, feedback about it), before aiortc handles it. Must not raise or block."""
+    original = getattr(sender, SENDER_HANDLE_RTCP)
+
+    async def handle(packet: Any) -> None:
+        observe(packet)
+        await original(packet)
+
+    setattr(sender, SENDER_HANDLE_RTCP, handle)
 
 
 def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:

@@ -688,19 +688,24 @@ class ForwardingPacketizer(Encoder):
     def __init__(self, track: ForwardedTrack) -> None:
         self._track = track
         self._picture_id = 0
+        self.bytes_out = 0  # RTP payload bytes handed to the sender (the subscriber's send rate)
+        # The subscriber's last REMB naming this sender's SSRC, as aiortc sets it on an encoder. The
+        # bandwidth estimate reads REMB from the RTCP itself (sfu_peer), which also names its SSRCs.
+        self.target_bitrate: int | None = None
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         raise TypeError("a forwarded track carries encoded packets only; it is never encoded")
 
     def pack(self, packet: av.Packet) -> tuple[list[bytes], int]:
         rtp = self._track.rtp_for(packet)
-        if rtp is not None:
-            return rtp  # pts is already in the codec's RTP clock (shifted after a layer switch)
-        # not the frame the track just handed out: packetize here
-        source_codec = self._track.source.codec
-        payloads = packetize(source_codec.name.lower() if source_codec else "", bytes(packet), self._picture_id)
-        self._picture_id = (self._picture_id + 1) % (1 << 15)
-        return payloads, int(packet.pts)
+        if rtp is None:  # not the frame the track just handed out: packetize here
+            source_codec = self._track.source.codec
+            payloads = packetize(source_codec.name.lower() if source_codec else "", bytes(packet),
+                                 self._picture_id)
+            self._picture_id = (self._picture_id + 1) % (1 << 15)
+            rtp = payloads, int(packet.pts)
+        self.bytes_out += sum(map(len, rtp[0]))
+        return rtp  # pts is already in the codec's RTP clock (shifted after a layer switch)
 
 
 def attach(sender: RTCRtpSender, track: ForwardedTrack) -> None:

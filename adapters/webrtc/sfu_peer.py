@@ -13,6 +13,9 @@
 - A publisher that restarts its connection (docs/signaling.md 13.12) publishes its sections again on
   a new one: ``republished`` points this participant's m-lines of them at the new tracks (same
   transceiver, sender, SSRC, msid; from the next keyframe), so nothing is renegotiated here.
+- Bandwidth (``layer_control.py``): every ``LAYER_TICK`` the participant's estimate picks each
+  forwarded video's simulcast layer, or pauses it for bandwidth (the same pause as last-N: a camera
+  runs only if last-N AND bandwidth allow it).
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
 - Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.
@@ -37,13 +40,17 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCRtpTran
 from aiortc.sdp import candidate_from_sdp
 from attrs import define
 
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, unpack_remb_fci
+
 from adapters.webrtc import aiortc_internals as internals
 from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach
+from adapters.webrtc.layer_control import LayerController
 from adapters.webrtc.negotiation_input import NegotiationLimits, check_candidate
 from adapters.webrtc.sdp import (RID_EXTENSIONS, Numbering, kind_of, pin, receive_simulcast, rid_extensions,
                                  sections, simulcast_rids)
 from domain.rooms.errors import InvalidSignal
+from domain.rooms.layers import PAUSED, TileSize
 from domain.rooms.media import ParticipantMediaStats, TrackStats
 from domain.shared.ids import UserId
 
@@ -51,6 +58,7 @@ log = logging.getLogger(__name__)
 PUBLISHED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 RESEND_AFTER = 10.0
 RESENDS = 3
+LAYER_TICK = 0.25
 Send = Callable[[UserId, str, dict[str, Any]], Awaitable[None]]
 
 
@@ -64,6 +72,7 @@ class Subscription:
     transceiver: RTCRtpTransceiver
     active: bool = True
     started: float = 0.0
+    bandwidth_paused: bool = False  # the subscriber's bandwidth cannot carry it now (layer_control)
 
 
 def section_label(kind: str, index: int) -> str:
@@ -91,7 +100,8 @@ class SfuPeer:
     def __init__(self, name: str, user_id: UserId, pc: RTCPeerConnection, send: Send,
                  on_audio: Callable[[UserId, EncodedFrame], None], resend_after: float = RESEND_AFTER,
                  max_sections: int = 1000,
-                 on_published: Callable[[UserId, PublishedTrack], None] | None = None) -> None:
+                 on_published: Callable[[UserId, PublishedTrack], None] | None = None,
+                 layers: LayerController | None = None, layer_tick: float = LAYER_TICK) -> None:
         self.name = name  # "<room>/<user>", for task names and logs
         self.max_sections = max_sections
         self.not_forwarded: set[tuple[UserId, str]] = set()  # tracks refused by max_sections
@@ -122,8 +132,15 @@ class SfuPeer:
         self._bytes_seen: dict[object, tuple[float, int]] = {}
         self.closed = False
         self._connected = asyncio.Event()
+        # Bandwidth and layers: the room keeps these up to date (pins, speakers, tile sizes).
+        self.layers = layers
+        self.tile_sizes: Mapping[str, TileSize] = {}
+        self.pinned: frozenset[UserId] = frozenset()
+        self.speaker_rank: Callable[[UserId], int | None] = lambda _: None
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
+        if layers is not None:
+            self._spawn(self._control_layers(layer_tick), f"sfu-layers-{name}")
 
     def _on_state(self) -> None:
         if self.pc.connectionState == "connected":
@@ -252,6 +269,7 @@ class SfuPeer:
                 track.reusable = True
                 transceiver = self.pc.addTransceiver(track, direction="sendonly")
                 attach(transceiver.sender, track)
+                self._hear_feedback(transceiver.sender)
                 transceiver.setCodecPreferences(_preferences(source.kind, _mimes(source)))
                 sub = Subscription(key[0], source, track, transceiver, started=time.monotonic())
                 if not self._allowed(sub):
@@ -311,15 +329,21 @@ class SfuPeer:
 
     # -- last-N: which forwarded cameras run (no renegotiation) ----------------------------------------
 
-    def _allowed(self, sub: Subscription) -> bool:
+    def _last_n_allows(self, sub: Subscription) -> bool:
         return (self.video_allowed is None or sub.source.kind != "video" or sub.source.label != "video"
                 or sub.publisher_id in self.video_allowed)
+
+    def _allowed(self, sub: Subscription) -> bool:
+        return self._last_n_allows(sub) and not sub.bandwidth_paused
 
     def allow_video(self, publishers: set[UserId] | None) -> None:
         """Forward the cameras of ``publishers`` only (None: every camera); the others' m-lines stay
         negotiated and send nothing until allowed again, which starts them at a fresh keyframe. Screen
         shares and audio are never paused."""
         self.video_allowed = None if publishers is None else set(publishers)
+        self._apply_pauses()
+
+    def _apply_pauses(self) -> None:
         for sub in self.subscriptions.values():
             if not sub.active or sub in self._awaiting_keyframe:
                 continue  # retired, or not answered yet (accept_answer decides)
@@ -332,6 +356,55 @@ class SfuPeer:
         """Publishers whose camera this participant gets now (active and not paused)."""
         return {s.publisher_id for s in self.subscriptions.values()
                 if s.active and s.source.label == "video" and not s.track.paused}
+
+    # -- bandwidth: each forwarded video's layer, or a pause (no renegotiation) ---------------------
+
+    def _hear_feedback(self, sender: RTCRtpSender) -> None:
+        if self.layers is None:
+            return
+        estimator = self.layers.estimator
+
+        def observe(packet: Any) -> None:
+            if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+                for report in packet.reports:
+                    estimator.on_receiver_report(report.ssrc, report.highest_sequence, report.packets_lost)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                # REMB (aiortc also sets it as the packetizer's target_bitrate, without its SSRCs): a
+                # browser sends one for the whole connection, aiortc one per received video stream.
+                with contextlib.suppress(ValueError):
+                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                    estimator.on_remb(bitrate, tuple(sorted(ssrcs)))
+
+        internals.observe_rtcp(sender, observe)
+
+    def bytes_sent(self) -> int:
+        total = 0
+        for sub in self.subscriptions.values():
+            total += getattr(internals.sender_encoder(sub.transceiver.sender), "bytes_out", 0)
+        return total
+
+    def control_layers(self, now: float) -> None:
+        """One tick of the layer controller (see layer_control.py)."""
+        if self.layers is None or self.closed:
+            return
+        videos = [(key, sub) for key, sub in self.subscriptions.items()
+                  if sub.active and sub.source.kind == "video" and not sub.source.closed
+                  and sub not in self._awaiting_keyframe and self._last_n_allows(sub)]
+        if self.layers.tick(now, videos, self.bytes_sent(), sizes=self.tile_sizes, pinned=self.pinned,
+                            speaker_rank=self.speaker_rank):
+            self._apply_pauses()
+        for sub in self.subscriptions.values():  # last-N paused or retired: bandwidth does not hold it
+            if sub.bandwidth_paused and (not sub.active or not self._last_n_allows(sub)):
+                sub.bandwidth_paused = False
+
+    async def _control_layers(self, tick: float) -> None:
+        await self._connected.wait()
+        while not self.closed:
+            await asyncio.sleep(tick)
+            try:
+                self.control_layers(time.monotonic())
+            except Exception:  # one bad tick must not leave the layers frozen for the connection's life
+                log.exception("SFU layer control failed", extra={"peer": self.name})
 
     def _msids(self) -> dict[str, tuple[str, str]]:
         # Keyed by subscription: a retired m-line of a publisher who came back is ``<label>@<n>``, so no
@@ -426,6 +499,17 @@ class SfuPeer:
                 publisher_id=sub.publisher_id, kind=sub.source.kind, direction="outbound", active=sub.active,
                 bitrate_bps=self._bitrate(("out", key), sum(s.bytesSent for s in outbound), sub.started),
                 packets=sum(s.packetsSent for s in outbound), packets_lost=sum(s.packetsLost for s in remote),
-                rtt_ms=round(rtt[0] * 1000, 1) if rtt else None, frames_forwarded=sub.track.frames_sent))
+                rtt_ms=round(rtt[0] * 1000, 1) if rtt else None, frames_forwarded=sub.track.frames_sent,
+                layer=self._layer_of(key, sub), paused_for_bandwidth=sub.bandwidth_paused))
         return ParticipantMediaStats(user_id=self.user_id, connection_state=self.pc.connectionState,
-                                     tracks=tuple(tracks))
+                                     tracks=tuple(tracks),
+                                     bandwidth_bps=self.layers.estimate_bps if self.layers is not None else None)
+
+    def _layer_of(self, key: tuple[UserId, str], sub: Subscription) -> int | None:
+        if sub.source.kind != "video" or not sub.active:
+            return None
+        current = getattr(sub.track, "current_layer", None)  # simulcast: what is being forwarded now
+        if current is not None:
+            return int(current)
+        chosen = self.layers.chosen.get(key) if self.layers is not None else None
+        return None if chosen is None or chosen == PAUSED else chosen
