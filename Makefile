@@ -97,6 +97,7 @@ bench-sfu: install $(VENV)/.system-deps
 	  [ $$made = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; }
 	$(BIN)/python bench/sfu.py
 	$(BIN)/python bench/sfu_room25.py
+	$(BIN)/python bench/sfu_layers.py
 
 bench-recording: install $(VENV)/.system-deps
 	$(BIN)/python bench/recording.py

@@ -23,6 +23,7 @@ Median and max over ``--repeat`` repetitions.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -129,7 +130,7 @@ def inside(args: argparse.Namespace) -> dict[str, Any]:
     own = sfu_has_simulcast() and not client_publishes_simulcast()
     runs = {"simulcast": run("simulcast" if own else "as-is", args.repeat, args.kbit, args.window),
             "single": run("single", args.repeat, args.kbit, args.window)}
-    return {"runs": runs, "sfu_simulcast": sfu_has_simulcast(), "client_simulcast": client_publishes_simulcast(),
+    return {"runs": runs, "load": [round(x, 1) for x in os.getloadavg()], "sfu_simulcast": sfu_has_simulcast(), "client_simulcast": client_publishes_simulcast(),
             "kbit": args.kbit, "window": args.window}
 
 
@@ -156,7 +157,8 @@ def main() -> None:
         return
     result, _ = run_in_netns([str(Path(__file__).resolve()), *sys.argv[1:], "--inside"], timeout=1200)
     print(f"Layer switch after a drop to {result['kbit']} kbit/s (tbf on the weak subscriber's link), "
-          f"{args.repeat} repetitions, {result['window']:.0f} s under the limit; SFU simulcast: "
+          f"{args.repeat} repetitions, {result['window']:.0f} s under the limit; load average at the end "
+          f"{result['load']}; SFU simulcast: "
           f"{result['sfu_simulcast']}, web client simulcast: {result['client_simulcast']}")
     for name, data in result["runs"].items():
         reps = data["repetitions"]

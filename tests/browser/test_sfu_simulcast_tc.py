@@ -121,9 +121,9 @@ ROUTE_JS = """async () => {
 PUBLISHED_JS = """async () => {
   const out = [];
   (await window.confero.pc.getStats()).forEach((s) => {
-    if (s.type === "outbound-rtp" && s.kind === "video" && (s.framesSent || 0) > 0)
+    if (s.type === "outbound-rtp" && s.kind === "video" && (s.rid || (s.framesSent || 0) > 0))
       out.push({rid: s.rid || null, w: s.frameWidth || 0, h: s.frameHeight || 0, sent: s.framesSent || 0,
-                bytes: s.bytesSent || 0, limited: s.qualityLimitationReason || null});
+                bytes: s.bytesSent || 0, target: s.targetBitrate || 0, limited: s.qualityLimitationReason || null});
   });
   return out.sort((a, b) => a.w - b.w);
 }"""
@@ -146,7 +146,7 @@ def client_publishes_simulcast() -> bool:
 class Rig:
     """Alice (publisher) and Bob in our namespace, Carol in the linked one behind the shaped link."""
 
-    def __init__(self, stack: ExitStack, layers: str, log_name: str) -> None:
+    def __init__(self, stack: ExitStack, layers: str, log_name: str, env: dict[str, str] | None = None) -> None:
         from playwright.sync_api import sync_playwright
 
         require_private_netns()
@@ -154,7 +154,7 @@ class Rig:
         self.far = stack.enter_context(LinkedNetns())
         self.profiles = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         env = {"APP_ADAPTERS": "memory", "APP_FAST_PASSWORD_HASHING": "true", "APP_LOG_FORMAT": "text",
-               "APP_HOST": "0.0.0.0", "APP_MEDIA_HOST_ADDRESSES": f"127.0.0.1,{NEAR_IP}"}
+               "APP_HOST": "0.0.0.0", "APP_MEDIA_HOST_ADDRESSES": f"127.0.0.1,{NEAR_IP}", **(env or {})}
         self.base = stack.enter_context(allinone(env, ARTIFACTS / log_name))
         self.far_base = self.base.replace("127.0.0.1", NEAR_IP)
         self.pw = stack.enter_context(sync_playwright())
@@ -207,8 +207,9 @@ class Rig:
         got = self.samples(page, time.time() - 1.0)
         return got[-1] if got else {}
 
-    def published(self) -> list[dict[str, Any]]:
-        return list(self.alice.evaluate(PUBLISHED_JS))
+    def published(self, sending: bool = True) -> list[dict[str, Any]]:
+        """Alice's camera encodings (all negotiated ones, or only those sending frames)."""
+        return [p for p in self.alice.evaluate(PUBLISHED_JS) if p["sent"] > 0 or not sending]
 
     def routes(self) -> dict[str, Any]:
         return {"bob": self.bob.evaluate(ROUTE_JS), "carol": self.carol.evaluate(ROUTE_JS)}
@@ -219,7 +220,7 @@ class Rig:
         while not check():
             if time.monotonic() - started > timeout:
                 raise StepFailed(f"{what}: not within {timeout:.0f} s; bob {self.latest(self.bob)}, "
-                                 f"carol {self.latest(self.carol)}, published {self.published()}\n{self.far.stats()}")
+                                 f"carol {self.latest(self.carol)}, published {self.published(sending=False)}\n{self.far.stats()}")
             time.sleep(0.1)
         return time.monotonic() - started
 
@@ -263,16 +264,18 @@ def scenario() -> dict[str, Any]:
         full: dict[str, int] = {}
 
         def both_high() -> dict[str, Any]:
-            # Alice's encoder ramps up over a few seconds: wait until both watchers decode the same width,
-            # above her smallest layer when she sends several (which layer fills the tiles is the SFU's call).
+            # Alice's encoder ramps up over several seconds (her upper layers start once the SFU's feedback
+            # lets her bandwidth estimate grow): wait until she sends every layer she negotiated and both
+            # watchers decode the same width, above her smallest layer (which layer fills the tiles is the
+            # SFU's call).
             def high() -> bool:
-                pub = rig.published()
+                pub, negotiated = rig.published(), rig.published(sending=False)
                 bob = rig.latest(rig.bob).get("w", 0)
-                if not pub or not bob or (len(pub) > 1 and bob <= min(p["w"] for p in pub)):
+                if not pub or not bob or len(pub) < len(negotiated) or (len(pub) > 1 and bob <= pub[0]["w"]):
                     return False
-                full["w"], full["low"] = bob, min(p["w"] for p in pub)
+                full["w"], full["low"] = bob, pub[0]["w"]
                 return all(rig.decoding_at(p, lambda w: w == bob, 1.5) for p in (rig.bob, rig.carol))
-            seconds = rig.wait("both watchers decode Alice's high layer", high, 30.0)
+            seconds = rig.wait("Alice sends all her layers and both watchers decode her high layer", high, 45.0)
             run.shot(rig.bob, "simulcast-1-bob-before")
             run.shot(rig.carol, "simulcast-1-carol-before")
             return {"seconds": round(seconds, 2), "published": rig.published(), "routes": rig.routes(),
