@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from adapters.webrtc.aiortc_internals import use_host_addresses
+from adapters.webrtc.layer_control import BandwidthSettings
 from adapters.webrtc.negotiation_input import NegotiationLimits
 from adapters.webrtc.sfu import AiortcMediaServer
 from adapters.inprocess.media_signals import SignalBusMediaSignals
@@ -23,8 +24,12 @@ def aiortc_media_server(bus: SignalBus, settings: Settings) -> AiortcMediaServer
                                max_sections_per_member=settings.media_max_sections_per_member,
                                max_sections_per_connection=settings.media_max_sections_per_connection,
                                allow_mdns=settings.media_allow_mdns)
+    bandwidth = BandwidthSettings(start_bps=settings.media_bwe_start_bps,
+                                  audio_reserve_bps=settings.media_bwe_audio_reserve_bps,
+                                  up_hold=settings.media_layer_up_hold)
     return AiortcMediaServer(SignalBusMediaSignals(bus), settings.ice_servers, limits=limits,
-                             last_n=settings.media_last_n)
+                             last_n=settings.media_last_n,
+                             bandwidth=bandwidth if settings.media_bandwidth_estimation else None)
 
 
 def media_server(bus: SignalBus, settings: Settings) -> MediaServer:

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     media_max_sections_per_connection: int = _env("APP_MEDIA_MAX_SECTIONS_PER_CONNECTION", default=24, ge=2, le=256)
     media_allow_mdns: bool = _env("APP_MEDIA_ALLOW_MDNS", default=False)
     media_last_n: int = _env("APP_MEDIA_LAST_N", default=0, ge=0, le=100)
+    # Bandwidth estimation and simulcast layer choice per subscriber (docs/signaling.md 13.11).
+    media_bandwidth_estimation: bool = _env("APP_MEDIA_BANDWIDTH_ESTIMATION", default=True)
+    media_bwe_start_bps: int = _env("APP_MEDIA_BWE_START_BPS", default=1_000_000, ge=100_000, le=50_000_000)
+    media_bwe_audio_reserve_bps: int = _env("APP_MEDIA_BWE_AUDIO_RESERVE_BPS", default=64_000, ge=0, le=1_000_000)
+    media_layer_up_hold: float = _env("APP_MEDIA_LAYER_UP_HOLD", default=2.5, ge=0.5, le=60)
     # The SFU's recorder: how often each recorded member's new WebM bytes go to the blob store (what a
     # crash may lose), and the ffmpeg that makes the meeting file after a recording.
     recording_upload_interval: float = _env("APP_RECORDING_UPLOAD_INTERVAL", default=2.0, ge=0.5, le=60)

@@ -56,11 +56,22 @@ def preferences_pb(payload: Mapping[str, Any]) -> pb.MediaPreferences:
         raise InvalidSignal("last_n must be null or a whole number >= 0", field="last_n")
     if not isinstance(pinned, list) or not all(isinstance(u, str) for u in pinned):
         raise InvalidSignal("pinned must be a list of user ids", field="pinned")
-    return pb.MediaPreferences(has_last_n=last_n is not None, last_n=last_n or 0, pinned=pinned)
+    sizes = payload.get("video_sizes") or {}
+    if not isinstance(sizes, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, Mapping) and set(v) == {"width", "height"}
+            and all(isinstance(v[d], int) and not isinstance(v[d], bool) and 0 < v[d] < 2**32
+                    for d in ("width", "height")) for k, v in sizes.items()):
+        raise InvalidSignal("video_sizes must map keys to {width, height} whole numbers", field="video_sizes")
+    return pb.MediaPreferences(has_last_n=last_n is not None, last_n=last_n or 0, pinned=pinned,
+                               video_sizes={k: pb.TileSize(width=v["width"], height=v["height"])
+                                            for k, v in sizes.items()})
 
 
 def preferences_from_pb(p: pb.MediaPreferences) -> dict[str, Any]:
-    return {"last_n": p.last_n if p.has_last_n else None, "pinned": list(p.pinned)}
+    payload: dict[str, Any] = {"last_n": p.last_n if p.has_last_n else None, "pinned": list(p.pinned)}
+    if p.video_sizes:
+        payload["video_sizes"] = {k: {"width": v.width, "height": v.height} for k, v in p.video_sizes.items()}
+    return payload
 
 
 def signal_pb(room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> pb.SignalRequest:
@@ -89,7 +100,10 @@ def stats_pb(members: list[ParticipantMediaStats]) -> pb.StatsReply:
         tracks=[pb.TrackStats(publisher_id=t.publisher_id, kind=t.kind, direction=t.direction, active=t.active,
                               bitrate_bps=max(0, t.bitrate_bps), packets=max(0, t.packets),
                               packets_lost=max(0, t.packets_lost), rtt_ms=t.rtt_ms,
-                              frames_forwarded=max(0, t.frames_forwarded)) for t in m.tracks])
+                              frames_forwarded=max(0, t.frames_forwarded),
+                              layer=t.layer if t.layer is not None and t.layer >= 0 else None,
+                              paused_for_bandwidth=t.paused_for_bandwidth) for t in m.tracks],
+        bandwidth_bps=max(0, m.bandwidth_bps) if m.bandwidth_bps is not None else None)
         for m in members])
 
 
@@ -98,8 +112,9 @@ def stats_from_pb(reply: pb.StatsReply) -> list[ParticipantMediaStats]:
         user_id=UserId(m.user_id), connection_state=m.connection_state,
         tracks=tuple(TrackStats(publisher_id=UserId(t.publisher_id), kind=t.kind, direction=t.direction,
                                 active=t.active, bitrate_bps=t.bitrate_bps, packets=t.packets,
-                                packets_lost=t.packets_lost, rtt_ms=t.rtt_ms, frames_forwarded=t.frames_forwarded)
-                     for t in m.tracks))
+                                packets_lost=t.packets_lost, rtt_ms=t.rtt_ms, frames_forwarded=t.frames_forwarded,
+                                layer=t.layer, paused_for_bandwidth=t.paused_for_bandwidth)
+                     for t in m.tracks), bandwidth_bps=m.bandwidth_bps)
         for m in reply.members]
 
 

@@ -53,6 +53,11 @@ SFU_PACKETS_LOST = Gauge("confero_sfu_packets_lost", "RTP packets lost on the st
 SFU_KEYFRAME_REQUESTS = Gauge("confero_sfu_keyframe_requests", "PLIs sent to the publishers of the live streams")
 SFU_KEYFRAME_WAITS = Gauge("confero_sfu_subscriptions_waiting_for_keyframe",
                            "Subscriptions dropping video until a keyframe arrives")
+SFU_VIDEO_LAYERS = Gauge("confero_sfu_forwarded_video_layers",
+                         "Videos forwarded to subscribers by the simulcast layer their bandwidth and tile chose "
+                         "(0 = lowest; paused = paused for bandwidth)", ("layer",))
+SFU_BANDWIDTH_LIMITED = Gauge("confero_sfu_bandwidth_limited_subscribers",
+                              "Subscribers whose bandwidth estimate pauses at least one video now")
 SFU_SCRAPE_ERRORS = Counter("confero_sfu_stats_errors_total", "SFU stats reads that failed during a scrape")
 
 # Seconds of work that runs for minutes: AI analyses and recordings' processing.

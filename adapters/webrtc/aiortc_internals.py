@@ -16,7 +16,13 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 | ``RTCRtpSender.__encoder`` (set before the first frame) | install a packetizer, so ``get_encoder`` is never called |
 | ``RTCRtpSender._send_keyframe`` (replaced per instance) | a subscriber's PLI/FIR goes to the publisher instead of a (non-existent) encoder |
 | ``RTCRtpSender._next_encoded_frame`` (wrapped per instance) and its ``RTCEncodedFrame.audio_level`` | a forwarded audio packet carries the publisher's ssrc-audio-level (aiortc only computes one for frames it encodes) |
+| ``RTCRtpSender._handle_rtcp_packet`` (wrapped per instance) | a subscriber's receiver reports (cumulative loss per stream) reach its bandwidth estimate (``bandwidth.py``); aiortc keeps only the last fraction lost in its stats |
 | ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
+| simulcast only: ``RTCRtpReceiver.__nack_generator`` (replaced) | one NACK generator per SSRC (aiortc has one per receiver, which would mix the layers' sequence numbers) |
+| simulcast only: ``RTCRtpReceiver.__rtx_ssrc`` (filled in) | RTX SSRC -> media SSRC, learnt from repaired-rtp-stream-id (RID simulcast has no SSRCs in the SDP) |
+| simulcast only: ``RTCRtpReceiver._handle_rtp_packet`` (wrapped per instance) | see each packet's rtp-stream-id before the receiver does, to learn SSRC -> layer |
+| simulcast only: ``RTCDtlsTransport._rtp_router`` (its ``route_rtp`` wrapped per instance, ``ssrc_table``/``mid_table``) | route an unknown SSRC by its MID header extension (aiortc routes by payload type, which a camera and a screen share have in common) |
+| simulcast only: ``RTCRtpTransceiver._headerExtensions`` (extended after the offer is applied) | negotiate rtp-stream-id / repaired-rtp-stream-id, which aiortc does not offer |
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender
+import aiortc.rtcpeerconnection
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs.base import Encoder
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcdtlstransport import RtpRouter
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
+from aiortc.rtcrtpreceiver import NackGenerator
 
 VERIFIED_AIORTC_VERSIONS = ("1.16.0",)
 
@@ -42,6 +51,12 @@ PACKET_DEPAYLOADED = "_data"
 SENDER_ENCODER = "_RTCRtpSender__encoder"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
 SENDER_NEXT_FRAME = "_next_encoded_frame"
+SENDER_HANDLE_RTCP = "_handle_rtcp_packet"
+RECEIVER_NACK = "_RTCRtpReceiver__nack_generator"
+RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
+TRANSPORT_ROUTER = "_rtp_router"
+TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
 
 
 class AiortcInternalsChanged(ImportError):
@@ -64,7 +79,9 @@ def _params(func: Callable[..., Any]) -> list[str]:
 
 
 def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtpSender,
-                  vp8_cls: type = Vp8Encoder, h264_cls: type = H264Encoder) -> list[str]:
+                  vp8_cls: type = Vp8Encoder, h264_cls: type = H264Encoder,
+                  transport_cls: type | None = RTCDtlsTransport,
+                  transceiver_cls: type | None = RTCRtpTransceiver) -> list[str]:
     """Each reach that does not hold for the given classes (defaults: the installed aiortc)."""
     problems: list[str] = []
 
@@ -99,10 +116,38 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
          and {SENDER_NEXT_FRAME, "audio_level"} <= names(sender_cls, "_run_rtp"),
          "RTCRtpSender._run_rtp no longer takes self._next_encoded_frame(codec) and its frame's audio_level")
 
+    rtcp = getattr(sender_cls, SENDER_HANDLE_RTCP, None)
+    need(callable(rtcp) and inspect.iscoroutinefunction(inspect.unwrap(rtcp))
+         and _params(inspect.unwrap(rtcp)) == ["self", "packet"]
+         and "target_bitrate" in names(sender_cls, SENDER_HANDLE_RTCP),
+         "RTCRtpSender._handle_rtcp_packet(self, packet) coroutine is gone or no longer sets the encoder's "
+         "target_bitrate on REMB")
+
     need(callable(getattr(vp8_cls, "_packetize", None)) and _params(vp8_cls._packetize) == ["buffer", "picture_id"],
          "Vp8Encoder._packetize(buffer, picture_id) is gone or changed")
     need(callable(getattr(h264_cls, "_packetize", None)) and callable(getattr(h264_cls, "_split_bitstream", None)),
          "H264Encoder._packetize / _split_bitstream are gone")
+
+    # simulcast (RID) receive
+    need({RECEIVER_NACK, RECEIVER_RTX_SSRC} <= init_r and {RECEIVER_NACK, RECEIVER_RTX_SSRC, "missing"} <= rtp_r,
+         f"RTCRtpReceiver._handle_rtp_packet no longer uses {RECEIVER_NACK}.add()/.missing and {RECEIVER_RTX_SSRC}")
+    handle = getattr(receiver_cls, RECEIVER_HANDLE_RTP, None)
+    need(callable(handle) and inspect.iscoroutinefunction(handle)
+         and _params(handle) == ["self", "packet", "arrival_time_ms"],
+         "RTCRtpReceiver._handle_rtp_packet(self, packet, arrival_time_ms) coroutine is gone or changed")
+    need(callable(getattr(NackGenerator, "add", None)), "aiortc.rtcrtpreceiver.NackGenerator.add is gone")
+    if transport_cls is not None:
+        need(TRANSPORT_ROUTER in names(transport_cls, "__init__")
+             and {TRANSPORT_ROUTER, "route_rtp", RECEIVER_HANDLE_RTP} <= names(transport_cls, "_handle_rtp_data"),
+             f"RTCDtlsTransport._handle_rtp_data no longer routes with {TRANSPORT_ROUTER}.route_rtp()")
+        need({"ssrc_table", "mid_table"} <= names(RtpRouter, "register_receiver")
+             and "ssrc_table" in names(RtpRouter, "route_rtp"),
+             "RtpRouter no longer keeps ssrc_table / mid_table")
+    if transceiver_cls is not None:
+        need(TRANSCEIVER_HEADER_EXTENSIONS in names(transceiver_cls, "__init__")
+             and TRANSCEIVER_HEADER_EXTENSIONS in _code_names(
+                 aiortc.rtcpeerconnection.create_media_description_for_transceiver),
+             f"RTCRtpTransceiver.{TRANSCEIVER_HEADER_EXTENSIONS} no longer makes the m-section's extmaps")
     return problems
 
 
@@ -170,12 +215,98 @@ def forward_audio_levels(sender: RTCRtpSender, level: Callable[[], int | None]) 
     setattr(sender, SENDER_NEXT_FRAME, next_frame)
 
 
+def observe_rtcp(sender: RTCRtpSender, observe: Callable[[Any], None]) -> None:
+    """``observe(packet)`` sees each RTCP packet aiortc routes to ``sender`` (receiver and sender
+    reports naming its SSRC, feedback about it), before aiortc handles it. Must not raise or block."""
+    original = getattr(sender, SENDER_HANDLE_RTCP)
+
+    async def handle(packet: Any) -> None:
+        observe(packet)
+        await original(packet)
+
+    setattr(sender, SENDER_HANDLE_RTCP, handle)
+
+
 def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:
     return Vp8Encoder._packetize(frame, picture_id)
 
 
 def h264_payloads(access_unit: bytes) -> list[bytes]:
     return H264Encoder._packetize(H264Encoder._split_bitstream(access_unit))
+
+
+# --- simulcast (RID) receive -------------------------------------------------------------------
+
+class SsrcNackGenerators:
+    """Stands in for the receiver's NackGenerator: one generator per SSRC, so each layer's NACKs name
+    that layer's own lost sequence numbers (the receiver reads ``missing`` right after ``add``)."""
+
+    def __init__(self) -> None:
+        self._by_ssrc: dict[int, NackGenerator] = {}
+        self.missing: set[int] = set()
+
+    def add(self, packet: Any) -> bool:
+        generator = self._by_ssrc.get(packet.ssrc)
+        if generator is None:
+            generator = self._by_ssrc[packet.ssrc] = NackGenerator()
+        missed = generator.add(packet)
+        self.missing = generator.missing
+        return missed
+
+    def missing_of(self, ssrc: int) -> set[int]:
+        generator = self._by_ssrc.get(ssrc)
+        return set(generator.missing) if generator is not None else set()
+
+
+def receive_simulcast(receiver: RTCRtpReceiver, observe: Callable[[Any], None]) -> dict[int, int]:
+    """Prepare a (not yet started) video receiver for RID simulcast: NACKs per SSRC, ``observe(packet)``
+    called with each RTP packet before the receiver handles it. Returns the receiver's RTX SSRC ->
+    media SSRC table, for the caller to fill in as it learns the repair streams."""
+    nacks = getattr(receiver, RECEIVER_NACK)
+    if nacks is not None:
+        setattr(receiver, RECEIVER_NACK, SsrcNackGenerators())
+    handle = getattr(receiver, RECEIVER_HANDLE_RTP)
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        observe(packet)
+        await handle(packet, arrival_time_ms)
+
+    setattr(receiver, RECEIVER_HANDLE_RTP, handle_rtp_packet)
+    rtx: dict[int, int] = getattr(receiver, RECEIVER_RTX_SSRC)
+    return rtx
+
+
+def nack_generator(receiver: RTCRtpReceiver) -> Any:
+    return getattr(receiver, RECEIVER_NACK)
+
+
+def route_new_ssrcs_by_mid(receiver: RTCRtpReceiver) -> None:
+    """Packets of an SSRC the receiver's transport does not know yet go to the receiver registered for
+    their MID (RID simulcast layers carry no SSRC in the SDP). Once per transport."""
+    router = getattr(receiver.transport, TRANSPORT_ROUTER)
+    if getattr(router, "_confero_by_mid", False):
+        return
+    original = router.route_rtp
+    ssrc_table, mid_table = router.ssrc_table, router.mid_table
+
+    def route_rtp(packet: Any) -> Any:
+        if packet.ssrc not in ssrc_table:
+            mid = packet.extensions.mid
+            if mid is not None and mid in mid_table:
+                ssrc_table[packet.ssrc] = mid_table[mid]
+        return original(packet)
+
+    router.route_rtp = route_rtp
+    router._confero_by_mid = True
+
+
+def add_header_extensions(transceiver: RTCRtpTransceiver, extensions: Iterable[tuple[int, str]]) -> None:
+    """Negotiate these (id, uri) header extensions on ``transceiver`` too (call after applying the
+    remote offer, before ``createAnswer``): they appear in the answer and the receiver parses them."""
+    current: list[RTCRtpHeaderExtensionParameters] = getattr(transceiver, TRANSCEIVER_HEADER_EXTENSIONS)
+    known = {e.uri for e in current}
+    setattr(transceiver, TRANSCEIVER_HEADER_EXTENSIONS, current + [
+        RTCRtpHeaderExtensionParameters(id=i, uri=uri) for i, uri in extensions if uri not in known])
 
 
 def use_host_addresses(addresses: Iterable[str]) -> None:

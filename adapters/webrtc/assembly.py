@@ -16,7 +16,7 @@ complete frame to ``sink`` at once:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from attrs import frozen
@@ -175,6 +175,49 @@ class VideoFrameAssembler:
         self._stalled_since = None
         self._need_keyframe = True
         self.holes_skipped += 1
+
+
+class SimulcastAssembler:
+    """The receiver's jitter buffer for a RID-simulcast video track: one ``VideoFrameAssembler`` per
+    layer SSRC (``layers``: SSRC -> layer, filled in by the caller as it learns them; packets of an SSRC
+    not there yet are dropped). A layer's loss makes the receiver PLI that layer's SSRC."""
+
+    def __init__(self, sink: Callable[[EncodedFrame], None], codec_name: Callable[[int], str | None],
+                 layers: Mapping[int, Any], **options: Any) -> None:
+        self._sink = sink
+        self._codec_name = codec_name
+        self._layers = layers
+        self._options = options
+        self.assemblers: dict[int, VideoFrameAssembler] = {}
+
+    @property
+    def capacity(self) -> int:
+        return 1024
+
+    def add(self, packet: Any) -> tuple[bool, None]:
+        assembler = self.assemblers.get(packet.ssrc)
+        if assembler is None:
+            if packet.ssrc not in self._layers:
+                return False, None
+            assembler = self.assemblers[packet.ssrc] = VideoFrameAssembler(self._sink, self._codec_name,
+                                                                           **self._options)
+        return assembler.add(packet)
+
+    @property
+    def frames_released(self) -> int:
+        return sum(a.frames_released for a in self.assemblers.values())
+
+    @property
+    def frames_dropped(self) -> int:
+        return sum(a.frames_dropped for a in self.assemblers.values())
+
+    @property
+    def holes_skipped(self) -> int:
+        return sum(a.holes_skipped for a in self.assemblers.values())
+
+    @property
+    def keyframe_requests(self) -> int:
+        return sum(a.keyframe_requests for a in self.assemblers.values())
 
 
 class AudioFrameAssembler:

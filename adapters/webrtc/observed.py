@@ -22,7 +22,8 @@ async def scrape(sfu: AiortcMediaServer) -> None:
     bitrate: Tally[tuple[str, str]] = Tally()
     packets: Tally[tuple[str, str]] = Tally()
     lost: Tally[tuple[str, str]] = Tally()
-    pli = waiting = 0
+    pli = waiting = limited = 0
+    layers: Tally[str] = Tally()
     rooms = list(sfu.rooms.items())
     for room_id, room in rooms:
         for peer in list(room.peers.values()):
@@ -32,6 +33,10 @@ async def scrape(sfu: AiortcMediaServer) -> None:
                 if sub.active:
                     streams[sub.source.kind] += 1
                     waiting += sub.track.waiting_for_keyframe
+            chosen = list(peer.layers.chosen.values()) if peer.layers is not None else []
+            for layer in chosen:
+                layers["paused" if layer < 0 else str(layer)] += 1
+            limited += any(layer < 0 for layer in chosen)
         try:
             report = await sfu.stats(room_id)
         except Exception:  # a peer closing under the read: the next scrape sees it settled
@@ -50,6 +55,8 @@ async def scrape(sfu: AiortcMediaServer) -> None:
         _replace(gauge, dict(tally), tuple((k, d) for k in ("audio", "video") for d in ("inbound", "outbound")))
     m.SFU_KEYFRAME_REQUESTS.set(pli)
     m.SFU_KEYFRAME_WAITS.set(waiting)
+    _replace(m.SFU_VIDEO_LAYERS, {(k,): n for k, n in layers.items()}, ("0", "1", "2", "paused"))
+    m.SFU_BANDWIDTH_LIMITED.set(limited)
 
 
 def _replace(gauge, values, always) -> None:  # type: ignore[no-untyped-def]

@@ -200,3 +200,69 @@ def msid_of(text: str) -> dict[str, str]:
         if msid is not None:
             out[mid] = msid
     return out
+
+
+# --- RID simulcast (RFC 8853 / 8851) --------------------------------------------------------------
+
+RID_EXTENSIONS = ("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+                  "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id")
+
+
+def _mid(section: list[str]) -> str:
+    return next((line[6:] for line in section if line.startswith("a=mid:")), "")
+
+
+def simulcast_rids(text: str) -> dict[str, tuple[str, ...]]:
+    """mid -> the rids a section of an offer sends as simulcast (``a=simulcast:send`` whose streams have
+    ``a=rid:<rid> send`` lines), in the offer's order; sections without simulcast are left out. Of a
+    stream's alternatives only the first is taken; a paused one (``~rid``) is kept."""
+    out: dict[str, tuple[str, ...]] = {}
+    for section in sections(text)[1]:
+        sent = {line[6:].split()[0] for line in section
+                if line.startswith("a=rid:") and len(line[6:].split()) > 1 and line[6:].split()[1] == "send"}
+        spec = next((line[len("a=simulcast:"):] for line in section if line.startswith("a=simulcast:")), None)
+        if spec is None or not sent:
+            continue
+        words = spec.split()
+        rids: list[str] = []
+        for direction, streams in zip(words[::2], words[1::2]):
+            if direction == "send":
+                rids += [s.split(",")[0].lstrip("~") for s in streams.split(";")]
+        rids = [r for r in rids if r in sent]
+        if len(rids) > 1:
+            out[_mid(section)] = tuple(rids)
+    return out
+
+
+def rid_extensions(text: str, mid: str) -> list[tuple[int, str]]:
+    """(id, uri) of the rtp-stream-id / repaired-rtp-stream-id extmaps of section ``mid``."""
+    for section in sections(text)[1]:
+        if _mid(section) == mid:
+            ids = extensions(section)
+            return [(ids[uri], uri) for uri in RID_EXTENSIONS if uri in ids]
+    return []
+
+
+def receive_simulcast(text: str, rids: Mapping[str, tuple[str, ...]],
+                      extension_ids: Mapping[str, int]) -> str:
+    """``text`` (the SFU's answer or offer) with, in each section whose mid is in ``rids``: the rid
+    header extensions (``extension_ids``: uri -> id; added when missing), ``a=rid:<rid> recv`` lines and
+    ``a=simulcast:recv r1;r2;...``. Other sections are unchanged."""
+    if not rids:
+        return text
+    session, media = sections(text)
+    out = []
+    for section in media:
+        mid = _mid(section)
+        if mid not in rids:
+            out.append(section)
+            continue
+        lines = [line for line in section if not line.startswith(("a=rid:", "a=simulcast:"))]
+        have = extensions(lines)
+        ext_lines = [f"a=extmap:{extension_ids[uri]} {uri}" for uri in RID_EXTENSIONS
+                     if uri in extension_ids and uri not in have]
+        last_ext = max((i for i, line in enumerate(lines) if line.startswith(("a=extmap:", "a=mid:"))), default=0)
+        lines[last_ext + 1:last_ext + 1] = ext_lines
+        lines += [f"a=rid:{r} recv" for r in rids[mid]] + ["a=simulcast:recv " + ";".join(rids[mid])]
+        out.append(lines)
+    return join(session, out)

@@ -22,9 +22,11 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 
 from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import PublishedTrack
+from adapters.webrtc.layer_control import BandwidthSettings
 from adapters.webrtc.negotiation_input import NegotiationLimits, checked_answer, checked_offer
 from adapters.webrtc.sfu_peer import SfuPeer
 from domain.rooms.errors import InvalidSignal
+from domain.rooms.layers import TileSize
 from domain.rooms.media import ParticipantMediaStats
 from domain.rooms.speaker import ActiveSpeakerDetector, loudness_from_level, loudness_from_size
 from domain.shared.ids import MeetingId, UserId
@@ -44,6 +46,8 @@ def rtc_configuration(ice_servers: Sequence[Mapping[str, Any]]) -> RTCConfigurat
 
 MAX_LAST_N = 100
 MAX_PINNED = 16
+MAX_VIDEO_SIZES = 64
+MAX_TILE_SIDE = 16_384
 
 
 def media_preferences(payload: Mapping[str, Any]) -> tuple[int | None, frozenset[UserId]]:
@@ -56,6 +60,27 @@ def media_preferences(payload: Mapping[str, Any]) -> tuple[int | None, frozenset
     if not isinstance(pinned, list) or len(pinned) > MAX_PINNED or not all(isinstance(u, str) for u in pinned):
         raise InvalidSignal(f"pinned must be a list of at most {MAX_PINNED} user ids", field="pinned")
     return last_n, frozenset(UserId(u) for u in pinned)
+
+
+def video_sizes(payload: Mapping[str, Any]) -> dict[str, TileSize]:
+    """The ``video_sizes`` of a ``media_preferences`` signal (docs/signaling.md 13.11): the size the member
+    renders each forwarded video at, keyed ``<user id>`` (camera) or ``<user id>:screen``; InvalidSignal
+    for anything else."""
+    raw = payload.get("video_sizes") or {}
+    problem = (f"video_sizes must map at most {MAX_VIDEO_SIZES} \"<user id>\" or \"<user id>:screen\" keys to "
+               f"{{\"width\", \"height\"}}, whole numbers from 1 to {MAX_TILE_SIDE}")
+    if not isinstance(raw, Mapping) or len(raw) > MAX_VIDEO_SIZES:
+        raise InvalidSignal(problem, field="video_sizes")
+    sizes: dict[str, TileSize] = {}
+    for key, size in raw.items():
+        user, _, label = str(key).partition(":")
+        if (not isinstance(key, str) or not 1 <= len(user) <= 64 or label not in ("", "screen")
+                or not isinstance(size, Mapping) or set(size) != {"width", "height"}
+                or not all(isinstance(size[d], int) and not isinstance(size[d], bool)
+                           and 1 <= size[d] <= MAX_TILE_SIDE for d in ("width", "height"))):
+            raise InvalidSignal(problem, field="video_sizes")
+        sizes[key] = TileSize(size["width"], size["height"])
+    return sizes
 
 
 class MediaWatcher(Protocol):
@@ -91,8 +116,11 @@ class SfuRoom:
         if user_id in self.peers:  # a participant offers once per connection: this is a new one
             await self.remove(user_id)
         pc = RTCPeerConnection(self.server.configuration)
+        bandwidth = self.server.bandwidth
         peer = SfuPeer(f"{self.room_id}/{user_id}", user_id, pc, self._send, self._on_audio,
-                       self.server.resend_after, limits.max_sections_per_connection, self._published)
+                       self.server.resend_after, limits.max_sections_per_connection, self._published,
+                       layers=bandwidth.controller() if bandwidth is not None else None,
+                       layer_tick=bandwidth.tick if bandwidth is not None else 0.25)
         self.peers[user_id] = peer
         pc.on("connectionstatechange", lambda: self._connection_changed(peer))
         try:
@@ -126,7 +154,12 @@ class SfuRoom:
         return set(chosen)
 
     def apply_last_n(self) -> None:
+        ranks = {u: i for i, u in enumerate(self.recent_speakers)}
         for peer in self.peers.values():
+            key = (self.room_id, peer.user_id)
+            peer.pinned = self.server.preferences.get(key, (None, frozenset()))[1]
+            peer.tile_sizes = self.server.video_sizes.get(key, {})
+            peer.speaker_rank = ranks.get
             peer.allow_video(self.last_n_for(peer.user_id))
 
     def _desired_for(self, user_id: UserId) -> dict[tuple[UserId, str], PublishedTrack]:
@@ -193,11 +226,14 @@ class AiortcMediaServer:
 
     def __init__(self, signals: MediaSignals, ice_servers: Sequence[Mapping[str, Any]] = (), *,
                  speaker_hold: float = 1.5, resend_after: float = 10.0,
-                 limits: NegotiationLimits = NegotiationLimits(), last_n: int = 0) -> None:
+                 limits: NegotiationLimits = NegotiationLimits(), last_n: int = 0,
+                 bandwidth: BandwidthSettings | None = BandwidthSettings()) -> None:
         self.signals = signals
         self.last_n = last_n  # cameras forwarded to each member in a room (0: all); members may choose
         # (room, member) -> (its own N or None for the server's, the members it pinned)
         self.preferences: dict[tuple[MeetingId, UserId], tuple[int | None, frozenset[UserId]]] = {}
+        self.video_sizes: dict[tuple[MeetingId, UserId], dict[str, TileSize]] = {}  # the tiles it renders
+        self.bandwidth = bandwidth  # None: no estimate, every video at the publisher's top layer
         self.limits = limits
         self.configuration = rtc_configuration(ice_servers)
         self.speaker_hold = speaker_hold
@@ -225,7 +261,8 @@ class AiortcMediaServer:
             return
         room = self.rooms.get(room_id)
         if kind == "media_preferences":
-            self.preferences[(room_id, user_id)] = media_preferences(payload)
+            chosen, sizes = media_preferences(payload), video_sizes(payload)
+            self.preferences[(room_id, user_id)], self.video_sizes[(room_id, user_id)] = chosen, sizes
             if room is not None:
                 room.apply_last_n()
             return
@@ -241,6 +278,7 @@ class AiortcMediaServer:
         # ``connection`` is not needed here: this SFU belongs to one process, whose LocalMedia already tells
         # an older connection's removal from the current one's (a node shared by processes: MediaNode).
         self.preferences.pop((room_id, user_id), None)
+        self.video_sizes.pop((room_id, user_id), None)
         room = self.rooms.get(room_id)
         if room is None:
             return
@@ -252,6 +290,8 @@ class AiortcMediaServer:
     async def close_room(self, room_id: MeetingId) -> None:
         for key in [k for k in self.preferences if k[0] == room_id]:
             del self.preferences[key]
+        for key in [k for k in self.video_sizes if k[0] == room_id]:
+            del self.video_sizes[key]
         room = self.rooms.pop(room_id, None)
         if room is not None:
             await room.close()

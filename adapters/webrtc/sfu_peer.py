@@ -10,9 +10,15 @@
   from the subscriber's answer on (so the SDP grows only with the most tracks received at once).
 - Last-N (``allow_video``): cameras the room does not choose for this participant stay negotiated
   and send nothing; allowed again, they start at a fresh keyframe. No renegotiation either way.
+- Bandwidth (``layer_control.py``): every ``LAYER_TICK`` the participant's estimate picks each
+  forwarded video's simulcast layer, or pauses it for bandwidth (the same pause as last-N: a camera
+  runs only if last-N AND bandwidth allow it).
 - At most one SFU offer is in flight; changes meanwhile are coalesced into the next one. An offer
   unanswered for ``resend_after`` seconds is sent again (signals are at-most-once).
 - Each SFU offer is rewritten by ``sdp.pin`` to the numbering of the participant's first offer.
+- Simulcast (docs/signaling.md 13.10): a section of the participant's offer with ``a=simulcast:send``
+  and ``a=rid`` lines (and the rtp-stream-id extmap) is answered with the same rids as ``recv``, in
+  this answer and in every SFU offer after it, and its track is tapped layer by layer.
 - The connection never grows past ``max_sections`` m-lines (its own and the forwarded ones): a track
   that would need one more is not forwarded to this participant, who keeps everything else, instead
   of an SDP too big for signaling cutting them off (see ``negotiation_input``).
@@ -31,11 +37,17 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCRtpTran
 from aiortc.sdp import candidate_from_sdp
 from attrs import define
 
+from aiortc.rtp import RtcpRrPacket, RtcpSrPacket
+
+from adapters.webrtc import aiortc_internals as internals
 from adapters.webrtc.assembly import EncodedFrame
-from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach, tap
+from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach
+from adapters.webrtc.layer_control import LayerController
 from adapters.webrtc.negotiation_input import NegotiationLimits, check_candidate
-from adapters.webrtc.sdp import Numbering, kind_of, pin, sections
+from adapters.webrtc.sdp import (RID_EXTENSIONS, Numbering, kind_of, pin, receive_simulcast, rid_extensions,
+                                 sections, simulcast_rids)
 from domain.rooms.errors import InvalidSignal
+from domain.rooms.layers import PAUSED, TileSize
 from domain.rooms.media import ParticipantMediaStats, TrackStats
 from domain.shared.ids import UserId
 
@@ -43,6 +55,7 @@ log = logging.getLogger(__name__)
 PUBLISHED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx")}
 RESEND_AFTER = 10.0
 RESENDS = 3
+LAYER_TICK = 0.25
 Send = Callable[[UserId, str, dict[str, Any]], Awaitable[None]]
 
 
@@ -56,6 +69,7 @@ class Subscription:
     transceiver: RTCRtpTransceiver
     active: bool = True
     started: float = 0.0
+    bandwidth_paused: bool = False  # the subscriber's bandwidth cannot carry it now (layer_control)
 
 
 def section_label(kind: str, index: int) -> str:
@@ -83,7 +97,8 @@ class SfuPeer:
     def __init__(self, name: str, user_id: UserId, pc: RTCPeerConnection, send: Send,
                  on_audio: Callable[[UserId, EncodedFrame], None], resend_after: float = RESEND_AFTER,
                  max_sections: int = 1000,
-                 on_published: Callable[[UserId, PublishedTrack], None] | None = None) -> None:
+                 on_published: Callable[[UserId, PublishedTrack], None] | None = None,
+                 layers: LayerController | None = None, layer_tick: float = LAYER_TICK) -> None:
         self.name = name  # "<room>/<user>", for task names and logs
         self.max_sections = max_sections
         self.not_forwarded: set[tuple[UserId, str]] = set()  # tracks refused by max_sections
@@ -100,6 +115,8 @@ class SfuPeer:
         self.sections_reused = 0
         self._retired_count = 0
         self.numbering: Numbering | None = None
+        self.simulcast: dict[str, tuple[str, ...]] = {}  # mid -> rids of the participant's simulcast sections
+        self._rid_extension_ids: dict[str, int] = {}
         self.offers_sent = 0
         self._lock = asyncio.Lock()
         self._dirty = False
@@ -112,8 +129,15 @@ class SfuPeer:
         self._bytes_seen: dict[object, tuple[float, int]] = {}
         self.closed = False
         self._connected = asyncio.Event()
+        # Bandwidth and layers: the room keeps these up to date (pins, speakers, tile sizes).
+        self.layers = layers
+        self.tile_sizes: Mapping[str, TileSize] = {}
+        self.pinned: frozenset[UserId] = frozenset()
+        self.speaker_rank: Callable[[UserId], int | None] = lambda _: None
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
+        if layers is not None:
+            self._spawn(self._control_layers(layer_tick), f"sfu-layers-{name}")
 
     def _on_state(self) -> None:
         if self.pc.connectionState == "connected":
@@ -130,17 +154,29 @@ class SfuPeer:
                         transceiver = self.pc.addTransceiver(kind, direction="recvonly")
                         transceiver.setCodecPreferences(_preferences(kind, PUBLISHED_CODECS[kind]))
                 self.numbering = Numbering.from_sdp(sdp)
+                offered = {mid: rids for mid, rids in simulcast_rids(sdp).items()
+                           if RID_EXTENSIONS[0] in {uri for _, uri in rid_extensions(sdp, mid)}}
+                self.simulcast.update(offered)
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+                for transceiver in self.pc.getTransceivers():
+                    if transceiver.mid in offered:
+                        found = rid_extensions(sdp, transceiver.mid)
+                        self._rid_extension_ids.update({uri: i for i, uri in found})
+                        internals.add_header_extensions(transceiver, found)
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
+                for transceiver in self.pc.getTransceivers():
+                    if transceiver.mid in offered:
+                        internals.route_new_ssrcs_by_mid(transceiver.receiver)
             except InvalidSignal:
                 raise
             except Exception as exc:  # aiortc raises many types for a bad or unsupported SDP
                 raise InvalidSignal(f"the SFU cannot accept this offer: {exc}", field="sdp") from None
-            answer = self.pc.localDescription.sdp
+            answer = receive_simulcast(self.pc.localDescription.sdp, offered, self._rid_extension_ids)
         await self._send(self.user_id, "answer", {"sdp": answer})
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        published = tap(self.pc, track)
+        transceiver = next(t for t in self.pc.getTransceivers() if t.receiver.track is track)
+        published = PublishedTrack.tap(transceiver.receiver, rids=self.simulcast.get(transceiver.mid or "", ()))
         # The participant's own transceivers come first (made before any forwarded one), in its offer's order.
         same_kind = [t for t in self.pc.getTransceivers() if t.kind == track.kind]
         index = next((i for i, t in enumerate(same_kind) if t.receiver.track is track), len(self.published))
@@ -198,7 +234,10 @@ class SfuPeer:
             offer = await self.pc.createOffer()
             sdp = pin(offer.sdp, self.numbering, self._msids())
             await self.pc.setLocalDescription(RTCSessionDescription(sdp, "offer"))
-            self._pending_offer = self.pc.localDescription.sdp
+            # The participant's simulcast sections stay simulcast (a browser answering an offer without
+            # its rids would fall back to one layer).
+            self._pending_offer = receive_simulcast(self.pc.localDescription.sdp, self.simulcast,
+                                                    self._rid_extension_ids)
             self.offers_sent += 1
         await self._send(self.user_id, "offer", {"sdp": self._pending_offer})
         self._resender = self._spawn(self._resend(self._pending_offer), f"sfu-resend-{self.name}")
@@ -227,6 +266,7 @@ class SfuPeer:
                 track.reusable = True
                 transceiver = self.pc.addTransceiver(track, direction="sendonly")
                 attach(transceiver.sender, track)
+                self._hear_feedback(transceiver.sender)
                 transceiver.setCodecPreferences(_preferences(source.kind, _mimes(source)))
                 sub = Subscription(key[0], source, track, transceiver, started=time.monotonic())
                 if not self._allowed(sub):
@@ -263,15 +303,21 @@ class SfuPeer:
 
     # -- last-N: which forwarded cameras run (no renegotiation) ----------------------------------------
 
-    def _allowed(self, sub: Subscription) -> bool:
+    def _last_n_allows(self, sub: Subscription) -> bool:
         return (self.video_allowed is None or sub.source.kind != "video" or sub.source.label != "video"
                 or sub.publisher_id in self.video_allowed)
+
+    def _allowed(self, sub: Subscription) -> bool:
+        return self._last_n_allows(sub) and not sub.bandwidth_paused
 
     def allow_video(self, publishers: set[UserId] | None) -> None:
         """Forward the cameras of ``publishers`` only (None: every camera); the others' m-lines stay
         negotiated and send nothing until allowed again, which starts them at a fresh keyframe. Screen
         shares and audio are never paused."""
         self.video_allowed = None if publishers is None else set(publishers)
+        self._apply_pauses()
+
+    def _apply_pauses(self) -> None:
         for sub in self.subscriptions.values():
             if not sub.active or sub in self._awaiting_keyframe:
                 continue  # retired, or not answered yet (accept_answer decides)
@@ -284,6 +330,49 @@ class SfuPeer:
         """Publishers whose camera this participant gets now (active and not paused)."""
         return {s.publisher_id for s in self.subscriptions.values()
                 if s.active and s.source.label == "video" and not s.track.paused}
+
+    # -- bandwidth: each forwarded video's layer, or a pause (no renegotiation) ---------------------
+
+    def _hear_feedback(self, sender: RTCRtpSender) -> None:
+        if self.layers is None:
+            return
+        estimator = self.layers.estimator
+        packetizer = internals.sender_encoder(sender)
+        if packetizer is not None and hasattr(packetizer, "on_target_bitrate"):
+            packetizer.on_target_bitrate = estimator.on_remb  # aiortc sets target_bitrate on REMB
+
+        def observe(packet: Any) -> None:
+            if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+                for report in packet.reports:
+                    estimator.on_receiver_report(report.ssrc, report.highest_sequence, report.packets_lost)
+
+        internals.observe_rtcp(sender, observe)
+
+    def bytes_sent(self) -> int:
+        total = 0
+        for sub in self.subscriptions.values():
+            total += getattr(internals.sender_encoder(sub.transceiver.sender), "bytes_out", 0)
+        return total
+
+    def control_layers(self, now: float) -> None:
+        """One tick of the layer controller (see layer_control.py)."""
+        if self.layers is None or self.closed:
+            return
+        videos = [(key, sub) for key, sub in self.subscriptions.items()
+                  if sub.active and sub.source.kind == "video" and not sub.source.closed
+                  and sub not in self._awaiting_keyframe and self._last_n_allows(sub)]
+        if self.layers.tick(now, videos, self.bytes_sent(), sizes=self.tile_sizes, pinned=self.pinned,
+                            speaker_rank=self.speaker_rank):
+            self._apply_pauses()
+        for sub in self.subscriptions.values():  # last-N paused or retired: bandwidth does not hold it
+            if sub.bandwidth_paused and (not sub.active or not self._last_n_allows(sub)):
+                sub.bandwidth_paused = False
+
+    async def _control_layers(self, tick: float) -> None:
+        await self._connected.wait()
+        while not self.closed:
+            await asyncio.sleep(tick)
+            self.control_layers(time.monotonic())
 
     def _msids(self) -> dict[str, tuple[str, str]]:
         # Keyed by subscription: a retired m-line of a publisher who came back is ``<label>@<n>``, so no
@@ -378,6 +467,17 @@ class SfuPeer:
                 publisher_id=sub.publisher_id, kind=sub.source.kind, direction="outbound", active=sub.active,
                 bitrate_bps=self._bitrate(("out", key), sum(s.bytesSent for s in outbound), sub.started),
                 packets=sum(s.packetsSent for s in outbound), packets_lost=sum(s.packetsLost for s in remote),
-                rtt_ms=round(rtt[0] * 1000, 1) if rtt else None, frames_forwarded=sub.track.frames_sent))
+                rtt_ms=round(rtt[0] * 1000, 1) if rtt else None, frames_forwarded=sub.track.frames_sent,
+                layer=self._layer_of(key, sub), paused_for_bandwidth=sub.bandwidth_paused))
         return ParticipantMediaStats(user_id=self.user_id, connection_state=self.pc.connectionState,
-                                     tracks=tuple(tracks))
+                                     tracks=tuple(tracks),
+                                     bandwidth_bps=self.layers.estimate_bps if self.layers is not None else None)
+
+    def _layer_of(self, key: tuple[UserId, str], sub: Subscription) -> int | None:
+        if sub.source.kind != "video" or not sub.active:
+            return None
+        current = getattr(sub.track, "current_layer", None)  # simulcast: what is being forwarded now
+        if current is not None:
+            return int(current)
+        chosen = self.layers.chosen.get(key) if self.layers is not None else None
+        return None if chosen is None or chosen == PAUSED else chosen

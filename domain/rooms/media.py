@@ -28,6 +28,10 @@ class TrackStats:
     packets_lost: int
     rtt_ms: float | None
     frames_forwarded: int
+    # outbound video (issue 16): the simulcast layer chosen for the subscriber (0 = lowest; None when
+    # not decided), and whether its bandwidth estimate pauses it
+    layer: int | None = None
+    paused_for_bandwidth: bool = False
 
 
 @frozen(kw_only=True)
@@ -35,6 +39,7 @@ class ParticipantMediaStats:
     user_id: UserId
     connection_state: str
     tracks: tuple[TrackStats, ...]
+    bandwidth_bps: int | None = None  # the SFU's estimate of what the link to the participant carries
 
 
 @frozen(kw_only=True)

@@ -32,6 +32,7 @@ from runners.rpc.guard import ServiceGuard, invalid, valid_id
 LoadProbe = Callable[[], Awaitable[MediaNodeLoad]]
 
 
+VIDEO_SIZES_MAX = 256  # likewise (the SFU allows 64)
 PINNED_MAX = 100  # a bound on the wire only: the node's SFU allows fewer (docs/signaling.md 13.9)
 
 
@@ -60,6 +61,8 @@ class MediaNodeServicer(ServiceGuard, pb.MediaNodeBase):
         elif kind == "media_preferences":
             if len(value.pinned) > PINNED_MAX or any(len(u) > 64 for u in value.pinned):
                 raise invalid(f"at most {PINNED_MAX} pinned user ids")
+            if len(value.video_sizes) > VIDEO_SIZES_MAX or any(len(k) > 80 for k in value.video_sizes):
+                raise invalid(f"at most {VIDEO_SIZES_MAX} video sizes, keys of at most 80 characters")
             await self._media.signal(room_id, user_id, kind, preferences_from_pb(value))
         else:
             raise invalid("one signal is required: offer, answer, ice_candidate or media_preferences")

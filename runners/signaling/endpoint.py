@@ -254,10 +254,14 @@ async def relay(app: web.Application, conn: Connection, re: str | None, data: di
 
 
 async def media_preferences(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
-    """For the SFU of this process (docs/signaling.md 13.9): how many cameras, and whose always."""
+    """For the SFU of this process (docs/signaling.md 13.9, 13.11): how many cameras, whose always, and the
+    size each video is shown at."""
+    payload: dict[str, Any] = {"last_n": data.get("last_n"), "pinned": list(data.get("pinned") or [])}
+    if data.get("video_sizes"):
+        payload["video_sizes"] = {key: {"width": size["width"], "height": size["height"]}
+                                  for key, size in data["video_sizes"].items()}
     await app[ROOMS].signal_sfu(conn.principal.actor, MeetingId(data["room_id"]), conn.id,
-                                SignalKind.MEDIA_PREFERENCES,
-                                {"last_n": data.get("last_n"), "pinned": list(data.get("pinned") or [])})
+                                SignalKind.MEDIA_PREFERENCES, payload)
     conn.send("ack", {}, re)
 
 

@@ -78,6 +78,15 @@ class SendChat(Shape):
     text: text(2000, 1)
 
 
+class TileSize(Shape):
+    width: Annotated[int, Field(ge=1, le=16_384)]
+    height: Annotated[int, Field(ge=1, le=16_384)]
+
+
+# "<user id>" (the member's camera) or "<user id>:screen" (its screen share), lower-case UUIDs.
+VideoKey = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:screen)?$")]
+
+
 class SetMediaPreferences(Shape):
     room_id: Id
     last_n: Annotated[int | None, Field(ge=0, le=100, description=(
@@ -85,6 +94,10 @@ class SetMediaPreferences(Shape):
         "(0: all of them; null: the server's APP_MEDIA_LAST_N)"))] = None
     pinned: Annotated[list[Id], Field(max_length=16, description=(
         "members whose camera you always get (they count towards last_n)"))] = []
+    video_sizes: Annotated[dict[VideoKey, TileSize], Field(max_length=64, description=(
+        "the size, in device pixels, you render each member's camera (\"<user id>\") or screen share "
+        "(\"<user id>:screen\") at: the SFU forwards the smallest simulcast layer that fills it "
+        "(docs/signaling.md 13.11); absent ones get the highest layer"))] = {}
 
 
 class Empty(Shape):

@@ -216,12 +216,18 @@ class MediaTrackStats(Reply):
     packets_lost: int
     rtt_ms: float | None
     frames_forwarded: int
+    layer: Annotated[int | None, Field(description=(
+        "outbound video: the simulcast layer forwarded (0 = lowest; null when not decided)"))] = None
+    paused_for_bandwidth: Annotated[bool, Field(description=(
+        "outbound video: paused because the member's bandwidth estimate cannot carry it"))] = False
 
 
 class MediaParticipantStats(Reply):
     user_id: Id
     connection_state: str
     tracks: list[MediaTrackStats]
+    bandwidth_bps: Annotated[int | None, Field(description=(
+        "the SFU's estimate of what the link to the member carries (REMB and loss); null when not estimated"))] = None
 
 
 class MediaStats(Reply, json_schema_extra={
@@ -236,7 +242,9 @@ class MediaStats(Reply, json_schema_extra={
             MediaParticipantStats.make(user_id=p.user_id, connection_state=p.connection_state, tracks=[
                 MediaTrackStats.make(publisher_id=t.publisher_id, kind=t.kind, direction=t.direction, active=t.active,
                                 bitrate_bps=t.bitrate_bps, packets=t.packets, packets_lost=t.packets_lost,
-                                rtt_ms=t.rtt_ms, frames_forwarded=t.frames_forwarded) for t in p.tracks])
+                                rtt_ms=t.rtt_ms, frames_forwarded=t.frames_forwarded, layer=t.layer,
+                                paused_for_bandwidth=t.paused_for_bandwidth) for t in p.tracks],
+                bandwidth_bps=p.bandwidth_bps)
             for p in found])
 
 

@@ -208,9 +208,13 @@ def test_the_installed_aiortc_has_every_internal_the_forwarding_core_reaches_int
     ("aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__ = lambda self, kind, transport: None", "__jitter_buffer"),
     ("aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame = lambda self, codec: None", "__encoder"),
     ("del aiortc.codecs.vpx.Vp8Encoder._packetize", "Vp8Encoder._packetize"),
+    ("aiortc.rtcrtpsender.RTCRtpSender._handle_rtcp_packet = lambda self, packet: None", "target_bitrate"),
+    ("aiortc.rtcdtlstransport.RtpRouter.route_rtp = lambda self, packet: None", "RtpRouter"),
+    ("aiortc.rtcrtptransceiver.RTCRtpTransceiver.__init__ = lambda self, *a, **k: None", "_headerExtensions"),
 ])
 def test_an_aiortc_that_lost_an_internal_fails_the_import_and_names_it(breakage: str, named: str) -> None:
-    code = ("import aiortc, aiortc.rtcrtpsender, aiortc.rtcrtpreceiver, aiortc.codecs.vpx\n"
+    code = ("import aiortc, aiortc.rtcrtpsender, aiortc.rtcrtpreceiver, aiortc.codecs.vpx, aiortc.rtcdtlstransport\n"
+            "import aiortc.rtcrtptransceiver\n"
             f"{breakage}\n"
             "try:\n    import adapters.webrtc\nexcept ImportError as exc:\n"
             "    print(type(exc).__name__, exc)\nelse:\n    print('imported')\n")

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import test from "node:test";
 
 import {
-  msidByMid, SCREEN_ENCODING, SfuSession, trackOrigin, usableCandidate,
+  cameraEncodings, msidByMid, SCREEN_ENCODING, SfuSession, trackOrigin, usableCandidate,
 } from "../../runners/web/static/sfu.js";
 
 // A fake RTCPeerConnection: records what the session does to it; the test fires its events.
@@ -178,4 +178,24 @@ test("SDP and candidate helpers", () => {
   assert.equal(usableCandidate(cand("HOST.LOCAL.")), false);
   assert.equal(usableCandidate(cand("192.0.2.1")), true);
   assert.equal(usableCandidate(null), false);
+});
+
+test("a camera of 1280 or more is published as three simulcast layers, of 640 as two, smaller as one", async () => {
+  for (const [width, rids, scales] of [[1280, ["q", "h", "f"], [4, 2, 1]], [1920, ["q", "h", "f"], [4, 2, 1]],
+    [640, ["q", "h"], [2, 1]], [639, null, null], [undefined, null, null]]) {
+    const { s } = session();
+    const cam = { kind: "video", id: "cam", getSettings: () => ({ width }) };
+    await s.start({ ...local, tracks: [track("audio", "mic"), cam] }, []);
+    const [, video, screen] = FakePc.made[0].transceivers;
+    const encodings = video.init.sendEncodings ?? null;
+    assert.deepEqual(encodings?.map((e) => e.rid) ?? null, rids, `width ${width}`);
+    assert.deepEqual(encodings?.map((e) => e.scaleResolutionDownBy) ?? null, scales);
+    if (encodings) {
+      const rates = encodings.map((e) => e.maxBitrate);
+      assert.deepEqual(rates, [...rates].sort((a, b) => a - b));  // low to high
+    }
+    assert.deepEqual(screen.init.sendEncodings, [SCREEN_ENCODING]);  // the screen stays one layer
+  }
+  assert.equal(cameraEncodings(1280).length, 3);
+  assert.equal(cameraEncodings(320), null);
 });

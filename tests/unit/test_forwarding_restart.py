@@ -15,7 +15,7 @@ class Source:
     def __init__(self) -> None:
         self.requests = 0
 
-    def request_keyframe(self) -> None:
+    def request_keyframe(self, layer: int | None = None) -> None:
         self.requests += 1
 
     def _unsubscribe(self, track: Any) -> None:

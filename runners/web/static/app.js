@@ -9,7 +9,7 @@
 //                 devices mid-call, the network quality indicator
 //   room.js       the meeting view: tiles, layout and pin, mute / hand buttons, active speaker, chat
 //   people.js     the participants panel and host controls
-//   sfu.js, layout.js, participants.js, unread.js, netquality.js, reconnect.js: the rules, without
+//   sfu.js, layout.js, participants.js, unread.js, netquality.js, reconnect.js, tilesizes.js: the rules, without
 //                 the DOM (tested with node: tests/js/)
 //   meeting.js    joining, leaving, server events, reconnecting
 //   lobby.js      log in / register, my meetings (tabs), schedule / edit / cancel, copy link, /m/<id> links

@@ -51,6 +51,7 @@ export function startMedia(r, iceServers) {
     }, REQUEST_TIMEOUT_MS);
   });
   watchQuality(r);
+  r.sizes?.resend();  // a new connection (maybe on a new node): the SFU has no tile sizes from us yet
   return started;
 }
 

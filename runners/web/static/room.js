@@ -8,6 +8,7 @@ import { chooseLayout, GRID, SPEAKER, togglePin } from "./layout.js";
 import { updateHands } from "./participants.js";
 import { Reconnect } from "./reconnect.js";
 import { signaling } from "./signaling.js";
+import { TileSizes } from "./tilesizes.js";
 import { $, describe, notify, onSubmit } from "./ui.js";
 import { UnreadCounter } from "./unread.js";
 
@@ -34,6 +35,10 @@ export class Room {
     this.unread = new UnreadCounter();
     this.reconnect = new Reconnect();
     this.chatSeen = new Set();
+    // The size each remote tile is shown at, for the SFU's layer choice (docs/signaling.md 13.11).
+    this.sizes = new TileSizes({
+      send: (videoSizes) => signaling.request("media_preferences", { room_id: id, video_sizes: videoSizes }),
+    });
   }
 
   get pc() {
@@ -66,6 +71,8 @@ export function beginRoom(id) {
 
 export function teardownRoom() {
   if (!room) return;
+  room.sizes.close();
+  resizeObserver?.disconnect();
   room.session?.close();
   room.local?.getTracks().forEach((t) => t.stop());
   room.screenTrack?.stop();
@@ -92,7 +99,31 @@ export function tileFor(member, isSelf) {
   wirePin(tile, label);
   setTileMedia(tile, member.media);
   $("#tiles").append(tile);
+  if (!isSelf) watchSize(tile);
   return tile;
+}
+
+// Each remote tile's rendered size goes to room.sizes (debounced there, sent only when it changed).
+let resizeObserver = null;
+
+function watchSize(tile) {
+  if (typeof ResizeObserver === "undefined") return;
+  resizeObserver ??= new ResizeObserver((entries) => {
+    if (!room) return;
+    for (const entry of entries) {
+      const key = entry.target.closest(".tile")?.dataset.key;
+      const { width, height } = entry.contentRect;
+      room.sizes.observe(key, entry.target.isConnected ? width : 0, height, window.devicePixelRatio || 1);
+    }
+  });
+  const video = tile.querySelector("video");
+  if (video) resizeObserver.observe(video);
+}
+
+function unwatchSize(tile) {
+  const video = tile.querySelector("video");
+  if (video) resizeObserver?.unobserve(video);
+  room?.sizes.forget(tile.dataset.key);
 }
 
 function screenTileFor(userId, name, isSelf) {
@@ -112,6 +143,7 @@ function screenTileFor(userId, name, isSelf) {
   for (const badge of tile.querySelectorAll(".badge, .hand")) badge.remove();
   wirePin(tile, label);
   $("#tiles").append(tile);
+  if (!isSelf) watchSize(tile);
   return tile;
 }
 
@@ -157,7 +189,10 @@ export function removeMember(userId) {
   const known = room.members.get(userId);
   if (!known) return;
   known.tile.remove();
-  room.screens.get(userId)?.remove();
+  unwatchSize(known.tile);
+  const screenTile = room.screens.get(userId);
+  if (screenTile) unwatchSize(screenTile);
+  screenTile?.remove();
   room.screens.delete(userId);
   room.members.delete(userId);
   room.remote.delete(userId);
@@ -246,6 +281,7 @@ export function showScreen(userId, track, name, isSelf) {
   if (!track) {
     if (tile) {
       tile.remove();
+      unwatchSize(tile);
       room.screens.delete(userId);
       if (room.pinned === tile.dataset.key) room.pinned = null;
       updateCount();

@@ -9,6 +9,22 @@
 // The screen share's layer policy: full resolution, a low frame rate (13.8).
 export const SCREEN_ENCODING = { maxFramerate: 15, maxBitrate: 2_500_000, scaleResolutionDownBy: 1 };
 
+// The camera's simulcast layers (docs/signaling.md 13.10, 13.11): the SFU forwards each member the
+// smallest layer that fills its tile and fits its bandwidth. Two layers from 640 pixels wide, three
+// from 1280; below 640 (or unknown) one stream, as before. Screen shares stay one layer (13.8).
+export const CAMERA_LAYERS = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+
+export function cameraEncodings(width) {
+  if (!(width >= 640)) return null;
+  if (width >= 1280) return CAMERA_LAYERS.map((e) => ({ ...e }));
+  // 640..1279 wide: q at half size, h at full size
+  return [{ ...CAMERA_LAYERS[0], scaleResolutionDownBy: 2 }, { ...CAMERA_LAYERS[1], scaleResolutionDownBy: 1 }];
+}
+
 // Trickled candidates the SFU takes: not the end-of-candidates null or "", not mDNS names (13.6).
 export function usableCandidate(candidate) {
   if (!candidate || !candidate.candidate) return false;
@@ -87,9 +103,12 @@ export class SfuSession {
     const audio = local?.getAudioTracks()[0] ?? null;
     const camera = local?.getVideoTracks()[0] ?? null;
     const streams = local ? [local] : [];
+    const encodings = camera ? cameraEncodings(camera.getSettings?.().width) : null;
     this.transceivers = {
       audio: pc.addTransceiver(audio ?? "audio", { direction: audio ? "sendrecv" : "recvonly", streams }),
-      video: pc.addTransceiver(camera ?? "video", { direction: camera ? "sendrecv" : "recvonly", streams }),
+      video: pc.addTransceiver(camera ?? "video", {
+        direction: camera ? "sendrecv" : "recvonly", streams, ...(encodings ? { sendEncodings: encodings } : {}),
+      }),
       // Always offered (13.8): sharing later is a replaceTrack, never a renegotiation.
       screen: pc.addTransceiver(this.screen ?? "video", { direction: "sendrecv", sendEncodings: [SCREEN_ENCODING] }),
     };

@@ -59,6 +59,19 @@ class MediaPreferences(betterproto.Message):
     has_last_n: bool = betterproto.bool_field(1)
     last_n: int = betterproto.uint32_field(2)
     pinned: List[str] = betterproto.string_field(3)
+    video_sizes: Dict[str, "TileSize"] = betterproto.map_field(
+        4, betterproto.TYPE_STRING, betterproto.TYPE_MESSAGE
+    )
+    """
+    The size the member renders each forwarded video at (docs/signaling.md 13.11), keyed "<user id>" for
+     a camera or "<user id>:screen"; the node's SFU picks the smallest simulcast layer that fills it.
+    """
+
+
+@dataclass(eq=False, repr=False)
+class TileSize(betterproto.Message):
+    width: int = betterproto.uint32_field(1)
+    height: int = betterproto.uint32_field(2)
 
 
 @dataclass(eq=False, repr=False)
@@ -110,6 +123,8 @@ class TrackStats(betterproto.Message):
     packets_lost: int = betterproto.uint64_field(7)
     rtt_ms: Optional[float] = betterproto.double_field(8, optional=True)
     frames_forwarded: int = betterproto.uint64_field(9)
+    layer: Optional[int] = betterproto.uint32_field(10, optional=True)
+    paused_for_bandwidth: bool = betterproto.bool_field(11)
 
 
 @dataclass(eq=False, repr=False)
@@ -117,6 +132,7 @@ class MemberStats(betterproto.Message):
     user_id: str = betterproto.string_field(1)
     connection_state: str = betterproto.string_field(2)
     tracks: List["TrackStats"] = betterproto.message_field(3)
+    bandwidth_bps: Optional[int] = betterproto.uint64_field(4, optional=True)
 
 
 @dataclass(eq=False, repr=False)

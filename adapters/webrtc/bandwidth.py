@@ -1,0 +1,132 @@
+"""How much a subscriber's link carries: one estimate per subscriber peer connection (issue 16).
+
+Two signals, both RTCP from the subscriber to the SFU's senders:
+
+- REMB: Chromium and aiortc receivers estimate from packet delays (aiortc negotiates ``goog-remb`` and
+  ``abs-send-time``) and send it; aiortc sets it as the ``target_bitrate`` of the sender's encoder,
+  which for a forwarded track is our ``ForwardingPacketizer``. A receiver in its "increase" state
+  reports up to ~1.5x what it receives (so REMB alone never lets a sender climb to a much higher
+  layer); when it detects over-use it reports ~0.85x what it receives. REMB therefore *limits* only
+  when it falls below what the SFU sends (``REMB_CONGESTED`` of the send rate).
+- Loss (GCC-style), from the receiver reports' cumulative counts over all the subscriber's streams:
+  more than 10% lost cuts the estimate to the send rate times (1 - loss/2); less than 2% lets it grow
+  (``growth`` per second); in between it holds. A token-bucket-limited link (tc tbf: it drops) is
+  caught this way even when REMB reacts slowly.
+
+After a congestion signal the estimate grows no higher than just below the send rate at which it
+happened (``ceiling``) until ``retry_after`` seconds pass without one: a weak link is probed again
+from time to time, not every few seconds. Everything here is arithmetic on numbers handed in with
+their time: no I/O, no clock of its own.
+"""
+
+from __future__ import annotations
+
+from attrs import define, field
+
+START_BPS = 1_000_000
+MIN_BPS = 50_000
+MAX_BPS = 20_000_000
+LOSS_HIGH = 0.10
+LOSS_LOW = 0.02
+REMB_CONGESTED = 0.95  # REMB below this share of the send rate: the receiver signals over-use
+MIN_PACKETS = 20  # a loss figure needs at least this many packets expected
+RATE_WINDOW = 1.0  # seconds: smoothing of the send rate
+FEEDBACK_FRESH = 3.0  # seconds: growth needs a loss figure this recent (no feedback, no growth)
+
+
+@define
+class _StreamReport:
+    highest: int
+    lost: int
+
+
+@define
+class BandwidthEstimator:
+    start_bps: int = START_BPS
+    min_bps: int = MIN_BPS
+    max_bps: int = MAX_BPS
+    growth: float = 1.25  # per second, while loss stays low
+    retry_after: float = 10.0
+    estimate: float = field(init=False)
+    send_rate: float = field(init=False, default=0.0)
+    remb: int | None = field(init=False, default=None)
+    loss: float | None = field(init=False, default=None)  # the last loss figure (0-1)
+    congestion_events: int = field(init=False, default=0)
+    ceiling: float | None = field(init=False, default=None)
+    _ceiling_at: float = field(init=False, default=0.0)
+    _reports: dict[int, _StreamReport] = field(init=False, factory=dict)
+    _expected: int = field(init=False, default=0)
+    _lost: int = field(init=False, default=0)
+    _loss_at: float | None = field(init=False, default=None)
+    _remb_pending: int | None = field(init=False, default=None)
+    _bytes: int = field(init=False, default=0)
+    _tick: float | None = field(init=False, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        self.estimate = float(self.start_bps)
+
+    # -- feedback, as it arrives (cheap: the work is done in ``update``) ------------------------
+
+    def on_remb(self, bitrate: int) -> None:
+        self._remb_pending = self.remb = max(0, int(bitrate))
+
+    def on_receiver_report(self, ssrc: int, highest_sequence: int, cumulative_lost: int) -> None:
+        """One RTCP report block about one of the subscriber's streams. The same block handed in twice
+        (aiortc gives a compound packet to every sender it names) counts once."""
+        before = self._reports.get(ssrc)
+        self._reports[ssrc] = _StreamReport(highest_sequence, cumulative_lost)
+        if before is None:
+            return
+        expected = highest_sequence - before.highest
+        if expected <= 0 or expected > 1 << 16:  # a repeat, a reordered report, or a reset stream
+            return
+        self._expected += expected
+        self._lost += max(0, min(expected, cumulative_lost - before.lost))
+
+    def forget_stream(self, ssrc: int) -> None:
+        self._reports.pop(ssrc, None)
+
+    # -- the controller's tick -------------------------------------------------------------------
+
+    def update(self, now: float, bytes_sent: int) -> int:
+        """The estimate at ``now``; ``bytes_sent``: the subscriber's senders' payload bytes so far."""
+        if self._tick is None:
+            self._tick, self._bytes = now, bytes_sent
+            return int(self.estimate)
+        dt = now - self._tick
+        if dt <= 0:
+            return int(self.estimate)
+        rate = max(0, bytes_sent - self._bytes) * 8 / dt
+        weight = min(1.0, dt / RATE_WINDOW)
+        self.send_rate += (rate - self.send_rate) * weight
+        self._tick, self._bytes = now, bytes_sent
+        congested = False
+        if self._expected >= MIN_PACKETS:
+            self.loss = self._lost / self._expected
+            self._expected = self._lost = 0
+            self._loss_at = now
+            if self.loss > LOSS_HIGH:
+                self._congested(now, min(self.estimate, self.send_rate) * (1 - self.loss / 2))
+                congested = True
+        remb, self._remb_pending = self._remb_pending, None
+        if remb is not None and remb < REMB_CONGESTED * self.send_rate:
+            self._congested(now, remb)
+            congested = True
+        if not congested:
+            self._grow(now, dt)
+        return int(self.estimate)
+
+    def _congested(self, now: float, bound: float) -> None:
+        self.estimate = max(self.min_bps, min(self.estimate, bound))
+        self.ceiling = max(self.estimate, self.send_rate)
+        self._ceiling_at = now
+        self.congestion_events += 1
+
+    def _grow(self, now: float, dt: float) -> None:
+        fresh = self._loss_at is not None and now - self._loss_at <= FEEDBACK_FRESH
+        if not fresh or self.loss is None or self.loss >= LOSS_LOW:
+            return
+        if self.ceiling is not None and now - self._ceiling_at >= self.retry_after:
+            self.ceiling = None
+        top = self.max_bps if self.ceiling is None else max(self.estimate, 0.95 * self.ceiling)
+        self.estimate = min(top, self.estimate * self.growth ** dt)

@@ -1,0 +1,149 @@
+"""Per subscriber: its bandwidth estimate -> the layer policy -> each forwarded video's layer (issue 16).
+
+``LayerController.tick(now)`` (the SfuPeer runs it every ``tick`` seconds: a few dozen arithmetic
+operations per video subscription) reads the subscriber's estimate (``bandwidth.py``), builds one
+``VideoWant`` per forwarded video that last-N lets through and the subscriber has answered, runs the
+pure policy (``domain.rooms.layers``) and applies it: ``set_target_layer`` on the forwarded track
+(simulcast, ``forwarding.py``) and, for a subscription the budget cannot carry even at its lowest
+layer, a pause for bandwidth (``Subscription.bandwidth_paused``: a camera is forwarded only if
+last-N AND bandwidth allow it).
+
+Layer sizes and bitrates come from ``PublishedTrack.layers`` (``LayerInfo``); a track without
+simulcast is one layer at its measured bitrate.  A layer whose bitrate is not known yet costs a
+nominal 0.1 bit per pixel at its frame rate (1280x720 at 30 fps: 2.8 Mbit/s); costs never decrease
+from one layer to the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from attrs import define, field
+
+from adapters.webrtc.bandwidth import BandwidthEstimator
+from domain.rooms.layers import PAUSED, Layer, LayerPolicy, LayerState, TileSize, VideoWant, priority
+from domain.shared.ids import UserId
+
+TICK = 0.25
+BITS_PER_PIXEL = 0.1
+SOURCE_RATE_WINDOW = 2.0
+
+
+def tile_key(publisher_id: str, label: str) -> str:
+    """The ``video_sizes`` key of a forwarded video: ``<user id>`` (camera) or ``<user id>:<label>``."""
+    return publisher_id if label == "video" else f"{publisher_id}:{label}"
+
+
+def nominal_bitrate(width: int, height: int, fps: float) -> int:
+    return int(width * height * (fps if fps > 0 else 30) * BITS_PER_PIXEL)
+
+
+@define
+class _Meter:
+    at: float
+    total: int
+    rate: float = 0.0
+
+
+@define
+class LayerController:
+    estimator: BandwidthEstimator
+    policy: LayerPolicy
+    state: LayerState = field(factory=LayerState)
+    chosen: dict[Any, int] = field(factory=dict)  # subscription key -> layer index (of all layers) or PAUSED
+    estimate_bps: int = 0
+    _meters: dict[int, _Meter] = field(factory=dict)
+
+    def tick(self, now: float, subscriptions: Iterable[Any], bytes_sent: int, *,
+             sizes: Mapping[str, TileSize], pinned: frozenset[UserId],
+             speaker_rank: Callable[[UserId], int | None]) -> bool:
+        """Decide and apply; True when a subscription's bandwidth pause changed (the caller pauses or
+        resumes tracks). ``subscriptions``: (key, Subscription) pairs of the videos to decide."""
+        self.estimate_bps = self.estimator.update(now, bytes_sent)
+        wants, index_maps, subs = [], {}, {}
+        for key, sub in subscriptions:
+            layers, indices = self._layers(sub.source, now)
+            label = sub.source.label
+            wants.append(VideoWant(
+                key=key, layers=layers, tile=sizes.get(tile_key(sub.publisher_id, label)),
+                screen=label == "screen",
+                priority=priority(screen=label == "screen", pinned=sub.publisher_id in pinned,
+                                  speaker_rank=speaker_rank(sub.publisher_id))))
+            index_maps[key], subs[key] = indices, sub
+        previous = LayerState(chosen={k: self._local(v, index_maps[k]) for k, v in self.state.chosen.items()
+                                      if k in index_maps}, up_since=self.state.up_since)
+        decision = self.policy.decide(self.estimate_bps, wants, previous, now)
+        changed = False
+        chosen: dict[Any, int] = {}
+        for key, local in decision.chosen.items():
+            sub = subs[key]
+            paused = local == PAUSED
+            if paused != sub.bandwidth_paused:
+                sub.bandwidth_paused, changed = paused, True
+            layer = PAUSED if paused else index_maps[key][local]
+            chosen[key] = layer
+            set_target = getattr(sub.track, "set_target_layer", None)
+            if not paused and set_target is not None and getattr(sub.track, "target_layer", None) != layer:
+                set_target(layer)
+        self.chosen = chosen
+        self.state = LayerState(chosen=dict(chosen), up_since=decision.state.up_since)
+        return changed
+
+    @staticmethod
+    def _local(layer: int, indices: tuple[int, ...]) -> int:
+        """A layer index among all the source's layers -> among its active ones (the nearest below)."""
+        if layer == PAUSED:
+            return PAUSED
+        below = [i for i, real in enumerate(indices) if real <= layer]
+        return below[-1] if below else 0
+
+    def _layers(self, source: Any, now: float) -> tuple[tuple[Layer, ...], tuple[int, ...]]:
+        infos = getattr(source, "layers", None) or ()
+        active = [(i, info) for i, info in enumerate(infos) if getattr(info, "active", True)]
+        if not active:
+            if infos:  # every layer paused by the publisher: the lowest, at no cost, until one comes back
+                return (Layer(infos[0].width or 0, infos[0].height or 0, 0),), (0,)
+            return (Layer(0, 0, int(self._source_rate(source, now))),), (0,)
+        layers, floor = [], 0
+        for _, info in active:
+            width, height = info.width or 0, info.height or 0  # None: no keyframe seen yet
+            rate = info.bitrate_bps or nominal_bitrate(width, height, info.fps or 0)
+            floor = max(floor, int(rate))
+            layers.append(Layer(width, height, floor))
+        return tuple(layers), tuple(i for i, _ in active)
+
+    def _source_rate(self, source: Any, now: float) -> float:
+        total = int(getattr(source, "bytes_in", 0))
+        meter = self._meters.get(id(source))
+        if meter is None:
+            self._meters[id(source)] = _Meter(now, total)
+            return 0.0
+        dt = now - meter.at
+        if dt > 0:
+            rate = max(0, total - meter.total) * 8 / dt
+            meter.rate += (rate - meter.rate) * min(1.0, dt / SOURCE_RATE_WINDOW)
+            meter.at, meter.total = now, total
+        return meter.rate
+
+    def forget(self, sources: Iterable[Any]) -> None:
+        alive = {id(s) for s in sources}
+        for key in [k for k in self._meters if k not in alive]:
+            del self._meters[key]
+
+
+@define(frozen=True)
+class BandwidthSettings:
+    """The SFU's bandwidth and layer choice (APP_SFU_BWE_*, runners/settings.py)."""
+
+    start_bps: int = 1_000_000
+    audio_reserve_bps: int = 64_000
+    up_margin: float = 1.15
+    up_hold: float = 2.5
+    retry_after: float = 10.0
+    tick: float = TICK
+
+    def controller(self) -> LayerController:
+        return LayerController(
+            BandwidthEstimator(start_bps=self.start_bps, retry_after=self.retry_after),
+            LayerPolicy(audio_reserve_bps=self.audio_reserve_bps, up_margin=self.up_margin, up_hold=self.up_hold))

@@ -1,0 +1,117 @@
+"""A subscriber's bandwidth estimate from REMB and receiver-report loss (adapters/webrtc/bandwidth.py),
+driven with made-up feedback and a made-up clock; and the packetizer hook REMB arrives through."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from adapters.webrtc.bandwidth import BandwidthEstimator
+from adapters.webrtc.forwarding import ForwardingPacketizer
+
+TICK = 0.25
+
+
+class Link:
+    """A subscriber sending at ``rate`` bit/s through a link that carries ``capacity`` (drops the rest),
+    with one receiver report a second about one stream of 1200-byte packets."""
+
+    def __init__(self, est: BandwidthEstimator, capacity: float) -> None:
+        self.est, self.capacity = est, capacity
+        self.now, self.bytes, self.seq, self.lost, self.next_rr = 0.0, 0, 0, 0.0, 1.0
+
+    def run(self, seconds: float, rate: float) -> list[int]:
+        out = []
+        for _ in range(round(seconds / TICK)):
+            self.now += TICK
+            sent = rate * TICK / 8
+            self.bytes += int(sent)
+            packets = sent / 1200
+            self.seq += packets
+            self.lost += packets * max(0.0, 1 - self.capacity / rate) if rate else 0
+            if self.now >= self.next_rr:
+                self.est.on_receiver_report(1111, int(self.seq), int(self.lost))
+                self.est.on_receiver_report(1111, int(self.seq), int(self.lost))  # same block, 2nd sender
+                self.next_rr += 1.0
+            out.append(self.est.update(self.now, self.bytes))
+        return out
+
+
+def test_no_loss_grows_the_estimate_from_its_start() -> None:
+    est = BandwidthEstimator(start_bps=500_000, growth=1.25)
+    link = Link(est, capacity=10_000_000)
+    estimates = link.run(10, rate=400_000)
+    assert estimates[0] == 500_000
+    assert estimates == sorted(estimates)
+    assert 500_000 * 1.25 ** 7 < estimates[-1] < 500_000 * 1.25 ** 10.5
+
+
+def test_heavy_loss_cuts_to_below_the_send_rate_and_sets_a_ceiling() -> None:
+    est = BandwidthEstimator(start_bps=3_000_000)
+    link = Link(est, capacity=500_000)
+    link.run(1.0, rate=2_000_000)
+    estimates = link.run(2.0, rate=2_000_000)
+    assert min(estimates) < 2_000_000 * 0.7 and est.loss is not None and est.loss > 0.5
+    assert est.congestion_events >= 1 and est.ceiling is not None
+
+
+def test_moderate_loss_holds_and_low_loss_grows() -> None:
+    est = BandwidthEstimator(start_bps=1_000_000)
+    link = Link(est, capacity=1_000_000 * 0.95)  # 5% lost
+    held = link.run(5, rate=1_000_000)
+    assert held[-1] == 1_000_000 and est.congestion_events == 0
+    link.capacity = 10**9
+    assert link.run(3, rate=1_000_000)[-1] > 1_000_000
+
+
+def test_after_congestion_it_stays_below_the_ceiling_until_the_retry_time() -> None:
+    est = BandwidthEstimator(start_bps=3_000_000, retry_after=10.0)
+    link = Link(est, capacity=600_000)
+    link.run(3, rate=2_000_000)  # too much: loss
+    ceiling = est.ceiling
+    assert ceiling is not None
+    link.capacity = 10**9  # the limit is lifted; we send what the estimate allows
+    quiet = link.run(8, rate=300_000)
+    assert max(quiet) <= max(0.95 * ceiling, quiet[0]) + 1
+    later = link.run(10, rate=300_000)
+    assert later[-1] > ceiling  # probed again
+
+
+def test_remb_below_the_send_rate_is_congestion_and_above_it_is_no_limit() -> None:
+    est = BandwidthEstimator(start_bps=2_000_000)
+    link = Link(est, capacity=10**9)
+    link.run(2, rate=1_500_000)
+    est.on_remb(2_200_000)  # a receiver in "increase" reports ~1.5x what it gets: not a limit
+    assert link.run(0.25, rate=1_500_000)[-1] >= 2_000_000
+    est.on_remb(800_000)  # over-use: 0.85x of what arrives
+    assert link.run(0.25, rate=1_500_000)[-1] == 800_000
+    assert est.remb == 800_000
+
+
+def test_a_repeated_or_reordered_report_counts_nothing() -> None:
+    est = BandwidthEstimator()
+    est.on_receiver_report(5, 1000, 10)
+    est.on_receiver_report(5, 1000, 10)  # the same block again
+    est.on_receiver_report(5, 500, 50)  # older: ignored, and counting goes on from it
+    assert (est._expected, est._lost) == (0, 0)
+    est.on_receiver_report(5, 600, 52)
+    assert (est._expected, est._lost) == (100, 2)
+    est.forget_stream(5)
+    est.on_receiver_report(5, 9000, 90)  # a new stream on that SSRC: its first block is a base
+    assert (est._expected, est._lost) == (100, 2)
+
+
+def test_never_below_the_floor() -> None:
+    est = BandwidthEstimator(start_bps=100_000, min_bps=50_000)
+    link = Link(est, capacity=1_000)
+    assert min(link.run(5, rate=60_000)) >= 50_000
+
+
+def test_the_packetizer_passes_remb_on_and_counts_bytes() -> None:
+    seen: list[int] = []
+    packetizer = ForwardingPacketizer(SimpleNamespace(rtp_for=lambda p: ([b"abc", b"de"], 90)))  # type: ignore[arg-type]
+    assert packetizer.target_bitrate is None
+    packetizer.on_target_bitrate = seen.append
+    packetizer.target_bitrate = 321_000  # what aiortc does on REMB
+    assert seen == [321_000] and packetizer.target_bitrate == 321_000
+    packetizer.pack(SimpleNamespace(pts=90))  # type: ignore[arg-type]
+    assert packetizer.bytes_out == 5
