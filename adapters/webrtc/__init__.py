@@ -8,6 +8,7 @@ from adapters.webrtc.aiortc_internals import AiortcInternalsChanged
 from adapters.webrtc.forwarding import (
     ForwardedTrack,
     ForwardingPacketizer,
+    LayerInfo,
     PublishedTrack,
     ReceiverAlreadyStarted,
     attach,
@@ -15,5 +16,5 @@ from adapters.webrtc.forwarding import (
     tap,
 )
 
-__all__ = ["AiortcInternalsChanged", "ForwardedTrack", "ForwardingPacketizer", "PublishedTrack",
+__all__ = ["AiortcInternalsChanged", "ForwardedTrack", "ForwardingPacketizer", "LayerInfo", "PublishedTrack",
            "ReceiverAlreadyStarted", "attach", "forward", "tap"]

@@ -211,7 +211,9 @@ class PublishedTrack:
     @property
     def layers(self) -> tuple[LayerInfo, ...]:
         """The layers, low to high (by resolution once every layer's is known, else in the offer's
-        order); one for a track published without simulcast."""
+        order); one for a track published without simulcast (always active). A layer that sent nothing
+        for ``LAYER_TIMEOUT`` has bitrate and frame rate 0, and is inactive if it is a simulcast layer."""
+        self._check_layers(time.monotonic())
         return tuple(layer.info() for layer in self._order)
 
     def mime_type(self) -> str | None:
@@ -284,10 +286,10 @@ class PublishedTrack:
     def _check_layers(self, now: float) -> None:
         changed = False
         for layer in self._layers:
-            active = now - layer.last_frame < LAYER_TIMEOUT
+            active = now - layer.last_frame < LAYER_TIMEOUT or not self.simulcast  # a single layer: always
             if active != layer.active:
                 layer.active, changed = active, True
-            if not active:
+            if now - layer.last_frame >= LAYER_TIMEOUT:
                 layer.bitrate_bps, layer.fps, layer.window_start = 0, 0.0, None
         if changed:
             for track in list(self._subscribers):
@@ -718,7 +720,7 @@ def forward(pc: RTCPeerConnection, source: PublishedTrack, mime_type: str | None
     return sender
 
 
-def tap(pc: RTCPeerConnection, track: MediaStreamTrack) -> PublishedTrack:
+def tap(pc: RTCPeerConnection, track: MediaStreamTrack, rids: tuple[str, ...] = ()) -> PublishedTrack:
     """``PublishedTrack.tap`` for the receiver of a track from ``pc``'s "track" event."""
     receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-    return PublishedTrack.tap(receiver)
+    return PublishedTrack.tap(receiver, rids=rids)
