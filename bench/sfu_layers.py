@@ -17,6 +17,11 @@ Two runs in the same process: ``simulcast`` (Alice publishes q/h/f) and the base
 (the same page made to publish one encoding: the drop can only freeze or slow Carol's one stream).
 Median and max over ``--repeat`` repetitions.
 
+``--publisher-remb off`` is a diagnostic, not the product: the SFU process starts with a sitecustomize
+that turns aiortc's receive-side REMB off, so that the publisher's Chromium sends every layer (on a
+loaded machine that estimator holds it to its lowest layer; see the run's "Alice publishes" line) and
+the subscriber side can be timed on its own.
+
 ``python bench/sfu_layers.py --repeat 5 --kbit 300`` (root: it re-runs itself under ``unshare -n``).
 """
 
@@ -113,11 +118,23 @@ def repetition(rig: Any, kbit: int, window: float) -> dict[str, Any]:
             "sfu_under": sfu_under}
 
 
-def run(layers: str, repeat: int, kbit: int, window: float) -> dict[str, Any]:
+NO_REMB = """import aiortc.rate
+aiortc.rate.RemoteBitrateEstimator.add = lambda self, *args, **kwargs: None  # bench/sfu_layers.py --publisher-remb off
+"""
+
+
+def run(layers: str, repeat: int, kbit: int, window: float, remb: str) -> dict[str, Any]:
+    import tempfile
+
     from tests.browser.test_sfu_simulcast_tc import Rig
 
     with ExitStack() as stack:
-        rig = Rig(stack, layers, f"allinone-bench-layers-{layers}.log")
+        env = {}
+        if remb == "off":
+            hook = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            (hook / "sitecustomize.py").write_text(NO_REMB)
+            env["PYTHONPATH"] = os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")])
+        rig = Rig(stack, layers, f"allinone-bench-layers-{layers}.log", env)
         rig.meet()
         reps = []
         from tests.browser.test_web_client import StepFailed
@@ -136,10 +153,10 @@ def inside(args: argparse.Namespace) -> dict[str, Any]:
     from tests.browser.test_sfu_simulcast_tc import client_publishes_simulcast, sfu_has_simulcast
 
     own = sfu_has_simulcast() and not client_publishes_simulcast()
-    runs = {"simulcast": run("simulcast" if own else "as-is", args.repeat, args.kbit, args.window),
-            "single": run("single", args.repeat, args.kbit, args.window)}
+    runs = {"simulcast": run("simulcast" if own else "as-is", args.repeat, args.kbit, args.window, args.publisher_remb),
+            "single": run("single", args.repeat, args.kbit, args.window, args.publisher_remb)}
     return {"runs": runs, "load": [round(x, 1) for x in os.getloadavg()], "sfu_simulcast": sfu_has_simulcast(), "client_simulcast": client_publishes_simulcast(),
-            "kbit": args.kbit, "window": args.window}
+            "kbit": args.kbit, "window": args.window, "publisher_remb": args.publisher_remb}
 
 
 def figure(values: list[float | None], window: float) -> str:
@@ -158,6 +175,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--kbit", type=int, default=300)
     parser.add_argument("--window", type=float, default=8.0, help="seconds under the limit per repetition")
+    parser.add_argument("--publisher-remb", choices=("aiortc", "off"), default="aiortc",
+                        help="off: a diagnostic run with aiortc's receive-side REMB turned off in the SFU process")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
@@ -166,7 +185,7 @@ def main() -> None:
     result, _ = run_in_netns([str(Path(__file__).resolve()), *sys.argv[1:], "--inside"], timeout=1200)
     print(f"Layer switch after a drop to {result['kbit']} kbit/s (tbf on the weak subscriber's link), "
           f"{args.repeat} repetitions, {result['window']:.0f} s under the limit; load average at the end "
-          f"{result['load']}; SFU simulcast: "
+          f"{result['load']}; publisher REMB: {result['publisher_remb']}; SFU simulcast: "
           f"{result['sfu_simulcast']}, web client simulcast: {result['client_simulcast']}")
     for name, data in result["runs"].items():
         failed = [r for r in data["repetitions"] if "error" in r]
