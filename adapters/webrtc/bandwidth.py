@@ -7,7 +7,12 @@ Two signals, both RTCP from the subscriber to the SFU's senders:
   which for a forwarded track is our ``ForwardingPacketizer``. A receiver in its "increase" state
   reports up to ~1.5x what it receives (so REMB alone never lets a sender climb to a much higher
   layer); when it detects over-use it reports ~0.85x what it receives. REMB therefore *limits* only
-  when it falls below what the SFU sends (``REMB_CONGESTED`` of the send rate).
+  when it falls below what the SFU sends (``REMB_CONGESTED`` of the send rate) **and** the latest
+  receiver reports show some loss (>= 2%): then it says how far to cut. Alone it is not trusted:
+  aiortc's estimator reports 0.1-0.6x what it receives with no loss at all (at its start, and when
+  the event loop of a busy machine delays packets), and a delay-based estimate is fooled the same
+  way by the SFU's own scheduling jitter. A browser sends one REMB for the connection, aiortc one
+  per video stream: the estimate reads the sum of the latest REMB per set of SSRCs.
 - Loss (GCC-style), from the receiver reports' cumulative counts over all the subscriber's streams:
   more than 10% lost cuts the estimate to the send rate times (1 - loss/2); less than 2% lets it grow
   (``growth`` per second); in between it holds. A token-bucket-limited link (tc tbf: it drops) is
@@ -59,6 +64,7 @@ class BandwidthEstimator:
     _lost: int = field(init=False, default=0)
     _loss_at: float | None = field(init=False, default=None)
     _remb_pending: int | None = field(init=False, default=None)
+    _remb_groups: dict[tuple[int, ...], int] = field(init=False, factory=dict)
     _bytes: int = field(init=False, default=0)
     _tick: float | None = field(init=False, default=None)
 
@@ -67,8 +73,11 @@ class BandwidthEstimator:
 
     # -- feedback, as it arrives (cheap: the work is done in ``update``) ------------------------
 
-    def on_remb(self, bitrate: int) -> None:
-        self._remb_pending = self.remb = max(0, int(bitrate))
+    def on_remb(self, bitrate: int, ssrcs: tuple[int, ...] = (), now: float | None = None) -> None:
+        """A REMB covering ``ssrcs``: browsers send one for all the streams they receive on the connection,
+        aiortc one per received video stream; the estimate reads their sum (latest per SSRC set)."""
+        self._remb_groups[ssrcs] = max(0, int(bitrate))
+        self._remb_pending = self.remb = sum(self._remb_groups.values())
 
     def on_receiver_report(self, ssrc: int, highest_sequence: int, cumulative_lost: int) -> None:
         """One RTCP report block about one of the subscriber's streams. The same block handed in twice
@@ -85,6 +94,8 @@ class BandwidthEstimator:
 
     def forget_stream(self, ssrc: int) -> None:
         self._reports.pop(ssrc, None)
+        for group in [g for g in self._remb_groups if ssrc in g]:
+            del self._remb_groups[group]
 
     # -- the controller's tick -------------------------------------------------------------------
 
@@ -109,7 +120,9 @@ class BandwidthEstimator:
                 self._congested(now, min(self.estimate, self.send_rate) * (1 - self.loss / 2))
                 congested = True
         remb, self._remb_pending = self._remb_pending, None
-        if remb is not None and remb < REMB_CONGESTED * self.send_rate:
+        lossy = (self.loss is not None and self.loss >= LOSS_LOW and self._loss_at is not None
+                 and now - self._loss_at <= FEEDBACK_FRESH)
+        if remb is not None and remb < REMB_CONGESTED * self.send_rate and lossy:
             self._congested(now, remb)
             congested = True
         if not congested:

@@ -667,19 +667,9 @@ class ForwardingPacketizer(Encoder):
         self._track = track
         self._picture_id = 0
         self.bytes_out = 0  # RTP payload bytes handed to the sender (the subscriber's send rate)
-        self.on_target_bitrate: Callable[[int], None] | None = None  # REMB (bandwidth.py)
-        self._target_bitrate: int | None = None
-
-    @property
-    def target_bitrate(self) -> int | None:
-        """The subscriber's last REMB naming this sender's SSRC: aiortc sets it on the encoder."""
-        return self._target_bitrate
-
-    @target_bitrate.setter
-    def target_bitrate(self, bitrate: int) -> None:
-        self._target_bitrate = bitrate
-        if self.on_target_bitrate is not None:
-            self.on_target_bitrate(bitrate)
+        # The subscriber's last REMB naming this sender's SSRC, as aiortc sets it on an encoder. The
+        # bandwidth estimate reads REMB from the RTCP itself (sfu_peer), which also names its SSRCs.
+        self.target_bitrate: int | None = None
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         raise TypeError("a forwarded track carries encoded packets only; it is never encoded")

@@ -37,7 +37,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCRtpTran
 from aiortc.sdp import candidate_from_sdp
 from attrs import define
 
-from aiortc.rtp import RtcpRrPacket, RtcpSrPacket
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, unpack_remb_fci
 
 from adapters.webrtc import aiortc_internals as internals
 from adapters.webrtc.assembly import EncodedFrame
@@ -337,14 +337,17 @@ class SfuPeer:
         if self.layers is None:
             return
         estimator = self.layers.estimator
-        packetizer = internals.sender_encoder(sender)
-        if packetizer is not None and hasattr(packetizer, "on_target_bitrate"):
-            packetizer.on_target_bitrate = estimator.on_remb  # aiortc sets target_bitrate on REMB
 
         def observe(packet: Any) -> None:
             if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
                 for report in packet.reports:
                     estimator.on_receiver_report(report.ssrc, report.highest_sequence, report.packets_lost)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                # REMB (aiortc also sets it as the packetizer's target_bitrate, without its SSRCs): a
+                # browser sends one for the whole connection, aiortc one per received video stream.
+                with contextlib.suppress(ValueError):
+                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                    estimator.on_remb(bitrate, tuple(sorted(ssrcs)))
 
         internals.observe_rtcp(sender, observe)
 
@@ -372,7 +375,10 @@ class SfuPeer:
         await self._connected.wait()
         while not self.closed:
             await asyncio.sleep(tick)
-            self.control_layers(time.monotonic())
+            try:
+                self.control_layers(time.monotonic())
+            except Exception:  # one bad tick must not leave the layers frozen for the connection's life
+                log.exception("SFU layer control failed", extra={"peer": self.name})
 
     def _msids(self) -> dict[str, tuple[str, str]]:
         # Keyed by subscription: a retired m-line of a publisher who came back is ``<label>@<n>``, so no

@@ -77,6 +77,7 @@ async def run_scenario() -> dict[str, Any]:
     logging.getLogger("aiortc.codecs.vpx").addHandler(errors)
     result: dict[str, Any] = {}
     room = Room()
+    room.sfu.bandwidth = None  # the test forces each layer: no bandwidth controller choosing them (13.11)
     widths: list[tuple[float, int]] = []  # (arrival, width) of each frame the subscriber decodes
 
     class Subscriber(RoomMember):

@@ -214,6 +214,11 @@ async def test_media_preferences_go_to_this_processs_media_server_from_members_o
     reply = await b.request("media_preferences", {"room_id": mid, "last_n": 4, "pinned": [ann.id]})
     assert reply["type"] == "ack"
     assert sfu.calls == [("signal", bob.id, "media_preferences", {"last_n": 4, "pinned": [ann.id]})]
+    sizes = {ann.id: {"width": 640, "height": 360}, f"{ann.id}:screen": {"width": 1280, "height": 720}}
+    reply = await b.request("media_preferences", {"room_id": mid, "video_sizes": sizes})
+    assert reply["type"] == "ack"
+    assert sfu.calls[-1] == ("signal", bob.id, "media_preferences", {"last_n": None, "pinned": [], "video_sizes": sizes})
+    del sfu.calls[-1]
     await b.request("leave_room", {"room_id": mid})
     reply = await b.request("media_preferences", {"room_id": mid, "last_n": 2})
     assert reply["type"] == "error" and reply["data"]["code"] == "not_in_room"

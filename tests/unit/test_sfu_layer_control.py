@@ -174,3 +174,42 @@ async def test_the_peer_forwards_a_camera_only_if_last_n_and_bandwidth_allow() -
 def test_settings_make_a_controller() -> None:
     ctl = BandwidthSettings(start_bps=700_000, audio_reserve_bps=50_000).controller()
     assert ctl.estimator.start_bps == 700_000 and ctl.policy.audio_reserve_bps == 50_000
+
+
+def test_video_sizes_and_layer_stats_cross_the_media_node_wire() -> None:
+    from adapters.grpc.media import preferences_from_pb, preferences_pb, stats_from_pb, stats_pb
+    from domain.rooms.media import ParticipantMediaStats, TrackStats
+    from proto.confero.media import v1 as pb
+
+    payload = {"last_n": 4, "pinned": [ANN], "video_sizes": {ANN: {"width": 320, "height": 180},
+                                                             f"{BOB}:screen": {"width": 1280, "height": 720}}}
+    wire = pb.MediaPreferences().parse(bytes(preferences_pb(payload)))
+    assert preferences_from_pb(wire) == payload
+    assert preferences_from_pb(preferences_pb({"last_n": None})) == {"last_n": None, "pinned": []}
+    with pytest.raises(InvalidSignal):
+        preferences_pb({"video_sizes": {ANN: {"width": -1, "height": 1}}})
+    track = dict(publisher_id=ANN, kind="video", direction="outbound", active=True, bitrate_bps=1, packets=2,
+                 packets_lost=0, rtt_ms=None, frames_forwarded=3)
+    members = [ParticipantMediaStats(user_id=CAT, connection_state="connected", bandwidth_bps=750_000, tracks=(
+        TrackStats(**track, layer=1), TrackStats(**track, layer=None, paused_for_bandwidth=True))),
+        ParticipantMediaStats(user_id=BOB, connection_state="new", tracks=())]
+    assert stats_from_pb(pb.StatsReply().parse(bytes(stats_pb(members)))) == members
+
+
+def test_the_signaling_protocol_takes_video_sizes_and_refuses_bad_ones() -> None:
+    import json
+
+    from runners.signaling.protocol import ProtocolError, parse
+
+    def frame(sizes: Any) -> str:
+        return json.dumps({"v": 1, "type": "media_preferences", "id": "r",
+                           "data": {"room_id": ANN, "video_sizes": sizes}})
+
+    ok = {ANN: {"width": 640, "height": 360}, f"{BOB}:screen": {"width": 1920, "height": 1080}}
+    assert parse(frame(ok))[2]["video_sizes"] == ok
+    for bad in ({"bob": {"width": 1, "height": 1}}, {f"{ANN}:mic": {"width": 1, "height": 1}},
+                {ANN: {"width": 0, "height": 1}}, {ANN: {"width": 1}}, {ANN: {"width": 1, "height": 1, "x": 1}},
+                {f"00000000-0000-4000-8000-{i:012d}": {"width": 1, "height": 1} for i in range(65)}):
+        with pytest.raises(ProtocolError) as err:
+            parse(frame(bad))
+        assert err.value.code == "invalid_message"
