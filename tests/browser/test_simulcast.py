@@ -144,7 +144,7 @@ async def run_scenario() -> dict[str, Any]:
             published = peer.published.get("video")
             if published is not None:
                 active = {l.width for l in published.layers if l.active and l.width}
-                if len(active) >= 3 or (len(active) >= 2 and time.monotonic() - start > 12):
+                if len(active) >= 3 or (len(active) >= 2 and time.monotonic() - start > 8):
                     break
             await asyncio.sleep(0.25)
         assert published is not None, "the page's camera never reached the SFU"

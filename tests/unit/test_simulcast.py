@@ -300,3 +300,23 @@ def test_the_answer_receives_the_offered_rids_with_their_extensions_and_other_se
     assert receive_simulcast(out, rids, {uri: i for i, uri in extensions}) == out  # idempotent
     plain = CHROMIUM_SIMULCAST.split("a=rid:")[0]
     assert simulcast_rids(plain) == {} and receive_simulcast(plain, {}, {}) == plain
+
+
+async def test_after_a_switch_an_overflowed_queue_restarts_at_a_keyframe_with_the_same_shift() -> None:
+    rig = Rig()
+    published = PublishedTrack.tap(rig.receiver, rids=("q", "h", "f"), video_queue=4)
+    await rig.round(keyframes=("q", "h", "f"))
+    track = published.subscribe()
+    await rig.round(keyframes=("f",))
+    track.set_target_layer(0)
+    await rig.round(keyframes=("q",))
+    before = await drain(track)
+    for _ in range(6):  # the sender stalls: the queue overflows and waits for a keyframe of q
+        await rig.round()
+    assert track.waiting_for_keyframe and track.current_layer == 0
+    await rig.round(keyframes=("q",))
+    after = await drain(track)
+    assert [s[0] for s in before] == [2, 0] and [s[0] for s in after] == [0]
+    assert after[0][1] - before[-1][1] == 3000 * 7  # the same shift: seven q frames later
+    assert after[0][2] - before[-1][2] == 7
+    published.close()
