@@ -180,7 +180,7 @@ class Rig:
         page.set_default_timeout(15_000)
         log = self.run.console.setdefault(who, [])
         page.on("console", lambda m: log.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: log.append(f"pageerror: {e}"))
+        page.on("pageerror", lambda e: log.append(f"pageerror: {e} {(e.stack or '')[:400]}"))
         page.goto((self.far_base if far else self.base) + "/")
         self.run.pages[who] = page
         return page
