@@ -380,6 +380,12 @@ def scenario() -> dict[str, Any]:
         if under is not None:
             run.step("lifted", lifted)
         run.timing["layered"] = layered
+
+        def no_page_errors() -> None:
+            bad = {who: [line for line in lines if line.startswith("pageerror")] for who, lines in run.console.items()}
+            if any(bad.values()):
+                raise StepFailed(f"page errors: {bad}")
+        run.step("no_page_errors", no_page_errors)
         return run.record()
 
 
@@ -411,6 +417,10 @@ def test_a_weak_subscriber_gets_the_low_layer_the_other_keeps_the_high_one_and_l
     assert low in under["carol_widths"] and under["carol"]["w"] == low, under
     assert under["bob"]["w"] > low and low not in under["bob_widths"], under
     assert after["carol"]["w"] == after["bob"]["w"] > low, after
+
+
+def test_no_page_errors_while_the_link_changes(simulcast_run):
+    passed(simulcast_run, "no_page_errors")
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["scenario"]:
