@@ -49,7 +49,8 @@ AUDIO_QUEUE = 50  # frames: 1 s of 20 ms Opus
 KEYFRAME_REQUEST_INTERVAL = 0.3  # s between two PLIs sent to one publisher (per layer)
 LAYER_WINDOW = 1.0  # s over which a layer's bitrate and frame rate are measured
 LAYER_TIMEOUT = 1.0  # s without a frame after which a simulcast layer counts as inactive
-SWITCH_RETRY = 1.0  # s waiting for the keyframe of a new layer before asking again
+SWITCH_RETRY = 0.5  # s waiting for the keyframe of a new layer before asking again (browsers drop a PLI
+# that comes within 300 ms of their last keyframe of that layer)
 PICTURE_IDS = 1 << 15
 
 
