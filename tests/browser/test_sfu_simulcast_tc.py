@@ -288,6 +288,15 @@ def decoded_widths(samples: list[dict[str, Any]]) -> list[int]:
     return out
 
 
+def finish(run: Run) -> dict[str, Any]:
+    def no_page_errors() -> None:
+        bad = {who: [line for line in lines if line.startswith("pageerror")] for who, lines in run.console.items()}
+        if any(bad.values()):
+            raise StepFailed(f"page errors: {bad}")
+    run.step("no_page_errors", no_page_errors)
+    return run.record()
+
+
 def scenario() -> dict[str, Any]:
     for old in ARTIFACTS.glob("simulcast-*.png"):
         old.unlink(missing_ok=True)
@@ -298,7 +307,7 @@ def scenario() -> dict[str, Any]:
         run.timing["mode"] = {"sfu_simulcast": sfu_has_simulcast(), "client_simulcast": client_publishes_simulcast(),
                               "page_adds_encodings": own}
         if run.step("meet", rig.meet) is None:
-            return run.record()
+            return finish(run)
         full: dict[str, int] = {}
 
         def both_high() -> dict[str, Any]:
@@ -322,7 +331,7 @@ def scenario() -> dict[str, Any]:
                     "sfu": rig.server()}
         before = run.step("both_high", both_high)
         if before is None:
-            return run.record()
+            return finish(run)
         layered = len(before["published"]) > 1
 
         def limited() -> dict[str, Any]:
@@ -381,12 +390,7 @@ def scenario() -> dict[str, Any]:
             run.step("lifted", lifted)
         run.timing["layered"] = layered
 
-        def no_page_errors() -> None:
-            bad = {who: [line for line in lines if line.startswith("pageerror")] for who, lines in run.console.items()}
-            if any(bad.values()):
-                raise StepFailed(f"page errors: {bad}")
-        run.step("no_page_errors", no_page_errors)
-        return run.record()
+        return finish(run)
 
 
 # --- the tests: read the record ------------------------------------------------------------------
