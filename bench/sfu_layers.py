@@ -10,6 +10,8 @@ those samples against the wall-clock time tc returned.
 
 Per repetition and run:
   down    time from the drop to Carol decoding a lower layer (a frame narrower than before the drop)
+  sfu     time from the drop to the SFU reporting a lower layer or a bandwidth pause for her
+          (GET /api/v1/media/stats polled every ~0.2 s: the decision, before any keyframe and decode)
   stall   the longest time without a new decoded frame during the window (the freeze Carol sees)
   fps     Carol's frame rate over the second half of the window (before the drop: ``fps_before``)
   up      time from lifting the limit to Carol decoding Bob's width again at >= 60 % of Bob's rate
@@ -81,6 +83,15 @@ def longest_stall(samples: list[dict[str, Any]], since_ms: float, until_ms: floa
     return max(worst, until_ms - last) / 1000
 
 
+def carol_layer(server: dict[str, Any]) -> tuple[int | None, bool] | None:
+    """(layer, paused for bandwidth) of Alice's camera as the SFU forwards it to Carol."""
+    carol = server.get("carol") or {}
+    active = [v for v in carol.get("video_out", []) if v.get("bitrate_bps") or v.get("paused_for_bandwidth")]
+    if not active:
+        return None
+    return active[0].get("layer"), bool(active[0].get("paused_for_bandwidth"))
+
+
 def repetition(rig: Any, kbit: int, window: float) -> dict[str, Any]:
     from tests.browser.test_web_client import StepFailed
 
@@ -90,9 +101,16 @@ def repetition(rig: Any, kbit: int, window: float) -> dict[str, Any]:
                                      fps=STEADY_SHARE * max(rig.fps(rig.bob, 1.5), 5.0)), 40.0)
     before = rig.samples(rig.carol, time.time() - 2.0)
     width, fps_before = before[-1]["w"], rate(before)
+    layer_before = carol_layer(rig.server())
     drop_ms = time.time() * 1000
     rig.far.limit(kbit)
-    time.sleep(window)
+    decided = None  # the SFU's own view, polled: Carol's layer lower than before, or her video paused
+    while time.time() * 1000 < drop_ms + window * 1000:
+        now = carol_layer(rig.server())
+        if decided is None and now is not None and layer_before is not None and (
+                now[1] or (now[0] is not None and layer_before[0] is not None and now[0] < layer_before[0])):
+            decided = (time.time() * 1000 - drop_ms) / 1000
+        time.sleep(0.2)
     sfu_under = rig.server().get("carol")
     lift_ms = time.time() * 1000
     rig.far.lift()
@@ -110,6 +128,7 @@ def repetition(rig: Any, kbit: int, window: float) -> dict[str, Any]:
     return {"width_before": width, "fps_before": round(fps_before, 1),
             "widths_under": sorted({s["w"] for s in under if s["w"]}),
             "down": first_narrower(under, drop_ms, width),
+            "sfu_down": round(decided, 2) if decided is not None else None,
             "stall": round(longest_stall(under, drop_ms, lift_ms), 2),
             "fps_under": round(rate([x for x in under if x["t"] >= drop_ms + window * 500]), 1),
             "kbps_before": round((before[-1]["bytes"] - before[0]["bytes"]) * 8 / (before[-1]["t"] - before[0]["t"])),
@@ -196,6 +215,8 @@ def main() -> None:
         for r in failed:
             print(f"  not timed: {r['error'][:300]} SFU {r['sfu']}")
         print(f"  down   (drop -> a narrower frame decoded):     {figure([r['down'] for r in reps], result['window'])}")
+        print(f"  sfu    (drop -> the SFU forwards a lower layer or pauses, polled): "
+              f"{figure([r['sfu_down'] for r in reps], result['window'])}")
         print(f"  stall  (longest time without a new frame):     {figure([r['stall'] for r in reps], result['window'])}")
         print(f"  up     (lift -> Bob's width, >= 60 % rate):    {figure([r['up'] for r in reps], 30)}")
         print(f"  widths under the limit: {[r['widths_under'] for r in reps]}; frames/s before "
