@@ -108,25 +108,27 @@ def allocate(budget: float, wants: Sequence[VideoWant]) -> dict[Hashable, int]:
     """The layers ``budget`` buys: lowest layers in priority order (one that does not fit what is left
     is paused), then rounds of one layer up each, in priority order, up to what each wants."""
     order = sorted(wants, key=lambda w: (w.priority, not w.screen, str(w.key)))
-    chosen = {w.key: PAUSED for w in wants}
+    chosen = dict.fromkeys((w.key for w in wants), PAUSED)
     left = budget
+    growing = []  # [key, layer now, bitrates up to the wanted layer]
     for want in order:
-        if want.cost(0) > left:
+        rates = [layer.bitrate_bps for layer in want.layers[:want.wanted() + 1]]
+        if rates[0] > left:
             continue
         chosen[want.key] = 0
-        left -= want.cost(0)
-    growing = [w for w in order if chosen[w.key] == 0]
+        left -= rates[0]
+        if len(rates) > 1:
+            growing.append([want.key, 0, rates])
     while growing:
         still = []
-        for want in growing:
-            now = chosen[want.key]
-            if now >= want.wanted():
-                continue
-            extra = want.cost(now + 1) - want.cost(now)
+        for entry in growing:
+            key, now, rates = entry
+            extra = rates[now + 1] - rates[now]
             if extra <= left:
-                chosen[want.key] = now + 1
                 left -= extra
-                still.append(want)
+                entry[1] = chosen[key] = now + 1
+                if now + 2 < len(rates):
+                    still.append(entry)
         growing = still
     return chosen
 
