@@ -17,6 +17,7 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 | ``RTCRtpSender._send_keyframe`` (replaced per instance) | a subscriber's PLI/FIR goes to the publisher instead of a (non-existent) encoder |
 | ``RTCRtpSender._next_encoded_frame`` (wrapped per instance) and its ``RTCEncodedFrame.audio_level`` | a forwarded audio packet carries the publisher's ssrc-audio-level (aiortc only computes one for frames it encodes) |
 | ``RTCRtpSender._handle_rtcp_packet`` (wrapped per instance) | a subscriber's receiver reports (cumulative loss per stream) reach its bandwidth estimate (``bandwidth.py``); aiortc keeps only the last fraction lost in its stats |
+| ``RTCRtpReceiver.__remote_bitrate_estimator`` (replaced before ``receive()``; its ``add()`` result is sent as REMB) | a publisher's connection reports a fixed publish ceiling as REMB (``FixedRemb``) instead of aiortc's delay-based estimate, which on a busy SFU reads event-loop latency as queueing and holds a browser's simulcast to its lowest layer |
 | ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
 | simulcast only: ``RTCRtpReceiver.__nack_generator`` (replaced) | one NACK generator per SSRC (aiortc has one per receiver, which would mix the layers' sequence numbers) |
 | simulcast only: ``RTCRtpReceiver.__rtx_ssrc`` (filled in) | RTX SSRC -> media SSRC, learnt from repaired-rtp-stream-id (RID simulcast has no SSRCs in the SDP) |
@@ -57,6 +58,7 @@ RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 TRANSPORT_ROUTER = "_rtp_router"
 TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
+RECEIVER_REMB_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 
 
 class AiortcInternalsChanged(ImportError):
@@ -101,6 +103,8 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
          "__jitter_buffer.add() and sends PLI with _send_rtcp_pli")
     need({RECEIVER_STARTED, RECEIVER_CODECS} <= receive_r & init_r,
          f"RTCRtpReceiver no longer keeps {RECEIVER_STARTED} / {RECEIVER_CODECS}")
+    need(RECEIVER_REMB_ESTIMATOR in init_r and {RECEIVER_REMB_ESTIMATOR, "add", "pack_remb_fci"} <= rtp_r,
+         f"RTCRtpReceiver._handle_rtp_packet no longer sends REMB from {RECEIVER_REMB_ESTIMATOR}.add()")
     pli = getattr(receiver_cls, RECEIVER_SEND_PLI, None)
     need(callable(pli) and inspect.iscoroutinefunction(pli) and _params(pli) == ["self", "media_ssrc"],
          "RTCRtpReceiver._send_rtcp_pli(self, media_ssrc) coroutine is gone or changed")
@@ -181,6 +185,35 @@ def receiver_codecs(receiver: RTCRtpReceiver) -> Iterable[RTCRtpCodecParameters]
 
 async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     await getattr(receiver, RECEIVER_SEND_PLI)(media_ssrc)
+
+
+class FixedRemb:
+    """Stands in for a video receiver's RemoteBitrateEstimator: the same ``add()``, answering
+    ``(bitrate, ssrcs)`` -- sent by aiortc as REMB -- at most once per ``interval_ms`` of arrival
+    time, always ``bitrate``: the sender may go up to that, its own loss-based control does the rest."""
+
+    def __init__(self, bitrate: int, interval_ms: int = 1000) -> None:
+        self.bitrate = int(bitrate)
+        self.interval_ms = interval_ms
+        self.ssrcs: dict[int, int] = {}  # ssrc -> last arrival (ms)
+        self._sent_ms: int | None = None
+
+    def add(self, arrival_time_ms: int, abs_send_time: int, payload_size: int,
+            ssrc: int) -> tuple[int, list[int]] | None:
+        self.ssrcs[ssrc] = arrival_time_ms
+        if self._sent_ms is not None and arrival_time_ms - self._sent_ms < self.interval_ms:
+            return None
+        self._sent_ms = arrival_time_ms
+        stale = [s for s, t in self.ssrcs.items() if arrival_time_ms - t > 2 * self.interval_ms]
+        for s in stale:
+            del self.ssrcs[s]
+        return self.bitrate, sorted(self.ssrcs)
+
+
+def fix_remb(receiver: RTCRtpReceiver, bitrate: int) -> None:
+    """Make ``receiver`` (video, not started) report ``bitrate`` as REMB instead of aiortc's estimate."""
+    if getattr(receiver, RECEIVER_REMB_ESTIMATOR) is not None:
+        setattr(receiver, RECEIVER_REMB_ESTIMATOR, FixedRemb(bitrate))
 
 
 def depayloaded(packet: Any) -> bytes:
