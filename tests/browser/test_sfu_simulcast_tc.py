@@ -253,14 +253,26 @@ class Rig:
 
     def wait(self, what: str, check: Any, timeout: float) -> float:
         """Polls ``check()`` (truthy: done) every 100 ms; returns the seconds it took."""
-        started = time.monotonic()
+        started, since = time.monotonic(), time.time()
         while not check():
             if time.monotonic() - started > timeout:
                 raise StepFailed(f"{what}: not within {timeout:.0f} s; bob {self.latest(self.bob)}, "
                                  f"carol {self.latest(self.carol)}, published {self.published(sending=False)}, "
-                                 f"SFU {self.server()}\n{self.far.stats()}")
+                                 f"SFU {self.server()}\n{self.far.stats()}\n"
+                                 f"carol meanwhile [s, width, frames decoded/s]: {self.timeline(self.carol, since)}")
             time.sleep(0.1)
         return time.monotonic() - started
+
+    def timeline(self, page: Any, since: float) -> list[tuple[float, int, float]]:
+        """About one sample a second since ``since``: (seconds after it, frame width, frames decoded per second)."""
+        out: list[tuple[float, int, float]] = []
+        last = None
+        for s in self.samples(page, since):
+            if last is None or s["t"] - last["t"] >= 1000:
+                fps = 0.0 if last is None else round((s["fd"] - last["fd"]) * 1000 / (s["t"] - last["t"]), 1)
+                out.append((round(s["t"] / 1000 - since, 1), s["w"], fps))
+                last = s
+        return out
 
     def decoding_at(self, page: Any, width: Any, seconds: float = 1.0, after: float = 0.0,
                     fps: float = 3.0) -> bool:
