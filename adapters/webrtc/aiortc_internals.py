@@ -18,6 +18,7 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 | ``RTCRtpSender._next_encoded_frame`` (wrapped per instance) and its ``RTCEncodedFrame.audio_level`` | a forwarded audio packet carries the publisher's ssrc-audio-level (aiortc only computes one for frames it encodes) |
 | ``RTCRtpSender._handle_rtcp_packet`` (wrapped per instance) | a subscriber's receiver reports (cumulative loss per stream) reach its bandwidth estimate (``bandwidth.py``); aiortc keeps only the last fraction lost in its stats |
 | ``RTCRtpReceiver.__remote_bitrate_estimator`` (replaced before ``receive()``; its ``add()`` result is sent as REMB) | a publisher's connection reports a fixed publish ceiling as REMB (``FixedRemb``) instead of aiortc's delay-based estimate, which on a busy SFU reads event-loop latency as queueing and holds a browser's simulcast to its lowest layer |
+| ``RTCRtpSender._retransmit`` (wrapped per instance) | a subscriber's NACKs are answered only within a retransmission budget: unpaced, aiortc resends every packet a lossy link NACKs, and on a narrow link that storm (old, higher-layer packets) is most of the loss |
 | ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
 | simulcast only: ``RTCRtpReceiver.__nack_generator`` (replaced) | one NACK generator per SSRC (aiortc has one per receiver, which would mix the layers' sequence numbers) |
 | simulcast only: ``RTCRtpReceiver.__rtx_ssrc`` (filled in) | RTX SSRC -> media SSRC, learnt from repaired-rtp-stream-id (RID simulcast has no SSRCs in the SDP) |
@@ -59,6 +60,7 @@ RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 TRANSPORT_ROUTER = "_rtp_router"
 TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
 RECEIVER_REMB_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
+SENDER_RETRANSMIT = "_retransmit"
 
 
 class AiortcInternalsChanged(ImportError):
@@ -126,6 +128,12 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
          and "target_bitrate" in names(sender_cls, SENDER_HANDLE_RTCP),
          "RTCRtpSender._handle_rtcp_packet(self, packet) coroutine is gone or no longer sets the encoder's "
          "target_bitrate on REMB")
+
+    retransmit = getattr(sender_cls, SENDER_RETRANSMIT, None)
+    need(callable(retransmit) and inspect.iscoroutinefunction(retransmit)
+         and _params(retransmit) == ["self", "sequence_number"]
+         and SENDER_RETRANSMIT in names(sender_cls, SENDER_HANDLE_RTCP),
+         "RTCRtpSender._handle_rtcp_packet no longer answers a NACK with self._retransmit(sequence_number)")
 
     need(callable(getattr(vp8_cls, "_packetize", None)) and _params(vp8_cls._packetize) == ["buffer", "picture_id"],
          "Vp8Encoder._packetize(buffer, picture_id) is gone or changed")
@@ -258,6 +266,17 @@ def observe_rtcp(sender: RTCRtpSender, observe: Callable[[Any], None]) -> None:
         await original(packet)
 
     setattr(sender, SENDER_HANDLE_RTCP, handle)
+
+
+def gate_retransmissions(sender: RTCRtpSender, allow: Callable[[], bool]) -> None:
+    """``sender`` answers a NACKed packet only when ``allow()`` says so (called once per packet)."""
+    original = getattr(sender, SENDER_RETRANSMIT)
+
+    async def retransmit(sequence_number: int) -> None:
+        if allow():
+            await original(sequence_number)
+
+    setattr(sender, SENDER_RETRANSMIT, retransmit)
 
 
 def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:

@@ -44,9 +44,9 @@ from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach
 from adapters.webrtc.layer_control import LayerController
 from adapters.webrtc.negotiation_input import NegotiationLimits, check_candidate
+from adapters.webrtc.retransmit import RetransmitBudget
 from adapters.webrtc.sdp import (RID_EXTENSIONS, Numbering, kind_of, pin, publish_bitrates, receive_simulcast,
-                                  rid_extensions,
-                                 sections, simulcast_rids)
+                                 rid_extensions, sections, simulcast_rids)
 from domain.rooms.errors import InvalidSignal
 from domain.rooms.layers import PAUSED, TileSize
 from domain.rooms.media import ParticipantMediaStats, TrackStats
@@ -140,6 +140,7 @@ class SfuPeer:
         self._connected = asyncio.Event()
         # Bandwidth and layers: the room keeps these up to date (pins, speakers, tile sizes).
         self.layers = layers
+        self.retransmits = RetransmitBudget()  # NACKs answered within a share of the estimate (with layers)
         self.tile_sizes: Mapping[str, TileSize] = {}
         self.pinned: frozenset[UserId] = frozenset()
         self.speaker_rank: Callable[[UserId], int | None] = lambda _: None
@@ -371,12 +372,15 @@ class SfuPeer:
                     estimator.on_remb(bitrate, tuple(sorted(ssrcs)))
 
         internals.observe_rtcp(sender, observe)
+        layers = self.layers
+        internals.gate_retransmissions(
+            sender, lambda: self.retransmits.allow(time.monotonic(), layers.estimate_bps or estimator.estimate))
 
     def bytes_sent(self) -> int:
         total = 0
         for sub in self.subscriptions.values():
             total += getattr(internals.sender_encoder(sub.transceiver.sender), "bytes_out", 0)
-        return total
+        return total + self.retransmits.bytes_sent
 
     def control_layers(self, now: float) -> None:
         """One tick of the layer controller (see layer_control.py)."""
