@@ -18,7 +18,7 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 | ``RTCRtpSender._next_encoded_frame`` (wrapped per instance) and its ``RTCEncodedFrame.audio_level`` | a forwarded audio packet carries the publisher's ssrc-audio-level (aiortc only computes one for frames it encodes) |
 | ``RTCRtpSender._handle_rtcp_packet`` (wrapped per instance) | a subscriber's receiver reports (cumulative loss per stream) reach its bandwidth estimate (``bandwidth.py``); aiortc keeps only the last fraction lost in its stats |
 | ``RTCRtpReceiver.__remote_bitrate_estimator`` (replaced before ``receive()``; its ``add()`` result is sent as REMB) | a publisher's connection reports a fixed publish ceiling as REMB (``FixedRemb``) instead of aiortc's delay-based estimate, which on a busy SFU reads event-loop latency as queueing and holds a browser's simulcast to its lowest layer |
-| ``RTCRtpSender._retransmit`` (wrapped per instance) | a subscriber's NACKs are answered only within a retransmission budget: unpaced, aiortc resends every packet a lossy link NACKs, and on a narrow link that storm (old, higher-layer packets) is most of the loss |
+| ``RTCRtpSender._retransmit`` (wrapped per instance) and ``__rtp_history`` (read: is the packet still there, its size) | a subscriber's NACKs are answered only within a retransmission budget: unpaced, aiortc resends every packet a lossy link NACKs, and on a narrow link that storm (old, higher-layer packets) is most of the loss |
 | ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
 | simulcast only: ``RTCRtpReceiver.__nack_generator`` (replaced) | one NACK generator per SSRC (aiortc has one per receiver, which would mix the layers' sequence numbers) |
 | simulcast only: ``RTCRtpReceiver.__rtx_ssrc`` (filled in) | RTX SSRC -> media SSRC, learnt from repaired-rtp-stream-id (RID simulcast has no SSRCs in the SDP) |
@@ -42,6 +42,7 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
 
 VERIFIED_AIORTC_VERSIONS = ("1.16.0",)
 
@@ -61,6 +62,7 @@ TRANSPORT_ROUTER = "_rtp_router"
 TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
 RECEIVER_REMB_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 SENDER_RETRANSMIT = "_retransmit"
+SENDER_HISTORY = "_RTCRtpSender__rtp_history"
 
 
 class AiortcInternalsChanged(ImportError):
@@ -134,6 +136,8 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
          and _params(retransmit) == ["self", "sequence_number"]
          and SENDER_RETRANSMIT in names(sender_cls, SENDER_HANDLE_RTCP),
          "RTCRtpSender._handle_rtcp_packet no longer answers a NACK with self._retransmit(sequence_number)")
+    need(SENDER_HISTORY in init_s and {SENDER_HISTORY, "RTP_HISTORY_SIZE"} <= names(sender_cls, SENDER_RETRANSMIT),
+         f"RTCRtpSender._retransmit no longer resends from {SENDER_HISTORY}[seq % RTP_HISTORY_SIZE]")
 
     need(callable(getattr(vp8_cls, "_packetize", None)) and _params(vp8_cls._packetize) == ["buffer", "picture_id"],
          "Vp8Encoder._packetize(buffer, picture_id) is gone or changed")
@@ -268,12 +272,16 @@ def observe_rtcp(sender: RTCRtpSender, observe: Callable[[Any], None]) -> None:
     setattr(sender, SENDER_HANDLE_RTCP, handle)
 
 
-def gate_retransmissions(sender: RTCRtpSender, allow: Callable[[], bool]) -> None:
-    """``sender`` answers a NACKed packet only when ``allow()`` says so (called once per packet)."""
+def gate_retransmissions(sender: RTCRtpSender, allow: Callable[[int], bool]) -> None:
+    """``sender`` answers a NACKed packet it still has only when ``allow(size in bytes)`` says so (asked
+    once per such packet; a NACK for a packet already gone from aiortc's history asks nothing)."""
     original = getattr(sender, SENDER_RETRANSMIT)
 
     async def retransmit(sequence_number: int) -> None:
-        if allow():
+        packet = getattr(sender, SENDER_HISTORY, {}).get(sequence_number % RTP_HISTORY_SIZE)
+        if packet is None or packet.sequence_number != sequence_number:
+            return
+        if allow(12 + len(packet.payload)):
             await original(sequence_number)
 
     setattr(sender, SENDER_RETRANSMIT, retransmit)

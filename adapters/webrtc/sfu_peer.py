@@ -140,7 +140,7 @@ class SfuPeer:
         self._connected = asyncio.Event()
         # Bandwidth and layers: the room keeps these up to date (pins, speakers, tile sizes).
         self.layers = layers
-        self.retransmits = RetransmitBudget()  # NACKs answered within a share of the estimate (with layers)
+        self.retransmits = RetransmitBudget()  # after a layer went down: NACKs answered within a budget
         self.tile_sizes: Mapping[str, TileSize] = {}
         self.pinned: frozenset[UserId] = frozenset()
         self.speaker_rank: Callable[[UserId], int | None] = lambda _: None
@@ -374,13 +374,14 @@ class SfuPeer:
         internals.observe_rtcp(sender, observe)
         layers = self.layers
         internals.gate_retransmissions(
-            sender, lambda: self.retransmits.allow(time.monotonic(), layers.estimate_bps or estimator.estimate))
+            sender, lambda size: self.retransmits.allow(time.monotonic(), layers.estimate_bps or estimator.estimate,
+                                                        size))
 
     def bytes_sent(self) -> int:
         total = 0
         for sub in self.subscriptions.values():
             total += getattr(internals.sender_encoder(sub.transceiver.sender), "bytes_out", 0)
-        return total + self.retransmits.bytes_sent
+        return total
 
     def control_layers(self, now: float) -> None:
         """One tick of the layer controller (see layer_control.py)."""
@@ -389,9 +390,13 @@ class SfuPeer:
         videos = [(key, sub) for key, sub in self.subscriptions.items()
                   if sub.active and sub.source.kind == "video" and not sub.source.closed
                   and sub not in self._awaiting_keyframe and self._last_n_allows(sub)]
+        before = dict(self.layers.chosen)
         if self.layers.tick(now, videos, self.bytes_sent(), sizes=self.tile_sizes, pinned=self.pinned,
                             speaker_rank=self.speaker_rank):
             self._apply_pauses()
+        if any(PAUSED != layer < before[key] for key, layer in self.layers.chosen.items() if key in before):
+            # A lower layer (not a pause: nothing new is sent then): the old layer's NACKs must not fill the link.
+            self.retransmits.turned_down(time.monotonic())
         for sub in self.subscriptions.values():  # last-N paused or retired: bandwidth does not hold it
             if sub.bandwidth_paused and (not sub.active or not self._last_n_allows(sub)):
                 sub.bandwidth_paused = False
