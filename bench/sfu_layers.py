@@ -20,9 +20,10 @@ Two runs in the same process: ``simulcast`` (Alice publishes q/h/f) and the base
 Median and max over ``--repeat`` repetitions.
 
 ``--publisher-remb off`` is a diagnostic, not the product: the SFU process starts with a sitecustomize
-that turns aiortc's receive-side REMB off, so that the publisher's Chromium sends every layer (on a
-loaded machine that estimator holds it to its lowest layer; see the run's "Alice publishes" line) and
-the subscriber side can be timed on its own.
+that turns aiortc's receive-side REMB off. It was needed while that estimator held the publisher's
+Chromium to its lowest layer on a loaded machine; the SFU now sends publishers a fixed REMB at
+APP_MEDIA_PUBLISH_MAX_BPS instead (aiortc_internals.FixedRemb), so both settings should publish every
+layer (see the run's "Alice publishes" line).
 
 ``python bench/sfu_layers.py --repeat 5 --kbit 300`` (root: it re-runs itself under ``unshare -n``).
 """
