@@ -106,6 +106,7 @@ bench-sfu: install $(VENV)/.system-deps
 	$(BIN)/python bench/sfu.py
 	$(BIN)/python bench/sfu_room25.py
 	$(BIN)/python bench/ice_restart.py
+	$(BIN)/python bench/sfu_layers.py
 
 bench-recording: install $(VENV)/.system-deps
 	$(BIN)/python bench/recording.py

@@ -28,7 +28,7 @@ def aiortc_media_server(bus: SignalBus, settings: Settings) -> AiortcMediaServer
                                   audio_reserve_bps=settings.media_bwe_audio_reserve_bps,
                                   up_hold=settings.media_layer_up_hold)
     return AiortcMediaServer(SignalBusMediaSignals(bus), settings.ice_servers, limits=limits,
-                             last_n=settings.media_last_n,
+                             last_n=settings.media_last_n, publish_max_bps=settings.media_publish_max_bps,
                              bandwidth=bandwidth if settings.media_bandwidth_estimation else None)
 
 

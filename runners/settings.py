@@ -124,6 +124,7 @@ class Settings(BaseSettings):
     media_bwe_start_bps: int = _env("APP_MEDIA_BWE_START_BPS", default=1_000_000, ge=100_000, le=50_000_000)
     media_bwe_audio_reserve_bps: int = _env("APP_MEDIA_BWE_AUDIO_RESERVE_BPS", default=64_000, ge=0, le=1_000_000)
     media_layer_up_hold: float = _env("APP_MEDIA_LAYER_UP_HOLD", default=2.5, ge=0.5, le=60)
+    media_publish_max_bps: int = _env("APP_MEDIA_PUBLISH_MAX_BPS", default=2_500_000, ge=100_000, le=50_000_000)
     # The SFU's recorder: how often each recorded member's new WebM bytes go to the blob store (what a
     # crash may lose), and the ffmpeg that makes the meeting file after a recording.
     recording_upload_interval: float = _env("APP_RECORDING_UPLOAD_INTERVAL", default=2.0, ge=0.5, le=60)

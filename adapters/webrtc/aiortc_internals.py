@@ -17,6 +17,8 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 | ``RTCRtpSender._send_keyframe`` (replaced per instance) | a subscriber's PLI/FIR goes to the publisher instead of a (non-existent) encoder |
 | ``RTCRtpSender._next_encoded_frame`` (wrapped per instance) and its ``RTCEncodedFrame.audio_level`` | a forwarded audio packet carries the publisher's ssrc-audio-level (aiortc only computes one for frames it encodes) |
 | ``RTCRtpSender._handle_rtcp_packet`` (wrapped per instance) | a subscriber's receiver reports (cumulative loss per stream) reach its bandwidth estimate (``bandwidth.py``); aiortc keeps only the last fraction lost in its stats |
+| ``RTCRtpReceiver.__remote_bitrate_estimator`` (replaced before ``receive()``; its ``add()`` result is sent as REMB) | a publisher's connection reports a fixed publish ceiling as REMB (``FixedRemb``) instead of aiortc's delay-based estimate, which on a busy SFU reads event-loop latency as queueing and holds a browser's simulcast to its lowest layer |
+| ``RTCRtpSender._retransmit`` (wrapped per instance) and ``__rtp_history`` (read: is the packet still there, its size) | a subscriber's NACKs are answered only within a retransmission budget: unpaced, aiortc resends every packet a lossy link NACKs, and on a narrow link that storm (old, higher-layer packets) is most of the loss |
 | ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
 | simulcast only: ``RTCRtpReceiver.__nack_generator`` (replaced) | one NACK generator per SSRC (aiortc has one per receiver, which would mix the layers' sequence numbers) |
 | simulcast only: ``RTCRtpReceiver.__rtx_ssrc`` (filled in) | RTX SSRC -> media SSRC, learnt from repaired-rtp-stream-id (RID simulcast has no SSRCs in the SDP) |
@@ -40,6 +42,7 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
 
 VERIFIED_AIORTC_VERSIONS = ("1.16.0",)
 
@@ -57,6 +60,9 @@ RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 TRANSPORT_ROUTER = "_rtp_router"
 TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
+RECEIVER_REMB_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
+SENDER_RETRANSMIT = "_retransmit"
+SENDER_HISTORY = "_RTCRtpSender__rtp_history"
 
 
 class AiortcInternalsChanged(ImportError):
@@ -101,6 +107,8 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
          "__jitter_buffer.add() and sends PLI with _send_rtcp_pli")
     need({RECEIVER_STARTED, RECEIVER_CODECS} <= receive_r & init_r,
          f"RTCRtpReceiver no longer keeps {RECEIVER_STARTED} / {RECEIVER_CODECS}")
+    need(RECEIVER_REMB_ESTIMATOR in init_r and {RECEIVER_REMB_ESTIMATOR, "add", "pack_remb_fci"} <= rtp_r,
+         f"RTCRtpReceiver._handle_rtp_packet no longer sends REMB from {RECEIVER_REMB_ESTIMATOR}.add()")
     pli = getattr(receiver_cls, RECEIVER_SEND_PLI, None)
     need(callable(pli) and inspect.iscoroutinefunction(pli) and _params(pli) == ["self", "media_ssrc"],
          "RTCRtpReceiver._send_rtcp_pli(self, media_ssrc) coroutine is gone or changed")
@@ -122,6 +130,14 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
          and "target_bitrate" in names(sender_cls, SENDER_HANDLE_RTCP),
          "RTCRtpSender._handle_rtcp_packet(self, packet) coroutine is gone or no longer sets the encoder's "
          "target_bitrate on REMB")
+
+    retransmit = getattr(sender_cls, SENDER_RETRANSMIT, None)
+    need(callable(retransmit) and inspect.iscoroutinefunction(retransmit)
+         and _params(retransmit) == ["self", "sequence_number"]
+         and SENDER_RETRANSMIT in names(sender_cls, SENDER_HANDLE_RTCP),
+         "RTCRtpSender._handle_rtcp_packet no longer answers a NACK with self._retransmit(sequence_number)")
+    need(SENDER_HISTORY in init_s and {SENDER_HISTORY, "RTP_HISTORY_SIZE"} <= names(sender_cls, SENDER_RETRANSMIT),
+         f"RTCRtpSender._retransmit no longer resends from {SENDER_HISTORY}[seq % RTP_HISTORY_SIZE]")
 
     need(callable(getattr(vp8_cls, "_packetize", None)) and _params(vp8_cls._packetize) == ["buffer", "picture_id"],
          "Vp8Encoder._packetize(buffer, picture_id) is gone or changed")
@@ -183,6 +199,35 @@ async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     await getattr(receiver, RECEIVER_SEND_PLI)(media_ssrc)
 
 
+class FixedRemb:
+    """Stands in for a video receiver's RemoteBitrateEstimator: the same ``add()``, answering
+    ``(bitrate, ssrcs)`` -- sent by aiortc as REMB -- at most once per ``interval_ms`` of arrival
+    time, always ``bitrate``: the sender may go up to that, its own loss-based control does the rest."""
+
+    def __init__(self, bitrate: int, interval_ms: int = 1000) -> None:
+        self.bitrate = int(bitrate)
+        self.interval_ms = interval_ms
+        self.ssrcs: dict[int, int] = {}  # ssrc -> last arrival (ms)
+        self._sent_ms: int | None = None
+
+    def add(self, arrival_time_ms: int, abs_send_time: int, payload_size: int,
+            ssrc: int) -> tuple[int, list[int]] | None:
+        self.ssrcs[ssrc] = arrival_time_ms
+        if self._sent_ms is not None and arrival_time_ms - self._sent_ms < self.interval_ms:
+            return None
+        self._sent_ms = arrival_time_ms
+        stale = [s for s, t in self.ssrcs.items() if arrival_time_ms - t > 2 * self.interval_ms]
+        for s in stale:
+            del self.ssrcs[s]
+        return self.bitrate, sorted(self.ssrcs)
+
+
+def fix_remb(receiver: RTCRtpReceiver, bitrate: int) -> None:
+    """Make ``receiver`` (video, not started) report ``bitrate`` as REMB instead of aiortc's estimate."""
+    if getattr(receiver, RECEIVER_REMB_ESTIMATOR) is not None:
+        setattr(receiver, RECEIVER_REMB_ESTIMATOR, FixedRemb(bitrate))
+
+
 def depayloaded(packet: Any) -> bytes:
     return getattr(packet, PACKET_DEPAYLOADED)
 
@@ -225,6 +270,21 @@ def observe_rtcp(sender: RTCRtpSender, observe: Callable[[Any], None]) -> None:
         await original(packet)
 
     setattr(sender, SENDER_HANDLE_RTCP, handle)
+
+
+def gate_retransmissions(sender: RTCRtpSender, allow: Callable[[int], bool]) -> None:
+    """``sender`` answers a NACKed packet it still has only when ``allow(size in bytes)`` says so (asked
+    once per such packet; a NACK for a packet already gone from aiortc's history asks nothing)."""
+    original = getattr(sender, SENDER_RETRANSMIT)
+
+    async def retransmit(sequence_number: int) -> None:
+        packet = getattr(sender, SENDER_HISTORY, {}).get(sequence_number % RTP_HISTORY_SIZE)
+        if packet is None or packet.sequence_number != sequence_number:
+            return
+        if allow(12 + len(packet.payload)):
+            await original(sequence_number)
+
+    setattr(sender, SENDER_RETRANSMIT, retransmit)
 
 
 def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:

@@ -14,9 +14,16 @@ Two signals, both RTCP from the subscriber to the SFU's senders:
   way by the SFU's own scheduling jitter. A browser sends one REMB for the connection, aiortc one
   per video stream: the estimate reads the sum of the latest REMB per set of SSRCs.
 - Loss (GCC-style), from the receiver reports' cumulative counts over all the subscriber's streams:
-  more than 10% lost cuts the estimate to the send rate times (1 - loss/2); less than 2% lets it grow
-  (``growth`` per second); in between it holds. A token-bucket-limited link (tc tbf: it drops) is
-  caught this way even when REMB reacts slowly.
+  more than 10% lost cuts the estimate to the send rate times (1 - loss/2), but never below what the
+  receiver got meanwhile (what was sent since the last loss figure times 1 - loss: a link that
+  carries 300 kbit/s is not cut to 50); less than 2% lets it grow (``growth`` per second); in
+  between it holds. A token-bucket-limited link (tc tbf: it drops) is caught this way even when REMB
+  reacts slowly.
+
+A cut (loss or REMB) is followed by ``CUT_SETTLE`` seconds in which feedback cuts nothing and the
+loss counted meanwhile is dropped: reports and REMBs then still describe what was sent before the cut
+(the higher layer, the queue of a token bucket) -- one cut per feedback interval, not one per
+controller tick.
 
 After a congestion signal the estimate grows no higher than just below the send rate at which it
 happened (``ceiling``) until ``retry_after`` seconds pass without one: a weak link is probed again
@@ -37,6 +44,7 @@ REMB_CONGESTED = 0.95  # REMB below this share of the send rate: the receiver si
 MIN_PACKETS = 20  # a loss figure needs at least this many packets expected
 RATE_WINDOW = 1.0  # seconds: smoothing of the send rate
 FEEDBACK_FRESH = 3.0  # seconds: growth needs a loss figure this recent (no feedback, no growth)
+CUT_SETTLE = 1.0  # seconds after a cut whose feedback still describes what was sent before it
 
 
 @define
@@ -63,6 +71,9 @@ class BandwidthEstimator:
     _expected: int = field(init=False, default=0)
     _lost: int = field(init=False, default=0)
     _loss_at: float | None = field(init=False, default=None)
+    _settle_until: float = field(init=False, default=float("-inf"))
+    _interval_at: float = field(init=False, default=0.0)  # since the last loss figure: time, bytes sent
+    _interval_bytes: int = field(init=False, default=0)
     _remb_pending: int | None = field(init=False, default=None)
     _remb_groups: dict[tuple[int, ...], int] = field(init=False, factory=dict)
     _bytes: int = field(init=False, default=0)
@@ -103,6 +114,7 @@ class BandwidthEstimator:
         """The estimate at ``now``; ``bytes_sent``: the subscriber's senders' payload bytes so far."""
         if self._tick is None:
             self._tick, self._bytes = now, bytes_sent
+            self._interval_at, self._interval_bytes = now, bytes_sent
             return int(self.estimate)
         dt = now - self._tick
         if dt <= 0:
@@ -112,17 +124,25 @@ class BandwidthEstimator:
         self.send_rate += (rate - self.send_rate) * weight
         self._tick, self._bytes = now, bytes_sent
         congested = False
+        remb, self._remb_pending = self._remb_pending, None
+        if now < self._settle_until:  # feedback about what was sent before the last cut
+            self._expected = self._lost = 0
+            self._interval_at, self._interval_bytes = now, bytes_sent
+            return int(self.estimate)
         if self._expected >= MIN_PACKETS:
             self.loss = self._lost / self._expected
+            span = now - self._interval_at
+            received = (max(0, bytes_sent - self._interval_bytes) * 8 / span * (1 - self.loss)
+                        if span > 0 else 0.0)
             self._expected = self._lost = 0
+            self._interval_at, self._interval_bytes = now, bytes_sent
             self._loss_at = now
             if self.loss > LOSS_HIGH:
-                self._congested(now, min(self.estimate, self.send_rate) * (1 - self.loss / 2))
+                self._congested(now, max(received, min(self.estimate, self.send_rate) * (1 - self.loss / 2)))
                 congested = True
-        remb, self._remb_pending = self._remb_pending, None
         lossy = (self.loss is not None and self.loss >= LOSS_LOW and self._loss_at is not None
                  and now - self._loss_at <= FEEDBACK_FRESH)
-        if remb is not None and remb < REMB_CONGESTED * self.send_rate and lossy:
+        if not congested and remb is not None and remb < REMB_CONGESTED * self.send_rate and lossy:
             self._congested(now, remb)
             congested = True
         if not congested:
@@ -133,6 +153,7 @@ class BandwidthEstimator:
         self.estimate = max(self.min_bps, min(self.estimate, bound))
         self.ceiling = max(self.estimate, self.send_rate)
         self._ceiling_at = now
+        self._settle_until = now + CUT_SETTLE
         self.congestion_events += 1
 
     def _grow(self, now: float, dt: float) -> None:

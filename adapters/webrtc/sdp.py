@@ -266,3 +266,41 @@ def receive_simulcast(text: str, rids: Mapping[str, tuple[str, ...]],
         lines += [f"a=rid:{r} recv" for r in rids[mid]] + ["a=simulcast:recv " + ";".join(rids[mid])]
         out.append(lines)
     return join(session, out)
+
+
+PUBLISH_BITRATE_CODECS = ("vp8", "vp9", "h264", "av1")
+
+
+def publish_bitrates(text: str, mids: set[str] | frozenset[str], start_kbps: int, max_kbps: int) -> str:
+    """``text`` (the SFU's answer or offer) with ``x-google-start-bitrate`` / ``x-google-max-bitrate``
+    (kbit/s, Chromium's send-side start and ceiling) on the video codecs of the sections whose mid is in
+    ``mids`` (what the participant publishes); other sections unchanged. Chromium starts near the
+    start rate instead of 300 kbit/s, so a 720p simulcast sends its upper layers within seconds;
+    aiortc and Firefox ignore these parameters."""
+    if not mids:
+        return text
+    extra = {"x-google-start-bitrate": str(start_kbps), "x-google-max-bitrate": str(max_kbps)}
+    session, media = sections(text)
+    out = []
+    for section in media:
+        if kind_of(section) != "video" or _mid(section) not in mids:
+            out.append(section)
+            continue
+        names = {int(m.group(2)): m.group(3).strip().partition("/")[0].lower()
+                 for line in section if (m := _PT_LINE.match(line)) and m.group(1) == "rtpmap"}
+        wanted = {pt for pt, name in names.items() if name in PUBLISH_BITRATE_CODECS}
+        lines, done = [], set()
+        for line in section:
+            m = _PT_LINE.match(line)
+            if m and m.group(1) == "fmtp" and int(m.group(2)) in wanted:
+                pt = int(m.group(2))
+                params = [p.strip() for p in m.group(3).split(";") if p.strip()
+                          and p.strip().partition("=")[0] not in extra]
+                line = f"a=fmtp:{pt} " + ";".join(params + [f"{k}={v}" for k, v in extra.items()])
+                done.add(pt)
+            lines.append(line)
+        for pt in sorted(wanted - done):  # no fmtp line yet: one after the codec's rtpmap
+            at = next(i for i, line in enumerate(lines) if line.startswith(f"a=rtpmap:{pt} "))
+            lines.insert(at + 1, f"a=fmtp:{pt} " + ";".join(f"{k}={v}" for k, v in extra.items()))
+        out.append(lines)
+    return join(session, out)

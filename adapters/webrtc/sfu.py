@@ -26,7 +26,7 @@ from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import PublishedTrack
 from adapters.webrtc.layer_control import BandwidthSettings
 from adapters.webrtc.negotiation_input import NegotiationLimits, checked_answer, checked_offer
-from adapters.webrtc.sfu_peer import SfuPeer
+from adapters.webrtc.sfu_peer import PUBLISH_MAX_BPS, SfuPeer
 from domain.rooms.errors import InvalidSignal
 from domain.rooms.layers import TileSize
 from domain.rooms.media import ParticipantMediaStats
@@ -131,7 +131,8 @@ class SfuRoom:
                        self.server.resend_after, limits.max_sections_per_connection,
                        self._published if old is None else lambda _, track: held.append(track),
                        layers=bandwidth.controller() if bandwidth is not None else None,
-                       layer_tick=bandwidth.tick if bandwidth is not None else 0.25)
+                       layer_tick=bandwidth.tick if bandwidth is not None else 0.25,
+                       publish_max_bps=self.server.publish_max_bps)
         if old is None:
             self.peers[user_id] = peer
         pc.on("connectionstatechange", lambda: self._connection_changed(peer))
@@ -277,8 +278,10 @@ class AiortcMediaServer:
     def __init__(self, signals: MediaSignals, ice_servers: Sequence[Mapping[str, Any]] = (), *,
                  speaker_hold: float = 1.5, resend_after: float = 10.0,
                  limits: NegotiationLimits = NegotiationLimits(), last_n: int = 0,
-                 bandwidth: BandwidthSettings | None = BandwidthSettings()) -> None:
+                 bandwidth: BandwidthSettings | None = BandwidthSettings(),
+                 publish_max_bps: int | None = PUBLISH_MAX_BPS) -> None:
         self.signals = signals
+        self.publish_max_bps = publish_max_bps  # REMB and x-google-max-bitrate to publishers (None: aiortc's REMB)
         self.last_n = last_n  # cameras forwarded to each member in a room (0: all); members may choose
         # (room, member) -> (its own N or None for the server's, the members it pinned)
         self.preferences: dict[tuple[MeetingId, UserId], tuple[int | None, frozenset[UserId]]] = {}

@@ -47,8 +47,9 @@ from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach
 from adapters.webrtc.layer_control import LayerController
 from adapters.webrtc.negotiation_input import NegotiationLimits, check_candidate
-from adapters.webrtc.sdp import (RID_EXTENSIONS, Numbering, kind_of, pin, receive_simulcast, rid_extensions,
-                                 sections, simulcast_rids)
+from adapters.webrtc.retransmit import RetransmitBudget
+from adapters.webrtc.sdp import (RID_EXTENSIONS, Numbering, kind_of, pin, publish_bitrates, receive_simulcast,
+                                 rid_extensions, sections, simulcast_rids)
 from domain.rooms.errors import InvalidSignal
 from domain.rooms.layers import PAUSED, TileSize
 from domain.rooms.media import ParticipantMediaStats, TrackStats
@@ -59,6 +60,8 @@ PUBLISHED_CODECS = {"audio": ("audio/opus",), "video": ("video/VP8", "video/rtx"
 RESEND_AFTER = 10.0
 RESENDS = 3
 LAYER_TICK = 0.25
+PUBLISH_MAX_BPS = 2_500_000
+PUBLISH_START_SHARE = 0.6  # x-google-start-bitrate: this share of the publish ceiling
 Send = Callable[[UserId, str, dict[str, Any]], Awaitable[None]]
 
 
@@ -101,7 +104,8 @@ class SfuPeer:
                  on_audio: Callable[[UserId, EncodedFrame], None], resend_after: float = RESEND_AFTER,
                  max_sections: int = 1000,
                  on_published: Callable[[UserId, PublishedTrack], None] | None = None,
-                 layers: LayerController | None = None, layer_tick: float = LAYER_TICK) -> None:
+                 layers: LayerController | None = None, layer_tick: float = LAYER_TICK,
+                 publish_max_bps: int | None = PUBLISH_MAX_BPS) -> None:
         self.name = name  # "<room>/<user>", for task names and logs
         self.max_sections = max_sections
         self.not_forwarded: set[tuple[UserId, str]] = set()  # tracks refused by max_sections
@@ -119,6 +123,11 @@ class SfuPeer:
         self._retired_count = 0
         self.numbering: Numbering | None = None
         self.simulcast: dict[str, tuple[str, ...]] = {}  # mid -> rids of the participant's simulcast sections
+        # What the participant may publish: a fixed REMB at this (aiortc's delay-based estimate, fooled by
+        # a busy event loop, would hold a browser's simulcast to its lowest layer) and, in our SDP, the
+        # x-google start/max bitrates of its video sections (``publishing``: their mids). None: aiortc's.
+        self.publish_max_bps = publish_max_bps
+        self.publishing: set[str] = set()
         self._rid_extension_ids: dict[str, int] = {}
         self.offers_sent = 0
         self._lock = asyncio.Lock()
@@ -134,6 +143,7 @@ class SfuPeer:
         self._connected = asyncio.Event()
         # Bandwidth and layers: the room keeps these up to date (pins, speakers, tile sizes).
         self.layers = layers
+        self.retransmits = RetransmitBudget()  # after a layer went down: NACKs answered within a budget
         self.tile_sizes: Mapping[str, TileSize] = {}
         self.pinned: frozenset[UserId] = frozenset()
         self.speaker_rank: Callable[[UserId], int | None] = lambda _: None
@@ -150,12 +160,16 @@ class SfuPeer:
 
     async def accept_offer(self, sdp: str) -> None:
         async with self._lock:
+            publishing: list[RTCRtpTransceiver] = []
             try:
                 for section in sections(sdp)[1]:
                     kind = kind_of(section)
                     if kind in PUBLISHED_CODECS:
                         transceiver = self.pc.addTransceiver(kind, direction="recvonly")
                         transceiver.setCodecPreferences(_preferences(kind, PUBLISHED_CODECS[kind]))
+                        if kind == "video" and self.publish_max_bps is not None:
+                            internals.fix_remb(transceiver.receiver, self.publish_max_bps)
+                            publishing.append(transceiver)
                 self.numbering = Numbering.from_sdp(sdp)
                 offered = {mid: rids for mid, rids in simulcast_rids(sdp).items()
                            if RID_EXTENSIONS[0] in {uri for _, uri in rid_extensions(sdp, mid)}}
@@ -166,6 +180,7 @@ class SfuPeer:
                         found = rid_extensions(sdp, transceiver.mid)
                         self._rid_extension_ids.update({uri: i for i, uri in found})
                         internals.add_header_extensions(transceiver, found)
+                self.publishing.update(t.mid for t in publishing if t.mid is not None)
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
                 for transceiver in self.pc.getTransceivers():
                     if transceiver.mid in offered:
@@ -174,8 +189,15 @@ class SfuPeer:
                 raise
             except Exception as exc:  # aiortc raises many types for a bad or unsupported SDP
                 raise InvalidSignal(f"the SFU cannot accept this offer: {exc}", field="sdp") from None
-            answer = receive_simulcast(self.pc.localDescription.sdp, offered, self._rid_extension_ids)
+            answer = self._publish_bitrates(
+                receive_simulcast(self.pc.localDescription.sdp, offered, self._rid_extension_ids))
         await self._send(self.user_id, "answer", {"sdp": answer})
+
+    def _publish_bitrates(self, sdp: str) -> str:
+        if self.publish_max_bps is None:
+            return sdp
+        top = max(1, self.publish_max_bps // 1000)
+        return publish_bitrates(sdp, self.publishing, max(1, int(top * PUBLISH_START_SHARE)), top)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         transceiver = next(t for t in self.pc.getTransceivers() if t.receiver.track is track)
@@ -239,8 +261,8 @@ class SfuPeer:
             await self.pc.setLocalDescription(RTCSessionDescription(sdp, "offer"))
             # The participant's simulcast sections stay simulcast (a browser answering an offer without
             # its rids would fall back to one layer).
-            self._pending_offer = receive_simulcast(self.pc.localDescription.sdp, self.simulcast,
-                                                    self._rid_extension_ids)
+            self._pending_offer = self._publish_bitrates(receive_simulcast(
+                self.pc.localDescription.sdp, self.simulcast, self._rid_extension_ids))
             self.offers_sent += 1
         await self._send(self.user_id, "offer", {"sdp": self._pending_offer})
         self._resender = self._spawn(self._resend(self._pending_offer), f"sfu-resend-{self.name}")
@@ -376,6 +398,10 @@ class SfuPeer:
                     estimator.on_remb(bitrate, tuple(sorted(ssrcs)))
 
         internals.observe_rtcp(sender, observe)
+        layers = self.layers
+        internals.gate_retransmissions(
+            sender, lambda size: self.retransmits.allow(time.monotonic(), layers.estimate_bps or estimator.estimate,
+                                                        size))
 
     def bytes_sent(self) -> int:
         total = 0
@@ -390,9 +416,13 @@ class SfuPeer:
         videos = [(key, sub) for key, sub in self.subscriptions.items()
                   if sub.active and sub.source.kind == "video" and not sub.source.closed
                   and sub not in self._awaiting_keyframe and self._last_n_allows(sub)]
+        before = dict(self.layers.chosen)
         if self.layers.tick(now, videos, self.bytes_sent(), sizes=self.tile_sizes, pinned=self.pinned,
                             speaker_rank=self.speaker_rank):
             self._apply_pauses()
+        if any(PAUSED != layer < before[key] for key, layer in self.layers.chosen.items() if key in before):
+            # A lower layer (not a pause: nothing new is sent then): the old layer's NACKs must not fill the link.
+            self.retransmits.turned_down(time.monotonic())
         for sub in self.subscriptions.values():  # last-N paused or retired: bandwidth does not hold it
             if sub.bandwidth_paused and (not sub.active or not self._last_n_allows(sub)):
                 sub.bandwidth_paused = False

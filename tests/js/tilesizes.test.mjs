@@ -92,3 +92,29 @@ test("a send that fails is tried again on resend", async () => {
   assert.equal(await r.flush(), false);  // now it was
   assert.equal(calls, 2);
 });
+
+// The default timers, with the global setTimeout/clearTimeout made as strict as a browser's: called
+// with any `this` but the global object (e.g. as a method of the TileSizes) they throw, as Chrome does.
+test("the default timers call the global setTimeout/clearTimeout as plain functions", async () => {
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const strict = (real) => function (...args) {
+    if (this !== undefined && this !== globalThis) throw new TypeError("Illegal invocation");
+    return real(...args);
+  };
+  globalThis.setTimeout = strict(realSet);
+  globalThis.clearTimeout = strict(realClear);
+  try {
+    const sent = [];
+    const r = new TileSizes({ send: async (sizes) => { sent.push(sizes); }, debounceMs: 5 });
+    r.observe(ANN, 320, 180);
+    r.observe(ANN, 640, 360);  // clears the first timer, sets another
+    await new Promise((resolve) => realSet(resolve, 60));
+    assert.deepEqual(sent, [{ [ANN]: { width: 640, height: 368 } }]);
+    r.observe(ANN, 100, 100);
+    r.close();
+  } finally {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
+});

@@ -127,3 +127,31 @@ def test_the_packetizer_takes_remb_and_counts_bytes() -> None:
     packetizer.pack(SimpleNamespace(pts=90))  # type: ignore[arg-type]
     packetizer.pack(SimpleNamespace(pts=93))  # type: ignore[arg-type]
     assert packetizer.bytes_out == 10
+
+
+def test_one_cut_per_feedback_interval_and_never_below_what_the_receiver_got() -> None:
+    """A 300 kbit/s link, the SFU at 1.5 Mbit/s, reports every 0.25 s still saying 80% lost for a second
+    after the cut (they describe the higher layer): one cut, to no less than what got through."""
+    est = BandwidthEstimator(start_bps=2_000_000)
+    link = Link(est, capacity=300_000)
+    link.run(1.0, rate=1_500_000)
+    est.on_receiver_report(1111, int(link.seq), int(link.lost))
+    estimates = []
+    for _ in range(4):  # the SFU has switched down to 150 kbit/s; the reports lag behind
+        link.now += TICK
+        link.bytes += int(150_000 * TICK / 8)
+        link.seq += 40
+        link.lost += 32
+        est.on_receiver_report(1111, int(link.seq), int(link.lost))
+        estimates.append(est.update(link.now, link.bytes))
+    assert est.congestion_events == 1
+    assert estimates[-1] >= 0.8 * 300_000 * 0.5  # not collapsed towards the 50 kbit/s floor
+
+
+def test_a_cut_is_never_below_the_received_rate() -> None:
+    est = BandwidthEstimator(start_bps=2_000_000)
+    link = Link(est, capacity=300_000)
+    for _ in range(10):
+        link.run(1.0, rate=1_500_000)
+    # each cut: send rate x (1 - loss/2) or what arrived, whichever is more; ~300 kbit/s arrives
+    assert est.estimate >= 250_000 and est.congestion_events >= 1

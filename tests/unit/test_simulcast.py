@@ -320,3 +320,37 @@ async def test_after_a_switch_an_overflowed_queue_restarts_at_a_keyframe_with_th
     assert after[0][1] - before[-1][1] == 3000 * 7  # the same shift: seven q frames later
     assert after[0][2] - before[-1][2] == 7
     published.close()
+
+
+async def test_a_publishers_receiver_reports_the_publish_ceiling_as_remb_not_a_delay_estimate() -> None:
+    from aiortc.rtp import RTCP_PSFB_APP, unpack_remb_fci
+
+    rig = Rig()
+    internals.fix_remb(rig.receiver, 2_500_000)
+    for n, ms in enumerate((0, 5, 400, 1000, 1200, 2100)):  # arrival times wildly off their send times
+        packet = rig.packet("q" if n % 2 else "h", b"\x90\x80\x80\x00" + bytes(20), 1000 * n, True)
+        packet.extensions.abs_send_time = (n * 7) & 0xFFFFFF
+        await rig.receiver._handle_rtp_packet(packet, arrival_time_ms=ms)
+    rembs = [unpack_remb_fci(p.fci) for p in rig.rtcp if getattr(p, "fmt", None) == RTCP_PSFB_APP]
+    assert rembs == [(2_500_000, [SSRCS["h"]]), (2_500_000, sorted(SSRCS[r] for r in "qh")),
+                     (2_500_000, sorted(SSRCS[r] for r in "qh"))]  # at most one a second, every ssrc seen
+
+
+def test_the_sfu_sdp_gives_chromium_start_and_max_bitrates_on_published_video_only() -> None:
+    from adapters.webrtc.sdp import publish_bitrates
+
+    sdp = ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+           "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n"
+           "m=video 9 UDP/TLS/RTP/SAVPF 96 97 102\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n"
+           "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\na=rtpmap:102 H264/90000\r\n"
+           "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+           "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\na=rtpmap:96 VP8/90000\r\n")
+    out = publish_bitrates(sdp, {"1"}, 1500, 2500)
+    assert "a=rtpmap:96 VP8/90000\r\na=fmtp:96 x-google-start-bitrate=1500;x-google-max-bitrate=2500\r\n" in out
+    assert ("a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f;"
+            "x-google-start-bitrate=1500;x-google-max-bitrate=2500\r\n") in out
+    assert "a=fmtp:97 apt=96\r\n" in out  # rtx untouched
+    assert out.split("m=video")[2] == sdp.split("m=video")[2]  # a forwarded section: untouched
+    assert out.split("m=video")[0] == sdp.split("m=video")[0]
+    assert publish_bitrates(out, {"1"}, 1500, 2500) == out  # idempotent
+    assert publish_bitrates(sdp, set(), 1500, 2500) == sdp

@@ -17,7 +17,10 @@ export function devicePixels(cssWidth, cssHeight, ratio = 1) {
 
 export class TileSizes {
   // send(videoSizes) -> Promise; setTimer(fn, ms) -> handle; clearTimer(handle).
-  constructor({ send, debounceMs = DEBOUNCE_MS, setTimer = setTimeout, clearTimer = clearTimeout }) {
+  // The defaults wrap the globals: stored on the object and called as this.setTimer(...), the browser's
+  // own setTimeout would throw "TypeError: Illegal invocation" (its `this` must be the window).
+  constructor({ send, debounceMs = DEBOUNCE_MS, setTimer = (fn, ms) => setTimeout(fn, ms),
+                clearTimer = (handle) => clearTimeout(handle) }) {
     Object.assign(this, { send, debounceMs, setTimer, clearTimer });
     this.sizes = new Map();   // key -> {width, height}
     this.sent = null;         // the JSON last sent

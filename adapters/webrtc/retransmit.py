@@ -1,0 +1,66 @@
+"""How much of a subscriber's link may go to retransmissions after its video was turned down (issue 16).
+
+aiortc answers every NACK at once, unpaced, from its history of recent packets. When a narrow link
+(a token bucket that drops what exceeds it) makes the SFU switch a subscriber to a lower layer, the
+higher layer's packets lost on the way are NACKed one by one, and resending them -- larger than what
+the link carries, about a layer the subscriber has already left -- keeps the link full: audio and the
+new, lower layer are lost with them, the receiver reports the loss and the estimate goes on falling
+(in the weak-link browser test: to its 50 kbit/s floor, video paused, on a 300 kbit/s link).
+
+So for ``window_s`` seconds after a video of the connection went to a lower layer, retransmissions
+are capped at ``share`` of its bandwidth estimate (a token bucket with a burst of ``burst_s``
+seconds of it); a NACK beyond it goes unanswered (Chromium asks for a keyframe when it must).
+Otherwise every NACK is answered as before: aiortc's own receiver waits for a missing packet until
+512 more have come, so an unanswered NACK would stall its video. Pure arithmetic on numbers handed in
+with their time.
+"""
+
+from __future__ import annotations
+
+from attrs import define, field
+
+SHARE = 0.2
+BURST_S = 0.5
+WINDOW_S = 5.0
+
+
+@define
+class RetransmitBudget:
+    share: float = SHARE
+    burst_s: float = BURST_S
+    window_s: float = WINDOW_S
+    sent: int = field(init=False, default=0)  # retransmissions let through
+    refused: int = field(init=False, default=0)
+    bytes_sent: int = field(init=False, default=0)  # their bytes (not in the estimate's send rate)
+    limited_until: float = field(init=False, default=float("-inf"))
+    _tokens: float = field(init=False, default=0.0)  # bits
+    _at: float | None = field(init=False, default=None)
+
+    def turned_down(self, now: float) -> None:
+        """A video of the connection went to a lower layer at ``now`` (a pause does not count: a receiver
+        that stalls on a gap, as aiortc's does, needs its NACKs answered to play again after it)."""
+        if now >= self.limited_until:
+            self._at = None  # a fresh bucket
+        self.limited_until = now + self.window_s
+
+    def allow(self, now: float, estimate_bps: float, size: int) -> bool:
+        """May a packet of ``size`` bytes be resent now?"""
+        if now >= self.limited_until:
+            return self._send(size)
+        rate = max(0.0, estimate_bps) * self.share
+        cap = rate * self.burst_s
+        if self._at is None:
+            self._tokens = cap
+        else:
+            self._tokens = min(cap, self._tokens + rate * max(0.0, now - self._at))
+        self._at = now
+        if self._tokens < size * 8:
+            self.refused += 1
+            return False
+        self._tokens -= size * 8
+        return self._send(size)
+
+    def _send(self, size: int) -> bool:
+        self.sent += 1
+        self.bytes_sent += size
+        return True
