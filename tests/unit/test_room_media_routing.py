@@ -180,9 +180,9 @@ async def test_only_managers_see_media_stats(service: RoomService) -> None:
         await service.media_stats(BOB, ROOM)
 
 
-async def test_an_offer_to_the_sfu_goes_to_this_processs_media_server_and_not_to_the_room(
-        signaling: Signaling) -> None:
-    s = signaling
+async def sfu_meeting(s: Signaling) -> tuple[RecordingMediaServer, Any, Any, Any, Any, Any]:
+    """Ann's meeting with Ann and Bob in it, on a process whose media server records what reaches it:
+    (the media server, the meeting id, Ann, Bob, Ann's socket, Bob's socket)."""
     sfu = RecordingMediaServer()
     s.web.app[ROOMS].media = sfu
     s.web.app[HUB].media.media = sfu
@@ -190,6 +190,13 @@ async def test_an_offer_to_the_sfu_goes_to_this_processs_media_server_and_not_to
     mid = await s.meeting(ann)
     a, _ = await s.member(ann, mid)
     b, _ = await s.member(bob, mid)
+    return sfu, mid, ann, bob, a, b
+
+
+async def test_an_offer_to_the_sfu_goes_to_this_processs_media_server_and_not_to_the_room(
+        signaling: Signaling) -> None:
+    s = signaling
+    sfu, mid, ann, bob, a, b = await sfu_meeting(s)
 
     assert (await b.request("offer", {"room_id": mid, "to": SFU_PEER_ID, "sdp": "v=0"}))["type"] == "ack"
     # the offer names the connection that made it; so does the removal (a node shared by other processes
@@ -205,13 +212,7 @@ async def test_a_restart_offer_reaches_the_media_server_marked_and_the_room_hear
         signaling: Signaling) -> None:
     """docs/signaling.md 13.12: an offer with restart goes to the SFU with the marker; no membership event."""
     s = signaling
-    sfu = RecordingMediaServer()
-    s.web.app[ROOMS].media = sfu
-    s.web.app[HUB].media.media = sfu
-    ann, bob = await s.web.user("ann"), await s.web.user("bob")
-    mid = await s.meeting(ann)
-    a, _ = await s.member(ann, mid)
-    b, _ = await s.member(bob, mid)
+    sfu, mid, ann, bob, a, b = await sfu_meeting(s)
     await a.next(lambda m: m["type"] == "member_joined")  # bob's arrival, before any offer
     await b.request("offer", {"room_id": mid, "to": SFU_PEER_ID, "sdp": "v=0"})
     reply = await b.request("offer", {"room_id": mid, "to": SFU_PEER_ID, "sdp": "v=0 again", "restart": True})
@@ -226,13 +227,7 @@ async def test_a_restart_offer_reaches_the_media_server_marked_and_the_room_hear
 
 async def test_media_preferences_go_to_this_processs_media_server_from_members_only(signaling: Signaling) -> None:
     s = signaling
-    sfu = RecordingMediaServer()
-    s.web.app[ROOMS].media = sfu
-    s.web.app[HUB].media.media = sfu
-    ann, bob = await s.web.user("ann"), await s.web.user("bob")
-    mid = await s.meeting(ann)
-    await s.member(ann, mid)
-    b, _ = await s.member(bob, mid)
+    sfu, mid, ann, bob, _, b = await sfu_meeting(s)
 
     reply = await b.request("media_preferences", {"room_id": mid, "last_n": 4, "pinned": [ann.id]})
     assert reply["type"] == "ack"
