@@ -175,6 +175,7 @@ class PublishedTrack:
         self._rtx_ssrc: dict[int, int] = {}
         self._checked_layers = 0.0
         self._continues: PublishedTrack | None = None  # the track this one replaces (continue_from)
+        self._observed: int | None = None  # simulcast: the layer observers (the recorder) are given
         self._closed = False
         self._pli_tasks: set[asyncio.Task[None]] = set()
         self.frames_in = 0
@@ -353,6 +354,23 @@ class PublishedTrack:
         self._subscribers.clear()
         self._watch.cancel()
 
+    def _observed_frame(self, layer: _Layer, frame: EncodedFrame) -> bool:
+        """Whether observers get this frame of a simulcast track: they see ONE layer, as one stream (a
+        recording cannot mix resolutions and RTP clocks frame by frame), the highest active one; they
+        move to another layer only at a keyframe of it (asked for), as a subscriber does."""
+        want = self._resolve(None)
+        if layer.index == self._observed:
+            if want != self._observed:
+                self.request_keyframe(want)  # rate-limited per layer
+            return True
+        if layer.index != want:
+            return False
+        if not frame.keyframe:
+            self.request_keyframe(want)
+            return False
+        self._observed = want
+        return True
+
     def _codec_name(self, payload_type: int) -> str | None:
         codec = internals.receiver_codec(self.receiver, payload_type)
         return codec.name if codec else None
@@ -370,14 +388,15 @@ class PublishedTrack:
         self.codec, self._ssrc = codec, frame.ssrc
         self.frames_in += 1
         self.bytes_in += len(frame.data)
-        for observe in self.observers:
-            observe(frame)
         if layer.rtp_last is not None:  # unwrap the 32-bit RTP clock into a growing pts
             layer.pts += (frame.rtp_timestamp - layer.rtp_last + (1 << 31)) % (1 << 32) - (1 << 31)
         layer.rtp_last = frame.rtp_timestamp
         now = time.monotonic()
         if self.kind == "video":
             self._measure(layer, frame, now)
+        if self.observers and (not self.simulcast or self._observed_frame(layer, frame)):
+            for observe in self.observers:
+                observe(frame)
         if not self._subscribers:
             return
         packet = av.Packet(frame.data)

@@ -354,3 +354,26 @@ def test_the_sfu_sdp_gives_chromium_start_and_max_bitrates_on_published_video_on
     assert out.split("m=video")[0] == sdp.split("m=video")[0]
     assert publish_bitrates(out, {"1"}, 1500, 2500) == out  # idempotent
     assert publish_bitrates(sdp, set(), 1500, 2500) == sdp
+
+
+async def test_observers_such_as_the_recorder_see_one_layer_and_change_layer_only_at_its_keyframe() -> None:
+    rig = Rig()
+    published = PublishedTrack.tap(rig.receiver, rids=("q", "h", "f"))
+    seen: list[int] = []
+    published.observers.append(lambda frame: seen.append(frame.ssrc))
+    await rig.round(keyframes=("q", "h", "f"))  # each layer starts with a keyframe: up to f at once
+    await rig.round()
+    assert seen == [SSRCS["q"], SSRCS["h"], SSRCS["f"], SSRCS["f"]]
+    layer = published._layers[2]
+    layer.last_frame -= 5  # f sent nothing for 5 s
+    published._check_layers(layer.last_frame + 5)
+    seen.clear()
+    await rig.frame("q")
+    await rig.frame("h")  # the highest active layer now, but not a keyframe: nothing yet, a PLI for it
+    await settle()
+    assert seen == [] and SSRCS["h"] in rig.plis()
+    await rig.frame("h", keyframe=True)
+    await rig.frame("q")
+    await rig.frame("h")
+    assert seen == [SSRCS["h"]] * 2
+    published.close()
