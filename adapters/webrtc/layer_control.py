@@ -27,7 +27,6 @@ from domain.shared.ids import UserId
 
 TICK = 0.25
 BITS_PER_PIXEL = 0.1
-SOURCE_RATE_WINDOW = 2.0
 
 
 def tile_key(publisher_id: str, label: str) -> str:
@@ -40,20 +39,12 @@ def nominal_bitrate(width: int, height: int, fps: float) -> int:
 
 
 @define
-class _Meter:
-    at: float
-    total: int
-    rate: float = 0.0
-
-
-@define
 class LayerController:
     estimator: BandwidthEstimator
     policy: LayerPolicy
     state: LayerState = field(factory=LayerState)
     chosen: dict[Any, int] = field(factory=dict)  # subscription key -> layer index (of all layers) or PAUSED
     estimate_bps: int = 0
-    _meters: dict[int, _Meter] = field(factory=dict)
 
     def tick(self, now: float, subscriptions: Iterable[Any], bytes_sent: int, *,
              sizes: Mapping[str, TileSize], pinned: frozenset[UserId],
@@ -63,7 +54,7 @@ class LayerController:
         self.estimate_bps = self.estimator.update(now, bytes_sent)
         wants, index_maps, subs = [], {}, {}
         for key, sub in subscriptions:
-            layers, indices = self._layers(sub.source, now)
+            layers, indices = self._layers(sub.source)
             label = sub.source.label
             wants.append(VideoWant(
                 key=key, layers=layers, tile=sizes.get(tile_key(sub.publisher_id, label)),
@@ -98,13 +89,12 @@ class LayerController:
         below = [i for i, real in enumerate(indices) if real <= layer]
         return below[-1] if below else 0
 
-    def _layers(self, source: Any, now: float) -> tuple[tuple[Layer, ...], tuple[int, ...]]:
-        infos = getattr(source, "layers", None) or ()
-        active = [(i, info) for i, info in enumerate(infos) if getattr(info, "active", True)]
-        if not active:
-            if infos:  # every layer paused by the publisher: the lowest, at no cost, until one comes back
-                return (Layer(infos[0].width or 0, infos[0].height or 0, 0),), (0,)
-            return (Layer(0, 0, int(self._source_rate(source, now))),), (0,)
+    @staticmethod
+    def _layers(source: Any) -> tuple[tuple[Layer, ...], tuple[int, ...]]:
+        infos = source.layers  # a track without simulcast: one layer, always active, at its measured rate
+        active = [(i, info) for i, info in enumerate(infos) if info.active]
+        if not active:  # every layer paused by the publisher: the lowest, at no cost, until one comes back
+            return (Layer(infos[0].width or 0, infos[0].height or 0, 0),), (0,)
         layers, floor = [], 0
         for _, info in active:
             width, height = info.width or 0, info.height or 0  # None: no keyframe seen yet
@@ -112,24 +102,6 @@ class LayerController:
             floor = max(floor, int(rate))
             layers.append(Layer(width, height, floor))
         return tuple(layers), tuple(i for i, _ in active)
-
-    def _source_rate(self, source: Any, now: float) -> float:
-        total = int(getattr(source, "bytes_in", 0))
-        meter = self._meters.get(id(source))
-        if meter is None:
-            self._meters[id(source)] = _Meter(now, total)
-            return 0.0
-        dt = now - meter.at
-        if dt > 0:
-            rate = max(0, total - meter.total) * 8 / dt
-            meter.rate += (rate - meter.rate) * min(1.0, dt / SOURCE_RATE_WINDOW)
-            meter.at, meter.total = now, total
-        return meter.rate
-
-    def forget(self, sources: Iterable[Any]) -> None:
-        alive = {id(s) for s in sources}
-        for key in [k for k in self._meters if k not in alive]:
-            del self._meters[key]
 
 
 @define(frozen=True)

@@ -112,12 +112,12 @@ def test_inactive_layers_are_skipped_and_indices_are_the_publishers() -> None:
 
 def test_a_track_without_simulcast_is_one_layer_at_its_measured_rate() -> None:
     ctl = controller(1_500_000)
-    src = source(layers=None)
+    # PublishedTrack.layers of a track without simulcast: one layer, at the rate it measured
+    src = source(layers=(info(None, 640, 360, 1_000_000),))  # type: ignore[arg-type]
     subs = {(ANN, "video"): subscription(ANN, src)}
     tick(ctl, subs, 0.0)
     assert ctl.chosen[(ANN, "video")] == 0 and subs[(ANN, "video")].track.target_layer == 0
-    src.bytes_in = 1_000_000 // 8 * 2  # 1 Mbit/s for 2 s: fits
-    tick(ctl, subs, 2.0)
+    tick(ctl, subs, 2.0)  # 1 Mbit/s fits
     assert ctl.chosen[(ANN, "video")] == 0
     ctl.estimator.estimate = 600_000  # no longer
     tick(ctl, subs, 2.25)
