@@ -282,7 +282,10 @@ class RecordingService:
                 if found is not None and recording_id in recording and recording_id not in self._stopping:
                     self._stopping.add(recording_id)
                     try:
-                        stopped.append(await self._stop_recorder(found))
+                        # Asked again once this process holds the mark: a stop here may have finished
+                        # the recorder while the lease was renewed, and ``recording`` is from before.
+                        if recording_id in await self.recorder.recording():
+                            stopped.append(await self._stop_recorder(found))
                     finally:
                         self._stopping.discard(recording_id)
                 elif state is None and recording_id in recording:

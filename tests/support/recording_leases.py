@@ -181,7 +181,8 @@ async def the_owner_s_heartbeat_racing_its_own_stop_stops_the_recorder_once(w: T
         return await w.a.stop(host, rec.id)
 
     _, stopped = await asyncio.gather(beat(), stop())
-    assert stopped.state is S.PROCESSING and w.a.recorder.stops == 1
+    assert stopped.state is S.PROCESSING
+    assert w.a.recorder.stops == 1
     await w.a.drain()
     assert (await w.get(rec.id)).state is S.COMPLETED
 
