@@ -30,6 +30,7 @@ from adapters.webrtc.sfu_peer import PUBLISH_MAX_BPS, SfuPeer
 from domain.rooms.errors import InvalidSignal
 from domain.rooms.layers import TileSize
 from domain.rooms.media import ParticipantMediaStats
+from domain.rooms.preferences import NO_PREFERENCES, MediaPreferences, PreferencesChange
 from domain.rooms.speaker import ActiveSpeakerDetector, loudness_from_level, loudness_from_size
 from domain.shared.ids import MeetingId, UserId
 from ports.media import MediaSignals
@@ -52,25 +53,36 @@ MAX_VIDEO_SIZES = 64
 MAX_TILE_SIDE = 16_384
 
 
-def media_preferences(payload: Mapping[str, Any]) -> tuple[int | None, frozenset[UserId]]:
-    """(N or None, pinned members) of a ``media_preferences`` signal (docs/signaling.md 13);
-    InvalidSignal for anything else."""
-    last_n, pinned = payload.get("last_n"), payload.get("pinned", [])
-    if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int)
-                               or not 0 <= last_n <= MAX_LAST_N):
-        raise InvalidSignal(f"last_n must be null or a whole number from 0 to {MAX_LAST_N}", field="last_n")
-    if not isinstance(pinned, list) or len(pinned) > MAX_PINNED or not all(isinstance(u, str) for u in pinned):
-        raise InvalidSignal(f"pinned must be a list of at most {MAX_PINNED} user ids", field="pinned")
-    return last_n, frozenset(UserId(u) for u in pinned)
+def media_preferences(payload: Mapping[str, Any]) -> PreferencesChange:
+    """What a ``media_preferences`` signal changes (docs/signaling.md 13.9, 13.11): each of ``last_n``,
+    ``pinned`` and ``video_sizes`` it carries, checked; InvalidSignal when one is malformed (then nothing
+    changes)."""
+    change: dict[str, Any] = {}
+    if "last_n" in payload:
+        last_n = payload["last_n"]
+        if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int)
+                                   or not 0 <= last_n <= MAX_LAST_N):
+            raise InvalidSignal(f"last_n must be null or a whole number from 0 to {MAX_LAST_N}", field="last_n")
+        change["last_n"] = last_n
+    if "pinned" in payload:
+        pinned = payload["pinned"]
+        if not isinstance(pinned, list) or len(pinned) > MAX_PINNED or not all(isinstance(u, str) for u in pinned):
+            raise InvalidSignal(f"pinned must be a list of at most {MAX_PINNED} user ids", field="pinned")
+        change["pinned"] = frozenset(UserId(u) for u in pinned)
+    if "video_sizes" in payload:
+        change["video_sizes"] = video_sizes(payload)
+    return PreferencesChange(**change)
 
 
 def video_sizes(payload: Mapping[str, Any]) -> dict[str, TileSize]:
     """The ``video_sizes`` of a ``media_preferences`` signal (docs/signaling.md 13.11): the size the member
     renders each forwarded video at, keyed ``<user id>`` (camera) or ``<user id>:screen``; InvalidSignal
     for anything else."""
-    raw = payload.get("video_sizes") or {}
+    raw = payload.get("video_sizes")
     problem = (f"video_sizes must map at most {MAX_VIDEO_SIZES} \"<user id>\" or \"<user id>:screen\" keys to "
                f"{{\"width\", \"height\"}}, whole numbers from 1 to {MAX_TILE_SIDE}")
+    if raw is None:
+        return {}
     if not isinstance(raw, Mapping) or len(raw) > MAX_VIDEO_SIZES:
         raise InvalidSignal(problem, field="video_sizes")
     sizes: dict[str, TileSize] = {}
@@ -195,21 +207,20 @@ class SfuRoom:
     def last_n_for(self, user_id: UserId) -> set[UserId] | None:
         """Whose cameras ``user_id`` gets (None: everyone's): its pinned members that publish a camera,
         then the most recent speakers, up to its N (pins beyond N all stay)."""
-        last_n, pinned = self.server.preferences.get((self.room_id, user_id), (None, frozenset()))
-        n = self.server.last_n if last_n is None else last_n
+        chosen_by = self.server.preferences.get((self.room_id, user_id), NO_PREFERENCES)
+        n = self.server.last_n if chosen_by.last_n is None else chosen_by.last_n
         if n <= 0:
             return None
         cameras = [u for u in self.speaker_order() if u != user_id and "video" in self.peers[u].published]
-        chosen = [u for u in cameras if u in pinned]
-        chosen += [u for u in cameras if u not in pinned][:max(0, n - len(chosen))]
+        chosen = [u for u in cameras if u in chosen_by.pinned]
+        chosen += [u for u in cameras if u not in chosen_by.pinned][:max(0, n - len(chosen))]
         return set(chosen)
 
     def apply_last_n(self) -> None:
         ranks = {u: i for i, u in enumerate(self.recent_speakers)}
         for peer in self.peers.values():
-            key = (self.room_id, peer.user_id)
-            peer.pinned = self.server.preferences.get(key, (None, frozenset()))[1]
-            peer.tile_sizes = self.server.video_sizes.get(key, {})
+            chosen_by = self.server.preferences.get((self.room_id, peer.user_id), NO_PREFERENCES)
+            peer.pinned, peer.tile_sizes = chosen_by.pinned, chosen_by.video_sizes
             peer.speaker_rank = ranks.get
             peer.allow_video(self.last_n_for(peer.user_id))
 
@@ -283,9 +294,8 @@ class AiortcMediaServer:
         self.signals = signals
         self.publish_max_bps = publish_max_bps  # REMB and x-google-max-bitrate to publishers (None: aiortc's REMB)
         self.last_n = last_n  # cameras forwarded to each member in a room (0: all); members may choose
-        # (room, member) -> (its own N or None for the server's, the members it pinned)
-        self.preferences: dict[tuple[MeetingId, UserId], tuple[int | None, frozenset[UserId]]] = {}
-        self.video_sizes: dict[tuple[MeetingId, UserId], dict[str, TileSize]] = {}  # the tiles it renders
+        # (room, member) -> its own N, pins and tile sizes, as its media_preferences changed them
+        self.preferences: dict[tuple[MeetingId, UserId], MediaPreferences] = {}
         self.bandwidth = bandwidth  # None: no estimate, every video at the publisher's top layer
         self.limits = limits
         self.configuration = rtc_configuration(ice_servers)
@@ -314,8 +324,9 @@ class AiortcMediaServer:
             return
         room = self.rooms.get(room_id)
         if kind == "media_preferences":
-            chosen, sizes = media_preferences(payload), video_sizes(payload)
-            self.preferences[(room_id, user_id)], self.video_sizes[(room_id, user_id)] = chosen, sizes
+            change = media_preferences(payload)
+            self.preferences[(room_id, user_id)] = change.applied_to(
+                self.preferences.get((room_id, user_id), NO_PREFERENCES))
             if room is not None:
                 room.apply_last_n()
             return
@@ -331,7 +342,6 @@ class AiortcMediaServer:
         # ``connection`` is not needed here: this SFU belongs to one process, whose LocalMedia already tells
         # an older connection's removal from the current one's (a node shared by processes: MediaNode).
         self.preferences.pop((room_id, user_id), None)
-        self.video_sizes.pop((room_id, user_id), None)
         room = self.rooms.get(room_id)
         if room is None:
             return
@@ -343,8 +353,6 @@ class AiortcMediaServer:
     async def close_room(self, room_id: MeetingId) -> None:
         for key in [k for k in self.preferences if k[0] == room_id]:
             del self.preferences[key]
-        for key in [k for k in self.video_sizes if k[0] == room_id]:
-            del self.video_sizes[key]
         room = self.rooms.pop(room_id, None)
         if room is not None:
             await room.close()

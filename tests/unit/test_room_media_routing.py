@@ -14,12 +14,15 @@ import pytest
 
 from adapters.inprocess.media_signals import SignalBusMediaSignals
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
+from adapters.webrtc.sfu import AiortcMediaServer
 from adapters.system.clock import FrozenClock
 from domain.meetings import events as me
 from domain.meetings.errors import NotMeetingHost
 from domain.rooms import events as ev
+from domain.rooms.layers import TileSize
 from domain.rooms.media import SFU_PEER_ID, ParticipantMediaStats
 from domain.rooms.model import Admission, IceCandidate, SignalKind
+from domain.rooms.preferences import MediaPreferences
 from domain.rooms.service import RoomService
 from domain.shared.actor import Actor
 from domain.shared.ids import MeetingId, UserId
@@ -180,10 +183,10 @@ async def test_only_managers_see_media_stats(service: RoomService) -> None:
         await service.media_stats(BOB, ROOM)
 
 
-async def sfu_meeting(s: Signaling) -> tuple[RecordingMediaServer, Any, Any, Any, Any, Any]:
-    """Ann's meeting with Ann and Bob in it, on a process whose media server records what reaches it:
-    (the media server, the meeting id, Ann, Bob, Ann's socket, Bob's socket)."""
-    sfu = RecordingMediaServer()
+async def sfu_meeting(s: Signaling, sfu: Any = None) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Ann's meeting with Ann and Bob in it, on a process whose media server is ``sfu`` (by default one that
+    records what reaches it): (the media server, the meeting id, Ann, Bob, Ann's socket, Bob's socket)."""
+    sfu = RecordingMediaServer() if sfu is None else sfu
     s.web.app[ROOMS].media = sfu
     s.web.app[HUB].media.media = sfu
     ann, bob = await s.web.user("ann"), await s.web.user("bob")
@@ -225,6 +228,35 @@ async def test_a_restart_offer_reaches_the_media_server_marked_and_the_room_hear
     assert bad["type"] == "error", bad
 
 
+class QuietSignals:
+    async def to_member(self, *args: Any) -> None: ...
+    async def active_speaker(self, *args: Any) -> None: ...
+    async def media_reset(self, *args: Any) -> None: ...
+
+
+async def test_tile_sizes_sent_alone_keep_the_members_last_n_and_pins(signaling: Signaling) -> None:
+    """docs/signaling.md 13.9: the web client's media_preferences {video_sizes}, sent on every tile resize,
+    must not reset what the member chose before (the aiortc SFU itself: preferences need no connection)."""
+    sfu = AiortcMediaServer(QuietSignals())
+    try:
+        _, mid, ann, bob, _, b = await sfu_meeting(signaling, sfu)
+        key = (MeetingId(mid), UserId(bob.id))
+        assert (await b.request("media_preferences", {"room_id": mid, "last_n": 2, "pinned": [ann.id]}))["type"] == "ack"
+        sizes = {ann.id: {"width": 640, "height": 360}}
+        assert (await b.request("media_preferences", {"room_id": mid, "video_sizes": sizes}))["type"] == "ack"
+        assert sfu.preferences[key] == MediaPreferences(last_n=2, pinned=frozenset({ann.id}),
+                                                        video_sizes={ann.id: TileSize(640, 360)})
+        assert (await b.request("media_preferences", {"room_id": mid, "video_sizes": {}}))["type"] == "ack"
+        assert sfu.preferences[key] == MediaPreferences(last_n=2, pinned=frozenset({ann.id}))
+        assert (await b.request("media_preferences", {"room_id": mid, "last_n": None}))["type"] == "ack"
+        assert sfu.preferences[key] == MediaPreferences(pinned=frozenset({ann.id}))
+        bad = await b.request("media_preferences", {"room_id": mid, "pinned": None})
+        assert bad["type"] == "error" and bad["data"]["code"] == "invalid_message"
+        assert sfu.preferences[key] == MediaPreferences(pinned=frozenset({ann.id}))
+    finally:
+        await sfu.close()
+
+
 async def test_media_preferences_go_to_this_processs_media_server_from_members_only(signaling: Signaling) -> None:
     s = signaling
     sfu, mid, ann, bob, _, b = await sfu_meeting(s)
@@ -235,7 +267,12 @@ async def test_media_preferences_go_to_this_processs_media_server_from_members_o
     sizes = {ann.id: {"width": 640, "height": 360}, f"{ann.id}:screen": {"width": 1280, "height": 720}}
     reply = await b.request("media_preferences", {"room_id": mid, "video_sizes": sizes})
     assert reply["type"] == "ack"
-    assert sfu.calls[-1] == ("signal", bob.id, "media_preferences", {"last_n": None, "pinned": [], "video_sizes": sizes})
+    # only what the member sent: the SFU keeps the rest (docs/signaling.md 13.9)
+    assert sfu.calls[-1] == ("signal", bob.id, "media_preferences", {"video_sizes": sizes})
+    reply = await b.request("media_preferences", {"room_id": mid, "last_n": None, "pinned": [], "video_sizes": {}})
+    assert reply["type"] == "ack"
+    assert sfu.calls[-1] == ("signal", bob.id, "media_preferences", {"last_n": None, "pinned": [], "video_sizes": {}})
+    del sfu.calls[-1]
     del sfu.calls[-1]
     await b.request("leave_room", {"room_id": mid})
     reply = await b.request("media_preferences", {"room_id": mid, "last_n": 2})
