@@ -98,11 +98,19 @@ def video_sizes(payload: Mapping[str, Any]) -> dict[str, TileSize]:
 
 
 class MediaWatcher(Protocol):
-    """Sees each member's published tracks as they come and each member's departure (leave, kick,
-    failed connection, room closed); the recorder is one.  Called synchronously: must not block."""
+    """Sees each member's published tracks as they come, their continuation across a restart, and each
+    member's departure (leave, kick, failed connection, room closed); the recorder is one.  Called
+    synchronously: must not block."""
 
     def track_published(self, room_id: MeetingId, user_id: UserId, track: PublishedTrack) -> None: ...
     def member_left(self, room_id: MeetingId, user_id: UserId) -> None: ...
+
+    def track_continued(self, room_id: MeetingId, user_id: UserId, previous: PublishedTrack,
+                        track: PublishedTrack) -> None:
+        """The member restarted its connection (docs/signaling.md 13.12): ``track`` (a new RTP stream:
+        its own SSRC, clock and encoder) goes on where ``previous`` (now ending) stopped, as the same
+        section of the same member.  No ``member_left`` comes for the restart."""
+        ...
 
 
 class SfuRoom:
@@ -117,6 +125,8 @@ class SfuRoom:
         # every other member's connection for the room's lifetime (never removed), hence the cap.
         self.sections_published: dict[UserId, int] = {}
         self.restarts = 0  # connections restarted in place (offer with restart, docs/signaling.md 13.12)
+        self.restarting: dict[UserId, SfuPeer] = {}  # the new connection of each restart being negotiated
+        self.closed = False
         self._speaker_task = asyncio.create_task(self._announce_speakers(), name=f"sfu-speaker-{room_id}")
 
     async def offer(self, user_id: UserId, sdp: str, restart: bool = False) -> None:
@@ -134,8 +144,10 @@ class SfuRoom:
                                 f"{limits.max_sections_per_member} are allowed", field="sdp",
                                 limit=limits.max_sections_per_member)
         self.sections_published[user_id] = used + charged  # counted before any await: no race
-        if old is None and user_id in self.peers:  # a participant offers once per connection: this is a new one
-            await self.remove(user_id)
+        if old is None and (user_id in self.peers or user_id in self.restarting):
+            await self.remove(user_id)  # a participant offers once per connection: this is a new one
+        if self.closed:  # the room's media closed meanwhile (the meeting ended): nothing to connect to
+            return
         pc = RTCPeerConnection(self.server.configuration)
         held: list[PublishedTrack] = []  # a restart's tracks reach the watchers once it takes the old one's place
         bandwidth = self.server.bandwidth
@@ -147,51 +159,68 @@ class SfuRoom:
                        publish_max_bps=self.server.publish_max_bps)
         if old is None:
             self.peers[user_id] = peer
+        else:  # not a member's connection until it takes the old one's place; a removal meanwhile cancels it
+            self.restarting[user_id] = peer
         pc.on("connectionstatechange", lambda: self._connection_changed(peer))
         try:
             await peer.accept_offer(sdp)
         except BaseException:
             if old is None:
-                await self.remove(user_id)
-            else:  # the old connection stays as it was
-                self.sections_published[user_id] = max(0, self.sections_published.get(user_id, 0) - charged)
+                if self.peers.get(user_id) is peer:
+                    await self.remove(user_id)
                 await peer.close()
+            else:  # the old connection stays as it was
+                if self.restarting.get(user_id) is peer:
+                    del self.restarting[user_id]
+                self._refund(user_id, charged)
+                await peer.close()
+                self._check_connection(old)  # its failure meanwhile waited for this restart
             raise
         if old is not None:
-            await self._restart(old, peer, held)
+            await self._restart(old, peer, held, charged)
         self.tracks_changed()
 
-    async def _restart(self, old: SfuPeer, new: SfuPeer, held: list[PublishedTrack]) -> None:
+    async def _restart(self, old: SfuPeer, new: SfuPeer, held: list[PublishedTrack], charged: int) -> None:
         """ICE restart by a new connection (aiortc cannot restart ICE on an existing one): ``new`` takes
         ``old``'s place with nothing else changing.  Its sections continue the old ones (same timestamps,
         picture ids) on the m-lines every other member already has: each of their subscriptions to the old
         tracks is retargeted (same sender, SSRC and m-line, from the next keyframe), so nobody else gets an
         SFU offer.  The member's own subscriptions come back in the SFU's offer on the new connection; its
-        last-N preferences and place among the speakers stay.  Watchers (the recorder, captions) see the
-        old connection's tracks end and the new ones published, as for any new connection (a recording
-        starts a new stay), but no membership changes anywhere."""
+        preferences and place among the speakers stay.  Watchers (the recorder, captions) are told that
+        each new track continues an old one (one recording file goes on); a section with no old
+        counterpart is published as new.  Nobody's membership changes.
+
+        A removal of the member while the new connection was being negotiated (a kick, a leave, the room
+        closing) wins: the new connection is closed and nothing of it reaches the room."""
         user_id = old.user_id
-        new.on_published = self._published
-        current = self.peers.get(user_id)
-        if current is not old:  # removed (or replaced) while the new offer was applied: a plain new connection
-            if current is not None:
-                await self.remove(user_id)
-            self.peers[user_id] = new
-            for track in held:
-                self._published(user_id, track)
+        if self.restarting.get(user_id) is not new:
+            self._refund(user_id, charged)
+            await new.close()
+            log.info("SFU restart dropped: the member was removed meanwhile", extra={"peer": new.name})
             return
+        # Registered still: nothing removed or replaced the member meanwhile (both drop the registration),
+        # so ``old`` is its connection.
+        del self.restarting[user_id]
+        new.on_published = self._published
+        continued: dict[PublishedTrack, PublishedTrack] = {}
         for label, track in new.published.items():
             previous = old.published.get(label)
             if previous is not None:
                 track.continue_from(previous)
+                continued[track] = previous
         moved = sum(peer.republished(user_id, new.published) for peer in self.peers.values() if peer is not old)
         self.peers[user_id] = new
-        self._left(user_id)
         for track in held:
-            self._published(user_id, track)
+            if track in continued:
+                self._continued(user_id, continued[track], track)
+            else:
+                self._published(user_id, track)
         self.restarts += 1
         log.info("SFU connection restarted in place", extra={"peer": new.name, "retargeted": moved})
         await old.close()
+
+    def _refund(self, user_id: UserId, charged: int) -> None:
+        self.sections_published[user_id] = max(0, self.sections_published.get(user_id, 0) - charged)
 
     def tracks_changed(self) -> None:
         for peer in self.peers.values():
@@ -229,6 +258,7 @@ class SfuRoom:
                 for key, track in other.published.items()}
 
     async def remove(self, user_id: UserId) -> None:
+        self.restarting.pop(user_id, None)  # a restart being negotiated is dropped when it completes
         peer = self.peers.pop(user_id, None)
         if peer is None:
             return
@@ -238,6 +268,8 @@ class SfuRoom:
         self.tracks_changed()
 
     async def close(self) -> None:
+        self.closed = True
+        self.restarting.clear()
         self._speaker_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._speaker_task
@@ -250,14 +282,24 @@ class SfuRoom:
         for watcher in self.server.watchers:
             watcher.track_published(self.room_id, user_id, track)
 
+    def _continued(self, user_id: UserId, previous: PublishedTrack, track: PublishedTrack) -> None:
+        for watcher in self.server.watchers:
+            watcher.track_continued(self.room_id, user_id, previous, track)
+
     def _left(self, user_id: UserId) -> None:
         for watcher in self.server.watchers:
             watcher.member_left(self.room_id, user_id)
 
     def _connection_changed(self, peer: SfuPeer) -> None:
+        # A connection that fails while its restart is negotiated is about to be replaced: the restart
+        # decides (``_check_connection`` if it fails).
+        if peer.user_id not in self.restarting:
+            self._check_connection(peer)
+
+    def _check_connection(self, peer: SfuPeer) -> None:
         # "closed": the member closed its side (DTLS close_notify), and aiortc then closes ours.
         state = peer.pc.connectionState
-        if state in ("failed", "closed") and self.peers.get(peer.user_id) is peer:
+        if state in ("failed", "closed") and self.peers.get(peer.user_id) is peer and not peer.closed:
             log.info("SFU connection %s: removing the participant", state, extra={"peer": peer.name})
             self.server.spawn(self.server.remove(self.room_id, peer.user_id), f"sfu-remove-{peer.name}")
 
