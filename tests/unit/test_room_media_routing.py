@@ -18,6 +18,7 @@ from adapters.webrtc.sfu import AiortcMediaServer
 from adapters.system.clock import FrozenClock
 from domain.meetings import events as me
 from domain.meetings.errors import NotMeetingHost
+from domain.rooms.errors import NotInRoom
 from domain.rooms import events as ev
 from domain.rooms.layers import TileSize
 from domain.rooms.media import SFU_PEER_ID, ParticipantMediaStats
@@ -157,6 +158,89 @@ async def test_an_event_about_an_older_connection_leaves_the_newer_connections_m
     await service.leave(BOB, ROOM, "c-new")
     await hub.media.drain()
     assert sfu.calls == [("remove", BOB.user_id, "c-new")]
+
+
+class StatefulMediaServer(RecordingMediaServer):
+    """A fake SFU that keeps whose media it holds; ``hold_offers`` keeps each offer from being applied until
+    a removal has reached it (the offer passed the membership check, then was overtaken on its way)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.members: set[UserId] = set()
+        self.hold_offers = False
+        self.offer_arrived, self.offer_applied, self.removed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def signal(self, room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "offer":
+            self.offer_arrived.set()
+            if self.hold_offers:
+                await self.removed.wait()
+            self.members.add(user_id)
+            self.offer_applied.set()
+        await super().signal(room_id, user_id, kind, payload)
+
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
+        self.members.discard(user_id)
+        self.removed.set()
+        await super().remove(room_id, user_id, connection)
+
+    async def close_room(self, room_id: MeetingId) -> None:
+        self.members.clear()
+        self.removed.set()
+        await super().close_room(room_id)
+
+
+@pytest.mark.parametrize("restart", [True, False])
+@pytest.mark.parametrize("order", ["removal_reaches_the_sfu_first", "offer_reaches_the_sfu_first", "at_once"])
+@pytest.mark.parametrize("ending", ["kick", "leave", "end"])
+async def test_an_offer_racing_the_members_removal_never_leaves_its_media_behind(
+        bus: InMemorySignalBus, ending: str, order: str, restart: bool) -> None:
+    """A kick, leave or end committed while Bob's (restart) offer is on its way to the SFU: whichever reaches
+    the SFU first, Bob's media is gone in the end (docs/signaling.md 13.3, 13.12)."""
+    sfu = StatefulMediaServer()
+    service = RoomService(presence=InMemoryRoomPresence(), bus=bus, meetings=HostOnlyMeetings(),
+                          clock=FrozenClock(START), media=sfu)
+    hub = Hub(bus, sfu)  # one process: its socket of Bob, its SFU
+    bob = a_connection(BOB, "c-bob")
+    await hub.attach(bob, ROOM)
+    await service.join(BOB, ROOM, "c-bob")
+    hub.admit(bob, ROOM)
+    await service.signal_sfu(BOB, ROOM, "c-bob", SignalKind.OFFER, {"sdp": "v=0"})  # Bob's media is there
+    hub.hold_media(bob, ROOM)
+    sfu.hold_offers = order == "removal_reaches_the_sfu_first"
+    barrier = asyncio.Barrier(2)
+    outcome: list[str] = []
+
+    async def offer() -> None:
+        await barrier.wait()
+        try:
+            await service.signal_sfu(BOB, ROOM, "c-bob", SignalKind.OFFER, {"sdp": "v=0 again", "restart": restart})
+            hub.hold_media(bob, ROOM)  # as the endpoint does once the offer is through
+            outcome.append("offer applied")
+        except NotInRoom:
+            outcome.append("offer refused")
+
+    async def removal() -> None:
+        await barrier.wait()
+        if order == "offer_reaches_the_sfu_first":
+            await sfu.offer_applied.wait()
+        elif order == "removal_reaches_the_sfu_first":
+            await sfu.offer_arrived.wait()  # past the membership check: the departure comes just after
+        if ending == "kick":
+            await service.on_event(me.ParticipantKicked(occurred_at=START, meeting_id=ROOM, user_id=BOB.user_id,
+                                                        by=ANN.user_id))
+        elif ending == "leave":
+            await service.leave(BOB, ROOM, "c-bob")
+        else:
+            await service.on_event(me.MeetingEnded(occurred_at=START, meeting_id=ROOM, by=ANN.user_id))
+
+    sfu.offer_arrived.clear(), sfu.offer_applied.clear(), sfu.removed.clear()
+    await asyncio.gather(offer(), removal())
+    await hub.media.drain()
+    assert BOB.user_id not in sfu.members, (outcome, sfu.calls)
+    assert not any(m.user_id == BOB.user_id for m in await service.presence.members(ROOM, START))
+    if order == "removal_reaches_the_sfu_first":
+        assert outcome == ["offer refused"]
 
 
 async def test_the_sfus_signals_reach_one_member_and_its_speaker_everyone(bus: InMemorySignalBus) -> None:
