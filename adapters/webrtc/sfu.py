@@ -174,7 +174,7 @@ class SfuRoom:
                     del self.restarting[user_id]
                 self._refund(user_id, charged)
                 await peer.close()
-                self._check_connection(old)  # its failure meanwhile waited for this restart
+                self._connection_changed(old)  # its failure meanwhile waited for this restart
             raise
         if old is not None:
             await self._restart(old, peer, held, charged)
@@ -196,7 +196,8 @@ class SfuRoom:
         if self.restarting.get(user_id) is not new:
             self._refund(user_id, charged)
             await new.close()
-            log.info("SFU restart dropped: the member was removed meanwhile", extra={"peer": new.name})
+            log.info("SFU restart dropped: the member was removed (or restarted again) meanwhile",
+                     extra={"peer": new.name})
             return
         # Registered still: nothing removed or replaced the member meanwhile (both drop the registration),
         # so ``old`` is its connection.

@@ -10,7 +10,8 @@ has begun applying the restart offer: the window in which the new connection is 
 removed member's offer never gets there is the signaling's part, tests/unit/test_room_media_routing.py.)  Whatever the order, cy must end up gone: no peer
 and no restart left in the room, every connection and published track of cy closed, no subscription
 to cy in ann's or bob's connection, and the watchers (the recorder, captions) told cy left and nothing
-of cy after that.
+of cy after that.  ``restart_again`` races a second restart against the first instead: the later one
+wins, and cy keeps exactly one connection, the latest, with the others' m-lines on its tracks.
 """
 
 from __future__ import annotations
@@ -77,11 +78,15 @@ async def scenario(removal: str, when: str) -> dict[str, Any]:
         await member.settled()
     await room.sfu.signal(ROOM, cy.user_id, "media_preferences", {"last_n": 1})
 
-    # cy's restart: a new connection with new tracks (aiortc ends a sender's track with its connection)
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
-    for track in (ToneTrack(), small_video(15)):
-        pc.addTransceiver(track, direction="sendrecv")
-    await pc.setLocalDescription(await pc.createOffer())
+    async def restart_offer() -> Any:
+        """cy's restart: a new connection with new tracks (aiortc ends a sender's track with its connection)."""
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        for track in (ToneTrack(), small_video(15)):
+            pc.addTransceiver(track, direction="sendrecv")
+        await pc.setLocalDescription(await pc.createOffer())
+        return pc
+
+    pc, again = await restart_offer(), await restart_offer()
     barrier = asyncio.Barrier(2)
     outcome: dict[str, Any] = {}
 
@@ -100,6 +105,8 @@ async def scenario(removal: str, when: str) -> dict[str, Any]:
         outcome["restart_in_flight_at_removal"] = restart_applying.is_set() and "restart" not in outcome
         if removal == "close_room":
             await room.sfu.close_room(ROOM)
+        elif removal == "restart_again":  # not a removal: a second restart overtakes the first
+            await room.sfu.signal(ROOM, cy.user_id, "offer", {"sdp": again.localDescription.sdp, "restart": True})
         else:
             await room.sfu.remove(ROOM, cy.user_id)
 
@@ -116,8 +123,12 @@ async def scenario(removal: str, when: str) -> dict[str, Any]:
         "cy_in_room": sfu_room is not None and cy.user_id in sfu_room.peers,
         "cy_restarting": sfu_room is not None and cy.user_id in getattr(sfu_room, "restarting", {}),
         "room_open": sfu_room is not None,
-        "cy_connections_open": [p.name for p in mine if not p.closed or p.pc.connectionState != "closed"],
-        "cy_tracks_open": [label for p in mine for label, t in p.published.items() if not t.closed],
+        "cy_connections_open": [i for i, p in enumerate(mine) if not p.closed or p.pc.connectionState != "closed"],
+        "cy_tracks_open": [(i, label) for i, p in enumerate(mine) for label, t in p.published.items() if not t.closed],
+        "cy_events": cy_events,
+        "subscriptions_to_closed_tracks": sorted(
+            str(k) for m in (ann, bob) for k, s in room.sfu.rooms[ROOM].peers[m.user_id].subscriptions.items()
+            if s.active and s.source.closed) if sfu_room is not None else [],
         "subscriptions_to_cy": {m.name: sorted(str(k) for k, s in room.sfu.rooms[ROOM].peers[m.user_id].subscriptions.items()
                                                if s.active and s.publisher_id == cy.user_id)
                                 for m in (ann, bob)} if sfu_room is not None else {},
@@ -125,7 +136,8 @@ async def scenario(removal: str, when: str) -> dict[str, Any]:
         "cy_preferences": (ROOM, cy.user_id) in room.sfu.preferences,
         "others_in_room": sorted(sfu_room.peers) == sorted([ann.user_id, bob.user_id]) if sfu_room is not None else None,
     }
-    await pc.close()
+    for connection in (pc, again):
+        await connection.close()
     await room.close()
     return result
 
@@ -148,6 +160,20 @@ def test_a_removal_racing_a_restart_leaves_the_member_gone_and_nothing_behind(re
     if removal == "remove":
         assert result["room_open"] and result["others_in_room"], result
         assert result["subscriptions_to_cy"] == {"ann": [], "bob": []}, result
+
+
+
+@pytest.mark.usefixtures("netns_capable")
+def test_a_restart_overtaken_by_another_leaves_one_connection_the_latest() -> None:
+    result, _ = run_module(MODULE, "restart_again", "mid_restart", timeout=90)
+    assert result["outcome"]["restart_in_flight_at_removal"], result
+    assert result["cy_connections"] == 3 and result["cy_in_room"] and not result["cy_restarting"], result
+    assert result["cy_connections_open"] == [2], result  # the first and the overtaken one are closed
+    assert sorted(result["cy_tracks_open"]) == [[2, "audio"], [2, "video"]], result
+    assert result["cy_events"] == ["published", "published", "continued", "continued"], result
+    assert [len(subs) for subs in result["subscriptions_to_cy"].values()] == [2, 2], result
+    assert result["subscriptions_to_closed_tracks"] == [], result
+    assert result["cy_preferences"], result  # a restart keeps them (docs/signaling.md 13.12)
 
 
 if __name__ == "__main__":
