@@ -4,8 +4,8 @@ Like the recorder, it watches the SFU (``AiortcMediaServer.watchers``): in a cap
 track a member publishes, now or later, gets a ``SpeakerCaptions`` (the tap, decoding, VAD and one
 speech-to-text stream per utterance: adapters/webrtc/speaker_captions.py).  A member who leaves ends
 their taps; the utterance they were in is still transcribed.  A member who restarts its connection in
-place (docs/signaling.md 13.12) keeps its tap, stream and utterance: the tap moves to the new track.  ``stop`` cancels every tap and stream of
-the room at once.  Whether speech-to-text works is kept per room (``CaptionHealth``): members are told
+place (docs/signaling.md 13.12) keeps its tap, stream and utterance: the tap moves to the new track.
+``stop`` cancels every tap and stream of the room at once.  Whether speech-to-text works is kept per room (``CaptionHealth``): members are told
 once when it fails and once when it is back.
 """
 

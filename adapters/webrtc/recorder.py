@@ -3,8 +3,9 @@
 It watches the SFU (``AiortcMediaServer.watchers``): a member's published tracks open (or join) that
 member's current stay in every recording of the room; the member's departure finishes the stay at
 once (leave, kick, failed connection, meeting end).  A member who publishes again (a new
-connection) gets a new stay, hence a new file; one who restarts its connection in place (an ICE restart,
-docs/signaling.md 13.12) stays in the same stay: its new tracks go on in the same file, after a gap.  Files are laid out as ``adapters.webm.stored`` says.
+connection) gets a new stay, hence a new file; one who restarts its connection in place (an ICE
+restart, docs/signaling.md 13.12) keeps its stay: its new tracks go on in the same file, after a gap.
+Files are laid out as ``adapters.webm.stored`` says.
 """
 
 from __future__ import annotations
