@@ -29,7 +29,9 @@ class MediaServer(Protocol):
     every other member's tracks.  Negotiation is over MediaSignals (docs/signaling.md, section 13).
 
     - ``signal`` hands over an ``offer`` / ``answer`` / ``ice_candidate`` a member sent to the SFU, or
-      its ``media_preferences`` (``last_n``, ``pinned``: which cameras it gets, docs/signaling.md 13.9).  A
+      its ``media_preferences`` (``last_n``, ``pinned``: which cameras it gets, docs/signaling.md 13.9;
+      ``video_sizes``, 13.11): a key the payload carries replaces that preference, one it leaves out
+      keeps its value.  A
       member's offer (re)starts its connection; the SFU answers, then offers whenever the tracks the
       member should receive change.  Raises InvalidSignal (``field`` names the bad part) when the
       signal cannot be applied (malformed SDP, no codec in common, an answer nobody asked for).  An

@@ -50,7 +50,8 @@ def candidate_from_pb(c: pb.IceCandidate) -> dict[str, Any]:
 
 
 def preferences_pb(payload: Mapping[str, Any]) -> pb.MediaPreferences:
-    """The wire shape only; the node's SFU checks the values as it does in process."""
+    """The wire shape only; the node's SFU checks the values as it does in process.  A field the payload
+    leaves out is marked kept (docs/signaling.md 13.9: it keeps its value)."""
     last_n, pinned = payload.get("last_n"), payload.get("pinned", [])
     if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int) or not 0 <= last_n < 2**32):
         raise InvalidSignal("last_n must be null or a whole number >= 0", field="last_n")
@@ -64,12 +65,18 @@ def preferences_pb(payload: Mapping[str, Any]) -> pb.MediaPreferences:
         raise InvalidSignal("video_sizes must map keys to {width, height} whole numbers", field="video_sizes")
     return pb.MediaPreferences(has_last_n=last_n is not None, last_n=last_n or 0, pinned=pinned,
                                video_sizes={k: pb.TileSize(width=v["width"], height=v["height"])
-                                            for k, v in sizes.items()})
+                                            for k, v in sizes.items()},
+                               keeps_last_n="last_n" not in payload, keeps_pinned="pinned" not in payload,
+                               keeps_video_sizes="video_sizes" not in payload)
 
 
 def preferences_from_pb(p: pb.MediaPreferences) -> dict[str, Any]:
-    payload: dict[str, Any] = {"last_n": p.last_n if p.has_last_n else None, "pinned": list(p.pinned)}
-    if p.video_sizes:
+    payload: dict[str, Any] = {}
+    if not p.keeps_last_n:
+        payload["last_n"] = p.last_n if p.has_last_n else None
+    if not p.keeps_pinned:
+        payload["pinned"] = list(p.pinned)
+    if not p.keeps_video_sizes:
         payload["video_sizes"] = {k: {"width": v.width, "height": v.height} for k, v in p.video_sizes.items()}
     return payload
 

@@ -3,8 +3,9 @@
 Like the recorder, it watches the SFU (``AiortcMediaServer.watchers``): in a captioned room every audio
 track a member publishes, now or later, gets a ``SpeakerCaptions`` (the tap, decoding, VAD and one
 speech-to-text stream per utterance: adapters/webrtc/speaker_captions.py).  A member who leaves ends
-their taps; the utterance they were in is still transcribed.  ``stop`` cancels every tap and stream of
-the room at once.  Whether speech-to-text works is kept per room (``CaptionHealth``): members are told
+their taps; the utterance they were in is still transcribed.  A member who restarts its connection in
+place (docs/signaling.md 13.12) keeps its tap, stream and utterance: the tap moves to the new track.
+``stop`` cancels every tap and stream of the room at once.  Whether speech-to-text works is kept per room (``CaptionHealth``): members are told
 once when it fails and once when it is back.
 """
 
@@ -102,6 +103,18 @@ class AiortcRoomCaptioner:
             tap = room.taps.pop(key)
             task = room.leaving[tap] = asyncio.ensure_future(tap.close(graceful=True))
             task.add_done_callback(lambda _, tap=tap: room.leaving.pop(tap, None))
+
+    def track_continued(self, room_id: MeetingId, user_id: UserId, previous: PublishedTrack,
+                        track: PublishedTrack) -> None:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return
+        tap = room.taps.pop((user_id, previous.id), None)
+        if tap is None:
+            self._add(room_id, room, user_id, track)
+            return
+        tap.follow(track)
+        room.taps[(user_id, track.id)] = tap
 
     def _add(self, room_id: MeetingId, room: _Room, user_id: UserId, track: PublishedTrack) -> None:
         if track.kind != "audio" or (user_id, track.id) in room.taps:

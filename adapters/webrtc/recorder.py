@@ -3,7 +3,9 @@
 It watches the SFU (``AiortcMediaServer.watchers``): a member's published tracks open (or join) that
 member's current stay in every recording of the room; the member's departure finishes the stay at
 once (leave, kick, failed connection, meeting end).  A member who publishes again (a new
-connection) gets a new stay, hence a new file.  Files are laid out as ``adapters.webm.stored`` says.
+connection) gets a new stay, hence a new file; one who restarts its connection in place (an ICE
+restart, docs/signaling.md 13.12) keeps its stay: its new tracks go on in the same file, after a gap.
+Files are laid out as ``adapters.webm.stored`` says.
 """
 
 from __future__ import annotations
@@ -134,6 +136,15 @@ class AiortcRoomRecorder:
         for recording in list(self._recordings.values()):
             if recording.room_id == room_id and user_id in recording.open:
                 self._finish(recording, user_id)
+
+    def track_continued(self, room_id: MeetingId, user_id: UserId, previous: PublishedTrack,
+                        track: PublishedTrack) -> None:
+        for recording in list(self._recordings.values()):
+            if recording.room_id != room_id:
+                continue
+            writer = recording.open.get(user_id)
+            if writer is None or not writer.continue_track(previous, track):
+                self._add(recording, user_id, track)
 
     def _add(self, recording: _Recording, user_id: UserId, track: PublishedTrack) -> None:
         if track.label == "screen":

@@ -93,6 +93,17 @@ class TrackTap:
         if self in self.published.observers:
             self.published.observers.remove(self)
 
+    def follow(self, published: PublishedTrack) -> None:
+        """The member's connection restarted (docs/signaling.md 13.12): the track goes on as ``published``,
+        a new RTP stream (its own SSRC, clock and encoder) that says nothing about the old one's time line.
+        So the tap anchors it again on the arrival of its first frame (never before the last stamp: the
+        restart's pause stays in the file as a gap) and, for video, starts it at a keyframe."""
+        self.detach()
+        self.published = published
+        self._rtp_last, self._rtp, self._anchor, self._astray_since = None, 0, None, None
+        self._need_keyframe = self.kind == "video"
+        self.attach()
+
     def __call__(self, frame: EncodedFrame) -> None:
         if self._rtp_last is not None:  # unwrap the 32-bit RTP clock
             self._rtp += (frame.rtp_timestamp - self._rtp_last + (1 << 31)) % (1 << 32) - (1 << 31)

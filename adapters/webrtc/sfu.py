@@ -30,6 +30,7 @@ from adapters.webrtc.sfu_peer import PUBLISH_MAX_BPS, SfuPeer
 from domain.rooms.errors import InvalidSignal
 from domain.rooms.layers import TileSize
 from domain.rooms.media import ParticipantMediaStats
+from domain.rooms.preferences import NO_PREFERENCES, MediaPreferences, PreferencesChange
 from domain.rooms.speaker import ActiveSpeakerDetector, loudness_from_level, loudness_from_size
 from domain.shared.ids import MeetingId, UserId
 from ports.media import MediaSignals
@@ -52,25 +53,36 @@ MAX_VIDEO_SIZES = 64
 MAX_TILE_SIDE = 16_384
 
 
-def media_preferences(payload: Mapping[str, Any]) -> tuple[int | None, frozenset[UserId]]:
-    """(N or None, pinned members) of a ``media_preferences`` signal (docs/signaling.md 13);
-    InvalidSignal for anything else."""
-    last_n, pinned = payload.get("last_n"), payload.get("pinned", [])
-    if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int)
-                               or not 0 <= last_n <= MAX_LAST_N):
-        raise InvalidSignal(f"last_n must be null or a whole number from 0 to {MAX_LAST_N}", field="last_n")
-    if not isinstance(pinned, list) or len(pinned) > MAX_PINNED or not all(isinstance(u, str) for u in pinned):
-        raise InvalidSignal(f"pinned must be a list of at most {MAX_PINNED} user ids", field="pinned")
-    return last_n, frozenset(UserId(u) for u in pinned)
+def media_preferences(payload: Mapping[str, Any]) -> PreferencesChange:
+    """What a ``media_preferences`` signal changes (docs/signaling.md 13.9, 13.11): each of ``last_n``,
+    ``pinned`` and ``video_sizes`` it carries, checked; InvalidSignal when one is malformed (then nothing
+    changes)."""
+    change: dict[str, Any] = {}
+    if "last_n" in payload:
+        last_n = payload["last_n"]
+        if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int)
+                                   or not 0 <= last_n <= MAX_LAST_N):
+            raise InvalidSignal(f"last_n must be null or a whole number from 0 to {MAX_LAST_N}", field="last_n")
+        change["last_n"] = last_n
+    if "pinned" in payload:
+        pinned = payload["pinned"]
+        if not isinstance(pinned, list) or len(pinned) > MAX_PINNED or not all(isinstance(u, str) for u in pinned):
+            raise InvalidSignal(f"pinned must be a list of at most {MAX_PINNED} user ids", field="pinned")
+        change["pinned"] = frozenset(UserId(u) for u in pinned)
+    if "video_sizes" in payload:
+        change["video_sizes"] = video_sizes(payload)
+    return PreferencesChange(**change)
 
 
 def video_sizes(payload: Mapping[str, Any]) -> dict[str, TileSize]:
     """The ``video_sizes`` of a ``media_preferences`` signal (docs/signaling.md 13.11): the size the member
     renders each forwarded video at, keyed ``<user id>`` (camera) or ``<user id>:screen``; InvalidSignal
     for anything else."""
-    raw = payload.get("video_sizes") or {}
+    raw = payload.get("video_sizes")
     problem = (f"video_sizes must map at most {MAX_VIDEO_SIZES} \"<user id>\" or \"<user id>:screen\" keys to "
                f"{{\"width\", \"height\"}}, whole numbers from 1 to {MAX_TILE_SIDE}")
+    if raw is None:
+        return {}
     if not isinstance(raw, Mapping) or len(raw) > MAX_VIDEO_SIZES:
         raise InvalidSignal(problem, field="video_sizes")
     sizes: dict[str, TileSize] = {}
@@ -86,11 +98,19 @@ def video_sizes(payload: Mapping[str, Any]) -> dict[str, TileSize]:
 
 
 class MediaWatcher(Protocol):
-    """Sees each member's published tracks as they come and each member's departure (leave, kick,
-    failed connection, room closed); the recorder is one.  Called synchronously: must not block."""
+    """Sees each member's published tracks as they come, their continuation across a restart, and each
+    member's departure (leave, kick, failed connection, room closed); the recorder is one.  Called
+    synchronously: must not block."""
 
     def track_published(self, room_id: MeetingId, user_id: UserId, track: PublishedTrack) -> None: ...
     def member_left(self, room_id: MeetingId, user_id: UserId) -> None: ...
+
+    def track_continued(self, room_id: MeetingId, user_id: UserId, previous: PublishedTrack,
+                        track: PublishedTrack) -> None:
+        """The member restarted its connection (docs/signaling.md 13.12): ``track`` (a new RTP stream:
+        its own SSRC, clock and encoder) goes on where ``previous`` (now ending) stopped, as the same
+        section of the same member.  No ``member_left`` comes for the restart."""
+        ...
 
 
 class SfuRoom:
@@ -105,6 +125,8 @@ class SfuRoom:
         # every other member's connection for the room's lifetime (never removed), hence the cap.
         self.sections_published: dict[UserId, int] = {}
         self.restarts = 0  # connections restarted in place (offer with restart, docs/signaling.md 13.12)
+        self.restarting: dict[UserId, SfuPeer] = {}  # the new connection of each restart being negotiated
+        self.closed = False
         self._speaker_task = asyncio.create_task(self._announce_speakers(), name=f"sfu-speaker-{room_id}")
 
     async def offer(self, user_id: UserId, sdp: str, restart: bool = False) -> None:
@@ -122,8 +144,10 @@ class SfuRoom:
                                 f"{limits.max_sections_per_member} are allowed", field="sdp",
                                 limit=limits.max_sections_per_member)
         self.sections_published[user_id] = used + charged  # counted before any await: no race
-        if old is None and user_id in self.peers:  # a participant offers once per connection: this is a new one
-            await self.remove(user_id)
+        if old is None and (user_id in self.peers or user_id in self.restarting):
+            await self.remove(user_id)  # a participant offers once per connection: this is a new one
+        if self.closed:  # the room's media closed meanwhile (the meeting ended): nothing to connect to
+            return
         pc = RTCPeerConnection(self.server.configuration)
         held: list[PublishedTrack] = []  # a restart's tracks reach the watchers once it takes the old one's place
         bandwidth = self.server.bandwidth
@@ -135,51 +159,69 @@ class SfuRoom:
                        publish_max_bps=self.server.publish_max_bps)
         if old is None:
             self.peers[user_id] = peer
+        else:  # not a member's connection until it takes the old one's place; a removal meanwhile cancels it
+            self.restarting[user_id] = peer
         pc.on("connectionstatechange", lambda: self._connection_changed(peer))
         try:
             await peer.accept_offer(sdp)
         except BaseException:
             if old is None:
-                await self.remove(user_id)
-            else:  # the old connection stays as it was
-                self.sections_published[user_id] = max(0, self.sections_published.get(user_id, 0) - charged)
+                if self.peers.get(user_id) is peer:
+                    await self.remove(user_id)
                 await peer.close()
+            else:  # the old connection stays as it was
+                if self.restarting.get(user_id) is peer:
+                    del self.restarting[user_id]
+                self._refund(user_id, charged)
+                await peer.close()
+                self._connection_changed(old)  # its failure meanwhile waited for this restart
             raise
         if old is not None:
-            await self._restart(old, peer, held)
+            await self._restart(old, peer, held, charged)
         self.tracks_changed()
 
-    async def _restart(self, old: SfuPeer, new: SfuPeer, held: list[PublishedTrack]) -> None:
+    async def _restart(self, old: SfuPeer, new: SfuPeer, held: list[PublishedTrack], charged: int) -> None:
         """ICE restart by a new connection (aiortc cannot restart ICE on an existing one): ``new`` takes
         ``old``'s place with nothing else changing.  Its sections continue the old ones (same timestamps,
         picture ids) on the m-lines every other member already has: each of their subscriptions to the old
         tracks is retargeted (same sender, SSRC and m-line, from the next keyframe), so nobody else gets an
         SFU offer.  The member's own subscriptions come back in the SFU's offer on the new connection; its
-        last-N preferences and place among the speakers stay.  Watchers (the recorder, captions) see the
-        old connection's tracks end and the new ones published, as for any new connection (a recording
-        starts a new stay), but no membership changes anywhere."""
+        preferences and place among the speakers stay.  Watchers (the recorder, captions) are told that
+        each new track continues an old one (one recording file goes on); a section with no old
+        counterpart is published as new.  Nobody's membership changes.
+
+        A removal of the member while the new connection was being negotiated (a kick, a leave, the room
+        closing) wins: the new connection is closed and nothing of it reaches the room."""
         user_id = old.user_id
-        new.on_published = self._published
-        current = self.peers.get(user_id)
-        if current is not old:  # removed (or replaced) while the new offer was applied: a plain new connection
-            if current is not None:
-                await self.remove(user_id)
-            self.peers[user_id] = new
-            for track in held:
-                self._published(user_id, track)
+        if self.restarting.get(user_id) is not new:
+            self._refund(user_id, charged)
+            await new.close()
+            log.info("SFU restart dropped: the member was removed (or restarted again) meanwhile",
+                     extra={"peer": new.name})
             return
+        # Registered still: nothing removed or replaced the member meanwhile (both drop the registration),
+        # so ``old`` is its connection.
+        del self.restarting[user_id]
+        new.on_published = self._published
+        continued: dict[PublishedTrack, PublishedTrack] = {}
         for label, track in new.published.items():
             previous = old.published.get(label)
             if previous is not None:
                 track.continue_from(previous)
+                continued[track] = previous
         moved = sum(peer.republished(user_id, new.published) for peer in self.peers.values() if peer is not old)
         self.peers[user_id] = new
-        self._left(user_id)
         for track in held:
-            self._published(user_id, track)
+            if track in continued:
+                self._continued(user_id, continued[track], track)
+            else:
+                self._published(user_id, track)
         self.restarts += 1
         log.info("SFU connection restarted in place", extra={"peer": new.name, "retargeted": moved})
         await old.close()
+
+    def _refund(self, user_id: UserId, charged: int) -> None:
+        self.sections_published[user_id] = max(0, self.sections_published.get(user_id, 0) - charged)
 
     def tracks_changed(self) -> None:
         for peer in self.peers.values():
@@ -195,21 +237,20 @@ class SfuRoom:
     def last_n_for(self, user_id: UserId) -> set[UserId] | None:
         """Whose cameras ``user_id`` gets (None: everyone's): its pinned members that publish a camera,
         then the most recent speakers, up to its N (pins beyond N all stay)."""
-        last_n, pinned = self.server.preferences.get((self.room_id, user_id), (None, frozenset()))
-        n = self.server.last_n if last_n is None else last_n
+        chosen_by = self.server.preferences.get((self.room_id, user_id), NO_PREFERENCES)
+        n = self.server.last_n if chosen_by.last_n is None else chosen_by.last_n
         if n <= 0:
             return None
         cameras = [u for u in self.speaker_order() if u != user_id and "video" in self.peers[u].published]
-        chosen = [u for u in cameras if u in pinned]
-        chosen += [u for u in cameras if u not in pinned][:max(0, n - len(chosen))]
+        chosen = [u for u in cameras if u in chosen_by.pinned]
+        chosen += [u for u in cameras if u not in chosen_by.pinned][:max(0, n - len(chosen))]
         return set(chosen)
 
     def apply_last_n(self) -> None:
         ranks = {u: i for i, u in enumerate(self.recent_speakers)}
         for peer in self.peers.values():
-            key = (self.room_id, peer.user_id)
-            peer.pinned = self.server.preferences.get(key, (None, frozenset()))[1]
-            peer.tile_sizes = self.server.video_sizes.get(key, {})
+            chosen_by = self.server.preferences.get((self.room_id, peer.user_id), NO_PREFERENCES)
+            peer.pinned, peer.tile_sizes = chosen_by.pinned, chosen_by.video_sizes
             peer.speaker_rank = ranks.get
             peer.allow_video(self.last_n_for(peer.user_id))
 
@@ -218,6 +259,7 @@ class SfuRoom:
                 for key, track in other.published.items()}
 
     async def remove(self, user_id: UserId) -> None:
+        self.restarting.pop(user_id, None)  # a restart being negotiated is dropped when it completes
         peer = self.peers.pop(user_id, None)
         if peer is None:
             return
@@ -227,6 +269,8 @@ class SfuRoom:
         self.tracks_changed()
 
     async def close(self) -> None:
+        self.closed = True
+        self.restarting.clear()
         self._speaker_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._speaker_task
@@ -239,14 +283,24 @@ class SfuRoom:
         for watcher in self.server.watchers:
             watcher.track_published(self.room_id, user_id, track)
 
+    def _continued(self, user_id: UserId, previous: PublishedTrack, track: PublishedTrack) -> None:
+        for watcher in self.server.watchers:
+            watcher.track_continued(self.room_id, user_id, previous, track)
+
     def _left(self, user_id: UserId) -> None:
         for watcher in self.server.watchers:
             watcher.member_left(self.room_id, user_id)
 
     def _connection_changed(self, peer: SfuPeer) -> None:
+        # A connection that fails while its restart is negotiated is about to be replaced: the restart
+        # decides (``_check_connection`` if it fails).
+        if peer.user_id not in self.restarting:
+            self._check_connection(peer)
+
+    def _check_connection(self, peer: SfuPeer) -> None:
         # "closed": the member closed its side (DTLS close_notify), and aiortc then closes ours.
         state = peer.pc.connectionState
-        if state in ("failed", "closed") and self.peers.get(peer.user_id) is peer:
+        if state in ("failed", "closed") and self.peers.get(peer.user_id) is peer and not peer.closed:
             log.info("SFU connection %s: removing the participant", state, extra={"peer": peer.name})
             self.server.spawn(self.server.remove(self.room_id, peer.user_id), f"sfu-remove-{peer.name}")
 
@@ -283,9 +337,8 @@ class AiortcMediaServer:
         self.signals = signals
         self.publish_max_bps = publish_max_bps  # REMB and x-google-max-bitrate to publishers (None: aiortc's REMB)
         self.last_n = last_n  # cameras forwarded to each member in a room (0: all); members may choose
-        # (room, member) -> (its own N or None for the server's, the members it pinned)
-        self.preferences: dict[tuple[MeetingId, UserId], tuple[int | None, frozenset[UserId]]] = {}
-        self.video_sizes: dict[tuple[MeetingId, UserId], dict[str, TileSize]] = {}  # the tiles it renders
+        # (room, member) -> its own N, pins and tile sizes, as its media_preferences changed them
+        self.preferences: dict[tuple[MeetingId, UserId], MediaPreferences] = {}
         self.bandwidth = bandwidth  # None: no estimate, every video at the publisher's top layer
         self.limits = limits
         self.configuration = rtc_configuration(ice_servers)
@@ -314,8 +367,9 @@ class AiortcMediaServer:
             return
         room = self.rooms.get(room_id)
         if kind == "media_preferences":
-            chosen, sizes = media_preferences(payload), video_sizes(payload)
-            self.preferences[(room_id, user_id)], self.video_sizes[(room_id, user_id)] = chosen, sizes
+            change = media_preferences(payload)
+            self.preferences[(room_id, user_id)] = change.applied_to(
+                self.preferences.get((room_id, user_id), NO_PREFERENCES))
             if room is not None:
                 room.apply_last_n()
             return
@@ -331,7 +385,6 @@ class AiortcMediaServer:
         # ``connection`` is not needed here: this SFU belongs to one process, whose LocalMedia already tells
         # an older connection's removal from the current one's (a node shared by processes: MediaNode).
         self.preferences.pop((room_id, user_id), None)
-        self.video_sizes.pop((room_id, user_id), None)
         room = self.rooms.get(room_id)
         if room is None:
             return
@@ -343,8 +396,6 @@ class AiortcMediaServer:
     async def close_room(self, room_id: MeetingId) -> None:
         for key in [k for k in self.preferences if k[0] == room_id]:
             del self.preferences[key]
-        for key in [k for k in self.video_sizes if k[0] == room_id]:
-            del self.video_sizes[key]
         room = self.rooms.pop(room_id, None)
         if room is not None:
             await room.close()

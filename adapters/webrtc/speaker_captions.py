@@ -126,6 +126,15 @@ class SpeakerCaptions:
         except asyncio.QueueFull:
             self.dropped += 1
 
+    def follow(self, track: PublishedTrack) -> None:
+        """The member's connection restarted (docs/signaling.md 13.12): its audio goes on as ``track``.  The
+        queue, decoder, gate and the stream of the utterance in progress carry on (Opus needs no
+        keyframe: a decoder takes a new encoder's packets, at worst with a click)."""
+        if self.observe in self.track.observers:
+            self.track.observers.remove(self.observe)
+        self.track = track
+        track.observers.append(self.observe)
+
     async def close(self, *, graceful: bool) -> None:
         """Stops the tap.  ``graceful``: the utterance in progress is still transcribed (a member who
         left); otherwise every stream is cancelled at once (captions turned off)."""

@@ -56,6 +56,15 @@ class StayWriter:
         self.taps.append(tap)
         tap.attach()
 
+    def continue_track(self, previous: PublishedTrack, published: PublishedTrack) -> bool:
+        """``published`` goes on where ``previous`` stopped (a restarted connection, docs/signaling.md
+        13.12): its frames join ``previous``'s in this stay.  False if no tap of this stay is on ``previous``."""
+        tap = next((t for t in self.taps if t.published is previous), None)
+        if tap is None or self._finished is not None:
+            return False
+        tap.follow(published)
+        return True
+
     @property
     def gaps(self) -> int:
         return sum(t.gaps for t in self.taps)

@@ -133,13 +133,23 @@ class RoomService:
                          payload: Mapping[str, Any]) -> None:
         """An offer / answer / ice_candidate for the room's media server, from a member of the room only
         (PeerNotInRoom when the room has no media server).  An offer names the connection that made it (a
-        media node keeps it, so a removal about an older connection of the member changes nothing)."""
+        media node keeps it, so a removal about an older connection of the member changes nothing).
+
+        An offer whose member is gone by the time the media server has applied it (a kick, a leave or the
+        meeting's end in between) is removed from the media server again, and NotInRoom: the removal that
+        came with the departure may have reached the media server first, and nothing else would remove
+        the connection the offer made there."""
         if self.media is None:
             raise PeerNotInRoom("this room has no media server", room_id=room_id, peer=SFU_PEER_ID)
         await self.require_member(actor.user_id, room_id, connection_id)
         if kind is SignalKind.OFFER:
             payload = {**payload, "connection": connection_id}
         await self.media.signal(room_id, actor.user_id, kind.value, payload)
+        if kind is SignalKind.OFFER:
+            members = await self.presence.members(room_id, self.clock.now())
+            if not any(m.user_id == actor.user_id for m in members):
+                await self.media.remove(room_id, actor.user_id, connection_id)
+                raise NotInRoom("you are not in this room", room_id=room_id)
 
     async def set_media(self, actor: Actor, room_id: MeetingId, connection_id: str, media: MediaState) -> None:
         """Rules: the member's audio / video / screen become ``media``; a raised hand stays raised

@@ -256,10 +256,14 @@ async def relay(app: web.Application, conn: Connection, re: str | None, data: di
 
 
 async def media_preferences(app: web.Application, conn: Connection, re: str | None, data: dict[str, Any]) -> None:
-    """For the SFU of this process (docs/signaling.md 13.9, 13.11): how many cameras, whose always, and the
-    size each video is shown at."""
-    payload: dict[str, Any] = {"last_n": data.get("last_n"), "pinned": list(data.get("pinned") or [])}
-    if data.get("video_sizes"):
+    """For the room's SFU (docs/signaling.md 13.9, 13.11): how many cameras, whose always, and the size each
+    video is shown at.  Only the fields the member sent go on: the others keep their values on the SFU."""
+    payload: dict[str, Any] = {}
+    if "last_n" in data:
+        payload["last_n"] = data["last_n"]
+    if "pinned" in data:
+        payload["pinned"] = list(data["pinned"])
+    if "video_sizes" in data:
         payload["video_sizes"] = {key: {"width": size["width"], "height": size["height"]}
                                   for key, size in data["video_sizes"].items()}
     await app[ROOMS].signal_sfu(conn.principal.actor, MeetingId(data["room_id"]), conn.id,

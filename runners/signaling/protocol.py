@@ -95,16 +95,21 @@ VideoKey = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 
 class SetMediaPreferences(Shape):
+    """Each field sent replaces that preference; a field left out keeps its value (docs/signaling.md 13.9)."""
+
     room_id: Id
+    # No defaults in the schema: absent means "unchanged", not an empty value (parse keeps only what was sent).
     last_n: Annotated[int | None, Field(ge=0, le=100, description=(
         "how many other members' cameras the SFU forwards to you: the most recent active speakers "
-        "(0: all of them; null: the server's APP_MEDIA_LAST_N)"))] = None
+        "(0: all of them; null: the server's APP_MEDIA_LAST_N; absent: unchanged)"))] = None
     pinned: Annotated[list[Id], Field(max_length=16, description=(
-        "members whose camera you always get (they count towards last_n)"))] = []
+        "members whose camera you always get (they count towards last_n); [] unpins everyone; "
+        "absent: unchanged"))] = None
     video_sizes: Annotated[dict[VideoKey, TileSize], Field(max_length=64, description=(
         "the size, in device pixels, you render each member's camera (\"<user id>\") or screen share "
         "(\"<user id>:screen\") at: the SFU forwards the smallest simulcast layer that fills it "
-        "(docs/signaling.md 13.11); absent ones get the highest layer"))] = {}
+        "(docs/signaling.md 13.11); videos not listed get the highest layer; replaces the sizes sent "
+        "before ({} forgets them all); absent: unchanged"))] = None
 
 
 class Empty(Shape):

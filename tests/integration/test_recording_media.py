@@ -9,6 +9,8 @@ read the scenario's RESULT line and check the files it left in DIR with ffprobe 
   the recording stops 7 s after that.  One file per stay, each as long as its member was there.
 - crash: the recording process is killed (SIGKILL) mid-recording; a new process recovers playable
   files up to the crash minus the upload interval.
+- restart: ann restarts her connection in place (an ICE restart, docs/signaling.md 13.12) mid-recording:
+  her stay goes on in the same file.
 """
 
 from __future__ import annotations
@@ -87,6 +89,28 @@ async def scenario_crash(directory: Path) -> dict[str, Any]:
         files = (await again.call("recover", recording=RECORDING, prefix=PREFIX))["files"]
         files_again = (await again.call("recover", recording=RECORDING, prefix=PREFIX))["files"]
     return {"files": files, "files_again": files_again, "recorded_s": killed - started}
+
+
+async def scenario_restart(directory: Path) -> dict[str, Any]:
+    from tests.support.recording_rig import ROOM, MeetingMember, RecordingSfu
+
+    async with RecordingSfu(directory, UPLOAD_INTERVAL) as sfu:
+        ann, bob = (MeetingMember(sfu, f"00000000-0000-4000-8000-00000000000{i}") for i in (1, 2))
+        await ann.publish()
+        await bob.publish()
+        await asyncio.sleep(1.0)
+        await sfu.call("start", recording=RECORDING, room=ROOM, prefix=PREFIX)
+        started = time.monotonic()
+        await asyncio.sleep(4.0)
+        counter_at_restart = ann.video.counter
+        await ann.restart()
+        await asyncio.sleep(4.0)
+        stopping = time.monotonic()
+        files = (await sfu.call("stop", recording=RECORDING))["files"]
+        for m in (ann, bob):
+            await m.close()
+    return {"files": files, "present_s": stopping - started, "counter_at_restart": counter_at_restart,
+            "ann": ann.user_id}
 
 
 # --- tests -----------------------------------------------------------------------------------------
@@ -205,7 +229,25 @@ def test_after_a_kill_9_recover_makes_playable_files_up_to_the_crash_minus_the_u
         assert_good_stay(facts)
 
 
+@needs_netns
+def test_a_member_who_restarts_its_connection_mid_recording_stays_in_one_file(tmp_path: Path) -> None:
+    from tests.support.encoded import counters, decode_errors, probe, streams
+
+    result, _ = run_module(MODULE, "restart", str(tmp_path), timeout=240)
+    files = result["files"]
+    assert len(files) == 2, files  # one stay each: the restart is no departure
+    ann = next(f for f in files if f["user_id"] == result["ann"])
+    path = local(tmp_path, ann["key"])
+    assert {k: s["codec_name"] for k, s in streams(probe(path)).items()} == {"video": "vp8", "audio": "opus"}
+    assert decode_errors(path) == ""
+    seen = counters(path)
+    assert all(b > a for a, b in zip(seen, seen[1:])), "the drawn counters must come out in order"
+    assert seen[0] < result["counter_at_restart"] < seen[-1], (seen[0], result["counter_at_restart"], seen[-1])
+    # the file spans the whole recording: the restart's pause is a gap in it, not its end
+    assert abs(ann["duration_s"] - result["present_s"]) < 1.0, (ann["duration_s"], result["present_s"])
+
+
 if __name__ == "__main__":
     allow_loopback_candidates()
-    scenario = {"meeting": scenario_meeting, "crash": scenario_crash}[sys.argv[1]]
+    scenario = {"meeting": scenario_meeting, "crash": scenario_crash, "restart": scenario_restart}[sys.argv[1]]
     emit_result(asyncio.run(scenario(Path(sys.argv[2]))))

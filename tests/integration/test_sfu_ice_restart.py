@@ -141,12 +141,21 @@ class MoverLink:
 
 
 class Watcher:
+    """What the recorder and captions are told (adapters/webrtc/sfu.py MediaWatcher)."""
+
     def __init__(self) -> None:
         self.left: list[str] = []
         self.published: list[str] = []
+        self.continued: list[tuple[str, str, bool]] = []  # (user, label, the old track is the one it saw)
+        self.tracks: dict[tuple[str, str], Any] = {}  # (user, label) -> the latest track it was given
 
     def track_published(self, room_id: Any, user_id: Any, track: Any) -> None:
         self.published.append(user_id)
+        self.tracks[(user_id, track.label)] = track
+
+    def track_continued(self, room_id: Any, user_id: Any, previous: Any, track: Any) -> None:
+        self.continued.append((user_id, track.label, self.tracks.get((user_id, track.label)) is previous))
+        self.tracks[(user_id, track.label)] = track
 
     def member_left(self, room_id: Any, user_id: Any) -> None:
         self.left.append(user_id)
@@ -227,7 +236,7 @@ async def scenario(mode: str) -> dict[str, Any]:
             await other.settled()
         offers_before = [o.sfu_offers for o in others]
         lines_before = [len(o.pc.getTransceivers()) for o in others]
-        left_before = len(watcher.left)
+        left_before, published_before = len(watcher.left), len(watcher.published)
         absent = 0
         sampling = True
 
@@ -275,6 +284,8 @@ async def scenario(mode: str) -> dict[str, Any]:
             "others_m_lines": [lines_before, [len(o.pc.getTransceivers()) for o in others]],
             "mover_absent_samples": absent,
             "watcher_member_left": len(watcher.left) - left_before,
+            "watcher_published": len(watcher.published) - published_before,
+            "watcher_continued": sorted(watcher.continued),
             "restarts": sfu_room.restarts,
             "mover_sfu_offers": links[0].sfu_offers,
             "frames_from_mover_after": frames_after,
@@ -316,6 +327,9 @@ def test_ice_restart_after_moving_a_client_to_a_new_address_keeps_everyone_else_
     assert result["others_sfu_offers_during"] == [0, 0, 0], result  # nobody else renegotiated
     assert result["others_m_lines"][0] == result["others_m_lines"][1], result
     assert result["mover_absent_samples"] == 0, result  # never out of the SFU's room
+    # the recorder and captions see the mover's tracks go on (one file, one caption stream), not a departure
+    assert result["watcher_member_left"] == 0 and result["watcher_published"] == 0, result
+    assert result["watcher_continued"] == [[MOVER, "audio", True], [MOVER, "video", True]], result
     assert MOVER in result["members"] and len(result["members"]) == 4, result
 
 

@@ -177,6 +177,41 @@ class MeetingMember:
         await connected(self.pc)
         self.connected_at = time.monotonic()
 
+    async def restart(self) -> None:
+        """An ICE restart (docs/signaling.md 13.12): a new connection whose offer says ``restart``, then the
+        old one closed.  aiortc ends a sender's track when its connection closes, so the new connection
+        gets new tracks; the video's counters and frame clock go on from the old one's, as a browser's
+        camera does."""
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+        from aiortc.rtcconfiguration import RTCBundlePolicy
+
+        from tests.integration.test_sfu_meeting import ToneTrack
+        from tests.support.webrtc_rig import MarkedVideoTrack, connected
+
+        old, before = self.pc, self.video
+
+        class Continuing(MarkedVideoTrack):
+            async def recv(self) -> Any:
+                if self._start is None:  # the camera's next frame: the old track stopped counting (or soon will)
+                    self.counter, self._start = before.counter, before._start
+                return await super().recv()
+
+        self.video = Continuing(self.fps)
+        tracks = [ToneTrack.make(), self.video]
+        async with self._lock:
+            self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+            self.pc.on("track", lambda track: self._tasks.append(asyncio.ensure_future(self._consume(track))))
+            for track in tracks:
+                self.pc.addTransceiver(track, direction="sendrecv")
+            await self.pc.setLocalDescription(await self.pc.createOffer())
+            self._answer = asyncio.get_running_loop().create_future()
+            await self.sfu.call("signal", room=ROOM, user=self.user_id, kind="offer",
+                                payload={"sdp": self.pc.localDescription.sdp, "restart": True})
+            await self.pc.setRemoteDescription(RTCSessionDescription(await asyncio.wait_for(self._answer, 20),
+                                                                     "answer"))
+        await old.close()
+        await connected(self.pc)
+
     def on_signal(self, kind: str, payload: dict[str, Any]) -> None:
         if kind == "answer" and not self._answer.done():
             self._answer.set_result(payload["sdp"])

@@ -251,3 +251,21 @@ async def test_through_the_analysis_service_windows_are_cut_in_the_pauses_and_no
     cut = (two.start_at - one.start_at).total_seconds()
     assert len(speech(0)) / 96_000 < cut < len(speech(0)) / 96_000 + 0.4 + 0.05
     await r.captioner.close()
+
+
+async def test_a_member_who_restarts_its_connection_mid_sentence_gets_one_caption_from_one_stream(rig):
+    """docs/signaling.md 13.12: the new connection's audio track continues the old one; the tap follows it."""
+    old = rig.publish(ALICE)
+    sentence = speech(0)
+    half = len(sentence) // 2 // 1920 * 1920  # whole 20 ms packets
+    await rig.say(old, quiet(0.3), sentence[:half])
+    new = FakePublished("audio")
+    for watcher in rig.media.watchers:
+        watcher.track_continued(ROOM, ALICE, old, new)
+    rig.rtp += 123_456  # a new RTP stream: its own clock
+    await rig.say(new, sentence[half:], quiet(1.5))
+    await until(lambda: len(rig.sink.captions) == 1, "one caption")
+    assert len(rig.speech.streams) == 1 and rig.captioner.stats()["taps"] == 1
+    assert old.observers == [] and len(new.observers) == 1
+    said = len(sentence) / 96_000
+    assert rig.speech.seconds(0) > said - 0.6  # both halves went to the one stream

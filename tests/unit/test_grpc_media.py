@@ -16,11 +16,14 @@ from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 
 from adapters.grpc.client import CallPolicy
-from adapters.grpc.media import CLOSE_ROOM, LOAD, REMOVE, SIGNAL, STATS, GrpcMediaServer
+from adapters.grpc.media import CLOSE_ROOM, LOAD, REMOVE, SIGNAL, STATS, GrpcMediaServer, preferences_from_pb
 from adapters.grpc.wire import SERVICE_TOKEN, CheckedProtoCodec
+from adapters.webrtc.sfu import AiortcMediaServer
 from domain.rooms.errors import InvalidSignal, MediaNodeDraining
+from domain.rooms.layers import TileSize
 from domain.rooms.media import MediaNodeLoad
 from domain.rooms.media_node import MediaNode
+from domain.rooms.preferences import MediaPreferences
 from domain.shared.errors import Unavailable
 from domain.shared.ids import MeetingId, UserId, new_id
 from proto.confero.media import v1 as pb
@@ -78,15 +81,46 @@ async def test_a_restart_offer_crosses_with_its_marker(node):
 
 
 async def test_media_preferences_cross_unchanged(node):
+    """Only the fields the member sent cross (docs/signaling.md 13.9): the node keeps the others."""
     fake, _, client, _ = node
-    await client.signal(ROOM, ANN, "media_preferences", {"last_n": 4, "pinned": [ANN]})
-    await client.signal(ROOM, ANN, "media_preferences", {"last_n": None})
-    await client.signal(ROOM, ANN, "media_preferences", {"last_n": 0, "pinned": []})
-    assert fake.calls == [
-        ("signal", ROOM, ANN, "media_preferences", {"last_n": 4, "pinned": [ANN]}),
-        ("signal", ROOM, ANN, "media_preferences", {"last_n": None, "pinned": []}),
-        ("signal", ROOM, ANN, "media_preferences", {"last_n": 0, "pinned": []}),
-    ]
+    sizes = {ANN: {"width": 640, "height": 360}}
+    sent = [{"last_n": 4, "pinned": [ANN]}, {"last_n": None}, {"last_n": 0, "pinned": []}, {"video_sizes": sizes},
+            {"video_sizes": {}}, {"pinned": [BOB]}, {}, {"last_n": 2, "pinned": [], "video_sizes": sizes}]
+    for payload in sent:
+        await client.signal(ROOM, ANN, "media_preferences", payload)
+    assert fake.calls == [("signal", ROOM, ANN, "media_preferences", payload) for payload in sent]
+
+
+class QuietSignals:
+    async def to_member(self, *args: object) -> None: ...
+    async def active_speaker(self, *args: object) -> None: ...
+    async def media_reset(self, *args: object) -> None: ...
+
+
+async def test_the_nodes_sfu_keeps_the_preferences_a_message_leaves_out():
+    """The whole path to a node: tile sizes sent alone keep the member's N and pins (docs/signaling.md 13.9)."""
+    sfu = AiortcMediaServer(QuietSignals())
+    async with serving([MediaNodeServicer(MediaNode(sfu), (SECRET,), _load)], "127.0.0.1", 0) as server:
+        client = GrpcMediaServer(Channel("127.0.0.1", bound_port(server), codec=CheckedProtoCodec()), token=SECRET,
+                                 policy=FAST)
+        try:
+            await client.signal(ROOM, ANN, "media_preferences", {"last_n": 4, "pinned": [BOB]})
+            await client.signal(ROOM, ANN, "media_preferences", {"video_sizes": {BOB: {"width": 640, "height": 360}}})
+            assert sfu.preferences[(ROOM, ANN)] == MediaPreferences(
+                last_n=4, pinned=frozenset({BOB}), video_sizes={BOB: TileSize(640, 360)})
+            await client.signal(ROOM, ANN, "media_preferences", {"last_n": None, "pinned": []})
+            assert sfu.preferences[(ROOM, ANN)] == MediaPreferences(video_sizes={BOB: TileSize(640, 360)})
+            with pytest.raises(InvalidSignal):  # one bad field: nothing of the message applies
+                await client.signal(ROOM, ANN, "media_preferences", {"last_n": 3, "pinned": [BOB] * 17})
+            assert sfu.preferences[(ROOM, ANN)] == MediaPreferences(video_sizes={BOB: TileSize(640, 360)})
+        finally:
+            await client.close()
+            await sfu.close()
+
+
+def test_preferences_from_a_sender_that_predates_the_keep_flags_replace_every_field():
+    old = pb.MediaPreferences().parse(bytes(pb.MediaPreferences(has_last_n=True, last_n=3, pinned=[ANN])))
+    assert preferences_from_pb(old) == {"last_n": 3, "pinned": [ANN], "video_sizes": {}}
 
 
 async def test_stats_remove_and_close_room_cross_unchanged(node):

@@ -247,9 +247,58 @@ async def test_audio_and_video_of_a_stay_share_one_time_line() -> None:
     assert [(p.kind, p.pts_ms) for p in drain(queue)] == [("audio", 0), ("video", 500), ("audio", 500)]
 
 
+@pytest.mark.parametrize("origin", [0, 1 << 31, (1 << 32) - 100])
+async def test_a_tap_that_follows_a_restarted_track_stamps_it_on_arrival_after_its_last_frame(origin: int) -> None:
+    """docs/signaling.md 13.12: the new track is a new RTP stream whose clock says nothing about the old one."""
+    old, tap, queue, clock = tap_for("video")
+    for i in range(10):
+        old.send(b"k" if i == 0 else b"d", 5000 + i * 6000, i == 0)  # 15 fps
+        clock.now += 1 / 15
+    clock.now += 0.5  # the restart's pause
+    new = FakePublished("video")
+    tap.follow(new)  # type: ignore[arg-type]
+    assert old.observers == [] and new.observers == [tap] and new.keyframe_requests == 1
+    new.send(b"late delta", origin, False)  # a new stream must start at a keyframe
+    for i in range(1, 6):
+        new.send(b"k" if i == 1 else b"d", origin + i * 6000, i == 1)
+        clock.now += 1 / 15
+    packets = drain(queue)
+    stamps = [p.pts_ms for p in packets]
+    assert [p.data for p in packets[10:]] == [b"k", b"d", b"d", b"d", b"d"]
+    assert stamps[:10] == [round(i * 1000 / 15) for i in range(10)]
+    assert stamps[10] == round((10 / 15 + 0.5) * 1000)  # on arrival: the pause stays a gap
+    assert all(66 <= b - a <= 67 for a, b in zip(stamps[10:], stamps[11:]))  # then the new RTP clock
+    assert tap.restamped == 0
+
+
+async def test_a_stay_through_a_restart_of_the_members_connection_is_one_file_that_decodes_cleanly(
+        tmp_path: Path) -> None:
+    blobs, clock = LocalDirectoryBlobStore(tmp_path / "store"), FakeTime()
+    writer = StayWriter(blobs, "rec/5", "user-e", 1, upload_interval=0.0,  # type: ignore[arg-type]
+                        clock=StayClock(monotonic=clock))
+    before = {"video": FakePublished("video"), "audio": FakePublished("audio")}
+    for p in before.values():
+        writer.add_track(p)  # type: ignore[arg-type]
+    await feed(before, clock, 3.0)
+    clock.now += 0.4  # the restart's pause
+    after = {"video": FakePublished("video"), "audio": FakePublished("audio")}
+    for kind in after:
+        assert writer.continue_track(before[kind], after[kind])  # type: ignore[arg-type]
+    assert not writer.continue_track(FakePublished("video"), FakePublished("video"))  # type: ignore[arg-type]
+    await feed(after, clock, 3.0, start=3.0, rtp_origin=987_654_321)  # a new encoder: it starts with a keyframe
+    file = await writer.finish()
+    assert file is not None
+    path = tmp_path / "out.webm"
+    path.write_bytes(await blobs.read(file.key))
+    assert decode_errors(path) == ""
+    assert counters(path) == list(range(90))
+    assert abs(file.duration_s - 6.4) < 0.15
+
+
 # --- a stay, uploaded in chunks -------------------------------------------------------------------
 
-async def feed(published: dict[str, FakePublished], clock: FakeTime, seconds: float, start: float = 0.0) -> None:
+async def feed(published: dict[str, FakePublished], clock: FakeTime, seconds: float, start: float = 0.0,
+               rtp_origin: int = 0) -> None:
     video = vp8_frames(int(seconds * FPS), FPS, first=int(start * FPS))
     audio = opus_frames(int(seconds * 50))
     events = sorted([(i / FPS, "video", i) for i in range(len(video))] + [(i / 50, "audio", i) for i in range(len(audio))])
@@ -257,9 +306,9 @@ async def feed(published: dict[str, FakePublished], clock: FakeTime, seconds: fl
     for at, kind, i in events:
         clock.now = base + at
         if kind == "video":
-            published["video"].send(video[i][0], int((start + at) * 90000), video[i][1])
+            published["video"].send(video[i][0], rtp_origin + int((start + at) * 90000), video[i][1])
         else:
-            published["audio"].send(audio[i], int((start + at) * 48000), True)
+            published["audio"].send(audio[i], rtp_origin + int((start + at) * 48000), True)
         if i % 10 == 0:
             await asyncio.sleep(0)
 

@@ -14,12 +14,16 @@ import pytest
 
 from adapters.inprocess.media_signals import SignalBusMediaSignals
 from adapters.memory.rooms import InMemoryRoomPresence, InMemorySignalBus
+from adapters.webrtc.sfu import AiortcMediaServer
 from adapters.system.clock import FrozenClock
 from domain.meetings import events as me
 from domain.meetings.errors import NotMeetingHost
+from domain.rooms.errors import NotInRoom
 from domain.rooms import events as ev
+from domain.rooms.layers import TileSize
 from domain.rooms.media import SFU_PEER_ID, ParticipantMediaStats
 from domain.rooms.model import Admission, IceCandidate, SignalKind
+from domain.rooms.preferences import MediaPreferences
 from domain.rooms.service import RoomService
 from domain.shared.actor import Actor
 from domain.shared.ids import MeetingId, UserId
@@ -156,6 +160,89 @@ async def test_an_event_about_an_older_connection_leaves_the_newer_connections_m
     assert sfu.calls == [("remove", BOB.user_id, "c-new")]
 
 
+class StatefulMediaServer(RecordingMediaServer):
+    """A fake SFU that keeps whose media it holds; ``hold_offers`` keeps each offer from being applied until
+    a removal has reached it (the offer passed the membership check, then was overtaken on its way)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.members: set[UserId] = set()
+        self.hold_offers = False
+        self.offer_arrived, self.offer_applied, self.removed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def signal(self, room_id: MeetingId, user_id: UserId, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "offer":
+            self.offer_arrived.set()
+            if self.hold_offers:
+                await self.removed.wait()
+            self.members.add(user_id)
+            self.offer_applied.set()
+        await super().signal(room_id, user_id, kind, payload)
+
+    async def remove(self, room_id: MeetingId, user_id: UserId, connection: str | None = None) -> None:
+        self.members.discard(user_id)
+        self.removed.set()
+        await super().remove(room_id, user_id, connection)
+
+    async def close_room(self, room_id: MeetingId) -> None:
+        self.members.clear()
+        self.removed.set()
+        await super().close_room(room_id)
+
+
+@pytest.mark.parametrize("restart", [True, False])
+@pytest.mark.parametrize("order", ["removal_reaches_the_sfu_first", "offer_reaches_the_sfu_first", "at_once"])
+@pytest.mark.parametrize("ending", ["kick", "leave", "end"])
+async def test_an_offer_racing_the_members_removal_never_leaves_its_media_behind(
+        bus: InMemorySignalBus, ending: str, order: str, restart: bool) -> None:
+    """A kick, leave or end committed while Bob's (restart) offer is on its way to the SFU: whichever reaches
+    the SFU first, Bob's media is gone in the end (docs/signaling.md 13.3, 13.12)."""
+    sfu = StatefulMediaServer()
+    service = RoomService(presence=InMemoryRoomPresence(), bus=bus, meetings=HostOnlyMeetings(),
+                          clock=FrozenClock(START), media=sfu)
+    hub = Hub(bus, sfu)  # one process: its socket of Bob, its SFU
+    bob = a_connection(BOB, "c-bob")
+    await hub.attach(bob, ROOM)
+    await service.join(BOB, ROOM, "c-bob")
+    hub.admit(bob, ROOM)
+    await service.signal_sfu(BOB, ROOM, "c-bob", SignalKind.OFFER, {"sdp": "v=0"})  # Bob's media is there
+    hub.hold_media(bob, ROOM)
+    sfu.hold_offers = order == "removal_reaches_the_sfu_first"
+    barrier = asyncio.Barrier(2)
+    outcome: list[str] = []
+
+    async def offer() -> None:
+        await barrier.wait()
+        try:
+            await service.signal_sfu(BOB, ROOM, "c-bob", SignalKind.OFFER, {"sdp": "v=0 again", "restart": restart})
+            hub.hold_media(bob, ROOM)  # as the endpoint does once the offer is through
+            outcome.append("offer applied")
+        except NotInRoom:
+            outcome.append("offer refused")
+
+    async def removal() -> None:
+        await barrier.wait()
+        if order == "offer_reaches_the_sfu_first":
+            await sfu.offer_applied.wait()
+        elif order == "removal_reaches_the_sfu_first":
+            await sfu.offer_arrived.wait()  # past the membership check: the departure comes just after
+        if ending == "kick":
+            await service.on_event(me.ParticipantKicked(occurred_at=START, meeting_id=ROOM, user_id=BOB.user_id,
+                                                        by=ANN.user_id))
+        elif ending == "leave":
+            await service.leave(BOB, ROOM, "c-bob")
+        else:
+            await service.on_event(me.MeetingEnded(occurred_at=START, meeting_id=ROOM, by=ANN.user_id))
+
+    sfu.offer_arrived.clear(), sfu.offer_applied.clear(), sfu.removed.clear()
+    await asyncio.gather(offer(), removal())
+    await hub.media.drain()
+    assert BOB.user_id not in sfu.members, (outcome, sfu.calls)
+    assert not any(m.user_id == BOB.user_id for m in await service.presence.members(ROOM, START))
+    if order == "removal_reaches_the_sfu_first":
+        assert outcome == ["offer refused"]
+
+
 async def test_the_sfus_signals_reach_one_member_and_its_speaker_everyone(bus: InMemorySignalBus) -> None:
     heard: list[ev.RoomEvent] = []
 
@@ -180,10 +267,10 @@ async def test_only_managers_see_media_stats(service: RoomService) -> None:
         await service.media_stats(BOB, ROOM)
 
 
-async def sfu_meeting(s: Signaling) -> tuple[RecordingMediaServer, Any, Any, Any, Any, Any]:
-    """Ann's meeting with Ann and Bob in it, on a process whose media server records what reaches it:
-    (the media server, the meeting id, Ann, Bob, Ann's socket, Bob's socket)."""
-    sfu = RecordingMediaServer()
+async def sfu_meeting(s: Signaling, sfu: Any = None) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Ann's meeting with Ann and Bob in it, on a process whose media server is ``sfu`` (by default one that
+    records what reaches it): (the media server, the meeting id, Ann, Bob, Ann's socket, Bob's socket)."""
+    sfu = RecordingMediaServer() if sfu is None else sfu
     s.web.app[ROOMS].media = sfu
     s.web.app[HUB].media.media = sfu
     ann, bob = await s.web.user("ann"), await s.web.user("bob")
@@ -225,6 +312,35 @@ async def test_a_restart_offer_reaches_the_media_server_marked_and_the_room_hear
     assert bad["type"] == "error", bad
 
 
+class QuietSignals:
+    async def to_member(self, *args: Any) -> None: ...
+    async def active_speaker(self, *args: Any) -> None: ...
+    async def media_reset(self, *args: Any) -> None: ...
+
+
+async def test_tile_sizes_sent_alone_keep_the_members_last_n_and_pins(signaling: Signaling) -> None:
+    """docs/signaling.md 13.9: the web client's media_preferences {video_sizes}, sent on every tile resize,
+    must not reset what the member chose before (the aiortc SFU itself: preferences need no connection)."""
+    sfu = AiortcMediaServer(QuietSignals())
+    try:
+        _, mid, ann, bob, _, b = await sfu_meeting(signaling, sfu)
+        key = (MeetingId(mid), UserId(bob.id))
+        assert (await b.request("media_preferences", {"room_id": mid, "last_n": 2, "pinned": [ann.id]}))["type"] == "ack"
+        sizes = {ann.id: {"width": 640, "height": 360}}
+        assert (await b.request("media_preferences", {"room_id": mid, "video_sizes": sizes}))["type"] == "ack"
+        assert sfu.preferences[key] == MediaPreferences(last_n=2, pinned=frozenset({ann.id}),
+                                                        video_sizes={ann.id: TileSize(640, 360)})
+        assert (await b.request("media_preferences", {"room_id": mid, "video_sizes": {}}))["type"] == "ack"
+        assert sfu.preferences[key] == MediaPreferences(last_n=2, pinned=frozenset({ann.id}))
+        assert (await b.request("media_preferences", {"room_id": mid, "last_n": None}))["type"] == "ack"
+        assert sfu.preferences[key] == MediaPreferences(pinned=frozenset({ann.id}))
+        bad = await b.request("media_preferences", {"room_id": mid, "pinned": None})
+        assert bad["type"] == "error" and bad["data"]["code"] == "invalid_message"
+        assert sfu.preferences[key] == MediaPreferences(pinned=frozenset({ann.id}))
+    finally:
+        await sfu.close()
+
+
 async def test_media_preferences_go_to_this_processs_media_server_from_members_only(signaling: Signaling) -> None:
     s = signaling
     sfu, mid, ann, bob, _, b = await sfu_meeting(s)
@@ -235,7 +351,12 @@ async def test_media_preferences_go_to_this_processs_media_server_from_members_o
     sizes = {ann.id: {"width": 640, "height": 360}, f"{ann.id}:screen": {"width": 1280, "height": 720}}
     reply = await b.request("media_preferences", {"room_id": mid, "video_sizes": sizes})
     assert reply["type"] == "ack"
-    assert sfu.calls[-1] == ("signal", bob.id, "media_preferences", {"last_n": None, "pinned": [], "video_sizes": sizes})
+    # only what the member sent: the SFU keeps the rest (docs/signaling.md 13.9)
+    assert sfu.calls[-1] == ("signal", bob.id, "media_preferences", {"video_sizes": sizes})
+    reply = await b.request("media_preferences", {"room_id": mid, "last_n": None, "pinned": [], "video_sizes": {}})
+    assert reply["type"] == "ack"
+    assert sfu.calls[-1] == ("signal", bob.id, "media_preferences", {"last_n": None, "pinned": [], "video_sizes": {}})
+    del sfu.calls[-1]
     del sfu.calls[-1]
     await b.request("leave_room", {"room_id": mid})
     reply = await b.request("media_preferences", {"room_id": mid, "last_n": 2})

@@ -164,3 +164,26 @@ async def test_a_screen_share_is_not_mixed_into_the_members_camera_recording(har
     assert sorted(t.published.label for t in taps) == ["audio", "video"]
     await sender.send(0.5)
     assert len(await harness.recorder.stop("rec-3")) == 1  # type: ignore[arg-type]
+
+
+async def test_a_member_who_restarts_its_connection_goes_on_in_the_same_file(harness: FakeSfuHarness) -> None:
+    """docs/signaling.md 13.12: the SFU tells its watchers that each new track continues an old one."""
+    await harness.recorder.start("rec-5", ROOM, "recordings/rec-5")  # type: ignore[arg-type]
+    sender = await harness.join(ROOM, "ann")
+    await sender.send(1.0)
+    old = sender.tracks
+    new = {"audio": FakePublished("audio"), "video": FakePublished("video")}
+    harness.sfu.rooms[ROOM].peers["ann"] = SimpleNamespace(published=new)
+    for kind in ("audio", "video"):
+        for watcher in harness.sfu.watchers:
+            watcher.track_continued(ROOM, "ann", old[kind], new[kind])
+    again = Sender(new)
+    again.audio, again.video = sender.audio + 5, sender.video + 2  # frames lost in the restart, mid-GOP
+    await again.send(1.0)
+    assert old["audio"].observers == old["video"].observers == []
+    files = await harness.recorder.stop("rec-5")  # type: ignore[arg-type]
+    assert [f.user_id for f in files] == ["ann"]
+    seen = harness.frames(await harness.blobs.read(files[0].key))
+    assert seen == sorted(seen) and seen[0] < sender.video
+    after = [c for c in seen if c >= sender.video]
+    assert after and after[0] % 15 == 0  # the new stream starts at a keyframe

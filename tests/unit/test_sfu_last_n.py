@@ -14,6 +14,7 @@ import pytest
 
 from adapters.webrtc.sfu import AiortcMediaServer, SfuRoom, media_preferences
 from domain.rooms.errors import InvalidSignal
+from domain.rooms.layers import TileSize
 from domain.shared.ids import MeetingId, UserId
 from runners.signaling.protocol import ProtocolError, parse
 
@@ -79,10 +80,29 @@ async def test_pins_count_towards_n_and_stay_beyond_it_and_each_member_chooses_f
     server = AiortcMediaServer(Signals(), last_n=3)
     room = room_of(server, 8)
     room.recent_speakers = [user(6), user(5)]
-    server.preferences[(room.room_id, user(0))] = media_preferences({"last_n": 2, "pinned": [user(7)]})
+    await server.signal(room.room_id, user(0), "media_preferences", {"last_n": 2, "pinned": [user(7)]})
     assert room.last_n_for(user(0)) == {user(7), user(6)}
     assert room.last_n_for(user(1)) == {user(6), user(5), user(0)}
-    server.preferences[(room.room_id, user(0))] = media_preferences({"last_n": 1, "pinned": [user(7), user(3)]})
+    await server.signal(room.room_id, user(0), "media_preferences", {"last_n": 1, "pinned": [user(7), user(3)]})
     assert room.last_n_for(user(0)) == {user(7), user(3)}
-    server.preferences[(room.room_id, user(0))] = media_preferences({"last_n": 0})
+    await server.signal(room.room_id, user(0), "media_preferences", {"last_n": 0})
     assert room.last_n_for(user(0)) is None
+
+
+async def test_tile_sizes_sent_alone_keep_the_members_n_and_pins() -> None:
+    """The web client sends video_sizes alone whenever a tile resizes (docs/signaling.md 13.9, 13.11)."""
+    server = AiortcMediaServer(Signals(), last_n=3)
+    room = room_of(server, 8)
+    room.recent_speakers = [user(6), user(5)]
+    await server.signal(room.room_id, user(0), "media_preferences", {"last_n": 2, "pinned": [user(7)]})
+    await server.signal(room.room_id, user(0), "media_preferences",
+                        {"video_sizes": {user(7): {"width": 320, "height": 180}}})
+    assert room.last_n_for(user(0)) == {user(7), user(6)}
+    assert server.preferences[(room.room_id, user(0))].video_sizes == {user(7): TileSize(320, 180)}
+    await server.signal(room.room_id, user(0), "media_preferences", {"pinned": []})  # unpins, keeps N and sizes
+    assert room.last_n_for(user(0)) == {user(6), user(5)}
+    assert server.preferences[(room.room_id, user(0))].video_sizes == {user(7): TileSize(320, 180)}
+    await server.signal(room.room_id, user(0), "media_preferences", {"last_n": None})  # the server's N again
+    assert room.last_n_for(user(0)) == {user(6), user(5), user(1)}
+    await server.remove(room.room_id, user(0))  # leaving forgets them
+    assert (room.room_id, user(0)) not in server.preferences

@@ -185,7 +185,7 @@ def test_video_sizes_and_layer_stats_cross_the_media_node_wire() -> None:
                                                              f"{BOB}:screen": {"width": 1280, "height": 720}}}
     wire = pb.MediaPreferences().parse(bytes(preferences_pb(payload)))
     assert preferences_from_pb(wire) == payload
-    assert preferences_from_pb(preferences_pb({"last_n": None})) == {"last_n": None, "pinned": []}
+    assert preferences_from_pb(preferences_pb({"last_n": None})) == {"last_n": None}
     with pytest.raises(InvalidSignal):
         preferences_pb({"video_sizes": {ANN: {"width": -1, "height": 1}}})
     track = dict(publisher_id=ANN, kind="video", direction="outbound", active=True, bitrate_bps=1, packets=2,

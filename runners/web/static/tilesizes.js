@@ -1,6 +1,8 @@
 // The size each remote video tile is rendered at, for the SFU's layer choice (docs/signaling.md 13.11),
 // without the DOM: tiles report their size (a ResizeObserver in room.js), this keeps them, and sends
-// media_preferences {video_sizes} once the sizes settle (debounced), only when a size changed.
+// media_preferences {video_sizes} once the sizes settle (debounced), only when a size changed. The sizes
+// go alone: the SFU keeps the fields a media_preferences leaves out (last_n, pinned), and each send lists
+// every tile shown ({} when none), since video_sizes replaces the sizes sent before as a whole.
 //
 // Keys are the tile keys: "<user id>" for a camera, "<user id>:screen" for a screen share. Sizes are
 // in device pixels (CSS pixels times devicePixelRatio), rounded up to a multiple of STEP so that a

@@ -60,6 +60,9 @@ class SignalRequest(betterproto.Message):
 class MediaPreferences(betterproto.Message):
     """
     What a member wants forwarded (docs/signaling.md 13.9, last-N): the node's SFU checks the values.
+     A member's message changes only the fields it carries; the keeps_* flags name those it left out, whose
+     values stay on the node.  Flags of what to keep rather than of what to set: a sender that predates them
+     (all false) meant to replace every field, and still does.
     """
 
     has_last_n: bool = betterproto.bool_field(1)
@@ -72,6 +75,10 @@ class MediaPreferences(betterproto.Message):
     The size the member renders each forwarded video at (docs/signaling.md 13.11), keyed "<user id>" for
      a camera or "<user id>:screen"; the node's SFU picks the smallest simulcast layer that fills it.
     """
+
+    keeps_last_n: bool = betterproto.bool_field(5)
+    keeps_pinned: bool = betterproto.bool_field(6)
+    keeps_video_sizes: bool = betterproto.bool_field(7)
 
 
 @dataclass(eq=False, repr=False)
