@@ -11,7 +11,7 @@ from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
 from aiortc.rtp import RtpPacket
 
 from adapters.webrtc import aiortc_internals as internals
-from adapters.webrtc.retransmit import RetransmitBudget
+from adapters.webrtc.retransmit import RetransmitBudget, sent_before
 
 
 def test_every_nack_is_answered_until_a_layer_goes_down_then_only_the_budgets_share_for_a_while() -> None:
@@ -38,7 +38,7 @@ def test_the_sender_answers_a_nack_only_when_the_budget_allows_and_it_still_has_
         sender = SimpleNamespace(_retransmit=original, **{internals.SENDER_HISTORY: history})
         answers = iter([True, False, True])
 
-        def allow(size: int) -> bool:
+        def allow(size: int, timestamp: int) -> bool:
             asked.append(size)
             return next(answers)
 
@@ -48,3 +48,48 @@ def test_the_sender_answers_a_nack_only_when_the_budget_allows_and_it_still_has_
         return resent, asked
 
     assert asyncio.run(run()) == ([1, 3], [13, 14, 15])
+
+
+def test_after_a_switch_down_the_old_layers_packets_are_not_resent_at_all() -> None:
+    budget = RetransmitBudget(share=0.2, burst_s=0.5, window_s=5.0)
+    budget.turned_down(1.0)
+    assert not budget.allow(1.0, 10_000_000, 100, stale=True)  # plenty of budget, but a layer left behind
+    assert budget.allow(1.0, 10_000_000, 100)  # the new layer's (its keyframe's) packets: within the budget
+    assert budget.allow(7.0, 10_000_000, 100, stale=True)  # the window is over: all answered again
+
+
+def test_sent_before_reads_the_senders_timestamps_against_ours_whatever_its_origin() -> None:
+    origin = 0xFFFF_F000  # the sender's random origin: its timestamps wrap around soon
+    switched, last = 90_000, 93_000  # ours: the new layer started at 90000, the frame handed out last is 93000
+    sent_last = (origin + last) % (1 << 32)
+    for ours, old in ((87_000, True), (89_999, True), (90_000, False), (93_000, False)):
+        assert sent_before(switched, last, sent_last, (origin + ours) % (1 << 32)) is old
+    # the sender still sending the frame before the last one handed out: packets look newer, never older
+    assert not sent_before(switched, last, (origin + 90_000) % (1 << 32), (origin + 90_000) % (1 << 32))
+    assert not sent_before(None, last, sent_last, 0)  # no switch yet
+
+
+def test_an_urgent_switch_down_stops_the_old_layer_at_once_and_marks_where_the_new_one_starts() -> None:
+    from tests.unit.test_simulcast import drain, settle, simulcast_rig
+
+    async def run() -> None:
+        rig, published = await simulcast_rig()
+        track = published.subscribe()
+        await rig.round(keyframes=("f",))
+        await rig.round()
+        before = await drain(track)
+        assert [s[0] for s in before] == [2, 2] and track.switched_at_timestamp is None
+        await rig.round()  # queued, not sent yet: dropped by the urgent switch
+        track.set_target_layer(0, urgent=True)
+        await settle()
+        await rig.round()  # no keyframe of q yet: nothing of f goes out any more (a lenient switch sends it)
+        assert track._queue.empty() and track.current_layer == 2
+        await rig.frame("q", keyframe=True)
+        await rig.round()
+        sent = await drain(track)
+        assert [s[0] for s in sent] == [0, 0] and sent[0][3]
+        assert track.switched_at_timestamp == sent[0][1] and track.timestamp_out == sent[1][1]
+        assert 0 < sent[0][1] - before[-1][1] <= 3000 * 4  # time still runs on across the frames dropped
+        published.close()
+
+    asyncio.run(run())
