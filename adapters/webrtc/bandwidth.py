@@ -31,9 +31,11 @@ loss counted meanwhile is dropped: reports and REMBs then still describe what wa
 (the higher layer, the queue of a token bucket) -- one cut per feedback interval, not one per
 controller tick.
 
-After a congestion signal the estimate grows no higher than just below the rate the link carried
-then (``ceiling``: what the receiver got, else the send rate) until ``retry_after`` seconds pass without
-one: a weak link is probed again from time to time, not every few seconds. Everything here is arithmetic on numbers handed in with
+After a congestion signal the estimate grows no higher than just below ``ceiling`` until
+``retry_after`` seconds pass without one: a weak link is probed again from time to time, not every
+few seconds. The ceiling is ``CARRIED_HEADROOM`` times what the receiver got (else the send rate
+that failed): room to take back what a cut at a busy moment took too much (a video paused at the
+edge of its lowest layer), none to try the next layer up. Everything here is arithmetic on numbers handed in with
 their time: no I/O, no clock of its own.
 """
 
@@ -54,6 +56,7 @@ RATE_WINDOW = 1.0  # seconds: smoothing of the send rate
 FEEDBACK_FRESH = 3.0  # seconds: growth needs a loss figure this recent (no feedback, no growth)
 CUT_SETTLE = 1.0  # seconds after a cut whose feedback still describes what was sent before it
 RECEIVED_WINDOW = 0.6  # seconds of receiver reports over which what arrived is measured (at least one)
+CARRIED_HEADROOM = 1.3  # the ceiling after a cut to what the receiver got: that times this
 
 
 @define
@@ -62,8 +65,8 @@ class _StreamReport:
     lost: int
     at: float | None = None
     sent: tuple[int, int] | None = None  # the sender's cumulative (payload bytes, packets) then
-    # (from, to, bits arrived): what each recent report said arrived, for the received rate
-    arrived: deque[tuple[float, float, float]] = field(factory=lambda: deque(maxlen=32))
+    # (from, to, bits arrived, some lost): what each recent report said arrived, for the received rate
+    arrived: deque[tuple[float, float, float, bool]] = field(factory=lambda: deque(maxlen=32))
 
 
 @define
@@ -113,7 +116,7 @@ class BandwidthEstimator:
         expected = 0 if before is None else highest_sequence - before.highest
         if before is not None and expected == 0:  # a repeat, or a stream that stopped (paused): nothing arrived
             if now is not None and before.at is not None and now > before.at:
-                before.arrived.append((before.at, now, 0.0))
+                before.arrived.append((before.at, now, 0.0, False))
                 before.at, before.sent = now, sent or before.sent
             return
         report = _StreamReport(highest_sequence, cumulative_lost, now, sent)
@@ -133,18 +136,21 @@ class BandwidthEstimator:
             size = sent[0] / sent[1]
         else:
             return
-        report.arrived.append((before.at, now, (expected - lost) * size * 8))
+        report.arrived.append((before.at, now, (expected - lost) * size * 8, lost > 0))
 
     def received_bps(self, now: float) -> float | None:
         """What the receiver got lately (bit/s of payload), from the reports of the last ``RECEIVED_WINDOW``
-        seconds (at least each stream's latest), or None when no report with sizes is that recent."""
+        seconds (at least each stream's latest), or None when no report with sizes is that recent. Of a
+        stream with some loss in that window only the intervals with loss count: the link was full
+        then (before, a token bucket's burst and queue were still delivering more than its rate)."""
         total, known = 0.0, False
         for report in self._reports.values():
             recent = [a for a in report.arrived if a[1] >= now - FEEDBACK_FRESH]
             if not recent:
                 continue
             window = [a for a in recent if a[1] >= now - RECEIVED_WINDOW] or recent[-1:]
-            span = window[-1][1] - window[0][0]
+            window = [a for a in window if a[3]] or window
+            span = sum(a[1] - a[0] for a in window)
             if span > 0:
                 total += sum(a[2] for a in window) / span
                 known = True
@@ -205,7 +211,7 @@ class BandwidthEstimator:
 
     def _congested(self, now: float, bound: float, carried: float | None = None) -> None:
         self.estimate = max(self.min_bps, min(self.estimate, bound))
-        self.ceiling = max(self.estimate, self.send_rate if carried is None else carried)
+        self.ceiling = max(self.estimate, self.send_rate if carried is None else carried * CARRIED_HEADROOM)
         self._ceiling_at = self.congested_at = now
         self._settle_until = now + CUT_SETTLE
         self.congestion_events += 1

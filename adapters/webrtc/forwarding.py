@@ -470,8 +470,9 @@ class ForwardedTrack(MediaStreamTrack):
         self._switches: collections.deque[tuple[ForwardedFrame, tuple[int, int]]] = collections.deque()
         self._continuing = False  # retargeted to a track that replaces its source: the next start shifts
         self._drop_old = False  # an urgent switch down: the old layer's frames are dropped until it happens
-        # The RTP timestamp (as sent) of the first frame of the layer last switched to (None: no switch yet)
-        self.switched_at_timestamp: int | None = None
+        # An RTP timestamp (ours, shifted) before which what was sent is no use to the subscriber any more:
+        # the first frame of the layer last switched to, or what was handed out before an urgent switch
+        self.stale_before: int | None = None
         self.layer_switches = 0
         # True: when the source ends, the track pauses (its sender's RTP loop stays, to be re-used)
         # instead of ending; ``end()`` still ends it.
@@ -489,7 +490,7 @@ class ForwardedTrack(MediaStreamTrack):
         self._current = item
         if self._switches and self._switches[0][0] is item:
             self._shift = self._switches.popleft()[1]
-            self.switched_at_timestamp = (int(item.packet.pts) + self._shift[0]) % (1 << 32)
+            self.stale_before = (int(item.packet.pts) + self._shift[0]) % (1 << 32)
         self.frames_sent += 1
         return item.packet
 
@@ -553,6 +554,8 @@ class ForwardedTrack(MediaStreamTrack):
         self._choose_layer()
         if urgent and self._layer is not None and self._want < self._layer and self.kind == "video":
             self._drop_old = True
+            if (out := self.timestamp_out) is not None:  # resending the old layer meanwhile would only delay the new
+                self.stale_before = (out + 1) % (1 << 32)
             while not self._queue.empty():
                 frame = self._queue.get_nowait()
                 if frame is None:

@@ -414,7 +414,7 @@ class SfuPeer:
             # The old layer's packets are no use after a switch. The sender's timestamps have an origin of its
             # own: ours = the last one handed out + how far the packet is behind the last one sent (at worst a
             # frame late, the newer for it: the new layer's keyframe is never taken for an old packet).
-            stale = sent_before(track.switched_at_timestamp, track.timestamp_out,
+            stale = sent_before(track.stale_before, track.timestamp_out,
                                 internals.sender_last_timestamp(sender), timestamp)
             return self.retransmits.allow(time.monotonic(), layers.estimate_bps or estimator.estimate, size, stale)
 

@@ -10,7 +10,8 @@ Rules:
 - the layer a subscription *wants* is the smallest whose width and height both fill its tile, else
   the highest (no tile size known: the highest);
 - the video budget is the estimate minus what audio needs: the subscriber's measured audio rate times
-  ``audio_margin`` (at least ``audio_floor_bps``), or ``audio_reserve_bps`` while none is measured.
+  ``audio_margin`` (at least ``audio_floor_bps``), or ``audio_reserve_bps`` while none is measured
+  (the estimate and the rates are all of RTP payload: what a receiver report's packets carried).
   Audio is never dropped, video pauses first, so the chosen video never costs more than the budget;
 - the budget goes out in priority order (lower ``priority`` first: screen shares, pinned members,
   the active speaker...): first every subscription's lowest layer (one that does not fit what is
@@ -142,7 +143,7 @@ class LayerPolicy:
     up_margin: float = 1.15
     up_hold: float = 2.5  # seconds
     resume_hold: float = 0.5  # seconds, from a pause to the lowest layer
-    audio_margin: float = 1.25  # on the measured audio rate: its bursts and packet overhead
+    audio_margin: float = 1.1  # on the measured audio rate: its ups and downs
     audio_floor_bps: int = 16_000  # kept even when no audio is heard yet (someone may start talking)
 
     def reserve(self, audio_bps: float | None = None) -> int:

@@ -177,7 +177,7 @@ def test_a_pause_ends_at_the_lowest_layer_after_the_resume_hold(wants, estimate,
 
 def test_the_audio_reserve_follows_the_measured_audio() -> None:
     assert POLICY.budget(300_000) == 300_000 - POLICY.audio_reserve_bps  # nothing measured yet
-    assert POLICY.budget(300_000, 40_000) == 300_000 - 50_000  # 40k with its 25% margin
+    assert POLICY.budget(300_000, 40_000) == 300_000 - 44_000  # 40k with its 10% margin
     assert POLICY.budget(300_000, 0) == 300_000 - POLICY.audio_floor_bps
     assert POLICY.budget(300_000, 400_000) == 0  # a room's worth of audio: no video at all
     want = VideoWant("a", [Layer(320, 180, 150_000), Layer(1280, 720, 1_500_000)])

@@ -78,9 +78,10 @@ def test_an_urgent_switch_down_stops_the_old_layer_at_once_and_marks_where_the_n
         await rig.round(keyframes=("f",))
         await rig.round()
         before = await drain(track)
-        assert [s[0] for s in before] == [2, 2] and track.switched_at_timestamp is None
+        assert [s[0] for s in before] == [2, 2] and track.stale_before is None
         await rig.round()  # queued, not sent yet: dropped by the urgent switch
         track.set_target_layer(0, urgent=True)
+        assert track.stale_before == before[-1][1] + 1  # from now on, what went out is of no use
         await settle()
         await rig.round()  # no keyframe of q yet: nothing of f goes out any more (a lenient switch sends it)
         assert track._queue.empty() and track.current_layer == 2
@@ -88,7 +89,7 @@ def test_an_urgent_switch_down_stops_the_old_layer_at_once_and_marks_where_the_n
         await rig.round()
         sent = await drain(track)
         assert [s[0] for s in sent] == [0, 0] and sent[0][3]
-        assert track.switched_at_timestamp == sent[0][1] and track.timestamp_out == sent[1][1]
+        assert track.stale_before == sent[0][1] and track.timestamp_out == sent[1][1]
         assert 0 < sent[0][1] - before[-1][1] <= 3000 * 4  # time still runs on across the frames dropped
         published.close()
 
