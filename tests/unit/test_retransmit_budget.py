@@ -15,14 +15,20 @@ from adapters.webrtc.retransmit import RetransmitBudget, sent_before
 
 
 def test_every_nack_is_answered_until_a_layer_goes_down_then_only_the_budgets_share_for_a_while() -> None:
-    budget = RetransmitBudget(share=0.2, burst_s=0.5, window_s=5.0)
-    assert all(budget.allow(i * 0.001, 300_000, 1200) for i in range(1000))  # no switch down: all answered
+    budget = RetransmitBudget(share=0.2, burst_s=0.5, window_s=5.0, steady_share=0.5)
+    assert all(budget.allow(i * 0.001, 20_000_000, 1200) for i in range(1000))  # no switch down: half the estimate
     budget.turned_down(1.0)
     allowed = [budget.allow(1.0 + i * 0.001, 300_000, 1200) for i in range(1000)]  # 1000 NACKs in a second
     # 0.2 x 300 kbit/s: 60 kbit/s (~6 packets a second) plus a burst of half a second of it
     assert 6 <= sum(allowed) <= 10
     assert budget.refused == 1000 - sum(allowed) and budget.bytes_sent == 1200 * (1000 + sum(allowed))
-    assert all(budget.allow(6.0 + i * 0.001, 300_000, 1200) for i in range(100))  # the window is over
+    assert all(budget.allow(6.0 + i * 0.01, 20_000_000, 1200) for i in range(100))  # the window is over
+
+
+def test_a_storm_of_nacks_on_a_full_link_is_answered_within_half_the_estimate() -> None:
+    budget = RetransmitBudget(steady_share=0.5, burst_s=0.5)
+    allowed = sum(budget.allow(i * 0.001, 300_000, 1200) for i in range(2000))  # 1000 NACKs a second, 2 s
+    assert 30 <= allowed <= 40  # 150 kbit/s of 1200-byte packets for 2 s (~31), plus a burst of a quarter second
 
 
 def test_the_sender_answers_a_nack_only_when_the_budget_allows_and_it_still_has_the_packet() -> None:
@@ -55,7 +61,7 @@ def test_after_a_switch_down_the_old_layers_packets_are_not_resent_at_all() -> N
     budget.turned_down(1.0)
     assert not budget.allow(1.0, 10_000_000, 100, stale=True)  # plenty of budget, but a layer left behind
     assert budget.allow(1.0, 10_000_000, 100)  # the new layer's (its keyframe's) packets: within the budget
-    assert budget.allow(7.0, 10_000_000, 100, stale=True)  # the window is over: all answered again
+    assert budget.allow(7.0, 10_000_000, 100, stale=True)  # the window is over: answered within the steady share
 
 
 def test_sent_before_reads_the_senders_timestamps_against_ours_whatever_its_origin() -> None:
