@@ -25,6 +25,11 @@ Chromium to its lowest layer on a loaded machine; the SFU now sends publishers a
 APP_MEDIA_PUBLISH_MAX_BPS instead (aiortc_internals.FixedRemb), so both settings should publish every
 layer (see the run's "Alice publishes" line).
 
+``tc``: the tbf's counters (sent, dropped) at the end of the window, before the lift resets them.
+``--dump FILE`` keeps the raw result with Carol's getStats samples (frame width, frames and keyframes
+decoded, PLIs and NACKs she sent) around each drop; ``--no-baseline`` skips the ``single`` run (a
+diagnostic: figures without their baseline).
+
 ``python bench/sfu_layers.py --repeat 5 --kbit 300`` (root: it re-runs itself under ``unshare -n``).
 """
 
