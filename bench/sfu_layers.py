@@ -25,12 +25,18 @@ Chromium to its lowest layer on a loaded machine; the SFU now sends publishers a
 APP_MEDIA_PUBLISH_MAX_BPS instead (aiortc_internals.FixedRemb), so both settings should publish every
 layer (see the run's "Alice publishes" line).
 
+``tc``: the tbf's counters (sent, dropped) at the end of the window, before the lift resets them.
+``--dump FILE`` keeps the raw result with Carol's getStats samples (frame width, frames and keyframes
+decoded, PLIs and NACKs she sent) around each drop; ``--no-baseline`` skips the ``single`` run (a
+diagnostic: figures without their baseline).
+
 ``python bench/sfu_layers.py --repeat 5 --kbit 300`` (root: it re-runs itself under ``unshare -n``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -113,6 +119,7 @@ def repetition(rig: Any, kbit: int, window: float) -> dict[str, Any]:
             decided = (time.time() * 1000 - drop_ms) / 1000
         time.sleep(0.2)
     sfu_under = rig.server().get("carol")
+    tc_under = rig.far.stats()  # before the lift: the lift resets the counters
     lift_ms = time.time() * 1000
     rig.far.lift()
     under = rig.samples(rig.carol, drop_ms / 1000)
@@ -134,8 +141,9 @@ def repetition(rig: Any, kbit: int, window: float) -> dict[str, Any]:
             "fps_under": round(rate([x for x in under if x["t"] >= drop_ms + window * 500]), 1),
             "kbps_before": round((before[-1]["bytes"] - before[0]["bytes"]) * 8 / (before[-1]["t"] - before[0]["t"])),
             "up": first_steady(after, lift_ms, STEADY_SHARE * fps_before, lambda w: w == bob_width),
-            "tc": rig.far.stats().splitlines()[1].strip() if rig.far.stats().count("\n") else "",
-            "sfu_under": sfu_under}
+            "tc": tc_under.splitlines()[1].strip() if tc_under.count("\n") else "",
+            "sfu_under": sfu_under,
+            "raw": {"drop_ms": drop_ms, "lift_ms": lift_ms, "carol": rig.samples(rig.carol, drop_ms / 1000 - 3.0)}}
 
 
 NO_REMB = """import aiortc.rate
@@ -165,7 +173,7 @@ def run(layers: str, repeat: int, kbit: int, window: float, remb: str) -> dict[s
             except StepFailed as exc:  # no steady picture to start from: the repetition is reported, not timed
                 rig.far.lift()
                 reps.append({"error": str(exc)[:600], "sfu": rig.server()})
-            print(f"{layers}: {reps[-1]}", file=sys.stderr, flush=True)
+            print(f"{layers}: {({k: v for k, v in reps[-1].items() if k != 'raw'})}", file=sys.stderr, flush=True)
         return {"published": rig.published(), "repetitions": reps}
 
 
@@ -173,8 +181,9 @@ def inside(args: argparse.Namespace) -> dict[str, Any]:
     from tests.browser.test_sfu_simulcast_tc import client_publishes_simulcast, sfu_has_simulcast
 
     own = sfu_has_simulcast() and not client_publishes_simulcast()
-    runs = {"simulcast": run("simulcast" if own else "as-is", args.repeat, args.kbit, args.window, args.publisher_remb),
-            "single": run("single", args.repeat, args.kbit, args.window, args.publisher_remb)}
+    runs = {"simulcast": run("simulcast" if own else "as-is", args.repeat, args.kbit, args.window, args.publisher_remb)}
+    if not args.no_baseline:
+        runs["single"] = run("single", args.repeat, args.kbit, args.window, args.publisher_remb)
     return {"runs": runs, "load": [round(x, 1) for x in os.getloadavg()], "sfu_simulcast": sfu_has_simulcast(), "client_simulcast": client_publishes_simulcast(),
             "kbit": args.kbit, "window": args.window, "publisher_remb": args.publisher_remb}
 
@@ -197,12 +206,20 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=8.0, help="seconds under the limit per repetition")
     parser.add_argument("--publisher-remb", choices=("aiortc", "off"), default="aiortc",
                         help="off: a diagnostic run with aiortc's receive-side REMB turned off in the SFU process")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the single-layer baseline run (a diagnostic: the figures then have no baseline)")
+    parser.add_argument("--dump", help="write the raw result (with Carol's getStats samples) to this JSON file")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
         emit_result(inside(args))
         return
     result, _ = run_in_netns([str(Path(__file__).resolve()), *sys.argv[1:], "--inside"], timeout=1200)
+    if args.dump:
+        Path(args.dump).write_text(json.dumps(result))
+    for data in result["runs"].values():
+        for r in data["repetitions"]:
+            r.pop("raw", None)
     print(f"Layer switch after a drop to {result['kbit']} kbit/s (tbf on the weak subscriber's link), "
           f"{args.repeat} repetitions, {result['window']:.0f} s under the limit; load average at the end "
           f"{result['load']}; publisher REMB: {result['publisher_remb']}; SFU simulcast: "

@@ -242,6 +242,17 @@ def sender_encoder(sender: RTCRtpSender) -> Encoder | None:
     return getattr(sender, SENDER_ENCODER)
 
 
+def sender_ssrc(sender: RTCRtpSender) -> int | None:
+    """The SSRC ``sender`` sends its media with (what receiver reports about it name)."""
+    return getattr(sender, "_ssrc", None)
+
+
+def sender_last_timestamp(sender: RTCRtpSender) -> int | None:
+    """The RTP timestamp of the last packet ``sender`` sent, as sent: aiortc adds a random origin to the
+    timestamps its encoder (our packetizer) gives, so only differences between two of these mean anything."""
+    return getattr(sender, "_RTCRtpSender__rtp_timestamp", None)
+
+
 def route_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
     setattr(sender, SENDER_SEND_KEYFRAME, request)
 
@@ -272,16 +283,16 @@ def observe_rtcp(sender: RTCRtpSender, observe: Callable[[Any], None]) -> None:
     setattr(sender, SENDER_HANDLE_RTCP, handle)
 
 
-def gate_retransmissions(sender: RTCRtpSender, allow: Callable[[int], bool]) -> None:
-    """``sender`` answers a NACKed packet it still has only when ``allow(size in bytes)`` says so (asked
-    once per such packet; a NACK for a packet already gone from aiortc's history asks nothing)."""
+def gate_retransmissions(sender: RTCRtpSender, allow: Callable[[int, int], bool]) -> None:
+    """``sender`` answers a NACKed packet it still has only when ``allow(size in bytes, its RTP timestamp)``
+    says so (asked once per such packet; a NACK for a packet already gone from aiortc's history asks nothing)."""
     original = getattr(sender, SENDER_RETRANSMIT)
 
     async def retransmit(sequence_number: int) -> None:
         packet = getattr(sender, SENDER_HISTORY, {}).get(sequence_number % RTP_HISTORY_SIZE)
         if packet is None or packet.sequence_number != sequence_number:
             return
-        if allow(12 + len(packet.payload)):
+        if allow(12 + len(packet.payload), packet.timestamp):
             await original(sequence_number)
 
     setattr(sender, SENDER_RETRANSMIT, retransmit)

@@ -14,24 +14,34 @@ Two signals, both RTCP from the subscriber to the SFU's senders:
   way by the SFU's own scheduling jitter. A browser sends one REMB for the connection, aiortc one
   per video stream: the estimate reads the sum of the latest REMB per set of SSRCs.
 - Loss (GCC-style), from the receiver reports' cumulative counts over all the subscriber's streams:
-  more than 10% lost cuts the estimate to the send rate times (1 - loss/2), but never below what the
-  receiver got meanwhile (what was sent since the last loss figure times 1 - loss: a link that
-  carries 300 kbit/s is not cut to 50); less than 2% lets it grow (``growth`` per second); in
-  between it holds. A token-bucket-limited link (tc tbf: it drops) is caught this way even when REMB
-  reacts slowly.
+  more than 10% lost cuts the estimate to what the receiver got (below); less than 2% lets it grow
+  (``growth`` per second); in between it holds. A token-bucket-limited link (tc tbf: it drops) is
+  caught this way even when REMB reacts slowly (Chromium sends none to the SFU at all: it would need
+  transport-wide feedback). A loss figure needs ``MIN_PACKETS`` expected, so under loss, when
+  Chromium sends a report with each NACK (every 50-100 ms), it comes within a tick or two.
+- What the receiver got: each report says how many packets of a stream arrived since the last one
+  (expected minus lost); times that stream's recent payload bytes per packet (the caller hands in its
+  sender's cumulative payload bytes and packets) and over the time the reports span, the last
+  ``RECEIVED_WINDOW`` seconds of it, it is the rate the link delivered -- on a link that drops what
+  exceeds it, its capacity, measured directly. Without that (no sizes handed in) a cut falls back to
+  the send rate times (1 - loss/2), and never below what was sent meanwhile times 1 - loss.
 
 A cut (loss or REMB) is followed by ``CUT_SETTLE`` seconds in which feedback cuts nothing and the
 loss counted meanwhile is dropped: reports and REMBs then still describe what was sent before the cut
 (the higher layer, the queue of a token bucket) -- one cut per feedback interval, not one per
 controller tick.
 
-After a congestion signal the estimate grows no higher than just below the send rate at which it
-happened (``ceiling``) until ``retry_after`` seconds pass without one: a weak link is probed again
-from time to time, not every few seconds. Everything here is arithmetic on numbers handed in with
+After a congestion signal the estimate grows no higher than just below ``ceiling`` until
+``retry_after`` seconds pass without one: a weak link is probed again from time to time, not every
+few seconds. The ceiling is ``CARRIED_HEADROOM`` times what the receiver got (else the send rate
+that failed): room to take back what a cut at a busy moment took too much (a video paused at the
+edge of its lowest layer), none to try the next layer up. Everything here is arithmetic on numbers handed in with
 their time: no I/O, no clock of its own.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 from attrs import define, field
 
@@ -45,12 +55,18 @@ MIN_PACKETS = 20  # a loss figure needs at least this many packets expected
 RATE_WINDOW = 1.0  # seconds: smoothing of the send rate
 FEEDBACK_FRESH = 3.0  # seconds: growth needs a loss figure this recent (no feedback, no growth)
 CUT_SETTLE = 1.0  # seconds after a cut whose feedback still describes what was sent before it
+RECEIVED_WINDOW = 0.6  # seconds of receiver reports over which what arrived is measured (at least one)
+CARRIED_HEADROOM = 1.3  # the ceiling after a cut to what the receiver got: that times this
 
 
 @define
 class _StreamReport:
     highest: int
     lost: int
+    at: float | None = None
+    sent: tuple[int, int] | None = None  # the sender's cumulative (payload bytes, packets) then
+    # (from, to, bits arrived, some lost): what each recent report said arrived, for the received rate
+    arrived: deque[tuple[float, float, float, bool]] = field(factory=lambda: deque(maxlen=32))
 
 
 @define
@@ -65,6 +81,7 @@ class BandwidthEstimator:
     remb: int | None = field(init=False, default=None)
     loss: float | None = field(init=False, default=None)  # the last loss figure (0-1)
     congestion_events: int = field(init=False, default=0)
+    congested_at: float = field(init=False, default=float("-inf"))  # the time of the last cut
     ceiling: float | None = field(init=False, default=None)
     _ceiling_at: float = field(init=False, default=0.0)
     _reports: dict[int, _StreamReport] = field(init=False, factory=dict)
@@ -90,18 +107,59 @@ class BandwidthEstimator:
         self._remb_groups[ssrcs] = max(0, int(bitrate))
         self._remb_pending = self.remb = sum(self._remb_groups.values())
 
-    def on_receiver_report(self, ssrc: int, highest_sequence: int, cumulative_lost: int) -> None:
+    def on_receiver_report(self, ssrc: int, highest_sequence: int, cumulative_lost: int, now: float | None = None,
+                           sent: tuple[int, int] | None = None) -> None:
         """One RTCP report block about one of the subscriber's streams. The same block handed in twice
-        (aiortc gives a compound packet to every sender it names) counts once."""
+        (aiortc gives a compound packet to every sender it names) counts once. ``sent``: the stream's
+        sender's cumulative (payload bytes, packets) at ``now``, for what arrived (see the module)."""
         before = self._reports.get(ssrc)
-        self._reports[ssrc] = _StreamReport(highest_sequence, cumulative_lost)
-        if before is None:
+        expected = 0 if before is None else highest_sequence - before.highest
+        if before is not None and expected == 0:  # a repeat, or a stream that stopped (paused): nothing arrived
+            if now is not None and before.at is not None and now > before.at:
+                before.arrived.append((before.at, now, 0.0, False))
+                before.at, before.sent = now, sent or before.sent
             return
-        expected = highest_sequence - before.highest
-        if expected <= 0 or expected > 1 << 16:  # a repeat, a reordered report, or a reset stream
+        report = _StreamReport(highest_sequence, cumulative_lost, now, sent)
+        self._reports[ssrc] = report
+        if before is None or expected < 0 or expected > 1 << 16:  # a reordered report, or a reset stream
             return
+        report.arrived = before.arrived
+        lost = max(0, min(expected, cumulative_lost - before.lost))
         self._expected += expected
-        self._lost += max(0, min(expected, cumulative_lost - before.lost))
+        self._lost += lost
+        if now is None or before.at is None or sent is None or before.sent is None or now <= before.at:
+            return
+        packets = sent[1] - before.sent[1]
+        if packets > 0:
+            size = (sent[0] - before.sent[0]) / packets
+        elif sent[1] > 0:
+            size = sent[0] / sent[1]
+        else:
+            return
+        report.arrived.append((before.at, now, (expected - lost) * size * 8, lost > 0))
+
+    def received_bps(self, now: float) -> float | None:
+        """What the receiver got lately (bit/s of payload), from the reports of the last ``RECEIVED_WINDOW``
+        seconds (at least each stream's latest), or None when no report with sizes is that recent. Of a
+        stream with some loss in that window only the intervals with loss count: the link was full
+        then (before, a token bucket's burst and queue were still delivering more than its rate)."""
+        total, known = 0.0, False
+        for report in self._reports.values():
+            recent = [a for a in report.arrived if a[1] >= now - FEEDBACK_FRESH]
+            if not recent:
+                continue
+            window = [a for a in recent if a[1] >= now - RECEIVED_WINDOW] or recent[-1:]
+            window = [a for a in window if a[3]] or window
+            span = sum(a[1] - a[0] for a in window)
+            if span > 0:
+                total += sum(a[2] for a in window) / span
+                known = True
+        return total if known else None
+
+    def cut_due(self, now: float) -> bool:
+        """Whether the reports in since the last ``update`` already make a loss cut: the caller need not
+        wait for its next tick (under loss Chromium reports every 50-100 ms)."""
+        return now >= self._settle_until and self._expected >= MIN_PACKETS and self._lost > LOSS_HIGH * self._expected
 
     def forget_stream(self, ssrc: int) -> None:
         self._reports.pop(ssrc, None)
@@ -138,7 +196,9 @@ class BandwidthEstimator:
             self._interval_at, self._interval_bytes = now, bytes_sent
             self._loss_at = now
             if self.loss > LOSS_HIGH:
-                self._congested(now, max(received, min(self.estimate, self.send_rate) * (1 - self.loss / 2)))
+                got = self.received_bps(now)
+                self._congested(now, got if got is not None else
+                                max(received, min(self.estimate, self.send_rate) * (1 - self.loss / 2)), got)
                 congested = True
         lossy = (self.loss is not None and self.loss >= LOSS_LOW and self._loss_at is not None
                  and now - self._loss_at <= FEEDBACK_FRESH)
@@ -149,10 +209,10 @@ class BandwidthEstimator:
             self._grow(now, dt)
         return int(self.estimate)
 
-    def _congested(self, now: float, bound: float) -> None:
+    def _congested(self, now: float, bound: float, carried: float | None = None) -> None:
         self.estimate = max(self.min_bps, min(self.estimate, bound))
-        self.ceiling = max(self.estimate, self.send_rate)
-        self._ceiling_at = now
+        self.ceiling = max(self.estimate, self.send_rate if carried is None else carried * CARRIED_HEADROOM)
+        self._ceiling_at = self.congested_at = now
         self._settle_until = now + CUT_SETTLE
         self.congestion_events += 1
 

@@ -469,6 +469,10 @@ class ForwardedTrack(MediaStreamTrack):
         self._shift: tuple[int, int] | None = None
         self._switches: collections.deque[tuple[ForwardedFrame, tuple[int, int]]] = collections.deque()
         self._continuing = False  # retargeted to a track that replaces its source: the next start shifts
+        self._drop_old = False  # an urgent switch down: the old layer's frames are dropped until it happens
+        # An RTP timestamp (ours, shifted) before which what was sent is no use to the subscriber any more:
+        # the first frame of the layer last switched to, or what was handed out before an urgent switch
+        self.stale_before: int | None = None
         self.layer_switches = 0
         # True: when the source ends, the track pauses (its sender's RTP loop stays, to be re-used)
         # instead of ending; ``end()`` still ends it.
@@ -486,6 +490,7 @@ class ForwardedTrack(MediaStreamTrack):
         self._current = item
         if self._switches and self._switches[0][0] is item:
             self._shift = self._switches.popleft()[1]
+            self.stale_before = (int(item.packet.pts) + self._shift[0]) % (1 << 32)
         self.frames_sent += 1
         return item.packet
 
@@ -514,6 +519,14 @@ class ForwardedTrack(MediaStreamTrack):
             return current.payloads(), int(packet.pts)
         return current.payloads_shifted(shift[1]), (int(packet.pts) + shift[0]) % (1 << 32)
 
+    @property
+    def timestamp_out(self) -> int | None:
+        """The RTP timestamp (shifted, before the sender adds its origin) of the frame handed out last."""
+        current = self._current
+        if current is None:
+            return None
+        return (int(current.packet.pts) + (self._shift[0] if self._shift is not None else 0)) % (1 << 32)
+
     def request_keyframe(self) -> None:
         self.source.request_keyframe(self._want)
 
@@ -529,12 +542,27 @@ class ForwardedTrack(MediaStreamTrack):
         """The place in ``source.layers`` of the layer being forwarded (None before the first keyframe)."""
         return self.source.layer_position(self._layer) if self._layer is not None else None
 
-    def set_target_layer(self, index: int | None) -> None:
+    def set_target_layer(self, index: int | None, urgent: bool = False) -> None:
         """Forward this layer of the source (index into ``source.layers``, low to high; None: the highest).
         The switch happens at the new layer's next keyframe (asked for now); until then the current layer
-        goes on. An inactive target is replaced by the nearest active layer below (else above) it."""
+        goes on -- unless ``urgent`` and the new layer is lower: then the current layer stops now (what
+        is queued of it too), so that on a link that is dropping packets the queue ahead of the new
+        layer's keyframe drains while the keyframe is on its way (its loss would cost the subscriber a
+        keyframe request of its own, seconds later). An inactive target is replaced by the nearest active
+        layer below (else above) it."""
         self._target = index
         self._choose_layer()
+        if urgent and self._layer is not None and self._want < self._layer and self.kind == "video":
+            self._drop_old = True
+            if (out := self.timestamp_out) is not None:  # resending the old layer meanwhile would only delay the new
+                self.stale_before = (out + 1) % (1 << 32)
+            while not self._queue.empty():
+                frame = self._queue.get_nowait()
+                if frame is None:
+                    self._queue.put_nowait(None)
+                    return
+                self.frames_dropped += 1
+            self._flushed()
 
     def _choose_layer(self) -> None:
         want = self.source._resolve(self._target)
@@ -557,7 +585,7 @@ class ForwardedTrack(MediaStreamTrack):
             self._switches.append((frame, self._next_shift))
             if not self._continuing:
                 self.layer_switches += 1
-        self._layer, self._continuing = frame.layer, False
+        self._layer, self._continuing, self._drop_old = frame.layer, False, False
         self._need_keyframe = False
 
     def stop(self) -> None:
@@ -664,6 +692,9 @@ class ForwardedTrack(MediaStreamTrack):
                     self.request_keyframe()
                 return
             self._start_layer(frame)
+        elif self._drop_old and self._want != self._layer:
+            self.frames_dropped += 1  # (the wanted layer's frames ask its keyframe again, above)
+            return
         elif self._need_keyframe:
             if not frame.keyframe:
                 self.frames_dropped += 1
@@ -708,6 +739,7 @@ class ForwardingPacketizer(Encoder):
         self._track = track
         self._picture_id = 0
         self.bytes_out = 0  # RTP payload bytes handed to the sender (the subscriber's send rate)
+        self.packets_out = 0  # and their packets (bytes per packet: what a receiver report's count means)
         # The subscriber's last REMB naming this sender's SSRC, as aiortc sets it on an encoder. The
         # bandwidth estimate reads REMB from the RTCP itself (sfu_peer), which also names its SSRCs.
         self.target_bitrate: int | None = None
@@ -724,6 +756,7 @@ class ForwardingPacketizer(Encoder):
             self._picture_id = (self._picture_id + 1) % (1 << 15)
             rtp = payloads, int(packet.pts)
         self.bytes_out += sum(map(len, rtp[0]))
+        self.packets_out += len(rtp[0])
         return rtp  # pts is already in the codec's RTP clock (shifted after a layer switch)
 
 

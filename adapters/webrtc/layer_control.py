@@ -8,6 +8,11 @@ pure policy (``domain.rooms.layers``) and applies it: ``set_target_layer`` on th
 layer, a pause for bandwidth (``Subscription.bandwidth_paused``: a camera is forwarded only if
 last-N AND bandwidth allow it).
 
+A switch down within ``URGENT`` seconds of a cut of the estimate (the link is dropping packets) is
+urgent: the forwarded track stops the old layer at once instead of at the new layer's keyframe
+(``ForwardedTrack.set_target_layer``). The audio reserve of the policy is the subscriber's audio rate,
+measured here from its audio senders' payload bytes (``audio_bytes``), once there is one.
+
 Layer sizes and bitrates come from ``PublishedTrack.layers`` (``LayerInfo``); a track without
 simulcast is one layer at its measured bitrate.  A layer whose bitrate is not known yet costs a
 nominal 0.1 bit per pixel at its frame rate (1280x720 at 30 fps: 2.8 Mbit/s); costs never decrease
@@ -27,6 +32,8 @@ from domain.shared.ids import UserId
 
 TICK = 0.25
 BITS_PER_PIXEL = 0.1
+URGENT = 1.0  # seconds after a cut of the estimate during which a switch down is urgent
+AUDIO_WINDOW = 1.0  # seconds: smoothing of the measured audio rate
 
 
 def tile_key(publisher_id: str, label: str) -> str:
@@ -45,13 +52,18 @@ class LayerController:
     state: LayerState = field(factory=LayerState)
     chosen: dict[Any, int] = field(factory=dict)  # subscription key -> layer index (of all layers) or PAUSED
     estimate_bps: int = 0
+    audio_bps: float | None = None  # the subscriber's audio rate (payload), once measured
+    _audio_at: tuple[float, int] | None = None
 
     def tick(self, now: float, subscriptions: Iterable[Any], bytes_sent: int, *,
              sizes: Mapping[str, TileSize], pinned: frozenset[UserId],
-             speaker_rank: Callable[[UserId], int | None]) -> bool:
+             speaker_rank: Callable[[UserId], int | None], audio_bytes: int | None = None) -> bool:
         """Decide and apply; True when a subscription's bandwidth pause changed (the caller pauses or
-        resumes tracks). ``subscriptions``: (key, Subscription) pairs of the videos to decide."""
+        resumes tracks). ``subscriptions``: (key, Subscription) pairs of the videos to decide;
+        ``audio_bytes``: the payload bytes its audio senders sent so far (None: not measured)."""
         self.estimate_bps = self.estimator.update(now, bytes_sent)
+        self._measure_audio(now, audio_bytes)
+        urgent = now - self.estimator.congested_at < URGENT
         wants, index_maps, subs = [], {}, {}
         for key, sub in subscriptions:
             layers, indices = self._layers(sub.source)
@@ -64,7 +76,7 @@ class LayerController:
             index_maps[key], subs[key] = indices, sub
         previous = LayerState(chosen={k: self._local(v, index_maps[k]) for k, v in self.state.chosen.items()
                                       if k in index_maps}, up_since=self.state.up_since)
-        decision = self.policy.decide(self.estimate_bps, wants, previous, now)
+        decision = self.policy.decide(self.estimate_bps, wants, previous, now, self.audio_bps)
         changed = False
         chosen: dict[Any, int] = {}
         for key, local in decision.chosen.items():
@@ -76,10 +88,25 @@ class LayerController:
             chosen[key] = layer
             set_target = getattr(sub.track, "set_target_layer", None)
             if not paused and set_target is not None and getattr(sub.track, "target_layer", None) != layer:
-                set_target(layer)
+                if urgent:
+                    set_target(layer, urgent=True)
+                else:
+                    set_target(layer)
         self.chosen = chosen
         self.state = LayerState(chosen=dict(chosen), up_since=decision.state.up_since)
         return changed
+
+    def _measure_audio(self, now: float, audio_bytes: int | None) -> None:
+        if audio_bytes is None:
+            return
+        if self._audio_at is not None and now > self._audio_at[0]:
+            dt = now - self._audio_at[0]
+            rate = max(0, audio_bytes - self._audio_at[1]) * 8 / dt
+            if self.audio_bps is None:
+                self.audio_bps = rate
+            else:
+                self.audio_bps += (rate - self.audio_bps) * min(1.0, dt / AUDIO_WINDOW)
+        self._audio_at = (now, audio_bytes)
 
     @staticmethod
     def _local(layer: int, indices: tuple[int, ...]) -> int:
@@ -112,10 +139,12 @@ class BandwidthSettings:
     audio_reserve_bps: int = 64_000
     up_margin: float = 1.15
     up_hold: float = 2.5
+    resume_hold: float = 0.5
     retry_after: float = 10.0
     tick: float = TICK
 
     def controller(self) -> LayerController:
         return LayerController(
             BandwidthEstimator(start_bps=self.start_bps, retry_after=self.retry_after),
-            LayerPolicy(audio_reserve_bps=self.audio_reserve_bps, up_margin=self.up_margin, up_hold=self.up_hold))
+            LayerPolicy(audio_reserve_bps=self.audio_reserve_bps, up_margin=self.up_margin, up_hold=self.up_hold,
+                        resume_hold=self.resume_hold))

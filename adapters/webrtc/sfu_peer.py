@@ -47,7 +47,7 @@ from adapters.webrtc.assembly import EncodedFrame
 from adapters.webrtc.forwarding import ForwardedTrack, PublishedTrack, attach
 from adapters.webrtc.layer_control import LayerController
 from adapters.webrtc.negotiation_input import NegotiationLimits, check_candidate
-from adapters.webrtc.retransmit import RetransmitBudget
+from adapters.webrtc.retransmit import RetransmitBudget, sent_before
 from adapters.webrtc.sdp import (RID_EXTENSIONS, Numbering, kind_of, pin, publish_bitrates, receive_simulcast,
                                  rid_extensions, sections, simulcast_rids)
 from domain.rooms.errors import InvalidSignal
@@ -144,6 +144,7 @@ class SfuPeer:
         # Bandwidth and layers: the room keeps these up to date (pins, speakers, tile sizes).
         self.layers = layers
         self.retransmits = RetransmitBudget()  # after a layer went down: NACKs answered within a budget
+        self._tick_soon = False  # a layer control tick is scheduled: receiver reports already make a cut
         self.tile_sizes: Mapping[str, TileSize] = {}
         self.pinned: frozenset[UserId] = frozenset()
         self.speaker_rank: Callable[[UserId], int | None] = lambda _: None
@@ -291,7 +292,7 @@ class SfuPeer:
                 track.reusable = True
                 transceiver = self.pc.addTransceiver(track, direction="sendonly")
                 attach(transceiver.sender, track)
-                self._hear_feedback(transceiver.sender)
+                self._hear_feedback(transceiver.sender, track)
                 transceiver.setCodecPreferences(_preferences(source.kind, _mimes(source)))
                 sub = Subscription(key[0], source, track, transceiver, started=time.monotonic())
                 if not self._allowed(sub):
@@ -381,15 +382,24 @@ class SfuPeer:
 
     # -- bandwidth: each forwarded video's layer, or a pause (no renegotiation) ---------------------
 
-    def _hear_feedback(self, sender: RTCRtpSender) -> None:
+    def _hear_feedback(self, sender: RTCRtpSender, track: ForwardedTrack) -> None:
         if self.layers is None:
             return
         estimator = self.layers.estimator
 
         def observe(packet: Any) -> None:
             if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+                own = internals.sender_ssrc(sender)
                 for report in packet.reports:
-                    estimator.on_receiver_report(report.ssrc, report.highest_sequence, report.packets_lost)
+                    if report.ssrc != own:  # aiortc hands the packet to each sender it names: each its block
+                        continue
+                    encoder = internals.sender_encoder(sender)
+                    sent = (getattr(encoder, "bytes_out", 0), getattr(encoder, "packets_out", 0))
+                    estimator.on_receiver_report(report.ssrc, report.highest_sequence, report.packets_lost,
+                                                 time.monotonic(), sent)
+                if not self._tick_soon and estimator.cut_due(time.monotonic()):  # react now, not at the tick
+                    self._tick_soon = True
+                    asyncio.get_running_loop().call_soon(self._tick_now)
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
                 # REMB (aiortc also sets it as the packetizer's target_bitrate, without its SSRCs): a
                 # browser sends one for the whole connection, aiortc one per received video stream.
@@ -399,14 +409,22 @@ class SfuPeer:
 
         internals.observe_rtcp(sender, observe)
         layers = self.layers
-        internals.gate_retransmissions(
-            sender, lambda size: self.retransmits.allow(time.monotonic(), layers.estimate_bps or estimator.estimate,
-                                                        size))
 
-    def bytes_sent(self) -> int:
+        def allow(size: int, timestamp: int) -> bool:
+            # The old layer's packets are no use after a switch. The sender's timestamps have an origin of its
+            # own: ours = the last one handed out + how far the packet is behind the last one sent (at worst a
+            # frame late, the newer for it: the new layer's keyframe is never taken for an old packet).
+            stale = sent_before(track.stale_before, track.timestamp_out,
+                                internals.sender_last_timestamp(sender), timestamp)
+            return self.retransmits.allow(time.monotonic(), layers.estimate_bps or estimator.estimate, size, stale)
+
+        internals.gate_retransmissions(sender, allow)
+
+    def bytes_sent(self, kind: str | None = None) -> int:
         total = 0
         for sub in self.subscriptions.values():
-            total += getattr(internals.sender_encoder(sub.transceiver.sender), "bytes_out", 0)
+            if kind is None or sub.source.kind == kind:
+                total += getattr(internals.sender_encoder(sub.transceiver.sender), "bytes_out", 0)
         return total
 
     def control_layers(self, now: float) -> None:
@@ -418,7 +436,7 @@ class SfuPeer:
                   and sub not in self._awaiting_keyframe and self._last_n_allows(sub)]
         before = dict(self.layers.chosen)
         if self.layers.tick(now, videos, self.bytes_sent(), sizes=self.tile_sizes, pinned=self.pinned,
-                            speaker_rank=self.speaker_rank):
+                            speaker_rank=self.speaker_rank, audio_bytes=self.bytes_sent("audio")):
             self._apply_pauses()
         if any(PAUSED != layer < before[key] for key, layer in self.layers.chosen.items() if key in before):
             # A lower layer (not a pause: nothing new is sent then): the old layer's NACKs must not fill the link.
@@ -426,6 +444,13 @@ class SfuPeer:
         for sub in self.subscriptions.values():  # last-N paused or retired: bandwidth does not hold it
             if sub.bandwidth_paused and (not sub.active or not self._last_n_allows(sub)):
                 sub.bandwidth_paused = False
+
+    def _tick_now(self) -> None:
+        self._tick_soon = False
+        try:
+            self.control_layers(time.monotonic())
+        except Exception:
+            log.exception("SFU layer control failed", extra={"peer": self.name})
 
     async def _control_layers(self, tick: float) -> None:
         await self._connected.wait()

@@ -9,15 +9,19 @@ bandwidth), and the state for the next tick.
 Rules:
 - the layer a subscription *wants* is the smallest whose width and height both fill its tile, else
   the highest (no tile size known: the highest);
-- the video budget is the estimate minus ``audio_reserve_bps``: audio is never dropped, video
-  pauses first, so the chosen video never costs more than the budget;
+- the video budget is the estimate minus what audio needs: the subscriber's measured audio rate times
+  ``audio_margin`` (at least ``audio_floor_bps``), or ``audio_reserve_bps`` while none is measured
+  (the estimate and the rates are all of RTP payload: what a receiver report's packets carried).
+  Audio is never dropped, video pauses first, so the chosen video never costs more than the budget;
 - the budget goes out in priority order (lower ``priority`` first: screen shares, pinned members,
   the active speaker...): first every subscription's lowest layer (one that does not fit what is
   left is paused, and cheaper ones after it may still start), then one layer up at a time, round
   by round, towards what each wants;
 - the estimate is followed DOWN at once; UP cautiously: a subscription goes up only after an
   allocation with every layer's bitrate times ``up_margin`` has offered it the higher layer for
-  ``up_hold`` seconds without a break (a new subscription starts at that cautious allocation).
+  ``up_hold`` seconds without a break (a new subscription starts at that cautious allocation). A
+  paused one comes back sooner, after ``resume_hold`` seconds, and to its lowest layer only: a paused
+  picture is worse than a small one, and the lowest layer is cheap to take back.
 """
 
 from __future__ import annotations
@@ -135,16 +139,25 @@ def allocate(budget: float, wants: Sequence[VideoWant]) -> dict[Hashable, int]:
 
 @frozen
 class LayerPolicy:
-    audio_reserve_bps: int = 64_000
+    audio_reserve_bps: int = 64_000  # before the subscriber's audio rate is measured
     up_margin: float = 1.15
     up_hold: float = 2.5  # seconds
+    resume_hold: float = 0.5  # seconds, from a pause to the lowest layer
+    audio_margin: float = 1.1  # on the measured audio rate: its ups and downs
+    audio_floor_bps: int = 16_000  # kept even when no audio is heard yet (someone may start talking)
 
-    def budget(self, estimate_bps: float) -> int:
-        return max(0, int(estimate_bps) - self.audio_reserve_bps)
+    def reserve(self, audio_bps: float | None = None) -> int:
+        if audio_bps is None:
+            return self.audio_reserve_bps
+        return max(self.audio_floor_bps, int(audio_bps * self.audio_margin))
+
+    def budget(self, estimate_bps: float, audio_bps: float | None = None) -> int:
+        return max(0, int(estimate_bps) - self.reserve(audio_bps))
 
     def decide(self, estimate_bps: float, wants: Sequence[VideoWant], previous: LayerState,
-               now: float) -> LayerDecision:
-        budget = self.budget(estimate_bps)
+               now: float, audio_bps: float | None = None) -> LayerDecision:
+        """``audio_bps``: the subscriber's audio rate as measured (None: not yet)."""
+        budget = self.budget(estimate_bps, audio_bps)
         fits = allocate(budget, wants)  # what the estimate allows now: the way down
         cautious = allocate(budget / self.up_margin, wants)  # what it allows with margin: the way up
         chosen: dict[Hashable, int] = {}
@@ -162,6 +175,8 @@ class LayerPolicy:
                 since = previous.up_since.get(key, now)
                 if now - since >= self.up_hold:
                     chosen[key] = cautious[key]
+                elif before == PAUSED and now - since >= self.resume_hold:
+                    chosen[key], up_since[key] = 0, since  # the hold for more goes on
                 else:
                     chosen[key], up_since[key] = before, since
             else:

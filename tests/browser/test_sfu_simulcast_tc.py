@@ -108,7 +108,8 @@ SAMPLER_JS = """(name) => {
                            fd: best.framesDecoded || 0, kf: best.keyFramesDecoded || 0,
                            fps: best.framesPerSecond || 0, freezes: best.freezeCount || 0,
                            frozen: best.totalFreezesDuration || 0, bytes: best.bytesReceived || 0,
-                           lost: best.packetsLost || 0, pair: pair && pair.localCandidateId});
+                           lost: best.packetsLost || 0, pli: best.pliCount || 0, nack: best.nackCount || 0,
+                           pair: pair && pair.localCandidateId});
     if (window.__samples.length > 6000) window.__samples.splice(0, 1000);
   };
   window.__sampler = setInterval(tick, 100);

@@ -155,3 +155,58 @@ def test_a_cut_is_never_below_the_received_rate() -> None:
         link.run(1.0, rate=1_500_000)
     # each cut: send rate x (1 - loss/2) or what arrived, whichever is more; ~300 kbit/s arrives
     assert est.estimate >= 250_000 and est.congestion_events >= 1
+
+
+def test_a_cut_goes_to_what_the_receiver_got_when_the_reports_come_with_sizes() -> None:
+    """Chromium reports with each NACK (every ~0.1 s under loss); the sender's bytes per packet turn the
+    packets that arrived into a rate: the first cut lands on the link's 300 kbit/s, not on a share of the
+    2 Mbit/s sent, and the ceiling is that rate, not the one that failed."""
+    est = BandwidthEstimator(start_bps=3_000_000)
+    now, sent_bytes, sent_packets, seq, lost = 0.0, 0, 0, 0.0, 0.0
+    est.update(now, 0)
+    while est.congestion_events == 0 and now < 3.0:
+        now += 0.1
+        packets = 2_000_000 * 0.1 / 8 / 1000  # 1000-byte packets at 2 Mbit/s
+        sent_bytes, sent_packets = sent_bytes + int(packets * 1000), sent_packets + int(packets)
+        seq, lost = seq + packets, lost + packets * (1 - 300_000 / 2_000_000)
+        est.on_receiver_report(7, int(seq), int(lost), now, (sent_bytes, sent_packets))
+        if round(now * 10) % 2 == 0:  # the controller's tick
+            est.update(now, sent_bytes)
+    assert est.congestion_events == 1 and now <= 0.6  # the first figure with enough packets
+    assert 240_000 <= est.estimate <= 360_000
+    assert est.ceiling is not None and est.ceiling <= 1.3 * 360_000  # room to take back a cut too deep, not to go up
+    assert est.received_bps(now) is not None and est.received_bps(now + 10) is None  # stale reports say nothing
+
+
+def test_a_stream_that_stops_counts_as_receiving_nothing() -> None:
+    est = BandwidthEstimator()
+    est.on_receiver_report(7, 100, 0, 0.0, (0, 0))
+    est.on_receiver_report(7, 200, 0, 1.0, (100_000, 100))  # 100 packets of 1000 bytes in a second
+    assert est.received_bps(1.0) == 800_000
+    est.on_receiver_report(7, 200, 0, 2.0, (100_000, 100))  # paused: the same highest sequence again
+    assert est.received_bps(2.0) == 0
+
+
+def test_a_cut_is_due_as_soon_as_the_reports_make_one() -> None:
+    est = BandwidthEstimator()
+    est.update(0.0, 0)
+    est.on_receiver_report(7, 100, 0)
+    est.on_receiver_report(7, 110, 5)
+    assert not est.cut_due(0.1)  # 10 packets: too few to say
+    est.on_receiver_report(7, 130, 12)
+    assert est.cut_due(0.1)
+    est.update(0.1, 10_000)
+    assert est.congestion_events == 1 and not est.cut_due(0.2)  # counted; and the next second settles
+    est.on_receiver_report(7, 200, 60)
+    assert not est.cut_due(0.5) and est.cut_due(1.2)
+
+
+def test_what_arrived_before_the_loss_began_does_not_count() -> None:
+    """A token bucket's burst and queue deliver more than its rate for a while before it drops: the
+    received rate is read from the reports that saw loss."""
+    est = BandwidthEstimator()
+    est.on_receiver_report(7, 0, 0, 0.0, (0, 0))
+    est.on_receiver_report(7, 100, 0, 0.4, (100_000, 100))  # 2 Mbit/s through, nothing lost yet
+    est.on_receiver_report(7, 120, 12, 0.5, (120_000, 120))  # then 8 of 20 packets in 0.1 s: 640 kbit/s
+    est.on_receiver_report(7, 140, 24, 0.6, (140_000, 140))
+    assert round(est.received_bps(0.6) or 0) == 640_000

@@ -140,14 +140,49 @@ def test_up_switch_after_the_hold_without_a_break(wants, estimate, step) -> None
     while t + step < step + POLICY.up_hold:  # the hold starts at the first tick with the new estimate
         t += step
         decision = POLICY.decide(estimate, wants, state, t)
-        assert all(decision.chosen[k] <= start.chosen[k] for k in decision.chosen)  # nothing up yet
+        for k, chosen in decision.chosen.items():  # nothing up yet, but a pause may end at the lowest layer
+            assert chosen <= start.chosen[k] or (start.chosen[k] == PAUSED and chosen == 0
+                                                 and t - step >= POLICY.resume_hold)
         state = decision.state
     final = POLICY.decide(estimate, wants, state, step + POLICY.up_hold)
     cautious = allocate(POLICY.budget(estimate) / POLICY.up_margin, wants)
     fits = allocate(POLICY.budget(estimate), wants)
     for k, before in start.chosen.items():
-        if cautious[k] > before and fits[k] >= cautious[k]:
+        if before == PAUSED and 0 <= cautious[k] <= fits[k]:
+            assert final.chosen[k] >= 0  # back at its lowest layer; its hold to go higher starts there
+        elif cautious[k] > before and fits[k] >= cautious[k]:
             assert final.chosen[k] == cautious[k]  # held long enough: up to what the margin allows
+
+
+@FAST
+@given(want_lists(), estimates, st.floats(0.05, 1.0))
+def test_a_pause_ends_at_the_lowest_layer_after_the_resume_hold(wants, estimate, step) -> None:
+    paused = LayerState(chosen={w.key: PAUSED for w in wants})
+    state, t, resumed = paused, 0.0, {}
+    cautious = allocate(POLICY.budget(estimate) / POLICY.up_margin, wants)
+    while t < POLICY.resume_hold + 2 * step:
+        decision = POLICY.decide(estimate, wants, state, t)
+        assert cost(wants, decision.chosen) <= POLICY.budget(estimate)
+        for k, chosen in decision.chosen.items():
+            assert chosen in (PAUSED, 0)  # from a pause: the lowest layer first, whatever the estimate
+            if chosen == 0:
+                resumed.setdefault(k, t)
+        state, t = decision.state, t + step
+    for want in wants:
+        if cautious[want.key] >= 0:  # offered with the margin: back after the resume hold, not before
+            assert POLICY.resume_hold <= resumed[want.key] <= POLICY.resume_hold + step
+        else:
+            assert want.key not in resumed
+
+
+def test_the_audio_reserve_follows_the_measured_audio() -> None:
+    assert POLICY.budget(300_000) == 300_000 - POLICY.audio_reserve_bps  # nothing measured yet
+    assert POLICY.budget(300_000, 40_000) == 300_000 - 44_000  # 40k with its 10% margin
+    assert POLICY.budget(300_000, 0) == 300_000 - POLICY.audio_floor_bps
+    assert POLICY.budget(300_000, 400_000) == 0  # a room's worth of audio: no video at all
+    want = VideoWant("a", [Layer(320, 180, 150_000), Layer(1280, 720, 1_500_000)])
+    assert POLICY.decide(200_000, [want], LayerState(chosen={"a": 0}), 0.0).chosen["a"] == PAUSED
+    assert POLICY.decide(200_000, [want], LayerState(chosen={"a": 0}), 0.0, audio_bps=30_000).chosen["a"] == 0
 
 
 def test_a_dip_restarts_the_hold() -> None:

@@ -32,11 +32,12 @@ class Track:
     """ForwardedTrack as the controller and SfuPeer use it."""
 
     def __init__(self) -> None:
-        self.paused, self.target_layer, self.targets = False, None, []
+        self.paused, self.target_layer, self.targets, self.urgent = False, None, [], []
 
-    def set_target_layer(self, index: int | None) -> None:
+    def set_target_layer(self, index: int | None, urgent: bool = False) -> None:
         self.target_layer = index
         self.targets.append(index)
+        self.urgent.append(urgent)
 
     def detach(self) -> None:
         self.paused = True
@@ -93,8 +94,34 @@ def test_a_drop_pauses_the_lower_priority_camera_first_and_recovery_waits() -> N
     assert subs[(ANN, "video")].bandwidth_paused and ctl.chosen[(ANN, "video")] == PAUSED
     ctl.estimator.estimate = 10_000_000
     assert not tick(ctl, subs, 0.5, pinned=frozenset({BOB}))  # up: not at once
+    assert tick(ctl, subs, 1.1, pinned=frozenset({BOB}))  # a pause ends sooner, at the lowest layer
+    assert not subs[(ANN, "video")].bandwidth_paused and ctl.chosen[(ANN, "video")] == 0
+    tick(ctl, subs, 2.5, pinned=frozenset({BOB}))
+    assert ctl.chosen == {(ANN, "video"): 0, (BOB, "video"): 0}  # further up: the full hold (from 0.5: 3.0)
     tick(ctl, subs, 3.1, pinned=frozenset({BOB}))
-    assert not subs[(ANN, "video")].bandwidth_paused and subs[(ANN, "video")].track.target_layer == 2
+    assert ctl.chosen == {(ANN, "video"): 2, (BOB, "video"): 2}
+
+
+def test_a_switch_down_right_after_a_cut_is_urgent_and_audio_sets_the_reserve() -> None:
+    ctl = controller(10_000_000)
+    subs = {(ANN, "video"): subscription(ANN, source())}
+    ctl.tick(0.0, subs.items(), 0, sizes={}, pinned=frozenset(), speaker_rank=lambda u: None, audio_bytes=0)
+    track = subs[(ANN, "video")].track
+    assert track.targets == [2] and track.urgent == [False]
+    ctl.tick(0.1, subs.items(), 0, sizes={tile_key(ANN, "video"): TileSize(640, 360)}, pinned=frozenset(),
+             speaker_rank=lambda u: None, audio_bytes=0)
+    assert track.targets == [2, 1] and track.urgent == [False, False]  # a smaller tile: no hurry
+    ctl.estimator.estimate, ctl.estimator.congested_at = 400_000, 0.25  # a cut in this tick
+    ctl.tick(0.25, subs.items(), 0, sizes={}, pinned=frozenset(), speaker_rank=lambda u: None, audio_bytes=1_000)
+    assert track.targets == [2, 1, 0] and track.urgent == [False, False, True]
+    # 200 kbit/s: q (150k) does not fit beside the fixed 64k reserve, it does beside 32k of measured audio
+    ctl.estimator.estimate = 200_000
+    ctl.tick(2.0, subs.items(), 0, sizes={}, pinned=frozenset(), speaker_rank=lambda u: None, audio_bytes=8_000)
+    assert ctl.audio_bps is not None and 31_000 <= ctl.audio_bps <= 33_000  # 7000 bytes in 1.75 s
+    assert ctl.chosen[(ANN, "video")] == 0 and not subs[(ANN, "video")].bandwidth_paused
+    ctl.estimator.estimate = 100_000
+    ctl.tick(2.25, subs.items(), 0, sizes={}, pinned=frozenset(), speaker_rank=lambda u: None, audio_bytes=9_000)
+    assert subs[(ANN, "video")].bandwidth_paused  # audio first: the video pauses
 
 
 def test_inactive_layers_are_skipped_and_indices_are_the_publishers() -> None:
