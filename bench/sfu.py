@@ -9,7 +9,9 @@ driven over its HTTP API (bench/janus_videoroom.py); its CPU is utime+stime of i
 /proc/<pid>/stat. Reported per target: SFU CPU % of one core per forwarded stream (P*S streams),
 received frames per second per stream, frame delay p50/p95 (send timestamp in the frame, read at
 the subscriber after decode: includes the publisher's encoder and the subscriber's jitter buffer
-and decoder for both targets) and ours/Janus ratios.
+and decoder for both targets), CPU microseconds per forwarded RTP packet, and ours/Janus ratios. Our
+SFU is configured as SfuPeer configures a publisher (fixed REMB; ``--aiortc-remb``: aiortc's
+estimator, as earlier runs of this bench); ``--profile-ours PATH`` writes a CPU-time cProfile of it.
 
 Network: the script re-runs itself under ``unshare -n`` (root) and, inside that new namespace
 only, brings lo up and creates a veth pair jb0/jb1 with 10.203.0.1/24 and 10.203.0.2/24 (Janus
