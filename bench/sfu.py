@@ -9,7 +9,9 @@ driven over its HTTP API (bench/janus_videoroom.py); its CPU is utime+stime of i
 /proc/<pid>/stat. Reported per target: SFU CPU % of one core per forwarded stream (P*S streams),
 received frames per second per stream, frame delay p50/p95 (send timestamp in the frame, read at
 the subscriber after decode: includes the publisher's encoder and the subscriber's jitter buffer
-and decoder for both targets) and ours/Janus ratios.
+and decoder for both targets), CPU microseconds per forwarded RTP packet, and ours/Janus ratios. Our
+SFU is configured as SfuPeer configures a publisher (fixed REMB; ``--aiortc-remb``: aiortc's
+estimator, as earlier runs of this bench); ``--profile-ours PATH`` writes a CPU-time cProfile of it.
 
 Network: the script re-runs itself under ``unshare -n`` (root) and, inside that new namespace
 only, brings lo up and creates a veth pair jb0/jb1 with 10.203.0.1/24 and 10.203.0.2/24 (Janus
@@ -51,6 +53,27 @@ NETNS_SETUP = (f"set -e; ip link set lo up; ip link add {JANUS_IF} type veth pee
 MARK_WIDTH = 320  # tests.support.webrtc_rig draws its marks in the first 320 columns
 CONTENT = "noise"  # set from --content
 IDLE_SECONDS = 3.0  # SFU process CPU measured with no peer before each run
+AIORTC_REMB = False  # set from --aiortc-remb
+PROFILE_OURS = ""  # set from --profile-ours
+
+
+def production_sfu_server(aiortc_remb: bool) -> Any:
+    """webrtc_rig's forwarding SFU configured as SfuPeer configures a publisher's connection: its video
+    receivers report the fixed publish ceiling as REMB (aiortc_internals.FixedRemb) instead of running
+    aiortc's delay-based estimator on every packet (``aiortc_remb``: keep aiortc's, as before)."""
+    from adapters.webrtc import aiortc_internals
+    from adapters.webrtc.sfu_peer import PUBLISH_MAX_BPS
+    from tests.support.webrtc_rig import SfuServer
+
+    class ProductionSfuServer(SfuServer):
+        async def op_publish(self, req: dict[str, Any]) -> dict[str, Any]:
+            reply = await super().op_publish(req)  # the receivers start once ICE and DTLS are up: later
+            for transceiver in self.pcs[req["peer"]].getTransceivers():
+                if transceiver.kind == "video" and not aiortc_remb:
+                    aiortc_internals.fix_remb(transceiver.receiver, PUBLISH_MAX_BPS)
+            return reply
+
+    return ProductionSfuServer("forward")
 
 
 # --- the namespace ---------------------------------------------------------------------------------
@@ -161,6 +184,10 @@ def add_rtp(row: dict[str, Any], before: dict[str, int], after: dict[str, int], 
     d = {k: after[k] - before[k] for k in after}
     row["pub_kbps"] = d["bytes_sent"] * 8 / wall / 1000 / publishers
     row["pub_pps"] = d["packets_sent"] / wall / publishers
+    # per forwarded packet: the publishers' rates differ between runs on a busy machine (their encoders
+    # share the client process), and an SFU's work follows the packets it forwards
+    forwarded = d["packets_sent"] * row["streams"] / publishers
+    row["cpu_us_per_packet"] = row["sfu_cpu_pct"] / 100 * wall * 1e6 / max(1, forwarded)
     row["sub_loss_pct"] = 100 * d["packets_lost"] / max(1, d["packets_received"] + d["packets_lost"])
 
 
@@ -178,7 +205,9 @@ async def run_ours(profile: str, width: int, height: int, fps: int, publishers: 
 
         async def __aenter__(self) -> OurSfu:
             self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, str(THIS), "--serve-ours", stdin=asyncio.subprocess.PIPE,
+                sys.executable, str(THIS), "--serve-ours", *(["--aiortc-remb"] if AIORTC_REMB else []),
+                *(["--profile-ours", PROFILE_OURS] if PROFILE_OURS else []),
+                stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, env=dict(os.environ))
             return self
 
@@ -315,6 +344,7 @@ async def inside(args: argparse.Namespace) -> dict[str, Any]:
 # --- output --------------------------------------------------------------------------------------------
 
 COLS = [("idle %core", "idle_cpu_pct", "{:.2f}"), ("SFU %core", "sfu_cpu_pct", "{:.1f}"), ("%core/stream", "cpu_pct_per_stream", "{:.2f}"),
+        ("CPU us/pkt", "cpu_us_per_packet", "{:.1f}"),
         ("fps mean", "fps_mean", "{:.2f}"), ("fps min", "fps_min", "{:.2f}"), ("frames %", "frames_pct", "{:.1f}"),
         ("delay p50 ms", "delay_p50_ms", "{:.0f}"), ("delay p95 ms", "delay_p95_ms", "{:.0f}"),
         ("kbps/pub", "pub_kbps", "{:.0f}"), ("pkt/s/pub", "pub_pps", "{:.0f}"), ("sub loss %", "sub_loss_pct", "{:.2f}"),
@@ -334,6 +364,7 @@ def median_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row["in_order"] = all(r["in_order"] for r in group)
         row["rounds"] = len(group)
         row["per_round_cpu_per_stream"] = [round(r["cpu_pct_per_stream"], 2) for r in group]
+        row["per_round_us_per_packet"] = [round(r["cpu_us_per_packet"], 1) for r in group]
         row["per_round_delay_p95"] = [r["delay_p95_ms"] for r in group]
         merged.append(row)
     return merged
@@ -351,10 +382,10 @@ def table(rows: list[dict[str, Any]]) -> str:
             ratio = [f"{ours[k] / janus[k]:.2f}x" if k not in NO_RATIO and janus[k] else ""
                      for _, k, _ in COLS]
             lines.append(f"{profile + ' ours/janus':<26}" + "".join(f"{r:>13}" for r in ratio))
-    lines.append("per round (%core/stream | delay p95 ms):")
+    lines.append("per round (%core/stream | CPU us per forwarded packet | delay p95 ms):")
     for row in rows:
         lines.append(f"  {row['profile']} {row['target']:<6} {row['per_round_cpu_per_stream']} | "
-                     f"{row['per_round_delay_p95']}")
+                     f"{row['per_round_us_per_packet']} | {row['per_round_delay_p95']}")
     return "\n".join(lines)
 
 
@@ -371,19 +402,32 @@ def main() -> None:
     parser.add_argument("--content", choices=["noise", "static"], default="noise",
                         help="below the marks: changing random blocks (encoder near its target bitrate) "
                              "or flat grey as webrtc_rig (tiny frames)")
+    parser.add_argument("--aiortc-remb", action="store_true",
+                        help="our SFU runs aiortc's delay-based REMB estimator on the publishers' video (the "
+                             "bench before it matched SfuPeer, which reports a fixed ceiling)")
+    parser.add_argument("--profile-ours", default="", metavar="PATH",
+                        help="cProfile (CPU time) our SFU process into PATH.<pid> (pstats, one file per run)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-ours", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_ours:  # our SFU process, a child of --inside
-        from tests.support.webrtc_rig import SfuServer
-
         use_bench_netns()
         host_addresses(["127.0.0.1"])
-        asyncio.run(SfuServer("forward").serve())
+        if not args.profile_ours:
+            asyncio.run(production_sfu_server(args.aiortc_remb).serve())
+            return
+        import cProfile
+
+        profile = cProfile.Profile(time.process_time)  # CPU, not wall: a send that wakes a client and gets
+        # preempted by it would otherwise look like the cost
+        try:
+            profile.runcall(asyncio.run, production_sfu_server(args.aiortc_remb).serve())
+        finally:
+            profile.dump_stats(f"{args.profile_ours}.{os.getpid()}")
         return
     if args.inside:
-        global CONTENT
-        CONTENT = args.content
+        global CONTENT, AIORTC_REMB, PROFILE_OURS
+        CONTENT, AIORTC_REMB, PROFILE_OURS = args.content, args.aiortc_remb, args.profile_ours
         use_bench_netns()
         emit_result(asyncio.run(inside(args)))
         return
@@ -398,10 +442,11 @@ def main() -> None:
     except AssertionError as failure:
         raise SystemExit(f"benchmark failed: {failure}") from None
     print(f"{args.publishers} publishers x {args.subscribers} subscribers, VP8 ({args.content} content, fixed "
-          f"publisher bitrate), {args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up per target, "
+          f"publisher bitrate; our REMB: {'aiortc estimator' if args.aiortc_remb else 'fixed, as SfuPeer'}), {args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up per target, "
           f"median of {args.rounds} round(s) (order alternates); CPU in % of one core (SFU process only)")
     print(table(median_rows(result["rows"])))
-    print("%core/stream = SFU process CPU while forwarding / forwarded streams (publishers x subscribers); idle = "
+    print("%core/stream = SFU process CPU while forwarding / forwarded streams (publishers x subscribers); CPU us/pkt = "
+          "that CPU / RTP packets forwarded (publishers' packets sent x subscribers); idle = "
           "the same process with no peer; delay = send time drawn in the frame to decode at the subscriber; "
           "frames % = decoded / sent in the window (frame counters); kbps, pkt/s: one publisher's RTP")
     for error in result["errors"]:

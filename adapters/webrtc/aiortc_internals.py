@@ -19,6 +19,8 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 | ``RTCRtpSender._handle_rtcp_packet`` (wrapped per instance) | a subscriber's receiver reports (cumulative loss per stream) reach its bandwidth estimate (``bandwidth.py``); aiortc keeps only the last fraction lost in its stats |
 | ``RTCRtpReceiver.__remote_bitrate_estimator`` (replaced before ``receive()``; its ``add()`` result is sent as REMB) | a publisher's connection reports a fixed publish ceiling as REMB (``FixedRemb``) instead of aiortc's delay-based estimate, which on a busy SFU reads event-loop latency as queueing and holds a browser's simulcast to its lowest layer |
 | ``RTCRtpSender._retransmit`` (wrapped per instance) and ``__rtp_history`` (read: is the packet still there, its size) | a subscriber's NACKs are answered only within a retransmission budget: unpaced, aiortc resends every packet a lossy link NACKs, and on a narrow link that storm (old, higher-layer packets) is most of the loss |
+| ``RTCRtpSender._run_rtp`` (replaced per instance, before ``send()``; its code must use exactly the names it used in 1.16.0) with ``__track``, ``__encoder``, ``__rtp_started``/``__rtp_exited``, ``__mid``, ``__rtp_header_extensions_map``, ``__rtp_history`` (a ``rtp_out.LazyRtpHistory``), the SR counters ``__ntp_timestamp``/``__rtp_timestamp``/``__octet_count``/``__packet_count``, and ``RTCDtlsTransport._send_rtp`` | a forwarding sender serializes each packet from a per-frame header template (``rtp_out``) instead of an ``RtpPacket`` + extensions per packet, the largest Python cost of forwarding |
+| ``RTCDtlsTransport._state``/``_tx_srtp``/``__tx_bytes``/``__tx_packets``, ``RTCIceTransport._connection``, aioice ``Connection._nominated`` (its pair's ``protocol.transport`` and ``remote_addr``, only for a plain UDP ``StunProtocol``) | the forwarding send loop protects and sends a frame's packets itself, as ``RTCDtlsTransport._send_rtp`` -> aioice ``Connection.sendto`` -> ``StunProtocol.send_data`` would, without four coroutines per packet (a relayed/TURN pair goes through aioice as before) |
 | ``Vp8Encoder._packetize``, ``H264Encoder._packetize``/``_split_bitstream`` | RTP payloaders (stateless class/static methods; no codec context is created) |
 | simulcast only: ``RTCRtpReceiver.__nack_generator`` (replaced) | one NACK generator per SSRC (aiortc has one per receiver, which would mix the layers' sequence numbers) |
 | simulcast only: ``RTCRtpReceiver.__rtx_ssrc`` (filled in) | RTX SSRC -> media SSRC, learnt from repaired-rtp-stream-id (RID simulcast has no SSRCs in the SDP) |
@@ -29,20 +31,31 @@ reach, so an aiortc upgrade fails at start-up instead of silently decoding media
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import logging
+import time
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiortc
 import aiortc.rtcpeerconnection
-from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+import aioice.ice
+from aiortc import RTCDtlsTransport, RTCIceTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs.base import Encoder
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.rtcdtlstransport import RtpRouter
+from aiortc.rtcdtlstransport import RtpRouter, State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtpreceiver import NackGenerator
-from aiortc.rtcrtpsender import RTP_HISTORY_SIZE
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpsender import RTP_HISTORY_SIZE, random_sequence_number
+from aiortc.utils import random32
+
+from adapters.webrtc.rtp_out import FrameHeader, LazyRtpHistory, abs_send_time, ntp_time
+
+logger = logging.getLogger(__name__)
 
 VERIFIED_AIORTC_VERSIONS = ("1.16.0",)
 
@@ -63,6 +76,37 @@ TRANSCEIVER_HEADER_EXTENSIONS = "_headerExtensions"
 RECEIVER_REMB_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 SENDER_RETRANSMIT = "_retransmit"
 SENDER_HISTORY = "_RTCRtpSender__rtp_history"
+SENDER_RUN_RTP = "_run_rtp"
+SENDER_TRACK = "_RTCRtpSender__track"
+SENDER_RTP_STARTED = "_RTCRtpSender__rtp_started"
+SENDER_RTP_EXITED = "_RTCRtpSender__rtp_exited"
+SENDER_MID = "_RTCRtpSender__mid"
+SENDER_EXTENSIONS_MAP = "_RTCRtpSender__rtp_header_extensions_map"
+SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
+SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
+SENDER_OCTETS = "_RTCRtpSender__octet_count"
+SENDER_PACKETS = "_RTCRtpSender__packet_count"
+TRANSPORT_SEND_RTP = "_send_rtp"
+TRANSPORT_STATE = "_state"
+TRANSPORT_TX_SRTP = "_tx_srtp"
+TRANSPORT_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
+TRANSPORT_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+ICE_CONNECTION = "_connection"
+ICE_NOMINATED = "_nominated"
+SEND_RTP_NAMES = frozenset({"CONNECTED", "ConnectionError", "State", TRANSPORT_TX_BYTES, TRANSPORT_TX_PACKETS, "_send",
+                            TRANSPORT_STATE, TRANSPORT_TX_SRTP, "is_rtcp", "len", "protect", "protect_rtcp",
+                            "transport"})
+# Every name aiortc 1.16.0's RTCRtpSender._run_rtp uses: ``forwarding_send_loop`` does the same work, so any
+# change to that loop (another name used or dropped) must be looked at before this one runs again.
+RUN_RTP_NAMES = frozenset({
+    "CancelledError", "ConnectionError", "Exception", "MediaStreamError", "RTP_HISTORY_SIZE", "RtpPacket",
+    SENDER_ENCODER, "_RTCRtpSender__log_debug", "_RTCRtpSender__log_warning", SENDER_MID, SENDER_NTP_TIMESTAMP,
+    SENDER_OCTETS, SENDER_PACKETS, SENDER_RTP_EXITED, SENDER_EXTENSIONS_MAP, SENDER_HISTORY, SENDER_RTP_STARTED,
+    SENDER_RTP_TIMESTAMP, SENDER_TRACK, SENDER_NEXT_FRAME, TRANSPORT_SEND_RTP, "_ssrc", "abs_send_time",
+    "asyncio", "audio_level", "clock", "current_ntp_time", "enumerate", "extensions", "format_exc", "len",
+    "marker", "mid", "payload", "payloadType", "payloads", "random32", "random_sequence_number",
+    "sequence_number", "serialize", "set", "sleep", "ssrc", "stop", "timestamp", "traceback", "transport",
+    "uint16_add", "uint32_add"})
 
 
 class AiortcInternalsChanged(ImportError):
@@ -138,6 +182,28 @@ def find_problems(receiver_cls: type = RTCRtpReceiver, sender_cls: type = RTCRtp
          "RTCRtpSender._handle_rtcp_packet no longer answers a NACK with self._retransmit(sequence_number)")
     need(SENDER_HISTORY in init_s and {SENDER_HISTORY, "RTP_HISTORY_SIZE"} <= names(sender_cls, SENDER_RETRANSMIT),
          f"RTCRtpSender._retransmit no longer resends from {SENDER_HISTORY}[seq % RTP_HISTORY_SIZE]")
+
+    run_rtp = getattr(sender_cls, SENDER_RUN_RTP, None)
+    need(callable(run_rtp) and inspect.iscoroutinefunction(inspect.unwrap(run_rtp))
+         and _params(inspect.unwrap(run_rtp)) == ["self", "codec"] and names(sender_cls, SENDER_RUN_RTP) == RUN_RTP_NAMES
+         and SENDER_RUN_RTP in names(sender_cls, "send")
+         and SENDER_TRACK in names(sender_cls, "replaceTrack")
+         and {SENDER_RTP_STARTED, SENDER_RTP_EXITED, SENDER_MID, SENDER_EXTENSIONS_MAP,
+              SENDER_NTP_TIMESTAMP, SENDER_RTP_TIMESTAMP, SENDER_OCTETS, SENDER_PACKETS} <= init_s,
+         "RTCRtpSender._run_rtp(self, codec) changed (names it uses differ from aiortc 1.16.0's), send() no longer "
+         "starts self._run_rtp, or __init__ no longer sets the send loop's counters")
+    if transport_cls is not None:
+        send_rtp = getattr(transport_cls, TRANSPORT_SEND_RTP, None)
+        need(callable(send_rtp) and inspect.iscoroutinefunction(send_rtp) and _params(send_rtp) == ["self", "data"]
+             and names(transport_cls, TRANSPORT_SEND_RTP) == SEND_RTP_NAMES,
+             "RTCDtlsTransport._send_rtp(self, data) changed (it no longer just checks _state, protects with "
+             "_tx_srtp, sends with transport._send and counts __tx_bytes/__tx_packets)")
+        need({ICE_CONNECTION, "_send"} <= names(RTCIceTransport, "__init__")
+             and _code_names(aioice.ice.Connection.send) == {"sendto"}
+             and {ICE_NOMINATED, "protocol", "remote_addr", "send_data"} <= _code_names(aioice.ice.Connection.sendto)
+             and _code_names(aioice.ice.StunProtocol.send_data) == {"transport", "sendto"},
+             "aioice Connection.send no longer sends on its nominated pair's protocol.send_data(data, remote_addr), "
+             "or StunProtocol.send_data no longer is transport.sendto")
 
     need(callable(getattr(vp8_cls, "_packetize", None)) and _params(vp8_cls._packetize) == ["buffer", "picture_id"],
          "Vp8Encoder._packetize(buffer, picture_id) is gone or changed")
@@ -296,6 +362,97 @@ def gate_retransmissions(sender: RTCRtpSender, allow: Callable[[int, int], bool]
             await original(sequence_number)
 
     setattr(sender, SENDER_RETRANSMIT, retransmit)
+
+
+def send_with_templates(sender: RTCRtpSender) -> None:
+    """``sender`` (not started yet) sends with ``forwarding_send_loop`` instead of aiortc's ``_run_rtp``."""
+    async def run_rtp(codec: RTCRtpCodecParameters) -> None:
+        await forwarding_send_loop(sender, codec)
+
+    setattr(sender, SENDER_RUN_RTP, run_rtp)
+
+
+async def forwarding_send_loop(sender: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
+    """aiortc 1.16.0's ``RTCRtpSender._run_rtp``, step for step (frames from ``_next_encoded_frame``, the
+    same sequence numbers, timestamps, marker bits, header extensions and bytes on the wire, history for
+    NACK/RTX, SR and stats counters), with the header bytes from a ``FrameHeader`` built once per frame."""
+    getattr(sender, SENDER_RTP_STARTED).set()
+    history = LazyRtpHistory(getattr(sender, SENDER_MID))
+    setattr(sender, SENDER_HISTORY, history)
+    headers: dict[int | None, FrameHeader] = {}  # by audio level: the extensions differ only in it
+    payload_type = codec.payloadType
+    sequence_number = random_sequence_number()
+    timestamp_origin = random32()
+    clock = time.time
+    try:
+        while True:
+            if not sender.track:
+                await asyncio.sleep(0.02)
+                continue
+            frame = await getattr(sender, SENDER_NEXT_FRAME)(codec)
+            if frame is None:
+                continue
+            timestamp = (timestamp_origin + frame.timestamp) & 0xFFFFFFFF
+            level = frame.audio_level
+            header = headers.get(level)
+            if header is None:
+                header = headers[level] = FrameHeader(getattr(sender, SENDER_EXTENSIONS_MAP),
+                                                      getattr(sender, SENDER_MID), level)
+            packet = header.packet
+            ssrc = sender._ssrc
+            dtls = sender.transport
+            route = _udp_route(dtls)
+            send = getattr(dtls, TRANSPORT_SEND_RTP)
+            payloads = frame.payloads
+            last = len(payloads) - 1
+            sent = octets = wire = 0
+            try:
+                for i, payload in enumerate(payloads):
+                    marker = i == last
+                    send_time = abs_send_time(clock())
+                    history[sequence_number % RTP_HISTORY_SIZE] = (
+                        payload_type, sequence_number, timestamp, ssrc, marker, payload, send_time, level)
+                    data = packet(payload_type, marker, sequence_number, timestamp, ssrc, send_time, payload)
+                    if route is None or 192 <= data[1] <= 208:  # _send_rtp would take that for RTCP
+                        await send(data)
+                    else:
+                        data = route[0](data)
+                        route[1](data, route[2])
+                        wire += len(data)
+                    sent += 1
+                    octets += len(payload)
+                    sequence_number = (sequence_number + 1) & 0xFFFF
+            finally:
+                if wire:  # what RTCDtlsTransport._send_rtp counts per packet
+                    setattr(dtls, TRANSPORT_TX_BYTES, getattr(dtls, TRANSPORT_TX_BYTES) + wire)
+                    setattr(dtls, TRANSPORT_TX_PACKETS, getattr(dtls, TRANSPORT_TX_PACKETS) + sent)
+                if sent:  # what aiortc's loop sets after each packet, once per frame (nothing reads it between)
+                    setattr(sender, SENDER_NTP_TIMESTAMP, ntp_time(clock()))
+                    setattr(sender, SENDER_RTP_TIMESTAMP, timestamp)
+                    setattr(sender, SENDER_OCTETS, getattr(sender, SENDER_OCTETS) + octets)
+                    setattr(sender, SENDER_PACKETS, getattr(sender, SENDER_PACKETS) + sent)
+    except (asyncio.CancelledError, ConnectionError, MediaStreamError):
+        pass
+    except Exception:  # RTCRtpSender.stop() waits for __rtp_exited: it must be set whatever happened
+        logger.warning("forwarding send loop (%s): %s", sender.kind, traceback.format_exc())
+    track = sender.track
+    if track:
+        track.stop()
+        setattr(sender, SENDER_TRACK, None)
+    setattr(sender, SENDER_ENCODER, None)
+    getattr(sender, SENDER_RTP_EXITED).set()
+
+
+def _udp_route(dtls: RTCDtlsTransport) -> tuple[Callable[[bytes], bytes], Callable[[bytes, Any], None], Any] | None:
+    """(SRTP protect, datagram send, remote address) that ``dtls._send_rtp`` would go through for an RTP
+    packet now: its SRTP session and the nominated ICE pair's UDP socket; None when that is not a plain
+    UDP pair (TURN wraps the data) or the transport is not connected (``_send_rtp`` raises then)."""
+    if getattr(dtls, TRANSPORT_STATE) != DtlsState.CONNECTED:
+        return None
+    pair = getattr(getattr(dtls.transport, ICE_CONNECTION), ICE_NOMINATED).get(1)
+    if pair is None or type(pair.protocol).send_data is not aioice.ice.StunProtocol.send_data:
+        return None
+    return getattr(dtls, TRANSPORT_TX_SRTP).protect, pair.protocol.transport.sendto, pair.remote_addr
 
 
 def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:

@@ -763,6 +763,7 @@ class ForwardingPacketizer(Encoder):
 def attach(sender: RTCRtpSender, track: ForwardedTrack) -> None:
     """Make ``sender`` forward ``track`` as-is; call right after ``addTrack``/``replaceTrack``."""
     internals.install_packetizer(sender, ForwardingPacketizer(track))
+    internals.send_with_templates(sender)  # same packets as aiortc's send loop, less Python per packet
     internals.route_keyframe_requests(sender, track.request_keyframe)
     if track.kind == "audio":  # the publisher's ssrc-audio-level goes on (when negotiated both ways)
         internals.forward_audio_levels(sender, lambda: track.audio_level)

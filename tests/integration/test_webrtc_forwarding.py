@@ -211,6 +211,7 @@ def test_the_installed_aiortc_has_every_internal_the_forwarding_core_reaches_int
     ("aiortc.rtcrtpsender.RTCRtpSender._handle_rtcp_packet = lambda self, packet: None", "target_bitrate"),
     ("aiortc.rtcdtlstransport.RtpRouter.route_rtp = lambda self, packet: None", "RtpRouter"),
     ("aiortc.rtcrtptransceiver.RTCRtpTransceiver.__init__ = lambda self, *a, **k: None", "_headerExtensions"),
+    ("aiortc.rtcrtpsender.RTCRtpSender._run_rtp = aiortc.rtcrtpsender.RTCRtpSender._run_rtcp", "_run_rtp"),
 ])
 def test_an_aiortc_that_lost_an_internal_fails_the_import_and_names_it(breakage: str, named: str) -> None:
     code = ("import aiortc, aiortc.rtcrtpsender, aiortc.rtcrtpreceiver, aiortc.codecs.vpx, aiortc.rtcdtlstransport\n"
