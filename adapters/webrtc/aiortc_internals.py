@@ -316,7 +316,7 @@ def sender_ssrc(sender: RTCRtpSender) -> int | None:
 def sender_last_timestamp(sender: RTCRtpSender) -> int | None:
     """The RTP timestamp of the last packet ``sender`` sent, as sent: aiortc adds a random origin to the
     timestamps its encoder (our packetizer) gives, so only differences between two of these mean anything."""
-    return getattr(sender, "_RTCRtpSender__rtp_timestamp", None)
+    return getattr(sender, SENDER_RTP_TIMESTAMP, None)
 
 
 def route_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:

@@ -490,7 +490,7 @@ class ForwardedTrack(MediaStreamTrack):
         self._current = item
         if self._switches and self._switches[0][0] is item:
             self._shift = self._switches.popleft()[1]
-            self.stale_before = (int(item.packet.pts) + self._shift[0]) % (1 << 32)
+            self.stale_before = self.timestamp_out
         self.frames_sent += 1
         return item.packet
 

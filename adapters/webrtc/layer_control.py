@@ -88,10 +88,7 @@ class LayerController:
             chosen[key] = layer
             set_target = getattr(sub.track, "set_target_layer", None)
             if not paused and set_target is not None and getattr(sub.track, "target_layer", None) != layer:
-                if urgent:
-                    set_target(layer, urgent=True)
-                else:
-                    set_target(layer)
+                set_target(layer, urgent=urgent)
         self.chosen = chosen
         self.state = LayerState(chosen=dict(chosen), up_since=decision.state.up_since)
         return changed

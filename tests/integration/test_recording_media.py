@@ -70,16 +70,23 @@ async def scenario_meeting(directory: Path) -> dict[str, Any]:
             "names": {"ann": ann.user_id, "bob": bob.user_id, "cat": cat.user_id}}
 
 
+async def two_members_recorded(sfu: Any) -> tuple[Any, Any, float]:
+    """Ann and Bob publishing, then the recording started: (ann, bob, when it started)."""
+    from tests.support.recording_rig import ROOM, MeetingMember
+
+    ann, bob = (MeetingMember(sfu, f"00000000-0000-4000-8000-00000000000{i}") for i in (1, 2))
+    await ann.publish()
+    await bob.publish()
+    await asyncio.sleep(1.0)
+    await sfu.call("start", recording=RECORDING, room=ROOM, prefix=PREFIX)
+    return ann, bob, time.monotonic()
+
+
 async def scenario_crash(directory: Path) -> dict[str, Any]:
-    from tests.support.recording_rig import ROOM, MeetingMember, RecordingSfu
+    from tests.support.recording_rig import RecordingSfu
 
     async with RecordingSfu(directory, UPLOAD_INTERVAL) as sfu:
-        ann, bob = (MeetingMember(sfu, f"00000000-0000-4000-8000-00000000000{i}") for i in (1, 2))
-        await ann.publish()
-        await bob.publish()
-        await asyncio.sleep(1.0)
-        await sfu.call("start", recording=RECORDING, room=ROOM, prefix=PREFIX)
-        started = time.monotonic()
+        ann, bob, started = await two_members_recorded(sfu)
         await asyncio.sleep(9.0)
         killed = time.monotonic()
         await sfu.kill()
@@ -92,15 +99,10 @@ async def scenario_crash(directory: Path) -> dict[str, Any]:
 
 
 async def scenario_restart(directory: Path) -> dict[str, Any]:
-    from tests.support.recording_rig import ROOM, MeetingMember, RecordingSfu
+    from tests.support.recording_rig import RecordingSfu
 
     async with RecordingSfu(directory, UPLOAD_INTERVAL) as sfu:
-        ann, bob = (MeetingMember(sfu, f"00000000-0000-4000-8000-00000000000{i}") for i in (1, 2))
-        await ann.publish()
-        await bob.publish()
-        await asyncio.sleep(1.0)
-        await sfu.call("start", recording=RECORDING, room=ROOM, prefix=PREFIX)
-        started = time.monotonic()
+        ann, bob, started = await two_members_recorded(sfu)
         await asyncio.sleep(4.0)
         counter_at_restart = ann.video.counter
         await ann.restart()

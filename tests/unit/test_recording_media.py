@@ -271,14 +271,20 @@ async def test_a_tap_that_follows_a_restarted_track_stamps_it_on_arrival_after_i
     assert tap.restamped == 0
 
 
+def published_to(writer: StayWriter) -> dict[str, FakePublished]:
+    """A video and an audio track, both added to ``writer``."""
+    published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
+    for p in published.values():
+        writer.add_track(p)  # type: ignore[arg-type]
+    return published
+
+
 async def test_a_stay_through_a_restart_of_the_members_connection_is_one_file_that_decodes_cleanly(
         tmp_path: Path) -> None:
     blobs, clock = LocalDirectoryBlobStore(tmp_path / "store"), FakeTime()
     writer = StayWriter(blobs, "rec/5", "user-e", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
-    before = {"video": FakePublished("video"), "audio": FakePublished("audio")}
-    for p in before.values():
-        writer.add_track(p)  # type: ignore[arg-type]
+    before = published_to(writer)
     await feed(before, clock, 3.0)
     clock.now += 0.4  # the restart's pause
     after = {"video": FakePublished("video"), "audio": FakePublished("audio")}
@@ -317,9 +323,7 @@ async def test_a_stay_is_uploaded_in_chunks_as_it_goes_and_finished_into_one_che
     blobs, clock = FlakyBlobs(LocalDirectoryBlobStore(tmp_path / "store")), FakeTime()
     writer = StayWriter(blobs, "rec/1", "user-a", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
-    published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
-    for p in published.values():
-        writer.add_track(p)  # type: ignore[arg-type]
+    published = published_to(writer)
     await feed(published, clock, 4.0)
     await asyncio.sleep(0.1)
     chunks = [b.key for b in await blobs.list("rec/1/parts/user-a/001/c")]
@@ -342,9 +346,7 @@ async def test_chunks_that_fail_to_upload_are_retried_and_nothing_is_lost(tmp_pa
     blobs, clock = FlakyBlobs(LocalDirectoryBlobStore(tmp_path / "store")), FakeTime()
     writer = StayWriter(blobs, "rec/2", "user-b", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
-    published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
-    for p in published.values():
-        writer.add_track(p)  # type: ignore[arg-type]
+    published = published_to(writer)
     blobs.down = True
     await feed(published, clock, 2.0)
     await asyncio.sleep(0.3)
@@ -361,9 +363,7 @@ async def test_a_crashed_stay_is_rebuilt_from_its_uploaded_chunks(tmp_path: Path
     blobs, clock = FlakyBlobs(LocalDirectoryBlobStore(tmp_path / "store")), FakeTime()
     writer = StayWriter(blobs, "rec/3", "user-c", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
-    published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
-    for p in published.values():
-        writer.add_track(p)  # type: ignore[arg-type]
+    published = published_to(writer)
     await feed(published, clock, 4.0)
     while not writer.queue.empty():  # written (a slow machine must not make this test about load)
         await asyncio.sleep(0.01)
@@ -391,9 +391,7 @@ async def test_a_writer_that_fails_at_the_end_still_leaves_a_file_of_what_was_up
     blobs, clock = LocalDirectoryBlobStore(tmp_path / "store"), FakeTime()
     writer = StayWriter(blobs, "rec/5", "user-e", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
-    published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
-    for p in published.values():
-        writer.add_track(p)  # type: ignore[arg-type]
+    published = published_to(writer)
     await feed(published, clock, 3.0)
     while not writer.queue.empty():
         await asyncio.sleep(0.01)
@@ -416,9 +414,7 @@ async def test_a_stay_through_a_lasting_lag_then_a_drain_decodes_cleanly(tmp_pat
     blobs, clock = LocalDirectoryBlobStore(tmp_path / "store"), FakeTime()
     writer = StayWriter(blobs, "rec/6", "user-f", 1, upload_interval=0.0,  # type: ignore[arg-type]
                         clock=StayClock(monotonic=clock))
-    published = {"video": FakePublished("video"), "audio": FakePublished("audio")}
-    for p in published.values():
-        writer.add_track(p)  # type: ignore[arg-type]
+    published = published_to(writer)
     seconds = 6
     video, audio = vp8_frames(seconds * FPS, FPS), opus_frames(seconds * 50)
     events = sorted([(i / FPS, "video", i) for i in range(len(video))] + [(i / 50, "audio", i) for i in range(len(audio))])
